@@ -1,0 +1,111 @@
+// Data items: the data block of a Write Var job, a Read Var Ack_Data and cyclic data.
+//
+//   +-------------+----------------+--------------+------------------+----------------+
+//   | return code | transport size | length (u16) | data (ceil bytes) | fill 0x00 if   |
+//   |             | (data side)    | bits or bytes|                   | odd, not last  |
+//   +-------------+----------------+--------------+------------------+----------------+
+//
+// The length counts bits for transport sizes BIT, BYTE/WORD/DWORD and INTEGER, bytes otherwise.
+// In a Read Var response an item with an error return code is 4 bytes: rc, 0x00, 0x0000.
+// A Write Var Ack_Data's data block is one return code byte per item.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "protos7/codec/error.hpp"
+#include "protos7/codec/reader.hpp"
+#include "protos7/codec/writer.hpp"
+
+namespace protos7::codec::s7 {
+
+namespace return_code {
+inline constexpr std::uint8_t reserved = 0x00;  // what Step 7 and snap7 put in write requests
+inline constexpr std::uint8_t hardware_error = 0x01;
+inline constexpr std::uint8_t access_denied = 0x03;
+inline constexpr std::uint8_t invalid_address = 0x05;
+inline constexpr std::uint8_t type_not_supported = 0x06;
+inline constexpr std::uint8_t type_inconsistent = 0x07;
+inline constexpr std::uint8_t object_does_not_exist = 0x0A;
+inline constexpr std::uint8_t success = 0xFF;
+}  // namespace return_code
+[[nodiscard]] bool is_known_return_code(std::uint8_t rc) noexcept;
+
+enum class data_tsize : std::uint8_t {
+  null = 0x00,
+  bit = 0x03,
+  byte_word_dword = 0x04,
+  integer = 0x05,
+  dinteger = 0x06,
+  real = 0x07,
+  octet_string = 0x09,
+  nck_address1 = 0x11,
+  nck_address2 = 0x12,
+};
+[[nodiscard]] bool is_known_data_tsize(std::uint8_t ts) noexcept;
+[[nodiscard]] constexpr bool length_in_bits(std::uint8_t ts) noexcept {
+  return ts == 0x03 || ts == 0x04 || ts == 0x05;
+}
+// Byte count of the data that a length field describes.
+[[nodiscard]] constexpr std::size_t data_bytes(std::uint8_t ts, std::uint16_t length) noexcept {
+  return length_in_bits(ts) ? (std::size_t{length} + 7U) / 8U : length;
+}
+// The data transport size a CPU answers for a parameter transport size (Read Var response).
+[[nodiscard]] std::uint8_t data_tsize_for(std::uint8_t param_tsize) noexcept;
+
+struct data_item {
+  std::uint8_t return_code = 0;
+  std::uint8_t tsize = 0;      // data_tsize, raw
+  std::uint16_t length = 0;    // the length field as sent (bits or bytes)
+  bytes data;                  // the data bytes
+  bool has_fill = false;
+  std::uint32_t offset = 0;    // of the return code byte
+};
+
+enum class data_kind : std::uint8_t {
+  read_response,  // items may be error items (4 bytes, no data)
+  write_request,  // return code 0x00 (or 0xFF as PLC4X sends)
+  push,           // cyclic/pushed data: like read_response
+};
+
+struct data_options {
+  // Risk: some clients omit the fill byte; accepting it makes item boundaries ambiguous.
+  bool allow_missing_fill = false;
+};
+
+// Validates `count` items that fill `r` exactly.
+// Errors: data_item_truncated, data_fill_missing, data_fill_nonzero, data_bad_transport_size,
+// data_error_item_has_data, data_bad_return_code, param_item_count_mismatch, trailing_bytes.
+void parse_data_items(reader& r, std::size_t count, data_kind kind,
+                      const data_options& opt = {}) noexcept;
+
+// Lazily walks data items already validated by parse_data_items.
+class data_item_iterator {
+ public:
+  data_item_iterator() = default;
+  data_item_iterator(bytes data, std::size_t count, const std::byte* origin,
+                     data_options opt = {}) noexcept
+      : data_(data), origin_(origin), count_(count), opt_(opt) {}
+  [[nodiscard]] bool next(data_item& out) noexcept;
+
+ private:
+  bytes data_;
+  const std::byte* origin_ = nullptr;
+  std::size_t count_ = 0;
+  std::size_t index_ = 0;
+  data_options opt_{};
+};
+
+// Writes one item: rc, tsize, the length field (bits or bytes as tsize demands), data, and a fill
+// byte when the data is odd and `last` is false. An error item (rc != 0xFF) writes rc 00 0000.
+void write_data_item(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes data,
+                     bool last) noexcept;
+// Same, for a BIT item whose length field is 1 bit.
+// Size an item occupies including its fill byte.
+[[nodiscard]] constexpr std::size_t data_item_size(std::uint8_t rc, std::size_t data_size,
+                                                   bool last) noexcept {
+  if (rc != return_code::success) return 4;
+  return 4 + data_size + ((data_size & 1U) != 0 && !last ? 1 : 0);
+}
+
+}  // namespace protos7::codec::s7

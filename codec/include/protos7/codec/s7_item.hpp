@@ -1,0 +1,163 @@
+// Variable specifications: the items of a Read Var / Write Var job parameter (and of cyclic
+// data requests).
+//
+//   +------+----------------+-----------+---------------------------------------+
+//   | 0x12 | length of rest | syntax id | length - 1 bytes, by syntax id         |
+//   +------+----------------+-----------+---------------------------------------+
+//
+// S7ANY (0x10), length 10:
+//   | transport size | count (u16) | DB number (u16) | area | address (u24) = byte*8+bit |
+// DBREAD (0xB0, S7-400), length 1 + 1 + 5n:
+//   | number of areas n | n x (length(1), DB(2), start(2)) |
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "protos7/codec/error.hpp"
+#include "protos7/codec/reader.hpp"
+#include "protos7/codec/writer.hpp"
+
+namespace protos7::codec::s7 {
+
+inline constexpr std::uint8_t var_spec_type = 0x12;
+inline constexpr std::uint8_t s7any_length = 10;  // length of rest of an S7ANY item
+inline constexpr std::size_t s7any_item_size = 12;
+
+enum class syntax_id : std::uint8_t {
+  s7any = 0x10,
+  pbc_r_id = 0x13,
+  alarm_lockfree = 0x15,
+  alarm_ind = 0x16,
+  alarm_ack = 0x19,
+  alarm_queryreq = 0x1A,
+  notify_ind = 0x1C,
+  nck = 0x82,
+  nck_m = 0x83,
+  nck_i = 0x84,
+  driveesany = 0xA2,
+  dbread = 0xB0,
+  s1200sym = 0xB2,
+};
+[[nodiscard]] bool is_known_syntax(std::uint8_t id) noexcept;
+
+enum class area : std::uint8_t {
+  data_record = 0x01,
+  s200_sysinfo = 0x03,
+  s200_sysflags = 0x05,
+  s200_analog_in = 0x06,
+  s200_analog_out = 0x07,
+  peripheral = 0x80,  // P: direct peripheral access
+  inputs = 0x81,      // I / E
+  outputs = 0x82,     // Q / A
+  flags = 0x83,       // M
+  db = 0x84,          // DB
+  di = 0x85,          // instance DB
+  local = 0x86,       // L
+  v = 0x87,           // V (S7-200)
+  counters = 0x1C,    // C / Z
+  timers = 0x1D,      // T
+  s200_iec_counters = 0x1E,
+  s200_iec_timers = 0x1F,
+};
+[[nodiscard]] bool is_known_area(std::uint8_t a) noexcept;
+
+enum class transport_size : std::uint8_t {
+  bit = 1,
+  byte = 2,
+  char_ = 3,
+  word = 4,
+  int_ = 5,
+  dword = 6,
+  dint = 7,
+  real = 8,
+  date = 9,
+  tod = 10,
+  time = 11,
+  s5time = 12,
+  date_and_time = 15,
+  counter = 28,
+  timer = 29,
+  iec_counter = 30,  // per the Wireshark #defines (its 4.0 value strings show 30/31 swapped)
+  iec_timer = 31,
+  hs_counter = 32,
+};
+// Bytes one element of this transport size occupies in the data; 0 for an unknown size.
+[[nodiscard]] std::size_t element_size(std::uint8_t tsize) noexcept;
+
+// An S7ANY address.
+struct any_address {
+  std::uint8_t tsize = 0;  // transport_size, raw
+  std::uint16_t count = 0;
+  std::uint16_t db = 0;
+  std::uint8_t area = 0;  // area, raw
+  std::uint32_t address = 0;  // 24 bits: byte * 8 + bit (timer/counter number for T and C)
+
+  [[nodiscard]] constexpr std::uint32_t byte_offset() const noexcept { return address >> 3U; }
+  [[nodiscard]] constexpr std::uint8_t bit() const noexcept {
+    return static_cast<std::uint8_t>(address & 7U);
+  }
+  // Bytes the item addresses: count * element size.
+  [[nodiscard]] std::size_t byte_length() const noexcept { return count * element_size(tsize); }
+  friend constexpr bool operator==(const any_address&, const any_address&) = default;
+};
+
+struct dbread_area {
+  std::uint8_t length = 0;
+  std::uint16_t db = 0;
+  std::uint16_t start = 0;
+};
+
+struct var_spec {
+  std::uint8_t spec_type = var_spec_type;
+  std::uint8_t length = 0;  // length of rest (after this byte)
+  std::uint8_t syntax = 0;  // syntax_id, raw
+  any_address any;          // syntax s7any
+  std::uint8_t dbread_count = 0;  // syntax dbread: the areas are in body after the count byte
+  bytes body;               // the length - 1 bytes after the syntax id
+  std::uint32_t offset = 0; // of the 0x12 byte
+};
+
+// Iterates DBREAD areas of a var_spec with syntax dbread.
+[[nodiscard]] bool dbread_at(const var_spec& v, std::size_t index, dbread_area& out) noexcept;
+
+struct item_options {
+  // Risk: an unknown syntax id cannot be checked beyond its length byte; with this set such items
+  // are accepted as opaque (the server then answers them per item). Off: the PDU is rejected.
+  bool allow_unknown_syntax = false;
+};
+
+// Parses one item at the reader (advancing it). `r` must be bounded to the parameter block.
+// Errors: truncated, item_bad_spec_type, item_bad_length, item_unknown_syntax,
+// item_dbread_bad_count.
+void parse_var_spec(reader& r, var_spec& out, const item_options& opt = {}) noexcept;
+
+// Parses `count` items filling `r` exactly, with fill bytes after odd-sized items that are not
+// last. Errors: those of parse_var_spec, param_item_count_mismatch, data_fill_nonzero.
+void parse_var_specs(reader& r, std::size_t count, const item_options& opt = {}) noexcept;
+
+// Lazily walks items already validated by parse_var_specs.
+class var_spec_iterator {
+ public:
+  var_spec_iterator() = default;
+  var_spec_iterator(bytes items, std::size_t count, const std::byte* origin) noexcept
+      : items_(items), origin_(origin), count_(count) {}
+  [[nodiscard]] bool next(var_spec& out) noexcept;
+
+ private:
+  bytes items_;
+  const std::byte* origin_ = nullptr;
+  std::size_t count_ = 0;
+  std::size_t index_ = 0;
+};
+
+// The semantic checks a CPU makes on an S7ANY item, as the item return code it answers with
+// (0xFF when fine): 0x05 invalid address for an unknown area, a zero count or a bit address on a
+// non-BIT size, 0x06 for an unknown transport size. Kept out of the parser so that the server
+// can answer such items one by one instead of rejecting the whole job.
+[[nodiscard]] std::uint8_t check_any(const any_address& a) noexcept;
+
+// Writes an S7ANY item (12 bytes).
+void write_any(writer& w, const any_address& a) noexcept;
+
+}  // namespace protos7::codec::s7

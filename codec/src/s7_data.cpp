@@ -1,0 +1,146 @@
+#include "protos7/codec/s7_data.hpp"
+
+#include "protos7/codec/s7_item.hpp"
+
+namespace protos7::codec::s7 {
+
+bool is_known_return_code(std::uint8_t rc) noexcept {
+  switch (rc) {
+    case 0x00: case 0x01: case 0x03: case 0x05: case 0x06: case 0x07: case 0x0A: case 0xFF:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_known_data_tsize(std::uint8_t ts) noexcept {
+  switch (ts) {
+    case 0x00: case 0x03: case 0x04: case 0x05: case 0x06: case 0x07: case 0x09: case 0x11:
+    case 0x12:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::uint8_t data_tsize_for(std::uint8_t param_tsize) noexcept {
+  // What S7-300/400 CPUs answer (the mapping snap7's server and client also use).
+  switch (static_cast<transport_size>(param_tsize)) {
+    case transport_size::bit:
+      return static_cast<std::uint8_t>(data_tsize::bit);
+    case transport_size::int_:
+    case transport_size::dint:
+      return static_cast<std::uint8_t>(data_tsize::integer);
+    case transport_size::real:
+      return static_cast<std::uint8_t>(data_tsize::real);
+    case transport_size::counter:
+    case transport_size::timer:
+    case transport_size::iec_counter:
+    case transport_size::iec_timer:
+    case transport_size::hs_counter:
+      return static_cast<std::uint8_t>(data_tsize::octet_string);
+    default:
+      return static_cast<std::uint8_t>(data_tsize::byte_word_dword);
+  }
+}
+
+namespace {
+
+// Reads one item at `r`; `last` says whether a fill byte may follow.
+void read_item(reader& r, data_item& it, bool last, data_kind kind, const data_options& opt) noexcept {
+  it.offset = r.offset();
+  if (r.remaining() < 4) {
+    r.fail(r.empty() ? errc::param_item_count_mismatch : errc::data_item_truncated);
+    return;
+  }
+  it.return_code = r.u8();
+  it.tsize = r.u8();
+  it.length = r.u16be();
+  if (!is_known_return_code(it.return_code)) {
+    r.fail_at(errc::data_bad_return_code, it.offset);
+    return;
+  }
+  if (kind == data_kind::write_request && it.return_code != return_code::reserved &&
+      it.return_code != return_code::success) {
+    r.fail_at(errc::data_bad_return_code, it.offset);
+    return;
+  }
+  const bool carries_data =
+      it.return_code == return_code::success || it.return_code == return_code::reserved;
+  if (!carries_data) {
+    // An error item is rc, 0x00, 0x0000: it carries no data and is never padded.
+    if (it.length != 0) r.fail_at(errc::data_error_item_has_data, it.offset + 2);
+    it.data = {};
+    it.has_fill = false;
+    return;
+  }
+  if (!is_known_data_tsize(it.tsize) || it.tsize == 0) {
+    r.fail_at(errc::data_bad_transport_size, it.offset + 1);
+    return;
+  }
+  const std::size_t n = data_bytes(it.tsize, it.length);
+  if (r.remaining() < n) {
+    r.fail_at(errc::data_item_truncated, it.offset + 2);
+    return;
+  }
+  it.data = r.take(n);
+  it.has_fill = false;
+  if ((n & 1U) != 0 && !last) {
+    if (r.empty()) {
+      if (!opt.allow_missing_fill) r.fail(errc::data_fill_missing);
+      return;
+    }
+    const std::uint32_t at = r.offset();
+    const std::uint8_t fill = r.peek_u8();
+    if (fill != 0) {
+      // Without the leniency a non-zero byte here is a wrong fill byte; with it, it may be
+      // the next item's return code.
+      if (!opt.allow_missing_fill) r.fail_at(errc::data_fill_nonzero, at);
+      return;
+    }
+    r.skip(1);
+    it.has_fill = true;
+  }
+}
+
+}  // namespace
+
+void parse_data_items(reader& r, std::size_t count, data_kind kind, const data_options& opt) noexcept {
+  data_item it;
+  for (std::size_t i = 0; i < count && r.ok(); ++i) read_item(r, it, i + 1 == count, kind, opt);
+  if (r.ok() && !r.empty()) r.fail(errc::trailing_bytes);
+}
+
+bool data_item_iterator::next(data_item& out) noexcept {
+  if (index_ >= count_) return false;
+  reader r{data_, origin_ == nullptr ? data_.data() : origin_, layer::s7_data};
+  read_item(r, out, index_ + 1 == count_, data_kind::push, opt_);
+  if (!r.ok()) {
+    index_ = count_;
+    return false;
+  }
+  ++index_;
+  data_ = r.rest();
+  return true;
+}
+
+void write_data_item(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes data, bool last) noexcept {
+  w.u8(rc);
+  if (rc != return_code::success && rc != return_code::reserved) {
+    w.u8(0);
+    w.u16be(0);
+    return;
+  }
+  w.u8(tsize);
+  const std::size_t n = data.size();
+  // BIT items carry one bit per byte of data; the others count 8 bits a byte.
+  std::size_t field = n;
+  if (tsize == static_cast<std::uint8_t>(data_tsize::bit)) field = n;
+  else if (length_in_bits(tsize)) field = n * 8U;
+  if (field > 0xFFFF) w.range_error();
+  w.u16be(static_cast<std::uint16_t>(field & 0xFFFFU));
+  w.raw(data);
+  if ((n & 1U) != 0 && !last) w.u8(0);
+}
+
+}  // namespace protos7::codec::s7

@@ -1,0 +1,212 @@
+#include "protos7/codec/s7_item.hpp"
+
+#include "protos7/codec/s7_data.hpp"
+
+namespace protos7::codec::s7 {
+
+bool is_known_syntax(std::uint8_t id) noexcept {
+  switch (id) {
+    case 0x10: case 0x13: case 0x15: case 0x16: case 0x19: case 0x1A: case 0x1C: case 0x82:
+    case 0x83: case 0x84: case 0xA2: case 0xB0: case 0xB2:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_known_area(std::uint8_t a) noexcept {
+  switch (a) {
+    case 0x01: case 0x03: case 0x05: case 0x06: case 0x07: case 0x80: case 0x81: case 0x82:
+    case 0x83: case 0x84: case 0x85: case 0x86: case 0x87: case 0x1C: case 0x1D: case 0x1E:
+    case 0x1F:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::size_t element_size(std::uint8_t tsize) noexcept {
+  switch (static_cast<transport_size>(tsize)) {
+    case transport_size::bit:
+    case transport_size::byte:
+    case transport_size::char_:
+      return 1;
+    case transport_size::word:
+    case transport_size::int_:
+    case transport_size::date:
+    case transport_size::s5time:
+    case transport_size::counter:
+    case transport_size::timer:
+      return 2;
+    case transport_size::dword:
+    case transport_size::dint:
+    case transport_size::real:
+    case transport_size::tod:
+    case transport_size::time:
+    case transport_size::iec_counter:
+    case transport_size::iec_timer:
+    case transport_size::hs_counter:
+      return 4;
+    case transport_size::date_and_time:
+      return 8;
+  }
+  return 0;
+}
+
+namespace {
+
+// Expected length-of-rest for syntax ids with a fixed layout; 0 when variable or unknown.
+std::uint8_t fixed_length(std::uint8_t syntax) noexcept {
+  switch (static_cast<syntax_id>(syntax)) {
+    case syntax_id::s7any:
+    case syntax_id::driveesany:
+      return 10;
+    case syntax_id::nck:
+    case syntax_id::nck_m:
+    case syntax_id::nck_i:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+void parse_var_spec(reader& r, var_spec& out, const item_options& opt) noexcept {
+  out.offset = r.offset();
+  out.spec_type = r.u8();
+  if (!r.ok()) return;
+  if (out.spec_type != var_spec_type) {
+    r.fail_at(errc::item_bad_spec_type, out.offset);
+    return;
+  }
+  out.length = r.u8();
+  if (!r.ok()) return;
+  // Wireshark treats length 0 as malformed: there is no room for the syntax id.
+  if (out.length == 0) {
+    r.fail_at(errc::item_bad_length, out.offset + 1);
+    return;
+  }
+  if (r.remaining() < out.length) {
+    r.fail_at(errc::truncated, out.offset + 1);
+    return;
+  }
+  reader v = r.sub(out.length, layer::s7_item);
+  out.syntax = v.u8();
+  out.body = v.rest();
+  const std::uint8_t fixed = fixed_length(out.syntax);
+  if (fixed != 0 && out.length != fixed) {
+    r.fail_at(errc::item_bad_length, out.offset + 1);
+    return;
+  }
+  switch (static_cast<syntax_id>(out.syntax)) {
+    case syntax_id::s7any:
+      out.any.tsize = v.u8();
+      out.any.count = v.u16be();
+      out.any.db = v.u16be();
+      out.any.area = v.u8();
+      out.any.address = v.u24be();
+      break;
+    case syntax_id::dbread: {
+      // count(1) + count * 5 bytes.
+      out.dbread_count = v.u8();
+      if (out.length < 2 || out.dbread_count == 0 ||
+          std::size_t{out.dbread_count} * 5U != v.remaining()) {
+        r.fail_at(errc::item_dbread_bad_count, out.offset + 3);
+        return;
+      }
+      v.skip(v.remaining());
+      break;
+    }
+    case syntax_id::s1200sym:
+      // reserved(1) area1(2) area2(2) crc(4) then LIDs of 4 bytes: length >= 14 and 4-aligned.
+      if (out.length < 14 || (out.length - 10U) % 4U != 0) {
+        r.fail_at(errc::item_bad_length, out.offset + 1);
+        return;
+      }
+      v.skip(v.remaining());
+      break;
+    default:
+      if (!is_known_syntax(out.syntax) && !opt.allow_unknown_syntax) {
+        r.fail_at(errc::item_unknown_syntax, out.offset + 2);
+        return;
+      }
+      v.skip(v.remaining());
+      break;
+  }
+  r.adopt(v.err());
+}
+
+void parse_var_specs(reader& r, std::size_t count, const item_options& opt) noexcept {
+  var_spec spec;
+  for (std::size_t i = 0; i < count && r.ok(); ++i) {
+    if (r.empty()) {
+      r.fail(errc::param_item_count_mismatch);
+      return;
+    }
+    parse_var_spec(r, spec, opt);
+    if (!r.ok()) return;
+    // A fill byte follows an odd-sized item unless it is the last one.
+    if (((2U + spec.length) & 1U) != 0 && i + 1 < count) {
+      const std::uint32_t at = r.offset();
+      if (r.empty()) {
+        r.fail(errc::param_item_count_mismatch);
+        return;
+      }
+      if (r.u8() != 0) {
+        r.fail_at(errc::data_fill_nonzero, at);
+        return;
+      }
+    }
+  }
+  if (r.ok() && !r.empty()) r.fail(errc::param_item_count_mismatch);
+}
+
+bool var_spec_iterator::next(var_spec& out) noexcept {
+  if (index_ >= count_) return false;
+  reader r{items_, origin_ == nullptr ? items_.data() : origin_, layer::s7_item};
+  parse_var_spec(r, out, item_options{true});
+  if (!r.ok()) {
+    index_ = count_;
+    return false;
+  }
+  ++index_;
+  if (((2U + out.length) & 1U) != 0 && index_ < count_) r.skip(1);
+  items_ = r.rest();
+  return true;
+}
+
+bool dbread_at(const var_spec& v, std::size_t index, dbread_area& out) noexcept {
+  if (v.syntax != static_cast<std::uint8_t>(syntax_id::dbread) || index >= v.dbread_count)
+    return false;
+  reader r{v.body, layer::s7_item};
+  r.skip(1 + index * 5U);
+  out.length = r.u8();
+  out.db = r.u16be();
+  out.start = r.u16be();
+  return r.ok();
+}
+
+std::uint8_t check_any(const any_address& a) noexcept {
+  if (element_size(a.tsize) == 0) return return_code::type_not_supported;
+  if (!is_known_area(a.area)) return return_code::invalid_address;
+  if (a.count == 0) return return_code::invalid_address;
+  if (a.tsize != static_cast<std::uint8_t>(transport_size::bit) && a.bit() != 0 &&
+      a.area != static_cast<std::uint8_t>(area::counters) &&
+      a.area != static_cast<std::uint8_t>(area::timers))
+    return return_code::invalid_address;
+  return return_code::success;
+}
+
+void write_any(writer& w, const any_address& a) noexcept {
+  w.u8(var_spec_type);
+  w.u8(s7any_length);
+  w.u8(static_cast<std::uint8_t>(syntax_id::s7any));
+  w.u8(a.tsize);
+  w.u16be(a.count);
+  w.u16be(a.db);
+  w.u8(a.area);
+  w.u24be(a.address);
+}
+
+}  // namespace protos7::codec::s7

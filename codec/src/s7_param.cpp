@@ -1,0 +1,306 @@
+#include "protos7/codec/s7_param.hpp"
+
+namespace protos7::codec::s7 {
+
+bool is_known_function(std::uint8_t fn) noexcept {
+  switch (fn) {
+    case 0x00: case 0x04: case 0x05: case 0x1A: case 0x1B: case 0x1C: case 0x1D: case 0x1E:
+    case 0x1F: case 0x28: case 0x29: case 0xF0:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+constexpr std::uint8_t u8_of(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+
+int hex_digit(std::uint8_t c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Type (2 hex chars) + number (5 digits) + file system (1 char) at `s`.
+bool decode_type_number_fs(bytes s, block_filename& f) noexcept {
+  if (s.size() != 8) return false;
+  const int hi = hex_digit(u8_of(s[0]));
+  const int lo = hex_digit(u8_of(s[1]));
+  if (hi < 0 || lo < 0) return false;
+  f.block_type = static_cast<std::uint8_t>(hi * 16 + lo);
+  std::uint32_t n = 0;
+  for (std::size_t i = 2; i < 7; ++i) {
+    const std::uint8_t c = u8_of(s[i]);
+    if (c < '0' || c > '9') return false;
+    n = n * 10U + static_cast<std::uint32_t>(c - '0');
+  }
+  f.number = n;
+  f.filesystem = static_cast<char>(u8_of(s[7]));
+  return true;
+}
+
+void expect_no_data(const pdu& p, reader& r) noexcept {
+  if (r.ok() && !p.data.empty()) r.fail_at(errc::param_data_not_allowed, p.data_offset);
+}
+
+// fn, status, u16, u32 of the block control jobs.
+void read_block_head(reader& r, block_control& b) noexcept {
+  b.status = r.u8();
+  b.has_status = true;
+  b.word = r.u16be();
+  b.upload_id = r.u32be();
+}
+
+void read_filename(reader& r, block_control& b) noexcept {
+  const std::uint32_t at = r.offset();
+  const std::uint8_t len = r.u8();
+  const bytes name = r.take(len);
+  if (!r.ok()) return;
+  b.has_filename = true;
+  b.filename = decode_filename(name);
+  if (!b.filename.valid) r.fail_at(errc::param_bad_filename, at);
+}
+
+void parse_items_and_data(const pdu& p, reader& r, param& out, bool job, const param_options& opt) noexcept {
+  out.item_count = r.u8();
+  if (!r.ok()) return;
+  if (job) {
+    if (out.item_count == 0 && !opt.allow_zero_items) {
+      r.fail_at(errc::param_item_count_zero, p.param_offset + 1);
+      return;
+    }
+    out.items = r.rest();
+    reader items{out.items, p.origin, layer::s7_item};
+    parse_var_specs(items, out.item_count, opt.items);
+    r.adopt(items.err());
+    r.skip(r.remaining());
+    if (!r.ok()) return;
+    if (out.fn == static_cast<std::uint8_t>(function::read_var)) {
+      expect_no_data(p, r);
+      return;
+    }
+    reader d{p.data, p.origin, layer::s7_data};
+    parse_data_items(d, out.item_count, data_kind::write_request, opt.data);
+    r.adopt(d.err());
+    return;
+  }
+  // Ack_Data: fn + count only.
+  r.expect_end(errc::param_bad_length);
+  if (!r.ok()) return;
+  reader d{p.data, p.origin, layer::s7_data};
+  if (out.fn == static_cast<std::uint8_t>(function::read_var)) {
+    parse_data_items(d, out.item_count, data_kind::read_response, opt.data);
+  } else {
+    // Write Var Ack_Data: one return code per item.
+    if (p.data.size() != out.item_count) {
+      d.fail(errc::data_count_mismatch);
+    } else {
+      for (std::size_t i = 0; i < out.item_count && d.ok(); ++i) {
+        const std::uint32_t at = d.offset();
+        if (!is_known_return_code(d.u8())) d.fail_at(errc::data_bad_return_code, at);
+      }
+    }
+  }
+  r.adopt(d.err());
+}
+
+}  // namespace
+
+block_filename decode_filename(bytes name) noexcept {
+  block_filename f;
+  f.raw = name;
+  if (name.size() != block_filename_length) return f;
+  f.file_id = static_cast<char>(u8_of(name[0]));
+  if (f.file_id != '_' && f.file_id != '$') return f;
+  f.valid = decode_type_number_fs(name.subspan(1), f);
+  return f;
+}
+
+block_filename decode_block_name8(bytes name) noexcept {
+  block_filename f;
+  f.raw = name;
+  f.valid = decode_type_number_fs(name, f);
+  return f;
+}
+
+result<param> parse_job(const pdu& p, const param_options& opt) noexcept {
+  param out;
+  out.raw = p.param;
+  if (p.param.empty()) return error{errc::s7_missing_param, layer::s7_param, p.param_offset, 0};
+  reader r{p.param, p.origin, layer::s7_param};
+  out.fn = r.u8();
+  switch (static_cast<function>(out.fn)) {
+    case function::setup_communication:
+      if (p.param.size() != setup_communication_length)
+        return error{errc::param_bad_length, layer::s7_param, p.param_offset, 0};
+      out.setup.reserved = r.u8();
+      out.setup.max_amq_calling = r.u16be();
+      out.setup.max_amq_called = r.u16be();
+      out.setup.pdu_length = r.u16be();
+      if (out.setup.reserved != 0) r.fail_at(errc::param_reserved_nonzero, p.param_offset + 1);
+      expect_no_data(p, r);
+      break;
+    case function::read_var:
+    case function::write_var:
+      parse_items_and_data(p, r, out, true, opt);
+      break;
+    case function::request_download:
+      read_block_head(r, out.block);
+      read_filename(r, out.block);
+      if (r.ok() && !r.empty()) {
+        // Part 2: length, '1', load memory length (6 ASCII), MC7 length (6 ASCII).
+        const std::uint32_t at = r.offset();
+        const std::uint8_t len = r.u8();
+        out.block.part2 = r.take(len);
+        if (r.ok() && len == 13) {
+          out.block.load_memory_length = out.block.part2.subspan(1, 6);
+          out.block.mc7_length = out.block.part2.subspan(7, 6);
+        } else if (r.ok()) {
+          r.fail_at(errc::param_bad_length, at);
+        }
+      }
+      r.expect_end(errc::param_bad_length);
+      expect_no_data(p, r);
+      break;
+    case function::download_block:
+    case function::download_ended:
+    case function::start_upload:
+      read_block_head(r, out.block);
+      read_filename(r, out.block);
+      r.expect_end(errc::param_bad_length);
+      expect_no_data(p, r);
+      break;
+    case function::upload:
+    case function::end_upload:
+      read_block_head(r, out.block);
+      r.expect_end(errc::param_bad_length);
+      expect_no_data(p, r);
+      break;
+    case function::pi_service: {
+      out.pi.unknown = r.take(7);
+      const std::uint16_t plen = r.u16be();
+      out.pi.param_block = r.take(plen);
+      const std::uint8_t nlen = r.u8();
+      out.pi.service_name = r.take(nlen);
+      if (r.ok() && nlen == 0) r.fail(errc::param_bad_pi_service);
+      r.expect_end(errc::param_bad_length);
+      expect_no_data(p, r);
+      break;
+    }
+    case function::plc_stop: {
+      out.stop.unknown = r.take(5);
+      const std::uint8_t nlen = r.u8();
+      out.stop.service_name = r.take(nlen);
+      r.expect_end(errc::param_bad_length);
+      expect_no_data(p, r);
+      break;
+    }
+    case function::cpu_services:
+    default:
+      return error{errc::param_unknown_function, layer::s7_param, p.param_offset, 0};
+  }
+  if (!r.ok()) return r.err();
+  return out;
+}
+
+result<param> parse_ack_data(const pdu& p, const param_options& opt) noexcept {
+  param out;
+  out.raw = p.param;
+  if (p.param.empty()) {
+    // A CPU answers some failed jobs with an Ack_Data that has only the header error.
+    if (p.hdr.error() != 0 && p.data.empty()) return out;
+    return error{errc::s7_missing_param, layer::s7_param, p.param_offset, 0};
+  }
+  reader r{p.param, p.origin, layer::s7_param};
+  out.fn = r.u8();
+  switch (static_cast<function>(out.fn)) {
+    case function::setup_communication:
+      if (p.param.size() != setup_communication_length)
+        return error{errc::param_bad_length, layer::s7_param, p.param_offset, 0};
+      out.setup.reserved = r.u8();
+      out.setup.max_amq_calling = r.u16be();
+      out.setup.max_amq_called = r.u16be();
+      out.setup.pdu_length = r.u16be();
+      expect_no_data(p, r);
+      break;
+    case function::read_var:
+    case function::write_var:
+      parse_items_and_data(p, r, out, false, opt);
+      break;
+    case function::request_download:
+    case function::download_ended:
+    case function::end_upload:
+    case function::pi_service:
+    case function::plc_stop:
+      if (!r.empty()) {
+        out.block.status = r.u8();
+        out.block.has_status = true;
+        out.pi.status = out.block.status;
+        out.pi.has_status = true;
+      }
+      r.expect_end(errc::param_bad_length);
+      expect_no_data(p, r);
+      break;
+    case function::download_block:
+    case function::upload: {
+      out.block.status = r.u8();
+      out.block.has_status = true;
+      r.expect_end(errc::param_bad_length);
+      if (!r.ok()) break;
+      if (!p.data.empty()) {
+        const auto bd = parse_block_data(p.data, p.origin);
+        if (!bd) return bd.err();
+      }
+      break;
+    }
+    case function::start_upload: {
+      read_block_head(r, out.block);
+      const std::uint8_t len = r.u8();
+      out.block.block_length = r.take(len);
+      r.expect_end(errc::param_bad_length);
+      expect_no_data(p, r);
+      break;
+    }
+    case function::cpu_services:
+    default:
+      return error{errc::param_unknown_function, layer::s7_param, p.param_offset, 0};
+  }
+  if (!r.ok()) return r.err();
+  return out;
+}
+
+result<block_data> parse_block_data(bytes data, const std::byte* origin) noexcept {
+  reader r{data, origin == nullptr ? data.data() : origin, layer::s7_data};
+  block_data b;
+  const std::uint32_t at = r.offset();
+  b.length = r.u16be();
+  b.unknown = r.u16be();
+  if (!r.ok()) return r.err();
+  if (b.length != r.remaining()) return error{errc::data_item_truncated, layer::s7_data, at, 0};
+  b.payload = r.rest();
+  return b;
+}
+
+void write_setup_communication(writer& w, const setup_communication& s) noexcept {
+  w.u8(static_cast<std::uint8_t>(function::setup_communication));
+  w.u8(s.reserved);
+  w.u16be(s.max_amq_calling);
+  w.u16be(s.max_amq_called);
+  w.u16be(s.pdu_length);
+}
+
+void write_var_job(writer& w, function fn, std::span<const any_address> items) noexcept {
+  w.u8(static_cast<std::uint8_t>(fn));
+  if (items.size() > 0xFF) w.range_error();
+  w.u8(static_cast<std::uint8_t>(items.size() & 0xFFU));
+  for (const any_address& a : items) write_any(w, a);
+}
+
+void write_var_ack(writer& w, function fn, std::uint8_t item_count) noexcept {
+  w.u8(static_cast<std::uint8_t>(fn));
+  w.u8(item_count);
+}
+
+}  // namespace protos7::codec::s7

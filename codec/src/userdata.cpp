@@ -1,0 +1,257 @@
+#include "protos7/codec/userdata.hpp"
+
+#include "protos7/codec/s7_item.hpp"
+
+namespace protos7::codec::s7::ud {
+
+namespace {
+constexpr std::uint8_t u8_of(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+
+int hex_digit(std::uint8_t c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Two BCD digits; -1 when either nibble is not a decimal digit.
+int bcd(std::uint8_t b) noexcept {
+  const int hi = b >> 4U;
+  const int lo = b & 0x0F;
+  if (hi > 9 || lo > 9) return -1;
+  return hi * 10 + lo;
+}
+std::uint8_t to_bcd(unsigned v) noexcept {
+  return static_cast<std::uint8_t>(((v / 10U) % 10U) << 4U | (v % 10U));
+}
+}  // namespace
+
+bool is_known_type(std::uint8_t t) noexcept {
+  return t == 0x0 || t == 0x4 || t == 0x8 || t == 0x3 || t == 0x7 || t == 0xB;
+}
+
+result<message> parse(const pdu& p) noexcept {
+  message m;
+  if (p.param.empty()) return error{errc::s7_missing_param, layer::userdata, p.param_offset, 0};
+  reader r{p.param, p.origin, layer::userdata};
+  const std::uint32_t at = r.offset();
+  m.prm.head0 = r.u8();
+  const std::uint8_t count = r.u8();
+  const std::uint8_t spec = r.u8();
+  if (!r.ok()) return r.err();
+  if (m.prm.head0 != 0x00 || count != 0x01 || spec != 0x12)
+    return error{errc::userdata_bad_head, layer::userdata, at, 0};
+  m.prm.length = r.u8();
+  if (!r.ok()) return r.err();
+  // The length of rest must be 4 or 8 and fill the parameter block exactly.
+  if ((m.prm.length != 4 && m.prm.length != 8) || r.remaining() != m.prm.length)
+    return error{errc::userdata_bad_length, layer::userdata, at + 3, 0};
+  m.prm.method = r.u8();
+  if (m.prm.method != method_request && m.prm.method != method_response &&
+      m.prm.method != method_pbc_r_id)
+    return error{errc::userdata_bad_method, layer::userdata, at + 4, 0};
+  const std::uint8_t tg = r.u8();
+  m.prm.type = tg >> 4U;
+  m.prm.group = tg & 0x0FU;
+  if (!is_known_type(m.prm.type)) return error{errc::userdata_bad_type, layer::userdata, at + 5, 0};
+  m.prm.subfunction = r.u8();
+  m.prm.seq = r.u8();
+  if (m.prm.length == 8) {
+    m.prm.extended = true;
+    m.prm.data_unit_ref = r.u8();
+    m.prm.last_data_unit = r.u8();
+    m.prm.error_code = r.u16be();
+  }
+  if (!r.ok()) return r.err();
+
+  if (p.data.empty()) return m;
+  reader d{p.data, p.origin, layer::userdata};
+  const std::uint32_t dat = d.offset();
+  if (p.data.size() < 4) return error{errc::userdata_data_too_short, layer::userdata, dat, 0};
+  m.has_data = true;
+  m.data.return_code = d.u8();
+  m.data.tsize = d.u8();
+  m.data.length = d.u16be();
+  if (m.data.length != d.remaining())
+    return error{errc::userdata_data_length_mismatch, layer::userdata, dat + 2, 0};
+  m.data.payload_offset = d.offset();
+  m.data.payload = d.rest();
+  return m;
+}
+
+void write_param(writer& w, const param& prm) noexcept {
+  w.u8(0x00);
+  w.u8(0x01);
+  w.u8(0x12);
+  w.u8(prm.extended ? 8 : 4);
+  w.u8(prm.method);
+  w.u8(static_cast<std::uint8_t>(((prm.type & 0x0FU) << 4U) | (prm.group & 0x0FU)));
+  w.u8(prm.subfunction);
+  w.u8(prm.seq);
+  if (prm.extended) {
+    w.u8(prm.data_unit_ref);
+    w.u8(prm.last_data_unit);
+    w.u16be(prm.error_code);
+  }
+}
+
+void write_data_unit(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes payload) noexcept {
+  w.u8(rc);
+  w.u8(tsize);
+  if (payload.size() > 0xFFFF) w.range_error();
+  w.u16be(static_cast<std::uint16_t>(payload.size() & 0xFFFFU));
+  w.raw(payload);
+}
+
+bool block_count_at(bytes payload, std::size_t index, block_count& out) noexcept {
+  if (payload.size() % 4U != 0 || index >= payload.size() / 4U) return false;
+  const bytes rec = payload.subspan(index * 4U, 4);
+  out.type_ascii[0] = u8_of(rec[0]);
+  out.type_ascii[1] = u8_of(rec[1]);
+  const int hi = hex_digit(out.type_ascii[0]);
+  const int lo = hex_digit(out.type_ascii[1]);
+  out.block_type = (hi < 0 || lo < 0) ? 0 : static_cast<std::uint8_t>(hi * 16 + lo);
+  out.count = static_cast<std::uint16_t>((u8_of(rec[2]) << 8U) | u8_of(rec[3]));
+  return true;
+}
+
+bool block_entry_at(bytes payload, std::size_t index, block_entry& out) noexcept {
+  if (payload.size() % 4U != 0 || index >= payload.size() / 4U) return false;
+  const bytes rec = payload.subspan(index * 4U, 4);
+  out.number = static_cast<std::uint16_t>((u8_of(rec[0]) << 8U) | u8_of(rec[1]));
+  out.flags = u8_of(rec[2]);
+  out.language = u8_of(rec[3]);
+  return true;
+}
+
+result<block_info> parse_block_info(bytes payload, const std::byte* origin) noexcept {
+  reader r{payload, origin == nullptr ? payload.data() : origin, layer::userdata};
+  if (payload.size() != block_info_length)
+    return error{errc::userdata_bad_payload, layer::userdata, r.offset(), 0};
+  block_info b;
+  b.block_type = r.u16be();
+  b.info_length = r.u16be();
+  b.unknown2 = r.u16be();
+  b.constant3 = r.u16be();
+  b.unknown1 = r.u8();
+  b.flags = r.u8();
+  b.language = r.u8();
+  b.subblock_type = r.u8();
+  b.number = r.u16be();
+  b.load_memory_length = r.u32be();
+  b.security = r.u32be();
+  b.code_timestamp = r.take(6);
+  b.interface_timestamp = r.take(6);
+  b.ssb_length = r.u16be();
+  b.add_length = r.u16be();
+  b.local_data_length = r.u16be();
+  b.mc7_length = r.u16be();
+  b.author = r.take(8);
+  b.family = r.take(8);
+  b.name = r.take(8);
+  b.version = r.u8();
+  b.unknown3 = r.u8();
+  b.checksum = r.u16be();
+  b.reserved1 = r.u32be();
+  b.reserved2 = r.u32be();
+  r.expect_end();
+  if (!r.ok()) return r.err();
+  return b;
+}
+
+namespace {
+void fixed(writer& w, bytes b, std::size_t n) noexcept {
+  const std::size_t k = b.size() < n ? b.size() : n;
+  w.raw(b.first(k));
+  w.zeros(n - k);
+}
+}  // namespace
+
+void write_block_info(writer& w, const block_info& b) noexcept {
+  w.u16be(b.block_type);
+  w.u16be(b.info_length);
+  w.u16be(b.unknown2);
+  w.u16be(b.constant3);
+  w.u8(b.unknown1);
+  w.u8(b.flags);
+  w.u8(b.language);
+  w.u8(b.subblock_type);
+  w.u16be(b.number);
+  w.u32be(b.load_memory_length);
+  w.u32be(b.security);
+  fixed(w, b.code_timestamp, 6);
+  fixed(w, b.interface_timestamp, 6);
+  w.u16be(b.ssb_length);
+  w.u16be(b.add_length);
+  w.u16be(b.local_data_length);
+  w.u16be(b.mc7_length);
+  fixed(w, b.author, 8);
+  fixed(w, b.family, 8);
+  fixed(w, b.name, 8);
+  w.u8(b.version);
+  w.u8(b.unknown3);
+  w.u16be(b.checksum);
+  w.u32be(b.reserved1);
+  w.u32be(b.reserved2);
+}
+
+result<timestamp> parse_timestamp(bytes payload, const std::byte* origin) noexcept {
+  reader r{payload, origin == nullptr ? payload.data() : origin, layer::userdata};
+  const std::uint32_t at = r.offset();
+  if (payload.size() != timestamp_length)
+    return error{errc::userdata_bad_payload, layer::userdata, at, 0};
+  timestamp t;
+  t.reserved = r.u8();
+  t.year_high = r.u8();
+  const int y = bcd(r.u8());
+  const int mo = bcd(r.u8());
+  const int d = bcd(r.u8());
+  const int h = bcd(r.u8());
+  const int mi = bcd(r.u8());
+  const int s = bcd(r.u8());
+  const int ms_hi = bcd(r.u8());
+  const std::uint8_t last = r.u8();
+  const int ms_lo = last >> 4U;
+  t.weekday = last & 0x0FU;
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+      s < 0 || s > 59 || ms_hi < 0 || ms_lo > 9 || bcd(t.year_high) < 0)
+    return error{errc::userdata_bad_timestamp, layer::userdata, at, 0};
+  // Wireshark and the CPUs: a two-digit year below 90 is 20xx.
+  t.year = static_cast<std::uint16_t>(y < 90 ? 2000 + y : 1900 + y);
+  t.month = static_cast<std::uint8_t>(mo);
+  t.day = static_cast<std::uint8_t>(d);
+  t.hour = static_cast<std::uint8_t>(h);
+  t.minute = static_cast<std::uint8_t>(mi);
+  t.second = static_cast<std::uint8_t>(s);
+  t.millisecond = static_cast<std::uint16_t>(ms_hi * 10 + ms_lo);
+  return t;
+}
+
+void write_timestamp(writer& w, const timestamp& t) noexcept {
+  w.u8(t.reserved);
+  w.u8(t.year_high);
+  w.u8(to_bcd(t.year % 100U));
+  w.u8(to_bcd(t.month));
+  w.u8(to_bcd(t.day));
+  w.u8(to_bcd(t.hour));
+  w.u8(to_bcd(t.minute));
+  w.u8(to_bcd(t.second));
+  w.u8(to_bcd(t.millisecond / 10U));
+  w.u8(static_cast<std::uint8_t>(((t.millisecond % 10U) << 4U) | (t.weekday & 0x0FU)));
+}
+
+result<cyclic_request> parse_cyclic_request(bytes payload, const std::byte* origin) noexcept {
+  reader r{payload, origin == nullptr ? payload.data() : origin, layer::userdata};
+  cyclic_request c;
+  c.reserved = r.u8();
+  c.item_count = r.u8();
+  c.timebase = r.u8();
+  c.interval = r.u8();
+  if (!r.ok()) return r.err();
+  c.items = r.rest();
+  reader items{c.items, r.origin(), layer::s7_item};
+  parse_var_specs(items, c.item_count);
+  if (!items.ok()) return items.err();
+  return c;
+}
+
+}  // namespace protos7::codec::s7::ud
