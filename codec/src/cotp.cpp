@@ -18,9 +18,10 @@ bool known_type(std::uint8_t t) noexcept {
   }
 }
 
-// Validates the variable part and decodes the parameters S7 uses into `out`.
-// `r` covers exactly the variable part.
-void parse_params(reader& r, tpdu_type type, connection_params& out) noexcept {
+// Validates the variable part and decodes the parameters S7 uses into `out`; `tpdu_size_at` gets
+// the offset of the TPDU size value. `r` covers exactly the variable part.
+void parse_params(reader& r, tpdu_type type, connection_params& out,
+                  std::uint32_t& tpdu_size_at) noexcept {
   std::uint32_t seen = 0;  // bit per known parameter, for duplicate detection
   while (r.ok() && !r.empty()) {
     const std::uint32_t at = r.offset();
@@ -46,6 +47,7 @@ void parse_params(reader& r, tpdu_type type, connection_params& out) noexcept {
           return;
         }
         out.tpdu_size_code = c;
+        tpdu_size_at = at + 2;
         break;
       }
       case param_code::calling_tsap:  // also ER's "invalid TPDU" parameter
@@ -130,12 +132,26 @@ bool param_iterator::next(parameter& p) noexcept {
   if (rest_.size() < 2U + len) return false;
   p.code = u8_of(rest_[0]);
   p.value = rest_.subspan(2, len);
+  p.offset = offset_of(origin_, rest_.data());
   rest_ = rest_.subspan(2U + len);
   return true;
 }
 
 result<tpdu> parse(bytes in, const std::byte* origin, const options& opt) noexcept {
   if (origin == nullptr) origin = in.data();
+  // The hot path: a class-0 DT header (02 F0 nr), the first 3 bytes of every data TPKT.
+  if (in.size() >= 3 && std::to_integer<std::uint8_t>(in[0]) == dt_li &&
+      std::to_integer<std::uint8_t>(in[1]) == 0xF0) {
+    tpdu t;
+    t.li = dt_li;
+    t.type = tpdu_type::dt;
+    const auto nr = std::to_integer<std::uint8_t>(in[2]);
+    t.eot = (nr & eot_bit) != 0;
+    t.tpdu_nr = nr & 0x7FU;
+    t.user_data = in.subspan(3);
+    t.user_data_offset = offset_of(origin, in.data() + 3);
+    return t;
+  }
   reader r{in, origin, layer::cotp};
   tpdu t;
   const std::uint32_t start = r.offset();
@@ -207,12 +223,13 @@ result<tpdu> parse(bytes in, const std::byte* origin, const options& opt) noexce
 
   t.variable_part = h.rest();
   h.set_layer(layer::cotp);
-  parse_params(h, t.type, t.params);
+  std::uint32_t tpdu_size_at = start;
+  parse_params(h, t.type, t.params, tpdu_size_at);
   if (!h.ok()) return h.err();
   // A class-0 CC never proposes more than 2048 octets.
   if (t.type == tpdu_type::cc && t.tpdu_class() == 0 &&
       t.params.tpdu_size_code > max_tpdu_size_code_class0)
-    return error{errc::cotp_bad_tpdu_size, layer::cotp, start, 0};
+    return error{errc::cotp_bad_tpdu_size, layer::cotp, tpdu_size_at, 0};
 
   t.user_data_offset = r.offset();
   t.user_data = r.rest();

@@ -15,15 +15,22 @@ result<pdu> parse(bytes in, const std::byte* origin, const options& opt) noexcep
   if (type != 1 && type != 2 && type != 3 && type != 7)
     return error{errc::s7_bad_rosctr, layer::s7_header, start + 1, 0};
   p.hdr.type = static_cast<rosctr>(type);
-  p.hdr.redundancy_id = r.u16be();
-  p.hdr.pdu_ref = r.u16be();
-  p.hdr.param_length = r.u16be();
-  p.hdr.data_length = r.u16be();
-  if (p.hdr.type == rosctr::ack || p.hdr.type == rosctr::ack_data) {
-    p.hdr.error_class = r.u8();
-    p.hdr.error_code = r.u8();
+  const std::size_t hsize = header_size(p.hdr.type);
+  if (in.size() < hsize) {
+    // Read field by field so the error names the first field that does not fit.
+    (void)r.u16be(), (void)r.u16be(), (void)r.u16be(), (void)r.u16be(), (void)r.u8(), (void)r.u8();
+    return r.err();
   }
-  if (!r.ok()) return r.err();
+  const auto b = [&](std::size_t i) { return std::to_integer<unsigned>(in[i]); };
+  p.hdr.redundancy_id = static_cast<std::uint16_t>((b(2) << 8U) | b(3));
+  p.hdr.pdu_ref = static_cast<std::uint16_t>((b(4) << 8U) | b(5));
+  p.hdr.param_length = static_cast<std::uint16_t>((b(6) << 8U) | b(7));
+  p.hdr.data_length = static_cast<std::uint16_t>((b(8) << 8U) | b(9));
+  if (hsize == long_header_size) {
+    p.hdr.error_class = static_cast<std::uint8_t>(b(10));
+    p.hdr.error_code = static_cast<std::uint8_t>(b(11));
+  }
+  r.skip(hsize - 2);
   if (p.hdr.redundancy_id != 0 && !opt.allow_nonzero_redundancy_id)
     return error{errc::s7_redundancy_nonzero, layer::s7_header, start + 2, 0};
   // The one redundant length of this layer: header + param + data must fill the PDU exactly.

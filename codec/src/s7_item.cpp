@@ -72,7 +72,39 @@ std::uint8_t fixed_length(std::uint8_t syntax) noexcept {
 
 }  // namespace
 
+namespace {
+
+constexpr std::uint8_t u8_at(const std::byte* p, std::size_t i) noexcept {
+  return std::to_integer<std::uint8_t>(p[i]);
+}
+
+// The common case, an S7ANY item (12 bytes: 12 0A 10 ...), decoded straight from the bytes.
+// Returns false when the item is anything else; the general path then handles it.
+bool fast_any(reader& r, var_spec& out) noexcept {
+  const bytes rest = r.rest();
+  if (!r.ok() || rest.size() < s7any_item_size) return false;
+  const std::byte* b = rest.data();
+  if (u8_at(b, 0) != var_spec_type || u8_at(b, 1) != s7any_length ||
+      u8_at(b, 2) != static_cast<std::uint8_t>(syntax_id::s7any))
+    return false;
+  out.offset = r.offset();
+  out.spec_type = var_spec_type;
+  out.length = s7any_length;
+  out.syntax = static_cast<std::uint8_t>(syntax_id::s7any);
+  out.body = rest.subspan(3, s7any_length - 1);
+  out.any.tsize = u8_at(b, 3);
+  out.any.count = static_cast<std::uint16_t>((u8_at(b, 4) << 8U) | u8_at(b, 5));
+  out.any.db = static_cast<std::uint16_t>((u8_at(b, 6) << 8U) | u8_at(b, 7));
+  out.any.area = u8_at(b, 8);
+  out.any.address = (std::uint32_t{u8_at(b, 9)} << 16U) | (std::uint32_t{u8_at(b, 10)} << 8U) | u8_at(b, 11);
+  r.skip(s7any_item_size);
+  return true;
+}
+
+}  // namespace
+
 void parse_var_spec(reader& r, var_spec& out, const item_options& opt) noexcept {
+  if (fast_any(r, out)) return;
   out.offset = r.offset();
   out.spec_type = r.u8();
   if (!r.ok()) return;

@@ -106,6 +106,25 @@ void parse_items_and_data(const pdu& p, reader& r, param& out, bool job, const p
   r.adopt(d.err());
 }
 
+// Clears the fields `fn` owns, so a param reused across PDUs never shows stale values in them;
+// the fields of other functions are left alone (they are meaningless for this fn).
+void reset_for(param& out, std::uint8_t fn) noexcept {
+  out.item_count = 0;
+  out.items = {};
+  switch (static_cast<function>(fn)) {
+    case function::setup_communication: out.setup = {}; break;
+    case function::read_var:
+    case function::write_var: break;
+    case function::pi_service:
+    case function::plc_stop:
+      out.pi = {};
+      out.stop = {};
+      out.block = {};
+      break;
+    default: out.block = {}; out.pi = {}; break;
+  }
+}
+
 }  // namespace
 
 block_filename decode_filename(bytes name) noexcept {
@@ -127,10 +146,24 @@ block_filename decode_block_name8(bytes name) noexcept {
 
 result<param> parse_job(const pdu& p, const param_options& opt) noexcept {
   param out;
+  if (const error e = parse_job(p, out, opt)) return e;
+  return out;
+}
+
+result<param> parse_ack_data(const pdu& p, const param_options& opt) noexcept {
+  param out;
+  if (const error e = parse_ack_data(p, out, opt)) return e;
+  return out;
+}
+
+error parse_job(const pdu& p, param& out, const param_options& opt) noexcept {
   out.raw = p.param;
+  out.fn = 0;
+  reset_for(out, 0);
   if (p.param.empty()) return error{errc::s7_missing_param, layer::s7_param, p.param_offset, 0};
   reader r{p.param, p.origin, layer::s7_param};
   out.fn = r.u8();
+  if (out.fn != 0) reset_for(out, out.fn);
   switch (static_cast<function>(out.fn)) {
     case function::setup_communication:
       if (p.param.size() != setup_communication_length)
@@ -201,20 +234,21 @@ result<param> parse_job(const pdu& p, const param_options& opt) noexcept {
     default:
       return error{errc::param_unknown_function, layer::s7_param, p.param_offset, 0};
   }
-  if (!r.ok()) return r.err();
-  return out;
+  return r.err();
 }
 
-result<param> parse_ack_data(const pdu& p, const param_options& opt) noexcept {
-  param out;
+error parse_ack_data(const pdu& p, param& out, const param_options& opt) noexcept {
   out.raw = p.param;
+  out.fn = 0;
+  reset_for(out, 0);
   if (p.param.empty()) {
     // A CPU answers some failed jobs with an Ack_Data that has only the header error.
-    if (p.hdr.error() != 0 && p.data.empty()) return out;
+    if (p.hdr.error() != 0 && p.data.empty()) return {};
     return error{errc::s7_missing_param, layer::s7_param, p.param_offset, 0};
   }
   reader r{p.param, p.origin, layer::s7_param};
   out.fn = r.u8();
+  if (out.fn != 0) reset_for(out, out.fn);
   switch (static_cast<function>(out.fn)) {
     case function::setup_communication:
       if (p.param.size() != setup_communication_length)
@@ -251,7 +285,7 @@ result<param> parse_ack_data(const pdu& p, const param_options& opt) noexcept {
       if (!r.ok()) break;
       if (!p.data.empty()) {
         const auto bd = parse_block_data(p.data, p.origin);
-        if (!bd) return bd.err();
+        if (!bd) r.adopt(bd.err());
       }
       break;
     }
@@ -267,8 +301,7 @@ result<param> parse_ack_data(const pdu& p, const param_options& opt) noexcept {
     default:
       return error{errc::param_unknown_function, layer::s7_param, p.param_offset, 0};
   }
-  if (!r.ok()) return r.err();
-  return out;
+  return r.err();
 }
 
 result<block_data> parse_block_data(bytes data, const std::byte* origin) noexcept {

@@ -64,15 +64,16 @@ framer::next_result framer::next(bytes& in) noexcept {
       out.err = m.err;
       return out;
     }
+    // Checked before the fast path: the limit must not depend on how TCP split the bytes.
+    if (m.frame_size > buf_.size()) {
+      out.status = frame_status::invalid;
+      out.err = error{errc::tpkt_frame_too_large, layer::tpkt, 2, 0};
+      return out;
+    }
     if (m.status == frame_status::complete) {
       out.status = frame_status::complete;
       out.frame = in.first(m.frame_size);
       in = in.subspan(m.frame_size);
-      return out;
-    }
-    if (m.frame_size > buf_.size()) {
-      out.status = frame_status::invalid;
-      out.err = error{errc::tpkt_frame_too_large, layer::tpkt, 2, 0};
       return out;
     }
   }

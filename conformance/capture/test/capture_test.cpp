@@ -10,13 +10,10 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
-#include <map>
-#include <numeric>
 #include <random>
 #include <string>
 #include <vector>

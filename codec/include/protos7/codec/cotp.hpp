@@ -66,18 +66,21 @@ inline constexpr std::uint8_t eot_bit = 0x80;
 struct parameter {
   std::uint8_t code = 0;
   bytes value;
-  std::uint32_t offset = 0;  // offset of the code byte
+  std::uint32_t offset = 0;  // offset of the code byte, measured from the iterator's origin
 };
 
-// Walks a variable part that parse() has already validated.
+// Walks a variable part that parse() has already validated. Offsets are measured from `origin`
+// (the buffer of the top-level call, as in errors); by default from the variable part itself.
 class param_iterator {
  public:
   param_iterator() = default;
-  explicit param_iterator(bytes variable_part) noexcept : rest_(variable_part) {}
+  explicit param_iterator(bytes variable_part, const std::byte* origin = nullptr) noexcept
+      : rest_(variable_part), origin_(origin == nullptr ? variable_part.data() : origin) {}
   [[nodiscard]] bool next(parameter& p) noexcept;
 
  private:
   bytes rest_;
+  const std::byte* origin_ = nullptr;
 };
 
 // The parameters S7 peers use, decoded from the variable part.

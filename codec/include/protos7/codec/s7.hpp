@@ -20,35 +20,35 @@ struct decode_options {
   param_options params{};
 };
 
+// Decodes into `out` (which the caller may reuse across PDUs; nothing is copied).
 // Errors: every error of s7::parse, parse_job, parse_ack_data and ud::parse.
-[[nodiscard]] inline result<message> decode(bytes in, const std::byte* origin = nullptr,
-                                            const decode_options& opt = {}) noexcept {
+[[nodiscard]] inline error decode(bytes in, message& out, const std::byte* origin = nullptr,
+                                  const decode_options& opt = {}) noexcept {
   const auto p = parse(in, origin, opt.header);
   if (!p) return p.err();
-  message m;
-  m.p = *p;
-  switch (m.p.hdr.type) {
-    case rosctr::job: {
-      const auto prm = parse_job(m.p, opt.params);
-      if (!prm) return prm.err();
-      m.prm = *prm;
-      break;
-    }
-    case rosctr::ack_data: {
-      const auto prm = parse_ack_data(m.p, opt.params);
-      if (!prm) return prm.err();
-      m.prm = *prm;
-      break;
-    }
+  out.p = *p;
+  switch (out.p.hdr.type) {
+    case rosctr::job:
+      return parse_job(out.p, out.prm, opt.params);
+    case rosctr::ack_data:
+      return parse_ack_data(out.p, out.prm, opt.params);
     case rosctr::userdata: {
-      const auto u = ud::parse(m.p);
+      const auto u = ud::parse(out.p);
       if (!u) return u.err();
-      m.ud = *u;
-      break;
+      out.ud = *u;
+      return {};
     }
     case rosctr::ack:
-      break;
+      return {};
   }
+  return {};
+}
+
+// Same, returning the message by value (convenient where speed does not matter).
+[[nodiscard]] inline result<message> decode(bytes in, const std::byte* origin = nullptr,
+                                            const decode_options& opt = {}) noexcept {
+  message m;
+  if (const error e = decode(in, m, origin, opt)) return e;
   return m;
 }
 

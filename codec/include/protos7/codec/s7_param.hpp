@@ -128,10 +128,13 @@ struct param_options {
 // param_item_count_mismatch, param_reserved_nonzero, param_bad_filename, param_bad_pi_service,
 // param_data_not_allowed, and the item and data errors.
 [[nodiscard]] result<param> parse_job(const pdu& p, const param_options& opt = {}) noexcept;
+// Same, decoding into `out` (no copy of the result; the hot path of the server).
+[[nodiscard]] error parse_job(const pdu& p, param& out, const param_options& opt = {}) noexcept;
 
 // Same for an Ack_Data (ROSCTR 3). `request_items` is the item count of the job it answers when
 // known (0: unknown, take the count from the parameter).
 [[nodiscard]] result<param> parse_ack_data(const pdu& p, const param_options& opt = {}) noexcept;
+[[nodiscard]] error parse_ack_data(const pdu& p, param& out, const param_options& opt = {}) noexcept;
 
 // Download block / Upload Ack_Data data: | length (u16) | u16 | block bytes |.
 struct block_data {

@@ -60,7 +60,8 @@ class framer {
   explicit framer(std::span<std::byte> storage, options opt = {}) noexcept
       : buf_(storage), opt_(opt) {}
 
-  // A frame larger than the storage is reported invalid (tpkt_frame_too_large), never cut.
+  // A frame larger than the storage is reported invalid (tpkt_frame_too_large), never cut, even
+  // when it arrives whole in one read (the limit must not depend on how TCP split the stream).
   struct next_result {
     frame_status status = frame_status::need_more;
     bytes frame;  // complete frame (header included), valid until the next next() call

@@ -35,7 +35,8 @@ namespace protos7::capture {
 
 // Out-of-order bytes buffered per direction while waiting for a missing segment. When exceeded,
 // the hole is declared lost and the stream resumes at the next buffered segment. 1 MiB is far
-// beyond any TCP window an S7 device advertises (S7-300/400 CPs: 4 KiB to 8 KiB).
+// beyond the TCP windows seen in S7 traffic (the PLC in the Wireshark s7comm samples advertises
+// 4096 bytes, the PC 64 KiB).
 inline constexpr std::size_t max_out_of_order_bytes = 1024 * 1024;
 // Same, counted in segments, so a flood of 1-byte segments cannot create a million map nodes.
 inline constexpr std::size_t max_out_of_order_segments = 4096;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds and runs every test: gcc and clang with warnings as errors, then the whole suite again
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then the fuzzers for a bounded time.
+#   FUZZ_SECONDS=30 (per target; 0 skips the timed fuzzing, the corpus replay still runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/deps.sh --test
+export PROTOS7_PCAP_DIR="${PROTOS7_PCAP_DIR:-$(cd .. && pwd)/shared/pcaps/wireshark}"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "gcc 12, warnings as errors"
+cmake --preset dev >/dev/null
+cmake --build --preset dev
+ctest --preset dev
+
+step "clang 14, warnings as errors"
+cmake --preset dev-clang >/dev/null
+cmake --build --preset dev-clang
+ctest --preset dev-clang
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake --preset asan-ubsan >/dev/null
+cmake --build --preset asan-ubsan
+ctest --preset asan-ubsan
+
+if [[ -x fuzz/run_ci.sh && "${FUZZ_SECONDS:-30}" != "0" ]]; then
+  step "libFuzzer, ${FUZZ_SECONDS:-30} s per target"
+  FUZZ_SECONDS="${FUZZ_SECONDS:-30}" fuzz/run_ci.sh
+fi
+step "all tests passed"
