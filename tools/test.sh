@@ -14,6 +14,10 @@ cmake --preset dev >/dev/null
 cmake --build --preset dev
 ctest --preset dev
 
+step "interop: node-snap7 and nodes7 against protos7 serve (PDU 480, 240, 960)"
+bash interop/setup.sh
+bash interop/run_vs_protos7.sh build/dev/tools/protos7
+
 step "clang 14, warnings as errors"
 cmake --preset dev-clang >/dev/null
 cmake --build --preset dev-clang
@@ -27,5 +31,9 @@ ctest --preset asan-ubsan
 if [[ -x fuzz/run_ci.sh && "${FUZZ_SECONDS:-30}" != "0" ]]; then
   step "libFuzzer, ${FUZZ_SECONDS:-30} s per target"
   FUZZ_SECONDS="${FUZZ_SECONDS:-30}" fuzz/run_ci.sh
+fi
+if [[ -x fuzz/oss-fuzz/check_build.sh ]]; then
+  step "OSS-Fuzz / ClusterFuzzLite build script, run locally"
+  fuzz/oss-fuzz/check_build.sh
 fi
 step "all tests passed"

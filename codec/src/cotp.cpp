@@ -329,6 +329,10 @@ result<std::size_t> encode(const tpdu& t, mutable_bytes out) noexcept {
       w.raw(t.variable_part);
       break;
   }
+  // The code byte (offset 1, after LI) keeps the low nibble parse() decoded into cdt: the
+  // write_* helpers above write it as 0, which dropped a peer's non-zero nibble (found by
+  // fuzz_roundtrip_cotp: DT "02 F8 00 ..." re-encoded as "02 F0 00 ...").
+  w.patch_u8(1, static_cast<std::uint8_t>((static_cast<unsigned>(t.type) << 4U) | (t.cdt & 0x0FU)));
   w.raw(t.user_data);
   return w.finish();
 }

@@ -92,7 +92,7 @@ void read_item(reader& r, data_item& it, bool last, data_kind kind, const data_o
     }
     const std::uint32_t at = r.offset();
     const std::uint8_t fill = r.peek_u8();
-    if (fill != 0) {
+    if (fill != 0 && !opt.allow_nonzero_fill) {
       // Without the leniency a non-zero byte here is a wrong fill byte; with it, it may be
       // the next item's return code.
       if (!opt.allow_missing_fill) r.fail_at(errc::data_fill_nonzero, at);
@@ -113,7 +113,7 @@ void parse_data_items(reader& r, std::size_t count, data_kind kind, const data_o
 
 bool data_item_iterator::next(data_item& out) noexcept {
   if (index_ >= count_) return false;
-  reader r{data_, origin_ == nullptr ? data_.data() : origin_, layer::s7_data};
+  reader r{data_, origin_, layer::s7_data};
   read_item(r, out, index_ + 1 == count_, data_kind::push, opt_);
   if (!r.ok()) {
     index_ = count_;
@@ -133,10 +133,15 @@ void write_data_item(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes data,
   }
   w.u8(tsize);
   const std::size_t n = data.size();
-  // BIT items carry one bit per byte of data; the others count 8 bits a byte.
+  // A BIT item's length field counts bits and its data holds one bit in one byte, so only 0 or 1
+  // byte can be said (a reader would take n bits for ceil(n / 8) bytes); the other bit-counted
+  // sizes count 8 bits a byte.
   std::size_t field = n;
-  if (tsize == static_cast<std::uint8_t>(data_tsize::bit)) field = n;
-  else if (length_in_bits(tsize)) field = n * 8U;
+  if (tsize == static_cast<std::uint8_t>(data_tsize::bit)) {
+    if (n > 1) w.range_error();
+  } else if (length_in_bits(tsize)) {
+    field = n * 8U;
+  }
   if (field > 0xFFFF) w.range_error();
   w.u16be(static_cast<std::uint16_t>(field & 0xFFFFU));
   w.raw(data);

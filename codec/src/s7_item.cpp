@@ -196,7 +196,7 @@ void parse_var_specs(reader& r, std::size_t count, const item_options& opt) noex
 
 bool var_spec_iterator::next(var_spec& out) noexcept {
   if (index_ >= count_) return false;
-  reader r{items_, origin_ == nullptr ? items_.data() : origin_, layer::s7_item};
+  reader r{items_, origin_, layer::s7_item};
   parse_var_spec(r, out, item_options{true});
   if (!r.ok()) {
     index_ = count_;
@@ -216,6 +216,41 @@ bool dbread_at(const var_spec& v, std::size_t index, dbread_area& out) noexcept 
   out.length = r.u8();
   out.db = r.u16be();
   out.start = r.u16be();
+  return r.ok();
+}
+
+bool decode_nck(const var_spec& v, nck_address& out) noexcept {
+  if ((v.syntax != 0x82 && v.syntax != 0x83 && v.syntax != 0x84) || v.body.size() != 7) return false;
+  reader r{v.body, layer::s7_item};
+  const std::uint8_t au = r.u8();
+  out.area = au >> 5U;
+  out.unit = au & 0x1FU;
+  out.column = r.u16be();
+  out.line = r.u16be();
+  out.module = r.u8();
+  out.line_count = r.u8();
+  return r.ok();
+}
+
+bool decode_1200sym(const var_spec& v, sym1200_address& out) noexcept {
+  if (v.syntax != static_cast<std::uint8_t>(syntax_id::s1200sym) || v.body.size() < 13) return false;
+  reader r{v.body, layer::s7_item};
+  out.reserved = r.u8();
+  out.area1 = r.u16be();
+  out.area2 = r.u16be();
+  out.crc = r.u32be();
+  out.lids = r.rest();
+  return r.ok() && out.lids.size() % 4U == 0;
+}
+
+bool decode_driveesany(const var_spec& v, driveesany_address& out) noexcept {
+  if (v.syntax != static_cast<std::uint8_t>(syntax_id::driveesany) || v.body.size() != 9) return false;
+  reader r{v.body, layer::s7_item};
+  out.unknown1 = r.u8();
+  out.unknown2 = r.u16be();
+  out.unknown3 = r.u16be();
+  out.parameter = r.u16be();
+  out.index = r.u16be();
   return r.ok();
 }
 

@@ -81,6 +81,11 @@ void parse_items_and_data(const pdu& p, reader& r, param& out, bool job, const p
       expect_no_data(p, r);
       return;
     }
+    // Write Var: the values of the items are the data block.
+    if (p.data.empty()) {
+      r.fail_at(errc::param_data_missing, p.data_offset);
+      return;
+    }
     reader d{p.data, p.origin, layer::s7_data};
     parse_data_items(d, out.item_count, data_kind::write_request, opt.data);
     r.adopt(d.err());
@@ -215,9 +220,10 @@ error parse_job(const pdu& p, param& out, const param_options& opt) noexcept {
       out.pi.unknown = r.take(7);
       const std::uint16_t plen = r.u16be();
       out.pi.param_block = r.take(plen);
+      const std::uint32_t nlen_at = r.offset();
       const std::uint8_t nlen = r.u8();
       out.pi.service_name = r.take(nlen);
-      if (r.ok() && nlen == 0) r.fail(errc::param_bad_pi_service);
+      if (r.ok() && nlen == 0) r.fail_at(errc::param_bad_pi_service, nlen_at);
       r.expect_end(errc::param_bad_length);
       expect_no_data(p, r);
       break;
@@ -334,6 +340,60 @@ void write_var_job(writer& w, function fn, std::span<const any_address> items) n
 void write_var_ack(writer& w, function fn, std::uint8_t item_count) noexcept {
   w.u8(static_cast<std::uint8_t>(fn));
   w.u8(item_count);
+}
+
+namespace {
+void write_lp(writer& w, bytes b) noexcept {  // 1-byte length prefix + bytes
+  if (b.size() > 0xFF) w.range_error();
+  w.u8(static_cast<std::uint8_t>(b.size() & 0xFFU));
+  w.raw(b);
+}
+}  // namespace
+
+void write_block_control_job(writer& w, function fn, const block_control& b) noexcept {
+  w.u8(static_cast<std::uint8_t>(fn));
+  w.u8(b.status);
+  w.u16be(b.word);
+  w.u32be(b.upload_id);
+  if (fn == function::upload || fn == function::end_upload) return;
+  write_lp(w, b.filename.raw);
+  if (fn == function::request_download && !b.part2.empty()) write_lp(w, b.part2);
+}
+
+void write_block_control_ack(writer& w, function fn, const block_control& b, bool with_status) noexcept {
+  w.u8(static_cast<std::uint8_t>(fn));
+  if (fn == function::start_upload) {
+    w.u8(b.status);
+    w.u16be(b.word);
+    w.u32be(b.upload_id);
+    write_lp(w, b.block_length);
+    return;
+  }
+  if (with_status) w.u8(b.status);
+}
+
+void write_block_data(writer& w, bytes payload, std::uint16_t unknown) noexcept {
+  if (payload.size() > 0xFFFF) w.range_error();
+  w.u16be(static_cast<std::uint16_t>(payload.size() & 0xFFFFU));
+  w.u16be(unknown);
+  w.raw(payload);
+}
+
+void write_pi_service(writer& w, const pi_service& pi) noexcept {
+  w.u8(static_cast<std::uint8_t>(function::pi_service));
+  if (pi.unknown.size() == 7) w.raw(pi.unknown);
+  else w.zeros(7);
+  if (pi.param_block.size() > 0xFFFF) w.range_error();
+  w.u16be(static_cast<std::uint16_t>(pi.param_block.size() & 0xFFFFU));
+  w.raw(pi.param_block);
+  write_lp(w, pi.service_name);
+}
+
+void write_plc_stop(writer& w, const plc_stop& stop) noexcept {
+  w.u8(static_cast<std::uint8_t>(function::plc_stop));
+  if (stop.unknown.size() == 5) w.raw(stop.unknown);
+  else w.zeros(5);
+  write_lp(w, stop.service_name);
 }
 
 }  // namespace protos7::codec::s7

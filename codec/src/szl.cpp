@@ -21,7 +21,11 @@ result<response_head> parse_response(bytes payload, const std::byte* origin, boo
   h.record_count = r.u16be();
   if (!r.ok()) return r.err();
   h.records = r.rest();
-  const std::size_t want = std::size_t{h.record_length} * h.record_count;
+  // Extract number 0xF (SZL-ID 0x0Fxx) asks for the partial list header only: LENTHDR and N_DR
+  // describe the whole list and no record follows (every 0x0Fxx answer in the sample captures,
+  // e.g. s7comm_reading_plc_status.pcap frame 56: 0f11 0000 001c 0004, nothing after it).
+  const std::size_t want =
+      is_header_only(h.id) ? 0 : std::size_t{h.record_length} * h.record_count;
   if (complete ? h.records.size() != want : h.records.size() > want)
     return error{errc::szl_bad_length, layer::szl, at, 0};
   return h;

@@ -254,4 +254,20 @@ result<cyclic_request> parse_cyclic_request(bytes payload, const std::byte* orig
   return c;
 }
 
+void scramble_password(std::span<const std::uint8_t, password_length> plain,
+                       std::span<std::uint8_t, password_length> out) noexcept {
+  for (std::size_t i = 0; i < password_length; ++i) {
+    const unsigned c = plain[i] ^ 0x55U;
+    out[i] = static_cast<std::uint8_t>(i < 2 ? c : c ^ out[i - 2]);
+  }
+}
+
+void unscramble_password(std::span<const std::uint8_t, password_length> scrambled,
+                         std::span<std::uint8_t, password_length> out) noexcept {
+  for (std::size_t i = 0; i < password_length; ++i) {
+    const unsigned b = scrambled[i] ^ 0x55U;
+    out[i] = static_cast<std::uint8_t>(i < 2 ? b : b ^ scrambled[i - 2]);
+  }
+}
+
 }  // namespace protos7::codec::s7::ud

@@ -27,7 +27,9 @@ result<cotp::tpdu> cotp_of(const byte_vec& frame, const cotp::options& opt = {})
 }
 
 // A 7-byte frame whose TPDU has LI 2 and the code byte `code`.
-byte_vec short_tpdu(const char* code) { return hex(std::string("03 00 0007 02 ") + code + " 80"); }
+byte_vec short_tpdu(const char* code) {
+  return hex(std::string("03 00 0007 02 ") + code + " 80");
+}
 
 // --- Connect request / confirm ------------------------------------------------------------
 
@@ -60,7 +62,8 @@ TEST(cotp_parse, decodes_connect_request_from_capture) {
 }
 
 TEST(cotp_parse, decodes_connect_confirm_from_capture) {
-  const auto t = cotp_of(test::fx::cotp_cc());
+  const byte_vec in = test::fx::cotp_cc();
+  const auto t = cotp_of(in);
   ASSERT_DECODES(t);
   EXPECT_EQ(t->type, cotp::tpdu_type::cc);
   EXPECT_EQ(t->dst_ref, 0x000F);  // the CR's src-ref
@@ -71,11 +74,13 @@ TEST(cotp_parse, decodes_connect_confirm_from_capture) {
 }
 
 TEST(cotp_parse, decodes_libnodave_connect_with_512_byte_tpdus) {
-  const auto cr = cotp_of(test::fx::cotp_cr_nodave());
+  const byte_vec cr_frame = test::fx::cotp_cr_nodave();
+  const auto cr = cotp_of(cr_frame);
   ASSERT_DECODES(cr);
   EXPECT_EQ(cr->src_ref, 1);
   EXPECT_EQ(cotp::tpdu_size_bytes(cr->params.tpdu_size_code), 512U);
-  const auto cc = cotp_of(test::fx::cotp_cc_nodave());
+  const byte_vec cc_frame = test::fx::cotp_cc_nodave();
+  const auto cc = cotp_of(cc_frame);
   ASSERT_DECODES(cc);
   EXPECT_EQ(cc->dst_ref, 1);
   EXPECT_EQ(cc->params.tpdu_size_code, 9);
@@ -103,8 +108,9 @@ TEST(cotp_param_iterator, walks_the_parameters_with_their_offsets) {
 }
 
 TEST(cotp_param_iterator, measures_offsets_from_the_variable_part_by_default) {
-  const byte_vec var = hex("c0 01 0a"  // TPDU size
-                           "c1 02 0100");
+  const byte_vec var =
+      hex("c0 01 0a"  // TPDU size
+          "c1 02 0100");
   cotp::param_iterator it{view(var)};
   cotp::parameter p;
   ASSERT_TRUE(it.next(p));
@@ -117,16 +123,17 @@ TEST(cotp_param_iterator, measures_offsets_from_the_variable_part_by_default) {
 }
 
 TEST(cotp_parse, decodes_every_known_class_0_parameter) {
-  const byte_vec in = hex("03 00 0028"
-                          "23 e0 0000 0001 00"  // LI 35, CR
-                          "c0 01 0b"            // TPDU size 2048
-                          "c1 02 0200"          // calling TSAP: OP
-                          "c2 02 0323"          // called TSAP: S7 basic, rack 1 slot 3
-                          "f0 02 0008"          // preferred max TPDU size 8 x 128
-                          "c4 01 01"            // version
-                          "c6 01 00"            // additional options
-                          "c3 02 beef"          // checksum
-                          "85 02 0000");        // ack time: not a class 0 parameter, ignored
+  const byte_vec in =
+      hex("03 00 0028"
+          "23 e0 0000 0001 00"  // LI 35, CR
+          "c0 01 0b"            // TPDU size 2048
+          "c1 02 0200"          // calling TSAP: OP
+          "c2 02 0323"          // called TSAP: S7 basic, rack 1 slot 3
+          "f0 02 0008"          // preferred max TPDU size 8 x 128
+          "c4 01 01"            // version
+          "c6 01 00"            // additional options
+          "c3 02 beef"          // checksum
+          "85 02 0000");        // ack time: not a class 0 parameter, ignored
   const auto t = cotp_of(in);
   ASSERT_DECODES(t);
   EXPECT_EQ(t->params.tpdu_size_code, 0x0B);
@@ -144,15 +151,56 @@ TEST(cotp_parse, decodes_every_known_class_0_parameter) {
   EXPECT_EQ(tsap.slot, 3);
   EXPECT_EQ(cotp::make_s7_tsap(3, 1, 3), 0x0323);
   EXPECT_TRUE(test::transport_round_trips(view(in)));
+  EXPECT_FRAMED_AT_EVERY_SPLIT(in);
+}
+
+TEST(cotp_parse, accepts_an_inactivity_timer_of_4_bytes) {
+  const byte_vec in =
+      hex("03 00 0011"
+          "0c e0 0000 0001 00"
+          "f2 04 0000ea60");  // 60 s
+  EXPECT_TRUE(cotp_of(in).ok());
+  EXPECT_TRUE(test::transport_round_trips(view(in)));
+  EXPECT_FRAMED_AT_EVERY_SPLIT(in);
+}
+
+TEST(cotp_param_iterator, stops_at_a_parameter_past_the_end) {
+  const byte_vec var =
+      hex("c0 01 0a"
+          "c1 05 0100");  // 5 announced, 2 present
+  cotp::param_iterator it{view(var)};
+  cotp::parameter p;
+  ASSERT_TRUE(it.next(p));
+  EXPECT_FALSE(it.next(p));
+  const byte_vec lone = hex("c0");
+  cotp::param_iterator it2{view(lone)};
+  EXPECT_FALSE(it2.next(p));
+}
+
+TEST(cotp_encode, keeps_the_low_nibble_of_the_code_byte) {
+  // Class 0 sends 0 there; a peer that does not is decoded as is and re-encoded unchanged.
+  const byte_vec dt = hex("03 00 0008 02 f8 80 32");
+  const auto t = cotp_of(dt);
+  ASSERT_DECODES(t);
+  EXPECT_EQ(t->cdt, 8);
+  EXPECT_TRUE(test::transport_round_trips(view(dt)));
+  EXPECT_FRAMED_AT_EVERY_SPLIT(dt);
+  byte_vec cr = test::fx::cotp_cr();
+  cr[5] = std::byte{0xE1};  // CR with CDT 1
+  EXPECT_TRUE(test::transport_round_trips(view(cr)));
+  const byte_vec dr = hex("03 00 000b 06 83 000f 0003 80");
+  EXPECT_TRUE(test::transport_round_trips(view(dr)));
 }
 
 TEST(cotp_parse, accepts_a_four_byte_preferred_tpdu_size) {
-  const byte_vec in = hex("03 00 0011"
-                          "0c e0 0000 0001 00"
-                          "f0 04 01ffffff");  // the largest value that fits 32 bits x 128
+  const byte_vec in =
+      hex("03 00 0011"
+          "0c e0 0000 0001 00"
+          "f0 04 01ffffff");  // the largest value that fits 32 bits x 128
   const auto t = cotp_of(in);
   ASSERT_DECODES(t);
   EXPECT_EQ(t->params.preferred_max_tpdu_size, 0x01FFFFFFU * 128U);
+  EXPECT_FRAMED_AT_EVERY_SPLIT(in);
 }
 
 // --- DT -----------------------------------------------------------------------------------
@@ -173,7 +221,8 @@ TEST(cotp_parse, decodes_data_with_eot) {
 
 TEST(cotp_parse, decodes_the_empty_dt_without_eot) {
   // What the PLC sends before each answer in these captures.
-  const auto t = cotp_of(test::fx::dt_empty_no_eot());
+  const byte_vec in = test::fx::dt_empty_no_eot();
+  const auto t = cotp_of(in);
   ASSERT_DECODES(t);
   EXPECT_EQ(t->type, cotp::tpdu_type::dt);
   EXPECT_FALSE(t->eot);
@@ -190,21 +239,24 @@ TEST(cotp_parse, decodes_a_counting_tpdu_number) {
   EXPECT_TRUE(t->eot);
   EXPECT_EQ(t->tpdu_nr, 2);
   EXPECT_TRUE(test::transport_round_trips(view(in)));
+  EXPECT_FRAMED_AT_EVERY_SPLIT(in);
 }
 
 TEST(cotp_parse, rejects_dt_parameters_by_default) {
   // PLC4X's DT with LI 5 carrying a TPDU-size parameter.
-  const byte_vec in = hex("03 00 000a"
-                          "05 f0 80"   // LI 5: not a class 0 DT
-                          "c0 01 0a");
+  const byte_vec in =
+      hex("03 00 000a"
+          "05 f0 80"  // LI 5: not a class 0 DT
+          "c0 01 0a");
   EXPECT_FAILS_WITH(cotp_of(in), cotp_bad_li_for_tpdu, cotp, 4U);
 }
 
 TEST(cotp_parse, accepts_dt_parameters_when_allowed) {
-  const byte_vec in = hex("03 00 000b"
-                          "05 f0 80"
-                          "c0 01 0a"
-                          "32");  // user data
+  const byte_vec in =
+      hex("03 00 000b"
+          "05 f0 80"
+          "c0 01 0a"
+          "32");  // user data
   const cotp::options opt{.allow_dt_parameters = true};
   const auto t = cotp_of(in, opt);
   ASSERT_DECODES(t);
@@ -215,22 +267,25 @@ TEST(cotp_parse, accepts_dt_parameters_when_allowed) {
   EXPECT_EQ(t->user_data_offset, 10U);
   // The extra header bytes are kept verbatim by the encoder.
   EXPECT_ENCODES_TO([&](mutable_bytes out) { return cotp::encode(*t, out); }, view(in).subspan(4));
+  EXPECT_FRAMED_AT_EVERY_SPLIT(in);
 }
 
 TEST(cotp_parse, still_validates_dt_parameters_when_allowed) {
-  const byte_vec in = hex("03 00 000a 05 f0 80"
-                          "c0 01 05");  // TPDU size 32: not defined
+  const byte_vec in =
+      hex("03 00 000a 05 f0 80"
+          "c0 01 05");  // TPDU size 32: not defined
   EXPECT_FAILS_WITH(cotp_of(in, {.allow_dt_parameters = true}), cotp_bad_tpdu_size, cotp, 9U);
 }
 
 // --- DR, DC, ER ---------------------------------------------------------------------------
 
 TEST(cotp_parse, decodes_disconnect_request) {
-  const byte_vec in = hex("03 00 000e"
-                          "09 80"       // LI 9, DR
-                          "000f 0003"   // dst-ref, src-ref
-                          "80"          // reason: normal disconnect
-                          "e0 01 41");  // additional clearing information
+  const byte_vec in =
+      hex("03 00 000e"
+          "09 80"       // LI 9, DR
+          "000f 0003"   // dst-ref, src-ref
+          "80"          // reason: normal disconnect
+          "e0 01 41");  // additional clearing information
   const auto t = cotp_of(in);
   ASSERT_DECODES(t);
   EXPECT_EQ(t->type, cotp::tpdu_type::dr);
@@ -243,9 +298,10 @@ TEST(cotp_parse, decodes_disconnect_request) {
 }
 
 TEST(cotp_parse, decodes_disconnect_confirm) {
-  const byte_vec in = hex("03 00 000a"
-                          "05 c0"       // LI 5, DC
-                          "0003 000f");
+  const byte_vec in =
+      hex("03 00 000a"
+          "05 c0"  // LI 5, DC
+          "0003 000f");
   const auto t = cotp_of(in);
   ASSERT_DECODES(t);
   EXPECT_EQ(t->type, cotp::tpdu_type::dc);
@@ -256,11 +312,12 @@ TEST(cotp_parse, decodes_disconnect_confirm) {
 }
 
 TEST(cotp_parse, decodes_tpdu_error) {
-  const byte_vec in = hex("03 00 000e"
-                          "09 70"          // LI 9, ER
-                          "000f"           // dst-ref
-                          "02"             // reject cause: invalid TPDU type
-                          "c1 03 02 30 80");  // the rejected header (same code as calling TSAP)
+  const byte_vec in =
+      hex("03 00 000e"
+          "09 70"             // LI 9, ER
+          "000f"              // dst-ref
+          "02"                // reject cause: invalid TPDU type
+          "c1 03 02 30 80");  // the rejected header (same code as calling TSAP)
   const auto t = cotp_of(in);
   ASSERT_DECODES(t);
   EXPECT_EQ(t->type, cotp::tpdu_type::er);
@@ -273,9 +330,11 @@ TEST(cotp_parse, decodes_tpdu_error) {
 
 TEST(cotp_parse, knows_every_dr_reason_of_iso_8073) {
   int known = 0;
-  for (unsigned r = 0; r < 256; ++r) known += cotp::is_known_dr_reason(static_cast<std::uint8_t>(r)) ? 1 : 0;
+  for (unsigned r = 0; r < 256; ++r)
+    known += cotp::is_known_dr_reason(static_cast<std::uint8_t>(r)) ? 1 : 0;
   EXPECT_EQ(known, 13);
-  for (const unsigned r : {0x00U, 0x01U, 0x02U, 0x03U, 0x80U, 0x81U, 0x82U, 0x83U, 0x84U, 0x85U, 0x87U, 0x88U, 0x8AU})
+  for (const unsigned r :
+       {0x00U, 0x01U, 0x02U, 0x03U, 0x80U, 0x81U, 0x82U, 0x83U, 0x84U, 0x85U, 0x87U, 0x88U, 0x8AU})
     EXPECT_TRUE(cotp::is_known_dr_reason(static_cast<std::uint8_t>(r))) << r;
 }
 
@@ -289,9 +348,10 @@ TEST(cotp_parse, rejects_class_1_to_4_tpdus_by_default) {
 }
 
 TEST(cotp_parse, decodes_class_1_to_4_tpdus_as_headers_when_allowed) {
-  const byte_vec in = hex("03 00 0009"
-                          "03 11 80 00"  // LI 3, ED with CDT 1
-                          "aa");         // user data
+  const byte_vec in =
+      hex("03 00 0009"
+          "03 11 80 00"  // LI 3, ED with CDT 1
+          "aa");         // user data
   const auto t = cotp_of(in, {.allow_non_class0_tpdus = true});
   ASSERT_DECODES(t);
   EXPECT_EQ(t->type, cotp::tpdu_type::ed);
@@ -300,6 +360,7 @@ TEST(cotp_parse, decodes_class_1_to_4_tpdus_as_headers_when_allowed) {
   EXPECT_BYTES_EQ(t->user_data, view(hex("aa")));
   EXPECT_EQ(t->user_data_offset, 8U);
   EXPECT_ENCODES_TO([&](mutable_bytes out) { return cotp::encode(*t, out); }, view(in).subspan(4));
+  EXPECT_FRAMED_AT_EVERY_SPLIT(in);
 }
 
 // --- Errors -------------------------------------------------------------------------------
@@ -309,9 +370,10 @@ TEST(cotp_parse, rejects_an_empty_tpdu_as_truncated) {
 }
 
 TEST(cotp_parse, rejects_length_indicator_zero) {
-  const byte_vec in = hex("03 00 0007"
-                          "00"      // LI 0
-                          "f0 80");
+  const byte_vec in =
+      hex("03 00 0007"
+          "00"  // LI 0
+          "f0 80");
   EXPECT_FAILS_WITH(cotp_of(in), cotp_li_zero, cotp, 4U);
 }
 
@@ -321,13 +383,15 @@ TEST(cotp_parse, rejects_length_indicator_255) {
 }
 
 TEST(cotp_parse, rejects_length_indicator_past_tpkt) {
-  const byte_vec in = hex("03 00 0007"
-                          "03"      // LI 3, only 2 bytes follow in the TPKT
-                          "f0 80");
+  const byte_vec in =
+      hex("03 00 0007"
+          "03"  // LI 3, only 2 bytes follow in the TPKT
+          "f0 80");
   EXPECT_FAILS_WITH(cotp_of(in), cotp_li_past_end, cotp, 4U);
-  const byte_vec cr = hex("03 00 0016"
-                          "12"  // LI 18 for 17 bytes of header
-                          "e0 0000 000f 00 c1 02 0100 c2 02 0102 c0 01 0a");
+  const byte_vec cr =
+      hex("03 00 0016"
+          "12"  // LI 18 for 17 bytes of header
+          "e0 0000 000f 00 c1 02 0100 c2 02 0102 c0 01 0a");
   EXPECT_FAILS_WITH(cotp_of(cr), cotp_li_past_end, cotp, 4U);
 }
 
@@ -361,8 +425,9 @@ TEST(cotp_parse, rejects_connect_request_with_nonzero_dst_ref) {
 }
 
 TEST(cotp_parse, rejects_fixed_parts_shorter_than_the_tpdu_needs) {
-  const byte_vec cr = hex("03 00 000a"
-                          "05 e0 0000 000f");  // LI 5: CR needs 6
+  const byte_vec cr =
+      hex("03 00 000a"
+          "05 e0 0000 000f");  // LI 5: CR needs 6
   EXPECT_FAILS_WITH(cotp_of(cr), cotp_bad_li_for_tpdu, cotp, 4U);
   const byte_vec cc = hex("03 00 000a 05 d0 000f 0003");
   EXPECT_FAILS_WITH(cotp_of(cc), cotp_bad_li_for_tpdu, cotp, 4U);
@@ -379,16 +444,18 @@ TEST(cotp_parse, rejects_fixed_parts_shorter_than_the_tpdu_needs) {
 }
 
 TEST(cotp_parse, rejects_disconnect_reason_iso_8073_does_not_define) {
-  const byte_vec in = hex("03 00 000b"
-                          "06 80 000f 0003"
-                          "86");  // 0x86 is not in the table
+  const byte_vec in =
+      hex("03 00 000b"
+          "06 80 000f 0003"
+          "86");  // 0x86 is not in the table
   EXPECT_FAILS_WITH(cotp_of(in), cotp_bad_dr_reason, cotp, 10U);
 }
 
 TEST(cotp_parse, rejects_reject_cause_above_3) {
-  const byte_vec in = hex("03 00 0009"
-                          "04 70 000f"
-                          "04");  // reject cause 4
+  const byte_vec in =
+      hex("03 00 0009"
+          "04 70 000f"
+          "04");  // reject cause 4
   EXPECT_FAILS_WITH(cotp_of(in), cotp_bad_er_cause, cotp, 8U);
 }
 
@@ -399,26 +466,28 @@ TEST(cotp_parse, rejects_parameter_length_past_the_header) {
 }
 
 TEST(cotp_parse, rejects_a_parameter_code_without_its_length) {
-  const byte_vec in = hex("03 00 000c"
-                          "07 e0 0000 000f 00"
-                          "c0");  // code at offset 11, nothing after it
+  const byte_vec in =
+      hex("03 00 000c"
+          "07 e0 0000 000f 00"
+          "c0");  // code at offset 11, nothing after it
   EXPECT_FAILS_WITH(cotp_of(in), cotp_param_truncated, cotp, 11U);
 }
 
 TEST(cotp_parse, rejects_known_parameters_with_forbidden_lengths) {
   // Each variable part starts at offset 11; the error points at the length byte (12).
-  for (const char* param : {"c0 02 0a0a",         // TPDU size: 1 byte
-                            "c1 00",              // calling TSAP: not empty
-                            "c2 00",              // called TSAP: not empty
-                            "c3 01 00",           // checksum: 2 bytes
-                            "c4 02 0101",         // version: 1 byte
-                            "c6 00",              // additional options: 1 byte
-                            "f0 00",              // preferred TPDU size: 1..4 bytes
+  for (const char* param : {"c0 02 0a0a",  // TPDU size: 1 byte
+                            "c1 00",       // calling TSAP: not empty
+                            "c2 00",       // called TSAP: not empty
+                            "c3 01 00",    // checksum: 2 bytes
+                            "c4 02 0101",  // version: 1 byte
+                            "c6 00",       // additional options: 1 byte
+                            "f0 00",       // preferred TPDU size: 1..4 bytes
                             "f0 05 0000000001",
-                            "f0 04 02000000",     // x 128 overflows 32 bits
-                            "f2 03 000000"}) {    // inactivity timer: 4 bytes
+                            "f0 04 02000000",   // x 128 overflows 32 bits
+                            "f2 03 000000"}) {  // inactivity timer: 4 bytes
     const byte_vec var = hex(param);
-    byte_vec in = test::concat({view(hex("03 00 0000")), view(hex("00 e0 0000 000f 00")), view(var)});
+    byte_vec in =
+        test::concat({view(hex("03 00 0000")), view(hex("00 e0 0000 000f 00")), view(var)});
     in[3] = static_cast<std::byte>(in.size());
     in[4] = static_cast<std::byte>(in.size() - 5);
     EXPECT_FAILS_WITH(cotp_of(in), cotp_param_bad_length, cotp, 12U) << param;
@@ -429,10 +498,11 @@ TEST(cotp_parse, rejects_known_parameters_with_forbidden_lengths) {
 }
 
 TEST(cotp_parse, rejects_a_parameter_given_twice) {
-  const byte_vec in = hex("03 00 0013"
-                          "0e e0 0000 000f 00"
-                          "c1 02 0100"   // calling TSAP at 11
-                          "c1 02 0101");  // again at 15
+  const byte_vec in =
+      hex("03 00 0013"
+          "0e e0 0000 000f 00"
+          "c1 02 0100"    // calling TSAP at 11
+          "c1 02 0101");  // again at 15
   EXPECT_FAILS_WITH(cotp_of(in), cotp_param_duplicate, cotp, 15U);
 }
 
@@ -455,34 +525,40 @@ TEST(cotp_parse, rejects_class_0_connect_confirm_above_2048_octets) {
 }
 
 TEST(cotp_parse, rejects_user_data_on_a_connect_request) {
-  const byte_vec in = hex("03 00 0017"
-                          "11 e0 0000 000f 00 c1 02 0100 c2 02 0102 c0 01 0a"
-                          "aa");  // after the header: class 0 forbids it
+  const byte_vec in =
+      hex("03 00 0017"
+          "11 e0 0000 000f 00 c1 02 0100 c2 02 0102 c0 01 0a"
+          "aa");  // after the header: class 0 forbids it
   EXPECT_FAILS_WITH(cotp_of(in), cotp_user_data_not_allowed, cotp, 22U);
-  for (const char* tpdu : {"05 c0 0003 000f aa",   // DC
+  for (const char* tpdu : {"05 c0 0003 000f aa",     // DC
                            "06 80 000f 0003 80 aa",  // DR
                            "04 70 000f 00 aa"}) {    // ER
     byte_vec f = test::concat({view(hex("03 00 0000")), view(hex(tpdu))});
     f[3] = static_cast<std::byte>(f.size());
-    EXPECT_FAILS_WITH(cotp_of(f), cotp_user_data_not_allowed, cotp, static_cast<std::uint32_t>(f.size() - 1)) << tpdu;
+    EXPECT_FAILS_WITH(cotp_of(f), cotp_user_data_not_allowed, cotp,
+                      static_cast<std::uint32_t>(f.size() - 1))
+        << tpdu;
   }
 }
 
 TEST(cotp_parse, accepts_user_data_on_a_connect_request_when_allowed) {
-  const byte_vec in = hex("03 00 0018"
-                          "11 e0 0000 000f 00 c1 02 0100 c2 02 0102 c0 01 0a"
-                          "aa bb");
+  const byte_vec in =
+      hex("03 00 0018"
+          "11 e0 0000 000f 00 c1 02 0100 c2 02 0102 c0 01 0a"
+          "aa bb");
   const auto t = cotp_of(in, {.allow_connect_user_data = true});
   ASSERT_DECODES(t);
   EXPECT_BYTES_EQ(t->user_data, view(hex("aa bb")));
   EXPECT_EQ(t->user_data_offset, 22U);
   EXPECT_ENCODES_TO([&](mutable_bytes out) { return cotp::encode(*t, out); }, view(in).subspan(4));
+  EXPECT_FRAMED_AT_EVERY_SPLIT(in);
 }
 
 // --- Encoders -----------------------------------------------------------------------------
 
 TEST(cotp_encode, round_trips_every_capture_frame) {
-  for (const byte_vec& in : test::fx::all_frames()) EXPECT_TRUE(test::transport_round_trips(view(in)));
+  for (const byte_vec& in : test::fx::all_frames())
+    EXPECT_TRUE(test::transport_round_trips(view(in)));
 }
 
 TEST(cotp_write_connect, builds_the_captured_connect_request_from_fields) {
@@ -511,16 +587,25 @@ TEST(cotp_write_connect, builds_the_captured_connect_confirm_from_fields) {
 }
 
 TEST(cotp_write_disconnect, writes_dr_with_reason_and_dc_without) {
-  EXPECT_WRITES([](writer& w) { cotp::write_disconnect(w, {cotp::tpdu_type::dr, 0x000F, 0x0003, 0x80, {}}); },
-                view(hex("06 80 000f 0003 80")));
-  EXPECT_WRITES([](writer& w) { cotp::write_disconnect(w, {cotp::tpdu_type::dc, 0x0003, 0x000F, 0x80, {}}); },
-                view(hex("05 c0 0003 000f")));
+  EXPECT_WRITES(
+      [](writer& w) {
+        cotp::write_disconnect(w, {cotp::tpdu_type::dr, 0x000F, 0x0003, 0x80, {}});
+      },
+      view(hex("06 80 000f 0003 80")));
+  EXPECT_WRITES(
+      [](writer& w) {
+        cotp::write_disconnect(w, {cotp::tpdu_type::dc, 0x0003, 0x000F, 0x80, {}});
+      },
+      view(hex("05 c0 0003 000f")));
 }
 
 TEST(cotp_write_error, writes_er_with_the_rejected_header) {
   const byte_vec var = hex("c1 03 02 30 80");
-  EXPECT_WRITES([&](writer& w) { cotp::write_error(w, {0x000F, 2, view(var)}); },
-                view(hex("09 70 000f 02 c1 03 02 30 80")));
+  EXPECT_WRITES(
+      [&](writer& w) {
+        cotp::write_error(w, {0x000F, 2, view(var)});
+      },
+      view(hex("09 70 000f 02 c1 03 02 30 80")));
 }
 
 TEST(cotp_write_dt_header, writes_eot_and_the_7_bit_number) {
@@ -534,7 +619,8 @@ TEST(cotp_write_param, rejects_a_value_longer_than_255_bytes) {
   byte_vec out(300);
   writer w{mutable_bytes{out}};
   cotp::write_param(w, 0xC1, view(value));
-  EXPECT_EQ(w.finish().err(), test::err(errc::value_out_of_range, layer::encode, 1));  // the length byte
+  EXPECT_EQ(w.finish().err(),
+            test::err(errc::value_out_of_range, layer::encode, 1));  // the length byte
 }
 
 TEST(cotp_write_connect, rejects_a_header_longer_than_254_bytes) {

@@ -2,12 +2,11 @@
 //
 // Items are parsed from a reader over the item bytes alone (offsets from the first item byte)
 // unless a test goes through a whole frame.
-#include "protos7/codec/s7_item.hpp"
-
 #include <gtest/gtest.h>
 
 #include "capture_fixtures.hpp"
 #include "protos7/codec/s7_data.hpp"
+#include "protos7/codec/s7_item.hpp"
 #include "protos7/codec/s7_param.hpp"
 #include "test_util.hpp"
 
@@ -89,7 +88,8 @@ TEST(item_element_size, follows_the_transport_size_table) {
   EXPECT_EQ(s7::element_size(30), 4U);  // IEC counter
   EXPECT_EQ(s7::element_size(31), 4U);  // IEC timer
   EXPECT_EQ(s7::element_size(32), 4U);  // HS counter
-  for (const unsigned t : {0U, 13U, 14U, 16U, 27U, 33U, 0xFFU}) EXPECT_EQ(s7::element_size(static_cast<std::uint8_t>(t)), 0U) << t;
+  for (const unsigned t : {0U, 13U, 14U, 16U, 27U, 33U, 0xFFU})
+    EXPECT_EQ(s7::element_size(static_cast<std::uint8_t>(t)), 0U) << t;
 }
 
 TEST(item_tables, know_13_syntax_ids_and_17_areas) {
@@ -108,10 +108,11 @@ TEST(item_tables, know_13_syntax_ids_and_17_areas) {
 // --- Other syntax ids ---------------------------------------------------------------------
 
 TEST(item_parse, decodes_a_dbread_item_and_its_areas) {
-  const byte_vec in = hex("12 0c b0"     // var spec, length 12, DBREAD
-                          "02"           // 2 areas
-                          "04 0001 0000"  // 4 bytes of DB1 from 0
-                          "02 0005 0010");  // 2 bytes of DB5 from 16
+  const byte_vec in =
+      hex("12 0c b0"        // var spec, length 12, DBREAD
+          "02"              // 2 areas
+          "04 0001 0000"    // 4 bytes of DB1 from 0
+          "02 0005 0010");  // 2 bytes of DB5 from 16
   s7::var_spec v;
   ASSERT_EQ(parse_one(in, v), error{});
   EXPECT_EQ(v.dbread_count, 2);
@@ -146,11 +147,12 @@ TEST(item_parse, rejects_dbread_with_an_area_count_that_does_not_fit) {
 }
 
 TEST(item_parse, decodes_an_s7_1200_symbolic_item) {
-  const byte_vec in = hex("12 0e b2"   // length 14, 1200SYM
-                          "ff"         // reserved
-                          "8a0e 0001"  // area DB, DB 1
-                          "12345678"   // CRC
-                          "80000004");  // one LID
+  const byte_vec in =
+      hex("12 0e b2"    // length 14, 1200SYM
+          "ff"          // reserved
+          "8a0e 0001"   // area DB, DB 1
+          "12345678"    // CRC
+          "80000004");  // one LID
   s7::var_spec v;
   ASSERT_EQ(parse_one(in, v), error{});
   EXPECT_EQ(v.body.size(), 13U);
@@ -224,8 +226,8 @@ TEST(item_parse, rejects_an_item_longer_than_its_block) {
 
 // Two DBREAD items of 9 bytes (odd): a fill byte separates them, none follows the last.
 const char* const two_odd_items =
-    "12 07 b0 01 04 0001 0000"  // item 1 at 0, 9 bytes
-    "00"                        // fill at 9
+    "12 07 b0 01 04 0001 0000"   // item 1 at 0, 9 bytes
+    "00"                         // fill at 9
     "12 07 b0 01 02 0002 0004";  // item 2 at 10
 
 TEST(item_parse_all, accepts_a_fill_byte_after_an_odd_item_that_is_not_last) {
@@ -249,8 +251,9 @@ TEST(item_parse_all, walks_items_and_fill_bytes_with_the_iterator) {
 
 TEST(item_parse_all, rejects_a_missing_fill_byte) {
   // Without the fill, item 2's 0x12 sits where the fill belongs.
-  const byte_vec in = hex("12 07 b0 01 04 0001 0000"
-                          "12 07 b0 01 02 0002 0004");
+  const byte_vec in =
+      hex("12 07 b0 01 04 0001 0000"
+          "12 07 b0 01 02 0002 0004");
   EXPECT_EQ(parse_all(in, 2), test::err(errc::data_fill_nonzero, layer::s7_item, 9));
 }
 
@@ -274,8 +277,9 @@ TEST(item_parse_all, rejects_fewer_items_than_the_count) {
 }
 
 TEST(item_parse_all, rejects_more_items_than_the_count) {
-  const byte_vec two = hex("12 0a 10 02 0001 0000 83 000000"
-                           "12 0a 10 02 0001 0000 83 000008");
+  const byte_vec two =
+      hex("12 0a 10 02 0001 0000 83 000000"
+          "12 0a 10 02 0001 0000 83 000008");
   EXPECT_EQ(parse_all(two, 1), test::err(errc::param_item_count_mismatch, layer::s7_item, 12));
 }
 
@@ -297,8 +301,8 @@ TEST(item_parse_all, accepts_five_captured_s7any_items) {
 
 TEST(item_parse_all, decodes_odd_items_inside_a_whole_read_job) {
   const byte_vec pdu = test::concat({view(hex("32 01 0000 0010"
-                                              "0015 0000"   // param 21
-                                              "04 02")),    // Read Var, 2 items
+                                              "0015 0000"  // param 21
+                                              "04 02")),   // Read Var, 2 items
                                      view(hex(two_odd_items))});
   const byte_vec frame = test::frame_dt(view(pdu));
   EXPECT_FRAMED_AT_EVERY_SPLIT(frame);
@@ -316,6 +320,79 @@ TEST(item_parse_all, decodes_odd_items_inside_a_whole_read_job) {
   byte_vec bad = frame;
   bad[28] = std::byte{0x01};
   EXPECT_FAILS_WITH(test::decode_frame(view(bad)), data_fill_nonzero, s7_item, 28U);
+}
+
+TEST(item_parse_all, iterator_stops_at_a_malformed_item) {
+  const byte_vec in =
+      hex("12 0a 10 02 0001 0000 83 000000"
+          "11 0a 10 02 0001 0000 83 000000");  // spec type 0x11
+  s7::var_spec_iterator it{view(in), 2, nullptr};
+  s7::var_spec v;
+  ASSERT_TRUE(it.next(v));
+  EXPECT_FALSE(it.next(v));
+  EXPECT_FALSE(it.next(v));  // and stays stopped
+}
+
+// --- Address layouts of the other syntax ids ----------------------------------------------
+
+TEST(item_decode_nck, splits_area_unit_column_line_module_and_count) {
+  const byte_vec in =
+      hex("12 08 82"
+          "41"       // area 2, unit 1
+          "0001"     // column
+          "0002"     // line
+          "03 04");  // module, line count
+  s7::var_spec v;
+  ASSERT_EQ(parse_one(in, v), error{});
+  s7::nck_address a;
+  ASSERT_TRUE(s7::decode_nck(v, a));
+  EXPECT_EQ(a.area, 2);
+  EXPECT_EQ(a.unit, 1);
+  EXPECT_EQ(a.column, 1);
+  EXPECT_EQ(a.line, 2);
+  EXPECT_EQ(a.module, 3);
+  EXPECT_EQ(a.line_count, 4);
+  const byte_vec any = hex("12 0a 10 02 0001 0000 83 000000");
+  ASSERT_EQ(parse_one(any, v), error{});
+  EXPECT_FALSE(s7::decode_nck(v, a));
+}
+
+TEST(item_decode_1200sym, splits_the_head_and_the_lids) {
+  const byte_vec in =
+      hex("12 12 b2"
+          "ff 8a0e 0001"         // reserved, area DB, DB 1
+          "12345678"             // CRC
+          "80000004 00000002");  // two LIDs
+  s7::var_spec v;
+  ASSERT_EQ(parse_one(in, v), error{});
+  s7::sym1200_address a;
+  ASSERT_TRUE(s7::decode_1200sym(v, a));
+  EXPECT_EQ(a.reserved, 0xFF);
+  EXPECT_EQ(a.area1, 0x8A0E);
+  EXPECT_EQ(a.area2, 1);
+  EXPECT_EQ(a.crc, 0x12345678U);
+  EXPECT_BYTES_EQ(a.lids, view(hex("80000004 00000002")));
+  const byte_vec any = hex("12 0a 10 02 0001 0000 83 000000");
+  ASSERT_EQ(parse_one(any, v), error{});
+  EXPECT_FALSE(s7::decode_1200sym(v, a));
+}
+
+TEST(item_decode_driveesany, splits_the_drive_parameter_address) {
+  const byte_vec in =
+      hex("12 0a a2"
+          "00 0001 0002"  // unknown
+          "0003 0004");   // parameter number, index
+  s7::var_spec v;
+  ASSERT_EQ(parse_one(in, v), error{});
+  s7::driveesany_address a;
+  ASSERT_TRUE(s7::decode_driveesany(v, a));
+  EXPECT_EQ(a.unknown2, 1);
+  EXPECT_EQ(a.unknown3, 2);
+  EXPECT_EQ(a.parameter, 3);
+  EXPECT_EQ(a.index, 4);
+  const byte_vec nck = hex("12 08 82 41 0001 0002 03 04");
+  ASSERT_EQ(parse_one(nck, v), error{});
+  EXPECT_FALSE(s7::decode_driveesany(v, a));
 }
 
 // --- Semantic checks (answered per item, never fatal to the PDU) ---------------------------
@@ -377,7 +454,8 @@ TEST(item_write_any, rejects_an_address_over_24_bits) {
   byte_vec out(12);
   writer w{mutable_bytes{out}};
   s7::write_any(w, a);
-  EXPECT_EQ(w.finish().err(), test::err(errc::value_out_of_range, layer::encode, 9));  // the address
+  EXPECT_EQ(w.finish().err(),
+            test::err(errc::value_out_of_range, layer::encode, 9));  // the address
 }
 
 }  // namespace

@@ -69,10 +69,11 @@ TEST(s7_parse, measures_offsets_from_the_pdu_without_an_origin) {
 }
 
 TEST(s7_parse, decodes_an_ack_with_an_error_and_no_payload) {
-  const byte_vec pdu = hex("32 02"        // Ack
-                           "0000 0005"    // redundancy id, PDU ref
-                           "0000 0000"    // no parameter, no data
-                           "81 04");      // error 0x8104: not implemented
+  const byte_vec pdu =
+      hex("32 02"      // Ack
+          "0000 0005"  // redundancy id, PDU ref
+          "0000 0000"  // no parameter, no data
+          "81 04");    // error 0x8104: not implemented
   const auto p = s7::parse(view(pdu));
   ASSERT_DECODES(p);
   EXPECT_EQ(p->hdr.type, s7::rosctr::ack);
@@ -149,10 +150,11 @@ TEST(s7_parse, rejects_lengths_that_do_not_fill_the_pdu) {
 }
 
 TEST(s7_parse, rejects_an_ack_carrying_parameter_or_data) {
-  const byte_vec param = hex("32 02 0000 0001"
-                             "0002 0000"  // 2 parameter bytes on an Ack
-                             "00 00"
-                             "04 01");
+  const byte_vec param =
+      hex("32 02 0000 0001"
+          "0002 0000"  // 2 parameter bytes on an Ack
+          "00 00"
+          "04 01");
   EXPECT_FAILS_WITH(s7::parse(view(param)), s7_ack_has_payload, s7_header, 6U);
   const byte_vec data = hex("32 02 0000 0001 0000 0001 00 00 ff");
   EXPECT_FAILS_WITH(s7::parse(view(data)), s7_ack_has_payload, s7_header, 6U);
@@ -161,7 +163,8 @@ TEST(s7_parse, rejects_an_ack_carrying_parameter_or_data) {
 // --- Encode -------------------------------------------------------------------------------
 
 TEST(s7_encode, round_trips_every_capture_pdu) {
-  for (const byte_vec& frame : test::fx::s7_frames()) EXPECT_TRUE(test::s7_header_round_trips(test::s7_of(frame)));
+  for (const byte_vec& frame : test::fx::s7_frames())
+    EXPECT_TRUE(test::s7_header_round_trips(test::s7_of(frame)));
 }
 
 TEST(s7_encode, takes_the_lengths_from_the_blocks) {
@@ -172,14 +175,17 @@ TEST(s7_encode, takes_the_lengths_from_the_blocks) {
   h.data_length = 99;
   const byte_vec param = hex("f0 00 0001 0001 00f0");
   const byte_vec expected = test::concat({test::s7_of(test::fx::setup_ack())});
-  EXPECT_ENCODES_TO([&](mutable_bytes out) { return s7::encode(h, view(param), {}, out); }, view(expected));
+  EXPECT_ENCODES_TO([&](mutable_bytes out) { return s7::encode(h, view(param), {}, out); },
+                    view(expected));
 }
 
 TEST(s7_encode, rejects_a_block_over_65535_bytes) {
   const byte_vec big(0x10000);
   byte_vec out(0x10010);
-  EXPECT_FAILS_WITH(s7::encode(s7::header{}, view(big), {}, mutable_bytes{out}), value_out_of_range, encode, 0U);
-  EXPECT_FAILS_WITH(s7::encode(s7::header{}, {}, view(big), mutable_bytes{out}), value_out_of_range, encode, 0U);
+  EXPECT_FAILS_WITH(s7::encode(s7::header{}, view(big), {}, mutable_bytes{out}), value_out_of_range,
+                    encode, 0U);
+  EXPECT_FAILS_WITH(s7::encode(s7::header{}, {}, view(big), mutable_bytes{out}), value_out_of_range,
+                    encode, 0U);
 }
 
 TEST(s7_write_header, writes_the_lengths_as_given) {
@@ -192,7 +198,8 @@ TEST(s7_write_header, writes_the_lengths_as_given) {
   h.type = s7::rosctr::ack;
   h.error_class = s7::error_class::access;
   h.error_code = 0x03;
-  EXPECT_WRITES([&](writer& w) { s7::write_header(w, h); }, view(hex("32 02 0000 0102 000e 0008 87 03")));
+  EXPECT_WRITES([&](writer& w) { s7::write_header(w, h); },
+                view(hex("32 02 0000 0102 000e 0008 87 03")));
 }
 
 // --- s7::decode: the whole PDU ------------------------------------------------------------

@@ -13,8 +13,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <ostream>
 #include <span>
 #include <string>
@@ -33,7 +35,9 @@ namespace protos7::codec {
 inline void PrintTo(errc code, std::ostream* os) {
   *os << to_string(code) << " (" << static_cast<unsigned>(code) << ")";
 }
-inline void PrintTo(layer where, std::ostream* os) { *os << to_string(where); }
+inline void PrintTo(layer where, std::ostream* os) {
+  *os << to_string(where);
+}
 inline void PrintTo(const error& e, std::ostream* os) {
   *os << "{" << to_string(e.code) << ", " << to_string(e.where) << ", offset " << e.offset;
   if (e.needed != 0) *os << ", needed " << e.needed;
@@ -51,10 +55,14 @@ inline byte_vec hex(std::string_view s) {
   int hi = -1;
   for (const char c : s) {
     int v = -1;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else if (c == ' ') continue;
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else if (c == ' ')
+      continue;
     if (v < 0) {
       ADD_FAILURE() << "bad hex character '" << c << "' in fixture";
       return {};
@@ -81,7 +89,9 @@ inline std::string to_hex(bytes b) {
   return s;
 }
 
-inline bytes view(const byte_vec& v) { return {v.data(), v.size()}; }
+inline bytes view(const byte_vec& v) {
+  return {v.data(), v.size()};
+}
 
 inline byte_vec concat(std::initializer_list<bytes> parts) {
   byte_vec out;
@@ -89,7 +99,9 @@ inline byte_vec concat(std::initializer_list<bytes> parts) {
   return out;
 }
 
-inline std::uint8_t u8_at(bytes b, std::size_t i) { return std::to_integer<std::uint8_t>(b[i]); }
+inline std::uint8_t u8_at(bytes b, std::size_t i) {
+  return std::to_integer<std::uint8_t>(b[i]);
+}
 
 // Byte-wise comparison with both sides printed in hex and the first difference located.
 inline ::testing::AssertionResult same_bytes(bytes actual, bytes expected) {
@@ -113,16 +125,17 @@ inline error err(errc code, layer where, std::uint32_t offset) {
 // The result failed with exactly `expected` ({code, layer, offset}).
 template <class T>
 ::testing::AssertionResult fails_with(const result<T>& r, const error& expected) {
-  if (r.ok()) return ::testing::AssertionFailure() << "decoded without error, expected " << ::testing::PrintToString(expected);
+  if (r.ok())
+    return ::testing::AssertionFailure()
+           << "decoded without error, expected " << ::testing::PrintToString(expected);
   if (r.err() == expected) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "got " << ::testing::PrintToString(r.err())
                                        << ", expected " << ::testing::PrintToString(expected);
 }
-#define EXPECT_FAILS_WITH(result_expr, code, where, offset)                      \
-  EXPECT_TRUE(::protos7::codec::test::fails_with(                                 \
-      (result_expr), ::protos7::codec::error{::protos7::codec::errc::code,        \
-                                             ::protos7::codec::layer::where,      \
-                                             (offset), 0}))
+#define EXPECT_FAILS_WITH(result_expr, code, where, offset)                \
+  EXPECT_TRUE(::protos7::codec::test::fails_with(                          \
+      (result_expr), ::protos7::codec::error{::protos7::codec::errc::code, \
+                                             ::protos7::codec::layer::where, (offset), 0}))
 #define ASSERT_DECODES(result_expr) \
   ASSERT_TRUE((result_expr).ok()) << ::testing::PrintToString((result_expr).err())
 
@@ -171,7 +184,8 @@ inline std::vector<byte_vec> byte_by_byte(bytes stream) {
   return chunks;
 }
 
-inline ::testing::AssertionResult same_run(const framer_run& run, const std::vector<byte_vec>& expected,
+inline ::testing::AssertionResult same_run(const framer_run& run,
+                                           const std::vector<byte_vec>& expected,
                                            const error& expected_err, const std::string& how) {
   if (run.input_left_on_need_more)
     return ::testing::AssertionFailure() << how << ": need_more returned with input left";
@@ -179,18 +193,20 @@ inline ::testing::AssertionResult same_run(const framer_run& run, const std::vec
     return ::testing::AssertionFailure() << how << ": error " << ::testing::PrintToString(run.err)
                                          << ", expected " << ::testing::PrintToString(expected_err);
   if (run.frames.size() != expected.size())
-    return ::testing::AssertionFailure() << how << ": " << run.frames.size() << " frames, expected "
-                                         << expected.size();
+    return ::testing::AssertionFailure()
+           << how << ": " << run.frames.size() << " frames, expected " << expected.size();
   for (std::size_t i = 0; i < expected.size(); ++i) {
     auto same = same_bytes(view(run.frames[i]), view(expected[i]));
-    if (!same) return ::testing::AssertionFailure() << how << ": frame " << i << ": " << same.message();
+    if (!same)
+      return ::testing::AssertionFailure() << how << ": frame " << i << ": " << same.message();
   }
   return ::testing::AssertionSuccess();
 }
 
 // `stream` fed as one read, as two reads split at every position 0..n, and byte by byte yields
 // exactly `expected` frames, then `expected_err` (none by default).
-inline ::testing::AssertionResult frames_at_every_split(bytes stream, const std::vector<byte_vec>& expected,
+inline ::testing::AssertionResult frames_at_every_split(bytes stream,
+                                                        const std::vector<byte_vec>& expected,
                                                         const error& expected_err = {},
                                                         std::size_t storage_size = 4096) {
   for (std::size_t k = 0; k <= stream.size(); ++k) {
@@ -198,10 +214,11 @@ inline ::testing::AssertionResult frames_at_every_split(bytes stream, const std:
                       "split at " + std::to_string(k));
     if (!r) return r;
   }
-  return same_run(run_framer(byte_by_byte(stream), storage_size), expected, expected_err, "byte by byte");
+  return same_run(run_framer(byte_by_byte(stream), storage_size), expected, expected_err,
+                  "byte by byte");
 }
-#define EXPECT_FRAMED_AT_EVERY_SPLIT(frame_bytes)                                      \
-  EXPECT_TRUE(::protos7::codec::test::frames_at_every_split(                           \
+#define EXPECT_FRAMED_AT_EVERY_SPLIT(frame_bytes)            \
+  EXPECT_TRUE(::protos7::codec::test::frames_at_every_split( \
       ::protos7::codec::test::view(frame_bytes), {(frame_bytes)}))
 
 // --- Encoders in counting mode ----------------------------------------------------------------
@@ -216,29 +233,35 @@ template <class Encode>
     const result<std::size_t> counted = encode(mutable_bytes{});
     const error want{errc::buffer_too_small, layer::encode, 0, static_cast<std::uint32_t>(n)};
     if (counted.ok() || counted.err() != want)
-      return ::testing::AssertionFailure() << "counting mode: got "
-                                           << (counted.ok() ? std::string("ok") : ::testing::PrintToString(counted.err()))
-                                           << ", expected " << ::testing::PrintToString(want);
+      return ::testing::AssertionFailure()
+             << "counting mode: got "
+             << (counted.ok() ? std::string("ok") : ::testing::PrintToString(counted.err()))
+             << ", expected " << ::testing::PrintToString(want);
     byte_vec short_buf(n - 1);
     const result<std::size_t> shorter = encode(mutable_bytes{short_buf.data(), short_buf.size()});
     const error want_short{errc::buffer_too_small, layer::encode, static_cast<std::uint32_t>(n - 1),
                            static_cast<std::uint32_t>(n)};
     if (shorter.ok() || shorter.err() != want_short)
-      return ::testing::AssertionFailure() << "one byte short: got "
-                                           << (shorter.ok() ? std::string("ok") : ::testing::PrintToString(shorter.err()))
-                                           << ", expected " << ::testing::PrintToString(want_short);
+      return ::testing::AssertionFailure()
+             << "one byte short: got "
+             << (shorter.ok() ? std::string("ok") : ::testing::PrintToString(shorter.err()))
+             << ", expected " << ::testing::PrintToString(want_short);
     auto prefix = same_bytes(view(short_buf), expected.first(n - 1));
-    if (!prefix) return ::testing::AssertionFailure() << "one byte short, prefix: " << prefix.message();
+    if (!prefix)
+      return ::testing::AssertionFailure() << "one byte short, prefix: " << prefix.message();
   }
   // Exactly the size, followed by guard bytes that must stay untouched.
   byte_vec buf(n + 8, std::byte{0xA5});
   const result<std::size_t> r = encode(mutable_bytes{buf.data(), n});
-  if (!r.ok()) return ::testing::AssertionFailure() << "exact size: " << ::testing::PrintToString(r.err());
-  if (*r != n) return ::testing::AssertionFailure() << "exact size: returned " << *r << ", expected " << n;
+  if (!r.ok())
+    return ::testing::AssertionFailure() << "exact size: " << ::testing::PrintToString(r.err());
+  if (*r != n)
+    return ::testing::AssertionFailure() << "exact size: returned " << *r << ", expected " << n;
   auto same = same_bytes(bytes{buf.data(), n}, expected);
   if (!same) return same;
   for (std::size_t i = n; i < buf.size(); ++i)
-    if (buf[i] != std::byte{0xA5}) return ::testing::AssertionFailure() << "wrote past the end at " << i;
+    if (buf[i] != std::byte{0xA5})
+      return ::testing::AssertionFailure() << "wrote past the end at " << i;
   return ::testing::AssertionSuccess();
 }
 // Same, for a function that writes through a writer.
@@ -286,7 +309,9 @@ inline result<s7::message> decode_frame(bytes frame, const s7::decode_options& o
 
 // The S7 PDU inside a frame (after the 4-byte TPKT header and the 3-byte DT header).
 inline constexpr std::size_t s7_at = 7;
-inline bytes s7_of(const byte_vec& frame) { return view(frame).subspan(s7_at); }
+inline bytes s7_of(const byte_vec& frame) {
+  return view(frame).subspan(s7_at);
+}
 
 // Wraps an S7 PDU in TPKT + a DT with EOT, as a peer sends it.
 inline byte_vec frame_dt(bytes s7) {
@@ -302,10 +327,13 @@ inline byte_vec frame_dt(bytes s7) {
 // encode(parse(b)) == b for TPKT and COTP: the frame rebuilt from its decoded fields.
 inline ::testing::AssertionResult transport_round_trips(bytes frame) {
   const auto t = parse_transport(frame);
-  if (!t) return ::testing::AssertionFailure() << "does not parse: " << ::testing::PrintToString(t.err());
-  auto tp = encodes_to([&](mutable_bytes out) { return tpkt::encode(t->tpkt.payload, out); }, frame);
+  if (!t)
+    return ::testing::AssertionFailure() << "does not parse: " << ::testing::PrintToString(t.err());
+  auto tp =
+      encodes_to([&](mutable_bytes out) { return tpkt::encode(t->tpkt.payload, out); }, frame);
   if (!tp) return ::testing::AssertionFailure() << "tpkt: " << tp.message();
-  auto co = encodes_to([&](mutable_bytes out) { return cotp::encode(t->cotp, out); }, t->tpkt.payload);
+  auto co =
+      encodes_to([&](mutable_bytes out) { return cotp::encode(t->cotp, out); }, t->tpkt.payload);
   if (!co) return ::testing::AssertionFailure() << "cotp: " << co.message();
   return ::testing::AssertionSuccess();
 }
@@ -313,8 +341,28 @@ inline ::testing::AssertionResult transport_round_trips(bytes frame) {
 // encode(parse(b)) == b for the S7 header: header fields + parameter + data views.
 inline ::testing::AssertionResult s7_header_round_trips(bytes pdu) {
   const auto p = s7::parse(pdu);
-  if (!p) return ::testing::AssertionFailure() << "does not parse: " << ::testing::PrintToString(p.err());
-  return encodes_to([&](mutable_bytes out) { return s7::encode(p->hdr, p->param, p->data, out); }, pdu);
+  if (!p)
+    return ::testing::AssertionFailure() << "does not parse: " << ::testing::PrintToString(p.err());
+  return encodes_to([&](mutable_bytes out) { return s7::encode(p->hdr, p->param, p->data, out); },
+                    pdu);
 }
+
+// A valid S7 PDU is valid everywhere: alone, wrapped in TPKT + DT and framed at every split, and
+// its header re-encodes to the same bytes.
+inline ::testing::AssertionResult valid_everywhere(bytes pdu, const s7::decode_options& opt = {}) {
+  const auto alone = s7::decode(pdu, nullptr, opt);
+  if (!alone)
+    return ::testing::AssertionFailure() << "alone: " << ::testing::PrintToString(alone.err());
+  const byte_vec frame = frame_dt(pdu);
+  auto framed = frames_at_every_split(view(frame), {frame});
+  if (!framed) return framed;
+  const auto whole = decode_frame(view(frame), opt);
+  if (!whole)
+    return ::testing::AssertionFailure() << "in a frame: " << ::testing::PrintToString(whole.err());
+  return s7_header_round_trips(pdu);
+}
+#define EXPECT_VALID_EVERYWHERE(pdu, ...)                                                \
+  EXPECT_TRUE(::protos7::codec::test::valid_everywhere(::protos7::codec::test::view(pdu) \
+                                                           __VA_OPT__(, ) __VA_ARGS__))
 
 }  // namespace protos7::codec::test

@@ -59,14 +59,16 @@ TEST(tpkt_parse, rejects_a_header_cut_inside_the_length) {
 }
 
 TEST(tpkt_parse, rejects_version_other_than_3) {
-  const byte_vec in = hex("02 00 0007"  // version 2
-                          "02 f0 80");
+  const byte_vec in =
+      hex("02 00 0007"  // version 2
+          "02 f0 80");
   EXPECT_FAILS_WITH(tpkt::parse(view(in)), tpkt_bad_version, tpkt, 0U);
 }
 
 TEST(tpkt_parse, rejects_reserved_byte_not_zero) {
-  const byte_vec in = hex("03 01 0007"  // reserved 1
-                          "02 f0 80");
+  const byte_vec in =
+      hex("03 01 0007"  // reserved 1
+          "02 f0 80");
   EXPECT_FAILS_WITH(tpkt::parse(view(in)), tpkt_reserved_nonzero, tpkt, 1U);
 }
 
@@ -78,8 +80,9 @@ TEST(tpkt_parse, accepts_reserved_byte_not_zero_when_allowed) {
 }
 
 TEST(tpkt_parse, rejects_length_below_7) {
-  const byte_vec six = hex("03 00 0006"  // length 6: no room for the smallest TPDU
-                           "02 f0");
+  const byte_vec six =
+      hex("03 00 0006"  // length 6: no room for the smallest TPDU
+          "02 f0");
   EXPECT_FAILS_WITH(tpkt::parse(view(six)), tpkt_length_too_small, tpkt, 2U);
   const byte_vec four = hex("03 00 0004");  // header only
   EXPECT_FAILS_WITH(tpkt::parse(view(four)), tpkt_length_too_small, tpkt, 2U);
@@ -88,15 +91,17 @@ TEST(tpkt_parse, rejects_length_below_7) {
 }
 
 TEST(tpkt_parse, rejects_length_larger_than_the_buffer) {
-  const byte_vec in = hex("03 00 0008"  // claims 8
-                          "02 f0 80");  // 7 given
+  const byte_vec in =
+      hex("03 00 0008"  // claims 8
+          "02 f0 80");  // 7 given
   EXPECT_FAILS_WITH(tpkt::parse(view(in)), tpkt_length_mismatch, tpkt, 2U);
 }
 
 TEST(tpkt_parse, rejects_length_smaller_than_the_buffer) {
-  const byte_vec in = hex("03 00 0007"
-                          "02 f0 80"
-                          "32");  // one byte more than the length says
+  const byte_vec in =
+      hex("03 00 0007"
+          "02 f0 80"
+          "32");  // one byte more than the length says
   EXPECT_FAILS_WITH(tpkt::parse(view(in)), tpkt_length_mismatch, tpkt, 2U);
 }
 
@@ -157,10 +162,13 @@ TEST(tpkt_framer, delivers_every_capture_frame_at_every_split) {
 
 TEST(tpkt_framer, delivers_coalesced_frames_at_every_split) {
   // A whole client session in one buffer: several frames per read, frames across reads.
-  const std::vector<byte_vec> frames = {test::fx::cotp_cr(), test::fx::setup_job(),
-                                        test::fx::dt_empty_no_eot(), test::fx::szl_request(),
+  const std::vector<byte_vec> frames = {test::fx::cotp_cr(),
+                                        test::fx::setup_job(),
+                                        test::fx::dt_empty_no_eot(),
+                                        test::fx::szl_request(),
                                         test::fx::szl_response_first_fragment(),
-                                        test::fx::dt_empty_no_eot(), test::fx::read_var_ack()};
+                                        test::fx::dt_empty_no_eot(),
+                                        test::fx::read_var_ack()};
   byte_vec stream;
   for (const byte_vec& f : frames) stream.insert(stream.end(), f.begin(), f.end());
   EXPECT_TRUE(test::frames_at_every_split(view(stream), frames));
@@ -217,24 +225,29 @@ TEST(tpkt_framer, leaves_the_next_frame_in_the_read) {
 
 TEST(tpkt_framer, rejects_a_garbage_first_byte_at_every_split) {
   const byte_vec in = hex("47 45 54 20 2f 20 48 54 54 50");  // "GET / HTTP"
-  EXPECT_TRUE(test::frames_at_every_split(view(in), {}, test::err(errc::tpkt_bad_version, layer::tpkt, 0)));
+  EXPECT_TRUE(
+      test::frames_at_every_split(view(in), {}, test::err(errc::tpkt_bad_version, layer::tpkt, 0)));
 }
 
 TEST(tpkt_framer, rejects_garbage_after_a_good_frame) {
   const byte_vec good = test::fx::setup_job();
   const byte_vec in = test::concat({view(good), view(hex("ff 00 0007 02 f0 80"))});
-  EXPECT_TRUE(test::frames_at_every_split(view(in), {good}, test::err(errc::tpkt_bad_version, layer::tpkt, 0)));
+  EXPECT_TRUE(test::frames_at_every_split(view(in), {good},
+                                          test::err(errc::tpkt_bad_version, layer::tpkt, 0)));
 }
 
 TEST(tpkt_framer, rejects_length_below_7_at_every_split) {
-  const byte_vec in = hex("03 00 0006"  // length 6
-                          "02 f0");
-  EXPECT_TRUE(test::frames_at_every_split(view(in), {}, test::err(errc::tpkt_length_too_small, layer::tpkt, 2)));
+  const byte_vec in =
+      hex("03 00 0006"  // length 6
+          "02 f0");
+  EXPECT_TRUE(test::frames_at_every_split(view(in), {},
+                                          test::err(errc::tpkt_length_too_small, layer::tpkt, 2)));
 }
 
 TEST(tpkt_framer, rejects_reserved_nonzero_at_every_split) {
   const byte_vec in = hex("03 01 0007 02 f0 80");
-  EXPECT_TRUE(test::frames_at_every_split(view(in), {}, test::err(errc::tpkt_reserved_nonzero, layer::tpkt, 1)));
+  EXPECT_TRUE(test::frames_at_every_split(view(in), {},
+                                          test::err(errc::tpkt_reserved_nonzero, layer::tpkt, 1)));
 }
 
 TEST(tpkt_framer, accepts_reserved_nonzero_when_allowed) {
@@ -251,21 +264,23 @@ TEST(tpkt_framer, rejects_a_frame_larger_than_its_storage_at_every_split) {
   // never cut, and never accepted just because one read happened to hold all of it.
   const byte_vec in = test::fx::szl_response_first_fragment();
   ASSERT_EQ(in.size(), 247U);
-  EXPECT_TRUE(test::frames_at_every_split(view(in), {}, test::err(errc::tpkt_frame_too_large, layer::tpkt, 2), 128));
+  EXPECT_TRUE(test::frames_at_every_split(
+      view(in), {}, test::err(errc::tpkt_frame_too_large, layer::tpkt, 2), 128));
 }
 
 TEST(tpkt_framer, accepts_a_frame_exactly_as_large_as_its_storage) {
   const byte_vec in = test::fx::szl_response_first_fragment();
   EXPECT_TRUE(test::frames_at_every_split(view(in), {in}, {}, in.size()));
-  EXPECT_TRUE(test::frames_at_every_split(view(in), {}, test::err(errc::tpkt_frame_too_large, layer::tpkt, 2),
-                                          in.size() - 1));
+  EXPECT_TRUE(test::frames_at_every_split(
+      view(in), {}, test::err(errc::tpkt_frame_too_large, layer::tpkt, 2), in.size() - 1));
 }
 
 TEST(tpkt_framer, rejects_a_large_frame_after_a_small_one_in_the_same_read) {
   const byte_vec small = test::fx::dt_empty_no_eot();
   const byte_vec large = test::fx::szl_response_first_fragment();
   const byte_vec in = test::concat({view(small), view(large)});
-  EXPECT_TRUE(test::frames_at_every_split(view(in), {small}, test::err(errc::tpkt_frame_too_large, layer::tpkt, 2), 128));
+  EXPECT_TRUE(test::frames_at_every_split(
+      view(in), {small}, test::err(errc::tpkt_frame_too_large, layer::tpkt, 2), 128));
 }
 
 TEST(tpkt_framer, reset_discards_a_partial_frame) {
@@ -346,7 +361,8 @@ TEST(tpkt_encode, rejects_a_payload_too_large_for_the_length_field) {
   const byte_vec payload(tpkt::max_length - tpkt::header_size + 1);
   byte_vec out(tpkt::max_length + 1);
   // The length field (offset 2) cannot hold 65536.
-  EXPECT_FAILS_WITH(tpkt::encode(view(payload), mutable_bytes{out}), value_out_of_range, encode, 2U);
+  EXPECT_FAILS_WITH(tpkt::encode(view(payload), mutable_bytes{out}), value_out_of_range, encode,
+                    2U);
   // Even in counting mode the range error wins over the size.
   EXPECT_FAILS_WITH(tpkt::encode(view(payload), {}), value_out_of_range, encode, 2U);
 }

@@ -72,7 +72,12 @@ int run(const std::vector<std::string>& captures, const dump_options& opt, std::
         describe_tpkt_cotp(r.tpkt, r.cotp_ok ? &r.cotp : nullptr, fl);
         codec::error e = r.err;
         if (r.has_s7) {
-          const codec::error se = describe_s7(r.s7, frags.classify(r.s7), fl);
+          // A PDU inside one frame is decoded in place, so its error offsets count from the frame.
+          const bool in_frame = r.s7_offset_in_frame != 0;
+          const std::span<const std::byte> pdu =
+              in_frame ? std::span<const std::byte>(r.tpkt).subspan(r.s7_offset_in_frame) : std::span<const std::byte>(r.s7);
+          const codec::error se =
+              describe_s7(pdu, frags.classify(pdu), fl, in_frame ? r.tpkt.data() : nullptr);
           if (se) e = se;
         }
         if (opt.json) {

@@ -216,7 +216,8 @@ void describe_job_or_ack(const s7::message& m, bool job, field_list& out) {
 void describe_szl_id(std::uint16_t id, std::uint16_t index, field_list& out) {
   out.num("s7comm.data.userdata.szl_id", id);
   out.num("s7comm.data.userdata.szl_id.diag_type", id & 0xF000U);
-  out.num("s7comm.data.userdata.szl_id.partlist_ex", id & 0x0FFFU);
+  // Wireshark 4.0 masks this field with 0xFFFF, so it always equals the whole id.
+  out.num("s7comm.data.userdata.szl_id.partlist_ex", id);
   out.num("s7comm.data.userdata.szl_id.partlist_num", id & 0x00FFU);
   out.num("s7comm.data.userdata.szl_index", index);
 }
@@ -427,8 +428,9 @@ void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpd
   }
 }
 
-codec::error describe_s7(std::span<const std::byte> pdu, const fragment_info& frag, field_list& out) {
-  const auto hp = s7::parse(pdu);
+codec::error describe_s7(std::span<const std::byte> pdu, const fragment_info& frag, field_list& out,
+                         const std::byte* origin) {
+  const auto hp = s7::parse(pdu, origin);
   if (pdu.size() >= 10) {
     // The header fields are shown even when a later check fails, as Wireshark does.
     const auto u8 = [&](std::size_t i) { return std::to_integer<int>(pdu[i]); };
@@ -445,7 +447,7 @@ codec::error describe_s7(std::span<const std::byte> pdu, const fragment_info& fr
     }
   }
   if (!hp) return hp.err();
-  const auto m = s7::decode(pdu);
+  const auto m = s7::decode(pdu, origin);
   if (!m) return m.err();
   switch (m->p.hdr.type) {
     case s7::rosctr::job: describe_job_or_ack(*m, true, out); break;

@@ -50,7 +50,9 @@ struct fragment_info {
 
 // Describes one S7 PDU. Returns the codec error if it does not decode (the fields decoded before
 // the error are still in `out`).
-codec::error describe_s7(std::span<const std::byte> pdu, const fragment_info& frag, field_list& out);
+// `origin`: where error offsets are measured from (the TPKT frame when the PDU lies in it).
+codec::error describe_s7(std::span<const std::byte> pdu, const fragment_info& frag, field_list& out,
+                         const std::byte* origin = nullptr);
 
 // Tracks the Userdata answers of one connection that are split over several data units.
 class fragment_tracker {

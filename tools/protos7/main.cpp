@@ -5,6 +5,22 @@
 #include <vector>
 
 #include "../dump/dump.hpp"
+#include "protos7/replay/report.hpp"
+#include "protos7/server/app.hpp"
+
+namespace {
+
+// CLI11 validators/transforms for the serve options.
+std::string check_duration(const std::string& s) {
+  return protos7::server::parse_duration(s) ? std::string{} : "expected a duration like 60s, 500ms, 2m or 0";
+}
+std::string check_level(const std::string& s) {
+  protos7::server::log_level l{};
+  return protos7::server::parse_log_level(s, l) ? std::string{}
+                                                : "expected trace, debug, info, warn, error or off";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"protos7: an S7comm-compatible PLC server and conformance test kit"};
@@ -19,7 +35,112 @@ int main(int argc, char** argv) {
   dump->add_option("--port", dump_opt.port, "TCP port of the S7 connections (0: every connection)")
       ->default_val(102);
 
+  protos7::server::serve_options so;
+  std::string idle = "60s";
+  std::string setup = "10s";
+  std::string level = "info";
+  std::string sqlite_level = "SILENCE";
+  unsigned rack = so.cfg.rack;
+  unsigned slot = so.cfg.slot;
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Run an S7-300/400-compatible PLC (ISO-on-TCP); without options a bundled sample PLC");
+  serve->add_option("--listen", so.cfg.listen_address, "IPv4 address to listen on")->capture_default_str();
+  serve->add_option("--port", so.cfg.port, "TCP port (102 needs privileges: --port 1102 or setcap)")
+      ->capture_default_str();
+  serve->add_option("--max-connections", so.cfg.max_connections, "Connections served at once")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  serve->add_option("--rack", rack, "Rack of the CPU (called TSAP low byte = rack*32+slot)")
+      ->capture_default_str()->check(CLI::Range(0, 7));
+  serve->add_option("--slot", slot, "Slot of the CPU")->capture_default_str()->check(CLI::Range(0, 31));
+  serve->add_option("--pdu-size", so.cfg.pdu_size, "Largest PDU offered in Setup Communication")
+      ->capture_default_str()->check(CLI::IsMember({240, 480, 960}));
+  serve->add_option("--max-amq", so.cfg.max_amq, "Largest Max AmQ calling/called offered")
+      ->capture_default_str()->check(CLI::Range(1, 255));
+  serve->add_option("--idle-timeout", idle, "Close connections silent this long (0: never)")
+      ->capture_default_str()->check(check_duration);
+  serve->add_option("--setup-timeout", setup,
+                    "Close connections without COTP + Setup Communication after this long (0: never)")
+      ->capture_default_str()->check(check_duration);
+  serve->add_option("--data-dir", so.data_dir,
+                    "Directory of the sample PLC / default storage (created if missing)")
+      ->capture_default_str();
+  serve->add_option("-s,--sqlite-path", so.sqlite_path,
+                    "goprotos7 SQLite database (db_variables); default <data-dir>/protos7.db, seeded if missing");
+  serve->add_option("-b,--db-bin-path", so.db_bin_path, "Directory of the DB<n>.bin files; default <data-dir>");
+  serve->add_flag("--flags.disable-webadmin", so.disable_webadmin,
+                  "Do not start the web admin (goprotos7's flag)");
+  serve->add_option("--webadmin-listen", so.cfg.webadmin_listen,
+                    "Web admin address HOST:PORT (beyond loopback it requires a token)")
+      ->capture_default_str();
+  serve->add_option("--webadmin-token", so.cfg.webadmin_token,
+                    "Token web admin clients must present (default: none on loopback, generated and printed "
+                    "otherwise)")
+      ->envname("PROTOS7_WEBADMIN_TOKEN");
+  serve->add_option("--log-level", level, "trace, debug, info, warn, error, off")
+      ->capture_default_str()->check(check_level);
+  serve->add_option("--log-level.sqlite", sqlite_level, "SQLite's own log: SILENCE/off or a level")
+      ->capture_default_str()->check(check_level);
+  serve->add_option("--inputs-size", so.cfg.areas.inputs, "Bytes of inputs (I)")->capture_default_str()
+      ->check(CLI::Range(0, 65536));
+  serve->add_option("--outputs-size", so.cfg.areas.outputs, "Bytes of outputs (Q)")->capture_default_str()
+      ->check(CLI::Range(0, 65536));
+  serve->add_option("--flags-size", so.cfg.areas.flags, "Bytes of bit memory (M)")->capture_default_str()
+      ->check(CLI::Range(0, 65536));
+  serve->add_option("--counters", so.cfg.areas.counters, "Number of counters (C)")->capture_default_str()
+      ->check(CLI::Range(0, 65536));
+  serve->add_option("--timers", so.cfg.areas.timers, "Number of timers (T)")->capture_default_str()
+      ->check(CLI::Range(0, 65536));
+  // The PLC profile (identity, SZL records, block directory, protection, clock; docs/PROFILE.md)
+  // and identity overrides.
+  serve->add_option("--profile", so.profile_path, "PLC profile (JSON, docs/PROFILE.md); default: bundled S7-300")
+      ->check(CLI::ExistingFile);
+  const auto identity_option = [&](const char* flag, std::optional<std::string>& dst, const char* what) {
+    serve->add_option_function<std::string>(flag, [&dst](const std::string& v) { dst = v; }, what);
+  };
+  identity_option("--order-number", so.identity.order_number, "Order number (MlfB) in SZL 0x0011, e.g. \"6ES7 315-2EH14-0AB0\"");
+  identity_option("--firmware-version", so.identity.firmware_version, "Firmware version in SZL 0x0011, \"Vx.y.z\"");
+  identity_option("--as-name", so.identity.as_name, "Automation system name (SZL 0x001C index 1)");
+  identity_option("--module-name", so.identity.module_name, "Module name (SZL 0x001C index 2)");
+  identity_option("--plant-id", so.identity.plant_id, "Plant identification (SZL 0x001C index 3)");
+  identity_option("--copyright", so.identity.copyright, "Copyright (SZL 0x001C index 4)");
+  identity_option("--serial-number", so.identity.serial_number, "Serial number (SZL 0x001C index 5)");
+  identity_option("--module-type", so.identity.module_type, "Module type name (SZL 0x001C index 7)");
+  identity_option("--memory-card-serial", so.identity.memory_card_serial, "Memory card serial (SZL 0x001C index 8)");
+
+  // replay: the client side of captured S7 connections against a target, answers compared.
+  std::vector<std::string> replay_files;
+  protos7::replay::cli_options replay_opt;
+  CLI::App* replay = app.add_subcommand(
+      "replay", "Replay the client side of captured S7 connections against a target and compare "
+                "every answer");
+  replay->add_option("captures", replay_files, "Capture files (pcap or pcapng)")
+      ->required()->check(CLI::ExistingFile);
+  replay->add_option("--target", replay_opt.target, "Server to replay to, HOST:PORT or [IPV6]:PORT")
+      ->required();
+  replay->add_flag("--json", replay_opt.json, "Machine-readable report (JSON) instead of text");
+  replay->add_option("--junit", replay_opt.junit,
+                     "Also write a JUnit XML report (one testcase per answer)");
+  replay->add_option("--timeout", replay_opt.timeout_ms, "Milliseconds to wait for each answer")
+      ->default_val(3000)->check(CLI::Range(1, 600000));
+  replay->add_option("--port", replay_opt.port,
+                     "TCP port of the S7 connections in the captures (0: every connection)")
+      ->default_val(102);
+  replay->add_flag("--verbose,-v", replay_opt.verbose, "List every answer, exact ones too");
+
   CLI11_PARSE(app, argc, argv);
   if (*dump) return protos7::dump::run(dump_files, dump_opt, stdout, stderr);
+  if (*replay) return protos7::replay::run_cli(replay_files, replay_opt, stdout, stderr);
+  if (*serve) {
+    so.pdu_size_given = serve->count("--pdu-size") > 0;
+    so.max_amq_given = serve->count("--max-amq") > 0;
+    so.max_connections_given = serve->count("--max-connections") > 0;
+    so.cfg.rack = static_cast<std::uint8_t>(rack);
+    so.cfg.slot = static_cast<std::uint8_t>(slot);
+    so.cfg.idle_timeout = *protos7::server::parse_duration(idle);
+    so.cfg.setup_timeout = *protos7::server::parse_duration(setup);
+    (void)protos7::server::parse_log_level(level, so.level);
+    (void)protos7::server::parse_log_level(sqlite_level, so.sqlite_level);
+    return protos7::server::serve(so);
+  }
   return 0;
 }

@@ -94,6 +94,8 @@ void walk_side(const capture::connection& c, int side, std::vector<keyed>& out,
             r.has_s7 = true;
             r.s7 = std::move(reasm);
             r.segments = segs;
+            if (r.s7.size() == r.cotp.user_data.size())
+              r.s7_offset_in_frame = r.cotp.user_data_offset;
             reasm.clear();
             segs = 0;
           }

@@ -71,6 +71,11 @@ enum class data_kind : std::uint8_t {
 struct data_options {
   // Risk: some clients omit the fill byte; accepting it makes item boundaries ambiguous.
   bool allow_missing_fill = false;
+  // A fill byte of any value is skipped. snap7's client (s7_micro_client.cpp, opWriteMultiVars)
+  // skips the fill byte without writing it, so it carries whatever its PDU buffer held before;
+  // CPUs accept those writes. Risk: none for framing (the byte is still required and skipped),
+  // only a stricter check of the sender is lost. Takes precedence over allow_missing_fill.
+  bool allow_nonzero_fill = false;
 };
 
 // Validates `count` items that fill `r` exactly.
@@ -83,9 +88,10 @@ void parse_data_items(reader& r, std::size_t count, data_kind kind,
 class data_item_iterator {
  public:
   data_item_iterator() = default;
+  // Offsets are measured from `origin`; from the first item when it is null.
   data_item_iterator(bytes data, std::size_t count, const std::byte* origin,
                      data_options opt = {}) noexcept
-      : data_(data), origin_(origin), count_(count), opt_(opt) {}
+      : data_(data), origin_(origin == nullptr ? data.data() : origin), count_(count), opt_(opt) {}
   [[nodiscard]] bool next(data_item& out) noexcept;
 
  private:
@@ -97,14 +103,15 @@ class data_item_iterator {
 };
 
 // Writes one item: rc, tsize, the length field (bits or bytes as tsize demands), data, and a fill
-// byte when the data is odd and `last` is false. An error item (rc != 0xFF) writes rc 00 0000.
+// byte when the data is odd and `last` is false. An error item (rc other than 0xFF and 0x00, the
+// two codes that carry data) writes rc 00 0000. A BIT item carries one bit in one byte: BIT data
+// longer than one byte has no encoding (its length field counts bits) and is value_out_of_range.
 void write_data_item(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes data,
                      bool last) noexcept;
-// Same, for a BIT item whose length field is 1 bit.
-// Size an item occupies including its fill byte.
+// Size an item occupies including its fill byte: what write_data_item writes.
 [[nodiscard]] constexpr std::size_t data_item_size(std::uint8_t rc, std::size_t data_size,
                                                    bool last) noexcept {
-  if (rc != return_code::success) return 4;
+  if (rc != return_code::success && rc != return_code::reserved) return 4;
   return 4 + data_size + ((data_size & 1U) != 0 && !last ? 1 : 0);
 }
 

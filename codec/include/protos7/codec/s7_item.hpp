@@ -118,6 +118,39 @@ struct var_spec {
   std::uint32_t offset = 0; // of the 0x12 byte
 };
 
+// NCK (0x82..0x84) address, length 8: | area (3 bits) + unit (5 bits) | column (u16) |
+// line (u16) | module | line count |.
+struct nck_address {
+  std::uint8_t area = 0;
+  std::uint8_t unit = 0;
+  std::uint16_t column = 0;
+  std::uint16_t line = 0;
+  std::uint8_t module = 0;
+  std::uint8_t line_count = 0;
+};
+[[nodiscard]] bool decode_nck(const var_spec& v, nck_address& out) noexcept;
+
+// 1200SYM (0xB2): | reserved 0xFF | area1 (u16) | area2 or DB (u16) | CRC (u32) | LIDs (u32)... |
+struct sym1200_address {
+  std::uint8_t reserved = 0;
+  std::uint16_t area1 = 0;
+  std::uint16_t area2 = 0;
+  std::uint32_t crc = 0;
+  bytes lids;  // (length - 10) / 4 big-endian u32 LIDs
+};
+[[nodiscard]] bool decode_1200sym(const var_spec& v, sym1200_address& out) noexcept;
+
+// DRIVEESANY (0xA2), length 10, drive parameters via routing (Wireshark's field layout):
+//   | unknown1 (1) | unknown2 (u16) | unknown3 (u16) | parameter number (u16) | index (u16) |
+struct driveesany_address {
+  std::uint8_t unknown1 = 0;
+  std::uint16_t unknown2 = 0;
+  std::uint16_t unknown3 = 0;
+  std::uint16_t parameter = 0;
+  std::uint16_t index = 0;
+};
+[[nodiscard]] bool decode_driveesany(const var_spec& v, driveesany_address& out) noexcept;
+
 // Iterates DBREAD areas of a var_spec with syntax dbread.
 [[nodiscard]] bool dbread_at(const var_spec& v, std::size_t index, dbread_area& out) noexcept;
 
@@ -140,8 +173,9 @@ void parse_var_specs(reader& r, std::size_t count, const item_options& opt = {})
 class var_spec_iterator {
  public:
   var_spec_iterator() = default;
+  // Offsets are measured from `origin`; from the first item when it is null.
   var_spec_iterator(bytes items, std::size_t count, const std::byte* origin) noexcept
-      : items_(items), origin_(origin), count_(count) {}
+      : items_(items), origin_(origin == nullptr ? items.data() : origin), count_(count) {}
   [[nodiscard]] bool next(var_spec& out) noexcept;
 
  private:

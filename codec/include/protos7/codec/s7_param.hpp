@@ -131,8 +131,10 @@ struct param_options {
 // Same, decoding into `out` (no copy of the result; the hot path of the server).
 [[nodiscard]] error parse_job(const pdu& p, param& out, const param_options& opt = {}) noexcept;
 
-// Same for an Ack_Data (ROSCTR 3). `request_items` is the item count of the job it answers when
-// known (0: unknown, take the count from the parameter).
+// Same for an Ack_Data (ROSCTR 3); the item count is taken from the parameter. An Ack_Data with a
+// header error and neither parameter nor data is accepted (a CPU answers refused jobs so).
+// Errors: s7_missing_param, param_unknown_function, param_bad_length, param_data_not_allowed,
+// param_item_count_mismatch, data_count_mismatch, and the data and block data errors.
 [[nodiscard]] result<param> parse_ack_data(const pdu& p, const param_options& opt = {}) noexcept;
 [[nodiscard]] error parse_ack_data(const pdu& p, param& out, const param_options& opt = {}) noexcept;
 
@@ -142,7 +144,7 @@ struct block_data {
   std::uint16_t unknown = 0;  // 0x00FB in every capture
   bytes payload;
 };
-// Errors: truncated, userdata_data_length_mismatch (length != bytes present).
+// Errors: truncated, data_item_truncated (length field != bytes present).
 [[nodiscard]] result<block_data> parse_block_data(bytes data, const std::byte* origin) noexcept;
 
 // --- Encoders ---
@@ -151,5 +153,18 @@ void write_setup_communication(writer& w, const setup_communication& s) noexcept
 void write_var_job(writer& w, function fn, std::span<const any_address> items) noexcept;
 // Ack_Data parameter of Read Var / Write Var.
 void write_var_ack(writer& w, function fn, std::uint8_t item_count) noexcept;
+
+// Block control jobs (0x1A..0x1F): fn, status, word, upload id, then for 0x1A..0x1D the file name
+// (length-prefixed) and for 0x1A an optional part 2 (length-prefixed).
+void write_block_control_job(writer& w, function fn, const block_control& b) noexcept;
+// Block control Ack_Data parameter: fn [status] (and for Start upload: word, upload id, block
+// length string). `with_status` false writes the 1-byte form CPUs use for 0x1A, 0x1C, 0x1F.
+void write_block_control_ack(writer& w, function fn, const block_control& b, bool with_status) noexcept;
+// Download block / Upload Ack_Data data: | length | 0x00FB | block bytes |.
+void write_block_data(writer& w, bytes payload, std::uint16_t unknown = 0x00FB) noexcept;
+// PI-Service job: fn, 7 bytes, param block length + block, name length + name.
+void write_pi_service(writer& w, const pi_service& pi) noexcept;
+// PLC Stop job: fn, 5 bytes, name length + name.
+void write_plc_stop(writer& w, const plc_stop& stop) noexcept;
 
 }  // namespace protos7::codec::s7

@@ -33,7 +33,8 @@ inline constexpr std::size_t response_head_size = 8;
 [[nodiscard]] result<request> parse_request(bytes payload, const std::byte* origin) noexcept;
 
 // `complete` says the payload holds the whole answer (a single, last data unit): then the records
-// must be exactly LENTHDR * N_DR bytes. The first unit of a fragmented answer may hold fewer.
+// must be exactly LENTHDR * N_DR bytes (none for a header-only SZL-ID 0x0Fxx, whose LENTHDR and
+// N_DR describe the list without sending it). The first unit of a fragmented answer may hold fewer.
 // Errors: truncated, szl_bad_length.
 [[nodiscard]] result<response_head> parse_response(bytes payload, const std::byte* origin,
                                                    bool complete) noexcept;
@@ -44,6 +45,10 @@ void write_response_head(writer& w, const response_head& h) noexcept;
 // SZL-ID fields: bits 15-12 module class, 11-8 partial list extract number, 7-0 list number.
 [[nodiscard]] constexpr std::uint8_t list_number(std::uint16_t id) noexcept {
   return static_cast<std::uint8_t>(id & 0xFFU);
+}
+// Extract number 0xF: "partial list header information only" (no records in the answer).
+[[nodiscard]] constexpr bool is_header_only(std::uint16_t id) noexcept {
+  return (id & 0x0F00U) == 0x0F00U;
 }
 
 }  // namespace protos7::codec::szl

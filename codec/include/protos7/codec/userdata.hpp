@@ -190,6 +190,15 @@ struct cyclic_request {
 };
 [[nodiscard]] result<cyclic_request> parse_cyclic_request(bytes payload, const std::byte* origin) noexcept;
 
+// PLC password (group 5, subfunction 1): 8 bytes, the ASCII password (space padded) scrambled
+// byte-wise: b[0] = c[0] ^ 0x55, b[1] = c[1] ^ 0x55, b[i] = c[i] ^ 0x55 ^ b[i - 2] (what snap7's
+// client sends; Wireshark shows the bytes raw).
+inline constexpr std::size_t password_length = 8;
+void scramble_password(std::span<const std::uint8_t, password_length> plain,
+                       std::span<std::uint8_t, password_length> out) noexcept;
+void unscramble_password(std::span<const std::uint8_t, password_length> scrambled,
+                         std::span<std::uint8_t, password_length> out) noexcept;
+
 }  // namespace ud
 
 }  // namespace protos7::codec::s7

@@ -29,6 +29,9 @@ struct record {
   bool has_s7 = false;
   std::vector<std::byte> s7;
   std::size_t segments = 1;       // DT segments that made up s7
+  // With a single segment: where the S7 PDU starts inside `tpkt`, so errors can be reported as
+  // offsets in the frame (0 when the PDU was reassembled from several segments).
+  std::size_t s7_offset_in_frame = 0;
   codec::error err{};             // a TPKT or COTP error of this frame
   bool resync = false;            // bytes were skipped before this frame (gap or garbage)
 };

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Server benchmark: protos7 against snap7's server (node-snap7 S7Server, interop/snap7_server.js,
+# event mask 0), same load from bench/load/s7load, alternating the two servers in one run.
+#
+#   cmake --preset release && cmake --build --preset release --target protos7 s7load
+#   bash interop/setup.sh                       # node-snap7 (snap7's server)
+#   bash bench/run_vs_snap7.sh build/release    # ~8 minutes with the defaults
+#
+# $1: a build directory holding tools/protos7 and bench/load/s7load (default build/release).
+# Env: ROUNDS=5, DURATION=6 (s measured per run), WARMUP=1 (s before measuring),
+#      CONFIGS="1:1 16:1 16:8" (connections:jobs in flight), WORKLOADS="single multi",
+#      OUT=<file> (raw RESULT lines; default a temporary file, its path is printed).
+#
+# Both servers run for the whole benchmark on 127.0.0.1 with the interop layout (DB1 256 B,
+# DB2 1024 B, I/Q/M 256 B, 256 counters and timers). Every configuration is run ROUNDS times
+# per server, the servers alternating run by run (the order flips every round so neither
+# always goes first); the table reports medians over the rounds. Server CPU time per request is
+# utime + stime of the server process over the measurement window, read by s7load from
+# /proc/<pid>/stat (for snap7 that is the node process: snap7's threads plus an idle node loop).
+# Each server grants its own Max AmQ; s7load keeps min(asked, granted calling) jobs in flight
+# and counts only jobs answered without error.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${1:-$root/build/release}"
+protos7="$build/tools/protos7"
+s7load="$build/bench/load/s7load"
+[[ -x "$protos7" && -x "$s7load" ]] ||
+  { echo "need $protos7 and $s7load (cmake --build --preset release --target protos7 s7load)" >&2; exit 2; }
+[[ -d "$root/interop/node_modules/node-snap7" ]] || { echo "run 'bash interop/setup.sh' first" >&2; exit 2; }
+
+rounds="${ROUNDS:-5}"
+duration="${DURATION:-6}"
+warmup="${WARMUP:-1}"
+configs="${CONFIGS:-1:1 16:1 16:8}"
+workloads="${WORKLOADS:-single multi}"
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/protos7-bench.XXXXXX")"
+out="${OUT:-$tmp/results.txt}"
+: >"$out"
+
+p7_pid=""
+s7_pid=""
+cleanup() {
+  for p in $p7_pid $s7_pid; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in $p7_pid $s7_pid; do wait "$p" 2>/dev/null || true; done
+  [[ -z "${OUT:-}" ]] && cp "$out" "${TMPDIR:-/tmp}/protos7-bench-results.txt" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# --- servers ---------------------------------------------------------------------------------
+mkdir -p "$tmp/data" "$tmp/bins"
+head -c 256 /dev/zero >"$tmp/bins/DB1.bin"
+head -c 1024 /dev/zero >"$tmp/bins/DB2.bin"
+"$protos7" serve --listen 127.0.0.1 --port 0 --data-dir "$tmp/data" -b "$tmp/bins" \
+  --inputs-size 256 --outputs-size 256 --flags-size 256 --counters 256 --timers 256 \
+  --max-connections 64 --log-level info >"$tmp/protos7.log" 2>&1 &
+p7_pid=$!
+
+s7_port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+(cd "$root/interop" && PORT="$s7_port" exec node snap7_server.js) >"$tmp/snap7.log" 2>&1 &
+s7_pid=$!
+
+p7_port=""
+for _ in $(seq 100); do
+  [[ -z "$p7_port" ]] && p7_port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmp/protos7.log" | head -n1)"
+  [[ -n "$p7_port" ]] && grep -q listening "$tmp/snap7.log" && break
+  sleep 0.1
+done
+[[ -n "$p7_port" ]] || { echo "protos7 did not start:" >&2; cat "$tmp/protos7.log" >&2; exit 1; }
+grep -q listening "$tmp/snap7.log" || { echo "snap7_server.js did not start:" >&2; cat "$tmp/snap7.log" >&2; exit 1; }
+
+cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+echo "# date: $(date -u '+%Y-%m-%d %H:%M UTC')" | tee -a "$out"
+echo "# machine: $(nproc) CPUs ($cpu), $(uname -sr), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+echo "# protos7 $protos7 pid $p7_pid port $p7_port; snap7 (node-snap7 S7Server) pid $s7_pid port $s7_port" | tee -a "$out"
+echo "# rounds $rounds, $duration s measured + $warmup s warm-up per run, configs $configs, workloads $workloads" | tee -a "$out"
+
+run_one() {  # server round workload conns k
+  local server="$1" round="$2" workload="$3" conns="$4" k="$5" port pid line
+  if [[ "$server" == protos7 ]]; then port="$p7_port"; pid="$p7_pid"; else port="$s7_port"; pid="$s7_pid"; fi
+  kill -0 "$pid" 2>/dev/null || { echo "$server died" >&2; exit 1; }
+  line="$("$s7load" --port "$port" --connections "$conns" --inflight "$k" --duration "$duration" \
+    --warmup "$warmup" --workload "$workload" --server-pid "$pid" | grep '^RESULT ')" ||
+    { echo "s7load failed against $server ($workload, $conns connections, $k in flight)" >&2; exit 1; }
+  echo "server=$server round=$round load1=$(cut -d' ' -f1 /proc/loadavg) ${line#RESULT }" | tee -a "$out"
+}
+
+# --- runs ------------------------------------------------------------------------------------
+for round in $(seq "$rounds"); do
+  if ((round % 2)); then order="protos7 snap7"; else order="snap7 protos7"; fi
+  for workload in $workloads; do
+    for cfg in $configs; do
+      for server in $order; do run_one "$server" "$round" "$workload" "${cfg%%:*}" "${cfg##*:}"; done
+    done
+  done
+done
+echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+
+# --- table (medians over the rounds) ---------------------------------------------------------
+python3 - "$out" <<'EOF'
+import statistics, sys
+runs = []
+for line in open(sys.argv[1]):
+    if line.startswith('server='):
+        runs.append(dict(kv.split('=', 1) for kv in line.split()))
+groups = {}
+for r in runs:
+    groups.setdefault((r['workload'], int(r['conns']), int(r['k'])), {}).setdefault(r['server'], []).append(r)
+med = lambda rs, key: statistics.median(float(r[key]) for r in rs)
+print()
+print('| workload | clients × in flight | server | granted PDU / AmQ | requests/s | p50 µs | p99 µs | server CPU µs/request | errors | protos7 / snap7 requests/s |')
+print('|---|---|---|---|---:|---:|---:|---:|---:|---:|')
+for (w, c, k), by in groups.items():
+    p7, s7 = by.get('protos7', []), by.get('snap7', [])
+    ratio = med(p7, 'rps') / med(s7, 'rps') if p7 and s7 and med(s7, 'rps') > 0 else float('nan')
+    for name, rs in (('protos7', p7), ('snap7', s7)):
+        if not rs:
+            continue
+        granted = sorted({f"{r['pdu']} / {r['amq_calling']}-{r['amq_called']} (window {r['window']})" for r in rs})
+        errors = sum(int(r['errors']) for r in rs)
+        print(f"| {w} | {c} × {k} | {name} | {', '.join(granted)} | {med(rs, 'rps'):,.0f} | "
+              f"{med(rs, 'p50_us'):.0f} | {med(rs, 'p99_us'):.0f} | {med(rs, 'server_cpu_us_per_req'):.1f} | "
+              f"{errors} | {f'**{ratio:.2f}**' if name == 'protos7' else ''} |")
+print()
+loads = [float(r['load1']) for r in runs if 'load1' in r]
+if loads:
+    print(f'1-minute load average during the runs: median {statistics.median(loads):.1f}, '
+          f'min {min(loads):.1f}, max {max(loads):.1f} (on {__import__("os").cpu_count()} CPUs)')
+print('rounds per cell:', ', '.join(f"{w} {c}x{k}: " + '/'.join(str(len(v)) for v in by.values())
+                                   for (w, c, k), by in groups.items()))
+EOF
+echo
+echo "raw results: ${OUT:-${TMPDIR:-/tmp}/protos7-bench-results.txt}"

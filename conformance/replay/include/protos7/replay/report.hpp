@@ -1,0 +1,42 @@
+// Output of `protos7 replay`: readable text, JSON, JUnit XML; and the command itself.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protos7/replay/replay.hpp"
+
+namespace protos7::replay {
+
+// Readable summary: per capture, per connection (notes, every answer that is not exact; every
+// answer with `verbose`), per service, and totals over all captures.
+void write_text(std::span<const capture_report> reports, const options& opt, bool verbose,
+                std::FILE* out);
+
+// One JSON document (totals, per service, per capture/connection/answer with the differing
+// fields by Wireshark name).
+[[nodiscard]] std::string to_json(std::span<const capture_report> reports, const options& opt);
+
+// JUnit XML: one testsuite per capture, one testcase per answer; mismatch, missing and
+// unexpected are failures, a capture that cannot be read is an error.
+[[nodiscard]] std::string to_junit(std::span<const capture_report> reports);
+
+struct cli_options {
+  std::string target;  // HOST:PORT
+  bool json = false;
+  std::string junit;  // file to write, "" = none
+  std::uint32_t timeout_ms = 3000;
+  std::uint16_t port = 102;
+  bool verbose = false;
+};
+
+// `protos7 replay`. Exit status: 0 every answer exact or equivalent; 1 some answer is a
+// mismatch, missing or unexpected; 2 bad arguments, a capture that cannot be read, the JUnit
+// file cannot be written, or nothing at all could be compared.
+int run_cli(const std::vector<std::string>& captures, const cli_options& o, std::FILE* out,
+            std::FILE* err);
+
+}  // namespace protos7::replay

@@ -1,0 +1,48 @@
+// `protos7 serve`: storage set-up (sample PLC, SQLite, BIN files), then the event loop.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "protos7/server/config.hpp"
+#include "protos7/server/log.hpp"
+#include "protos7/server/profile.hpp"
+
+namespace protos7::server {
+
+struct serve_options {
+  config cfg;
+  std::string data_dir = "protos7-data";  // used when -s / -b are not given
+  std::string sqlite_path;                // -s; empty: <data_dir>/protos7.db
+  std::string db_bin_path;                // -b; empty: <data_dir>
+  bool disable_webadmin = false;          // goprotos7 flag; there is no web admin here
+  log_level level = log_level::info;
+  log_level sqlite_level = log_level::off;
+  // --profile FILE (docs/PROFILE.md); empty: the bundled S7-300 profile.
+  std::string profile_path;
+  // --order-number, --module-name, ... over the profile's identity.
+  identity_overrides identity;
+  // Whether --pdu-size / --max-amq / --max-connections were given: if not, a --profile's
+  // "limits" replace the defaults.
+  bool pdu_size_given = false;
+  bool max_amq_given = false;
+  bool max_connections_given = false;
+};
+
+// The server configuration `protos7 serve` runs with: opt.cfg plus the profile (loaded and
+// with the identity overrides applied), its limits where no flag was given, and the directory
+// where downloaded DBs are stored. Throws profile_error.
+[[nodiscard]] config resolve_config(const serve_options& opt);
+
+// "60s", "500ms", "2m", "1h", "0" (disabled) or a plain number of seconds.
+[[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(const std::string& s);
+
+// Prepares storage into `mem` as `protos7 serve` does. Throws std::runtime_error.
+class plc_memory;
+void prepare_storage(const serve_options& opt, plc_memory& mem);
+
+// Runs the server until SIGINT/SIGTERM. Returns the process exit code.
+int serve(const serve_options& opt);
+
+}  // namespace protos7::server

@@ -1,0 +1,64 @@
+// Configuration of the protos7 server (filled by `protos7 serve` or by tests).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace protos7::server {
+
+struct plc_profile;
+
+// PDU sizes an S7-300/400 CPU offers in Setup Communication (240 in the captured S7-300,
+// s7comm_reading_plc_status.pcap frame 11; 480 and 960 on larger CPUs / snap7).
+inline constexpr std::uint16_t min_pdu_size = 240;
+inline constexpr std::uint16_t max_pdu_size = 960;
+
+struct area_sizes {
+  std::size_t inputs = 1024;   // bytes of the process image of inputs (I / E, area 0x81)
+  std::size_t outputs = 1024;  // bytes of the process image of outputs (Q / A, area 0x82)
+  std::size_t flags = 2048;    // bytes of bit memory (M, area 0x83)
+  std::size_t counters = 256;  // number of counters (C / Z, area 0x1C), 2 bytes each
+  std::size_t timers = 256;    // number of timers (T, area 0x1D), 2 bytes each
+};
+
+struct config {
+  std::string listen_address = "0.0.0.0";
+  std::uint16_t port = 102;  // RFC 1006 ISO-on-TCP; 0 = ephemeral (tests)
+  std::size_t max_connections = 32;
+
+  // COTP: the called TSAP a client must ask for (low byte rack * 32 + slot).
+  std::uint8_t rack = 0;
+  std::uint8_t slot = 2;
+
+  // S7 Setup Communication.
+  std::uint16_t pdu_size = 480;  // 240, 480 or 960
+  std::uint16_t max_amq = 8;     // jobs in flight offered per direction
+
+  // Timeouts; zero disables. A connection that has not completed COTP + Setup Communication
+  // within setup_timeout is dropped, any connection silent for idle_timeout is dropped.
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds setup_timeout{10'000};
+
+  area_sizes areas;
+
+  // The PLC profile (identity, SZL records, block directory, protection, clock; docs/PROFILE.md).
+  // Null: the bundled S7-300 profile. The server's plc_state is built from it.
+  std::shared_ptr<const plc_profile> profile;
+  // Where a DB downloaded by a client (Request Download ... PI-Service _INSE) is stored as
+  // DB<n>.bin; empty: such DBs live in RAM only (tests).
+  std::string db_bin_dir;
+
+  // The web admin `protos7 serve` starts next to the S7 server (server/webadmin, docs/API.md);
+  // serve_options::disable_webadmin (--flags.disable-webadmin) turns it off.
+  std::string webadmin_listen = "127.0.0.1:8080";  // --webadmin-listen HOST:PORT
+  std::string webadmin_token;  // --webadmin-token; empty: none on loopback, generated beyond it
+
+  // Every reply is decoded again with s7::decode before it is sent; when this is set a reply
+  // that does not decode aborts the process (tests), otherwise it is logged and dropped.
+  bool abort_on_bad_reply = false;
+};
+
+}  // namespace protos7::server

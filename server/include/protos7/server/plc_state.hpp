@@ -1,0 +1,160 @@
+// The state of the simulated CPU that is not process memory: operating mode, clock, protection,
+// identity, the block directory and the connections. One per server, shared by every session
+// (and by the web admin).
+//
+// Threading: plc_state has no locks. Everything runs on the server's single event-loop thread;
+// the web admin posts its work onto that thread (it never calls plc_state from its own thread).
+//
+// The block directory is the profile's OB/FC/FB/SDB/SFC/SFB (plus blocks downloaded and made
+// live with _INSE) and the DBs of plc_memory (storage). A DB downloaded by a client is written
+// to <db_bin_dir>/DB<n>.bin like every other DB.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protos7/codec/userdata.hpp"
+#include "protos7/server/config.hpp"
+#include "protos7/server/memory.hpp"
+#include "protos7/server/profile.hpp"
+
+namespace protos7::server {
+
+// A change of the operating mode, as observers (web admin) see it.
+struct mode_change {
+  operating_mode from = operating_mode::run;
+  operating_mode to = operating_mode::run;
+  std::string reason;        // "PLC stop (job 0x29)", "P_PROGRAM cold start", "web admin" ...
+  std::uint64_t sequence = 0;  // 1 for the first change, counts every change since start
+  std::chrono::system_clock::time_point at{};
+};
+
+// One entry of "List blocks of type".
+struct block_list_entry {
+  std::uint16_t number = 0;
+  std::uint8_t flags = 0;
+  std::uint8_t language = 0;
+};
+
+// Why a block cannot be made live / deleted (the S7 error code to answer, 0 = done).
+using s7_error = std::uint16_t;
+
+class plc_state {
+ public:
+  // The profile is cfg.profile, or the bundled S7-300 profile when that is null.
+  plc_state(const config& cfg, plc_memory& mem);
+  plc_state(const plc_state&) = delete;
+  plc_state& operator=(const plc_state&) = delete;
+
+  [[nodiscard]] const plc_profile& profile() const noexcept { return *profile_; }
+  [[nodiscard]] plc_memory& memory() noexcept { return mem_; }
+  [[nodiscard]] const config& cfg() const noexcept { return cfg_; }
+
+  // --- identity (SZL 0x0011 / 0x001C are built from it on every read) ---
+  [[nodiscard]] const identity& id() const noexcept { return identity_; }
+  void set_identity(const identity& id) { identity_ = id; }
+
+  // --- operating mode ---
+  [[nodiscard]] operating_mode mode() const noexcept { return mode_; }
+  // Returns false (and changes nothing) when the CPU is already in `m`.
+  bool set_mode(operating_mode m, std::string_view reason);
+  [[nodiscard]] std::uint64_t mode_changes() const noexcept { return last_change_.sequence; }
+  [[nodiscard]] const mode_change& last_mode_change() const noexcept { return last_change_; }
+  // Observers are called on the event-loop thread after each change. Returns an id for remove.
+  std::size_t on_mode_change(std::function<void(const mode_change&)> f);
+  void remove_mode_observer(std::size_t id);
+
+  // --- clock: the PLC time is the host's time (local or UTC, per profile) plus an offset ---
+  [[nodiscard]] codec::s7::ud::timestamp clock_now() const;
+  // Sets the PLC clock to `t` (the offset becomes t - host time). False if `t` is not a date.
+  bool set_clock(const codec::s7::ud::timestamp& t);
+  [[nodiscard]] std::chrono::milliseconds clock_offset() const noexcept { return clock_offset_; }
+  void set_clock_offset(std::chrono::milliseconds off) noexcept { clock_offset_ = off; }
+
+  // --- protection (per-session legitimation lives in the session's services) ---
+  [[nodiscard]] std::uint8_t protection_level() const noexcept { return protection_level_; }
+  [[nodiscard]] bool has_password() const noexcept { return !password_.empty(); }
+  // Level 1..3; a level above 1 needs a non-empty password. Returns false if refused.
+  bool set_protection(std::uint8_t level, std::string password);
+  // The 8 unscrambled bytes of a "PLC password" request (space padded) against the password.
+  [[nodiscard]] bool password_matches(std::span<const std::uint8_t, 8> plain) const noexcept;
+  [[nodiscard]] std::uint8_t mode_selector() const noexcept { return profile_->mode_selector; }
+
+  // --- connections (for SZL 0x0132 index 1) ---
+  void connection_opened(std::uint8_t connection_type) noexcept;  // 1 PG, 2 OP, 3 S7 basic
+  void connection_closed(std::uint8_t connection_type) noexcept;
+  [[nodiscard]] std::uint16_t connections(std::uint8_t connection_type) const noexcept;
+  [[nodiscard]] std::uint16_t connections_total() const noexcept;
+
+  // --- block directory ---
+  [[nodiscard]] std::uint16_t block_count(std::uint8_t type) const;
+  [[nodiscard]] std::vector<block_list_entry> list_blocks(std::uint8_t type) const;
+  // Get Block Info: the profile's entry, or a DB's info built from storage.
+  [[nodiscard]] std::optional<block_meta> block_info(std::uint8_t type, std::uint16_t number) const;
+  // The block as an MC7 file (header, code, interface, footer) for an upload.
+  [[nodiscard]] std::optional<std::vector<std::byte>> block_mc7(std::uint8_t type, std::uint16_t number) const;
+  [[nodiscard]] bool db_exists(std::uint16_t number) const noexcept;
+
+  // Download: a block received from a client waits in load memory ("passive") until _INSE.
+  void add_passive_block(std::uint8_t type, std::uint16_t number, std::vector<std::byte> mc7);
+  [[nodiscard]] bool has_passive_block(std::uint8_t type, std::uint16_t number) const;
+  // _INSE: makes a passive block live. A DB is written to DB<n>.bin (or kept in RAM when the
+  // config has no db_bin_dir) and replaces any DB n. Returns 0 or the S7 error.
+  s7_error insert_block(std::uint8_t type, std::uint16_t number);
+  // _DELE: removes a block (a DB's file is deleted). Returns 0 or the S7 error.
+  s7_error delete_block(std::uint8_t type, std::uint16_t number);
+  // DBs deleted with _DELE stay in plc_memory (which cannot drop a DB) but are hidden: Read and
+  // Write Var answer "object does not exist" for them.
+  [[nodiscard]] bool db_hidden(std::uint16_t number) const noexcept { return hidden_dbs_.contains(number); }
+
+  // --- misc ---
+  // Data unit reference of a fragmented Userdata answer (the captured CPU used 2..6; 1..255 here).
+  std::uint8_t next_data_unit_ref() noexcept;
+  // Events of "copy RAM to ROM" (_MODU) and "compress" (_GARB), for observers and tests.
+  void note_copy_ram_to_rom() noexcept { ++ram_to_rom_count_; }
+  void note_compress() noexcept { ++compress_count_; }
+  [[nodiscard]] std::uint64_t ram_to_rom_count() const noexcept { return ram_to_rom_count_; }
+  [[nodiscard]] std::uint64_t compress_count() const noexcept { return compress_count_; }
+
+ private:
+  [[nodiscard]] const block_meta* find_profile_block(std::uint8_t type, std::uint16_t number) const;
+  [[nodiscard]] std::chrono::milliseconds host_now() const;
+  [[nodiscard]] std::optional<std::pair<block_meta, std::vector<std::byte>>> db_block(std::uint16_t number) const;
+
+  const config& cfg_;
+  plc_memory& mem_;
+  std::shared_ptr<const plc_profile> profile_;
+  identity identity_;
+  operating_mode mode_;
+  mode_change last_change_;
+  std::map<std::size_t, std::function<void(const mode_change&)>> observers_;
+  std::size_t next_observer_ = 1;
+  std::chrono::milliseconds clock_offset_{0};
+  std::uint8_t protection_level_ = 1;
+  std::string password_;
+  std::array<std::uint16_t, 4> connections_{};
+  std::vector<block_meta> blocks_;                       // profile + inserted non-DB blocks
+  struct db_extra {
+    block_meta meta;               // header and footer fields of the downloaded block (no file)
+    std::vector<std::byte> sbb;    // its interface
+  };
+  std::map<std::uint16_t, db_extra> db_meta_;            // DBs made live by _INSE
+  std::map<std::pair<std::uint8_t, std::uint16_t>, std::vector<std::byte>> passive_;
+  std::set<std::uint16_t> hidden_dbs_;
+  std::uint8_t data_unit_ref_ = 0;
+  std::uint64_t ram_to_rom_count_ = 0;
+  std::uint64_t compress_count_ = 0;
+};
+
+}  // namespace protos7::server

@@ -1,0 +1,107 @@
+// The event loop: one thread, one epoll instance, every connection non-blocking.
+//
+// Per epoll round: read what is readable and run it through each connection's session
+// (replies are queued, not sent); then plc_memory::commit() fdatasyncs every DB file written in
+// the round (group commit); then the queued replies are sent. A Write Var acknowledgement
+// therefore never leaves before its bytes are on disk. If the sync fails, the connections that
+// wrote in that round are closed without their acknowledgements.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protos7/server/config.hpp"
+#include "protos7/server/memory.hpp"
+#include "protos7/server/plc_state.hpp"
+#include "protos7/server/session.hpp"
+
+namespace protos7::server {
+
+// Sees every connection and its traffic (the web admin's client list and request log). Called on
+// the event-loop thread only, so it must not block. `id` is the connection's socket, unique while
+// the connection is open (on_close comes before the number can be reused).
+class connection_observer {
+ public:
+  virtual ~connection_observer() = default;
+  virtual void on_open(int id, const std::string& peer) = 0;
+  // `in`: bytes read from the client; `out`: the replies the session queued for them (they are
+  // sent after the round's group commit, or dropped with the connection if that commit fails).
+  virtual void on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) = 0;
+  virtual void on_close(int id) = 0;
+};
+
+class server {
+ public:
+  server(const config& cfg, plc_memory& mem);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and listens. Returns 0 or the errno of the failing call (EACCES: port < 1024
+  // without CAP_NET_BIND_SERVICE).
+  [[nodiscard]] int listen();
+  // The bound port (the ephemeral one when config.port is 0).
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  // Serves until stop() is called (from any thread or a signal handler).
+  void run();
+  void stop() noexcept;
+  [[nodiscard]] std::size_t connection_count() const noexcept { return count_.load(); }
+  // The CPU's state shared by all sessions: operating mode, clock, protection, identity, block
+  // directory (plc_state.hpp). Loop thread only: other threads go through post().
+  [[nodiscard]] plc_state& plc() noexcept { return plc_; }
+
+  // --- Hooks for components on other threads (server/webadmin). The core stays single-threaded:
+  // they never touch plc_memory or connections themselves, they post work to the loop thread.
+  //
+  // Queues `work` for the loop thread. It runs in the next epoll round after that round's reads
+  // and before its group commit, so the DB writes it makes are synced together with the round's
+  // S7 writes; `done(committed)` then runs on the loop thread after the commit (false: the sync
+  // failed, its writes are not durable). Thread-safe. Returns false and queues nothing once run()
+  // has returned; work still queued then is not run and gets done(false).
+  bool post(std::function<void()> work, std::function<void(bool committed)> done = {});
+  // Set before run(); called on the loop thread.
+  void set_observer(connection_observer* o) noexcept { observer_ = o; }
+
+ private:
+  struct posted {
+    std::function<void()> work;
+    std::function<void(bool)> done;
+  };
+  struct connection;
+  void accept_all();
+  void on_readable(connection& c);
+  void flush(connection& c);
+  void close_connection(int fd);
+  void update_events(connection& c);
+  void sweep_timeouts();
+
+  const config& cfg_;
+  plc_memory& mem_;
+  plc_state plc_;  // before conns_: sessions report their closing to it
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd for stop()
+  std::uint16_t port_ = 0;
+  std::uint16_t next_ref_ = 1;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> count_{0};
+  std::map<int, std::unique_ptr<connection>> conns_;
+  std::vector<std::byte> read_buf_;
+  std::mutex posted_mu_;  // guards posted_ and accepting_posts_ (the only state shared with other threads)
+  std::vector<posted> posted_;
+  bool accepting_posts_ = true;
+  connection_observer* observer_ = nullptr;
+};
+
+// Human text for a failing listen(): for EACCES names both fixes.
+[[nodiscard]] std::string listen_error_text(int err, const config& cfg);
+
+}  // namespace protos7::server

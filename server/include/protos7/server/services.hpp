@@ -1,0 +1,189 @@
+// The CPU services beyond the variable services: Userdata (SZL, clock, block functions,
+// security, and the CPU's error for everything else), block control (upload, download driven by
+// the server as a CPU drives it), PI services (P_PROGRAM, _INSE, _DELE, _MODU, _GARB) and PLC
+// stop. One `services` object per connection, owned by its session; the shared state is
+// plc_state.
+//
+// Reference for the wire layouts: /work/shared/docs/s7comm_reference.md §4.4 and §5, and the
+// Wireshark sample captures cited at each function.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protos7/codec/s7.hpp"
+#include "protos7/server/config.hpp"
+#include "protos7/server/plc_state.hpp"
+
+namespace protos7::server {
+
+// S7 error codes (class << 8 | code) the services answer with; names from the reference table.
+namespace s7err {
+inline constexpr std::uint16_t not_implemented = 0x8104;        // service not implemented
+inline constexpr std::uint16_t invalid_sequence = 0x8401;       // invalid service sequence (up/download)
+inline constexpr std::uint16_t block_not_found = 0xD209;        // (at least) one block not found
+inline constexpr std::uint16_t no_further_block = 0xD20E;       // no (further) block available
+inline constexpr std::uint16_t block_lengths = 0xD219;          // incorrect block lengths
+inline constexpr std::uint16_t protection = 0xD241;             // not permitted at this protection level
+inline constexpr std::uint16_t szl_not_available = 0xD402;      // information function unavailable
+inline constexpr std::uint16_t wrong_password = 0xD602;         // incorrect password
+inline constexpr std::uint16_t already_legitimated = 0xD603;    // connection already legitimated
+inline constexpr std::uint16_t not_legitimated = 0xD604;        // (snap7: no password to clear)
+inline constexpr std::uint16_t no_password = 0xD605;            // no password configured
+inline constexpr std::uint16_t bad_date = 0xDC01;               // date and/or time invalid
+inline constexpr std::uint16_t mode_already_set = 0xD0AD;       // operating mode already set
+inline constexpr std::uint16_t block_type_invalid = 0xD20D;     // (used for SFC/SFB downloads)
+}  // namespace s7err
+
+// Sends one PDU built by a service (the session frames, checks and segments it).
+class pdu_sink {
+ public:
+  virtual void send(const codec::s7::header& h, codec::bytes param, codec::bytes data) = 0;
+
+ protected:
+  ~pdu_sink() = default;
+};
+
+class services {
+ public:
+  services(const config& cfg, plc_state& state);
+
+  // The connection type of the COTP CR (1 PG, 2 OP, 3 S7 basic); the session tells it.
+  void set_connection_type(std::uint8_t t) noexcept { conn_type_ = t; }
+  [[nodiscard]] bool legitimated() const noexcept { return legitimated_; }
+  // The protection level in force for this connection (1 after the right password).
+  [[nodiscard]] std::uint8_t effective_protection() const noexcept;
+  // The header error a Write Var gets at the current protection (0: allowed).
+  [[nodiscard]] std::uint16_t write_refusal() const noexcept;
+
+  // A Userdata request (already decoded by s7::decode). Always answers.
+  void on_userdata(const codec::s7::pdu& p, const codec::s7::ud::message& m, std::uint16_t pdu_size,
+                   pdu_sink& out);
+  // A job other than Setup Communication / Read Var / Write Var (decoded). Always answers.
+  void on_job(const codec::s7::pdu& p, const codec::s7::param& prm, std::uint16_t pdu_size, pdu_sink& out);
+  // An Ack / Ack_Data from the client. True when it acknowledged one of the server's own jobs
+  // (the Download Block / Download Ended jobs of a download); false: nothing expected it.
+  bool on_ack(const codec::s7::pdu& p, codec::bytes raw, std::uint16_t pdu_size, pdu_sink& out);
+
+  // True while this connection runs a download the server drives.
+  [[nodiscard]] bool download_active() const noexcept { return dl_.stage != dl_stage::idle; }
+
+ private:
+  enum class dl_stage : std::uint8_t { idle, wait_block, wait_ended };
+  struct download {
+    dl_stage stage = dl_stage::idle;
+    std::vector<std::byte> filename;  // the 9 characters of the client's Request Download
+    std::uint8_t type = 0;
+    std::uint16_t number = 0;
+    std::uint32_t load_length = 0;    // from the request's part 2 (0: not given)
+    std::uint16_t outstanding = 0;    // PDU reference of our job awaiting its Ack_Data
+    std::vector<std::byte> data;
+  };
+  struct upload {
+    std::uint32_t id = 0;
+    std::vector<std::byte> block;
+    std::size_t offset = 0;
+  };
+
+  void userdata_reply(const codec::s7::ud::param& req, std::uint8_t seq, std::uint16_t error, std::uint8_t rc,
+                      codec::bytes payload, std::uint16_t pdu_ref, pdu_sink& out, std::uint8_t dur = 0,
+                      bool more = false);
+  // Sends `payload` (a whole answer) as one or more Userdata responses; the rest waits for the
+  // client's "next" requests.
+  void send_fragmented(const codec::s7::ud::param& req, std::uint8_t seq, std::vector<std::byte> payload,
+                       std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
+  void read_szl(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d, std::uint16_t pdu_ref,
+                std::uint16_t pdu_size, pdu_sink& out);
+  void block_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d, std::uint16_t pdu_ref,
+                      std::uint16_t pdu_size, pdu_sink& out);
+  void time_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d, std::uint16_t pdu_ref,
+                     pdu_sink& out);
+  void security(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d, std::uint16_t pdu_ref,
+                pdu_sink& out);
+
+  void job_error(const codec::s7::header& req, codec::bytes param, std::uint16_t error, pdu_sink& out);
+  void ack(const codec::s7::header& req, codec::bytes param, codec::bytes data, pdu_sink& out);
+  void request_download(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
+  void send_download_job(codec::s7::function fn, std::uint16_t error, pdu_sink& out);
+  void start_upload(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
+  void upload_block(const codec::s7::pdu& p, const codec::s7::param& prm, std::uint16_t pdu_size, pdu_sink& out);
+  void end_upload(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
+  void pi_service(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
+  void plc_stop(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
+
+  const config& cfg_;
+  plc_state& st_;
+  std::uint8_t conn_type_ = 1;
+  bool legitimated_ = false;
+  // The rest of a fragmented Userdata answer.
+  struct pending_ud {
+    bool active = false;
+    std::uint8_t group = 0, subfunction = 0, seq = 0, dur = 0;
+    std::vector<std::byte> rest;
+  } pending_;
+  download dl_;
+  std::vector<upload> uploads_;
+  std::uint32_t next_upload_id_ = 1;
+  std::uint16_t next_job_ref_ = 0x0100;
+};
+
+// --- SZL ---
+struct szl_context {
+  std::uint16_t pdu_size = 0;         // the configured (largest) PDU size
+  std::uint8_t effective_protection = 1;
+};
+// The whole answer payload of "Read SZL" for (id, index): SZL-ID, index, LENTHDR, N_DR,
+// records. nullopt: the CPU's error (0xD402).
+[[nodiscard]] std::optional<std::vector<std::byte>> build_szl(const plc_state& st, std::uint16_t id,
+                                                              std::uint16_t index, const szl_context& ctx);
+// The SZL-IDs the server answers (the records of SZL 0x0000), sorted as the CPU sorts them.
+[[nodiscard]] std::vector<std::uint16_t> szl_ids(const plc_state& st);
+
+// --- MC7 blocks (the file format of block upload/download) ---
+//
+//   offset size  field (all big-endian)        captured DB1 (download frame 48)
+//   0      2     "pp" 0x70 0x70                  70 70
+//   2      1     block version                   01
+//   3      1     attributes                      01
+//   4      1     language                        05 (DB)
+//   5      1     block type                      0A (DB)
+//   6      2     number                          00 01
+//   8      4     load memory length (whole file) 00 00 01 F4 = 500
+//   12     4     security                        00 00 00 00
+//   16     6     code time (ms u32, days u16)    02 91 47 60 2B B5 = 2014-08-20 11:57:55.424
+//   22     6     interface time                  02 91 47 60 2B B5
+//   28     2     SBB (interface) length          00 1C = 28
+//   30     2     ADD (segment table) length      00 00
+//   32     2     local data length               00 00
+//   34     2     MC7 code length                 01 90 = 400 (a DB: its 400 data bytes)
+//   36     n     MC7 code                        400 x 00
+//   36+n   m     interface (SBB)                 05 01 00 0C 00 08 00 11 04 01 10 0C 01 00 00
+//                                                C7 00 05 04 01 00 00 01 01 00 00 00 52
+//   ...    a     ADD
+//   end-36 36    footer: author(8) family(8) name(8) version(1) unknown(1) checksum(2) 8 x 0
+//                "TWI" "TestHMI" "DATADB" 01 00 C0DF
+namespace mc7 {
+inline constexpr std::size_t header_length = 36;
+inline constexpr std::size_t footer_length = 36;
+// The block file of `b` with `code` (mc7_length bytes) and `sbb` (sbb_length bytes); ADD bytes
+// are zeros. A block whose meta carries the complete file (b.mc7) is returned as it is.
+[[nodiscard]] std::vector<std::byte> build(const block_meta& b, std::span<const std::byte> code,
+                                           std::span<const std::byte> sbb);
+// The interface of a DB without a declared one: STRUCT { ARRAY[lo..hi] OF BYTE } covering
+// `size` bytes, the same encoding Step 7 used for DB1 above (ARRAY[0..199] OF INT).
+[[nodiscard]] std::vector<std::byte> db_interface(std::uint16_t number, std::size_t size);
+// The DB contents (code part) of a DB block file; empty span if `file` is not a valid DB block.
+[[nodiscard]] std::span<const std::byte> code_of(std::span<const std::byte> file);
+// The interface (SBB) part of a block file.
+[[nodiscard]] std::span<const std::byte> sbb_of(std::span<const std::byte> file);
+}  // namespace mc7
+
+// Reads the header and footer of a complete MC7 file into `b` (sets b.mc7 to nothing new).
+// False (with the reason) when the file is not a consistent MC7 block.
+bool mc7_header_to_meta(std::span<const std::byte> mc7, block_meta& b, std::string& why);
+
+}  // namespace protos7::server

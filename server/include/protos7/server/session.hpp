@@ -1,0 +1,122 @@
+// One S7 connection's protocol state, free of sockets: bytes in, reply bytes out.
+//
+//   TCP bytes -> tpkt::framer -> cotp::parse -> (CR/DR | DT -> cotp::reassembler) -> S7 PDU
+//   S7 PDU -> s7::decode -> Setup Communication / Read Var / Write Var -> reply PDU
+//   reply PDU -> s7::decode (self check) -> DT segments of the negotiated TPDU size -> TPKT
+//
+// The server owns the socket; a session only appends whole TPKT frames to the caller's output
+// buffer and says when the connection has to be closed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protos7/codec/cotp.hpp"
+#include "protos7/codec/s7.hpp"
+#include "protos7/codec/tpkt.hpp"
+#include "protos7/server/config.hpp"
+#include "protos7/server/memory.hpp"
+#include "protos7/server/plc_state.hpp"
+#include "protos7/server/services.hpp"
+
+namespace protos7::server {
+
+// Largest TPKT frame accepted from a client. Class 0 TPDUs are at most 2048 bytes
+// (ISO 8073 §13.3.4 b, TPDU size code 11) + 4 bytes of TPKT header; a bigger frame is refused
+// (tpkt_frame_too_large) and the connection closed.
+inline constexpr std::size_t max_frame_size = 2048 + codec::tpkt::header_size;
+// The TPDU size a CPU confirms at most: every capture shows CR C0=0x0A answered with 0x0A
+// (s7comm_reading_plc_status.pcap frames 8/9) and 0x09 with 0x09 (libnodave frames 7/8).
+inline constexpr std::uint8_t max_tpdu_size_code = 0x0A;
+// ISO 8073 §13.3.4 b: without a TPDU size parameter the size is 128.
+inline constexpr std::uint8_t default_tpdu_size_code = 0x07;
+// DR reason for a CR whose called TSAP is not this CPU's. Class 0 may only use reasons 0-3
+// (ISO 8073 §13.5.3 e); 3 = "address unknown". (A real CPU simply resets the TCP connection.)
+inline constexpr std::uint8_t refuse_reason = 0x03;
+// DR reason when the peer breaks the protocol (reassembly overflow): "reason not specified".
+inline constexpr std::uint8_t protocol_error_reason = 0x00;
+
+class session {
+ public:
+  enum class state : std::uint8_t {
+    wait_cr,     // TCP accepted, waiting for COTP CR
+    connected,   // CC sent, waiting for Setup Communication
+    ready,       // PDU size negotiated
+    closing,     // a DR/DC was sent or the peer broke the protocol: close after sending
+  };
+
+  session(const config& cfg, plc_memory& mem, plc_state& plc, std::uint16_t local_ref, std::string peer);
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  // Consumes bytes read from the socket and appends the replies to `out`.
+  // Returns false when the connection must be closed once `out` has been sent.
+  bool receive(std::span<const std::byte> in, std::vector<std::byte>& out);
+
+  [[nodiscard]] state current_state() const noexcept { return state_; }
+  [[nodiscard]] std::uint16_t pdu_size() const noexcept { return pdu_size_; }
+  [[nodiscard]] std::uint16_t amq_calling() const noexcept { return amq_calling_; }
+  [[nodiscard]] std::uint16_t amq_called() const noexcept { return amq_called_; }
+  [[nodiscard]] std::size_t tpdu_size() const noexcept { return codec::cotp::tpdu_size_bytes(tpdu_code_); }
+  // True when a Write Var of this session changed a DB since the flag was last cleared: its
+  // acknowledgement must not leave before plc_memory::commit().
+  [[nodiscard]] bool wrote() const noexcept { return wrote_; }
+  void clear_wrote() noexcept { wrote_ = false; }
+  [[nodiscard]] const std::string& peer() const noexcept { return peer_; }
+  // The CPU services of this connection (SZL, clock, blocks, up/download, protection).
+  [[nodiscard]] const services& cpu_services() const noexcept { return svc_; }
+
+ private:
+  friend struct session_sink;
+  using bytes = codec::bytes;
+  void on_frame(bytes frame, std::vector<std::byte>& out);
+  void on_connect_request(const codec::cotp::tpdu& cr, std::vector<std::byte>& out);
+  void on_pdu(bytes pdu, std::vector<std::byte>& out);
+  void on_job(const codec::s7::pdu& p, bytes raw, std::vector<std::byte>& out);
+  void on_userdata(const codec::s7::pdu& p, std::vector<std::byte>& out);
+  void setup_communication(const codec::s7::header& req, const codec::s7::setup_communication& s,
+                           std::vector<std::byte>& out);
+  void read_var(const codec::s7::header& req, const codec::s7::param& prm, const std::byte* origin,
+                std::vector<std::byte>& out);
+  void write_var(const codec::s7::header& req, const codec::s7::param& prm,
+                 const codec::s7::pdu& p, std::vector<std::byte>& out);
+  // Job answered as a whole with a header error: Ack_Data with an empty Read/Write Var
+  // parameter (function, 0 items) for those two functions, otherwise an Ack.
+  void reply_error(const codec::s7::header& req, std::uint8_t fn, std::uint16_t error,
+                   std::vector<std::byte>& out);
+  void send_pdu(const codec::s7::header& h, bytes param, bytes data, std::vector<std::byte>& out);
+  void send_tpdu(bytes tpdu, std::vector<std::byte>& out);
+  void disconnect(std::uint8_t reason, std::vector<std::byte>& out);
+  void close(std::string_view why);
+
+  struct resolved;
+  resolved resolve(const codec::s7::var_spec& v);
+
+  const config& cfg_;
+  plc_memory& mem_;
+  plc_state& plc_;
+  services svc_;
+  std::uint8_t conn_type_ = 0;  // COTP connection type once connected (counted in plc_state)
+  std::uint16_t local_ref_;
+  std::uint16_t peer_ref_ = 0;
+  std::string peer_;
+  state state_ = state::wait_cr;
+  std::uint8_t tpdu_code_ = default_tpdu_size_code;
+  std::uint16_t pdu_size_ = 0;
+  std::uint16_t amq_calling_ = 0;
+  std::uint16_t amq_called_ = 0;
+  bool wrote_ = false;
+
+  std::vector<std::byte> frame_buf_;
+  std::vector<std::byte> reassembly_buf_;
+  std::vector<std::byte> data_buf_;   // reply data block under construction
+  std::vector<std::byte> pdu_buf_;    // whole reply PDU
+  codec::tpkt::framer framer_;
+  codec::cotp::reassembler reassembler_;
+};
+
+}  // namespace protos7::server

@@ -1,0 +1,152 @@
+#include "protos7/server/app.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include "protos7/server/memory.hpp"
+#include "protos7/server/server.hpp"
+#include "protos7/server/storage.hpp"
+#include "protos7/webadmin/webadmin.hpp"
+
+namespace protos7::server {
+
+namespace {
+
+server* g_server = nullptr;
+
+extern "C" void on_signal(int /*sig*/) {
+  if (g_server != nullptr) g_server->stop();
+}
+
+bool exists(const std::string& p) {
+  struct stat st{};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+void make_dir(const std::string& p) {
+  if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST)
+    throw std::runtime_error(fmt::format("cannot create directory {}: {}", p, std::strerror(errno)));
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  std::size_t i = 0;
+  std::uint64_t n = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+    n = n * 10 + static_cast<std::uint64_t>(s[i] - '0');
+    if (n > 100'000'000) return std::nullopt;
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  const std::string unit = s.substr(i);
+  std::uint64_t ms = 0;
+  if (unit.empty() || unit == "s") ms = n * 1000;
+  else if (unit == "ms") ms = n;
+  else if (unit == "m" || unit == "min") ms = n * 60'000;
+  else if (unit == "h") ms = n * 3'600'000;
+  else return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
+}
+
+void prepare_storage(const serve_options& opt, plc_memory& mem) {
+  set_sqlite_log_level(opt.sqlite_level);
+  const bool default_sqlite = opt.sqlite_path.empty();
+  const bool default_bins = opt.db_bin_path.empty();
+  if (default_sqlite || default_bins) make_dir(opt.data_dir);
+  const std::string sqlite_path = default_sqlite ? opt.data_dir + "/protos7.db" : opt.sqlite_path;
+  const std::string bin_dir = default_bins ? opt.data_dir : opt.db_bin_path;
+  make_dir(bin_dir);
+  if (!exists(sqlite_path)) {
+    if (!default_sqlite)
+      throw std::runtime_error(fmt::format("SQLite database {} does not exist", sqlite_path));
+    log(log_level::info, "creating the sample PLC in {} (SQLite seed embedded in protos7)", sqlite_path);
+    create_sample_database(sqlite_path);
+  }
+  const catalog c = load_catalog(sqlite_path);
+  log(log_level::info, "{}: {} variables, {} named values", sqlite_path, c.variables.size(),
+      c.named_values.size());
+  generate_missing_bins(c, bin_dir);
+  const std::size_t n = load_bins(bin_dir, mem);
+  log(log_level::info, "{}: {} data blocks", bin_dir, n);
+}
+
+config resolve_config(const serve_options& opt) {
+  config cfg = opt.cfg;
+  auto prof = std::make_shared<plc_profile>(opt.profile_path.empty() ? bundled_profile()
+                                                                      : load_profile(opt.profile_path));
+  apply_overrides(*prof, opt.identity);
+  if (!opt.profile_path.empty()) {
+    if (!opt.pdu_size_given) cfg.pdu_size = prof->pdu_size;
+    if (!opt.max_amq_given) cfg.max_amq = prof->max_amq;
+    if (!opt.max_connections_given) cfg.max_connections = prof->max_connections;
+  }
+  cfg.profile = std::move(prof);
+  cfg.db_bin_dir = opt.db_bin_path.empty() ? opt.data_dir : opt.db_bin_path;
+  return cfg;
+}
+
+int serve(const serve_options& opt) {
+  set_log_level(opt.level);
+  if (opt.disable_webadmin) log(log_level::info, "web admin disabled (--flags.disable-webadmin)");
+  plc_memory mem(opt.cfg.areas);
+  try {
+    prepare_storage(opt, mem);
+  } catch (const std::exception& e) {
+    log(log_level::error, "{}", e.what());
+    return 1;
+  }
+  config cfg;
+  try {
+    cfg = resolve_config(opt);
+  } catch (const std::exception& e) {
+    log(log_level::error, "{}", e.what());
+    return 1;
+  }
+  log(log_level::info, "PLC profile: {} ({}), module \"{}\", order number {}, serial {}", cfg.profile->source,
+      cfg.profile->name, cfg.profile->id.module_name, cfg.profile->id.order_number, cfg.profile->id.serial_number);
+  server srv(cfg, mem);
+  if (const int err = srv.listen(); err != 0) {
+    log(log_level::error, "{}", listen_error_text(err, opt.cfg));
+    return err == EACCES || err == EPERM ? 77 : 1;
+  }
+  // The web admin: HTTP on its own threads, every PLC operation posted to srv's loop.
+  std::unique_ptr<webadmin::webadmin> web;
+  if (!opt.disable_webadmin) {
+    try {
+      webadmin::options wo;
+      wo.listen = cfg.webadmin_listen;
+      wo.token = cfg.webadmin_token;
+      wo.sqlite_path = opt.sqlite_path.empty() ? opt.data_dir + "/protos7.db" : opt.sqlite_path;
+      wo.bin_dir = opt.db_bin_path.empty() ? opt.data_dir : opt.db_bin_path;
+      web = std::make_unique<webadmin::webadmin>(std::move(wo), srv, mem, cfg);
+      if (const std::string e = web->start(); !e.empty()) {
+        log(log_level::error, "{}", e);
+        return 1;
+      }
+    } catch (const std::exception& e) {
+      log(log_level::error, "web admin: {}", e.what());
+      return 1;
+    }
+  }
+  g_server = &srv;
+  struct sigaction sa{};
+  sa.sa_handler = &on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  srv.run();
+  g_server = nullptr;
+  web.reset();  // after run(): posted work is refused from now on, waiting requests get 503
+  if (!mem.commit()) return 1;
+  return 0;
+}
+
+}  // namespace protos7::server

@@ -1,0 +1,692 @@
+// Userdata services, block control, PI services, PLC stop. Layout comments cite the frames of
+// the Wireshark sample captures (/work/shared/pcaps/wireshark) that show a CPU doing it.
+#include "protos7/server/services.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+#include "protos7/codec/szl.hpp"
+#include "protos7/codec/writer.hpp"
+#include "protos7/server/log.hpp"
+
+namespace protos7::server {
+
+namespace s7 = codec::s7;
+namespace ud = codec::s7::ud;
+using codec::bytes;
+using codec::writer;
+
+namespace {
+
+constexpr std::uint8_t u8(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+
+// Userdata data unit return codes / transport size.
+constexpr std::uint8_t rc_ok = 0xFF;
+constexpr std::uint8_t rc_none = 0x0A;  // "object does not exist": error answers carry 0A 00 0000
+constexpr std::uint8_t ts_octet = 0x09;
+
+// Sequence numbers of the captured CPU's answers: 1 for CPU and time functions (SZL, clock;
+// s7comm_reading_plc_status.pcap frame 14 "84 01 01"), 0 for "List blocks" and "Get block
+// info", 1 for "List blocks of type" (s7comm_program_blocklist_onlineview.pcap frames 59, 62,
+// 134). A continuation request echoes ours.
+std::uint8_t answer_seq(std::uint8_t group, std::uint8_t sub) {
+  if (group == static_cast<std::uint8_t>(ud::group::block)) return sub == ud::sub::list_blocks_of_type ? 1 : 0;
+  return 1;
+}
+
+// Entries of one "List blocks of type" telegram: the captured CPU sent 52 entries (208 bytes) at
+// PDU 240 (blocklist capture frame 96), i.e. (PDU - 32) / 4; snap7's server uses the same rule.
+std::size_t entries_per_telegram(std::uint16_t pdu) { return (pdu - 32U) / 4U; }
+
+std::string_view name_of(bytes b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+
+}  // namespace
+
+services::services(const config& cfg, plc_state& state) : cfg_(cfg), st_(state) {}
+
+std::uint8_t services::effective_protection() const noexcept {
+  return legitimated_ ? std::uint8_t{1} : st_.protection_level();
+}
+
+std::uint16_t services::write_refusal() const noexcept {
+  return effective_protection() >= 2 ? s7err::protection : std::uint16_t{0};
+}
+
+// --- Userdata ----------------------------------------------------------------------------------
+
+void services::userdata_reply(const ud::param& req, std::uint8_t seq, std::uint16_t error, std::uint8_t rc,
+                              bytes payload, std::uint16_t pdu_ref, pdu_sink& out, std::uint8_t dur, bool more) {
+  ud::param rp;
+  rp.method = ud::method_response;
+  rp.type = static_cast<std::uint8_t>(ud::type::response);
+  rp.group = req.group;
+  rp.subfunction = req.subfunction;
+  rp.seq = seq;
+  rp.extended = true;
+  rp.data_unit_ref = dur;
+  rp.last_data_unit = more ? ud::last_unit_no : ud::last_unit_yes;
+  rp.error_code = error;
+  std::array<std::byte, ud::long_param_length> prm{};
+  writer pw{prm};
+  ud::write_param(pw, rp);
+  std::vector<std::byte> data(4 + payload.size());
+  writer dw{data};
+  ud::write_data_unit(dw, rc, rc == rc_ok ? ts_octet : std::uint8_t{0}, payload);
+  s7::header h;
+  h.type = s7::rosctr::userdata;
+  h.pdu_ref = pdu_ref;
+  out.send(h, prm, data);
+}
+
+void services::send_fragmented(const ud::param& req, std::uint8_t seq, std::vector<std::byte> payload,
+                               std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out) {
+  // A response telegram: header 10 + parameter 12 + data unit head 4 + payload.
+  const std::size_t room = pdu_size - 26U;
+  if (payload.size() <= room) {
+    pending_.active = false;
+    userdata_reply(req, seq, 0, rc_ok, payload, pdu_ref, out);
+    return;
+  }
+  // Longer than a PDU: the first part now with "more follows" and a data unit reference; the
+  // client asks for the rest (frames 16-20 of s7comm_reading_plc_status.pcap).
+  pending_.active = true;
+  pending_.group = req.group;
+  pending_.subfunction = req.subfunction;
+  pending_.seq = seq;
+  pending_.dur = st_.next_data_unit_ref();
+  pending_.rest.assign(payload.begin() + static_cast<std::ptrdiff_t>(room), payload.end());
+  userdata_reply(req, seq, 0, rc_ok, bytes{payload.data(), room}, pdu_ref, out, pending_.dur, true);
+}
+
+void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t pdu_size, pdu_sink& out) {
+  const ud::param& req = m.prm;
+  const std::uint16_t ref = p.hdr.pdu_ref;
+  if (req.type != static_cast<std::uint8_t>(ud::type::request)) {
+    // Pushes/responses from a client have no meaning for a CPU: the CPU's error.
+    userdata_reply(req, req.seq, s7err::not_implemented, rc_none, {}, ref, out);
+    return;
+  }
+  // "Next" request of a fragmented answer: 12-byte parameter (method 0x12) with our sequence
+  // number, data 0A 00 0000 (frame 19 of s7comm_reading_plc_status.pcap; snap7 opReadSZL).
+  if (req.extended && req.method == ud::method_response) {
+    const bool ours = pending_.active && pending_.group == req.group && pending_.subfunction == req.subfunction;
+    if (!ours) {
+      const std::uint16_t err =
+          req.group == static_cast<std::uint8_t>(ud::group::block) ? s7err::no_further_block : s7err::szl_not_available;
+      userdata_reply(req, req.seq, err, rc_none, {}, ref, out);
+      return;
+    }
+    const std::size_t room = req.group == static_cast<std::uint8_t>(ud::group::block)
+                                 ? entries_per_telegram(pdu_size) * 4U
+                                 : pdu_size - 26U;
+    const std::size_t n = std::min(room, pending_.rest.size());
+    std::vector<std::byte> part(pending_.rest.begin(), pending_.rest.begin() + static_cast<std::ptrdiff_t>(n));
+    pending_.rest.erase(pending_.rest.begin(), pending_.rest.begin() + static_cast<std::ptrdiff_t>(n));
+    const bool more = !pending_.rest.empty();
+    const std::uint8_t dur = pending_.dur;
+    if (!more) pending_.active = false;
+    userdata_reply(req, pending_.seq, 0, rc_ok, part, ref, out, dur, more);
+    return;
+  }
+  pending_.active = false;  // a new request abandons an unfinished answer
+  switch (static_cast<ud::group>(req.group)) {
+    case ud::group::cpu:
+      if (req.subfunction == ud::sub::read_szl && m.has_data) {
+        read_szl(req, m.data, ref, pdu_size, out);
+        return;
+      }
+      break;
+    case ud::group::block:
+      if (m.has_data) {
+        block_function(req, m.data, ref, pdu_size, out);
+        return;
+      }
+      break;
+    case ud::group::time:
+      if (m.has_data) {
+        time_function(req, m.data, ref, out);
+        return;
+      }
+      break;
+    case ud::group::security:
+      if (m.has_data) {
+        security(req, m.data, ref, out);
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  // Programmer commands, cyclic data, message and alarm services, unknown groups and
+  // subfunctions: the answer of an unsupported function (0x8104, data 0A 00 0000).
+  log(log_level::info, "Userdata group {} subfunction 0x{:02X}: not supported, error 0x8104", req.group,
+      req.subfunction);
+  userdata_reply(req, answer_seq(req.group, req.subfunction), s7err::not_implemented, rc_none, {}, ref, out);
+}
+
+void services::read_szl(const ud::param& req, const ud::data_unit& d, std::uint16_t ref, std::uint16_t pdu_size,
+                        pdu_sink& out) {
+  const std::uint8_t seq = answer_seq(req.group, req.subfunction);
+  const auto r = codec::szl::parse_request(d.payload, d.payload.data());
+  if (!r) {
+    userdata_reply(req, seq, s7err::szl_not_available, rc_none, {}, ref, out);
+    return;
+  }
+  auto answer = build_szl(st_, r->id, r->index, szl_context{cfg_.pdu_size, effective_protection()});
+  if (!answer) {
+    log(log_level::debug, "SZL 0x{:04X} index 0x{:04X}: not available", r->id, r->index);
+    userdata_reply(req, seq, s7err::szl_not_available, rc_none, {}, ref, out);
+    return;
+  }
+  send_fragmented(req, seq, std::move(*answer), ref, pdu_size, out);
+}
+
+void services::block_function(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                              std::uint16_t pdu_size, pdu_sink& out) {
+  const std::uint8_t seq = answer_seq(req.group, req.subfunction);
+  switch (req.subfunction) {
+    case ud::sub::list_blocks: {
+      // 7 x ("0" type, count) in the CPU's order (s7comm_downloading_block_db1.pcap frame 23:
+      // 3038 0001 3045 0000 3043 0000 3041 0000 3042 000C 3044 0047 3046 000E).
+      std::array<std::byte, 28> data{};
+      std::size_t i = 0;
+      for (std::uint8_t t : block_list_order) {
+        const std::uint16_t n = st_.block_count(t);
+        data[i++] = std::byte{0x30};
+        data[i++] = std::byte{static_cast<std::uint8_t>(t < 10 ? '0' + t : 'A' + t - 10)};
+        data[i++] = static_cast<std::byte>(n >> 8U);
+        data[i++] = static_cast<std::byte>(n & 0xFFU);
+      }
+      userdata_reply(req, seq, 0, rc_ok, data, ref, out);
+      return;
+    }
+    case ud::sub::list_blocks_of_type: {
+      // Request: the type as two ASCII hex digits ("0A"); answer: number(2) flags(1) language(1)
+      // per block; longer lists continue (frames 96-99 of the blocklist capture).
+      std::optional<std::uint8_t> type;
+      if (d.payload.size() == 2) {
+        const auto hex = [](std::uint8_t c) -> int {
+          if (c >= '0' && c <= '9') return c - '0';
+          if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+          if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+          return -1;
+        };
+        const int hi = hex(u8(d.payload[0])), lo = hex(u8(d.payload[1]));
+        if (hi >= 0 && lo >= 0) type = static_cast<std::uint8_t>(hi * 16 + lo);
+      }
+      const auto list = type ? st_.list_blocks(*type) : std::vector<block_list_entry>{};
+      if (list.empty()) {
+        // No block of this type (or no such type): snap7's server, modelled on a real CPU,
+        // answers 0xD20E "no (further) block available".
+        userdata_reply(req, seq, s7err::no_further_block, rc_none, {}, ref, out);
+        return;
+      }
+      std::vector<std::byte> all;
+      all.reserve(list.size() * 4);
+      for (const block_list_entry& e : list) {
+        all.push_back(static_cast<std::byte>(e.number >> 8U));
+        all.push_back(static_cast<std::byte>(e.number & 0xFFU));
+        all.push_back(std::byte{e.flags});
+        all.push_back(std::byte{e.language});
+      }
+      const std::size_t room = entries_per_telegram(pdu_size) * 4U;
+      if (all.size() <= room) {
+        pending_.active = false;
+        userdata_reply(req, seq, 0, rc_ok, all, ref, out);
+        return;
+      }
+      pending_.active = true;
+      pending_.group = req.group;
+      pending_.subfunction = req.subfunction;
+      pending_.seq = seq;
+      pending_.dur = st_.next_data_unit_ref();
+      pending_.rest.assign(all.begin() + static_cast<std::ptrdiff_t>(room), all.end());
+      userdata_reply(req, seq, 0, rc_ok, bytes{all.data(), room}, ref, out, pending_.dur, true);
+      return;
+    }
+    case ud::sub::block_info: {
+      // Request "0A00001B" (type, number, file system); answer 78 bytes (blocklist capture frame
+      // 137), or error 0xD209 with 0A 00 0000 for a missing block (frames 38, 44).
+      const auto name = s7::decode_block_name8(d.payload);
+      std::optional<block_meta> b;
+      if (name.valid && name.number <= 0xFFFF) b = st_.block_info(name.block_type, static_cast<std::uint16_t>(name.number));
+      if (!b) {
+        userdata_reply(req, seq, s7err::block_not_found, rc_none, {}, ref, out);
+        return;
+      }
+      std::array<std::byte, 12> times{};
+      const auto put_time = [&](std::size_t at, const block_time& t) {
+        times[at] = static_cast<std::byte>(t.ms >> 24U);
+        times[at + 1] = static_cast<std::byte>((t.ms >> 16U) & 0xFFU);
+        times[at + 2] = static_cast<std::byte>((t.ms >> 8U) & 0xFFU);
+        times[at + 3] = static_cast<std::byte>(t.ms & 0xFFU);
+        times[at + 4] = static_cast<std::byte>(t.days >> 8U);
+        times[at + 5] = static_cast<std::byte>(t.days & 0xFFU);
+      };
+      put_time(0, b->code_time);
+      put_time(6, b->interface_time);
+      ud::block_info bi;
+      bi.unknown2 = b->info_word;
+      bi.unknown1 = b->block_version;
+      bi.flags = b->attributes;
+      bi.language = b->language;
+      bi.subblock_type = b->type;
+      bi.number = b->number;
+      bi.load_memory_length = b->load_memory_length;
+      bi.security = b->security;
+      bi.code_timestamp = bytes{times.data(), 6};
+      bi.interface_timestamp = bytes{times.data() + 6, 6};
+      bi.ssb_length = b->sbb_length;
+      bi.add_length = b->add_length;
+      bi.local_data_length = b->local_data_length;
+      bi.mc7_length = b->mc7_length;
+      bi.author = bytes{reinterpret_cast<const std::byte*>(b->author.data()), 8};
+      bi.family = bytes{reinterpret_cast<const std::byte*>(b->family.data()), 8};
+      bi.name = bytes{reinterpret_cast<const std::byte*>(b->name.data()), 8};
+      bi.version = b->version;
+      bi.unknown3 = b->info_unknown;
+      bi.checksum = b->checksum;
+      std::array<std::byte, ud::block_info_length> data{};
+      writer w{data};
+      ud::write_block_info(w, bi);
+      userdata_reply(req, seq, 0, rc_ok, data, ref, out);
+      return;
+    }
+    default:
+      userdata_reply(req, seq, s7err::not_implemented, rc_none, {}, ref, out);
+      return;
+  }
+}
+
+void services::time_function(const ud::param& req, const ud::data_unit& d, std::uint16_t ref, pdu_sink& out) {
+  const std::uint8_t seq = answer_seq(req.group, req.subfunction);
+  switch (req.subfunction) {
+    case ud::sub::read_clock:
+    case ud::sub::read_clock_following: {
+      // 10 bytes BCD (s7comm_reading_setting_plc_time.pcap frame 26).
+      std::array<std::byte, ud::timestamp_length> ts{};
+      writer w{ts};
+      ud::write_timestamp(w, st_.clock_now());
+      userdata_reply(req, seq, 0, rc_ok, ts, ref, out);
+      return;
+    }
+    case ud::sub::set_clock:
+    case ud::sub::set_clock_2: {
+      // Answer: no error, data 0A 00 0000 (frame 44 of the clock capture); the clock then reads
+      // back as set (frame 47: 11:59:33.045 after setting 11:59:33.040).
+      const auto t = ud::parse_timestamp(d.payload, d.payload.data());
+      if (!t || !st_.set_clock(*t)) {
+        userdata_reply(req, seq, s7err::bad_date, rc_none, {}, ref, out);
+        return;
+      }
+      log(log_level::info, "PLC clock set to {:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", t->year, t->month, t->day,
+          t->hour, t->minute, t->second, t->millisecond);
+      userdata_reply(req, seq, 0, rc_none, {}, ref, out);
+      return;
+    }
+    default:
+      userdata_reply(req, seq, s7err::not_implemented, rc_none, {}, ref, out);
+      return;
+  }
+}
+
+void services::security(const ud::param& req, const ud::data_unit& d, std::uint16_t ref, pdu_sink& out) {
+  const std::uint8_t seq = 0;
+  if (req.subfunction == ud::sub::password) {
+    // 8 bytes, scrambled as snap7's opSetPassword does.
+    if (d.payload.size() != ud::password_length) {
+      userdata_reply(req, seq, s7err::wrong_password, rc_none, {}, ref, out);
+      return;
+    }
+    if (!st_.has_password()) {
+      userdata_reply(req, seq, s7err::no_password, rc_none, {}, ref, out);
+      return;
+    }
+    std::array<std::uint8_t, 8> scrambled{}, plain{};
+    for (std::size_t i = 0; i < 8; ++i) scrambled[i] = u8(d.payload[i]);
+    ud::unscramble_password(scrambled, plain);
+    if (!st_.password_matches(plain)) {
+      log(log_level::warn, "PLC password: wrong password");
+      userdata_reply(req, seq, s7err::wrong_password, rc_none, {}, ref, out);
+      return;
+    }
+    if (legitimated_) {
+      userdata_reply(req, seq, s7err::already_legitimated, rc_none, {}, ref, out);
+      return;
+    }
+    legitimated_ = true;
+    log(log_level::info, "PLC password accepted: connection legitimated");
+    userdata_reply(req, seq, 0, rc_none, {}, ref, out);
+    return;
+  }
+  if (req.subfunction == 0x02) {
+    // Cancel the legitimation (snap7 ClearSessionPassword: subfunction 2, data 0A 00 0000).
+    if (!legitimated_) {
+      userdata_reply(req, seq, s7err::not_legitimated, rc_none, {}, ref, out);
+      return;
+    }
+    legitimated_ = false;
+    userdata_reply(req, seq, 0, rc_none, {}, ref, out);
+    return;
+  }
+  userdata_reply(req, seq, s7err::not_implemented, rc_none, {}, ref, out);
+}
+
+// --- Jobs --------------------------------------------------------------------------------------
+
+void services::ack(const s7::header& req, bytes param, bytes data, pdu_sink& out) {
+  s7::header h;
+  h.type = s7::rosctr::ack_data;
+  h.pdu_ref = req.pdu_ref;
+  out.send(h, param, data);
+}
+
+void services::job_error(const s7::header& req, bytes param, std::uint16_t error, pdu_sink& out) {
+  s7::header h;
+  h.type = s7::rosctr::ack_data;
+  h.pdu_ref = req.pdu_ref;
+  h.error_class = static_cast<std::uint8_t>(error >> 8U);
+  h.error_code = static_cast<std::uint8_t>(error & 0xFFU);
+  out.send(h, param, {});
+}
+
+void services::on_job(const s7::pdu& p, const s7::param& prm, std::uint16_t pdu_size, pdu_sink& out) {
+  switch (static_cast<s7::function>(prm.fn)) {
+    case s7::function::request_download: request_download(p, prm, out); return;
+    case s7::function::start_upload: start_upload(p, prm, out); return;
+    case s7::function::upload: upload_block(p, prm, pdu_size, out); return;
+    case s7::function::end_upload: end_upload(p, prm, out); return;
+    case s7::function::pi_service: pi_service(p, prm, out); return;
+    case s7::function::plc_stop: plc_stop(p, prm, out); return;
+    default:
+      // Download Block / Download Ended are jobs a CPU sends, not receives.
+      log(log_level::info, "job function 0x{:02X}: not supported, error 0x8104", prm.fn);
+      job_error(p.hdr, {}, s7err::not_implemented, out);
+      return;
+  }
+}
+
+// Request download (s7comm_downloading_block_db1.pcap frame 43):
+//   1A 00 0100 00000000 09 "_0A00001P" 0D "1" "000500" "000400"
+// The CPU acknowledges with Ack_Data "1A" (frame 44) and then, as the one driving the transfer,
+// sends Download Block jobs "1B 00 0000 00000000 09 _0A00001P" with its own PDU references
+// (frames 46, 49, 52: 0x0100, 0x0300, 0x0500); the PG answers each with Ack_Data "1B 01" (more)
+// or "1B 00" (last) and data | length | 00 FB | block bytes | (frames 48, 51, 54). Then the CPU
+// sends Download Ended "1C 00 0000 ..." (frame 55), the PG acknowledges "1C" (frame 57), and a
+// PI-Service _INSE (frame 58) makes the block live.
+void services::request_download(const s7::pdu& p, const s7::param& prm, pdu_sink& out) {
+  const s7::block_control& b = prm.block;
+  if (effective_protection() >= 2) {
+    job_error(p.hdr, {}, s7err::protection, out);
+    return;
+  }
+  if (dl_.stage != dl_stage::idle) {
+    job_error(p.hdr, {}, s7err::invalid_sequence, out);
+    return;
+  }
+  const auto& f = b.filename;
+  const bool loadable = f.block_type == block_type::ob || f.block_type == block_type::fc ||
+                        f.block_type == block_type::fb || f.block_type == block_type::db ||
+                        f.block_type == block_type::sdb;
+  if (!b.has_filename || f.file_id != '_' || !loadable || f.number > 0xFFFF) {
+    job_error(p.hdr, {}, s7err::block_type_invalid, out);
+    return;
+  }
+  dl_ = download{};
+  dl_.filename.assign(f.raw.begin(), f.raw.end());
+  dl_.type = f.block_type;
+  dl_.number = static_cast<std::uint16_t>(f.number);
+  if (b.load_memory_length.size() == 6) {
+    std::uint32_t v = 0;
+    bool ok = true;
+    for (std::byte c : b.load_memory_length) {
+      const std::uint8_t x = u8(c);
+      if (x < '0' || x > '9') ok = false;
+      v = v * 10U + static_cast<std::uint32_t>(x - '0');
+    }
+    if (ok) dl_.load_length = v;
+  }
+  const std::array<std::byte, 1> prm_ack{std::byte{0x1A}};
+  ack(p.hdr, prm_ack, {}, out);
+  log(log_level::info, "download of {} {} ({} bytes announced) started", block_type_name(dl_.type), dl_.number,
+      dl_.load_length);
+  dl_.stage = dl_stage::wait_block;
+  send_download_job(s7::function::download_block, 0, out);
+}
+
+void services::send_download_job(s7::function fn, std::uint16_t error, pdu_sink& out) {
+  s7::block_control bc;
+  bc.word = error;  // Download Ended carries an error code here
+  bc.filename.raw = dl_.filename;
+  std::array<std::byte, 32> prm{};
+  writer w{prm};
+  s7::write_block_control_job(w, fn, bc);
+  const auto n = w.finish();
+  s7::header h;
+  h.type = s7::rosctr::job;
+  h.pdu_ref = next_job_ref_;
+  dl_.outstanding = next_job_ref_;
+  // The captured CPU numbers its jobs 0x0100, 0x0300, 0x0500, 0x0700 (frames 46-55).
+  next_job_ref_ = static_cast<std::uint16_t>(next_job_ref_ + 0x0200U);
+  out.send(h, bytes{prm.data(), n ? *n : 0}, {});
+}
+
+bool services::on_ack(const s7::pdu& p, bytes raw, std::uint16_t /*pdu_size*/, pdu_sink& out) {
+  if (dl_.stage == dl_stage::idle || p.hdr.pdu_ref != dl_.outstanding) return false;
+  const auto m = s7::decode(raw);
+  const std::uint8_t fn = m && !m->p.param.empty() ? u8(m->p.param[0]) : 0;
+  const bool block_ack = dl_.stage == dl_stage::wait_block;
+  if (!m || p.hdr.type != s7::rosctr::ack_data || p.hdr.error() != 0 ||
+      fn != static_cast<std::uint8_t>(block_ack ? s7::function::download_block : s7::function::download_ended)) {
+    log(log_level::warn, "download of {} {} abandoned: the client answered our job with {} (error 0x{:04X})",
+        block_type_name(dl_.type), dl_.number, m ? fmt::format("function 0x{:02X}", fn) : describe(m.err()),
+        p.hdr.error());
+    dl_ = download{};
+    return true;
+  }
+  if (!block_ack) {
+    // The PG acknowledged Download Ended: the block is in load memory, passive until _INSE.
+    log(log_level::info, "download of {} {} complete ({} bytes)", block_type_name(dl_.type), dl_.number,
+        dl_.data.size());
+    dl_ = download{};
+    return true;
+  }
+  const auto bd = s7::parse_block_data(m->p.data, m->p.origin);
+  if (bd) dl_.data.insert(dl_.data.end(), bd->payload.begin(), bd->payload.end());
+  const bool more = (m->prm.block.status & 0x01U) != 0;
+  const std::size_t limit = dl_.load_length != 0 ? dl_.load_length : 0x10000U + 72U;
+  if (!bd || dl_.data.size() > limit) {
+    dl_.stage = dl_stage::wait_ended;
+    send_download_job(s7::function::download_ended, s7err::block_lengths, out);
+    dl_.data.clear();
+    return true;
+  }
+  if (more) {
+    send_download_job(s7::function::download_block, 0, out);
+    return true;
+  }
+  // Whole block received: check it is the MC7 block the request announced.
+  block_meta meta;
+  std::string why;
+  std::uint16_t error = 0;
+  if (!mc7_header_to_meta(dl_.data, meta, why)) {
+    error = s7err::block_lengths;
+  } else if (meta.type != dl_.type || meta.number != dl_.number) {
+    why = fmt::format("the block is {} {}", block_type_name(meta.type), meta.number);
+    error = s7err::block_lengths;
+  } else if (dl_.load_length != 0 && dl_.load_length != dl_.data.size()) {
+    why = fmt::format("{} bytes received, {} announced", dl_.data.size(), dl_.load_length);
+    error = s7err::block_lengths;
+  }
+  if (error != 0) {
+    log(log_level::warn, "download of {} {} rejected: {}", block_type_name(dl_.type), dl_.number, why);
+  } else {
+    st_.add_passive_block(dl_.type, dl_.number, dl_.data);
+  }
+  dl_.stage = dl_stage::wait_ended;
+  send_download_job(s7::function::download_ended, error, out);
+  return true;
+}
+
+// Start upload: 1D 00 0000 00000000 09 "_0A00001A"; answer 1D 00 0000 <upload id> 07 "0000500"
+// (the block length as ASCII digits; nodes7 checks the uploaded bytes against it, snap7 takes the
+// upload id from the last byte of the id field).
+void services::start_upload(const s7::pdu& p, const s7::param& prm, pdu_sink& out) {
+  const auto& f = prm.block.filename;
+  if (effective_protection() >= 3) {
+    job_error(p.hdr, {}, s7err::protection, out);
+    return;
+  }
+  if (!prm.block.has_filename || !f.valid || f.number > 0xFFFF) {
+    job_error(p.hdr, {}, s7err::block_not_found, out);
+    return;
+  }
+  auto file = st_.block_mc7(f.block_type, static_cast<std::uint16_t>(f.number));
+  if (!file) {
+    job_error(p.hdr, {}, s7err::block_not_found, out);
+    return;
+  }
+  if (uploads_.size() >= 4) {
+    job_error(p.hdr, {}, 0x8304, out);  // no further parallel upload possible
+    return;
+  }
+  upload u;
+  u.id = next_upload_id_;
+  next_upload_id_ = next_upload_id_ % 255U + 1U;
+  u.block = std::move(*file);
+  const std::string len = fmt::format("{:07}", u.block.size());
+  s7::block_control bc;
+  bc.upload_id = u.id;
+  bc.block_length = bytes{reinterpret_cast<const std::byte*>(len.data()), len.size()};
+  std::array<std::byte, 32> prmb{};
+  writer w{prmb};
+  s7::write_block_control_ack(w, s7::function::start_upload, bc, true);
+  const auto n = w.finish();
+  log(log_level::info, "upload {} of {} {} ({} bytes) started", u.id, block_type_name(f.block_type), f.number,
+      u.block.size());
+  uploads_.push_back(std::move(u));
+  ack(p.hdr, bytes{prmb.data(), n ? *n : 0}, {}, out);
+}
+
+void services::upload_block(const s7::pdu& p, const s7::param& prm, std::uint16_t pdu_size, pdu_sink& out) {
+  const auto it = std::find_if(uploads_.begin(), uploads_.end(),
+                               [&](const upload& u) { return u.id == prm.block.upload_id; });
+  if (it == uploads_.end()) {
+    job_error(p.hdr, {}, s7err::invalid_sequence, out);
+    return;
+  }
+  // Ack_Data: header 12 + parameter 2 + | length | 00 FB | + bytes <= PDU.
+  const std::size_t room = pdu_size - 18U;
+  const std::size_t n = std::min(room, it->block.size() - it->offset);
+  const bool more = it->offset + n < it->block.size();
+  std::vector<std::byte> data(4 + n);
+  writer w{data};
+  s7::write_block_data(w, bytes{it->block.data() + it->offset, n});
+  it->offset += n;
+  const std::array<std::byte, 2> prm_ack{std::byte{0x1E}, std::byte{static_cast<std::uint8_t>(more ? 1 : 0)}};
+  ack(p.hdr, prm_ack, data, out);
+}
+
+void services::end_upload(const s7::pdu& p, const s7::param& prm, pdu_sink& out) {
+  const auto it = std::find_if(uploads_.begin(), uploads_.end(),
+                               [&](const upload& u) { return u.id == prm.block.upload_id; });
+  if (it == uploads_.end()) {
+    job_error(p.hdr, {}, s7err::invalid_sequence, out);
+    return;
+  }
+  uploads_.erase(it);
+  const std::array<std::byte, 1> prm_ack{std::byte{0x1F}};
+  ack(p.hdr, prm_ack, {}, out);
+}
+
+// PI-Service: 28 + 7 bytes + param block length + param block + name length + name.
+//   _INSE / _DELE: param block | count | 00 | count x "0A00001P" | (download capture frame 58)
+//   P_PROGRAM: empty (snap7 PlcHotStart) or "C " (PlcColdStart) -> RUN
+//   _MODU (copy RAM to ROM, param "EP"), _GARB (compress)
+// Success: Ack_Data "28" (frame 59).
+void services::pi_service(const s7::pdu& p, const s7::param& prm, pdu_sink& out) {
+  const std::string_view name = name_of(prm.pi.service_name);
+  const std::array<std::byte, 1> ok{std::byte{0x28}};
+  const auto refuse = [&](std::uint16_t err, std::uint8_t para) {
+    const std::array<std::byte, 2> prm_err{std::byte{0x28}, std::byte{para}};
+    job_error(p.hdr, prm_err, err, out);
+  };
+  const bool changes_program = name == "_INSE" || name == "_INS2" || name == "_DELE" || name == "_MODU" ||
+                               name == "_GARB" || name == "P_PROGRAM";
+  if (changes_program && effective_protection() >= 2) {
+    refuse(s7err::protection, 0x00);
+    return;
+  }
+  if (name == "P_PROGRAM") {
+    const bool cold = prm.pi.param_block.size() >= 1 && u8(prm.pi.param_block[0]) == 'C';
+    // Already in RUN: snap7's PlcHotStart/PlcColdStart read function status 0x03 as "already run".
+    if (!st_.set_mode(operating_mode::run, cold ? "P_PROGRAM cold start" : "P_PROGRAM warm/hot start")) {
+      refuse(s7err::mode_already_set, 0x03);
+      return;
+    }
+    ack(p.hdr, ok, {}, out);
+    return;
+  }
+  if (name == "_MODU") {
+    st_.note_copy_ram_to_rom();
+    log(log_level::info, "copy RAM to ROM (_MODU)");
+    ack(p.hdr, ok, {}, out);
+    return;
+  }
+  if (name == "_GARB") {
+    st_.note_compress();
+    log(log_level::info, "compress memory (_GARB)");
+    ack(p.hdr, ok, {}, out);
+    return;
+  }
+  if (name == "_INSE" || name == "_INS2" || name == "_DELE") {
+    const bytes pb = prm.pi.param_block;
+    if (pb.size() < 2 || pb.size() != 2 + std::size_t{u8(pb[0])} * 8U || u8(pb[0]) == 0) {
+      refuse(0xD202, 0x00);  // syntax error in function parameters
+      return;
+    }
+    const std::size_t count = u8(pb[0]);
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto bn = s7::decode_block_name8(pb.subspan(2 + i * 8, 8));
+      if (!bn.valid || bn.number > 0xFFFF) {
+        refuse(0xD201, 0x00);  // syntax error in block name
+        return;
+      }
+      const auto num = static_cast<std::uint16_t>(bn.number);
+      const s7_error e = name == "_DELE" ? st_.delete_block(bn.block_type, num) : st_.insert_block(bn.block_type, num);
+      if (e != 0) {
+        refuse(e, 0x00);
+        return;
+      }
+    }
+    ack(p.hdr, ok, {}, out);
+    return;
+  }
+  log(log_level::info, "PI service \"{}\": not supported, error 0x8104", name);
+  job_error(p.hdr, {}, s7err::not_implemented, out);
+}
+
+// PLC Stop: 29 + 5 bytes + 09 "P_PROGRAM"; Ack_Data "29". In STOP already: error with function
+// status 0x07, which snap7's PlcStop reports as "already in STOP".
+void services::plc_stop(const s7::pdu& p, const s7::param& prm, pdu_sink& out) {
+  if (name_of(prm.stop.service_name) != "P_PROGRAM") {
+    job_error(p.hdr, {}, s7err::not_implemented, out);
+    return;
+  }
+  if (effective_protection() >= 2) {
+    const std::array<std::byte, 2> prm_err{std::byte{0x29}, std::byte{0x00}};
+    job_error(p.hdr, prm_err, s7err::protection, out);
+    return;
+  }
+  if (!st_.set_mode(operating_mode::stop, "PLC stop (job 0x29)")) {
+    const std::array<std::byte, 2> prm_err{std::byte{0x29}, std::byte{0x07}};
+    job_error(p.hdr, prm_err, s7err::mode_already_set, out);
+    return;
+  }
+  const std::array<std::byte, 1> ok{std::byte{0x29}};
+  ack(p.hdr, ok, {}, out);
+}
+
+}  // namespace protos7::server

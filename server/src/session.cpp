@@ -1,0 +1,556 @@
+#include "protos7/server/session.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+
+#include "protos7/codec/s7_data.hpp"
+#include "protos7/codec/s7_item.hpp"
+#include "protos7/codec/writer.hpp"
+#include "protos7/server/log.hpp"
+
+namespace protos7::server {
+
+namespace cotp = codec::cotp;
+namespace s7 = codec::s7;
+namespace rc = codec::s7::return_code;
+using codec::bytes;
+using codec::writer;
+
+namespace {
+
+constexpr std::uint8_t u8(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+
+void append(std::vector<std::byte>& out, bytes b) { out.insert(out.end(), b.begin(), b.end()); }
+
+// Header error of a job answered as a whole. 0x8500 "wrong frames" is what S7-300/400 CPUs
+// answer for a Read Var whose response exceeds the PDU (PLC4X and libnodave report it as
+// "error on supplies"/0x8500); used for every job that cannot be processed as sent.
+constexpr std::uint16_t err_wrong_frames = s7::error_code::wrong_frames;
+// Jobs the server does not implement (and jobs before Setup Communication).
+constexpr std::uint16_t err_not_implemented = s7::error_code::not_implemented;
+
+// Write Var data: the fill byte after an odd-sized item may hold any value. snap7's client
+// (WriteMultiVars) skips it without writing it, so it carries stale bytes of its buffer, and
+// CPUs accept those writes (interop test "WriteMultiVars with odd sizes and a bit item").
+constexpr s7::data_options write_data_options{.allow_nonzero_fill = true};
+
+}  // namespace
+
+// Lends session::send_pdu to the CPU services (services.hpp).
+struct session_sink final : pdu_sink {
+  session& s;
+  std::vector<std::byte>& out;
+  session_sink(session& ss, std::vector<std::byte>& o) : s(ss), out(o) {}
+  void send(const s7::header& h, bytes param, bytes data) override { s.send_pdu(h, param, data, out); }
+};
+
+struct session::resolved {
+  std::uint8_t rc = rc::success;
+  location loc;
+  bool bit = false;
+  std::uint8_t bit_no = 0;
+  std::uint8_t data_tsize = 0;  // data transport size of a Read Var answer
+};
+
+session::session(const config& cfg, plc_memory& mem, plc_state& plc, std::uint16_t local_ref,
+                 std::string peer)
+    : cfg_(cfg),
+      mem_(mem),
+      plc_(plc),
+      svc_(cfg, plc),
+      local_ref_(local_ref),
+      peer_(std::move(peer)),
+      frame_buf_(max_frame_size),
+      reassembly_buf_(max_pdu_size),
+      data_buf_(max_pdu_size),
+      pdu_buf_(max_pdu_size),
+      framer_(frame_buf_),
+      // Until Setup Communication the reassembly is capped at the configured PDU size.
+      reassembler_(std::span<std::byte>(reassembly_buf_).first(cfg.pdu_size)) {}
+
+session::~session() {
+  if (conn_type_ != 0) plc_.connection_closed(conn_type_);
+}
+
+void session::close(std::string_view why) {
+  if (state_ != state::closing) log(log_level::info, "{}: closing: {}", peer_, why);
+  state_ = state::closing;
+}
+
+bool session::receive(std::span<const std::byte> in, std::vector<std::byte>& out) {
+  bytes rest = in;
+  while (state_ != state::closing) {
+    const auto r = framer_.next(rest);
+    if (r.status == codec::tpkt::frame_status::need_more) break;
+    if (r.status == codec::tpkt::frame_status::invalid) {
+      log(log_level::warn, "{}: bad TPKT: {}", peer_, describe(r.err));
+      close("invalid TPKT framing");
+      break;
+    }
+    on_frame(r.frame, out);
+  }
+  return state_ != state::closing;
+}
+
+void session::on_frame(bytes frame, std::vector<std::byte>& out) {
+  const auto f = codec::tpkt::parse(frame);
+  if (!f) {
+    log(log_level::warn, "{}: bad TPKT: {}", peer_, describe(f.err()));
+    close("invalid TPKT");
+    return;
+  }
+  const auto t = cotp::parse(f->payload, frame.data());
+  if (!t) {
+    log(log_level::warn, "{}: bad COTP TPDU: {}", peer_, describe(t.err()));
+    close("invalid COTP TPDU");
+    return;
+  }
+  log(log_level::trace, "{}: COTP type 0x{:X}, {} bytes", peer_, static_cast<unsigned>(t->type),
+      frame.size());
+  switch (t->type) {
+    case cotp::tpdu_type::cr:
+      if (state_ != state::wait_cr) {
+        log(log_level::warn, "{}: second COTP CR on a connected transport", peer_);
+        disconnect(protocol_error_reason, out);
+        return;
+      }
+      on_connect_request(*t, out);
+      return;
+    case cotp::tpdu_type::dr: {
+      // The peer disconnects: confirm and close (the issue asks for a DC; ISO 8073 class 0 itself
+      // just releases the network connection).
+      std::array<std::byte, 16> buf{};
+      writer w{buf};
+      cotp::write_disconnect(w, {cotp::tpdu_type::dc, t->src_ref, local_ref_, 0, {}});
+      if (const auto n = w.finish()) send_tpdu(bytes{buf.data(), *n}, out);
+      close(fmt::format("COTP DR from peer (reason 0x{:02X})", t->reason));
+      return;
+    }
+    case cotp::tpdu_type::dt: {
+      if (state_ == state::wait_cr) {
+        close("COTP DT before connection");
+        return;
+      }
+      const auto fr = reassembler_.feed(*t);
+      if (fr.st == cotp::reassembler::status::overflow) {
+        log(log_level::warn, "{}: COTP segments exceed {} bytes (the PDU size): {}", peer_,
+            state_ == state::ready ? pdu_size_ : cfg_.pdu_size,
+            describe(codec::error{codec::errc::cotp_reassembly_overflow, codec::layer::cotp,
+                              t->user_data_offset, 0}));
+        disconnect(protocol_error_reason, out);
+        return;
+      }
+      if (fr.st == cotp::reassembler::status::need_more) return;  // incl. empty EOT=0 DTs
+      on_pdu(fr.pdu, out);
+      return;
+    }
+    default:
+      log(log_level::warn, "{}: unexpected COTP TPDU type 0x{:X}", peer_, static_cast<unsigned>(t->type));
+      close("unexpected COTP TPDU");
+      return;
+  }
+}
+
+void session::on_connect_request(const cotp::tpdu& cr, std::vector<std::byte>& out) {
+  peer_ref_ = cr.src_ref;
+  cotp::s7_tsap called{};
+  const bool s7 = cotp::decode_s7_tsap(cr.params.called_tsap, called);
+  const bool type_ok = called.connection_type >= static_cast<std::uint8_t>(cotp::connection_type::pg) &&
+                       called.connection_type <= static_cast<std::uint8_t>(cotp::connection_type::s7_basic);
+  if (!s7 || !type_ok || called.rack != cfg_.rack || called.slot != cfg_.slot) {
+    log(log_level::warn, "{}: COTP CR refused: called TSAP {} is not rack {} slot {} (PG/OP/S7-basic)",
+        peer_,
+        cr.params.called_tsap.size() == 2
+            ? fmt::format("{:02X}{:02X}", u8(cr.params.called_tsap[0]), u8(cr.params.called_tsap[1]))
+            : fmt::format("of {} bytes", cr.params.called_tsap.size()),
+        cfg_.rack, cfg_.slot);
+    // A DR answering a CR carries src-ref 0 (ISO 8073 §13.5.3 d).
+    std::array<std::byte, 16> buf{};
+    writer w{buf};
+    cotp::write_disconnect(w, {cotp::tpdu_type::dr, cr.src_ref, 0, refuse_reason, {}});
+    if (const auto n = w.finish()) send_tpdu(bytes{buf.data(), *n}, out);
+    close("connection refused (TSAP)");
+    return;
+  }
+  tpdu_code_ = cr.params.tpdu_size_code == 0
+                   ? default_tpdu_size_code
+                   : std::min(cr.params.tpdu_size_code, max_tpdu_size_code);
+  // CC as a CPU sends it: C0 (TPDU size), C1 (calling TSAP), C2 (called TSAP), both TSAPs
+  // echoed; dst-ref = the CR's src-ref. Capture: CR 0300001611e00000000f00c1020100c2020102c0010a
+  // answered by 0300001611d0000f000300c0010ac1020100c2020102.
+  std::array<std::byte, 80> params{};
+  writer pw{params};
+  cotp::write_param_u8(pw, static_cast<std::uint8_t>(cotp::param_code::tpdu_size), tpdu_code_);
+  if (!cr.params.calling_tsap.empty())
+    cotp::write_param(pw, static_cast<std::uint8_t>(cotp::param_code::calling_tsap), cr.params.calling_tsap);
+  cotp::write_param(pw, static_cast<std::uint8_t>(cotp::param_code::called_tsap), cr.params.called_tsap);
+  const auto pn = pw.finish();
+  std::array<std::byte, 96> buf{};
+  writer w{buf};
+  cotp::write_connect(w, {cotp::tpdu_type::cc, cr.src_ref, local_ref_, 0x00,
+                          bytes{params.data(), pn ? *pn : 0}});
+  const auto n = w.finish();
+  if (!pn || !n) {
+    close("CC does not fit");
+    return;
+  }
+  send_tpdu(bytes{buf.data(), *n}, out);
+  state_ = state::connected;
+  conn_type_ = called.connection_type;
+  plc_.connection_opened(conn_type_);
+  svc_.set_connection_type(conn_type_);
+  log(log_level::info, "{}: COTP connected (type 0x{:02X}, rack {} slot {}, TPDU {} bytes)", peer_,
+      called.connection_type, called.rack, called.slot, tpdu_size());
+}
+
+void session::disconnect(std::uint8_t reason, std::vector<std::byte>& out) {
+  std::array<std::byte, 16> buf{};
+  writer w{buf};
+  cotp::write_disconnect(w, {cotp::tpdu_type::dr, peer_ref_, local_ref_, reason, {}});
+  if (const auto n = w.finish()) send_tpdu(bytes{buf.data(), *n}, out);
+  close(fmt::format("sent COTP DR (reason 0x{:02X})", reason));
+}
+
+void session::send_tpdu(bytes tpdu, std::vector<std::byte>& out) {
+  std::array<std::byte, codec::tpkt::header_size> hdr{};
+  writer w{hdr};
+  codec::tpkt::write_header(w, tpdu.size());
+  append(out, hdr);
+  append(out, tpdu);
+}
+
+void session::send_pdu(const s7::header& h, bytes param, bytes data, std::vector<std::byte>& out) {
+  const auto n = s7::encode(h, param, data, pdu_buf_);
+  const std::size_t limit = state_ == state::ready ? pdu_size_ : max_pdu_size;
+  bool ok = n.ok() && *n <= limit;
+  if (ok) {
+    // Self check: every reply must decode with the strict codec.
+    const auto m = s7::decode(bytes{pdu_buf_.data(), *n});
+    if (!m) {
+      log(log_level::error, "{}: BUG: reply does not decode: {}", peer_, describe(m.err()));
+      ok = false;
+    }
+  } else {
+    log(log_level::error, "{}: BUG: reply of {} bytes does not fit the PDU size {}", peer_,
+        n.ok() ? *n : n.err().needed, limit);
+  }
+  if (!ok) {
+    if (cfg_.abort_on_bad_reply) std::abort();
+    close("internal error building a reply");
+    return;
+  }
+  // Segment into DTs of at most the negotiated TPDU size (3 bytes of DT header each).
+  const std::size_t chunk = tpdu_size() - 3;
+  bytes pdu{pdu_buf_.data(), *n};
+  do {
+    const std::size_t len = std::min(chunk, pdu.size());
+    const bool eot = len == pdu.size();
+    std::array<std::byte, 3> dt{};
+    writer w{dt};
+    cotp::write_dt_header(w, eot, 0);
+    std::array<std::byte, codec::tpkt::header_size> hdr{};
+    writer hw{hdr};
+    codec::tpkt::write_header(hw, dt.size() + len);
+    append(out, hdr);
+    append(out, dt);
+    append(out, pdu.first(len));
+    pdu = pdu.subspan(len);
+  } while (!pdu.empty());
+}
+
+void session::reply_error(const s7::header& req, std::uint8_t fn, std::uint16_t error,
+                          std::vector<std::byte>& out) {
+  s7::header h;
+  h.pdu_ref = req.pdu_ref;
+  h.error_class = static_cast<std::uint8_t>(error >> 8U);
+  h.error_code = static_cast<std::uint8_t>(error & 0xFFU);
+  if (fn == static_cast<std::uint8_t>(s7::function::read_var) ||
+      fn == static_cast<std::uint8_t>(s7::function::write_var)) {
+    h.type = s7::rosctr::ack_data;
+    const std::array<std::byte, 2> prm{std::byte{fn}, std::byte{0}};
+    send_pdu(h, prm, {}, out);
+  } else {
+    h.type = s7::rosctr::ack;
+    send_pdu(h, {}, {}, out);
+  }
+}
+
+void session::on_pdu(bytes pdu, std::vector<std::byte>& out) {
+  const auto p = s7::parse(pdu);
+  if (!p) {
+    // Not an S7 PDU (or one whose lengths disagree): nothing trustworthy to answer to.
+    log(log_level::warn, "{}: bad S7 PDU: {}", peer_, describe(p.err()));
+    disconnect(protocol_error_reason, out);
+    return;
+  }
+  const std::size_t limit = state_ == state::ready ? pdu_size_ : cfg_.pdu_size;
+  switch (p->hdr.type) {
+    case s7::rosctr::job:
+      if (pdu.size() > limit) {
+        log(log_level::warn, "{}: job of {} bytes exceeds the PDU size {}", peer_, pdu.size(), limit);
+        reply_error(p->hdr, p->param.empty() ? 0 : u8(p->param[0]), err_wrong_frames, out);
+        return;
+      }
+      on_job(*p, pdu, out);
+      return;
+    case s7::rosctr::userdata:
+      if (state_ != state::ready || pdu.size() > limit) {
+        log(log_level::warn, "{}: Userdata before Setup Communication or over the PDU size", peer_);
+        reply_error(p->hdr, 0, err_not_implemented, out);
+        return;
+      }
+      on_userdata(*p, out);
+      return;
+    case s7::rosctr::ack:
+    case s7::rosctr::ack_data: {
+      // Acknowledgements answer the jobs the server sends itself (Download Block / Download
+      // Ended of a download, services.cpp); any other is ignored.
+      session_sink sink{*this, out};
+      if (state_ == state::ready && svc_.on_ack(*p, pdu, pdu_size_, sink)) return;
+      log(log_level::warn, "{}: ignoring an S7 {} from the client", peer_,
+          p->hdr.type == s7::rosctr::ack ? "Ack" : "Ack_Data");
+      return;
+    }
+  }
+}
+
+void session::on_job(const s7::pdu& p, bytes raw, std::vector<std::byte>& out) {
+  const std::uint8_t fn = p.param.empty() ? 0 : u8(p.param[0]);
+  s7::decode_options opt;
+  // Items with syntax ids other than S7ANY are answered one by one (rc 0x05), as long as their
+  // length bytes are consistent; the rest of the job stays strict.
+  opt.params.items.allow_unknown_syntax = true;
+  opt.params.data = write_data_options;
+  const auto m = s7::decode(raw, nullptr, opt);
+  if (!m) {
+    log(log_level::warn, "{}: malformed job (pdu_ref {}): {}", peer_, p.hdr.pdu_ref,
+        describe(m.err()));
+    reply_error(p.hdr, fn, err_wrong_frames, out);
+    return;
+  }
+  const s7::param& prm = m->prm;
+  if (prm.fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
+    setup_communication(p.hdr, prm.setup, out);
+    return;
+  }
+  if (state_ != state::ready) {
+    // No evidence in the captures (every client starts with Setup Communication); answered
+    // like an unsupported service so the client sees an S7 error rather than a dead socket.
+    log(log_level::warn, "{}: job 0x{:02X} before Setup Communication", peer_, prm.fn);
+    reply_error(p.hdr, fn, err_not_implemented, out);
+    return;
+  }
+  switch (static_cast<s7::function>(prm.fn)) {
+    case s7::function::read_var:
+      read_var(p.hdr, prm, raw.data(), out);
+      return;
+    case s7::function::write_var:
+      // Protection level 2/3 without the password: the whole job is refused (services.hpp).
+      if (const std::uint16_t refusal = svc_.write_refusal(); refusal != 0) {
+        log(log_level::info, "{}: Write Var refused at protection level {}", peer_, svc_.effective_protection());
+        reply_error(p.hdr, fn, refusal, out);
+        return;
+      }
+      write_var(p.hdr, prm, m->p, out);
+      return;
+    default: {
+      // Block up/download, PI services, PLC stop (and the error for anything else).
+      session_sink sink{*this, out};
+      svc_.on_job(m->p, prm, pdu_size_, sink);
+      return;
+    }
+  }
+}
+
+void session::setup_communication(const s7::header& req, const s7::setup_communication& s,
+                                  std::vector<std::byte>& out) {
+  if (state_ != state::ready) {
+    // PDU size: what the client asks, at most the configured size, never under 240 (the
+    // smallest S7-300 PDU; snap7's server has the same floor).
+    pdu_size_ = std::max(min_pdu_size, std::min(s.pdu_length, cfg_.pdu_size));
+    const auto amq = [&](std::uint16_t asked) {
+      return std::max<std::uint16_t>(1, std::min(asked, cfg_.max_amq));
+    };
+    amq_calling_ = amq(s.max_amq_calling);
+    amq_called_ = amq(s.max_amq_called);
+    reassembler_ = cotp::reassembler(std::span<std::byte>(reassembly_buf_).first(pdu_size_));
+    state_ = state::ready;
+    log(log_level::info, "{}: Setup Communication: PDU {} (asked {}), AmQ {}/{} (asked {}/{})", peer_,
+        pdu_size_, s.pdu_length, amq_calling_, amq_called_, s.max_amq_calling, s.max_amq_called);
+  } else {
+    // A second Setup Communication does not renegotiate: the values in force are confirmed.
+    log(log_level::info, "{}: repeated Setup Communication, keeping PDU {}", peer_, pdu_size_);
+  }
+  std::array<std::byte, s7::setup_communication_length> prm{};
+  writer w{prm};
+  s7::write_setup_communication(w, {0, amq_calling_, amq_called_, pdu_size_});
+  s7::header h;
+  h.type = s7::rosctr::ack_data;
+  h.pdu_ref = req.pdu_ref;
+  send_pdu(h, prm, {}, out);
+}
+
+session::resolved session::resolve(const s7::var_spec& v) {
+  resolved r;
+  if (v.syntax != static_cast<std::uint8_t>(s7::syntax_id::s7any)) {
+    r.rc = rc::invalid_address;
+    return r;
+  }
+  const s7::any_address& a = v.any;
+  r.rc = s7::check_any(a);
+  if (r.rc != rc::success) return r;
+  const auto ts = static_cast<s7::transport_size>(a.tsize);
+  const bool counter_ts = ts == s7::transport_size::counter;
+  const bool timer_ts = ts == s7::transport_size::timer;
+  const bool counter_area = a.area == static_cast<std::uint8_t>(s7::area::counters);
+  const bool timer_area = a.area == static_cast<std::uint8_t>(s7::area::timers);
+  // Counters and timers are addressed by number with their own transport sizes; IEC and
+  // high-speed counters/timers are S7-200 objects.
+  if (counter_area != counter_ts || timer_area != timer_ts || ts == s7::transport_size::iec_counter ||
+      ts == s7::transport_size::iec_timer || ts == s7::transport_size::hs_counter) {
+    r.rc = rc::type_not_supported;
+    return r;
+  }
+  std::size_t offset = a.byte_offset();
+  std::size_t length = a.byte_length();
+  if (counter_area || timer_area) {
+    offset = std::size_t{a.address} * 2U;
+  } else if (ts == s7::transport_size::bit) {
+    // BIT: exactly one bit, answered as one byte 0x00 / 0x01.
+    if (a.count != 1) {
+      r.rc = rc::invalid_address;
+      return r;
+    }
+    r.bit = true;
+    r.bit_no = a.bit();
+    length = 1;
+  }
+  // A DB deleted with PI-Service _DELE is hidden, not dropped from plc_memory (plc_state.hpp).
+  const bool db_area = a.area == static_cast<std::uint8_t>(s7::area::db) ||
+                       a.area == static_cast<std::uint8_t>(s7::area::di);
+  if (db_area && plc_.db_hidden(a.db)) {
+    r.rc = rc::object_does_not_exist;
+    return r;
+  }
+  r.loc = mem_.locate(a.area, a.db, offset, length);
+  r.rc = r.loc.return_code;
+  r.data_tsize = s7::data_tsize_for(a.tsize);
+  return r;
+}
+
+void session::read_var(const s7::header& req, const s7::param& prm, const std::byte* origin,
+                       std::vector<std::byte>& out) {
+  // First pass: resolve and size the answer; nothing is built if it would not fit.
+  std::size_t size = s7::long_header_size + 2;
+  {
+    auto it = prm.var_specs(origin);
+    s7::var_spec v;
+    std::size_t i = 0;
+    while (it.next(v)) {
+      const resolved r = resolve(v);
+      const bool last = ++i == prm.item_count;
+      size += s7::data_item_size(r.rc, r.rc == rc::success ? r.loc.ram.size() : 0, last);
+    }
+  }
+  if (size > pdu_size_) {
+    log(log_level::info, "{}: Read Var answer of {} bytes exceeds the PDU size {}: error 0x8500",
+        peer_, size, pdu_size_);
+    reply_error(req, prm.fn, err_wrong_frames, out);
+    return;
+  }
+  writer w{data_buf_};
+  auto it = prm.var_specs(origin);
+  s7::var_spec v;
+  std::size_t i = 0;
+  while (it.next(v)) {
+    const resolved r = resolve(v);
+    const bool last = ++i == prm.item_count;
+    if (r.rc != rc::success) {
+      s7::write_data_item(w, r.rc, 0, {}, last);
+      continue;
+    }
+    if (r.bit) {
+      const std::array<std::byte, 1> b{
+          std::byte{static_cast<std::uint8_t>((u8(r.loc.ram[0]) >> r.bit_no) & 1U)}};
+      s7::write_data_item(w, rc::success, r.data_tsize, b, last);
+    } else {
+      s7::write_data_item(w, rc::success, r.data_tsize, r.loc.ram, last);
+    }
+  }
+  const auto n = w.finish();
+  if (!n) {
+    log(log_level::error, "{}: BUG: Read Var data does not fit: {}", peer_, describe(n.err()));
+    reply_error(req, prm.fn, err_wrong_frames, out);
+    return;
+  }
+  std::array<std::byte, 2> ap{};
+  writer pw{ap};
+  s7::write_var_ack(pw, s7::function::read_var, prm.item_count);
+  s7::header h;
+  h.type = s7::rosctr::ack_data;
+  h.pdu_ref = req.pdu_ref;
+  send_pdu(h, ap, bytes{data_buf_.data(), *n}, out);
+}
+
+void session::write_var(const s7::header& req, const s7::param& prm, const s7::pdu& p,
+                        std::vector<std::byte>& out) {
+  std::array<std::byte, 255> codes{};
+  auto specs = prm.var_specs(p.origin);
+  s7::data_item_iterator items{p.data, prm.item_count, p.origin, write_data_options};
+  s7::var_spec v;
+  s7::data_item d;
+  std::size_t i = 0;
+  while (specs.next(v) && items.next(d)) {
+    resolved r = resolve(v);
+    std::uint8_t code = r.rc;
+    if (code == rc::success) {
+      const bool bits = s7::length_in_bits(d.tsize);
+      if (r.bit) {
+        // BIT: data transport size BIT, length 1 (bit), one byte 0x00/0x01.
+        if (d.tsize != static_cast<std::uint8_t>(s7::data_tsize::bit) || d.length != 1 ||
+            d.data.size() != 1 || u8(d.data[0]) > 1) {
+          code = rc::type_inconsistent;
+        } else {
+          const auto mask = static_cast<std::uint8_t>(1U << r.bit_no);
+          const std::uint8_t old = u8(r.loc.ram[0]);
+          const std::array<std::byte, 1> nb{std::byte{static_cast<std::uint8_t>(
+              u8(d.data[0]) != 0 ? (old | mask) : (old & ~mask))}};
+          if (!mem_.write(r.loc, nb)) code = rc::hardware_error;
+        }
+      } else if (d.tsize == static_cast<std::uint8_t>(s7::data_tsize::bit) ||
+                 d.tsize == static_cast<std::uint8_t>(s7::data_tsize::null) ||
+                 d.data.size() != r.loc.ram.size() ||
+                 (bits ? std::size_t{d.length} != d.data.size() * 8U
+                       : std::size_t{d.length} != d.data.size())) {
+        code = rc::type_inconsistent;
+      } else if (!mem_.write(r.loc, d.data)) {
+        code = rc::hardware_error;
+      }
+      if (code == rc::success && r.loc.db != nullptr) wrote_ = true;
+    }
+    codes[i++] = std::byte{code};
+  }
+  std::array<std::byte, 2> ap{};
+  writer pw{ap};
+  s7::write_var_ack(pw, s7::function::write_var, prm.item_count);
+  s7::header h;
+  h.type = s7::rosctr::ack_data;
+  h.pdu_ref = req.pdu_ref;
+  send_pdu(h, ap, bytes{codes.data(), i}, out);
+}
+
+void session::on_userdata(const s7::pdu& p, std::vector<std::byte>& out) {
+  const auto u = s7::ud::parse(p);
+  if (!u) {
+    log(log_level::warn, "{}: malformed Userdata: {}", peer_, describe(u.err()));
+    reply_error(p.hdr, 0, err_wrong_frames, out);
+    return;
+  }
+  // SZL, clock, block functions, security; the CPU's error for everything else (services.cpp).
+  session_sink sink{*this, out};
+  svc_.on_userdata(p, *u, pdu_size_, sink);
+}
+
+}  // namespace protos7::server

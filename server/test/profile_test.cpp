@@ -1,0 +1,141 @@
+// The profile format (docs/PROFILE.md): the bundled profile, round trips, and the loader's
+// errors, which name the file, the JSON path and what is wrong.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "protos7/server/profile.hpp"
+#include "protos7/server/services.hpp"
+
+namespace srv = protos7::server;
+
+namespace {
+
+std::string minimal(std::string_view extra = "") {
+  return std::string(R"({"format": "protos7-profile", "version": 1,
+    "identity": {"order_number": "6ES7 315-2EH14-0AB0", "module_name": "m", "serial_number": "s"},
+    "szl": [])") + std::string(extra) + "}";
+}
+
+// The message of the profile_error thrown for `json`.
+std::string error_of(const std::string& json) {
+  try {
+    (void)srv::parse_profile(json, "test.json");
+  } catch (const srv::profile_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST(profile, bundled_profile_loads_with_the_captured_cpus_lists) {
+  const srv::plc_profile& p = srv::bundled_profile();
+  EXPECT_EQ(p.id.order_number, "6ES7 151-8AB01-0AB0");
+  EXPECT_EQ(p.id.firmware_version, "V3.2.6");
+  EXPECT_EQ(p.id.module_name, "protos7 S7-300 simulator");
+  std::size_t sfc = 0, sdb = 0;
+  for (const auto& b : p.blocks) {
+    sfc += b.type == srv::block_type::sfc;
+    sdb += b.type == srv::block_type::sdb;
+  }
+  EXPECT_EQ(sfc, 71U);  // s7comm_program_blocklist_onlineview.pcap frames 96+99
+  EXPECT_EQ(sdb, 12U);  // frame 130
+  bool has_001c = false;
+  for (const auto& e : p.szl) has_001c |= e.id == 0x001C && e.count == 10;
+  EXPECT_TRUE(has_001c);
+}
+
+TEST(profile, json_round_trip_keeps_everything) {
+  const srv::plc_profile& p = srv::bundled_profile();
+  const std::string json = srv::profile_to_json(p);
+  const srv::plc_profile q = srv::parse_profile(json, "round-trip");
+  EXPECT_EQ(srv::profile_to_json(q), json);
+  ASSERT_EQ(q.szl.size(), p.szl.size());
+  for (std::size_t i = 0; i < p.szl.size(); ++i) {
+    EXPECT_EQ(q.szl[i].id, p.szl[i].id);
+    EXPECT_EQ(q.szl[i].index, p.szl[i].index);
+    EXPECT_EQ(q.szl[i].records, p.szl[i].records);
+  }
+  ASSERT_EQ(q.blocks.size(), p.blocks.size());
+  EXPECT_EQ(q.blocks[0].code_time, p.blocks[0].code_time);
+}
+
+TEST(profile, minimal_profile_loads_with_defaults) {
+  const auto p = srv::parse_profile(minimal(), "m.json");
+  EXPECT_EQ(p.pdu_size, 480);
+  EXPECT_EQ(p.protection_level, 1);
+  EXPECT_TRUE(p.blocks.empty());
+}
+
+TEST(profile, errors_name_file_path_and_problem) {
+  EXPECT_EQ(error_of("{"), error_of("{"));  // not JSON
+  EXPECT_NE(error_of("{").find("test.json: not valid JSON"), std::string::npos);
+  EXPECT_EQ(error_of(minimal(R"(, "colour": 1)")),
+            "test.json: $.colour: unknown key (allowed here: format, version, name, description, identity, limits, "
+            "protection, clock, operating_mode, szl, blocks, comment)");
+  EXPECT_EQ(error_of(R"({"format": "protos7-profile", "version": 2, "identity": {}, "szl": []})"),
+            "test.json: $.version: format version 2 is not supported by this protos7 (it reads version 1)");
+  const std::string bad_record = R"({"format": "protos7-profile", "version": 1,
+    "identity": {"order_number": "x", "module_name": "m", "serial_number": "s"},
+    "szl": [{"id": "0x0011", "index": "any", "record_length": 4, "records": ["00 01 02 03", "00 01 02"]}]})";
+  EXPECT_EQ(error_of(bad_record), "test.json: $.szl[0].records[1]: 3 bytes, but record_length is 4");
+  const std::string bad_hex = R"({"format": "protos7-profile", "version": 1,
+    "identity": {"order_number": "x", "module_name": "m", "serial_number": "s"},
+    "szl": [{"id": "0x0011", "index": 0, "record_length": 2, "records": ["0g01"]}]})";
+  EXPECT_NE(error_of(bad_hex).find("$.szl[0].records[0]: not a hex string"), std::string::npos);
+  const std::string dup = R"({"format": "protos7-profile", "version": 1,
+    "identity": {"order_number": "x", "module_name": "m", "serial_number": "s"},
+    "szl": [{"id": "0x0011", "index": "any", "record_length": 2, "records": []},
+            {"id": 17, "index": 1, "record_length": 2, "records": []}]})";
+  EXPECT_EQ(error_of(dup), "test.json: $.szl[1]: SZL-ID 0x0011 index 0x0001 is defined twice");
+  EXPECT_EQ(error_of(minimal(R"(, "protection": {"level": 2})")),
+            "test.json: $.protection: protection level 2 needs a password (a CPU parameterises the level "
+            "together with it)");
+  EXPECT_EQ(error_of(minimal(R"(, "blocks": [{"type": "DB", "number": 1}])")),
+            "test.json: $.blocks[0].type: DBs come from storage (DB<n>.bin, SQLite), not from the profile");
+  EXPECT_EQ(error_of(minimal(R"(, "blocks": [{"type": "OB", "numbers": [1, 1]}])")),
+            "test.json: $.blocks[0]: OB 1 is listed twice");
+  EXPECT_EQ(error_of(minimal(R"(, "limits": {"pdu_size": 500})")), "test.json: $.limits.pdu_size: expected 240, 480 or 960");
+  EXPECT_EQ(error_of(minimal(R"(, "blocks": [{"type": "FC", "number": 1, "mc7": "7070"}])")),
+            "test.json: $.blocks[0].mc7: an MC7 block has at least 72 bytes (header and footer), this one 2");
+  EXPECT_EQ(error_of(R"({"format": "protos7-profile", "version": 1, "identity": {"order_number": 5,
+    "module_name": "m", "serial_number": "s"}, "szl": []})"),
+            "test.json: $.identity.order_number: expected a string, got an integer");
+}
+
+TEST(profile, header_only_lists_take_a_count_and_no_records) {
+  const auto p = srv::parse_profile(
+      minimal().replace(minimal().find("\"szl\": []"), 9,
+                        R"("szl": [{"id": "0x0F12", "index": 0, "record_length": 2, "count": 23}])"),
+      "h.json");
+  ASSERT_EQ(p.szl.size(), 1U);
+  EXPECT_EQ(p.szl[0].count, 23);
+  EXPECT_TRUE(p.szl[0].records.empty());
+}
+
+TEST(profile, block_times_and_mc7_blocks) {
+  const auto t = srv::parse_block_time("2014-08-20T11:57:55.424");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->ms, 0x02914760U);  // the captured DB1's code time: 02 91 47 60 2B B5
+  EXPECT_EQ(t->days, 0x2BB5);
+  EXPECT_EQ(srv::format_block_time(*t), "2014-08-20T11:57:55.424");
+  EXPECT_FALSE(srv::parse_block_time("1983-12-31T00:00:00"));
+  // A DB interface as Step 7 would describe ARRAY[0..255] OF BYTE, 20 bytes like snap7's server's.
+  const auto sbb = srv::mc7::db_interface(1, 256);
+  EXPECT_EQ(srv::to_hex(sbb), "05 01 00 0c 00 00 00 11 04 01 10 04 01 00 00 ff 00 02 04 00");
+  srv::block_meta b;
+  b.type = srv::block_type::fc;
+  b.number = 7;
+  b.language = 1;
+  b.mc7_length = 4;
+  const std::vector<std::byte> code{std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4}};
+  const auto file = srv::mc7::build(b, code, {});
+  ASSERT_EQ(file.size(), 76U);
+  srv::block_meta back;
+  std::string why;
+  ASSERT_TRUE(srv::mc7_header_to_meta(file, back, why)) << why;
+  EXPECT_EQ(back.number, 7);
+  EXPECT_EQ(back.load_memory_length, 76U);
+  EXPECT_EQ(srv::mc7::code_of(file).size(), 4U);
+}

@@ -1,0 +1,151 @@
+// goprotos7-compatible storage: SQLite variable definitions, DB<n>.bin files, generation.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "protos7/server/app.hpp"
+#include "protos7/server/storage.hpp"
+#include "test_client.hpp"
+
+using namespace protos7::server;
+
+namespace {
+
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    std::string t = "/tmp/protos7-test-XXXXXX";
+    path = ::mkdtemp(t.data());
+  }
+  ~temp_dir() { [[maybe_unused]] const int rc = std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+std::string read_file(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+void exec(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err != nullptr ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(h);
+}
+
+// goprotos7's schema as its webadmin creates it (named values referenced by var_id).
+const char* goprotos7_schema = R"(
+CREATE TABLE db_variables (id INTEGER PRIMARY KEY, db_number INTEGER, name TEXT, data_type TEXT,
+  byte_offset INTEGER, bit_offset INTEGER, length INTEGER, description TEXT, real_val REAL,
+  int_val INTEGER, str_val TEXT, bool_val BOOLEAN, var_type TEXT);
+CREATE TABLE static_var_definitions (id INTEGER PRIMARY KEY, var_id INTEGER, name TEXT, value TEXT);
+)";
+
+}  // namespace
+
+TEST(storage, loads_goprotos7_database_and_generates_missing_bin) {
+  temp_dir d;
+  const std::string db = d.path + "/goprotos7.db";
+  exec(db, goprotos7_schema);
+  exec(db, R"(INSERT INTO db_variables VALUES
+    (1, 200, 'MachineStatus', 'INT', 0, 0, 0, 'status', NULL, 2, NULL, NULL, 'DB'),
+    (2, 200, 'TestVar', 'BOOL', 2, 0, 0, '', NULL, NULL, NULL, 1, 'DB'),
+    (3, 200, 'Crit', 'BOOL', 2, 3, 0, '', NULL, NULL, NULL, 1, 'DB'),
+    (4, 200, 'MachineName', 'STRING', 4, 0, 20, '', NULL, NULL, 'GoProtoS7Emulator', NULL, 'DB'),
+    (5, 200, 'Temp', 'REAL', 26, 0, 0, '', 1.5, NULL, NULL, NULL, 'DB'),
+    (6, 7, 'Big', 'DINT', 0, 0, 0, '', NULL, -2, NULL, NULL, 'DB');
+    INSERT INTO static_var_definitions VALUES (1, 1, 'Idle', '0'), (2, 1, 'Running', '1'), (3, 1, 'Critical', '2');)");
+  const catalog c = load_catalog(db);
+  ASSERT_EQ(c.variables.size(), 6U);
+  ASSERT_EQ(c.named_values.size(), 3U);
+  EXPECT_EQ(c.named_values[2].name, "Critical");
+  EXPECT_EQ(c.named_values[2].variable_id, 1);
+  // DB7.bin exists already with 8 bytes: kept as is (the file is authoritative).
+  {
+    std::ofstream f(d.path + "/DB7.bin", std::ios::binary);
+    f << std::string(8, '\x11');
+  }
+  EXPECT_EQ(generate_missing_bins(c, d.path), 1U);
+  const std::string bin = read_file(d.path + "/DB200.bin");
+  ASSERT_EQ(bin.size(), 30U);  // REAL at 26..29
+  EXPECT_EQ(p7test::to_hex(std::as_bytes(std::span(bin.data(), bin.size()))),
+            "0002"                                      // INT 2, big-endian
+            "0900"                                      // 2.0 and 2.3 set
+            "1411"                                      // STRING[20]: max 20, actual 17
+            "476f50726f746f5337456d756c61746f72000000"  // chars, unused 0
+            "3fc00000");                                // REAL 1.5
+  EXPECT_EQ(read_file(d.path + "/DB7.bin"), std::string(8, '\x11'));
+  EXPECT_FALSE(::access((d.path + "/DB200.bin.tmp").c_str(), F_OK) == 0);
+
+  plc_memory mem{area_sizes{}};
+  EXPECT_EQ(load_bins(d.path, mem), 2U);
+  ASSERT_NE(mem.find_db(200), nullptr);
+  EXPECT_EQ(mem.find_db(200)->size(), 30U);
+  EXPECT_EQ(mem.find_db(7)->size(), 8U);
+  EXPECT_EQ(mem.find_db(8), nullptr);
+}
+
+TEST(storage, ignores_files_that_are_not_db_bins) {
+  temp_dir d;
+  for (const char* n : {"DB0.bin", "DB070000.bin", "DB01.bin", "DBx.bin", "DB5.bin.tmp", "db5.bin"}) {
+    std::ofstream f(d.path + "/" + n, std::ios::binary);
+    f << "abcd";
+  }
+  plc_memory mem{area_sizes{}};
+  EXPECT_EQ(load_bins(d.path, mem), 0U);
+}
+
+TEST(storage, sample_plc_is_created_from_the_embedded_seed) {
+  temp_dir d;
+  serve_options opt;
+  opt.data_dir = d.path + "/data";
+  plc_memory mem{area_sizes{}};
+  set_log_level(log_level::off);
+  prepare_storage(opt, mem);
+  ASSERT_NE(mem.find_db(1), nullptr);
+  EXPECT_EQ(mem.find_db(1)->size(), 256U);
+  ASSERT_NE(mem.find_db(2), nullptr);
+  ASSERT_NE(mem.find_db(200), nullptr);
+  const auto db200 = mem.find_db(200)->bytes();
+  EXPECT_EQ(p7test::to_hex(db200.first(24)), "000001001411" "476f50726f746f5337456d756c61746f7200");
+  const catalog c = load_catalog(opt.data_dir + "/protos7.db");
+  EXPECT_EQ(c.named_values.size(), 3U);
+  // A second start reuses the files.
+  plc_memory again{area_sizes{}};
+  prepare_storage(opt, again);
+  EXPECT_EQ(again.dbs().size(), 3U);
+}
+
+TEST(storage, explicit_missing_sqlite_path_is_an_error) {
+  temp_dir d;
+  serve_options opt;
+  opt.sqlite_path = d.path + "/nope.db";
+  opt.db_bin_path = d.path;
+  plc_memory mem{area_sizes{}};
+  EXPECT_THROW(prepare_storage(opt, mem), std::runtime_error);
+}
+
+TEST(storage, parse_duration) {
+  EXPECT_EQ(parse_duration("60s"), std::chrono::milliseconds(60000));
+  EXPECT_EQ(parse_duration("500ms"), std::chrono::milliseconds(500));
+  EXPECT_EQ(parse_duration("2m"), std::chrono::milliseconds(120000));
+  EXPECT_EQ(parse_duration("7"), std::chrono::milliseconds(7000));
+  EXPECT_EQ(parse_duration("0"), std::chrono::milliseconds(0));
+  EXPECT_FALSE(parse_duration("s"));
+  EXPECT_FALSE(parse_duration("10parsecs"));
+}
+
+TEST(storage, listen_error_names_both_fixes) {
+  config cfg;
+  const std::string t = listen_error_text(EACCES, cfg);
+  EXPECT_NE(t.find("--port 1102"), std::string::npos);
+  EXPECT_NE(t.find("setcap cap_net_bind_service=+ep"), std::string::npos);
+}

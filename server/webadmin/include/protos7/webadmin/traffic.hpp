@@ -1,0 +1,90 @@
+// The web admin's view of the S7 connections: who is connected (peer, TSAPs, negotiated PDU,
+// request counts) and the last requests, decoded (function, items, result).
+//
+// A passive tap: the server hands it the bytes each connection received and the replies its
+// session queued (server::connection_observer); the monitor runs its own TPKT framer, COTP
+// parser and DT reassembler over both directions and decodes the S7 PDUs with the codec, then
+// pairs each request with its reply by PDU reference. The S7 session code is not touched and
+// the monitor never changes what is sent. It lives on the event-loop thread: every method is
+// called there (the HTTP side reads it through server::post).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protos7/server/server.hpp"
+
+namespace protos7::webadmin {
+
+// Requests kept for the log (the page shows the last ones, the API up to this many).
+inline constexpr std::size_t request_log_size = 200;
+// Requests awaiting a reply per connection; beyond this the oldest is logged without result
+// (a client pipelining more than AmQ jobs, or replies the server never sent).
+inline constexpr std::size_t max_pending_per_connection = 64;
+
+struct request_record {
+  std::uint64_t seq = 0;
+  std::chrono::system_clock::time_point time;
+  int connection = 0;
+  std::string peer;
+  std::uint16_t pdu_ref = 0;
+  std::string kind;      // "Job" or "Userdata"
+  std::string function;  // "Read Var", "Write Var", "Setup Communication", "Read SZL", ...
+  std::vector<std::string> items;  // "DB1.DBW0", "P#DB1.DBX0.0 BYTE 4", "SZL 0x0424 index 0x0000"
+  std::string result;    // "OK", "item 2: object does not exist (0x0A)", "error 0x8500 ..."
+  bool ok = false;
+  bool answered = false;
+  double duration_ms = 0;
+  std::chrono::steady_clock::time_point started;
+};
+
+class traffic_monitor final : public server::connection_observer {
+ public:
+  traffic_monitor();
+  ~traffic_monitor() override;
+  traffic_monitor(const traffic_monitor&) = delete;
+  traffic_monitor& operator=(const traffic_monitor&) = delete;
+
+  void on_open(int id, const std::string& peer) override;
+  void on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) override;
+  void on_close(int id) override;
+
+  // JSON snapshots (see docs/API.md: GET /api/plc/clients and /api/plc/requests).
+  [[nodiscard]] nlohmann::json clients_json() const;
+  [[nodiscard]] nlohmann::json requests_json(std::size_t limit) const;
+  // Changes whenever a connection opens/closes or a request completes (the event stream
+  // compares it to know when to push).
+  [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
+  [[nodiscard]] std::uint64_t total_requests() const noexcept { return total_requests_; }
+  [[nodiscard]] std::uint64_t total_connections() const noexcept { return total_connections_; }
+  [[nodiscard]] std::size_t open_connections() const noexcept { return conns_.size(); }
+
+ private:
+  struct conn;
+  struct direction;
+  void on_client_pdu(conn& c, std::span<const std::byte> pdu);
+  void on_server_pdu(conn& c, std::span<const std::byte> pdu);
+  void finish(conn& c, std::uint16_t pdu_ref, std::string result, bool ok);
+  void log_record(request_record r);
+
+  std::map<int, std::unique_ptr<conn>> conns_;
+  std::deque<request_record> log_;
+  std::uint64_t next_seq_ = 1;
+  std::uint64_t generation_ = 0;
+  std::uint64_t total_requests_ = 0;
+  std::uint64_t total_connections_ = 0;
+};
+
+// "2024-03-05T12:34:56.789Z"
+[[nodiscard]] std::string iso_time(std::chrono::system_clock::time_point t);
+
+}  // namespace protos7::webadmin

@@ -1,0 +1,636 @@
+// HTTP side of the web admin: routes, the page's files, authentication, CSRF protection and the
+// event stream. The operations themselves are in service.cpp.
+#include <httplib.h>
+#include <sys/random.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "assets.hpp"
+#include "protos7/server/log.hpp"
+#include "protos7/webadmin/webadmin.hpp"
+#include "service.hpp"
+
+namespace protos7::webadmin {
+
+namespace {
+
+using server::log;
+using server::log_level;
+using httplib::Request;
+using httplib::Response;
+
+constexpr const char* csrf_header = "X-Protos7-CSRF";
+constexpr const char* token_cookie = "protos7_token";
+// JSON bodies nested deeper than this are refused before parsing (the parser recurses).
+constexpr std::size_t max_json_depth = 32;
+// GET /api/plc/requests: default and largest limit.
+constexpr std::size_t default_request_limit = 50;
+// An idle event stream sends a comment this often, so a vanished client is noticed.
+constexpr std::chrono::seconds keepalive_interval{5};
+
+std::string random_token(std::size_t bytes) {
+  std::vector<unsigned char> buf(bytes);
+  std::size_t got = 0;
+  while (got < bytes) {
+    const ssize_t n = ::getrandom(buf.data() + got, bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(fmt::format("getrandom: {}", std::strerror(errno)));
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  std::string s;
+  for (const unsigned char c : buf) s += fmt::format("{:02x}", c);
+  return s;
+}
+
+// Compares without an early exit, so the time does not tell how much of a guess was right.
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = static_cast<unsigned char>(diff | (a[i] ^ b[i]));
+  return diff == 0;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void send(Response& res, const reply& r) {
+  res.status = r.status;
+  res.set_header("Cache-Control", "no-store");
+  if (!r.content_type.empty()) {
+    if (!r.filename.empty()) res.set_header("Content-Disposition", fmt::format("attachment; filename=\"{}\"", r.filename));
+    res.set_content(r.raw, r.content_type.c_str());
+    return;
+  }
+  res.set_content(dump(r.body), "application/json");
+}
+
+void send_error(Response& res, int status, const std::string& message, const std::string& field = {}) {
+  send(res, reply::error(status, message, field));
+}
+
+bool json_too_deep(std::string_view s) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > max_json_depth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+bool has_content_type(const Request& req, std::string_view type) {
+  const std::string ct = lower(req.get_header_value("Content-Type"));
+  return ct == type || ct.starts_with(std::string(type) + ";");
+}
+
+// The request body as a JSON object, or an error reply already sent.
+std::optional<json> json_body(const Request& req, Response& res) {
+  if (!has_content_type(req, "application/json")) {
+    send_error(res, 415, "send the body as JSON with the header Content-Type: application/json");
+    return std::nullopt;
+  }
+  if (json_too_deep(req.body)) {
+    send_error(res, 400, fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
+    return std::nullopt;
+  }
+  json j;
+  try {
+    j = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
+    std::string what = e.what();
+    if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    send_error(res, 400, fmt::format("malformed JSON: {}", what));
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    send_error(res, 400, "the body must be a JSON object ({...})");
+    return std::nullopt;
+  }
+  return j;
+}
+
+// A number from the path or the query; false (and a reply sent) when it is not one in range.
+bool path_number(const std::string& text, std::int64_t lo, std::int64_t hi, std::int64_t& out) {
+  if (text.empty() || text.size() > 18) return false;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && p == text.data() + text.size() && out >= lo && out <= hi;
+}
+
+std::optional<std::uint16_t> db_from_path(const Request& req, Response& res) {
+  std::int64_t n = 0;
+  if (!path_number(req.matches[1].str(), 1, 65535, n)) {
+    send_error(res, 404, fmt::format("there is no DB{}: DB numbers are 1..65535", req.matches[1].str().substr(0, 20)));
+    return std::nullopt;
+  }
+  return static_cast<std::uint16_t>(n);
+}
+
+std::optional<std::int64_t> id_from_path(const Request& req, Response& res) {
+  std::int64_t n = 0;
+  if (!path_number(req.matches[2].str(), 1, std::numeric_limits<std::int64_t>::max(), n)) {
+    send_error(res, 404, "no variable has this id");
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::string sse_event(const char* name, const json& data) { return fmt::format("event: {}\ndata: {}\n\n", name, dump(data)); }
+
+}  // namespace
+
+std::string parse_listen(const std::string& listen, std::string& host, std::uint16_t& port) {
+  std::string h;
+  std::string p;
+  if (!listen.empty() && listen.front() == '[') {
+    const auto close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':')
+      return fmt::format("'{}': an IPv6 address is written [ADDR]:PORT", listen);
+    h = listen.substr(1, close - 1);
+    p = listen.substr(close + 2);
+  } else if (const auto colon = listen.rfind(':'); colon != std::string::npos) {
+    h = listen.substr(0, colon);
+    p = listen.substr(colon + 1);
+  } else {
+    h = "127.0.0.1";
+    p = listen;
+  }
+  if (h.empty()) return fmt::format("'{}': give the address to listen on, e.g. 127.0.0.1:8080 or 0.0.0.0:8080", listen);
+  std::int64_t n = 0;
+  if (!path_number(p, 0, 65535, n)) return fmt::format("'{}': the port must be a number 0..65535", listen);
+  host = h;
+  port = static_cast<std::uint16_t>(n);
+  return {};
+}
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  return host.starts_with("127.") && std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+}
+
+struct stream_state {
+  std::optional<std::uint16_t> db;
+  bool first = true;
+  std::uint64_t catalog_gen = 0;
+  std::string last_values;
+  std::string last_status;
+  bool missing_sent = false;
+  std::chrono::steady_clock::time_point last_send = std::chrono::steady_clock::now();
+};
+
+struct webadmin::impl {
+  options opt;
+  const server::config& cfg;
+  std::string host;
+  std::uint16_t port = 0;
+  bool loopback = true;
+  std::string token;
+  std::string csrf;
+  std::vector<std::string> allowed_hosts;  // Host headers accepted without a token (DNS rebinding)
+  std::unique_ptr<service> svc;
+  httplib::Server http;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool running = false;
+
+  impl(options o, server::server& srv, server::plc_memory& mem, const server::config& c) : opt(std::move(o)), cfg(c) {
+    if (const std::string e = parse_listen(opt.listen, host, port); !e.empty()) throw std::runtime_error("--webadmin-listen " + e);
+    loopback = is_loopback(host);
+    token = opt.token;
+    if (token.empty() && !loopback) token = random_token(16);
+    csrf = random_token(16);
+    svc = std::make_unique<service>(opt, srv, mem, cfg);
+    srv.set_observer(&svc->monitor());
+    routes();
+  }
+
+  [[nodiscard]] bool host_allowed(const Request& req) const {
+    if (!token.empty()) return true;  // the token protects; any name of the host may be used
+    const std::string h = lower(req.get_header_value("Host"));
+    return std::find(allowed_hosts.begin(), allowed_hosts.end(), h) != allowed_hosts.end();
+  }
+
+  [[nodiscard]] bool authenticated(const Request& req) const {
+    if (token.empty()) return true;
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.starts_with("Bearer ") && same_secret(auth.substr(7), token)) return true;
+    // Cookie: a=b; protos7_token=...
+    const std::string cookies = req.get_header_value("Cookie");
+    const std::string key = std::string(token_cookie) + "=";
+    std::size_t pos = 0;
+    while (pos < cookies.size()) {
+      const std::size_t end = std::min(cookies.find(';', pos), cookies.size());
+      std::string_view c(cookies.data() + pos, end - pos);
+      while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
+      if (c.starts_with(key) && same_secret(c.substr(key.size()), token)) return true;
+      pos = end + 1;
+    }
+    return false;
+  }
+
+  httplib::Server::HandlerResponse pre_route(const Request& req, Response& res) {
+    if (!host_allowed(req)) {
+      send_error(res, 403,
+                 fmt::format("Host '{}' is not this server: open {} (names other than the loopback address are "
+                             "refused to stop DNS rebinding)",
+                             req.get_header_value("Host").substr(0, 60), url()));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!authenticated(req)) {
+      // GET /?token=...: the page's login; the token becomes a cookie and leaves the address bar.
+      if (req.method == "GET" && (req.path == "/" || req.path == "/index.html") && req.has_param("token")) {
+        if (same_secret(req.get_param_value("token"), token)) {
+          res.status = 303;
+          res.set_header("Location", "/");
+          res.set_header("Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict", token_cookie, token));
+          res.set_header("Cache-Control", "no-store");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+      }
+      if (req.path.starts_with("/api/")) {
+        send_error(res, 401,
+                   "this web admin needs its token: send the header Authorization: Bearer <token> (the token is "
+                   "printed when protos7 serve starts, or set with --webadmin-token)");
+      } else {
+        res.status = 401;
+        res.set_header("Cache-Control", "no-store");
+        res.set_content(
+            "<!doctype html><meta charset=utf-8><title>protos7: token required</title>"
+            "<body style=\"font:16px system-ui;max-width:40em;margin:3em auto;padding:0 1em\">"
+            "<h1>Token required</h1><p>This protos7 web admin listens beyond the loopback interface, so it needs "
+            "the token printed when <code>protos7 serve</code> started (or given with "
+            "<code>--webadmin-token</code>).</p><p>Open <code>http://&lt;this host&gt;/?token=&lt;token&gt;</code> "
+            "once; the browser then keeps it in a cookie for this session.</p>",
+            "text/html; charset=utf-8");
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const bool safe = req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS";
+    if (!safe) {
+      // CSRF: a cross-site page can make a browser send a request but cannot add this header
+      // (it would need a CORS preflight, which is never granted), nor read the token.
+      if (!same_secret(req.get_header_value(csrf_header), csrf)) {
+        send_error(res, 403,
+                   fmt::format("missing or wrong {} header: state-changing requests must carry the CSRF token from "
+                               "GET /api/session",
+                               csrf_header));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      // Defence in depth: a browser's Origin must be this server.
+      const std::string origin = req.get_header_value("Origin");
+      if (!origin.empty() && lower(origin) != "http://" + lower(req.get_header_value("Host"))) {
+        send_error(res, 403, fmt::format("cross-origin request from '{}' refused", origin.substr(0, 80)));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+
+  [[nodiscard]] std::string url() const {
+    const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return fmt::format("http://{}:{}/", h == "0.0.0.0" || h == "[::]" ? "127.0.0.1" : h, port);
+  }
+
+  void serve_asset(const Request& req, Response& res, std::string_view name) {
+    for (const embedded_asset& a : embedded_assets()) {
+      if (a.path != name) continue;
+      std::string body(reinterpret_cast<const char*>(a.data.data()), a.data.size());
+      if (name == "index.html") {
+        // The CSRF token travels in the page (a meta tag; the CSP forbids inline scripts).
+        const std::string mark = "{{CSRF_TOKEN}}";
+        if (const auto p = body.find(mark); p != std::string::npos) body.replace(p, mark.size(), csrf);
+        res.set_header("Cache-Control", "no-store");
+      } else {
+        res.set_header("ETag", std::string(a.etag));
+        res.set_header("Cache-Control", "no-cache");
+        if (req.get_header_value("If-None-Match") == a.etag) {
+          res.status = 304;
+          return;
+        }
+      }
+      res.set_content(body, std::string(a.mime).c_str());
+      return;
+    }
+    send_error(res, 404, fmt::format("no such file: {}", std::string(name).substr(0, 60)));
+  }
+
+  // One look for changes on an event stream; false ends the stream.
+  bool pump(stream_state& st, httplib::DataSink& sink) {
+    if (stopping.load()) return false;
+    std::string out;
+    if (st.first) {
+      out += "retry: 1000\n\n";  // EventSource reconnects after 1 s
+    } else {
+      std::unique_lock lock{stop_mu};
+      if (stop_cv.wait_for(lock, opt.event_interval, [&] { return stopping.load(); })) return false;
+    }
+    st.first = false;
+    const live_snapshot snap = svc->snapshot(st.db);
+    if (!snap.ran) return !stopping.load();
+    const std::uint64_t gen = svc->catalog_generation();
+    if (gen != st.catalog_gen) {
+      if (st.catalog_gen != 0) out += sse_event("catalog", {{"generation", gen}});
+      st.catalog_gen = gen;
+      st.last_values.clear();
+    }
+    if (st.db) {
+      if (!snap.db_exists) {
+        if (!st.missing_sent) out += sse_event("db-missing", {{"db", *st.db}});
+        st.missing_sent = true;
+        st.last_values.clear();
+      } else {
+        st.missing_sent = false;
+        const std::string values = dump(svc->values_json(*st.db, snap.db_bytes));
+        if (values != st.last_values) {
+          out += fmt::format("event: values\ndata: {}\n\n", values);
+          st.last_values = values;
+        }
+      }
+    }
+    const std::string status = dump({{"connections", snap.connections},
+                                     {"requests_total", snap.requests_total},
+                                     {"traffic_generation", snap.traffic_generation},
+                                     {"mode", snap.mode.empty() ? json() : json(snap.mode)}});
+    if (status != st.last_status) {
+      out += fmt::format("event: status\ndata: {}\n\n", status);
+      st.last_status = status;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (out.empty() && now - st.last_send >= keepalive_interval) out = ": keep-alive\n\n";
+    if (out.empty()) return true;
+    st.last_send = now;
+    return sink.write(out.data(), out.size());
+  }
+
+  void routes();
+};
+
+void webadmin::impl::routes() {
+  http.set_payload_max_length(opt.max_body);
+  http.set_read_timeout(std::chrono::seconds(10));
+  http.set_write_timeout(std::chrono::seconds(10));
+  const std::size_t threads = opt.max_event_streams + 8;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_default_headers({
+      {"Content-Security-Policy",
+       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Cross-Origin-Opener-Policy", "same-origin"},
+      {"Cross-Origin-Resource-Policy", "same-origin"},
+  });
+  http.set_pre_routing_handler([this](const Request& req, Response& res) { return pre_route(req, res); });
+  http.set_error_handler(httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string msg;
+    switch (res.status) {
+      case 404: msg = fmt::format("no such endpoint: {} {} (see docs/API.md)", req.method, req.path.substr(0, 80)); break;
+      case 413: msg = fmt::format("the request body is larger than {} bytes", opt.max_body); break;
+      case 414: msg = "the request line is too long"; break;
+      case 400: msg = "malformed HTTP request"; break;
+      default: msg = fmt::format("HTTP {}", res.status); break;
+    }
+    send_error(res, res.status, msg);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http.set_exception_handler([](const Request& req, Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log(log_level::error, "webadmin: {} {}: {}", req.method, req.path, what);
+    send_error(res, 500, fmt::format("internal error: {}", what));
+  });
+  http.set_logger([](const Request& req, const Response& res) {
+    log(log_level::debug, "webadmin: {} {} {} {}", req.remote_addr, req.method, req.path, res.status);
+  });
+
+  // --- the page ---
+  http.Get("/", [this](const Request& req, Response& res) { serve_asset(req, res, "index.html"); });
+  http.Get("/index.html", [this](const Request& req, Response& res) { serve_asset(req, res, "index.html"); });
+  http.Get(R"(/assets/([A-Za-z0-9._-]+))", [this](const Request& req, Response& res) {
+    serve_asset(req, res, req.matches[1].str());
+  });
+
+  // --- session ---
+  http.Get("/api/session", [this](const Request&, Response& res) {
+    send(res, reply::ok({{"version", "0.1.0"},
+                         {"csrf_header", csrf_header},
+                         {"csrf_token", csrf},
+                         {"auth", token.empty() ? "none" : "token"},
+                         {"types", type_names()},
+                         {"limits",
+                          {{"max_db_size", max_db_size},
+                           {"max_name_length", max_name_length},
+                           {"max_description_length", max_description_length},
+                           {"max_states", max_states},
+                           {"max_string_length", max_string_length},
+                           {"max_body", opt.max_body}}}}));
+  });
+
+  // --- data blocks ---
+  http.Get("/api/dbs", [this](const Request&, Response& res) { send(res, svc->list_dbs()); });
+  http.Post("/api/dbs", [this](const Request& req, Response& res) {
+    if (const auto b = json_body(req, res)) send(res, svc->create_db(*b));
+  });
+  http.Get(R"(/api/dbs/([^/]+))", [this](const Request& req, Response& res) {
+    if (const auto n = db_from_path(req, res)) send(res, svc->get_db(*n));
+  });
+  http.Patch(R"(/api/dbs/([^/]+))", [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    if (const auto b = json_body(req, res)) send(res, svc->resize_db(*n, *b));
+  });
+  http.Delete(R"(/api/dbs/([^/]+))", [this](const Request& req, Response& res) {
+    if (const auto n = db_from_path(req, res)) send(res, svc->delete_db(*n));
+  });
+  http.Get(R"(/api/dbs/([^/]+)/bytes)", [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    std::int64_t offset = 0;
+    std::optional<std::size_t> length;
+    if (req.has_param("offset") && !path_number(req.get_param_value("offset"), 0, 65535, offset))
+      return send_error(res, 400, "offset must be a whole number 0..65535", "offset");
+    if (req.has_param("length")) {
+      std::int64_t l = 0;
+      if (!path_number(req.get_param_value("length"), 0, 65536, l))
+        return send_error(res, 400, "length must be a whole number 0..65536", "length");
+      length = static_cast<std::size_t>(l);
+    }
+    send(res, svc->read_bytes(*n, static_cast<std::size_t>(offset), length));
+  });
+  http.Get(R"(/api/dbs/([^/]+)/export)", [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    send(res, svc->export_db(*n, req.has_param("format") ? req.get_param_value("format") : "json"));
+  });
+  http.Post(R"(/api/dbs/([^/]+)/import)", [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    std::string format = req.has_param("format") ? req.get_param_value("format") : "";
+    if (format.empty()) {
+      if (has_content_type(req, "application/json")) format = "json";
+      else if (has_content_type(req, "text/csv")) format = "csv";
+      else return send_error(res, 415, "send the table as Content-Type: text/csv or application/json (or ?format=csv|json)");
+    }
+    if (format == "json" && json_too_deep(req.body))
+      return send_error(res, 400, fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
+    send(res, svc->import_db(*n, format, req.has_param("mode") ? req.get_param_value("mode") : "replace", req.body));
+  });
+
+  // --- variables ---
+  http.Get(R"(/api/dbs/([^/]+)/variables)", [this](const Request& req, Response& res) {
+    if (const auto n = db_from_path(req, res)) send(res, svc->list_variables(*n));
+  });
+  http.Post(R"(/api/dbs/([^/]+)/variables)", [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    if (const auto b = json_body(req, res)) send(res, svc->create_variable(*n, *b));
+  });
+  http.Get(R"(/api/dbs/([^/]+)/variables/([^/]+))", [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    if (const auto id = id_from_path(req, res)) send(res, svc->get_variable(*n, *id));
+  });
+  http.Patch(R"(/api/dbs/([^/]+)/variables/([^/]+))", [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    const auto id = id_from_path(req, res);
+    if (!id) return;
+    if (const auto b = json_body(req, res)) send(res, svc->update_variable(*n, *id, *b));
+  });
+  http.Delete(R"(/api/dbs/([^/]+)/variables/([^/]+))", [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    if (const auto id = id_from_path(req, res)) send(res, svc->delete_variable(*n, *id));
+  });
+  http.Put(R"(/api/dbs/([^/]+)/variables/([^/]+)/value)", [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    const auto id = id_from_path(req, res);
+    if (!id) return;
+    if (const auto b = json_body(req, res)) send(res, svc->set_value(*n, *id, *b));
+  });
+
+  // --- the PLC ---
+  http.Get("/api/plc", [this](const Request&, Response& res) { send(res, svc->plc_info()); });
+  http.Put("/api/plc/mode", [this](const Request& req, Response& res) {
+    if (const auto b = json_body(req, res)) send(res, svc->set_mode(*b));
+  });
+  http.Put("/api/plc/clock", [this](const Request& req, Response& res) {
+    if (const auto b = json_body(req, res)) send(res, svc->set_clock(*b));
+  });
+  http.Get("/api/plc/clients", [this](const Request&, Response& res) { send(res, svc->clients()); });
+  http.Get("/api/plc/requests", [this](const Request& req, Response& res) {
+    std::int64_t limit = static_cast<std::int64_t>(default_request_limit);
+    if (req.has_param("limit") &&
+        !path_number(req.get_param_value("limit"), 1, static_cast<std::int64_t>(request_log_size), limit))
+      return send_error(res, 400, fmt::format("limit must be a whole number 1..{}", request_log_size), "limit");
+    send(res, svc->requests(static_cast<std::size_t>(limit)));
+  });
+
+  // --- live updates (server-sent events) ---
+  http.Get("/api/events", [this](const Request& req, Response& res) {
+    auto st = std::make_shared<stream_state>();
+    if (req.has_param("db")) {
+      std::int64_t n = 0;
+      if (!path_number(req.get_param_value("db"), 1, 65535, n))
+        return send_error(res, 400, "db must be a DB number 1..65535", "db");
+      st->db = static_cast<std::uint16_t>(n);
+    }
+    if (svc->event_streams.fetch_add(1) >= opt.max_event_streams) {
+      --svc->event_streams;
+      return send_error(res, 503, fmt::format("too many event streams open (at most {}); close other tabs", opt.max_event_streams));
+    }
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, st](std::size_t, httplib::DataSink& sink) { return pump(*st, sink); },
+        [this](bool) { --svc->event_streams; });
+  });
+}
+
+webadmin::webadmin(options opt, server::server& srv, server::plc_memory& mem, const server::config& cfg)
+    : impl_(std::make_unique<impl>(std::move(opt), srv, mem, cfg)) {}
+
+webadmin::~webadmin() { stop(); }
+
+std::string webadmin::start() {
+  impl& d = *impl_;
+  if (d.port == 0) {
+    const int p = d.http.bind_to_any_port(d.host);
+    if (p <= 0) return fmt::format("web admin: cannot listen on {}: {}", d.opt.listen, std::strerror(errno));
+    d.port = static_cast<std::uint16_t>(p);
+  } else if (!d.http.bind_to_port(d.host, d.port)) {
+    return fmt::format("web admin: cannot listen on {} ({}): use another --webadmin-listen or --flags.disable-webadmin",
+                       d.opt.listen, std::strerror(errno));
+  }
+  for (const std::string& h : {std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]"),
+                               d.host.find(':') != std::string::npos ? "[" + d.host + "]" : d.host}) {
+    d.allowed_hosts.push_back(lower(fmt::format("{}:{}", h, d.port)));
+    if (d.port == 80) d.allowed_hosts.push_back(lower(h));
+  }
+  d.thread = std::thread([&d] { d.http.listen_after_bind(); });
+  d.running = true;
+  if (!d.token.empty() && !d.loopback)
+    log(log_level::warn,
+        "web admin on {}:{} (beyond loopback) requires a token{}: open {}?token={} or send "
+        "'Authorization: Bearer <token>'",
+        d.host, d.port, d.opt.token.empty() ? " (generated; set one with --webadmin-token)" : "", d.url(), d.token);
+  else
+    log(log_level::info, "web admin on {}{}", d.url(), d.token.empty() ? "" : " (token required)");
+  return {};
+}
+
+void webadmin::stop() {
+  impl& d = *impl_;
+  if (!d.running) return;
+  d.running = false;
+  {
+    const std::lock_guard lock{d.stop_mu};
+    d.stopping.store(true);
+  }
+  d.stop_cv.notify_all();
+  d.http.stop();
+  if (d.thread.joinable()) d.thread.join();
+}
+
+std::uint16_t webadmin::port() const noexcept { return impl_->port; }
+std::string webadmin::url() const { return impl_->url(); }
+const std::string& webadmin::token() const noexcept { return impl_->token; }
+const std::string& webadmin::csrf_token() const noexcept { return impl_->csrf; }
+
+}  // namespace protos7::webadmin

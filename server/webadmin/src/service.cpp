@@ -1,0 +1,1139 @@
+#include "service.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "protos7/codec/s7_item.hpp"
+#include "protos7/server/log.hpp"
+#include "protos7/server/storage.hpp"
+#include "protos7/webadmin/csv.hpp"
+
+namespace protos7::webadmin {
+
+namespace {
+
+using server::log;
+using server::log_level;
+
+constexpr std::uint8_t area_db = static_cast<std::uint8_t>(codec::s7::area::db);
+// GET /api/dbs/{n}/bytes answers at most this many bytes at once.
+constexpr std::size_t max_bytes_read = 4096;
+
+std::string lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+std::string json_kind(const json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number_float()) return "a number with a fraction";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_array()) return "an array";
+  return "an object";
+}
+
+// A whole number in [lo, hi] at body[key]; error text when it is something else.
+std::optional<std::int64_t> get_int(const json& body, const char* key, std::int64_t lo, std::int64_t hi,
+                                    std::string& err) {
+  const json& v = body.at(key);
+  std::int64_t n = 0;
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(hi)) {
+      err = fmt::format("{} must be {}..{}, not {}", key, lo, hi, u);
+      return std::nullopt;
+    }
+    n = static_cast<std::int64_t>(u);
+  } else if (v.is_number_integer()) {
+    n = v.get<std::int64_t>();
+  } else {
+    err = fmt::format("{} must be a whole number ({}..{}), not {}", key, lo, hi, json_kind(v));
+    return std::nullopt;
+  }
+  if (n < lo || n > hi) {
+    err = fmt::format("{} must be {}..{}, not {}", key, lo, hi, n);
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<std::string> get_string(const json& body, const char* key, std::string& err) {
+  const json& v = body.at(key);
+  if (!v.is_string()) {
+    err = fmt::format("{} must be a string, not {}", key, json_kind(v));
+    return std::nullopt;
+  }
+  return v.get<std::string>();
+}
+
+// Unknown keys are refused, so a misspelt field is an error and not silently ignored.
+std::string unknown_key(const json& body, std::initializer_list<const char*> known) {
+  for (const auto& [k, v] : body.items()) {
+    if (std::none_of(known.begin(), known.end(), [&](const char* n) { return k == n; })) {
+      std::string list;
+      for (const char* n : known) list += fmt::format("{}{}", list.empty() ? "" : ", ", n);
+      return fmt::format("unknown field '{}'; the fields are {}", k.substr(0, 40), list);
+    }
+  }
+  return {};
+}
+
+std::vector<std::byte> slice(const std::vector<std::byte>& bytes, const var_def& v) {
+  if (v.end_byte() > bytes.size()) return {};
+  return {bytes.begin() + static_cast<std::ptrdiff_t>(v.byte_offset),
+          bytes.begin() + static_cast<std::ptrdiff_t>(v.end_byte())};
+}
+
+initial_value initial_from_encoded(const var_def& v, const std::vector<std::byte>& enc) {
+  if (v.type.is_bool()) {
+    initial_value iv;
+    iv.bool_val = !enc.empty() && enc[0] != std::byte{0};
+    return iv;
+  }
+  return initial_from_bytes(v.type, enc, 0);
+}
+
+std::string states_text(const std::vector<named_state>& states) {
+  std::string s;
+  for (const named_state& st : states) s += fmt::format("{}{}={}", s.empty() ? "" : ";", st.name, st.value);
+  return s;
+}
+
+// --- loop-thread helpers (called only inside on_loop closures) ---
+
+enum class write_status : std::uint8_t { ok, no_db, out_of_range, io_error };
+
+struct write_result {
+  write_status status = write_status::ok;
+  std::vector<std::byte> after;  // the DB's bytes after the write
+};
+
+write_result write_on_loop(server::plc_memory& mem, bool hidden, std::uint16_t db, std::size_t offset, std::uint8_t bit,
+                           bool is_bool, const std::vector<std::byte>& data) {
+  write_result r;
+  server::data_block* d = mem.find_db(db);
+  if (d == nullptr || hidden) {
+    r.status = write_status::no_db;
+    return r;
+  }
+  const server::location loc = mem.locate(area_db, db, offset, is_bool ? 1 : data.size());
+  if (loc.return_code != codec::s7::return_code::success) {
+    r.status = write_status::out_of_range;
+    return r;
+  }
+  std::vector<std::byte> nb = data;
+  if (is_bool) {
+    // Read-modify-write of the one bit, on the loop thread, so it cannot race an S7 bit write.
+    const auto mask = static_cast<std::uint8_t>(1U << bit);
+    const auto old = std::to_integer<std::uint8_t>(loc.ram[0]);
+    nb = {std::byte{static_cast<std::uint8_t>(!data.empty() && data[0] != std::byte{0} ? (old | mask) : (old & ~mask))}};
+  }
+  if (!mem.write(loc, nb)) {
+    r.status = write_status::io_error;
+    return r;
+  }
+  r.after.assign(d->bytes().begin(), d->bytes().end());
+  return r;
+}
+
+// plc_memory offers add_db (which replaces) but no removal; its map is a non-const member that
+// dbs() hands out as const, so erasing through it is well-defined. The memory must have no
+// uncommitted writes (its dirty list holds raw pointers): callers commit() first.
+// TODO(core): replace with plc_memory::remove_db once the core has it.
+void detach_db(server::plc_memory& mem, std::uint16_t n) {
+  auto& dbs = const_cast<std::map<std::uint16_t, std::unique_ptr<server::data_block>>&>(mem.dbs());
+  dbs.erase(n);
+}
+
+std::string dir_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+void fsync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+reply no_loop() {
+  return reply::error(503, "the PLC core did not run the request (the server is stopping or overloaded); try again");
+}
+
+reply not_durable(std::string_view what) {
+  return reply::error(500, fmt::format("{}: syncing the DB file to disk failed (fdatasync), so the change is not "
+                                       "durable; see the server log",
+                                       what));
+}
+
+reply no_db(std::uint16_t n) {
+  return reply::error(404, fmt::format("DB{} does not exist; create it first (POST /api/dbs)", n));
+}
+
+}  // namespace
+
+reply reply::error(int status, std::string message, std::string field) {
+  reply r;
+  r.status = status;
+  r.body = {{"error", std::move(message)}};
+  if (!field.empty()) r.body["field"] = std::move(field);
+  return r;
+}
+
+struct service::parsed_var {
+  var_def v;
+  std::optional<json> value;
+  std::optional<reply> error;
+};
+
+service::service(const options& opt, server::server& srv, server::plc_memory& mem, const server::config& cfg)
+    : opt_(opt), srv_(srv), mem_(mem), cfg_(cfg), store_(opt.sqlite_path) {
+  auto loaded = store_.load();
+  vars_ = std::move(loaded.variables);
+  skipped_ = std::move(loaded.skipped);
+  for (const std::string& s : skipped_) log(log_level::warn, "webadmin: {}: ignored", s);
+  sort_vars();
+}
+
+template <class F>
+auto service::on_loop(F f) -> loop_outcome<std::invoke_result_t<F&>> {
+  using R = std::invoke_result_t<F&>;
+  struct state {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    loop_outcome<R> out;
+  };
+  auto st = std::make_shared<state>();
+  auto fn = std::make_shared<F>(std::move(f));
+  const bool queued = srv_.post(
+      [st, fn] {
+        st->out.value = (*fn)();
+        st->out.ran = true;
+      },
+      [st](bool committed) {
+        const std::lock_guard lock{st->mu};
+        st->out.committed = committed;
+        st->done = true;
+        st->cv.notify_all();
+      });
+  if (!queued) return {};
+  std::unique_lock lock{st->mu};
+  if (!st->cv.wait_for(lock, opt_.loop_timeout, [&] { return st->done; })) return {};
+  return std::move(st->out);
+}
+
+void service::sort_vars() {
+  std::sort(vars_.begin(), vars_.end(), [](const var_def& a, const var_def& b) {
+    return std::tie(a.db, a.byte_offset, a.bit_offset, a.id) < std::tie(b.db, b.byte_offset, b.bit_offset, b.id);
+  });
+}
+
+std::vector<var_def> service::vars_of(std::uint16_t db) const {
+  std::vector<var_def> out;
+  for (const var_def& v : vars_)
+    if (v.db == db) out.push_back(v);
+  return out;
+}
+
+const var_def* service::find_var(std::uint16_t db, std::int64_t id) const {
+  for (const var_def& v : vars_)
+    if (v.id == id && v.db == db) return &v;
+  return nullptr;
+}
+
+std::optional<std::vector<std::byte>> service::db_bytes(std::uint16_t n, bool& ran) {
+  auto r = on_loop([this, n]() -> std::optional<std::vector<std::byte>> {
+    const server::data_block* d = mem_.find_db(n);
+    if (d == nullptr || srv_.plc().db_hidden(n)) return std::nullopt;
+    return std::vector<std::byte>(d->bytes().begin(), d->bytes().end());
+  });
+  ran = r.ran;
+  return std::move(r.value);
+}
+
+json service::var_json(const var_def& v, const std::vector<std::byte>* bytes) const {
+  json states = json::array();
+  for (const named_state& s : v.states) states.push_back({{"name", s.name}, {"value", s.value}});
+  json j{{"id", v.id},
+         {"db", v.db},
+         {"name", v.name},
+         {"type", v.type.name()},
+         {"byte_offset", v.byte_offset},
+         {"bit_offset", v.bit_offset},
+         {"size", v.type.size()},
+         {"address", v.address()},
+         {"description", v.description},
+         {"states", std::move(states)}};
+  if (bytes != nullptr && v.end_byte() <= bytes->size()) {
+    const decoded_value d = decode_value(v.type, slice(*bytes, v), v.bit_offset);
+    j["value"] = d.value;
+    j["display"] = d.display;
+  } else {
+    j["value"] = nullptr;
+    j["display"] = "unavailable";
+  }
+  return j;
+}
+
+json service::db_json(std::uint16_t n, std::size_t size, const std::vector<std::byte>* bytes) {
+  json vars = json::array();
+  for (const var_def& v : vars_)
+    if (v.db == n) vars.push_back(var_json(v, bytes));
+  json j{{"number", n}, {"name", fmt::format("DB{}", n)}, {"size", size}, {"variables", std::move(vars)}};
+  std::size_t used = 0;
+  for (const var_def& v : vars_)
+    if (v.db == n) used = std::max(used, v.end_byte());
+  j["used_up_to"] = used;  // the smallest size the DB can be resized to
+  return j;
+}
+
+// ------------------------------------------------------------------------------------------
+// Data blocks
+
+reply service::list_dbs() {
+  auto r = on_loop([this] {
+    std::vector<std::pair<std::uint16_t, std::size_t>> out;
+    for (const auto& [n, d] : mem_.dbs())
+      if (!srv_.plc().db_hidden(n)) out.emplace_back(n, d->size());
+    return out;
+  });
+  if (!r.ran) return no_loop();
+  const std::lock_guard lock{mu_};
+  json dbs = json::array();
+  for (const auto& [n, size] : r.value) {
+    std::size_t count = 0;
+    for (const var_def& v : vars_) count += v.db == n ? 1 : 0;
+    dbs.push_back({{"number", n}, {"name", fmt::format("DB{}", n)}, {"size", size}, {"variables", count}});
+  }
+  json out{{"dbs", std::move(dbs)}};
+  if (!skipped_.empty()) out["warnings"] = skipped_;
+  return reply::ok(std::move(out));
+}
+
+reply service::get_db(std::uint16_t n) {
+  bool ran = false;
+  const auto bytes = db_bytes(n, ran);
+  if (!ran) return no_loop();
+  if (!bytes) return no_db(n);
+  const std::lock_guard lock{mu_};
+  return reply::ok(db_json(n, bytes->size(), &*bytes));
+}
+
+reply service::create_db(const json& body) {
+  if (std::string e = unknown_key(body, {"number", "size"}); !e.empty()) return reply::error(400, e);
+  if (!body.contains("number")) return reply::error(400, "number is missing: the DB number, 1..65535", "number");
+  if (!body.contains("size")) return reply::error(400, "size is missing: the DB size in bytes, 1..65536", "size");
+  std::string err;
+  const auto number = get_int(body, "number", 1, 65535, err);
+  if (!number) return reply::error(400, err, "number");
+  const auto size = get_int(body, "size", 1, static_cast<std::int64_t>(max_db_size), err);
+  if (!size) return reply::error(400, err, "size");
+  const auto n = static_cast<std::uint16_t>(*number);
+  const auto sz = static_cast<std::size_t>(*size);
+
+  const std::lock_guard lock{mu_};
+  // Variables left in the table for this number (e.g. from goprotos7) must fit the new block.
+  for (const var_def& v : vars_)
+    if (v.db == n && v.end_byte() > sz)
+      return reply::error(409,
+                          fmt::format("the variable table already has '{}' at {} for DB{}, which needs at least {} "
+                                      "bytes; create the DB with size {} or more",
+                                      v.name, v.address(), n, v.end_byte(), v.end_byte()),
+                          "size");
+  // The block starts zeroed (or with the initial values of variables already in the table).
+  std::vector<std::byte> image(sz);
+  // The whole creation runs on the loop thread: the check that the number is free and the file
+  // creation (write + fsync + rename + fsync(dir)) cannot interleave with anything else.
+  const std::string path = opt_.bin_dir.empty() ? std::string{} : fmt::format("{}/DB{}.bin", opt_.bin_dir, n);
+  auto r = on_loop([this, n, image, path]() -> std::string {
+    // A DB deleted by an S7 client (PI service _DELE) stays in plc_memory, hidden, until restart.
+    if (srv_.plc().db_hidden(n)) return "hidden";
+    if (mem_.find_db(n) != nullptr) return "exists";
+    int fd = -1;
+    if (!path.empty()) {
+      try {
+        server::write_file_atomically(path, image);
+      } catch (const std::exception& e) {
+        return e.what();
+      }
+      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) return fmt::format("cannot open {}: {}", path, std::strerror(errno));
+    }
+    mem_.add_db(std::make_unique<server::data_block>(n, image, fd, path));
+    return {};
+  });
+  if (!r.ran) return no_loop();
+  if (r.value == "exists") return reply::error(409, fmt::format("DB{} already exists", n), "number");
+  if (r.value == "hidden")
+    return reply::error(409,
+                        fmt::format("DB{} was deleted by an S7 client (PI service _DELE); its number stays reserved "
+                                    "until protos7 restarts",
+                                    n),
+                        "number");
+  if (!r.value.empty()) return reply::error(500, fmt::format("cannot create DB{}: {}", n, r.value));
+  try {
+    store_.set_db_size(n, sz);
+  } catch (const std::exception& e) {
+    log(log_level::error, "webadmin: DB{} created but its size was not recorded in SQLite: {}", n, e.what());
+  }
+  ++catalog_gen_;
+  log(log_level::info, "webadmin: created DB{} ({} bytes)", n, sz);
+  return reply::ok(db_json(n, sz, &image), 201);
+}
+
+reply service::resize_db(std::uint16_t n, const json& body) {
+  if (std::string e = unknown_key(body, {"size"}); !e.empty()) return reply::error(400, e);
+  if (!body.contains("size")) return reply::error(400, "size is missing: the new DB size in bytes, 1..65536", "size");
+  std::string err;
+  const auto size = get_int(body, "size", 1, static_cast<std::int64_t>(max_db_size), err);
+  if (!size) return reply::error(400, err, "size");
+  const auto sz = static_cast<std::size_t>(*size);
+  const std::lock_guard lock{mu_};
+  const var_def* last = nullptr;
+  for (const var_def& v : vars_)
+    if (v.db == n && (last == nullptr || v.end_byte() > last->end_byte())) last = &v;
+  if (last != nullptr && last->end_byte() > sz)
+    return reply::error(409,
+                        fmt::format("DB{} cannot shrink to {} bytes: '{}' ({}) uses it up to byte {}; the smallest size "
+                                    "is {} (delete or move that variable first)",
+                                    n, sz, last->name, last->address(), last->end_byte() - 1, last->end_byte()),
+                        "size");
+  // On the loop thread: sync what is pending, then replace the block by a resized copy written
+  // as a new file (temp + fsync + rename), so S7 writes cannot fall between copy and swap.
+  auto r = on_loop([this, n, sz]() -> std::pair<int, std::string> {
+    server::data_block* d = mem_.find_db(n);
+    if (d == nullptr || srv_.plc().db_hidden(n)) return {404, {}};
+    if (d->size() == sz) return {200, {}};
+    if (!mem_.commit()) return {500, "syncing the DB files failed"};
+    std::vector<std::byte> bytes(d->bytes().begin(), d->bytes().end());
+    bytes.resize(sz);
+    const std::string path = d->path();
+    int fd = -1;
+    if (!path.empty()) {
+      try {
+        server::write_file_atomically(path, bytes);
+      } catch (const std::exception& e) {
+        return {500, e.what()};
+      }
+      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) {
+        const std::string why = fmt::format("cannot reopen {}: {}", path, std::strerror(errno));
+        // Put the old image back so the file and the served block agree again.
+        try {
+          server::write_file_atomically(path, d->bytes());
+        } catch (const std::exception&) {
+        }
+        return {500, why};
+      }
+    }
+    mem_.add_db(std::make_unique<server::data_block>(n, std::move(bytes), fd, path));
+    return {200, {}};
+  });
+  if (!r.ran) return no_loop();
+  if (r.value.first == 404) return no_db(n);
+  if (r.value.first != 200) return reply::error(500, fmt::format("cannot resize DB{}: {}", n, r.value.second));
+  try {
+    store_.set_db_size(n, sz);
+  } catch (const std::exception& e) {
+    log(log_level::error, "webadmin: DB{} resized but the size was not recorded in SQLite: {}", n, e.what());
+  }
+  ++catalog_gen_;
+  log(log_level::info, "webadmin: resized DB{} to {} bytes", n, sz);
+  bool ran = false;
+  const auto bytes = db_bytes(n, ran);
+  return reply::ok(db_json(n, sz, bytes ? &*bytes : nullptr));
+}
+
+reply service::delete_db(std::uint16_t n) {
+  const std::lock_guard lock{mu_};
+  auto r = on_loop([this, n]() -> std::pair<int, std::string> {
+    server::data_block* d = mem_.find_db(n);
+    if (d == nullptr || srv_.plc().db_hidden(n)) return {404, {}};
+    if (!mem_.commit()) return {500, "syncing the DB files failed"};
+    std::string path = d->path();
+    detach_db(mem_, n);  // S7 clients get "object does not exist" from now on
+    return {200, std::move(path)};
+  });
+  if (!r.ran) return no_loop();
+  if (r.value.first == 404) return no_db(n);
+  if (r.value.first != 200) return reply::error(500, fmt::format("cannot delete DB{}: {}", n, r.value.second));
+  try {
+    store_.delete_db(n);
+  } catch (const std::exception& e) {
+    return reply::error(500, fmt::format("DB{} is no longer served, but its variables could not be removed from "
+                                         "SQLite: {}",
+                                         n, e.what()));
+  }
+  const std::string& path = r.value.second;
+  if (!path.empty()) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      return reply::error(500, fmt::format("DB{} is deleted from the table, but {} could not be removed: {}", n, path,
+                                           std::strerror(errno)));
+    fsync_dir(dir_of(path));
+  }
+  std::erase_if(vars_, [n](const var_def& v) { return v.db == n; });
+  ++catalog_gen_;
+  log(log_level::info, "webadmin: deleted DB{}", n);
+  return reply::ok({{"deleted", n}});
+}
+
+reply service::read_bytes(std::uint16_t n, std::size_t offset, std::optional<std::size_t> length) {
+  bool ran = false;
+  const auto bytes = db_bytes(n, ran);
+  if (!ran) return no_loop();
+  if (!bytes) return no_db(n);
+  if (offset > bytes->size())
+    return reply::error(400, fmt::format("offset {} is past the end of DB{} ({} bytes)", offset, n, bytes->size()), "offset");
+  const std::size_t len = std::min(length.value_or(std::min(bytes->size() - offset, max_bytes_read)), bytes->size() - offset);
+  if (len > max_bytes_read)
+    return reply::error(400, fmt::format("at most {} bytes per request", max_bytes_read), "length");
+  std::string hex;
+  hex.reserve(len * 2);
+  static constexpr char digits[] = "0123456789abcdef";
+  for (std::size_t i = offset; i < offset + len; ++i) {
+    const auto b = std::to_integer<unsigned>((*bytes)[i]);
+    hex += digits[b >> 4U];
+    hex += digits[b & 15U];
+  }
+  return reply::ok({{"db", n}, {"size", bytes->size()}, {"offset", offset}, {"length", len}, {"hex", hex}});
+}
+
+// ------------------------------------------------------------------------------------------
+// Variables
+
+service::parsed_var service::parse_var(std::uint16_t db, const json& body, const var_def* base, bool require_all) {
+  parsed_var p;
+  if (base != nullptr) p.v = *base;
+  p.v.db = db;
+  const auto fail = [&](std::string msg, std::string field) {
+    p.error = reply::error(400, std::move(msg), std::move(field));
+    return std::move(p);
+  };
+  if (!body.is_object()) return fail("the body must be a JSON object", "");
+  if (std::string e = unknown_key(body, {"name", "type", "byte_offset", "bit_offset", "description", "states", "value"});
+      !e.empty())
+    return fail(e, "");
+  if (require_all) {
+    for (const char* k : {"name", "type", "byte_offset"})
+      if (!body.contains(k)) return fail(fmt::format("{} is missing", k), k);
+  }
+  std::string err;
+  if (body.contains("name")) {
+    const auto s = get_string(body, "name", err);
+    if (!s) return fail(err, "name");
+    p.v.name = *s;
+  }
+  if (body.contains("type")) {
+    const auto s = get_string(body, "type", err);
+    if (!s) return fail(err, "type");
+    const auto t = parse_type(*s, err);
+    if (!t) return fail(err, "type");
+    p.v.type = *t;
+  }
+  if (body.contains("byte_offset")) {
+    const auto n = get_int(body, "byte_offset", 0, static_cast<std::int64_t>(max_db_size) - 1, err);
+    if (!n) return fail(err, "byte_offset");
+    p.v.byte_offset = static_cast<std::size_t>(*n);
+  }
+  if (body.contains("bit_offset")) {
+    const auto n = get_int(body, "bit_offset", 0, 7, err);
+    if (!n) return fail(err, "bit_offset");
+    p.v.bit_offset = static_cast<std::uint8_t>(*n);
+  } else if (base != nullptr && !p.v.type.is_bool()) {
+    p.v.bit_offset = 0;  // changed away from BOOL
+  }
+  if (body.contains("description")) {
+    const auto s = get_string(body, "description", err);
+    if (!s) return fail(err, "description");
+    p.v.description = *s;
+  }
+  if (body.contains("states")) {
+    const json& st = body.at("states");
+    if (!st.is_array()) return fail(fmt::format("states must be an array of {{\"name\", \"value\"}}, not {}", json_kind(st)), "states");
+    if (st.size() > max_states) return fail(fmt::format("{} states given; at most {} are allowed", st.size(), max_states), "states");
+    p.v.states.clear();
+    for (const json& s : st) {
+      if (!s.is_object() || !s.contains("name") || !s.contains("value") || s.size() != 2)
+        return fail("each state must be an object {\"name\": \"Running\", \"value\": 1}", "states");
+      if (!s.at("name").is_string()) return fail("a state name must be a string", "states");
+      named_state ns;
+      ns.name = s.at("name").get<std::string>();
+      const json& v = s.at("value");
+      if (v.is_boolean()) {
+        ns.value = v.get<bool>() ? 1 : 0;
+      } else {
+        const auto n = get_int(s, "value", -2147483648LL, 2147483647LL, err);
+        if (!n) return fail(fmt::format("state '{}': {}", ns.name.substr(0, 40), err), "states");
+        ns.value = *n;
+      }
+      p.v.states.push_back(std::move(ns));
+    }
+  } else if (base != nullptr && !p.v.type.has_states()) {
+    p.v.states.clear();  // the type changed to one without states
+  }
+  if (body.contains("value")) p.value = body.at("value");
+  return p;
+}
+
+reply service::list_variables(std::uint16_t n) {
+  reply r = get_db(n);
+  if (r.status != 200) return r;
+  return reply::ok({{"variables", std::move(r.body["variables"])}});
+}
+
+reply service::get_variable(std::uint16_t n, std::int64_t id) {
+  bool ran = false;
+  const auto bytes = db_bytes(n, ran);
+  if (!ran) return no_loop();
+  if (!bytes) return no_db(n);
+  const std::lock_guard lock{mu_};
+  const var_def* v = find_var(n, id);
+  if (v == nullptr) return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
+  return reply::ok({{"variable", var_json(*v, &*bytes)}});
+}
+
+std::optional<reply> service::write_value(const var_def& v, const std::vector<std::byte>& enc,
+                                          std::vector<std::byte>& after) {
+  auto r = on_loop([this, db = v.db, off = v.byte_offset, bit = v.bit_offset, is_bool = v.type.is_bool(), enc] {
+    return write_on_loop(mem_, srv_.plc().db_hidden(db), db, off, bit, is_bool, enc);
+  });
+  if (!r.ran) return no_loop();
+  switch (r.value.status) {
+    case write_status::no_db: return no_db(v.db);
+    case write_status::out_of_range:
+      return reply::error(409, fmt::format("{} is outside DB{} (was the DB resized?)", v.address(), v.db));
+    case write_status::io_error:
+      return reply::error(500, fmt::format("writing {} to the DB file failed; see the server log", v.address()));
+    case write_status::ok: break;
+  }
+  if (!r.committed) return not_durable(fmt::format("the value of '{}' was written", v.name));
+  after = std::move(r.value.after);
+  return std::nullopt;
+}
+
+reply service::create_variable(std::uint16_t n, const json& body) {
+  parsed_var p = parse_var(n, body, nullptr, true);
+  if (p.error) return *p.error;
+  var_def& v = p.v;
+  const std::lock_guard lock{mu_};
+  bool ran = false;
+  auto bytes = db_bytes(n, ran);
+  if (!ran) return no_loop();
+  if (!bytes) return no_db(n);
+  if (const problem pr = check_variable(v, bytes->size(), vars_))
+    return reply::error(pr.conflict ? 409 : 400, pr.message, pr.field);
+  if (vars_of(n).size() >= max_variables_per_db)
+    return reply::error(409, fmt::format("DB{} already has {} variables, the most the web admin manages", n, max_variables_per_db));
+  std::optional<encoded_value> enc;
+  if (p.value) {
+    enc = encode_value(v.type, *p.value);
+    if (!enc->ok()) return reply::error(400, fmt::format("value: {}", enc->error), "value");
+  }
+  // The initial value in SQLite: the one given, else what the DB holds there now.
+  const initial_value init = enc ? initial_from_encoded(v, enc->bytes) : initial_from_bytes(v.type, slice(*bytes, v), v.bit_offset);
+  try {
+    v.id = store_.insert_variable(v, init);
+  } catch (const std::exception& e) {
+    return reply::error(500, fmt::format("could not save the variable: {}", e.what()));
+  }
+  vars_.push_back(v);
+  sort_vars();
+  ++catalog_gen_;
+  if (enc) {
+    if (auto e = write_value(v, enc->bytes, *bytes)) {
+      e->body["error"] = fmt::format("the variable was created, but {}", e->body["error"].get<std::string>());
+      return *e;
+    }
+  }
+  log(log_level::info, "webadmin: DB{}: created '{}' {} at {}", n, v.name, v.type.name(), v.address());
+  return reply::ok({{"variable", var_json(v, &*bytes)}}, 201);
+}
+
+reply service::update_variable(std::uint16_t n, std::int64_t id, const json& body) {
+  const std::lock_guard lock{mu_};
+  const var_def* base = find_var(n, id);
+  if (base == nullptr) return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
+  const var_def old = *base;
+  parsed_var p = parse_var(n, body, base, false);
+  if (p.error) return *p.error;
+  var_def& v = p.v;
+  bool ran = false;
+  auto bytes = db_bytes(n, ran);
+  if (!ran) return no_loop();
+  if (!bytes) return no_db(n);
+  if (const problem pr = check_variable(v, bytes->size(), vars_))
+    return reply::error(pr.conflict ? 409 : 400, pr.message, pr.field);
+  std::optional<encoded_value> enc;
+  if (p.value) {
+    enc = encode_value(v.type, *p.value);
+    if (!enc->ok()) return reply::error(400, fmt::format("value: {}", enc->error), "value");
+  }
+  std::optional<initial_value> init;
+  if (enc) init = initial_from_encoded(v, enc->bytes);
+  else if (v.type != old.type || v.byte_offset != old.byte_offset || v.bit_offset != old.bit_offset)
+    init = initial_from_bytes(v.type, slice(*bytes, v), v.bit_offset);
+  try {
+    store_.update_variable(v, init);
+  } catch (const std::exception& e) {
+    return reply::error(500, fmt::format("could not save the variable: {}", e.what()));
+  }
+  for (var_def& x : vars_)
+    if (x.id == v.id) x = v;
+  sort_vars();
+  ++catalog_gen_;
+  if (enc) {
+    if (auto e = write_value(v, enc->bytes, *bytes)) {
+      e->body["error"] = fmt::format("the variable was saved, but {}", e->body["error"].get<std::string>());
+      return *e;
+    }
+  }
+  return reply::ok({{"variable", var_json(v, &*bytes)}});
+}
+
+reply service::delete_variable(std::uint16_t n, std::int64_t id) {
+  const std::lock_guard lock{mu_};
+  const var_def* v = find_var(n, id);
+  if (v == nullptr) return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
+  try {
+    store_.delete_variable(id);
+  } catch (const std::exception& e) {
+    return reply::error(500, fmt::format("could not delete the variable: {}", e.what()));
+  }
+  log(log_level::info, "webadmin: DB{}: deleted '{}'", n, v->name);
+  std::erase_if(vars_, [id](const var_def& x) { return x.id == id; });
+  ++catalog_gen_;
+  return reply::ok({{"deleted", id}});
+}
+
+reply service::set_value(std::uint16_t n, std::int64_t id, const json& body) {
+  if (std::string e = unknown_key(body, {"value"}); !e.empty()) return reply::error(400, e);
+  if (!body.contains("value")) return reply::error(400, "value is missing", "value");
+  var_def v;
+  {
+    const std::lock_guard lock{mu_};
+    const var_def* found = find_var(n, id);
+    if (found == nullptr) return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
+    v = *found;
+  }
+  const encoded_value enc = encode_value(v.type, body.at("value"));
+  if (!enc.ok()) return reply::error(400, fmt::format("{}: {}", v.name, enc.error), "value");
+  std::vector<std::byte> after;
+  if (auto e = write_value(v, enc.bytes, after)) return *e;
+  log(log_level::debug, "webadmin: DB{}: set '{}' = {}", n, v.name, body.at("value").dump());
+  return reply::ok({{"variable", var_json(v, &after)}});
+}
+
+// ------------------------------------------------------------------------------------------
+// Import / export
+
+reply service::export_db(std::uint16_t n, const std::string& format) {
+  if (format != "json" && format != "csv")
+    return reply::error(400, fmt::format("format must be json or csv, not '{}'", format.substr(0, 20)), "format");
+  bool ran = false;
+  const auto bytes = db_bytes(n, ran);
+  if (!ran) return no_loop();
+  if (!bytes) return no_db(n);
+  const std::lock_guard lock{mu_};
+  reply r;
+  if (format == "json") {
+    json vars = json::array();
+    for (const var_def& v : vars_of(n)) {
+      json states = json::array();
+      for (const named_state& s : v.states) states.push_back({{"name", s.name}, {"value", s.value}});
+      json j{{"name", v.name},       {"type", v.type.name()},           {"byte_offset", v.byte_offset},
+             {"bit_offset", v.bit_offset}, {"description", v.description}, {"states", std::move(states)}};
+      const decoded_value d = decode_value(v.type, slice(*bytes, v), v.bit_offset);
+      if (!d.value.is_null()) j["value"] = d.value;
+      vars.push_back(std::move(j));
+    }
+    r.raw = json{{"db", n}, {"size", bytes->size()}, {"variables", std::move(vars)}}.dump(2, ' ', false,
+                                                                                          json::error_handler_t::replace);
+    r.raw += '\n';
+    r.content_type = "application/json";
+    r.filename = fmt::format("DB{}.json", n);
+  } else {
+    r.raw = csv_line({"name", "type", "byte_offset", "bit_offset", "description", "states", "value"});
+    for (const var_def& v : vars_of(n)) {
+      const decoded_value d = decode_value(v.type, slice(*bytes, v), v.bit_offset);
+      std::string value;
+      if (!d.value.is_null())
+        value = v.type.kind == s7_kind::string || v.type.kind == s7_kind::character ? d.value.get<std::string>() : d.display;
+      // A description starting like a formula is prefixed with ' so a spreadsheet shows it as
+      // text (CSV injection); import strips that prefix again.
+      std::string desc = v.description;
+      if (!desc.empty() && (desc[0] == '=' || desc[0] == '+' || desc[0] == '@' || desc[0] == '-' || desc[0] == '\''))
+        desc.insert(0, "'");
+      r.raw += csv_line({v.name, v.type.name(), std::to_string(v.byte_offset), std::to_string(v.bit_offset), desc,
+                         states_text(v.states), value});
+    }
+    r.content_type = "text/csv; charset=utf-8";
+    r.filename = fmt::format("DB{}.csv", n);
+  }
+  return r;
+}
+
+reply service::import_db(std::uint16_t n, const std::string& format, const std::string& mode, const std::string& body) {
+  if (format != "json" && format != "csv")
+    return reply::error(400, "format must be json or csv (query parameter or the Content-Type)", "format");
+  if (mode != "replace" && mode != "merge")
+    return reply::error(400, fmt::format("mode must be replace or merge, not '{}'", mode.substr(0, 20)), "mode");
+  // 1. Every row becomes a parsed variable (or the import is refused).
+  struct row {
+    std::string label;  // "row 3" / "variables[2]"
+    json obj;           // as a POST body
+  };
+  std::vector<row> rows;
+  if (format == "json") {
+    json doc;
+    try {
+      doc = json::parse(body);
+    } catch (const json::parse_error& e) {
+      return reply::error(400, fmt::format("malformed JSON at byte {}: {}", e.byte, e.what()));
+    }
+    const json* list = &doc;
+    if (doc.is_object()) {
+      if (!doc.contains("variables")) return reply::error(400, "the JSON must be {\"variables\": [...]} or an array");
+      list = &doc.at("variables");
+    }
+    if (!list->is_array()) return reply::error(400, "variables must be an array");
+    if (list->size() > max_variables_per_db)
+      return reply::error(400, fmt::format("{} variables; at most {} per DB", list->size(), max_variables_per_db));
+    for (std::size_t i = 0; i < list->size(); ++i) rows.push_back({fmt::format("variables[{}]", i), (*list)[i]});
+  } else {
+    csv_error cerr;
+    const auto table = parse_csv(body, max_variables_per_db + 1, cerr);
+    if (!table) return reply::error(400, fmt::format("CSV line {}: {}", cerr.line, cerr.message));
+    if (table->empty()) return reply::error(400, "the CSV is empty; the first line must name the columns");
+    const csv_row& head = (*table)[0];
+    std::map<std::string, std::size_t> col;
+    static const std::set<std::string> known{"name", "type", "byte_offset", "bit_offset", "description", "states", "value"};
+    for (std::size_t i = 0; i < head.size(); ++i) {
+      const std::string h = lower(head[i]);
+      if (known.count(h) == 0)
+        return reply::error(400, fmt::format("unknown CSV column '{}'; the columns are name, type, byte_offset, "
+                                             "bit_offset, description, states, value",
+                                             head[i].substr(0, 40)));
+      col[h] = i;
+    }
+    for (const char* k : {"name", "type", "byte_offset"})
+      if (col.count(k) == 0) return reply::error(400, fmt::format("the CSV has no column '{}'", k));
+    for (std::size_t r = 1; r < table->size(); ++r) {
+      const csv_row& cells = (*table)[r];
+      const std::string label = fmt::format("line {}", r + 1);
+      if (cells.size() != head.size())
+        return reply::error(400, fmt::format("{}: {} fields, the header has {}", label, cells.size(), head.size()));
+      const auto cell = [&](const char* k) -> std::string { return col.count(k) != 0 ? cells[col[k]] : std::string{}; };
+      json o{{"name", cell("name")}, {"type", cell("type")}};
+      for (const char* k : {"byte_offset", "bit_offset"}) {
+        const std::string t = cell(k);
+        if (t.empty() && std::string(k) == "bit_offset") continue;
+        std::int64_t num = 0;
+        const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), num);
+        if (t.empty() || ec != std::errc{} || ptr != t.data() + t.size())
+          return reply::error(400, fmt::format("{}: {} '{}' is not a whole number", label, k, t.substr(0, 20)));
+        o[k] = num;
+      }
+      std::string desc = cell("description");
+      if (desc.size() >= 2 && desc[0] == '\'' &&
+          (desc[1] == '=' || desc[1] == '+' || desc[1] == '@' || desc[1] == '-' || desc[1] == '\''))
+        desc.erase(0, 1);
+      o["description"] = desc;
+      json states = json::array();
+      const std::string st = cell("states");
+      std::size_t pos = 0;
+      while (pos < st.size()) {
+        const std::size_t end = std::min(st.find(';', pos), st.size());
+        const std::string item = st.substr(pos, end - pos);
+        pos = end + 1;
+        if (item.empty()) continue;
+        const auto eq = item.find('=');
+        std::int64_t num = 0;
+        const std::string vtext = eq == std::string::npos ? std::string{} : item.substr(eq + 1);
+        const auto [ptr, ec] = std::from_chars(vtext.data(), vtext.data() + vtext.size(), num);
+        if (eq == std::string::npos || vtext.empty() || ec != std::errc{} || ptr != vtext.data() + vtext.size())
+          return reply::error(400, fmt::format("{}: states must look like Idle=0;Running=1, not '{}'", label, item.substr(0, 40)));
+        states.push_back({{"name", item.substr(0, eq)}, {"value", num}});
+      }
+      o["states"] = std::move(states);
+      // The value column is text in the type's notation; empty = leave the bytes as they are.
+      const std::string vt = cell("value");
+      if (!vt.empty()) {
+        std::string why;
+        const auto t = parse_type(cell("type"), why);
+        if (t) {
+          const auto val = parse_value_text(*t, vt, why);
+          if (!val) return reply::error(400, fmt::format("{} ('{}'): value: {}", label, cell("name").substr(0, 40), why));
+          o["value"] = *val;
+        }
+      }
+      rows.push_back({label, std::move(o)});
+    }
+  }
+
+  const std::lock_guard lock{mu_};
+  bool ran = false;
+  auto bytes = db_bytes(n, ran);
+  if (!ran) return no_loop();
+  if (!bytes) return no_db(n);
+  // 2. Validate the whole table as it will be, before anything is written.
+  std::vector<var_def> result = mode == "merge" ? vars_of(n) : std::vector<var_def>{};
+  std::vector<std::pair<var_def, std::optional<initial_value>>> apply;
+  std::vector<std::pair<var_def, std::vector<std::byte>>> values;
+  std::set<std::string> seen;
+  for (const row& r : rows) {
+    parsed_var p = parse_var(n, r.obj, nullptr, true);
+    const std::string who = r.obj.is_object() && r.obj.contains("name") && r.obj["name"].is_string()
+                                ? fmt::format("{} ('{}')", r.label, r.obj["name"].get<std::string>().substr(0, 40))
+                                : r.label;
+    if (p.error) {
+      p.error->body["error"] = fmt::format("{}: {}", who, p.error->body["error"].get<std::string>());
+      return *p.error;
+    }
+    var_def v = p.v;
+    if (!seen.insert(lower(v.name)).second)
+      return reply::error(400, fmt::format("{}: the name '{}' appears twice in the import", who, v.name));
+    // Merge: a variable with the same name is updated in place (keeps its id).
+    const auto same = std::find_if(result.begin(), result.end(), [&](const var_def& x) { return lower(x.name) == lower(v.name); });
+    if (same != result.end()) {
+      v.id = same->id;
+      result.erase(same);
+    }
+    if (const problem pr = check_variable(v, bytes->size(), result)) {
+      return reply::error(pr.conflict ? 409 : 400, fmt::format("{}: {}", who, pr.message), pr.field);
+    }
+    std::optional<initial_value> init;
+    if (p.value) {
+      const encoded_value enc = encode_value(v.type, *p.value);
+      if (!enc.ok()) return reply::error(400, fmt::format("{}: value: {}", who, enc.error), "value");
+      init = initial_from_encoded(v, enc.bytes);
+      values.emplace_back(v, enc.bytes);
+    } else {
+      init = initial_from_bytes(v.type, slice(*bytes, v), v.bit_offset);
+    }
+    result.push_back(v);
+    apply.emplace_back(v, init);
+  }
+  if (mode == "merge")
+    for (const var_def& v : result)
+      if (std::none_of(apply.begin(), apply.end(), [&](const auto& a) { return a.first.id == v.id && v.id != 0; }))
+        apply.emplace_back(v, std::nullopt);
+  // 3. One SQLite transaction, then all values in one loop round (one group commit).
+  std::vector<std::int64_t> ids;
+  try {
+    ids = store_.apply_db_variables(n, apply);
+  } catch (const std::exception& e) {
+    return reply::error(500, fmt::format("could not save the import: {}", e.what()));
+  }
+  std::erase_if(vars_, [n](const var_def& v) { return v.db == n; });
+  for (std::size_t i = 0; i < apply.size(); ++i) {
+    var_def v = apply[i].first;
+    v.id = ids[i];
+    vars_.push_back(v);
+  }
+  sort_vars();
+  ++catalog_gen_;
+  if (!values.empty()) {
+    auto w = on_loop([this, values] {
+      write_status worst = write_status::ok;
+      for (const auto& [v, enc] : values) {
+        const write_result r =
+            write_on_loop(mem_, srv_.plc().db_hidden(v.db), v.db, v.byte_offset, v.bit_offset, v.type.is_bool(), enc);
+        if (r.status != write_status::ok) worst = r.status;
+      }
+      return worst;
+    });
+    if (!w.ran) return no_loop();
+    if (w.value != write_status::ok)
+      return reply::error(500, "the variables were imported, but writing their values failed; see the server log");
+    if (!w.committed) return not_durable("the imported values were written");
+  }
+  log(log_level::info, "webadmin: DB{}: imported {} variables ({}, {})", n, rows.size(), format, mode);
+  auto after = db_bytes(n, ran);
+  json out = db_json(n, bytes->size(), after ? &*after : nullptr);
+  out["imported"] = rows.size();
+  return reply::ok(std::move(out));
+}
+
+// ------------------------------------------------------------------------------------------
+// The PLC
+
+namespace {
+
+std::string mode_name(server::operating_mode m) { return m == server::operating_mode::run ? "RUN" : "STOP"; }
+
+std::string clock_text(const codec::s7::ud::timestamp& t) {
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", t.year, t.month, t.day, t.hour, t.minute, t.second,
+                     t.millisecond);
+}
+
+}  // namespace
+
+reply service::plc_info() {
+  auto r = on_loop([this] {
+    server::plc_state& plc = srv_.plc();
+    const server::identity& id = plc.id();
+    json j;
+    j["mode"] = mode_name(plc.mode());
+    j["mode_changes"] = plc.mode_changes();
+    if (plc.mode_changes() > 0) {
+      const server::mode_change& c = plc.last_mode_change();
+      j["last_mode_change"] = {{"from", mode_name(c.from)}, {"to", mode_name(c.to)}, {"reason", c.reason}, {"at", iso_time(c.at)}};
+    }
+    j["identity"] = {{"order_number", id.order_number}, {"firmware_version", id.firmware_version},
+                     {"as_name", id.as_name},           {"module_name", id.module_name},
+                     {"plant_id", id.plant_id},         {"copyright", id.copyright},
+                     {"serial_number", id.serial_number}, {"module_type", id.module_type},
+                     {"memory_card_serial", id.memory_card_serial}};
+    j["profile"] = {{"name", plc.profile().name}, {"source", plc.profile().source}};
+    j["clock"] = clock_text(plc.clock_now());
+    j["clock_offset_ms"] = plc.clock_offset().count();
+    j["protection_level"] = plc.protection_level();
+    j["password_set"] = plc.has_password();
+    j["connections"] = monitor_.open_connections();
+    j["connections_total"] = monitor_.total_connections();
+    j["requests_total"] = monitor_.total_requests();
+    std::size_t dbs = 0;
+    for (const auto& [n, d] : mem_.dbs()) dbs += plc.db_hidden(n) ? 0U : 1U;
+    j["dbs"] = dbs;
+    return j;
+  });
+  if (!r.ran) return no_loop();
+  json j = std::move(r.value);
+  j["s7"] = {{"listen", cfg_.listen_address}, {"port", srv_.port()},           {"rack", cfg_.rack},
+             {"slot", cfg_.slot},             {"pdu_size", cfg_.pdu_size},      {"max_amq", cfg_.max_amq},
+             {"max_connections", cfg_.max_connections}};
+  j["started_at"] = iso_time(started_);
+  j["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - started_).count();
+  return reply::ok(std::move(j));
+}
+
+reply service::set_mode(const json& body) {
+  if (std::string e = unknown_key(body, {"mode"}); !e.empty()) return reply::error(400, e);
+  if (!body.contains("mode") || !body.at("mode").is_string())
+    return reply::error(400, "mode must be \"RUN\" or \"STOP\"", "mode");
+  const std::string m = body.at("mode").get<std::string>();
+  if (m != "RUN" && m != "STOP")
+    return reply::error(400, fmt::format("mode must be \"RUN\" or \"STOP\", not \"{}\"", m.substr(0, 20)), "mode");
+  const server::operating_mode want = m == "RUN" ? server::operating_mode::run : server::operating_mode::stop;
+  auto r = on_loop([this, want] {
+    const bool changed = srv_.plc().set_mode(want, "web admin");
+    return std::make_pair(changed, mode_name(srv_.plc().mode()));
+  });
+  if (!r.ran) return no_loop();
+  return reply::ok({{"mode", r.value.second}, {"changed", r.value.first}});
+}
+
+reply service::set_clock(const json& body) {
+  if (std::string e = unknown_key(body, {"time", "offset_ms"}); !e.empty()) return reply::error(400, e);
+  if (body.contains("time") == body.contains("offset_ms"))
+    return reply::error(400, "give either time (\"YYYY-MM-DDTHH:MM:SS.mmm\", the new PLC time) or offset_ms (from "
+                             "the host's clock; 0 = the host's time)");
+  std::optional<codec::s7::ud::timestamp> t;
+  std::int64_t offset = 0;
+  if (body.contains("time")) {
+    // The DATE_AND_TIME parser checks the text; its BCD bytes are then read back as fields.
+    const encoded_value e = encode_value(type_spec{s7_kind::date_and_time, 0}, body.at("time"));
+    if (!e.ok()) return reply::error(400, fmt::format("time: {}", e.error), "time");
+    const auto bcd = [&](std::size_t i) {
+      const auto b = std::to_integer<unsigned>(e.bytes[i]);
+      return (b >> 4U) * 10 + (b & 15U);
+    };
+    codec::s7::ud::timestamp ts;
+    const unsigned yy = bcd(0);
+    ts.year = static_cast<std::uint16_t>(yy >= 90 ? 1900 + yy : 2000 + yy);
+    ts.month = static_cast<std::uint8_t>(bcd(1));
+    ts.day = static_cast<std::uint8_t>(bcd(2));
+    ts.hour = static_cast<std::uint8_t>(bcd(3));
+    ts.minute = static_cast<std::uint8_t>(bcd(4));
+    ts.second = static_cast<std::uint8_t>(bcd(5));
+    ts.millisecond = static_cast<std::uint16_t>(bcd(6) * 10 + (std::to_integer<unsigned>(e.bytes[7]) >> 4U));
+    ts.weekday = static_cast<std::uint8_t>(std::to_integer<unsigned>(e.bytes[7]) & 15U);
+    t = ts;
+  } else {
+    std::string err;
+    const auto n = get_int(body, "offset_ms", -100LL * 365 * 86'400'000, 100LL * 365 * 86'400'000, err);
+    if (!n) return reply::error(400, err, "offset_ms");
+    offset = *n;
+  }
+  auto r = on_loop([this, t, offset] {
+    server::plc_state& plc = srv_.plc();
+    if (t) {
+      if (!plc.set_clock(*t)) return std::string{};
+    } else {
+      plc.set_clock_offset(std::chrono::milliseconds(offset));
+    }
+    return clock_text(plc.clock_now());
+  });
+  if (!r.ran) return no_loop();
+  if (r.value.empty()) return reply::error(400, "the PLC refused this time (years 1990..2089)", "time");
+  return reply::ok({{"clock", r.value}});
+}
+
+reply service::clients() {
+  auto r = on_loop([this] { return monitor_.clients_json(); });
+  if (!r.ran) return no_loop();
+  return reply::ok({{"clients", std::move(r.value)}});
+}
+
+reply service::requests(std::size_t limit) {
+  auto r = on_loop([this, limit] { return monitor_.requests_json(limit); });
+  if (!r.ran) return no_loop();
+  return reply::ok({{"requests", std::move(r.value)}, {"limit", limit}, {"kept", request_log_size}});
+}
+
+// ------------------------------------------------------------------------------------------
+// Event streams
+
+live_snapshot service::snapshot(std::optional<std::uint16_t> db) {
+  auto r = on_loop([this, db] {
+    live_snapshot s;
+    if (db && !srv_.plc().db_hidden(*db)) {
+      if (const server::data_block* d = mem_.find_db(*db)) {
+        s.db_exists = true;
+        s.db_bytes.assign(d->bytes().begin(), d->bytes().end());
+      }
+    }
+    s.traffic_generation = monitor_.generation();
+    s.mode = mode_name(srv_.plc().mode());
+    s.connections = monitor_.open_connections();
+    s.requests_total = monitor_.total_requests();
+    return s;
+  });
+  r.value.ran = r.ran;
+  return std::move(r.value);
+}
+
+json service::values_json(std::uint16_t db, const std::vector<std::byte>& bytes) {
+  json vars = json::array();
+  const std::lock_guard lock{mu_};
+  for (const var_def& v : vars_) {
+    if (v.db != db) continue;
+    json j{{"id", v.id}};
+    if (v.end_byte() <= bytes.size()) {
+      const decoded_value d = decode_value(v.type, slice(bytes, v), v.bit_offset);
+      j["value"] = d.value;
+      j["display"] = d.display;
+    } else {
+      j["value"] = nullptr;
+      j["display"] = "unavailable";
+    }
+    vars.push_back(std::move(j));
+  }
+  return {{"db", db}, {"size", bytes.size()}, {"variables", std::move(vars)}};
+}
+
+}  // namespace protos7::webadmin

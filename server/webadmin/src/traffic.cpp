@@ -1,0 +1,503 @@
+#include "protos7/webadmin/traffic.hpp"
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <ctime>
+
+#include "protos7/codec/cotp.hpp"
+#include "protos7/codec/s7.hpp"
+#include "protos7/codec/s7_data.hpp"
+#include "protos7/codec/s7_item.hpp"
+#include "protos7/codec/tpkt.hpp"
+#include "protos7/server/config.hpp"
+#include "protos7/server/session.hpp"
+
+namespace protos7::webadmin {
+
+namespace cotp = codec::cotp;
+namespace s7 = codec::s7;
+using json = nlohmann::json;
+using bytes = codec::bytes;
+
+namespace {
+
+constexpr std::uint8_t u8(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+
+std::string function_name(std::uint8_t fn) {
+  switch (static_cast<s7::function>(fn)) {
+    case s7::function::cpu_services: return "CPU services";
+    case s7::function::read_var: return "Read Var";
+    case s7::function::write_var: return "Write Var";
+    case s7::function::request_download: return "Request download";
+    case s7::function::download_block: return "Download block";
+    case s7::function::download_ended: return "Download ended";
+    case s7::function::start_upload: return "Start upload";
+    case s7::function::upload: return "Upload";
+    case s7::function::end_upload: return "End upload";
+    case s7::function::pi_service: return "PI service";
+    case s7::function::plc_stop: return "PLC stop";
+    case s7::function::setup_communication: return "Setup Communication";
+  }
+  return fmt::format("function 0x{:02X}", fn);
+}
+
+std::string userdata_name(std::uint8_t group, std::uint8_t sub) {
+  namespace ud = s7::ud;
+  switch (static_cast<ud::group>(group)) {
+    case ud::group::cpu:
+      if (sub == ud::sub::read_szl) return "Read SZL";
+      if (sub == ud::sub::message_service) return "Message service";
+      return fmt::format("CPU function 0x{:02X}", sub);
+    case ud::group::time:
+      if (sub == ud::sub::read_clock) return "Read clock";
+      if (sub == ud::sub::set_clock || sub == ud::sub::set_clock_2) return "Set clock";
+      if (sub == ud::sub::read_clock_following) return "Read clock (following)";
+      return fmt::format("Time function 0x{:02X}", sub);
+    case ud::group::block:
+      if (sub == ud::sub::list_blocks) return "List blocks";
+      if (sub == ud::sub::list_blocks_of_type) return "List blocks of type";
+      if (sub == ud::sub::block_info) return "Get block info";
+      return fmt::format("Block function 0x{:02X}", sub);
+    case ud::group::security:
+      if (sub == ud::sub::password) return "PLC password";
+      return fmt::format("Security function 0x{:02X}", sub);
+    case ud::group::cyclic: return fmt::format("Cyclic data 0x{:02X}", sub);
+    case ud::group::programmer: return fmt::format("Programmer command 0x{:02X}", sub);
+    case ud::group::mode_transition: return "Mode transition";
+    default: return fmt::format("Userdata group {} function 0x{:02X}", group, sub);
+  }
+}
+
+std::string return_code_name(std::uint8_t rc) {
+  namespace rcn = s7::return_code;
+  switch (rc) {
+    case rcn::success: return "success";
+    case rcn::hardware_error: return "hardware error";
+    case rcn::access_denied: return "access denied";
+    case rcn::invalid_address: return "address out of range";
+    case rcn::type_not_supported: return "data type not supported";
+    case rcn::type_inconsistent: return "data type inconsistent";
+    case rcn::object_does_not_exist: return "object does not exist";
+    default: return "unknown return code";
+  }
+}
+
+std::string header_error_name(std::uint16_t e) {
+  namespace ec = s7::error_code;
+  switch (e) {
+    case ec::wrong_frames: return "PDU too large or malformed";
+    case ec::not_implemented: return "service not implemented / not allowed now";
+    case ec::service_unknown: return "unknown service";
+    case ec::not_permitted_in_mode: return "not permitted in the current mode";
+    case ec::mode_already_set: return "mode already set";
+    case ec::protection_level: return "protection level too low";
+    case ec::wrong_password: return "wrong password";
+    case ec::info_unavailable:
+    case ec::info_unavailable_2: return "information not available";
+    case ec::illegal_szl_id: return "illegal SZL id";
+    case ec::block_not_found: return "block not found";
+    case ec::object_state: return "object state conflict";
+    default: return "error";
+  }
+}
+
+// STEP 7 notation of an S7ANY item: DB1.DBW0, M10.2, MB4, P#DB1.DBX0.0 BYTE 4, C5, T3.
+std::string format_any(const s7::any_address& a) {
+  const auto ts = static_cast<s7::transport_size>(a.tsize);
+  const auto area = static_cast<s7::area>(a.area);
+  if (area == s7::area::counters || area == s7::area::timers) {
+    const char* n = area == s7::area::counters ? "C" : "T";
+    return a.count == 1 ? fmt::format("{}{}", n, a.address) : fmt::format("{}{}..{}{}", n, a.address, n, a.address + a.count - 1U);
+  }
+  std::string prefix;
+  std::string space;  // "DB1.DB" or "M" ...
+  switch (area) {
+    case s7::area::db: prefix = fmt::format("DB{}.DB", a.db); break;
+    case s7::area::di: prefix = fmt::format("DI{}.DI", a.db); break;
+    case s7::area::inputs: prefix = "I"; break;
+    case s7::area::outputs: prefix = "Q"; break;
+    case s7::area::flags: prefix = "M"; break;
+    case s7::area::peripheral: prefix = "P"; break;
+    case s7::area::local: prefix = "L"; break;
+    case s7::area::v: prefix = "V"; break;
+    default: prefix = fmt::format("area 0x{:02X} ", a.area); break;
+  }
+  const std::uint32_t byte = a.byte_offset();
+  if (ts == s7::transport_size::bit && a.count == 1) return fmt::format("{}X{}.{}", prefix, byte, a.bit());
+  if (a.count == 1) {
+    switch (s7::element_size(a.tsize)) {
+      case 1: return fmt::format("{}B{}", prefix, byte);
+      case 2: return fmt::format("{}W{}", prefix, byte);
+      case 4: return fmt::format("{}D{}", prefix, byte);
+      default: break;
+    }
+  }
+  static constexpr std::pair<s7::transport_size, const char*> names[] = {
+      {s7::transport_size::bit, "BOOL"},   {s7::transport_size::byte, "BYTE"},     {s7::transport_size::char_, "CHAR"},
+      {s7::transport_size::word, "WORD"},  {s7::transport_size::int_, "INT"},      {s7::transport_size::dword, "DWORD"},
+      {s7::transport_size::dint, "DINT"},  {s7::transport_size::real, "REAL"},     {s7::transport_size::date, "DATE"},
+      {s7::transport_size::tod, "TOD"},    {s7::transport_size::time, "TIME"},     {s7::transport_size::s5time, "S5TIME"},
+      {s7::transport_size::date_and_time, "DT"},
+  };
+  std::string tname = fmt::format("0x{:02X}", a.tsize);
+  for (const auto& [t, n] : names)
+    if (t == ts) tname = n;
+  // P#DB1.DBX0.0 BYTE 4: the ANY pointer; "DB1.DB" becomes "DB1.DBX".
+  return fmt::format("P#{}X{}.{} {} {}", prefix, byte, a.bit(), tname, a.count);
+}
+
+std::string hex_preview(bytes b) {
+  std::string s;
+  const std::size_t n = std::min<std::size_t>(b.size(), 8);
+  for (std::size_t i = 0; i < n; ++i) s += fmt::format("{}{:02X}", i == 0 ? "" : " ", u8(b[i]));
+  if (b.size() > n) s += fmt::format(" … ({} bytes)", b.size());
+  return s;
+}
+
+std::string tsap_text(bytes t) {
+  if (t.empty()) return "";
+  std::string s;
+  for (std::size_t i = 0; i < t.size(); ++i) s += fmt::format("{}{:02X}", i == 0 ? "" : ".", u8(t[i]));
+  return s;
+}
+
+}  // namespace
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+// One direction of a connection: TPKT framing and COTP reassembly over copies the monitor owns.
+struct traffic_monitor::direction {
+  std::vector<std::byte> frame_buf = std::vector<std::byte>(server::max_frame_size);
+  std::vector<std::byte> pdu_buf = std::vector<std::byte>(server::max_pdu_size);
+  codec::tpkt::framer framer{frame_buf};
+  cotp::reassembler reassembler{pdu_buf};
+  bool broken = false;  // stop decoding after garbage (the session closes such connections anyway)
+};
+
+struct traffic_monitor::conn {
+  int id = 0;
+  std::string peer;
+  std::chrono::system_clock::time_point connected_at;
+  std::chrono::system_clock::time_point last_request_at;
+  std::string state = "TCP";
+  std::string calling_tsap;
+  std::string called_tsap;
+  std::string connection_type;
+  int rack = -1;
+  int slot = -1;
+  std::uint16_t pdu_size = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t reads = 0;
+  std::uint64_t writes = 0;
+  std::uint64_t userdata = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  direction in;
+  direction out;
+  std::map<std::uint16_t, request_record> pending;
+};
+
+traffic_monitor::traffic_monitor() = default;
+traffic_monitor::~traffic_monitor() = default;
+
+void traffic_monitor::on_open(int id, const std::string& peer) {
+  auto c = std::make_unique<conn>();
+  c->id = id;
+  c->peer = peer;
+  c->connected_at = std::chrono::system_clock::now();
+  conns_[id] = std::move(c);
+  ++total_connections_;
+  ++generation_;
+}
+
+void traffic_monitor::on_close(int id) {
+  const auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  for (auto& [ref, r] : it->second->pending) {
+    r.result = "no reply (connection closed)";
+    log_record(std::move(r));
+  }
+  conns_.erase(it);
+  ++generation_;
+}
+
+void traffic_monitor::on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) {
+  const auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  conn& c = *it->second;
+  c.bytes_in += in.size();
+  c.bytes_out += out.size();
+  const auto walk = [&](direction& d, bytes stream, bool from_client) {
+    while (!d.broken) {
+      const auto r = d.framer.next(stream);
+      if (r.status == codec::tpkt::frame_status::need_more) return;
+      if (r.status == codec::tpkt::frame_status::invalid) {
+        d.broken = true;
+        return;
+      }
+      const auto f = codec::tpkt::parse(r.frame);
+      if (!f) continue;
+      const auto t = cotp::parse(f->payload);
+      if (!t) continue;
+      switch (t->type) {
+        case cotp::tpdu_type::cr:
+          if (from_client) {
+            c.calling_tsap = tsap_text(t->params.calling_tsap);
+            c.called_tsap = tsap_text(t->params.called_tsap);
+            cotp::s7_tsap called{};
+            if (cotp::decode_s7_tsap(t->params.called_tsap, called)) {
+              c.rack = called.rack;
+              c.slot = called.slot;
+              c.connection_type = called.connection_type == 1   ? "PG"
+                                  : called.connection_type == 2 ? "OP"
+                                  : called.connection_type == 3 ? "S7 basic"
+                                                                : fmt::format("0x{:02X}", called.connection_type);
+            }
+          }
+          break;
+        case cotp::tpdu_type::cc:
+          if (!from_client) c.state = "COTP";
+          ++generation_;
+          break;
+        case cotp::tpdu_type::dt: {
+          const auto fr = d.reassembler.feed(*t);
+          if (fr.st == cotp::reassembler::status::overflow) {
+            d.reassembler.reset();
+            break;
+          }
+          if (fr.st != cotp::reassembler::status::complete) break;
+          if (from_client) on_client_pdu(c, fr.pdu);
+          else on_server_pdu(c, fr.pdu);
+          break;
+        }
+        default: break;
+      }
+    }
+  };
+  walk(c.in, in, true);
+  walk(c.out, out, false);
+}
+
+void traffic_monitor::on_client_pdu(conn& c, std::span<const std::byte> pdu) {
+  request_record r;
+  r.time = std::chrono::system_clock::now();
+  r.started = std::chrono::steady_clock::now();
+  r.connection = c.id;
+  r.peer = c.peer;
+  const auto head = s7::parse(pdu);
+  if (!head) {
+    r.kind = "?";
+    r.function = "not an S7 PDU";
+    r.result = "connection closed by the server";
+    r.answered = true;
+    ++c.requests;
+    ++c.errors;
+    c.last_request_at = r.time;
+    log_record(std::move(r));
+    return;
+  }
+  r.pdu_ref = head->hdr.pdu_ref;
+  s7::decode_options opt;
+  opt.params.items.allow_unknown_syntax = true;
+  const auto m = s7::decode(pdu, nullptr, opt);
+  if (head->hdr.type == s7::rosctr::job) {
+    r.kind = "Job";
+    const std::uint8_t fn = head->param.empty() ? 0 : u8(head->param[0]);
+    r.function = function_name(fn);
+    if (!m) {
+      r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
+    } else if (fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
+      r.items.push_back(fmt::format("PDU {}, AmQ {}/{}", m->prm.setup.pdu_length, m->prm.setup.max_amq_calling,
+                                    m->prm.setup.max_amq_called));
+    } else if (fn == static_cast<std::uint8_t>(s7::function::read_var) ||
+               fn == static_cast<std::uint8_t>(s7::function::write_var)) {
+      const bool write = fn == static_cast<std::uint8_t>(s7::function::write_var);
+      (write ? c.writes : c.reads) += 1;
+      auto it = m->prm.var_specs(m->p.origin);
+      s7::data_item_iterator data{m->p.data, m->prm.item_count, m->p.origin};
+      s7::var_spec v;
+      while (it.next(v)) {
+        std::string item = v.syntax == static_cast<std::uint8_t>(s7::syntax_id::s7any)
+                               ? format_any(v.any)
+                               : fmt::format("syntax id 0x{:02X}", v.syntax);
+        s7::data_item d;
+        if (write && data.next(d)) item += " ← " + hex_preview(d.data);
+        r.items.push_back(std::move(item));
+      }
+    } else if (fn == static_cast<std::uint8_t>(s7::function::pi_service)) {
+      r.items.push_back(std::string(reinterpret_cast<const char*>(m->prm.pi.service_name.data()),
+                                    m->prm.pi.service_name.size()));
+    }
+  } else if (head->hdr.type == s7::rosctr::userdata) {
+    r.kind = "Userdata";
+    if (!m) {
+      r.function = "Userdata";
+      r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
+    } else {
+      if (m->ud.prm.type != static_cast<std::uint8_t>(s7::ud::type::request)) return;  // not a request
+      r.function = userdata_name(m->ud.prm.group, m->ud.prm.subfunction);
+      ++c.userdata;
+      const auto& pl = m->ud.data.payload;
+      if (m->ud.prm.group == static_cast<std::uint8_t>(s7::ud::group::cpu) &&
+          m->ud.prm.subfunction == s7::ud::sub::read_szl && pl.size() >= 4)
+        r.items.push_back(fmt::format("SZL 0x{:02X}{:02X} index 0x{:02X}{:02X}", u8(pl[0]), u8(pl[1]), u8(pl[2]), u8(pl[3])));
+    }
+  } else {
+    return;  // Ack / Ack_Data from a client: not a request
+  }
+  ++c.requests;
+  ++total_requests_;
+  c.last_request_at = r.time;
+  if (c.pending.size() >= max_pending_per_connection) {
+    auto oldest = c.pending.begin();
+    oldest->second.result = "no reply seen";
+    log_record(std::move(oldest->second));
+    c.pending.erase(oldest);
+  }
+  // A reused PDU reference (clients wrap at 65535) replaces a request that was never answered.
+  if (const auto old = c.pending.find(r.pdu_ref); old != c.pending.end()) {
+    old->second.result = "no reply seen";
+    log_record(std::move(old->second));
+    c.pending.erase(old);
+  }
+  c.pending.emplace(r.pdu_ref, std::move(r));
+}
+
+void traffic_monitor::on_server_pdu(conn& c, std::span<const std::byte> pdu) {
+  s7::decode_options opt;
+  opt.params.items.allow_unknown_syntax = true;
+  const auto head = s7::parse(pdu);
+  if (!head) return;
+  const std::uint16_t ref = head->hdr.pdu_ref;
+  if (head->hdr.type == s7::rosctr::ack || head->hdr.type == s7::rosctr::ack_data) {
+    if (const std::uint16_t e = head->hdr.error(); e != 0) {
+      finish(c, ref, fmt::format("error 0x{:04X}: {}", e, header_error_name(e)), false);
+      return;
+    }
+    const auto m = s7::decode(pdu, nullptr, opt);
+    if (!m) {
+      finish(c, ref, "reply does not decode", false);
+      return;
+    }
+    const std::uint8_t fn = m->prm.fn;
+    if (fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
+      c.pdu_size = m->prm.setup.pdu_length;
+      c.state = "S7";
+      finish(c, ref, fmt::format("OK: PDU {}, AmQ {}/{}", m->prm.setup.pdu_length, m->prm.setup.max_amq_calling,
+                                 m->prm.setup.max_amq_called),
+             true);
+      return;
+    }
+    std::vector<std::uint8_t> codes;
+    if (fn == static_cast<std::uint8_t>(s7::function::read_var)) {
+      s7::data_item_iterator it{m->p.data, m->prm.item_count, m->p.origin};
+      s7::data_item d;
+      while (it.next(d)) codes.push_back(d.return_code);
+    } else if (fn == static_cast<std::uint8_t>(s7::function::write_var)) {
+      for (const std::byte b : m->p.data) codes.push_back(u8(b));
+    }
+    std::string result;
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+      if (codes[i] == s7::return_code::success) continue;
+      if (++bad <= 4)
+        result += fmt::format("{}item {}: {} (0x{:02X})", result.empty() ? "" : "; ", i + 1, return_code_name(codes[i]), codes[i]);
+    }
+    if (bad > 4) result += fmt::format("; {} more", bad - 4);
+    finish(c, ref, bad == 0 ? "OK" : result, bad == 0);
+    return;
+  }
+  if (head->hdr.type == s7::rosctr::userdata) {
+    const auto m = s7::decode(pdu, nullptr, opt);
+    if (!m) {
+      finish(c, ref, "reply does not decode", false);
+      return;
+    }
+    if (m->ud.prm.error_code != 0) {
+      finish(c, ref, fmt::format("error 0x{:04X}: {}", m->ud.prm.error_code, header_error_name(m->ud.prm.error_code)), false);
+      return;
+    }
+    if (m->ud.has_data && m->ud.data.return_code != s7::return_code::success) {
+      finish(c, ref, fmt::format("{} (0x{:02X})", return_code_name(m->ud.data.return_code), m->ud.data.return_code), false);
+      return;
+    }
+    finish(c, ref, "OK", true);
+  }
+}
+
+void traffic_monitor::finish(conn& c, std::uint16_t pdu_ref, std::string result, bool ok) {
+  const auto it = c.pending.find(pdu_ref);
+  if (it == c.pending.end()) return;
+  request_record r = std::move(it->second);
+  c.pending.erase(it);
+  r.result = std::move(result);
+  r.ok = ok;
+  r.answered = true;
+  r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r.started).count();
+  if (!ok) ++c.errors;
+  log_record(std::move(r));
+}
+
+void traffic_monitor::log_record(request_record r) {
+  r.seq = next_seq_++;
+  log_.push_back(std::move(r));
+  while (log_.size() > request_log_size) log_.pop_front();
+  ++generation_;
+}
+
+json traffic_monitor::clients_json() const {
+  json a = json::array();
+  for (const auto& [id, c] : conns_) {
+    a.push_back({{"id", id},
+                 {"peer", c->peer},
+                 {"connected_at", iso_time(c->connected_at)},
+                 {"state", c->state},
+                 {"connection_type", c->connection_type},
+                 {"calling_tsap", c->calling_tsap},
+                 {"called_tsap", c->called_tsap},
+                 {"rack", c->rack < 0 ? json() : json(c->rack)},
+                 {"slot", c->slot < 0 ? json() : json(c->slot)},
+                 {"pdu_size", c->pdu_size == 0 ? json() : json(c->pdu_size)},
+                 {"requests", c->requests},
+                 {"reads", c->reads},
+                 {"writes", c->writes},
+                 {"userdata", c->userdata},
+                 {"errors", c->errors},
+                 {"bytes_in", c->bytes_in},
+                 {"bytes_out", c->bytes_out},
+                 {"last_request_at", c->requests == 0 ? json() : json(iso_time(c->last_request_at))}});
+  }
+  return a;
+}
+
+json traffic_monitor::requests_json(std::size_t limit) const {
+  json a = json::array();
+  const std::size_t n = std::min(limit, log_.size());
+  // Newest first.
+  for (std::size_t i = 0; i < n; ++i) {
+    const request_record& r = log_[log_.size() - 1 - i];
+    a.push_back({{"seq", r.seq},
+                 {"time", iso_time(r.time)},
+                 {"connection", r.connection},
+                 {"peer", r.peer},
+                 {"pdu_ref", r.pdu_ref},
+                 {"kind", r.kind},
+                 {"function", r.function},
+                 {"items", r.items},
+                 {"result", r.result},
+                 {"ok", r.ok},
+                 {"duration_ms", r.answered ? json(std::round(r.duration_ms * 1000) / 1000) : json()}});
+  }
+  return a;
+}
+
+}  // namespace protos7::webadmin
