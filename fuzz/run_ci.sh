@@ -19,7 +19,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$repo/build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
 jobs=${JOBS:-2}
-all_targets=(tpkt_framer cotp s7_header s7_job s7_ack_data userdata szl capture roundtrip_cotp roundtrip_s7)
+all_targets=(tpkt_framer cotp s7_header s7_job s7_ack_data userdata szl capture roundtrip_cotp roundtrip_s7 session sessions)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
@@ -31,6 +31,7 @@ max_len() {
     tpkt_framer) echo 8192 ;;
     cotp) echo 2048 ;;
     capture) echo 16384 ;;
+    session | sessions) echo 8192 ;;
     *) echo 1024 ;;
   esac
 }
@@ -43,7 +44,7 @@ cmake -S "$repo" -B "$build" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="$sanitize" -DCMAKE_CXX_FLAGS="$sanitize" \
   -DPROTOS7_LIBFUZZER=ON -DPROTOS7_BUILD_FUZZ=ON \
-  -DPROTOS7_BUILD_TESTS=OFF -DPROTOS7_BUILD_BENCH=OFF -DPROTOS7_BUILD_SERVER=OFF \
+  -DPROTOS7_BUILD_TESTS=OFF -DPROTOS7_BUILD_BENCH=OFF -DPROTOS7_BUILD_SERVER=ON \
   >"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=("fuzz_$t"); done

@@ -227,8 +227,8 @@ TEST(robustness, userdata_is_answered_with_an_error_not_a_hang) {
   s.start();
   client c{s.port()};
   ASSERT_TRUE(c.open());
-  // Read SZL 0x0011 index 0 (snap7 / Step 7 request).
-  buf pdu = hex("3207 0000 0100 0008 0008 0001120411440100 ff09000400110000");
+  // Cyclic services (group 2), subscribe 1 item every 100 ms: no S7-300 serves it to us.
+  buf pdu = hex("3207 0000 0100 0008 0014 0001120411420100 ff090010 00 01 00 01 120a10020001000184000000");
   const auto r = c.transact(pdu);
   ASSERT_TRUE(r);
   const auto m = s7::decode(*r);

@@ -251,9 +251,9 @@ TEST_F(write_var, fill_byte_of_any_value_is_accepted) {
 }
 
 TEST_F(read_var, unsupported_functions_get_8104) {
-  // PLC Stop: function 0x29, 5 unknown bytes, "P_PROGRAM".
-  const auto m = raw_job(hex("29 0000000000 09 505f50524f4752414d"));
+  // PI-Service with a service name no S7-300 knows: function 0x28, 7 bytes, an empty parameter
+  // block, "_XXXX". (PLC Stop and the known PI services are served: services_test.)
+  const auto m = raw_job(hex("28 000000000000fd 0000 05 5f58585858"));
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->p.hdr.type, s7::rosctr::ack);
   EXPECT_EQ(m->p.hdr.error(), 0x8104);
 }

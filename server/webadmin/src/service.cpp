@@ -79,7 +79,8 @@ std::optional<std::string> get_string(const json& body, const char* key, std::st
 
 // Unknown keys are refused, so a misspelt field is an error and not silently ignored.
 std::string unknown_key(const json& body, std::initializer_list<const char*> known) {
-  for (const auto& [k, v] : body.items()) {
+  for (const auto& item : body.items()) {
+    const std::string& k = item.key();  // (clang 14 cannot capture a structured binding)
     if (std::none_of(known.begin(), known.end(), [&](const char* n) { return k == n; })) {
       std::string list;
       for (const char* n : known) list += fmt::format("{}{}", list.empty() ? "" : ", ", n);
