@@ -30,7 +30,7 @@ bin="${1:-}"
 bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [[ -d "$here/node_modules/node-snap7" ]] || { echo "$0: run 'bash interop/setup.sh' first" >&2; exit 2; }
-cd "$here"
+cd "$here" || exit 2
 
 pid=""
 tmp=""

@@ -408,7 +408,8 @@ class worker {
       if (n == 0) return fail("server closed a connection during the run");
       if (n < 0) return fail(errno_text("recv"));
       c.rx_len += static_cast<std::size_t>(n);
-      if (static_cast<std::size_t>(n) < 4096) break;  // most likely drained; epoll says if not
+      // Under 4 KiB read: most likely drained; the (level-triggered) epoll reports what is left.
+      if (static_cast<std::size_t>(n) < 4096) break;
     }
     const auto now = clock_type::now();
     const bool in_window = now >= timing_.t0 && now < timing_.t1;

@@ -9,7 +9,9 @@
 #include <stdexcept>
 
 #include "protos7/server/memory.hpp"
+#include "protos7/server/pcap_writer.hpp"
 #include "protos7/server/server.hpp"
+#include "protos7/server/validate.hpp"
 #include "protos7/server/storage.hpp"
 #include "protos7/webadmin/webadmin.hpp"
 
@@ -55,7 +57,7 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& s) {
   return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
 }
 
-void prepare_storage(const serve_options& opt, plc_memory& mem) {
+void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile) {
   set_sqlite_log_level(opt.sqlite_level);
   const bool default_sqlite = opt.sqlite_path.empty();
   const bool default_bins = opt.db_bin_path.empty();
@@ -72,9 +74,17 @@ void prepare_storage(const serve_options& opt, plc_memory& mem) {
   const catalog c = load_catalog(sqlite_path);
   log(log_level::info, "{}: {} variables, {} named values", sqlite_path, c.variables.size(),
       c.named_values.size());
-  generate_missing_bins(c, bin_dir);
+  // A profile that declares the PLC's DBs replaces the sample's (docs/PROFILE.md "dbs").
+  const bool profile_dbs = profile != nullptr && !profile->dbs.empty();
+  if (!profile_dbs) generate_missing_bins(c, bin_dir);
   const std::size_t n = load_bins(bin_dir, mem);
   log(log_level::info, "{}: {} data blocks", bin_dir, n);
+  if (profile != nullptr) {
+    const std::size_t created = apply_profile_memory(*profile, mem, bin_dir);
+    if (profile_dbs || !profile->memory.empty())
+      log(log_level::info, "{}: {} DB(s) created from the profile, {} memory range(s)", profile->source, created,
+          profile->memory.size());
+  }
 }
 
 config resolve_config(const serve_options& opt) {
@@ -96,15 +106,15 @@ int serve(const serve_options& opt) {
   set_log_level(opt.level);
   if (opt.disable_webadmin) log(log_level::info, "web admin disabled (--flags.disable-webadmin)");
   plc_memory mem(opt.cfg.areas);
+  config cfg;
   try {
-    prepare_storage(opt, mem);
+    cfg = resolve_config(opt);
   } catch (const std::exception& e) {
     log(log_level::error, "{}", e.what());
     return 1;
   }
-  config cfg;
   try {
-    cfg = resolve_config(opt);
+    prepare_storage(opt, mem, cfg.profile.get());
   } catch (const std::exception& e) {
     log(log_level::error, "{}", e.what());
     return 1;
@@ -134,6 +144,32 @@ int serve(const serve_options& opt) {
       log(log_level::error, "web admin: {}", e.what());
       return 1;
     }
+  }
+  // --validate / --capture: observers next to the web admin's (validate.hpp, pcap_writer.hpp).
+  std::unique_ptr<validator> val;
+  std::unique_ptr<capture_recorder> rec;
+  std::unique_ptr<observer_fanout> fan;
+  if (opt.validate || !opt.capture_path.empty()) {
+    try {
+      if (opt.validate) {
+        validate_options vo;
+        vo.report_dir = opt.validate_dir.empty() ? opt.data_dir + "/validate" : opt.validate_dir;
+        vo.rack = cfg.rack;
+        vo.slot = cfg.slot;
+        vo.pdu_size = cfg.pdu_size;
+        log(log_level::info, "validating clients: a report per connection in {}", vo.report_dir);
+        val = std::make_unique<validator>(std::move(vo));
+      }
+      if (!opt.capture_path.empty()) {
+        rec = std::make_unique<capture_recorder>(opt.capture_path);
+        log(log_level::info, "recording every connection to {}", opt.capture_path);
+      }
+    } catch (const std::exception& e) {
+      log(log_level::error, "{}", e.what());
+      return 1;
+    }
+    fan = std::make_unique<observer_fanout>(std::vector<connection_observer*>{srv.observer(), val.get(), rec.get()});
+    srv.set_observer(fan.get());
   }
   g_server = &srv;
   struct sigaction sa{};

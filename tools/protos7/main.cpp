@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "../dump/dump.hpp"
+#include "protos7/learn/inproc.hpp"
+#include "protos7/learn/learn.hpp"
 #include "protos7/replay/report.hpp"
 #include "protos7/server/app.hpp"
 
@@ -106,17 +108,34 @@ int main(int argc, char** argv) {
   identity_option("--serial-number", so.identity.serial_number, "Serial number (SZL 0x001C index 5)");
   identity_option("--module-type", so.identity.module_type, "Module type name (SZL 0x001C index 7)");
   identity_option("--memory-card-serial", so.identity.memory_card_serial, "Memory card serial (SZL 0x001C index 8)");
+  // Validating third-party clients and recording sessions (server/include/protos7/server/validate.hpp,
+  // pcap_writer.hpp).
+  serve->add_flag("--validate", so.validate,
+                  "Check every client against the strict codec and its negotiated limits; a JSON report of the "
+                  "deviations per connection in --validate-dir");
+  serve->add_option("--validate-dir", so.validate_dir, "Where --validate writes its reports (default <data-dir>/validate)");
+  serve->add_option("--capture", so.capture_path,
+                    "Record every connection as a pcap file (Ethernet/IPv4/TCP synthesized; opens in Wireshark)");
 
   // replay: the client side of captured S7 connections against a target, answers compared.
   std::vector<std::string> replay_files;
-  protos7::replay::cli_options replay_opt;
+  protos7::learn::replay_cli_options replay_cli;
+  protos7::replay::cli_options& replay_opt = replay_cli.replay;
   CLI::App* replay = app.add_subcommand(
-      "replay", "Replay the client side of captured S7 connections against a target and compare "
-                "every answer");
+      "replay", "Replay the client side of captured S7 connections against protos7 (in-process: the bundled "
+                "profile, --profile or --learn) or any S7 server (--target), and compare every answer");
   replay->add_option("captures", replay_files, "Capture files (pcap or pcapng)")
       ->required()->check(CLI::ExistingFile);
-  replay->add_option("--target", replay_opt.target, "Server to replay to, HOST:PORT or [IPV6]:PORT")
-      ->required();
+  replay->add_option("--target", replay_opt.target,
+                     "Replay against a running server, HOST:PORT or [IPV6]:PORT (default: an in-process protos7)");
+  replay->add_option("--profile", replay_cli.profile, "In-process protos7 serves this PLC profile (docs/PROFILE.md)")
+      ->check(CLI::ExistingFile);
+  replay->add_flag("--learn", replay_cli.learn,
+                   "In-process protos7 serves a profile learned from the same captures first (protos7 learn)");
+  replay->add_option("--save-profile", replay_cli.save_profile, "With --learn: also write the learned profile here");
+  replay->add_option("--server-log", replay_cli.server_log,
+                     "Log level of the in-process server on stderr (trace, debug, info, warn, error, off)")
+      ->capture_default_str();
   replay->add_flag("--json", replay_opt.json, "Machine-readable report (JSON) instead of text");
   replay->add_option("--junit", replay_opt.junit,
                      "Also write a JUnit XML report (one testcase per answer)");
@@ -127,9 +146,23 @@ int main(int argc, char** argv) {
       ->default_val(102);
   replay->add_flag("--verbose,-v", replay_opt.verbose, "List every answer, exact ones too");
 
+  // learn: a PLC profile from what a CPU answered in captures (conformance/learn).
+  std::vector<std::string> learn_files;
+  std::string learn_output;
+  protos7::learn::options learn_opt;
+  CLI::App* learn = app.add_subcommand(
+      "learn", "Derive a PLC profile (docs/PROFILE.md) from captures of a CPU: identity, SZL records, blocks, "
+               "memory, limits, protection, clock");
+  learn->add_option("captures", learn_files, "Capture files (pcap or pcapng)")->required()->check(CLI::ExistingFile);
+  learn->add_option("-o,--output", learn_output, "Profile to write (- for stdout)")->required();
+  learn->add_option("--port", learn_opt.port, "TCP port of the S7 connections in the captures (0: every connection)")
+      ->default_val(102);
+  learn->add_option("--name", learn_opt.name, "Profile name (default: learned from <first capture>)");
+
   CLI11_PARSE(app, argc, argv);
   if (*dump) return protos7::dump::run(dump_files, dump_opt, stdout, stderr);
-  if (*replay) return protos7::replay::run_cli(replay_files, replay_opt, stdout, stderr);
+  if (*replay) return protos7::learn::run_replay_cli(replay_files, replay_cli, stdout, stderr);
+  if (*learn) return protos7::learn::run_cli(learn_files, learn_output, learn_opt, stdout, stderr);
   if (*serve) {
     so.pdu_size_given = serve->count("--pdu-size") > 0;
     so.max_amq_given = serve->count("--max-amq") > 0;

@@ -21,7 +21,7 @@ namespace cotp = codec::cotp;
 
 // The equivalence list. Each entry is enforced in tolerating_rule() (which fields) and
 // mask_bytes() (which bytes); README.md repeats it.
-constexpr std::array<equivalence_rule, 6> rules{{
+constexpr std::array<equivalence_rule, 8> rules{{
     {"cc_srcref", "cotp.srcref", "COTP CC (answer to the CR)",
      "ISO 8073: each transport entity chooses its own reference; the CC's source reference is "
      "the server's. Only cotp.destref (the echo of the client's reference) must match."},
@@ -30,8 +30,9 @@ constexpr std::array<equivalence_rule, 6> rules{{
      "parameters and every value (TPDU size, TSAPs) must still match."},
     {"clock",
      "s7comm.data.ts, ts_year1, ts_year2, ts_month, ts_day, ts_hour, ts_minute, ts_second, "
-     "ts_millisecond, ts_weekday",
-     "Userdata Time functions / Read clock and Read clock (following) responses",
+     "ts_millisecond, ts_weekday; the DATE_AND_TIME bytes of SZL records",
+     "Userdata Time functions / Read clock and Read clock (following) responses; Read SZL "
+     "0x0424 / 0x0124 (record bytes 12-19) and 0x0132 index 8 (record bytes 20-27)",
      "The PLC's clock at the moment it answers. s7comm.data.ts_reserved, the return code and "
      "every length must still match."},
     {"ud_seq", "s7comm.param.userdata.seq_num", "Userdata responses",
@@ -51,6 +52,16 @@ constexpr std::array<equivalence_rule, 6> rules{{
      "The PLC numbers its own jobs (0x0100, 0x0300, ... in s7comm_downloading_block_db1.pcap). "
      "The runner answers with the captured client Ack_Data patched to the target's reference. "
      "Answers to the client's requests must echo the request's reference exactly."},
+    {"program_data", "s7comm.resp.data (the bytes concerned)",
+     "Read Var responses, the bytes of items that address such memory",
+     "Memory the PLC's program changes: the capture itself shows the byte with another value "
+     "later although no client wrote it in between (a counter the program increments). Every "
+     "other data byte, and every byte after a client's write, must match."},
+    {"varies_in_capture", "Userdata data bytes (the bytes concerned)",
+     "Userdata responses to a request the captured PLC answered more than once",
+     "The captured PLC itself answered the same request (same bytes but PDU reference and "
+     "sequence number) with different bytes there in the same capture: LED states, a checksum "
+     "a download changed. Bytes that were the same in every captured answer must match."},
 }};
 
 struct side_facts {

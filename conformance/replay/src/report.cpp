@@ -252,7 +252,7 @@ void write_text(std::span<const capture_report> reports, const options& opt, boo
                 std::FILE* out) {
   constexpr std::size_t max_lines = 40;  // answers listed per connection without --verbose
   constexpr std::size_t max_fields = 12;
-  fmt::print(out, "protos7 replay: target {}, timeout {} ms\n", opt.tgt.to_string(),
+  fmt::print(out, "protos7 replay: target {}, timeout {} ms\n", opt.label.empty() ? opt.tgt.to_string() : opt.label,
              opt.timeout.count());
   tally all;
   for (const capture_report& r : reports) {
@@ -320,7 +320,7 @@ void write_text(std::span<const capture_report> reports, const options& opt, boo
 
 std::string to_json(std::span<const capture_report> reports, const options& opt) {
   json doc = json::object();
-  doc["target"] = opt.tgt.to_string();
+  doc["target"] = opt.label.empty() ? opt.tgt.to_string() : opt.label;
   doc["timeout_ms"] = opt.timeout.count();
   tally all;
   json caps = json::array();
@@ -452,16 +452,28 @@ int run_cli(const std::vector<std::string>& captures, const cli_options& o, std:
             std::FILE* err) {
   options opt;
   std::string perr;
-  if (!parse_target(o.target, opt.tgt, perr)) {
+  if (!o.before_capture && !parse_target(o.target, opt.tgt, perr)) {
     fmt::print(err, "protos7 replay: {}\n", perr);
     return 2;
   }
   opt.timeout = std::chrono::milliseconds(o.timeout_ms);
   opt.capture_port = o.port;
+  opt.label = o.label;
   std::vector<capture_report> reports;
   reports.reserve(captures.size());
   int status = 0;
   for (const std::string& path : captures) {
+    if (o.before_capture) {
+      if (std::string why = o.before_capture(path, opt.tgt); !why.empty()) {
+        capture_report r;
+        r.path = path;
+        r.error = std::move(why);
+        reports.push_back(std::move(r));
+        fmt::print(err, "protos7 replay: {}: {}\n", path, reports.back().error);
+        status = 2;
+        continue;
+      }
+    }
     reports.push_back(replay_capture(path, opt));
     const capture_report& r = reports.back();
     if (!r.loaded) {

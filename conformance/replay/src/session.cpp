@@ -392,8 +392,12 @@ class session {
              : f.is_response() ? match_kind::by_ref
                                : match_kind::initiated;
     }
-    dump::field_list af = describe(p, actual_frags_);
     std::optional<std::size_t> idx = find(kind, ref);
+    // Where the captured answer is not a fixed property of the PLC, the target's bytes are taken
+    // as the captured ones (and listed as tolerated) before the comparison.
+    std::vector<field_diff> tolerated;
+    if (idx && s_.expects[*idx].compare) tolerated = apply_tolerance(s_.expects[*idx], p);
+    dump::field_list af = describe(p, actual_frags_);
     if (!idx) {
       if (kind == match_kind::by_ref) {
         // An answer after its request was declared missing: say so there.
@@ -448,13 +452,64 @@ class session {
       return;
     }
     x.ph = phase::matched;
-    const comparison c = compare(e.pdu, expected_fields_[i], p, af);
+    comparison c = compare(e.pdu, expected_fields_[i], p, af);
+    if (!tolerated.empty()) {
+      if (c.v == verdict::exact) c.v = verdict::equivalent;
+      c.fields.insert(c.fields.end(), tolerated.begin(), tolerated.end());
+    }
     answer a = base_answer(e);
     a.v = c.v;
     a.actual = summarize(p);
     a.fields = c.fields;
     a.bytes_diff = c.bytes_diff;
     slots_[i] = std::move(a);
+  }
+
+  // Copies the captured bytes into `p` over the expectation's tolerated ranges where they differ
+  // (only when both PDUs have the same length: another layout is compared as it is). Returns one
+  // tolerated field_diff per differing range.
+  static std::vector<field_diff> apply_tolerance(const expectation& e, pdu_frames& p) {
+    std::vector<field_diff> out;
+    if (e.tolerated.empty() || !p.dt || p.s7.size() != e.pdu.s7.size()) return out;
+    std::vector<bool> done(p.s7.size(), false);
+    for (const expectation::tolerated_range& r : e.tolerated) {
+      std::size_t first = r.offset;
+      const std::size_t end = std::min(r.offset + r.length, p.s7.size());
+      while (first < end) {
+        // One diff per run of differing bytes inside the range.
+        while (first < end && (done[first] || p.s7[first] == e.pdu.s7[first])) ++first;
+        std::size_t last = first;
+        while (last < end && !done[last] && p.s7[last] != e.pdu.s7[last]) ++last;
+        if (first == last) break;
+        std::string exp, act;
+        for (std::size_t k = first; k < last; ++k) {
+          exp += fmt::format("{:02x}", std::to_integer<unsigned>(e.pdu.s7[k]));
+          act += fmt::format("{:02x}", std::to_integer<unsigned>(p.s7[k]));
+          done[k] = true;
+        }
+        out.push_back({fmt::format("S7 PDU bytes {}-{} ({})", first, last - 1, r.what), field_value{true, exp},
+                       field_value{true, act}, r.rule});
+        patch(p, first, std::span<const std::byte>(e.pdu.s7).subspan(first, last - first));
+        first = last;
+      }
+    }
+    return out;
+  }
+
+  // Writes `b` at S7 offset `at` of a DT PDU, in its reassembled bytes and in its frames.
+  static void patch(pdu_frames& p, std::size_t at, std::span<const std::byte> b) {
+    std::copy(b.begin(), b.end(), p.s7.begin() + static_cast<std::ptrdiff_t>(at));
+    std::size_t pos = 0;  // S7 offset of the current frame's first payload byte
+    for (auto& f : p.frames) {
+      constexpr std::size_t hdr = 4 + 3;  // TPKT + DT header
+      if (f.size() < hdr) continue;
+      const std::size_t n = f.size() - hdr;
+      for (std::size_t k = 0; k < b.size(); ++k) {
+        const std::size_t o = at + k;
+        if (o >= pos && o < pos + n) f[hdr + (o - pos)] = b[k];
+      }
+      pos += n;
+    }
   }
 
   std::string unexpected_service(const pdu_frames& p, match_kind kind, std::uint16_t ref) const {
@@ -655,6 +710,7 @@ capture_report replay_loaded(const capture::capture_file& file, const options& o
             : fmt::format("no TCP connection ({} frames)", file.frames));
     return rep;
   }
+  const tolerance_map tolerance = tolerated_ranges(conns);
   // Numbered as `protos7 dump` numbers them (protos7.connection): S7 connections in capture order.
   std::size_t index = 0;
   for (const stream::connection_records& records : conns) {
@@ -665,7 +721,12 @@ capture_report replay_loaded(const capture::capture_file& file, const options& o
     cr.server = endpoint_text(c.server);
     cr.first_frame = c.first_frame;
     cr.last_frame = c.last_frame;
-    const script s = build_script(records);
+    script s = build_script(records);
+    // Bytes of the captured answers that are not a fixed property of the PLC (variation.cpp).
+    for (expectation& e : s.expects) {
+      const auto t = tolerance.find({cr.index, e.frame});
+      if (t != tolerance.end() && e.pdu.dt) e.tolerated = t->second;
+    }
     cr.notes = s.notes;
     cr.replayed = s.replayable;
     cr.skip_reason = s.skip_reason;

@@ -47,6 +47,10 @@ plc_state::plc_state(const config& cfg, plc_memory& mem)
       password_(profile_->password),
       blocks_(profile_->blocks) {
   last_change_.from = last_change_.to = mode_;
+  // The profile's DBs with block info (a learned CPU's, "dbs" in docs/PROFILE.md) describe
+  // themselves like a downloaded DB; their interface is not known: zeros of its length.
+  for (const profile_db& d : profile_->dbs)
+    if (d.info) db_meta_[d.number] = {*d.info, std::vector<std::byte>(d.info->sbb_length)};
 }
 
 bool plc_state::set_mode(operating_mode m, std::string_view reason) {

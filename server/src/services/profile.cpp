@@ -314,6 +314,79 @@ void read_blocks(const json& j, const at& where, std::vector<block_meta>& out) {
   }
 }
 
+// "dbs": the data blocks the PLC has at start (a learned CPU's, docs/PROFILE.md).
+void read_dbs(const json& j, const at& where, std::vector<profile_db>& out) {
+  if (!j.is_array()) where.fail(fmt::format("expected an array, got {}", type_of(j)));
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const at w = where.item(i);
+    const json& e = j[i];
+    expect_object(e, w, {"number", "size", "list_flags", "language", "info", "source", "comment"},
+                  {"number", "size"});
+    profile_db d;
+    d.number = static_cast<std::uint16_t>(get_uint(e.at("number"), w.key("number"), 0xFFFF));
+    if (d.number == 0) w.key("number").fail("DB numbers start at 1");
+    d.size = static_cast<std::uint32_t>(get_uint(e.at("size"), w.key("size"), 65536));
+    if (d.size == 0) w.key("size").fail("a DB has at least 1 byte");
+    for (const profile_db& o : out)
+      if (o.number == d.number) w.fail(fmt::format("DB {} is listed twice", d.number));
+    if (e.contains("info")) {
+      block_meta b;
+      b.type = block_type::db;
+      b.number = d.number;
+      b.list_flags = e.contains("list_flags")
+                         ? static_cast<std::uint8_t>(get_uint(e.at("list_flags"), w.key("list_flags"), 0xFF))
+                         : std::uint8_t{0x22};
+      b.info_word = static_cast<std::uint16_t>(b.list_flags << 8U);
+      b.language = e.contains("language") ? get_language(e.at("language"), w.key("language")) : std::uint8_t{5};
+      read_info(e.at("info"), w.key("info"), b);
+      // The server uses a DB's info only while the DB has mc7_length bytes (plc_state.cpp).
+      if (b.mc7_length != d.size)
+        w.key("info").key("mc7_length").fail(fmt::format(
+            "{} bytes, but the DB has {} (a DB's MC7 code is its contents)", b.mc7_length, d.size));
+      d.info = std::move(b);
+    } else if (e.contains("list_flags") || e.contains("language")) {
+      w.fail("\"list_flags\" and \"language\" belong to a DB with \"info\"");
+    }
+    out.push_back(std::move(d));
+  }
+}
+
+// "memory": initial bytes of I, Q, M, C, T and of the DBs of "dbs".
+void read_memory(const json& j, const at& where, const std::vector<profile_db>& dbs,
+                 std::vector<memory_range>& out) {
+  if (!j.is_array()) where.fail(fmt::format("expected an array, got {}", type_of(j)));
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const at w = where.item(i);
+    const json& e = j[i];
+    expect_object(e, w, {"area", "db", "offset", "hex", "source", "comment"}, {"area", "offset", "hex"});
+    memory_range r;
+    const std::string a = get_string(e.at("area"), w.key("area"), 8);
+    static constexpr std::pair<std::string_view, std::uint8_t> areas[] = {
+        {"I", 0x81}, {"E", 0x81}, {"Q", 0x82}, {"A", 0x82}, {"M", 0x83},
+        {"DB", 0x84}, {"C", 0x1C}, {"Z", 0x1C}, {"T", 0x1D}};
+    for (const auto& [n, code] : areas)
+      if (a == n) r.area = code;
+    if (r.area == 0) w.key("area").fail(fmt::format("unknown area \"{}\" (I, Q, M, DB, C or T)", a));
+    r.offset = static_cast<std::uint32_t>(get_uint(e.at("offset"), w.key("offset"), 65535));
+    r.bytes = get_hex(e.at("hex"), w.key("hex"));
+    if (r.bytes.empty()) w.key("hex").fail("no bytes");
+    if (r.area == 0x84) {
+      if (!e.contains("db")) w.fail("missing key \"db\" (area DB)");
+      r.db = static_cast<std::uint16_t>(get_uint(e.at("db"), w.key("db"), 0xFFFF));
+      const auto d = std::find_if(dbs.begin(), dbs.end(), [&](const profile_db& x) { return x.number == r.db; });
+      if (d == dbs.end()) w.key("db").fail(fmt::format("DB {} is not declared in \"dbs\"", r.db));
+      if (std::size_t{r.offset} + r.bytes.size() > d->size)
+        w.fail(fmt::format("bytes {} to {} are outside DB {} ({} bytes)", r.offset, r.offset + r.bytes.size() - 1,
+                           r.db, d->size));
+    } else if (e.contains("db")) {
+      w.key("db").fail("only area DB has a DB number");
+    } else if (std::size_t{r.offset} + r.bytes.size() > 65536) {
+      w.fail("reaches beyond 65536 bytes");
+    }
+    out.push_back(std::move(r));
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -418,7 +491,7 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
   const at root{source, "$"};
   expect_object(doc, root,
                 {"format", "version", "name", "description", "identity", "limits", "protection", "clock",
-                 "operating_mode", "szl", "blocks", "comment"},
+                 "operating_mode", "szl", "blocks", "dbs", "memory", "comment"},
                 {"format", "version", "identity", "szl"});
   if (!doc.at("format").is_string() || doc.at("format").get_ref<const std::string&>() != "protos7-profile")
     root.key("format").fail("expected \"protos7-profile\"");
@@ -499,6 +572,8 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
     p.szl.push_back(std::move(e));
   }
   if (doc.contains("blocks")) read_blocks(doc.at("blocks"), root.key("blocks"), p.blocks);
+  if (doc.contains("dbs")) read_dbs(doc.at("dbs"), root.key("dbs"), p.dbs);
+  if (doc.contains("memory")) read_memory(doc.at("memory"), root.key("memory"), p.dbs, p.memory);
   return p;
 }
 
@@ -568,6 +643,25 @@ std::string profile_to_json(const plc_profile& p) {
   doc["szl"] = std::move(szl);
   json blocks = json::array();
   const auto str8 = [](const std::array<char, 8>& a) { return std::string(a.data(), strnlen(a.data(), a.size())); };
+  const auto info_json = [&](const block_meta& b) {
+    return json{{"info_word", fmt::format("0x{:04X}", b.info_word)},
+                {"block_version", fmt::format("0x{:02X}", b.block_version)},
+                {"attributes", fmt::format("0x{:02X}", b.attributes)},
+                {"load_memory_length", b.load_memory_length},
+                {"security", b.security},
+                {"code_time", format_block_time(b.code_time)},
+                {"interface_time", format_block_time(b.interface_time)},
+                {"sbb_length", b.sbb_length},
+                {"add_length", b.add_length},
+                {"local_data_length", b.local_data_length},
+                {"mc7_length", b.mc7_length},
+                {"author", str8(b.author)},
+                {"family", str8(b.family)},
+                {"name", str8(b.name)},
+                {"version", fmt::format("{}.{}", b.version >> 4U, b.version & 15U)},
+                {"info_unknown", fmt::format("0x{:02X}", b.info_unknown)},
+                {"checksum", fmt::format("0x{:04X}", b.checksum)}};
+  };
   for (const block_meta& b : p.blocks) {
     json j;
     j["type"] = std::string(block_type_name(b.type));
@@ -577,27 +671,43 @@ std::string profile_to_json(const plc_profile& p) {
     if (!b.mc7.empty()) {
       j["mc7"] = to_hex(b.mc7);
     } else {
-      j["info"] = {{"info_word", fmt::format("0x{:04X}", b.info_word)},
-                   {"block_version", fmt::format("0x{:02X}", b.block_version)},
-                   {"attributes", fmt::format("0x{:02X}", b.attributes)},
-                   {"load_memory_length", b.load_memory_length},
-                   {"security", b.security},
-                   {"code_time", format_block_time(b.code_time)},
-                   {"interface_time", format_block_time(b.interface_time)},
-                   {"sbb_length", b.sbb_length},
-                   {"add_length", b.add_length},
-                   {"local_data_length", b.local_data_length},
-                   {"mc7_length", b.mc7_length},
-                   {"author", str8(b.author)},
-                   {"family", str8(b.family)},
-                   {"name", str8(b.name)},
-                   {"version", fmt::format("{}.{}", b.version >> 4U, b.version & 15U)},
-                   {"info_unknown", fmt::format("0x{:02X}", b.info_unknown)},
-                   {"checksum", fmt::format("0x{:04X}", b.checksum)}};
+      j["info"] = info_json(b);
     }
     blocks.push_back(std::move(j));
   }
   doc["blocks"] = std::move(blocks);
+  if (!p.dbs.empty()) {
+    json dbs = json::array();
+    for (const profile_db& d : p.dbs) {
+      json j{{"number", d.number}, {"size", d.size}};
+      if (d.info) {
+        j["list_flags"] = fmt::format("0x{:02X}", d.info->list_flags);
+        j["language"] = d.info->language;
+        j["info"] = info_json(*d.info);
+      }
+      dbs.push_back(std::move(j));
+    }
+    doc["dbs"] = std::move(dbs);
+  }
+  if (!p.memory.empty()) {
+    json mem = json::array();
+    for (const memory_range& r : p.memory) {
+      json j;
+      switch (r.area) {
+        case 0x81: j["area"] = "I"; break;
+        case 0x82: j["area"] = "Q"; break;
+        case 0x83: j["area"] = "M"; break;
+        case 0x84: j["area"] = "DB"; j["db"] = r.db; break;
+        case 0x1C: j["area"] = "C"; break;
+        case 0x1D: j["area"] = "T"; break;
+        default: j["area"] = fmt::format("0x{:02X}", r.area); break;
+      }
+      j["offset"] = r.offset;
+      j["hex"] = to_hex(r.bytes);
+      mem.push_back(std::move(j));
+    }
+    doc["memory"] = std::move(mem);
+  }
   return doc.dump(2);
 }
 

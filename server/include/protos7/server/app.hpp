@@ -28,6 +28,12 @@ struct serve_options {
   bool pdu_size_given = false;
   bool max_amq_given = false;
   bool max_connections_given = false;
+  // --validate: check every client against the strict codec and its negotiated limits
+  // (validate.hpp); a JSON report per connection in validate_dir (default <data-dir>/validate).
+  bool validate = false;
+  std::string validate_dir;
+  // --capture FILE: every connection recorded as a pcap file (pcap_writer.hpp).
+  std::string capture_path;
 };
 
 // The server configuration `protos7 serve` runs with: opt.cfg plus the profile (loaded and
@@ -39,8 +45,11 @@ struct serve_options {
 [[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(const std::string& s);
 
 // Prepares storage into `mem` as `protos7 serve` does. Throws std::runtime_error.
+// With a `profile` that declares DBs ("dbs", docs/PROFILE.md) those DBs are created in the BIN
+// directory where missing, and the sample PLC's DBs are not generated (the SQLite file is still
+// seeded for the web admin).
 class plc_memory;
-void prepare_storage(const serve_options& opt, plc_memory& mem);
+void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile = nullptr);
 
 // Runs the server until SIGINT/SIGTERM. Returns the process exit code.
 int serve(const serve_options& opt);

@@ -117,6 +117,25 @@ struct identity_overrides {
 
 enum class operating_mode : std::uint8_t { stop, run };
 
+// A data block the profile declares ("dbs", docs/PROFILE.md): it exists at start with `size`
+// bytes (zeros, then the profile's `memory` ranges). A learned profile lists the DBs the captured
+// CPU had. `info` (with list_flags and language) is what List blocks of type, Get Block Info and
+// an upload report for it, as long as the DB keeps `size` bytes (info->mc7_length == size).
+struct profile_db {
+  std::uint16_t number = 0;
+  std::uint32_t size = 0;  // 1 .. 65536 bytes (the sizes DB<n>.bin storage allows)
+  std::optional<block_meta> info;
+};
+
+// Process memory the profile starts with ("memory", docs/PROFILE.md): what a learned CPU's
+// clients read (Read Var answers) and wrote (Write Var requests it acknowledged).
+struct memory_range {
+  std::uint8_t area = 0;     // codec::s7::area: 0x81 I, 0x82 Q, 0x83 M, 0x84 DB, 0x1C C, 0x1D T
+  std::uint16_t db = 0;      // area DB: the DB number (declared in "dbs")
+  std::uint32_t offset = 0;  // byte offset; counters and timers take 2 bytes each (C n at 2n)
+  std::vector<std::byte> bytes;
+};
+
 struct plc_profile {
   std::string source;       // file name, or "bundled:s7-300"
   std::string name;
@@ -132,7 +151,9 @@ struct plc_profile {
   std::int64_t clock_offset_ms = 0;    // start offset from that time
   operating_mode start_mode = operating_mode::run;
   std::vector<szl_entry> szl;
-  std::vector<block_meta> blocks;      // every type but DB (DBs come from storage)
+  std::vector<block_meta> blocks;      // every type but DB (DBs come from storage and `dbs`)
+  std::vector<profile_db> dbs;         // DBs the PLC has at start (besides those of storage)
+  std::vector<memory_range> memory;    // initial contents of I/Q/M/C/T and of the `dbs`
 };
 
 // Parses a profile from JSON text. `source` names it in errors. Throws profile_error.
@@ -146,6 +167,17 @@ struct plc_profile {
 [[nodiscard]] std::string profile_to_json(const plc_profile& p);
 
 void apply_overrides(plc_profile& p, const identity_overrides& o);
+
+class plc_memory;
+// Puts the profile's `dbs` and `memory` into `mem` (profile_memory.cpp): every DB of `dbs` that
+// `mem` does not have yet is created with its `memory` ranges (zeros elsewhere): as
+// `<bin_dir>/DB<n>.bin` (written atomically, then served from the file like every DB of storage),
+// or in RAM only when `bin_dir` is empty. A DB `mem` already has (a DB<n>.bin of storage) is
+// authoritative and keeps its bytes. I/Q/M/C/T ranges are always written (those areas start at
+// zero). Returns the number of DBs created. Throws profile_error when a range does not fit its
+// area (the message names the --inputs-size / --outputs-size / --flags-size / --counters /
+// --timers flag to raise) and std::runtime_error when a file cannot be written.
+std::size_t apply_profile_memory(const plc_profile& p, plc_memory& mem, const std::string& bin_dir);
 
 // Hex helpers shared with the services ("0a 1b", "0A1B" and "0a:1b" all read the same).
 [[nodiscard]] std::optional<std::vector<std::byte>> parse_hex(std::string_view s);

@@ -69,6 +69,8 @@ class server {
   bool post(std::function<void()> work, std::function<void(bool committed)> done = {});
   // Set before run(); called on the loop thread.
   void set_observer(connection_observer* o) noexcept { observer_ = o; }
+  // The observer set (to chain it with others, e.g. observer_fanout in pcap_writer.hpp).
+  [[nodiscard]] connection_observer* observer() const noexcept { return observer_; }
 
  private:
   struct posted {

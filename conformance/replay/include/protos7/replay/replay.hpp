@@ -121,6 +121,9 @@ struct options {
   // After a connection's last step: how long to keep listening for unexpected PDUs.
   std::chrono::milliseconds linger{250};
   std::uint16_t capture_port = 102;  // S7 connections in the capture (0: every TCP connection)
+  // How reports name the target instead of host:port ("in-process protos7, profile ..."); empty:
+  // tgt.to_string().
+  std::string label;
 };
 
 // Replays every S7 connection of the capture at `path`. Never throws on bad input: problems end

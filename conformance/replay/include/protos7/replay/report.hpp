@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,12 +26,17 @@ void write_text(std::span<const capture_report> reports, const options& opt, boo
 [[nodiscard]] std::string to_junit(std::span<const capture_report> reports);
 
 struct cli_options {
-  std::string target;  // HOST:PORT
+  std::string target;  // HOST:PORT (unused when before_capture is set)
   bool json = false;
   std::string junit;  // file to write, "" = none
   std::uint32_t timeout_ms = 3000;
   std::uint16_t port = 102;
   bool verbose = false;
+  // Called before each capture is replayed, to provide its target (e.g. a fresh in-process server,
+  // protos7::learn): sets `t` and returns "", or returns why there is none (the capture is then
+  // reported with that error, exit status 2).
+  std::function<std::string(const std::string& capture, replay::target& t)> before_capture;
+  std::string label;  // options::label
 };
 
 // `protos7 replay`. Exit status: 0 every answer exact or equivalent; 1 some answer is a

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -44,6 +45,15 @@ struct expectation {
   bool compare = true;
   std::string absorb_note;
   bool fragmented = false;  // a Userdata response unit with "more data units follow"
+  // Bytes of this answer (offsets in pdu.s7) that are not a fixed property of the PLC: the
+  // target's bytes there are tolerated by `rule` (see tolerated_ranges()).
+  struct tolerated_range {
+    std::size_t offset = 0;
+    std::size_t length = 0;
+    std::string_view rule;
+    std::string what;  // which field, and why (shown with the differing bytes)
+  };
+  std::vector<tolerated_range> tolerated;
 };
 
 // A change to a captured client PDU that depends on what the target answered.
@@ -99,6 +109,18 @@ inline constexpr std::uint8_t synth_tpdu_size_code = 0x0A;
 // Builds the script of one connection. Never fails: a connection that cannot be replayed comes
 // back with replayable = false and the reason.
 [[nodiscard]] script build_script(const stream::connection_records& cr);
+
+// Byte ranges of the captured answers of one capture that are not a fixed property of the PLC,
+// by (connection index in `conns`, frame of the answer's last byte):
+//   program_data      Read Var data bytes the PLC's program changed: the capture shows the byte
+//                     with another value later although no client wrote it in between
+//   varies_in_capture data bytes of a Userdata answer that differ between the captured PLC's
+//                     answers to the same request (same bytes but PDU reference and sequence
+//                     number) in this capture: LED states, checksums after a download, ...
+//   clock             the DATE_AND_TIME of SZL 0x0424 records (record bytes 12-19) and of SZL
+//                     0x0132 index 8 (bytes 20-27): the PLC's clock when it answers
+using tolerance_map = std::map<std::pair<std::size_t, std::uint64_t>, std::vector<expectation::tolerated_range>>;
+[[nodiscard]] tolerance_map tolerated_ranges(const std::vector<stream::connection_records>& conns);
 
 // --- Comparison -------------------------------------------------------------------------------
 
