@@ -19,6 +19,12 @@ step "interop: node-snap7 and nodes7 against protos7 serve (PDU 480, 240, 960)"
 bash interop/setup.sh
 bash interop/run_vs_protos7.sh build/dev/tools/protos7
 
+step "learn + replay against protos7 (counts per capture), bundled-profile replay, serve --validate"
+python3 conformance/learn/test/learn_replay.py build/dev/tools/protos7 conformance/learn/test/known_gaps.txt \
+  "$PROTOS7_PCAP_DIR"/s7comm_*.pcap pcaps/*.pcap
+python3 conformance/learn/test/replay_bundled.py build/dev/tools/protos7 "$PROTOS7_PCAP_DIR"/s7comm_*.pcap
+bash conformance/learn/test/validate_interop.sh build/dev/tools/protos7 build/dev/validate-ci
+
 # clang 14 with warnings as errors is proved by this build (the asan-ubsan preset is clang).
 step "clang 14, warnings as errors: AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake --preset asan-ubsan >/dev/null

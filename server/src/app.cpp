@@ -75,7 +75,7 @@ void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profil
   log(log_level::info, "{}: {} variables, {} named values", sqlite_path, c.variables.size(),
       c.named_values.size());
   // A profile that declares the PLC's DBs replaces the sample's (docs/PROFILE.md "dbs").
-  const bool profile_dbs = profile != nullptr && !profile->dbs.empty();
+  const bool profile_dbs = profile != nullptr && (profile->declares_dbs || !profile->dbs.empty());
   if (!profile_dbs) generate_missing_bins(c, bin_dir);
   const std::size_t n = load_bins(bin_dir, mem);
   log(log_level::info, "{}: {} data blocks", bin_dir, n);
@@ -137,8 +137,15 @@ int serve(const serve_options& opt) {
       wo.bin_dir = opt.db_bin_path.empty() ? opt.data_dir : opt.db_bin_path;
       web = std::make_unique<webadmin::webadmin>(std::move(wo), srv, mem, cfg);
       if (const std::string e = web->start(); !e.empty()) {
-        log(log_level::error, "{}", e);
-        return 1;
+        // An address asked for is a must; the default one (127.0.0.1:8080) may be taken by
+        // another program or another protos7: then the PLC runs without its web admin.
+        if (cfg.webadmin_listen != config{}.webadmin_listen) {
+          log(log_level::error, "{}", e);
+          return 1;
+        }
+        log(log_level::warn, "{}; the PLC runs without it", e);
+        srv.set_observer(nullptr);
+        web.reset();
       }
     } catch (const std::exception& e) {
       log(log_level::error, "web admin: {}", e.what());
@@ -161,7 +168,7 @@ int serve(const serve_options& opt) {
         val = std::make_unique<validator>(std::move(vo));
       }
       if (!opt.capture_path.empty()) {
-        rec = std::make_unique<capture_recorder>(opt.capture_path);
+        rec = std::make_unique<capture_recorder>(opt.capture_path, opt.capture_port);
         log(log_level::info, "recording every connection to {}", opt.capture_path);
       }
     } catch (const std::exception& e) {

@@ -73,7 +73,7 @@ TEST(profile, errors_name_file_path_and_problem) {
   EXPECT_NE(error_of("{").find("test.json: not valid JSON"), std::string::npos);
   EXPECT_EQ(error_of(minimal(R"(, "colour": 1)")),
             "test.json: $.colour: unknown key (allowed here: format, version, name, description, identity, limits, "
-            "protection, clock, operating_mode, szl, blocks, comment)");
+            "protection, clock, operating_mode, szl, blocks, dbs, memory, comment)");
   EXPECT_EQ(error_of(R"({"format": "protos7-profile", "version": 2, "identity": {}, "szl": []})"),
             "test.json: $.version: format version 2 is not supported by this protos7 (it reads version 1)");
   const std::string bad_record = R"({"format": "protos7-profile", "version": 1,

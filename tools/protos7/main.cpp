@@ -116,6 +116,10 @@ int main(int argc, char** argv) {
   serve->add_option("--validate-dir", so.validate_dir, "Where --validate writes its reports (default <data-dir>/validate)");
   serve->add_option("--capture", so.capture_path,
                     "Record every connection as a pcap file (Ethernet/IPv4/TCP synthesized; opens in Wireshark)");
+  serve->add_option("--capture-port", so.capture_port,
+                    "Server port written into the --capture file (102: Wireshark decodes S7 without Decode As; 0: "
+                    "the real port)")
+      ->capture_default_str();
 
   // replay: the client side of captured S7 connections against a target, answers compared.
   std::vector<std::string> replay_files;

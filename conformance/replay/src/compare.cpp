@@ -32,7 +32,7 @@ constexpr std::array<equivalence_rule, 8> rules{{
      "s7comm.data.ts, ts_year1, ts_year2, ts_month, ts_day, ts_hour, ts_minute, ts_second, "
      "ts_millisecond, ts_weekday; the DATE_AND_TIME bytes of SZL records",
      "Userdata Time functions / Read clock and Read clock (following) responses; Read SZL "
-     "0x0424 / 0x0124 (record bytes 12-19) and 0x0132 index 8 (record bytes 20-27)",
+     "0x0424 / 0x0124 (record bytes 12-19) and 0x0132 index 8 (record bytes 22-29)",
      "The PLC's clock at the moment it answers. s7comm.data.ts_reserved, the return code and "
      "every length must still match."},
     {"ud_seq", "s7comm.param.userdata.seq_num", "Userdata responses",

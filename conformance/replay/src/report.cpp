@@ -6,7 +6,9 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 namespace protos7::replay {
@@ -232,6 +234,45 @@ tally count(const capture_report& r) {
   return t;
 }
 
+std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::size_t>>>> differences_by_service(
+    std::span<const capture_report> reports) {
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::size_t>>>> rows;
+  std::map<std::string, std::size_t> at;
+  for (const capture_report& r : reports) {
+    for (const connection_report& c : r.connections) {
+      for (const answer& a : c.answers) {
+        if (!is_failure(a.v)) continue;
+        auto [it, inserted] = at.try_emplace(a.service, rows.size());
+        if (inserted) rows.emplace_back(a.service, std::vector<std::pair<std::string, std::size_t>>{});
+        auto& what = rows[it->second].second;
+        std::set<std::string> seen;  // each difference counts once per answer
+        const auto add = [&](std::string w) {
+          if (!seen.insert(w).second) return;
+          const auto f = std::find_if(what.begin(), what.end(), [&](const auto& x) { return x.first == w; });
+          if (f == what.end()) what.emplace_back(std::move(w), 1);
+          else ++f->second;
+        };
+        if (a.v == verdict::missing) add("missing: " + a.detail.substr(0, a.detail.find(';')));
+        if (a.v == verdict::unexpected) add("unexpected: " + a.actual);
+        for (const field_diff& d : a.fields) {
+          if (!d.rule.empty()) continue;
+          const auto b = d.name.find('[');
+          add(b == std::string::npos ? d.name : d.name.substr(0, b));
+        }
+        if (!a.bytes_diff.empty()) {
+          // "S7 PDU bytes differ, first at offset 54 (data byte 32): ..." -> where
+          const auto open = a.bytes_diff.find('(');
+          const auto close = a.bytes_diff.find(')');
+          add(open != std::string::npos && close != std::string::npos && a.bytes_diff.starts_with("S7 PDU bytes")
+                  ? "bytes no decoded field covers, first at " + a.bytes_diff.substr(open + 1, close - open - 1)
+                  : "bytes: " + a.bytes_diff.substr(0, 60));
+        }
+      }
+    }
+  }
+  return rows;
+}
+
 std::vector<std::pair<std::string, tally>> count_by_service(
     std::span<const capture_report> reports) {
   std::vector<std::pair<std::string, tally>> rows;
@@ -316,6 +357,17 @@ void write_text(std::span<const capture_report> reports, const options& opt, boo
   }
   fmt::print(out, "\n== all captures: {}\n", tally_text(all));
   write_service_table(count_by_service(reports), "   ", out);
+  const auto diffs = differences_by_service(reports);
+  if (!diffs.empty()) {
+    fmt::print(out, "\n== what differs, per service (answers that are not exact or equivalent)\n");
+    constexpr std::size_t max_shown = 8;  // per service; --json lists them all
+    for (const auto& [service, what] : diffs) {
+      fmt::print(out, "   {}\n", service);
+      for (std::size_t i = 0; i < what.size() && i < max_shown; ++i)
+        fmt::print(out, "     {:>5} x {}\n", what[i].second, what[i].first);
+      if (what.size() > max_shown) fmt::print(out, "           ... {} more (see --json)\n", what.size() - max_shown);
+    }
+  }
 }
 
 std::string to_json(std::span<const capture_report> reports, const options& opt) {
@@ -380,6 +432,15 @@ std::string to_json(std::span<const capture_report> reports, const options& opt)
     json sj = tally_json(t);
     sj["service"] = name;
     services.push_back(std::move(sj));
+  }
+  // What differs in each service's failed answers (differences_by_service).
+  for (const auto& [name, what] : differences_by_service(reports)) {
+    for (json& sj : services) {
+      if (sj["service"] != name) continue;
+      json d = json::array();
+      for (const auto& [w, n] : what) d.push_back({{"what", w}, {"answers", n}});
+      sj["differences"] = std::move(d);
+    }
   }
   doc["services"] = std::move(services);
   doc["captures"] = std::move(caps);
@@ -457,6 +518,7 @@ int run_cli(const std::vector<std::string>& captures, const cli_options& o, std:
     return 2;
   }
   opt.timeout = std::chrono::milliseconds(o.timeout_ms);
+  opt.linger = std::chrono::milliseconds(o.linger_ms);
   opt.capture_port = o.port;
   opt.label = o.label;
   std::vector<capture_report> reports;

@@ -19,7 +19,12 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <condition_variable>
+#include <limits>
+#include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "facts.hpp"
 #include "protos7/codec/cotp.hpp"
@@ -160,12 +165,50 @@ class tcp_link {
   int fd_ = -1;
 };
 
+// --- Connections that overlapped in the capture ---------------------------------------------------
+
+// Connections whose captured lifetimes overlap are replayed at the same time, each on its own
+// thread, and the gate keeps their requests in capture order across connections: before a
+// connection sends the client frame captured as frame F, every other connection has completed
+// all its steps captured before F (frames sent, answers received or declared missing). A client
+// that reads on one connection what it wrote on another (the interop suite's "two clients at
+// once" tests) is then replayed with the same order of effects as captured.
+class order_gate {
+ public:
+  static constexpr std::uint64_t done = std::numeric_limits<std::uint64_t>::max();
+  explicit order_gate(std::vector<std::uint64_t> first) : progress_(std::move(first)) {}
+  // Connection k's first step that is not complete is the one captured at `frame` (done: none).
+  void publish(std::size_t k, std::uint64_t frame) {
+    {
+      const std::lock_guard lock{mu_};
+      progress_[k] = frame;
+    }
+    cv_.notify_all();
+  }
+  // Blocks connection k until no other connection has an incomplete step captured before `frame`.
+  void wait_turn(std::size_t k, std::uint64_t frame) {
+    std::unique_lock lock{mu_};
+    cv_.wait(lock, [&] {
+      for (std::size_t j = 0; j < progress_.size(); ++j)
+        if (j != k && progress_[j] < frame) return false;
+      return true;
+    });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::uint64_t> progress_;
+};
+
 // --- The session -------------------------------------------------------------------------------
 
 class session {
  public:
-  session(const script& s, const options& opt, connection_report& rep)
-      : s_(s), opt_(opt), rep_(rep) {
+  session(const script& s, const options& opt, connection_report& rep, order_gate* gate = nullptr,
+          std::size_t gate_index = 0)
+      : s_(s), opt_(opt), rep_(rep), gate_(gate), gate_index_(gate_index) {
+    order_frames_ = order_frames(s);
     states_.resize(s.expects.size());
     slots_.resize(s.expects.size());
     unexpected_after_.resize(s.steps.size() + 1);
@@ -176,13 +219,52 @@ class session {
     }
   }
 
-  void run() {
+  // The captured frame that orders each step among the connections of the capture (a step
+  // without a frame of its own, e.g. a synthesized CR, takes the next known frame).
+  static std::vector<std::uint64_t> order_frames(const script& s) {
+    std::vector<std::uint64_t> f(s.steps.size(), 0);
+    std::uint64_t next = order_gate::done;
+    for (std::size_t i = s.steps.size(); i-- > 0;) {
+      const step& sp = s.steps[i];
+      const std::uint64_t own = sp.send ? s.sends[sp.index].frame : s.expects[sp.index].frame;
+      if (own != 0) next = own;
+      f[i] = next;
+    }
+    return f;
+  }
+  void attach(order_gate* g) noexcept { gate_ = g; }
+  // Where this connection stands for the gate: the frame of its first incomplete step.
+  [[nodiscard]] std::uint64_t first_frame() const {
+    return order_frames_.empty() ? order_gate::done : order_frames_.front();
+  }
+
+  void connect() {
+    connected_ = true;
     const std::string err = link_.connect(opt_.tgt, opt_.timeout);
     if (!err.empty()) {
       rep_.notes.push_back(err);
       closed_ = true;
       closed_why_ = err;
     }
+  }
+
+  void publish() {
+    if (gate_ == nullptr) return;
+    while (progress_ < s_.steps.size()) {
+      const step& sp = s_.steps[progress_];
+      const bool complete =
+          sp.send ? progress_ < sent_steps_
+                  : (!s_.expects[sp.index].compare || states_[sp.index].ph == phase::matched ||
+                     states_[sp.index].ph == phase::missing || states_[sp.index].ph == phase::absorbed);
+      if (!complete) break;
+      ++progress_;
+    }
+    gate_->publish(gate_index_, progress_ < s_.steps.size() ? order_frames_[progress_] : order_gate::done);
+  }
+
+  void run() {
+    // With a gate the TCP connection is opened when its first frame is due, as captured.
+    if (gate_ == nullptr) connect();
     // Absorbing expectations (answers the capture lost) never block; they are open from the start.
     for (std::size_t i = 0; i < s_.expects.size(); ++i) {
       if (!s_.expects[i].compare) states_[i].ph = phase::pending;
@@ -199,9 +281,17 @@ class session {
         continue;
       }
       wait_for_due();
+      if (gate_ != nullptr) {
+        publish();
+        gate_->wait_turn(gate_index_, order_frames_[step_]);
+        if (!connected_) connect();
+      }
       send(sp.index);
+      sent_steps_ = step_ + 1;
+      publish();
     }
     wait_for_due();
+    publish();
     if (!closed_) {
       const auto until = clock_type::now() + opt_.linger;
       while (!closed_ && clock_type::now() < until) pump(until);
@@ -213,6 +303,7 @@ class session {
       }
     }
     link_.close();
+    if (gate_ != nullptr) gate_->publish(gate_index_, order_gate::done);
     assemble();
   }
 
@@ -314,6 +405,7 @@ class session {
       pos += m.frame_size;
     }
     in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
+    publish();
   }
 
   std::string after_frame() const {
@@ -666,6 +758,12 @@ class session {
   const script& s_;
   const options& opt_;
   connection_report& rep_;
+  order_gate* gate_ = nullptr;
+  std::size_t gate_index_ = 0;
+  std::vector<std::uint64_t> order_frames_;
+  std::size_t progress_ = 0;    // first step not complete (gate)
+  std::size_t sent_steps_ = 0;  // send steps up to this index are done
+  bool connected_ = false;
   tcp_link link_;
   std::vector<exp_state> states_;
   std::vector<std::optional<answer>> slots_;
@@ -713,6 +811,8 @@ capture_report replay_loaded(const capture::capture_file& file, const options& o
   const tolerance_map tolerance = tolerated_ranges(conns);
   // Numbered as `protos7 dump` numbers them (protos7.connection): S7 connections in capture order.
   std::size_t index = 0;
+  std::vector<script> scripts;
+  scripts.reserve(conns.size());
   for (const stream::connection_records& records : conns) {
     const capture::connection& c = *records.conn;
     connection_report cr;
@@ -730,11 +830,47 @@ capture_report replay_loaded(const capture::capture_file& file, const options& o
     cr.notes = s.notes;
     cr.replayed = s.replayable;
     cr.skip_reason = s.skip_reason;
-    if (s.replayable) {
-      session run{s, opt, cr};
-      run.run();
-    }
     rep.connections.push_back(std::move(cr));
+    scripts.push_back(std::move(s));
+  }
+  // Replayable connections whose captured lifetimes overlap run at the same time (order_gate);
+  // the others one after the other.
+  std::size_t i = 0;
+  while (i < scripts.size()) {
+    if (!scripts[i].replayable) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i + 1;
+    std::uint64_t last = rep.connections[i].last_frame;
+    std::vector<std::size_t> group{i};
+    for (; j < scripts.size(); ++j) {
+      if (rep.connections[j].first_frame > last) break;
+      if (!scripts[j].replayable) continue;
+      group.push_back(j);
+      last = std::max(last, rep.connections[j].last_frame);
+    }
+    if (group.size() == 1) {
+      session run{scripts[i], opt, rep.connections[i]};
+      run.run();
+    } else {
+      std::vector<std::unique_ptr<session>> runs;
+      std::vector<std::uint64_t> first;
+      for (std::size_t k = 0; k < group.size(); ++k) {
+        runs.push_back(std::make_unique<session>(scripts[group[k]], opt, rep.connections[group[k]], nullptr, k));
+        first.push_back(runs.back()->first_frame());
+      }
+      order_gate gate{std::move(first)};
+      std::vector<std::thread> threads;
+      for (std::size_t k = 0; k < group.size(); ++k) {
+        runs[k]->attach(&gate);
+        rep.connections[group[k]].notes.push_back(fmt::format(
+            "replayed at the same time as the connection(s) it overlapped in the capture, in capture order"));
+        threads.emplace_back([&runs, k] { runs[k]->run(); });
+      }
+      for (std::thread& t : threads) t.join();
+    }
+    i = j;
   }
   if (std::none_of(rep.connections.begin(), rep.connections.end(),
                    [](const auto& c) { return c.replayed; })) {

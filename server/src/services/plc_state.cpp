@@ -48,9 +48,10 @@ plc_state::plc_state(const config& cfg, plc_memory& mem)
       blocks_(profile_->blocks) {
   last_change_.from = last_change_.to = mode_;
   // The profile's DBs with block info (a learned CPU's, "dbs" in docs/PROFILE.md) describe
-  // themselves like a downloaded DB; their interface is not known: zeros of its length.
+  // themselves like a downloaded DB; an interface the profile does not give is zeros.
   for (const profile_db& d : profile_->dbs)
-    if (d.info) db_meta_[d.number] = {*d.info, std::vector<std::byte>(d.info->sbb_length)};
+    if (d.info)
+      db_meta_[d.number] = {*d.info, d.interface.empty() ? std::vector<std::byte>(d.info->sbb_length) : d.interface};
 }
 
 bool plc_state::set_mode(operating_mode m, std::string_view reason) {

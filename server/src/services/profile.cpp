@@ -320,7 +320,7 @@ void read_dbs(const json& j, const at& where, std::vector<profile_db>& out) {
   for (std::size_t i = 0; i < j.size(); ++i) {
     const at w = where.item(i);
     const json& e = j[i];
-    expect_object(e, w, {"number", "size", "list_flags", "language", "info", "source", "comment"},
+    expect_object(e, w, {"number", "size", "list_flags", "language", "info", "interface", "source", "comment"},
                   {"number", "size"});
     profile_db d;
     d.number = static_cast<std::uint16_t>(get_uint(e.at("number"), w.key("number"), 0xFFFF));
@@ -343,9 +343,14 @@ void read_dbs(const json& j, const at& where, std::vector<profile_db>& out) {
       if (b.mc7_length != d.size)
         w.key("info").key("mc7_length").fail(fmt::format(
             "{} bytes, but the DB has {} (a DB's MC7 code is its contents)", b.mc7_length, d.size));
+      if (e.contains("interface")) {
+        d.interface = get_hex(e.at("interface"), w.key("interface"));
+        if (d.interface.size() != b.sbb_length)
+          w.key("interface").fail(fmt::format("{} bytes, but info.sbb_length is {}", d.interface.size(), b.sbb_length));
+      }
       d.info = std::move(b);
-    } else if (e.contains("list_flags") || e.contains("language")) {
-      w.fail("\"list_flags\" and \"language\" belong to a DB with \"info\"");
+    } else if (e.contains("list_flags") || e.contains("language") || e.contains("interface")) {
+      w.fail("\"list_flags\", \"language\" and \"interface\" belong to a DB with \"info\"");
     }
     out.push_back(std::move(d));
   }
@@ -572,7 +577,10 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
     p.szl.push_back(std::move(e));
   }
   if (doc.contains("blocks")) read_blocks(doc.at("blocks"), root.key("blocks"), p.blocks);
-  if (doc.contains("dbs")) read_dbs(doc.at("dbs"), root.key("dbs"), p.dbs);
+  if (doc.contains("dbs")) {
+    p.declares_dbs = true;
+    read_dbs(doc.at("dbs"), root.key("dbs"), p.dbs);
+  }
   if (doc.contains("memory")) read_memory(doc.at("memory"), root.key("memory"), p.dbs, p.memory);
   return p;
 }
@@ -676,7 +684,7 @@ std::string profile_to_json(const plc_profile& p) {
     blocks.push_back(std::move(j));
   }
   doc["blocks"] = std::move(blocks);
-  if (!p.dbs.empty()) {
+  if (p.declares_dbs || !p.dbs.empty()) {
     json dbs = json::array();
     for (const profile_db& d : p.dbs) {
       json j{{"number", d.number}, {"size", d.size}};
@@ -684,6 +692,7 @@ std::string profile_to_json(const plc_profile& p) {
         j["list_flags"] = fmt::format("0x{:02X}", d.info->list_flags);
         j["language"] = d.info->language;
         j["info"] = info_json(*d.info);
+        if (!d.interface.empty()) j["interface"] = to_hex(d.interface);
       }
       dbs.push_back(std::move(j));
     }

@@ -54,8 +54,10 @@ async function api(method, path, body, contentType) {
 
 function toast(message, kind) {
   const t = h('div', { class: `toast ${kind || ''}`, role: kind === 'error' ? 'alert' : undefined }, message);
-  document.getElementById('toasts').append(t);
-  setTimeout(() => t.remove(), kind === 'error' ? 7000 : 3000);
+  const box = document.getElementById('toasts');
+  box.append(t);
+  while (box.children.length > 3) box.firstElementChild.remove();
+  setTimeout(() => t.remove(), kind === 'error' ? 7000 : 2500);
 }
 
 function icon(name) {
@@ -387,7 +389,7 @@ function card(db, v) {
     last = key;
     const t = baseType(v.type);
     valueEl.className = 'value';
-    valueEl.replaceChildren(display);
+    valueEl.replaceChildren(display === '' ? h('span', { class: 'muted empty-value' }, '(empty)') : display);
     if (t === 'BOOL') valueEl.classList.add(value ? 'bool-true' : 'bool-false');
     const st = v.states.find((s) => s.value === (typeof value === 'boolean' ? (value ? 1 : 0) : value));
     if (st) valueEl.append(h('span', { class: 'state-name' }, st.name));

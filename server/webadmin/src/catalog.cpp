@@ -258,6 +258,17 @@ catalog_store::catalog_store(const std::string& sqlite_path) : path_(sqlite_path
     db_ = nullptr;
     throw std::runtime_error(fmt::format("cannot open SQLite database {} for writing: {}", sqlite_path, msg));
   }
+  try {
+    init_schema();
+  } catch (...) {
+    sqlite3_close(db_);  // the destructor does not run when the constructor throws
+    db_ = nullptr;
+    throw;
+  }
+}
+
+void catalog_store::init_schema() {
+  const std::string& sqlite_path = path_;
   sqlite3_busy_timeout(db_, 2000);
   // Durability: a committed change survives a crash or power loss (FULL syncs the journal and
   // the database at every commit).

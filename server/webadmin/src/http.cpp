@@ -2,6 +2,7 @@
 // event stream. The operations themselves are in service.cpp.
 #include <httplib.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include <fmt/core.h>
 
@@ -394,6 +395,12 @@ struct webadmin::impl {
 };
 
 void webadmin::impl::routes() {
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second protos7 bind the same
+  // port and receive half of the requests; only SO_REUSEADDR (restart while in TIME_WAIT).
+  http.set_socket_options([](int sock) {
+    const int one = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  });
   http.set_payload_max_length(opt.max_body);
   http.set_read_timeout(std::chrono::seconds(10));
   http.set_write_timeout(std::chrono::seconds(10));
@@ -605,13 +612,20 @@ std::string webadmin::start() {
   }
   d.thread = std::thread([&d] { d.http.listen_after_bind(); });
   d.running = true;
-  if (!d.token.empty() && !d.loopback)
+  if (d.token.empty()) {
+    log(log_level::info, "web admin on {}", d.url());
+  } else if (d.opt.token.empty()) {
+    // Generated: printed once so the operator can log in; never stored.
     log(log_level::warn,
-        "web admin on {}:{} (beyond loopback) requires a token{}: open {}?token={} or send "
+        "web admin on {}:{} is reachable beyond loopback, so it requires a token (generated; set your own with "
+        "--webadmin-token): open {}?token={} or send 'Authorization: Bearer {}'",
+        d.host, d.port, d.url(), d.token, d.token);
+  } else {
+    log(log_level::info,
+        "web admin on {}:{} requires the token given with --webadmin-token: open {}?token=<token> or send "
         "'Authorization: Bearer <token>'",
-        d.host, d.port, d.opt.token.empty() ? " (generated; set one with --webadmin-token)" : "", d.url(), d.token);
-  else
-    log(log_level::info, "web admin on {}{}", d.url(), d.token.empty() ? "" : " (token required)");
+        d.host, d.port, d.url());
+  }
   return {};
 }
 

@@ -105,6 +105,14 @@ initial_value initial_from_encoded(const var_def& v, const std::vector<std::byte
   return initial_from_bytes(v.type, enc, 0);
 }
 
+// A STRING placed on bytes that are not a STRING[n] header (a fresh, zeroed DB) gets one: the
+// empty string, max length n, as a CPU initialises a STRING in a new DB.
+bool needs_string_header(const var_def& v, const std::vector<std::byte>& bytes) {
+  if (v.type.kind != s7_kind::string || v.end_byte() > bytes.size()) return false;
+  return std::to_integer<std::size_t>(bytes[v.byte_offset]) != v.type.string_length ||
+         std::to_integer<std::size_t>(bytes[v.byte_offset + 1]) > v.type.string_length;
+}
+
 std::string states_text(const std::vector<named_state>& states) {
   std::string s;
   for (const named_state& st : states) s += fmt::format("{}{}={}", s.empty() ? "" : ";", st.name, st.value);
@@ -643,6 +651,8 @@ reply service::create_variable(std::uint16_t n, const json& body) {
   if (p.value) {
     enc = encode_value(v.type, *p.value);
     if (!enc->ok()) return reply::error(400, fmt::format("value: {}", enc->error), "value");
+  } else if (needs_string_header(v, *bytes)) {
+    enc = encode_value(v.type, "");
   }
   // The initial value in SQLite: the one given, else what the DB holds there now.
   const initial_value init = enc ? initial_from_encoded(v, enc->bytes) : initial_from_bytes(v.type, slice(*bytes, v), v.bit_offset);
@@ -682,6 +692,8 @@ reply service::update_variable(std::uint16_t n, std::int64_t id, const json& bod
   if (p.value) {
     enc = encode_value(v.type, *p.value);
     if (!enc->ok()) return reply::error(400, fmt::format("value: {}", enc->error), "value");
+  } else if (needs_string_header(v, *bytes)) {
+    enc = encode_value(v.type, "");
   }
   std::optional<initial_value> init;
   if (enc) init = initial_from_encoded(v, enc->bytes);
@@ -917,6 +929,7 @@ reply service::import_db(std::uint16_t n, const std::string& format, const std::
       return reply::error(pr.conflict ? 409 : 400, fmt::format("{}: {}", who, pr.message), pr.field);
     }
     std::optional<initial_value> init;
+    if (!p.value && needs_string_header(v, *bytes)) p.value = json("");
     if (p.value) {
       const encoded_value enc = encode_value(v.type, *p.value);
       if (!enc.ok()) return reply::error(400, fmt::format("{}: value: {}", who, enc.error), "value");
@@ -928,9 +941,10 @@ reply service::import_db(std::uint16_t n, const std::string& format, const std::
     result.push_back(v);
     apply.emplace_back(v, init);
   }
+  // Merge: the DB's other variables stay as they are.
   if (mode == "merge")
     for (const var_def& v : result)
-      if (std::none_of(apply.begin(), apply.end(), [&](const auto& a) { return a.first.id == v.id && v.id != 0; }))
+      if (v.id != 0 && std::none_of(apply.begin(), apply.end(), [&](const auto& a) { return a.first.id == v.id; }))
         apply.emplace_back(v, std::nullopt);
   // 3. One SQLite transaction, then all values in one loop round (one group commit).
   std::vector<std::int64_t> ids;

@@ -61,6 +61,14 @@ TEST(webadmin_durability, acknowledged_values_survive_kill_9) {
     ::_exit(0);
   }
   ::close(pipefd[1]);
+  // Whatever happens below (a failed ASSERT returns early), the child does not outlive the test.
+  struct reaper {
+    pid_t pid;
+    ~reaper() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } const reap{child};
   std::uint16_t port = 0;
   ASSERT_EQ(::read(pipefd[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
   std::string csrf(32, '\0');
@@ -86,7 +94,8 @@ TEST(webadmin_durability, acknowledged_values_survive_kill_9) {
     httplib::Client c("127.0.0.1", port);
     const auto r = c.Get("/api/dbs/9");
     ASSERT_TRUE(r);
-    for (const json& v : json::parse(r->body)["variables"]) ids.push_back(v["id"].get<std::int64_t>());
+    const json db = json::parse(r->body);
+    for (const json& v : db["variables"]) ids.push_back(v["id"].get<std::int64_t>());
   }
   ASSERT_EQ(ids.size(), static_cast<std::size_t>(vars));
 
@@ -123,7 +132,7 @@ TEST(webadmin_durability, acknowledged_values_survive_kill_9) {
   a.join();
   b.join();
   int status = 0;
-  ::waitpid(child, &status, 0);
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status));
 
   std::ifstream f(dir + "/DB9.bin", std::ios::binary);

@@ -34,6 +34,8 @@ struct serve_options {
   std::string validate_dir;
   // --capture FILE: every connection recorded as a pcap file (pcap_writer.hpp).
   std::string capture_path;
+  // --capture-port: the server port the capture shows (102: decoded as S7 everywhere; 0: real).
+  std::uint16_t capture_port = 102;
 };
 
 // The server configuration `protos7 serve` runs with: opt.cfg plus the profile (loaded and
@@ -45,9 +47,9 @@ struct serve_options {
 [[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(const std::string& s);
 
 // Prepares storage into `mem` as `protos7 serve` does. Throws std::runtime_error.
-// With a `profile` that declares DBs ("dbs", docs/PROFILE.md) those DBs are created in the BIN
-// directory where missing, and the sample PLC's DBs are not generated (the SQLite file is still
-// seeded for the web admin).
+// With a `profile` that declares its DBs ("dbs", docs/PROFILE.md, even an empty list) those DBs
+// are created in the BIN directory where missing, and the sample PLC's DBs are not generated (the
+// SQLite file is still seeded for the web admin).
 class plc_memory;
 void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile = nullptr);
 

@@ -125,6 +125,7 @@ struct profile_db {
   std::uint16_t number = 0;
   std::uint32_t size = 0;  // 1 .. 65536 bytes (the sizes DB<n>.bin storage allows)
   std::optional<block_meta> info;
+  std::vector<std::byte> interface;  // with info: its interface (SBB, sbb_length bytes) for uploads
 };
 
 // Process memory the profile starts with ("memory", docs/PROFILE.md): what a learned CPU's
@@ -153,6 +154,7 @@ struct plc_profile {
   std::vector<szl_entry> szl;
   std::vector<block_meta> blocks;      // every type but DB (DBs come from storage and `dbs`)
   std::vector<profile_db> dbs;         // DBs the PLC has at start (besides those of storage)
+  bool declares_dbs = false;           // "dbs" given (even empty): the sample PLC's DBs are not made
   std::vector<memory_range> memory;    // initial contents of I/Q/M/C/T and of the `dbs`
 };
 

@@ -143,5 +143,11 @@ struct tally {
 // Per service, in order of first appearance.
 [[nodiscard]] std::vector<std::pair<std::string, tally>> count_by_service(
     std::span<const capture_report> reports);
+// Per service (in order of first appearance), what differs in its answers that are a mismatch,
+// missing or unexpected: the Wireshark names of the differing fields (items merged), "bytes no
+// decoded field covers, first at data byte N", or why an answer is missing / unexpected, each
+// with the number of answers it occurs in.
+[[nodiscard]] std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::size_t>>>>
+differences_by_service(std::span<const capture_report> reports);
 
 }  // namespace protos7::replay

@@ -30,6 +30,7 @@ struct cli_options {
   bool json = false;
   std::string junit;  // file to write, "" = none
   std::uint32_t timeout_ms = 3000;
+  std::uint32_t linger_ms = 250;  // options::linger
   std::uint16_t port = 102;
   bool verbose = false;
   // Called before each capture is replayed, to provide its target (e.g. a fresh in-process server,

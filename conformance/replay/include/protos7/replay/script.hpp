@@ -118,7 +118,7 @@ inline constexpr std::uint8_t synth_tpdu_size_code = 0x0A;
 //                     answers to the same request (same bytes but PDU reference and sequence
 //                     number) in this capture: LED states, checksums after a download, ...
 //   clock             the DATE_AND_TIME of SZL 0x0424 records (record bytes 12-19) and of SZL
-//                     0x0132 index 8 (bytes 20-27): the PLC's clock when it answers
+//                     0x0132 index 8 (bytes 22-29): the PLC's clock when it answers
 using tolerance_map = std::map<std::pair<std::size_t, std::uint64_t>, std::vector<expectation::tolerated_range>>;
 [[nodiscard]] tolerance_map tolerated_ranges(const std::vector<stream::connection_records>& conns);
 

@@ -128,6 +128,7 @@ class catalog_store {
  private:
   class stmt;
   class txn;
+  void init_schema();
   void exec(const char* sql);
   void write_states(std::int64_t id, const std::vector<named_state>& states);
   std::int64_t insert_row(const var_def& v, const initial_value& init);

@@ -1,0 +1,560 @@
+// `protos7 serve --validate`: per-connection checks of everything a client sends (validate.hpp).
+#include "protos7/server/validate.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "protos7/codec/cotp.hpp"
+#include "protos7/codec/s7.hpp"
+#include "protos7/codec/s7_data.hpp"
+#include "protos7/codec/s7_item.hpp"
+#include "protos7/codec/tpkt.hpp"
+#include "protos7/server/log.hpp"
+#include "protos7/server/session.hpp"
+
+namespace protos7::server {
+
+namespace {
+
+namespace cotp = codec::cotp;
+namespace s7 = codec::s7;
+using codec::bytes;
+
+// Before Setup Communication a client may have one request outstanding: the Setup itself.
+constexpr std::uint16_t amq_before_setup = 1;
+// A PDU collected from DT segments is never longer than this (the 16-bit S7 lengths).
+constexpr std::size_t max_collect = 65535 + s7::long_header_size;
+
+std::string hex(std::span<const std::byte> b) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(b.size() * 2);
+  for (std::byte x : b) {
+    const auto v = std::to_integer<unsigned>(x);
+    s += digits[v >> 4U];
+    s += digits[v & 15U];
+  }
+  return s;
+}
+
+constexpr std::uint16_t be16(bytes b, std::size_t at) noexcept {
+  return static_cast<std::uint16_t>((std::to_integer<unsigned>(b[at]) << 8U) |
+                                    std::to_integer<unsigned>(b[at + 1]));
+}
+
+// Splits one direction's bytes into TPKT frames.
+struct framer {
+  std::vector<std::byte> buf;
+  std::uint64_t offset = 0;  // stream offset of buf[0]
+  bool dead = false;         // framing lost: nothing after it can be trusted
+
+  // Calls on_frame(frame, stream_offset) per whole frame; on_bad(err, stream_offset) once when
+  // the framing breaks.
+  template <class F, class B>
+  void feed(bytes in, F&& on_frame, B&& on_bad) {
+    if (dead) return;
+    buf.insert(buf.end(), in.begin(), in.end());
+    std::size_t at = 0;
+    while (at < buf.size()) {
+      const auto m = codec::tpkt::measure(bytes(buf).subspan(at));
+      if (m.status == codec::tpkt::frame_status::need_more) break;
+      if (m.status == codec::tpkt::frame_status::invalid) {
+        on_bad(m.err, bytes(buf).subspan(at), offset + at);
+        dead = true;
+        buf.clear();
+        return;
+      }
+      on_frame(bytes(buf).subspan(at, m.frame_size), offset + at);
+      at += m.frame_size;
+    }
+    buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(at));
+    offset += at;
+  }
+};
+
+}  // namespace
+
+struct connection_validator::impl {
+  validate_options opt;
+  std::string peer;
+  std::vector<deviation> devs;
+
+  framer client, server;
+  std::uint64_t client_frames = 0;
+  std::uint64_t requests = 0;
+  // The client PDU being reassembled from DT segments.
+  std::vector<std::byte> c_pdu;
+  std::uint64_t c_pdu_frame = 0, c_pdu_offset = 0;
+  std::size_t c_pdu_segments = 0;
+  bool c_pdu_over = false;
+  std::vector<std::byte> s_pdu;  // the server PDU being reassembled
+
+  bool cr_seen = false;
+  bool cc_seen = false;
+  std::size_t tpdu_size = 128;  // ISO 8073 default until the CC says otherwise
+  bool setup_acked = false;
+  std::uint16_t pdu_size = 0;
+  std::uint16_t amq_calling = 0;
+  std::uint16_t amq_called = 0;
+  std::set<std::uint16_t> in_flight;    // the client's requests the server has not answered
+  std::set<std::uint16_t> server_jobs;  // the server's jobs the client has not acknowledged
+
+  void add(std::string code, std::string message, bytes where, std::uint32_t offset,
+           std::uint64_t frame, std::uint64_t stream_offset) {
+    deviation d;
+    d.code = std::move(code);
+    d.message = std::move(message);
+    d.frame = frame;
+    d.stream_offset = stream_offset;
+    d.offset = offset;
+    d.bytes.assign(where.begin(), where.begin() + static_cast<std::ptrdiff_t>(
+                                                      std::min(where.size(), opt.max_bytes)));
+    devs.push_back(std::move(d));
+  }
+
+  [[nodiscard]] std::uint16_t limit() const noexcept {
+    return setup_acked ? pdu_size : opt.pdu_size;
+  }
+
+  // --- client side ---
+
+  void client_frame(bytes f, std::uint64_t at) {
+    ++client_frames;
+    const std::uint64_t n = client_frames;
+    if (f.size() > max_frame_size) {
+      add("tpkt_frame_too_large",
+          fmt::format("TPKT frame of {} bytes; a class-0 TPDU is at most 2048 bytes (ISO 8073 "
+                      "§13.3.4 b) + 4",
+                      f.size()),
+          f, 0, n, at);
+      return;
+    }
+    const auto t = cotp::parse(f.subspan(codec::tpkt::header_size), f.data());
+    if (!t) {
+      add(std::string(codec::to_string(t.err().code)),
+          fmt::format("COTP TPDU rejected by the strict codec: {} at offset {}",
+                      codec::to_string(t.err().code), t.err().offset),
+          f, t.err().offset, n, at);
+      return;
+    }
+    switch (t->type) {
+      case cotp::tpdu_type::cr:
+        connect_request(*t, f, n, at);
+        return;
+      case cotp::tpdu_type::dt:
+        data(*t, f, n, at);
+        return;
+      case cotp::tpdu_type::dr:
+        return;  // the client disconnects
+      default:
+        add("cotp_unexpected_tpdu",
+            fmt::format(
+                "COTP TPDU type 0x{:02X} from a client (only CR, DT and DR are sent by one)",
+                static_cast<unsigned>(t->type)),
+            f, 4, n, at);
+        return;
+    }
+  }
+
+  void connect_request(const cotp::tpdu& cr, bytes f, std::uint64_t n, std::uint64_t at) {
+    if (cr_seen) {
+      add("cotp_cr_repeated", "a second COTP CR on a connection that is already set up", f, 4, n,
+          at);
+      return;
+    }
+    cr_seen = true;
+    if (cr.params.tpdu_size_code != 0) tpdu_size = cotp::tpdu_size_bytes(cr.params.tpdu_size_code);
+    if (cr.params.calling_tsap.empty())
+      add("tsap_calling_missing", "the CR carries no calling TSAP (parameter 0xC1)", f, 4, n, at);
+    cotp::s7_tsap called{};
+    if (!cotp::decode_s7_tsap(cr.params.called_tsap, called) || called.connection_type < 1 ||
+        called.connection_type > 3 || called.rack != opt.rack || called.slot != opt.slot) {
+      add("tsap_called_mismatch",
+          fmt::format(
+              "called TSAP {} is not a PG/OP/S7-basic connection to rack {} slot {} (expected "
+              "01{:02X}, "
+              "02{:02X} or 03{:02X})",
+              cr.params.called_tsap.empty() ? std::string("(none)") : hex(cr.params.called_tsap),
+              opt.rack, opt.slot, opt.rack * 32 + opt.slot, opt.rack * 32 + opt.slot,
+              opt.rack * 32 + opt.slot),
+          f, 4, n, at);
+    }
+  }
+
+  void data(const cotp::tpdu& dt, bytes f, std::uint64_t n, std::uint64_t at) {
+    if (!cr_seen) {
+      add("cotp_dt_before_connect", "COTP DT before any CR", f, 4, n, at);
+      return;
+    }
+    if (f.size() - codec::tpkt::header_size > tpdu_size)
+      add("cotp_dt_over_tpdu_size",
+          fmt::format("DT TPDU of {} bytes; the negotiated TPDU size is {}",
+                      f.size() - codec::tpkt::header_size, tpdu_size),
+          f, 4, n, at);
+    if (c_pdu_segments == 0) {
+      c_pdu_frame = n;
+      c_pdu_offset = at;
+    }
+    if (dt.user_data.empty() && !dt.eot) return;  // Step 7's empty DT after each answer: legal
+    ++c_pdu_segments;
+    if (c_pdu.size() + dt.user_data.size() <= max_collect)
+      c_pdu.insert(c_pdu.end(), dt.user_data.begin(), dt.user_data.end());
+    if (!c_pdu_over && c_pdu.size() > limit()) {
+      c_pdu_over = true;
+      add("pdu_over_negotiated_size",
+          fmt::format(
+              "the DT segments of this PDU already carry {} bytes; the PDU size in force is {}{}",
+              c_pdu.size(), limit(),
+              setup_acked ? "" : " (the server's, before Setup Communication)"),
+          f, 0, n, at);
+    }
+    if (!dt.eot) return;
+    std::vector<std::byte> pdu;
+    pdu.swap(c_pdu);
+    const std::size_t segments = c_pdu_segments;
+    const bool already_over = c_pdu_over;
+    c_pdu_segments = 0;
+    c_pdu_over = false;
+    client_pdu(pdu, segments, already_over, f, c_pdu_frame, c_pdu_offset);
+  }
+
+  void request(const s7::header& h, bytes pdu, std::uint64_t n, std::uint64_t at) {
+    ++requests;
+    const std::uint16_t amq = setup_acked ? amq_calling : amq_before_setup;
+    if (in_flight.contains(h.pdu_ref))
+      add("pdu_ref_reused",
+          fmt::format("PDU reference {} (0x{:04X}) is still in flight: the server has not answered "
+                      "the request "
+                      "that used it ({} request(s) outstanding)",
+                      h.pdu_ref, h.pdu_ref, in_flight.size()),
+          pdu, 4, n, at);
+    else if (in_flight.size() >= amq)
+      add("too_many_jobs_in_flight",
+          fmt::format("{} request(s) already unanswered; the negotiated Max AmQ calling is {}",
+                      in_flight.size(), amq),
+          pdu, 4, n, at);
+    in_flight.insert(h.pdu_ref);
+  }
+
+  void client_pdu(bytes pdu, std::size_t segments, bool already_over, bytes last_frame,
+                  std::uint64_t n, std::uint64_t at) {
+    if (!already_over && pdu.size() > limit())
+      add("pdu_over_negotiated_size",
+          fmt::format("S7 PDU of {} bytes; the PDU size in force is {}{}", pdu.size(), limit(),
+                      setup_acked ? "" : " (the server's, before Setup Communication)"),
+          pdu, 0, n, at);
+    // The header first, leniently, so the request is tracked even when its body is rejected.
+    const auto hp = s7::parse(pdu);
+    if (!hp) {
+      if (hp.err().code == codec::errc::s7_length_mismatch && segments == 1 && pdu.size() >= 10) {
+        const std::size_t hdr =
+            s7::header_size(static_cast<s7::rosctr>(std::to_integer<std::uint8_t>(pdu[1])));
+        const std::size_t declared = hdr + be16(pdu, 6) + be16(pdu, 8);
+        add("tpkt_length_disagrees",
+            fmt::format("TPKT length {} gives the S7 PDU {} bytes, but its header declares {} ({} "
+                        "+ parameter {} + "
+                        "data {}): the TPKT length field does not match the PDU it carries",
+                        be16(last_frame, 2), pdu.size(), declared, hdr, be16(pdu, 6), be16(pdu, 8)),
+            last_frame, 2, n, at);
+      } else {
+        add(std::string(codec::to_string(hp.err().code)),
+            fmt::format("S7 header rejected by the strict codec: {} at offset {} of the PDU",
+                        codec::to_string(hp.err().code), hp.err().offset),
+            pdu, hp.err().offset, n, at);
+      }
+      return;
+    }
+    const s7::header& h = hp->hdr;
+    const bool is_request =
+        h.type == s7::rosctr::job || (h.type == s7::rosctr::userdata && hp->param.size() >= 6 &&
+                                      (std::to_integer<unsigned>(hp->param[5]) >> 4U) ==
+                                          static_cast<unsigned>(s7::ud::type::request));
+    if (is_request) request(h, pdu, n, at);
+    if (h.type == s7::rosctr::ack || h.type == s7::rosctr::ack_data) {
+      if (!server_jobs.erase(h.pdu_ref))
+        add("unsolicited_ack",
+            fmt::format("{} with PDU reference {}: the server sent no job with that reference",
+                        h.type == s7::rosctr::ack ? "Ack" : "Ack_Data", h.pdu_ref),
+            pdu, 4, n, at);
+    }
+    const auto m = s7::decode(pdu);
+    if (!m) {
+      add(std::string(codec::to_string(m.err().code)),
+          fmt::format("{} rejected by the strict codec: {} ({}) at offset {} of the PDU",
+                      h.type == s7::rosctr::userdata ? "Userdata" : "S7 PDU",
+                      codec::to_string(m.err().code), codec::to_string(m.err().where),
+                      m.err().offset),
+          pdu, m.err().offset, n, at);
+      return;
+    }
+    if (h.type != s7::rosctr::job) return;
+    const s7::param& prm = m->prm;
+    if (prm.fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
+      if (prm.setup.max_amq_calling == 0 || prm.setup.max_amq_called == 0 ||
+          prm.setup.pdu_length == 0)
+        add("setup_zero_value",
+            fmt::format(
+                "Setup Communication proposes Max AmQ {}/{} and PDU {}: each must be at least 1",
+                prm.setup.max_amq_calling, prm.setup.max_amq_called, prm.setup.pdu_length),
+            pdu, 12, n, at);
+      return;
+    }
+    if (!setup_acked) {
+      add("job_before_setup",
+          fmt::format("job 0x{:02X} before Setup Communication was confirmed", prm.fn), pdu, 10, n,
+          at);
+      return;
+    }
+    if (prm.fn == static_cast<std::uint8_t>(s7::function::read_var))
+      read_var(prm, m->p, pdu, n, at);
+    if (prm.fn == static_cast<std::uint8_t>(s7::function::write_var))
+      write_var(prm, m->p, pdu, n, at);
+  }
+
+  void read_var(const s7::param& prm, const s7::pdu& p, bytes pdu, std::uint64_t n,
+                std::uint64_t at) {
+    // The answer a CPU builds: header, | fn | count |, one data item per item (fill bytes between).
+    std::size_t answer = s7::long_header_size + 2;
+    auto it = prm.var_specs(p.origin);
+    s7::var_spec v;
+    std::size_t i = 0;
+    while (it.next(v)) {
+      const bool last = ++i == prm.item_count;
+      if (v.syntax != static_cast<std::uint8_t>(s7::syntax_id::s7any)) {
+        answer += 4;
+        continue;
+      }
+      if (const std::uint8_t rc = s7::check_any(v.any); rc != s7::return_code::success) {
+        add("item_address_invalid",
+            fmt::format("item {}: a CPU answers return code 0x{:02X} (count {}, transport size {}, "
+                        "address {}.{})",
+                        i, rc, v.any.count, v.any.tsize, v.any.byte_offset(), v.any.bit()),
+            pdu, v.offset, n, at);
+        answer += 4;
+        continue;
+      }
+      const bool bit = v.any.tsize == static_cast<std::uint8_t>(s7::transport_size::bit);
+      answer += s7::data_item_size(s7::return_code::success, bit ? 1 : v.any.byte_length(), last);
+    }
+    if (answer > pdu_size)
+      add("read_answer_over_pdu",
+          fmt::format("Read Var of {} item(s) needs an answer of {} bytes; the negotiated PDU size "
+                      "is {} (split the "
+                      "request)",
+                      prm.item_count, answer, pdu_size),
+          pdu, 10, n, at);
+  }
+
+  void write_var(const s7::param& prm, const s7::pdu& p, bytes pdu, std::uint64_t n,
+                 std::uint64_t at) {
+    auto specs = prm.var_specs(p.origin);
+    s7::data_item_iterator items{p.data, prm.item_count, p.origin};
+    s7::var_spec v;
+    s7::data_item d;
+    std::size_t i = 0;
+    while (specs.next(v) && items.next(d)) {
+      ++i;
+      if (v.syntax != static_cast<std::uint8_t>(s7::syntax_id::s7any)) continue;
+      if (const std::uint8_t rc = s7::check_any(v.any); rc != s7::return_code::success) {
+        add("item_address_invalid",
+            fmt::format("item {}: a CPU answers return code 0x{:02X} (count {}, transport size {})",
+                        i, rc, v.any.count, v.any.tsize),
+            pdu, v.offset, n, at);
+        continue;
+      }
+      const bool bit = v.any.tsize == static_cast<std::uint8_t>(s7::transport_size::bit);
+      const std::size_t want = bit ? 1 : v.any.byte_length();
+      const std::size_t got = s7::data_bytes(d.tsize, d.length);
+      if (got != want || d.data.size() != want)
+        add("write_length_mismatch",
+            fmt::format("item {} addresses {} byte(s) but its data length field says {} ({} "
+                        "byte(s), data transport "
+                        "size 0x{:02X})",
+                        i, want, d.length, got, d.tsize),
+            pdu, d.offset, n, at);
+    }
+  }
+
+  // --- server side: what was negotiated, which requests are answered ---
+
+  void server_frame(bytes f) {
+    const auto t = cotp::parse(f.subspan(codec::tpkt::header_size), f.data());
+    if (!t) return;  // the server's own replies are checked by the server (self check)
+    if (t->type == cotp::tpdu_type::cc) {
+      cc_seen = true;
+      tpdu_size =
+          t->params.tpdu_size_code != 0 ? cotp::tpdu_size_bytes(t->params.tpdu_size_code) : 128;
+      return;
+    }
+    if (t->type != cotp::tpdu_type::dt) return;
+    if (s_pdu.size() + t->user_data.size() <= max_collect)
+      s_pdu.insert(s_pdu.end(), t->user_data.begin(), t->user_data.end());
+    if (!t->eot) return;
+    std::vector<std::byte> pdu;
+    pdu.swap(s_pdu);
+    const auto m = s7::decode(pdu);
+    if (!m) {
+      const auto hp = s7::parse(pdu);
+      if (hp && (hp->hdr.type == s7::rosctr::ack || hp->hdr.type == s7::rosctr::ack_data))
+        in_flight.erase(hp->hdr.pdu_ref);
+      return;
+    }
+    const s7::header& h = m->p.hdr;
+    switch (h.type) {
+      case s7::rosctr::ack:
+      case s7::rosctr::ack_data:
+        in_flight.erase(h.pdu_ref);
+        if (h.type == s7::rosctr::ack_data && h.error() == 0 &&
+            m->prm.fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
+          setup_acked = true;
+          pdu_size = m->prm.setup.pdu_length;
+          amq_calling = m->prm.setup.max_amq_calling;
+          amq_called = m->prm.setup.max_amq_called;
+        }
+        return;
+      case s7::rosctr::job:
+        server_jobs.insert(h.pdu_ref);
+        return;
+      case s7::rosctr::userdata:
+        if (m->ud.prm.type == static_cast<std::uint8_t>(s7::ud::type::response))
+          in_flight.erase(h.pdu_ref);
+        return;
+    }
+  }
+};
+
+connection_validator::connection_validator(validate_options opt, std::string peer)
+    : p_(std::make_unique<impl>()) {
+  p_->opt = std::move(opt);
+  p_->peer = std::move(peer);
+}
+connection_validator::~connection_validator() = default;
+
+void connection_validator::client_bytes(std::span<const std::byte> b) {
+  impl& s = *p_;
+  s.client.feed(
+      b, [&](bytes f, std::uint64_t at) { s.client_frame(f, at); },
+      [&](const codec::error& e, bytes rest, std::uint64_t at) {
+        s.add(std::string(codec::to_string(e.code)),
+              fmt::format("TPKT header rejected: {} (the bytes at client stream offset {} are not "
+                          "a TPKT frame; "
+                          "nothing after them can be framed)",
+                          codec::to_string(e.code), at),
+              rest, e.offset, s.client_frames + 1, at);
+      });
+}
+
+void connection_validator::server_bytes(std::span<const std::byte> b) {
+  impl& s = *p_;
+  s.server.feed(
+      b, [&](bytes f, std::uint64_t) { s.server_frame(f); },
+      [](const codec::error&, bytes, std::uint64_t) {});
+}
+
+void connection_validator::end() {
+  impl& s = *p_;
+  if (!s.client.dead && !s.client.buf.empty()) {
+    const auto& b = s.client.buf;
+    const std::string claimed =
+        b.size() >= 4 ? fmt::format("{}", be16(b, 2)) : std::string("(header incomplete)");
+    s.add("tpkt_truncated",
+          fmt::format("the client closed the connection {} byte(s) into a TPKT frame whose length "
+                      "field says {}",
+                      b.size(), claimed),
+          b, 0, s.client_frames + 1, s.client.offset);
+    s.client.buf.clear();
+  }
+}
+
+const std::vector<deviation>& connection_validator::deviations() const noexcept {
+  return p_->devs;
+}
+const std::string& connection_validator::peer() const noexcept {
+  return p_->peer;
+}
+
+std::string connection_validator::report_json() const {
+  const impl& s = *p_;
+  nlohmann::ordered_json j;
+  j["peer"] = s.peer;
+  j["negotiated"] = {{"tpdu_size", s.cc_seen ? s.tpdu_size : 0},
+                     {"pdu_size", s.pdu_size},
+                     {"max_amq_calling", s.amq_calling},
+                     {"max_amq_called", s.amq_called}};
+  j["client_frames"] = s.client_frames;
+  j["requests"] = s.requests;
+  auto devs = nlohmann::ordered_json::array();
+  for (const deviation& d : s.devs)
+    devs.push_back({{"code", d.code},
+                    {"message", d.message},
+                    {"frame", d.frame},
+                    {"stream_offset", d.stream_offset},
+                    {"offset", d.offset},
+                    {"bytes", hex(d.bytes)}});
+  j["deviations"] = std::move(devs);
+  return j.dump(2) + "\n";
+}
+
+validator::validator(validate_options opt) : opt_(std::move(opt)) {
+  if (!opt_.report_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(opt_.report_dir, ec);
+    if (ec) log(log_level::error, "validate: cannot create {}: {}", opt_.report_dir, ec.message());
+  }
+}
+
+validator::~validator() {
+  // Connections still open when the server stops: report what was seen.
+  const std::vector<int> ids = [&] {
+    std::vector<int> v;
+    for (const auto& [id, c] : open_) v.push_back(id);
+    return v;
+  }();
+  for (int id : ids) on_close(id);
+}
+
+void validator::on_open(int id, const std::string& peer) {
+  ++count_;
+  open_[id] = {count_, std::make_unique<connection_validator>(opt_, peer)};
+}
+
+void validator::on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) {
+  const auto it = open_.find(id);
+  if (it == open_.end()) return;
+  connection_validator& v = *it->second.second;
+  const std::size_t before = v.deviations().size();
+  v.client_bytes(in);
+  v.server_bytes(out);
+  for (std::size_t i = before; i < v.deviations().size(); ++i) {
+    const deviation& d = v.deviations()[i];
+    log(log_level::warn, "{}: validate: {}: {} (client frame {})", v.peer(), d.code, d.message,
+        d.frame);
+  }
+}
+
+void validator::on_close(int id) {
+  const auto it = open_.find(id);
+  if (it == open_.end()) return;
+  auto [n, v] = std::move(it->second);
+  open_.erase(it);
+  const std::size_t before = v->deviations().size();
+  v->end();
+  for (std::size_t i = before; i < v->deviations().size(); ++i)
+    log(log_level::warn, "{}: validate: {}: {}", v->peer(), v->deviations()[i].code,
+        v->deviations()[i].message);
+  deviations_ += v->deviations().size();
+  log(v->deviations().empty() ? log_level::info : log_level::warn, "{}: validate: {} deviation(s)",
+      v->peer(), v->deviations().size());
+  if (opt_.report_dir.empty()) return;
+  std::string name = v->peer();
+  std::replace(name.begin(), name.end(), ':', '_');
+  const std::string path = fmt::format("{}/{:04}-{}.json", opt_.report_dir, n, name);
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << v->report_json();
+  if (!f) log(log_level::error, "validate: cannot write {}", path);
+}
+
+}  // namespace protos7::server
