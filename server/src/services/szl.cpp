@@ -250,10 +250,11 @@ std::optional<bytes_vec> computed(const plc_state& st, std::uint16_t id, std::ui
         return encode(id, index, list{40, {r}});
       }
       if (index == 8 && id == 0x0132 && find_entry(p, 0x0132, 8) != nullptr) {
-        // Time system status: the current PLC time at offset 20 (frame 97:
-        // ... 1408 2012 0531 0304 = 2014-08-20 12:05:31.030, a Wednesday).
+        // Time system status: index (2 bytes), 20 bytes, then the current PLC time at record
+        // offset 22 (s7comm_reading_setting_plc_time.pcap frame 29: 0008, 20 zero bytes,
+        // 14 08 20 11 59 43 96 74 = 2014-08-20 11:59:43.967, a Wednesday).
         bytes_vec r = template_record(p, 0x0132, 8, 40);
-        set_dt(r, 20, st.clock_now());
+        set_dt(r, 22, st.clock_now());
         return encode(id, index, list{40, {r}});
       }
       return std::nullopt;
