@@ -504,7 +504,6 @@ TEST_F(services, other_userdata_functions_get_the_cpus_error_and_the_connection_
   const probe probes[] = {
       {1, 0x02, "0001"},                          // programmer: variable status
       {2, 0x01, "0001 00 01 120a10020001000184000000"},  // cyclic transfer
-      {4, 0x02, "030061736d6573730000"},          // message service (status capture frame 52)
       {4, 0x13, ""},                              // ALARM query
       {6, 0x01, ""},                              // PBC
       {9, 0x01, ""},                              // unknown group
@@ -525,4 +524,15 @@ TEST_F(services, other_userdata_functions_get_the_cpus_error_and_the_connection_
   ASSERT_TRUE(r);
   EXPECT_EQ(s7::decode(*r)->p.hdr.error(), 0x8104);
   EXPECT_TRUE(read_szl(*c_, 0x0011, 0));
+}
+
+TEST_F(services, message_service_subscription_is_answered_as_the_cpu_does) {
+  // s7comm_reading_plc_status.pcap frames 52/53: subscribe to MODE and SYS events as "asmess";
+  // the CPU answers result 0x02, reserved 0x00.
+  start();
+  const auto a = ud_transact(*c_, ud_request(0x0f00, 4, 2, "030061736d6573730000"));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->error, 0);
+  EXPECT_EQ(a->rc, 0xFF);
+  EXPECT_EQ(to_hex(a->payload), "0200");
 }

@@ -137,6 +137,14 @@ void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t
         read_szl(req, m.data, ref, pdu_size, out);
         return;
       }
+      if (req.subfunction == ud::sub::message_service && m.has_data && m.data.payload.size() >= 2) {
+        // Message service (subscribe to events: mode transitions, system, user, alarms). The
+        // captured CPU answers result 0x02 and a reserved 0x00 (s7comm_reading_plc_status.pcap
+        // frames 52/53 and 236/237). protos7 sends no event pushes yet.
+        static constexpr std::array<std::byte, 2> result{std::byte{0x02}, std::byte{0x00}};
+        userdata_reply(req, answer_seq(req.group, req.subfunction), 0, rc_ok, result, ref, out);
+        return;
+      }
       break;
     case ud::group::block:
       if (m.has_data) {
