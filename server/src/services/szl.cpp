@@ -187,6 +187,13 @@ std::optional<bytes_vec> computed(const plc_state& st, std::uint16_t id, std::ui
   switch (id) {
     case 0x0000:
     case 0x0F00: {
+      // A profile that carries the list itself (one learned from a real CPU) is served as that
+      // CPU answered it; the bundled profile carries none, so the list is computed from what
+      // this PLC serves.
+      if (const szl_entry* e = full_list(p, 0x00)) {
+        const list l = from_entry(*e);
+        return encode(id, index, l, id == 0x0F00, static_cast<std::uint16_t>(l.records.size()));
+      }
       const auto ids = szl_ids(st);
       list l;
       l.record_length = 2;
