@@ -16,7 +16,7 @@ struct serve_options {
   std::string data_dir = "protos7-data";  // used when -s / -b are not given
   std::string sqlite_path;                // -s; empty: <data_dir>/protos7.db
   std::string db_bin_path;                // -b; empty: <data_dir>
-  bool disable_webadmin = false;          // goprotos7 flag; there is no web admin here
+  bool disable_webadmin = false;          // goprotos7 flag: serve S7 only, no web admin
   log_level level = log_level::info;
   log_level sqlite_level = log_level::off;
   // --profile FILE (docs/PROFILE.md); empty: the bundled S7-300 profile.
