@@ -23,7 +23,7 @@ step "learn + replay against protos7 (counts per capture), bundled-profile repla
 python3 conformance/learn/test/learn_replay.py build/dev/tools/protos7 conformance/learn/test/known_gaps.txt \
   "$PROTOS7_PCAP_DIR"/s7comm_*.pcap pcaps/*.pcap
 python3 conformance/learn/test/replay_bundled.py build/dev/tools/protos7 "$PROTOS7_PCAP_DIR"/s7comm_*.pcap
-bash conformance/learn/test/validate_interop.sh build/dev/tools/protos7 build/dev/validate-ci
+bash conformance/learn/test/validate_interop.sh "$PWD/build/dev/tools/protos7" "$PWD/build/dev/validate-ci"
 
 # clang 14 with warnings as errors is proved by this build (the asan-ubsan preset is clang).
 step "clang 14, warnings as errors: AddressSanitizer + UndefinedBehaviorSanitizer"
