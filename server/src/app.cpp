@@ -68,12 +68,12 @@ void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profil
   if (!exists(sqlite_path)) {
     if (!default_sqlite)
       throw std::runtime_error(fmt::format("SQLite database {} does not exist", sqlite_path));
-    log(log_level::info, "creating the sample PLC in {} (SQLite seed embedded in protos7)", sqlite_path);
+    log(log_level::info, "creating the sample PLC in {} (goprotos7 schema)", sqlite_path);
     create_sample_database(sqlite_path);
   }
   const catalog c = load_catalog(sqlite_path);
   log(log_level::info, "{}: {} variables, {} named values", sqlite_path, c.variables.size(),
-      c.named_values.size());
+      c.state_count());
   // A profile that declares the PLC's DBs replaces the sample's (docs/PROFILE.md "dbs").
   const bool profile_dbs = profile != nullptr && (profile->declares_dbs || !profile->dbs.empty());
   if (!profile_dbs) generate_missing_bins(c, bin_dir);

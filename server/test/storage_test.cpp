@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -41,12 +42,16 @@ void exec(const std::string& db, const std::string& sql) {
   sqlite3_close(h);
 }
 
-// goprotos7's schema as its webadmin creates it (named values referenced by var_id).
+// goprotos7's schema as its dbtool migrations create it (the store's tests check every column).
 const char* goprotos7_schema = R"(
-CREATE TABLE db_variables (id INTEGER PRIMARY KEY, db_number INTEGER, name TEXT, data_type TEXT,
-  byte_offset INTEGER, bit_offset INTEGER, length INTEGER, description TEXT, real_val REAL,
-  int_val INTEGER, str_val TEXT, bool_val BOOLEAN, var_type TEXT);
-CREATE TABLE static_var_definitions (id INTEGER PRIMARY KEY, var_id INTEGER, name TEXT, value TEXT);
+CREATE TABLE db_variables (id INTEGER PRIMARY KEY AUTOINCREMENT, db_number INTEGER NOT NULL, name TEXT NOT NULL,
+  data_type TEXT NOT NULL, byte_offset INTEGER NOT NULL, bit_offset INTEGER, length INTEGER, description TEXT,
+  real_val real, int_val integer, str_val text, bool_val integer, var_type text DEFAULT 'STATIC' NOT NULL);
+CREATE TABLE static_var_definitions (id integer NOT NULL PRIMARY KEY, db_variable_id integer NOT NULL
+  REFERENCES db_variables ON UPDATE CASCADE ON DELETE CASCADE, description text NOT NULL, int_value integer,
+  float_value integer, static_type text DEFAULT 'INT' NOT NULL, bit_offset integer);
+CREATE TABLE migrations (id varchar(255) PRIMARY KEY);
+INSERT INTO migrations VALUES ('createDbVariablesTable_1'), ('migrateCreateStaticVarDefinitions_1');
 )";
 
 }  // namespace
@@ -56,18 +61,21 @@ TEST(storage, loads_goprotos7_database_and_generates_missing_bin) {
   const std::string db = d.path + "/goprotos7.db";
   exec(db, goprotos7_schema);
   exec(db, R"(INSERT INTO db_variables VALUES
-    (1, 200, 'MachineStatus', 'INT', 0, 0, 0, 'status', NULL, 2, NULL, NULL, 'DB'),
-    (2, 200, 'TestVar', 'BOOL', 2, 0, 0, '', NULL, NULL, NULL, 1, 'DB'),
-    (3, 200, 'Crit', 'BOOL', 2, 3, 0, '', NULL, NULL, NULL, 1, 'DB'),
-    (4, 200, 'MachineName', 'STRING', 4, 0, 20, '', NULL, NULL, 'GoProtoS7Emulator', NULL, 'DB'),
-    (5, 200, 'Temp', 'REAL', 26, 0, 0, '', 1.5, NULL, NULL, NULL, 'DB'),
-    (6, 7, 'Big', 'DINT', 0, 0, 0, '', NULL, -2, NULL, NULL, 'DB');
-    INSERT INTO static_var_definitions VALUES (1, 1, 'Idle', '0'), (2, 1, 'Running', '1'), (3, 1, 'Critical', '2');)");
+    (1, 200, 'MachineStatus', 'INT', 0, NULL, NULL, 'status', NULL, 2, NULL, NULL, 'LIST'),
+    (2, 200, 'TestVar', 'BOOL', 2, 0, NULL, '', NULL, NULL, NULL, 1, 'LIST'),
+    (3, 200, 'Crit', 'BOOL', 2, 3, NULL, '', NULL, NULL, NULL, 1, 'LIST'),
+    (4, 200, 'MachineName', 'STRING[n]', 4, NULL, 20, '', NULL, NULL, 'GoProtoS7Emulator', NULL, 'STATIC'),
+    (5, 200, 'Temp', 'REAL', 26, NULL, NULL, '', 1.5, NULL, NULL, NULL, 'STATIC'),
+    (6, 7, 'Big', 'DINT', 0, NULL, NULL, '', NULL, -2, NULL, NULL, 'STATIC');
+    INSERT INTO static_var_definitions (id, db_variable_id, description, int_value, static_type)
+      VALUES (1, 1, 'Idle', 0, 'INT'), (2, 1, 'Running', 1, 'INT'), (3, 1, 'Critical', 2, 'INT');)");
   const catalog c = load_catalog(db);
   ASSERT_EQ(c.variables.size(), 6U);
-  ASSERT_EQ(c.named_values.size(), 3U);
-  EXPECT_EQ(c.named_values[2].name, "Critical");
-  EXPECT_EQ(c.named_values[2].variable_id, 1);
+  ASSERT_EQ(c.state_count(), 3U);
+  ASSERT_EQ(c.variables[1].name, "MachineStatus");  // DB7 first: ordered by DB, byte, bit
+  ASSERT_EQ(c.variables[1].states.size(), 3U);
+  EXPECT_EQ(c.variables[1].states[2].name, "Critical");
+  EXPECT_EQ(c.variables[1].states[2].value, 2);
   // DB7.bin exists already with 8 bytes: kept as is (the file is authoritative).
   {
     std::ofstream f(d.path + "/DB7.bin", std::ios::binary);
@@ -83,7 +91,9 @@ TEST(storage, loads_goprotos7_database_and_generates_missing_bin) {
             "476f50726f746f5337456d756c61746f72000000"  // chars, unused 0
             "3fc00000");                                // REAL 1.5
   EXPECT_EQ(read_file(d.path + "/DB7.bin"), std::string(8, '\x11'));
-  EXPECT_FALSE(::access((d.path + "/DB200.bin.tmp").c_str(), F_OK) == 0);
+  std::size_t entries = 0;  // goprotos7.db, DB7.bin, DB200.bin: no temporary file is left
+  for (const auto& e : std::filesystem::directory_iterator(d.path)) entries += e.is_regular_file() ? 1U : 0U;
+  EXPECT_EQ(entries, 3U);
 
   plc_memory mem{area_sizes{}};
   EXPECT_EQ(load_bins(d.path, mem), 2U);
@@ -117,7 +127,7 @@ TEST(storage, sample_plc_is_created_from_the_embedded_seed) {
   const auto db200 = mem.find_db(200)->bytes();
   EXPECT_EQ(p7test::to_hex(db200.first(24)), "000001001411" "476f50726f746f5337456d756c61746f7200");
   const catalog c = load_catalog(opt.data_dir + "/protos7.db");
-  EXPECT_EQ(c.named_values.size(), 3U);
+  EXPECT_EQ(c.state_count(), 3U + 6 * 2);  // MachineStatus' three, TRUE/FALSE of each BOOL
   // A second start reuses the files.
   plc_memory again{area_sizes{}};
   prepare_storage(opt, again);

@@ -23,25 +23,11 @@ namespace {
 
 // The sample PLC's DBs, as `protos7 serve` renders them from its SQLite seed, in RAM.
 void add_sample_dbs(server::plc_memory& mem) {
-  char dir[] = "/tmp/protos7-replay.XXXXXX";
-  if (::mkdtemp(dir) == nullptr)
-    throw std::runtime_error(fmt::format("mkdtemp: {}", std::strerror(errno)));
-  const std::string path = std::string(dir) + "/protos7.db";
-  try {
-    server::create_sample_database(path);
-    const server::catalog c = server::load_catalog(path);
-    std::set<std::uint16_t> dbs;
-    for (const server::variable& v : c.variables) dbs.insert(v.db_number);
-    for (const auto& [db, size] : c.declared_sizes) dbs.insert(db);
-    for (std::uint16_t db : dbs)
-      mem.add_db(std::make_unique<server::data_block>(db, server::render_db(c, db), -1, ""));
-  } catch (...) {
-    std::remove(path.c_str());
-    ::rmdir(dir);
-    throw;
-  }
-  std::remove(path.c_str());
-  ::rmdir(dir);
+  const store::catalog c = store::sample_catalog();
+  std::set<std::uint16_t> dbs;
+  for (const store::variable& v : c.variables) dbs.insert(v.db);
+  for (const auto& [db, size] : c.declared_sizes) dbs.insert(db);
+  for (std::uint16_t db : dbs) mem.add_db(std::make_unique<server::data_block>(db, store::render_db(c, db), -1, ""));
 }
 
 }  // namespace

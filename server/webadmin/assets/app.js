@@ -88,18 +88,36 @@ function icon(name) {
 const RANGES = {
   BYTE: [0, 255], WORD: [0, 65535], INT: [-32768, 32767], DWORD: [0, 4294967295],
   DINT: [-2147483648, 2147483647], REAL: [-3.4028235e38, 3.4028235e38],
+  SINT: [-128, 127], USINT: [0, 255], UINT: [0, 65535], UDINT: [0, 4294967295],
+  LREAL: [-1.7976931348623157e308, 1.7976931348623157e308],
 };
-const TYPES = ['BOOL', 'BYTE', 'CHAR', 'WORD', 'INT', 'DWORD', 'DINT', 'REAL', 'STRING', 'TIME', 'DATE',
-  'TIME_OF_DAY', 'DATE_AND_TIME', 'S5TIME'];
+// 64-bit whole numbers travel as decimal text when a JavaScript number cannot hold them.
+const WIDE = { LINT: '-9223372036854775808..9223372036854775807', ULINT: '0..18446744073709551615',
+  LWORD: '0..18446744073709551615' };
+const FLOATS = ['REAL', 'LREAL'];
+const TYPES = ['BOOL', 'BYTE', 'CHAR', 'WORD', 'INT', 'DWORD', 'DINT', 'REAL', 'SINT', 'USINT', 'UINT', 'UDINT',
+  'LINT', 'ULINT', 'LWORD', 'LREAL', 'STRING', 'TIME', 'DATE', 'TIME_OF_DAY', 'DATE_AND_TIME', 'S5TIME'];
+// Types whose variables may carry named states (goprotos7's LIST variables).
+const STATE_TYPES = ['BOOL', 'BYTE', 'CHAR', 'WORD', 'INT', 'DWORD', 'DINT', 'REAL', 'SINT', 'USINT', 'UINT',
+  'UDINT', 'LINT', 'ULINT', 'LWORD', 'LREAL', 'STRING'];
 const TYPE_HELP = {
   BOOL: 'one bit', BYTE: '0..255', CHAR: 'one character', WORD: '0..65535', INT: '-32768..32767',
   DWORD: '0..4294967295', DINT: '-2147483648..2147483647', REAL: 'IEEE 754 single', STRING: 'S7 string',
   TIME: 'T#1h2m3s (ms, signed 32 bit)', DATE: 'D#1990-01-01..2168-12-31', TIME_OF_DAY: 'TOD#hh:mm:ss.mmm',
   DATE_AND_TIME: 'DT#1990..2089 (BCD)', S5TIME: 'S5T#0ms..2h46m30s',
+  SINT: '-128..127', USINT: '0..255', UINT: '0..65535', UDINT: '0..4294967295', LREAL: 'IEEE 754 double',
+  ...WIDE,
 };
 const baseType = (t) => t.replace(/\[.*$/, '');
+// A 64-bit whole number: a number when JavaScript holds it exactly, else its decimal text.
+const wideValue = (text) => {
+  const s = text.trim();
+  const n = Number(s);
+  return /^-?\d+$/.test(s) && Number.isSafeInteger(n) ? n : s;
+};
 const typeSize = (t) => ({ BOOL: 1, BYTE: 1, CHAR: 1, WORD: 2, INT: 2, DATE: 2, S5TIME: 2, DWORD: 4, DINT: 4,
-  REAL: 4, TIME: 4, TIME_OF_DAY: 4, DATE_AND_TIME: 8 })[baseType(t)] || (parseInt((t.match(/\[(\d+)\]/) || [])[1] || '254', 10) + 2);
+  REAL: 4, TIME: 4, TIME_OF_DAY: 4, DATE_AND_TIME: 8, SINT: 1, USINT: 1, UINT: 2, UDINT: 4, LINT: 8, ULINT: 8,
+  LWORD: 8, LREAL: 8 })[baseType(t)] || (parseInt((t.match(/\[(\d+)\]/) || [])[1] || '254', 10) + 2);
 
 function siemensAddress(db, type, byte, bit) {
   const size = typeSize(type);
@@ -285,7 +303,7 @@ function control(v, setValue) {
       fail(e.message);
     }
   };
-  if (t === 'BOOL' || (t === 'INT' && v.states.length)) {
+  if (t === 'BOOL' || v.states.length) {
     const states = v.states.length ? v.states
       : [{ name: 'TRUE', value: 1 }, { name: 'FALSE', value: 0 }];
     const buttons = states.map((s) => h('button', {
@@ -296,11 +314,14 @@ function control(v, setValue) {
     const seg = h('div', { class: 'seg', role: 'group', 'aria-label': `Set ${v.name}` }, buttons);
     const wrap = h('div', { class: 'controls' }, seg);
     let numberInput = null;
-    if (t === 'INT') {
-      numberInput = h('input', { type: 'number', step: '1', min: RANGES.INT[0], max: RANGES.INT[1], 'aria-label': `${v.name} value`, placeholder: 'other value' });
+    if (RANGES[t] || WIDE[t]) {
+      const floating = FLOATS.includes(t);
+      numberInput = h('input', WIDE[t] ? { type: 'text', inputmode: 'numeric', 'aria-label': `${v.name} value`, placeholder: 'other value' }
+        : { type: 'number', step: floating ? 'any' : '1', min: RANGES[t][0], max: RANGES[t][1], 'aria-label': `${v.name} value`, placeholder: 'other value' });
       const submit = () => {
+        if (WIDE[t]) return send(wideValue(numberInput.value));
         const n = Number(numberInput.value);
-        if (numberInput.value === '' || !Number.isInteger(n) || n < RANGES.INT[0] || n > RANGES.INT[1]) return fail(`INT takes a whole number ${RANGES.INT[0]}..${RANGES.INT[1]}`);
+        if (numberInput.value === '' || Number.isNaN(n) || (!floating && !Number.isInteger(n)) || n < RANGES[t][0] || n > RANGES[t][1]) return fail(`${t} takes a ${floating ? '' : 'whole '}number ${RANGES[t][0]}..${RANGES[t][1]}`);
         send(n);
       };
       numberInput.addEventListener('keydown', (e) => { if (e.key === 'Enter') submit(); });
@@ -310,7 +331,7 @@ function control(v, setValue) {
       el: h('div', {}, wrap, err),
       sync(value) {
         const n = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-        for (const b of buttons) b.setAttribute('aria-pressed', String(Number(b.dataset.value) === n));
+        for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.value === String(n)));
       },
     };
   }
@@ -320,15 +341,18 @@ function control(v, setValue) {
   let check = () => null;
   if (RANGES[t]) {
     const [lo, hi] = RANGES[t];
-    Object.assign(attrs, t === 'REAL' ? { type: 'text', inputmode: 'decimal' } : { type: 'number', step: '1', min: lo, max: hi });
+    Object.assign(attrs, FLOATS.includes(t) ? { type: 'text', inputmode: 'decimal' } : { type: 'number', step: '1', min: lo, max: hi });
     read = (input) => Number(input.value);
     check = (input) => {
       const n = Number(input.value);
       if (input.value.trim() === '' || Number.isNaN(n)) return `${t} takes a number`;
-      if (t !== 'REAL' && !Number.isInteger(n)) return `${t} takes a whole number`;
+      if (!FLOATS.includes(t) && !Number.isInteger(n)) return `${t} takes a whole number`;
       if (n < lo || n > hi) return `${t} is ${lo}..${hi}`;
       return null;
     };
+  } else if (WIDE[t]) {
+    Object.assign(attrs, { type: 'text', inputmode: 'numeric', placeholder: WIDE[t] });
+    read = (input) => wideValue(input.value);
   } else if (t === 'STRING') {
     const max = typeSize(v.type) - 2;
     Object.assign(attrs, { type: 'text', maxlength: max, placeholder: `up to ${max} characters` });
@@ -529,7 +553,7 @@ function variableDialog(db, v) {
     const t = type.value;
     lenField.hidden = t !== 'STRING';
     bitField.hidden = t !== 'BOOL';
-    statesField.hidden = !(t === 'INT' || t === 'BOOL');
+    statesField.hidden = !STATE_TYPES.includes(t);
     const tn = typeName();
     preview.textContent = `${siemensAddress(db, tn, Number(byte.value) || 0, t === 'BOOL' ? Number(bit.value) || 0 : 0)} · ${typeSize(tn)} byte${typeSize(tn) === 1 ? '' : 's'} · ${TYPE_HELP[t]}`;
   };
@@ -559,10 +583,11 @@ function variableDialog(db, v) {
       name: name.value.trim(), type: typeName(), byte_offset: Number(byte.value), bit_offset: t === 'BOOL' ? Number(bit.value) || 0 : 0,
       description: desc.value,
     };
-    if (t === 'INT' || t === 'BOOL') {
+    if (STATE_TYPES.includes(t)) {
       body.states = [...statesList.children].map((row) => {
         const [n, val] = row.querySelectorAll('input');
-        return { name: n.value.trim(), value: Number(val.value) };
+        const text = t === 'STRING' || t === 'CHAR';
+        return { name: n.value.trim(), value: text ? n.value.trim() : WIDE[t] ? wideValue(val.value) : Number(val.value) };
       }).filter((s) => s.name !== '');
     } else if (editing && v.states.length) {
       body.states = [];
@@ -571,6 +596,7 @@ function variableDialog(db, v) {
       const raw = value.value;
       if (t === 'BOOL') body.value = /^(true|1)$/i.test(raw.trim());
       else if (RANGES[t]) body.value = Number(raw);
+      else if (WIDE[t]) body.value = wideValue(raw);
       else if ((t === 'TIME' || t === 'S5TIME') && /^-?\d+$/.test(raw.trim())) body.value = Number(raw);
       else body.value = raw;
     }

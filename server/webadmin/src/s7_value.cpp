@@ -370,6 +370,82 @@ std::optional<std::int64_t> parse_int_text(std::string_view s, std::string& why)
   return v;
 }
 
+
+// The integer family (BYTE, WORD, DWORD, LWORD, SINT, USINT, INT, UINT, DINT, UDINT, LINT,
+// ULINT): signed or not, 1..8 bytes. Values travel as int64 or, above 2^63-1, as uint64.
+struct wide_range {
+  bool is_signed;
+  std::int64_t lo;
+  std::uint64_t hi;
+};
+
+wide_range wide_range_of(const type_spec& t) {
+  const std::size_t bits = t.size() * 8;
+  if (t.is_signed()) {
+    const std::uint64_t hi = (std::uint64_t{1} << (bits - 1)) - 1;
+    return {true, -static_cast<std::int64_t>(hi) - 1, hi};
+  }
+  return {false, 0, bits == 64 ? std::numeric_limits<std::uint64_t>::max() : (std::uint64_t{1} << bits) - 1};
+}
+
+bool is_bit_string(s7_kind k) {
+  return k == s7_kind::byte || k == s7_kind::word || k == s7_kind::dword || k == s7_kind::lword;
+}
+
+decoded_value decode_integer(const type_spec& t, std::uint64_t raw) {
+  decoded_value out;
+  const std::size_t bits = t.size() * 8;
+  if (is_bit_string(t.kind)) {
+    out.value = raw;
+    out.display = fmt::format("16#{:0{}X}", raw, t.size() * 2);
+  } else if (t.is_signed()) {
+    const std::uint64_t sign = std::uint64_t{1} << (bits - 1);
+    const auto v = bits == 64 ? static_cast<std::int64_t>(raw) : static_cast<std::int64_t>((raw ^ sign) - sign);
+    out.value = v;
+    out.display = fmt::format("{}", v);
+  } else {
+    out.value = raw;
+    out.display = fmt::format("{}", raw);
+  }
+  return out;
+}
+
+std::optional<json> parse_integer_text(const type_spec& t, std::string_view text, std::string& why) {
+  if (!t.is_signed()) {  // ULINT and LWORD reach 2^64-1: read unsigned first
+    std::string d(trim(text));
+    std::uint64_t u = 0;
+    const auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), u);
+    if (!d.empty() && ec == std::errc{} && p == d.data() + d.size()) return json(u);
+  }
+  const auto n = parse_int_text(text, why);
+  if (!n) return std::nullopt;
+  return json(*n);
+}
+
+encoded_value encode_integer(const type_spec& t, const json& v) {
+  const wide_range r = wide_range_of(t);
+  const std::string tn = t.name();
+  const auto out_of_range = [&] {
+    return fail(fmt::format("{} is out of range for {} ({}..{})", v.dump(), tn, r.lo, r.hi));
+  };
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > r.hi) return out_of_range();
+    return ok_bytes(put_be(u, t.size()));
+  }
+  if (v.is_string() && t.size() == 8) {  // 64-bit values as decimal text (browsers hold 53 bits)
+    std::string why;
+    const auto parsed = parse_integer_text(t, v.get<std::string>(), why);
+    if (!parsed) return fail(fmt::format("{}: {}", tn, why));
+    return encode_integer(t, *parsed);
+  }
+  if (!v.is_number_integer()) return fail(fmt::format("{} takes a whole number, not {}", tn, json_kind(v)));
+  const auto n = v.get<std::int64_t>();
+  if (n < r.lo || (n > 0 && static_cast<std::uint64_t>(n) > r.hi)) return out_of_range();
+  return ok_bytes(put_be(static_cast<std::uint64_t>(n), t.size()));
+}
+
+
 }  // namespace
 
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
@@ -392,85 +468,6 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) 
   d = doy - (153 * mp + 2) / 5 + 1;
   m = mp < 10 ? mp + 3 : mp - 9;
   y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
-}
-
-std::size_t type_spec::size() const noexcept {
-  switch (kind) {
-    case s7_kind::boolean:
-    case s7_kind::byte:
-    case s7_kind::character: return 1;
-    case s7_kind::word:
-    case s7_kind::integer:
-    case s7_kind::date:
-    case s7_kind::s5time: return 2;
-    case s7_kind::dword:
-    case s7_kind::dinteger:
-    case s7_kind::real:
-    case s7_kind::time:
-    case s7_kind::time_of_day: return 4;
-    case s7_kind::date_and_time: return 8;
-    case s7_kind::string: return string_length + 2;
-  }
-  return 0;
-}
-
-std::string type_spec::name() const {
-  switch (kind) {
-    case s7_kind::boolean: return "BOOL";
-    case s7_kind::byte: return "BYTE";
-    case s7_kind::character: return "CHAR";
-    case s7_kind::word: return "WORD";
-    case s7_kind::integer: return "INT";
-    case s7_kind::dword: return "DWORD";
-    case s7_kind::dinteger: return "DINT";
-    case s7_kind::real: return "REAL";
-    case s7_kind::string: return fmt::format("STRING[{}]", string_length);
-    case s7_kind::time: return "TIME";
-    case s7_kind::date: return "DATE";
-    case s7_kind::time_of_day: return "TIME_OF_DAY";
-    case s7_kind::date_and_time: return "DATE_AND_TIME";
-    case s7_kind::s5time: return "S5TIME";
-  }
-  return "?";
-}
-
-const std::vector<std::string>& type_names() {
-  static const std::vector<std::string> names{"BOOL",  "BYTE", "CHAR", "WORD",        "INT",
-                                              "DWORD", "DINT", "REAL", "STRING[n]",   "TIME",
-                                              "DATE",  "TIME_OF_DAY",  "DATE_AND_TIME", "S5TIME"};
-  return names;
-}
-
-std::optional<type_spec> parse_type(std::string_view text, std::string& why) {
-  const std::string t = upper(trim(text));
-  static constexpr std::pair<std::string_view, s7_kind> simple[] = {
-      {"BOOL", s7_kind::boolean},      {"BYTE", s7_kind::byte},
-      {"CHAR", s7_kind::character},    {"WORD", s7_kind::word},
-      {"INT", s7_kind::integer},       {"DWORD", s7_kind::dword},
-      {"DINT", s7_kind::dinteger},     {"REAL", s7_kind::real},
-      {"TIME", s7_kind::time},         {"DATE", s7_kind::date},
-      {"TIME_OF_DAY", s7_kind::time_of_day}, {"TOD", s7_kind::time_of_day},
-      {"DATE_AND_TIME", s7_kind::date_and_time}, {"DT", s7_kind::date_and_time},
-      {"S5TIME", s7_kind::s5time},
-  };
-  for (const auto& [name, kind] : simple)
-    if (t == name) return type_spec{kind, 0};
-  if (t == "STRING") return type_spec{s7_kind::string, max_string_length};
-  if (t.starts_with("STRING[") && t.ends_with("]")) {
-    const std::string_view n = std::string_view(t).substr(7, t.size() - 8);
-    std::size_t len = 0;
-    const auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), len);
-    if (n.empty() || ec != std::errc{} || p != n.data() + n.size() || len < 1 || len > max_string_length) {
-      why = fmt::format("'{}': the length of a STRING must be 1..{} characters, e.g. STRING[20]", text,
-                        max_string_length);
-      return std::nullopt;
-    }
-    return type_spec{s7_kind::string, len};
-  }
-  why = fmt::format("unknown type '{}'; use one of BOOL, BYTE, CHAR, WORD, INT, DWORD, DINT, REAL, "
-                    "STRING[n], TIME, DATE, TIME_OF_DAY, DATE_AND_TIME, S5TIME",
-                    text.substr(0, 40));
-  return std::nullopt;
 }
 
 std::string siemens_address(std::uint16_t db, const type_spec& t, std::size_t byte_offset,
@@ -510,6 +507,17 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
     return out;
   }
   const std::uint64_t raw = t.kind == s7_kind::string || t.kind == s7_kind::date_and_time ? 0 : get_be(b);
+  if (t.is_integer()) return decode_integer(t, raw);
+  if (t.kind == s7_kind::lreal) {
+    const double d = std::bit_cast<double>(raw);
+    if (!std::isfinite(d)) {
+      out.display = std::isnan(d) ? "NaN" : (d > 0 ? "+inf" : "-inf");
+      return out;
+    }
+    out.value = d;
+    out.display = fmt::format("{}", d);
+    return out;
+  }
   switch (t.kind) {
     case s7_kind::boolean: {
       const bool v = ((std::to_integer<unsigned>(b[0]) >> (bit & 7U)) & 1U) != 0;
@@ -517,18 +525,6 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
       out.display = v ? "TRUE" : "FALSE";
       break;
     }
-    case s7_kind::byte:
-      out.value = raw;
-      out.display = fmt::format("16#{:02X}", raw);
-      break;
-    case s7_kind::word:
-      out.value = raw;
-      out.display = fmt::format("16#{:04X}", raw);
-      break;
-    case s7_kind::dword:
-      out.value = raw;
-      out.display = fmt::format("16#{:08X}", raw);
-      break;
     case s7_kind::character: {
       const unsigned c = std::to_integer<unsigned>(b[0]);
       out.value = utf8_from_latin1(b);
@@ -536,18 +532,6 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
       out.display = c >= 0x20 && c != 0x7F && c != '$' && c != '\''
                         ? fmt::format("'{}'", out.value.get<std::string>())
                         : fmt::format("'${:02X}'", c);
-      break;
-    }
-    case s7_kind::integer: {
-      const auto v = static_cast<std::int16_t>(static_cast<std::uint16_t>(raw));
-      out.value = v;
-      out.display = fmt::format("{}", v);
-      break;
-    }
-    case s7_kind::dinteger: {
-      const auto v = static_cast<std::int32_t>(static_cast<std::uint32_t>(raw));
-      out.value = v;
-      out.display = fmt::format("{}", v);
       break;
     }
     case s7_kind::real: {
@@ -634,29 +618,24 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
       out.display = "DT#" + date + "-" + time;
       break;
     }
+    default: break;  // the integer family and LREAL are handled above
   }
   return out;
 }
 
 encoded_value encode_value(const type_spec& t, const json& v) {
   const std::string tn = t.name();
+  if (t.is_integer()) return encode_integer(t, v);
+  if (t.kind == s7_kind::lreal) {
+    if (!v.is_number()) return fail(fmt::format("LREAL takes a number, not {}", json_kind(v)));
+    const double d = v.get<double>();
+    if (!std::isfinite(d)) return fail(fmt::format("{} is not a finite number", v.dump()));
+    return ok_bytes(put_be(std::bit_cast<std::uint64_t>(d), 8));
+  }
   switch (t.kind) {
     case s7_kind::boolean:
       if (!v.is_boolean()) return fail(fmt::format("a BOOL takes true or false, not {}", json_kind(v)));
       return ok_bytes({std::byte{static_cast<std::uint8_t>(v.get<bool>() ? 1 : 0)}});
-    case s7_kind::byte:
-    case s7_kind::word:
-    case s7_kind::integer:
-    case s7_kind::dword:
-    case s7_kind::dinteger: {
-      bool too_big = false;
-      const auto n = json_integer(v, too_big);
-      const int_range r = range_of(t.kind);
-      if (!n && !too_big) return fail(fmt::format("{} takes a whole number, not {}", tn, json_kind(v)));
-      if (!n || *n < r.lo || *n > r.hi)
-        return fail(fmt::format("{} is out of range for {} ({}..{})", v.dump(), tn, r.lo, r.hi));
-      return ok_bytes(put_be(static_cast<std::uint64_t>(*n), t.size()));
-    }
     case s7_kind::real: {
       if (!v.is_number()) return fail(fmt::format("REAL takes a number, not {}", json_kind(v)));
       const double d = v.get<double>();
@@ -771,11 +750,13 @@ encoded_value encode_value(const type_spec& t, const json& v) {
                                  static_cast<std::byte>(((msec % 10) << 4U) | weekday)};
       return ok_bytes(std::move(out));
     }
+    default: break;  // the integer family and LREAL are handled above
   }
   return fail("unsupported type");
 }
 
 std::optional<json> parse_value_text(const type_spec& t, std::string_view text, std::string& why) {
+  if (t.is_integer()) return parse_integer_text(t, text, why);
   switch (t.kind) {
     case s7_kind::boolean: {
       const std::string u = upper(trim(text));
@@ -784,16 +765,8 @@ std::optional<json> parse_value_text(const type_spec& t, std::string_view text, 
       why = fmt::format("'{}' is not a BOOL (TRUE, FALSE, 1 or 0)", text.substr(0, 40));
       return std::nullopt;
     }
-    case s7_kind::byte:
-    case s7_kind::word:
-    case s7_kind::integer:
-    case s7_kind::dword:
-    case s7_kind::dinteger: {
-      const auto n = parse_int_text(text, why);
-      if (!n) return std::nullopt;
-      return json(*n);
-    }
-    case s7_kind::real: {
+    case s7_kind::real:
+    case s7_kind::lreal: {
       const std::string s(trim(text));
       double d = 0;
       const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
@@ -820,6 +793,7 @@ std::optional<json> parse_value_text(const type_spec& t, std::string_view text, 
     case s7_kind::time_of_day:
     case s7_kind::date_and_time:
       return json(std::string(trim(text)));
+    default: break;  // the integer family is handled above
   }
   why = "unsupported type";
   return std::nullopt;

@@ -113,9 +113,23 @@ bool needs_string_header(const var_def& v, const std::vector<std::byte>& bytes) 
          std::to_integer<std::size_t>(bytes[v.byte_offset + 1]) > v.type.string_length;
 }
 
-std::string states_text(const std::vector<named_state>& states) {
+// A state's value written in CSV: a whole number, a number, or text (a STRING's state).
+json state_json(const std::string& text) {
+  std::int64_t n = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec == std::errc{} && p == text.data() + text.size()) return n;
+  double d = 0;
+  const auto [q, ec2] = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (ec2 == std::errc{} && q == text.data() + text.size()) return d;
+  return text;
+}
+
+std::string states_text(const std::vector<named_state>& states, const type_spec& t) {
   std::string s;
-  for (const named_state& st : states) s += fmt::format("{}{}={}", s.empty() ? "" : ";", st.name, st.value);
+  for (const named_state& st : states) {
+    const json v = state_value(st, t);
+    s += fmt::format("{}{}={}", s.empty() ? "" : ";", st.name, v.is_string() ? v.get<std::string>() : v.dump());
+  }
   return s;
 }
 
@@ -276,7 +290,7 @@ std::optional<std::vector<std::byte>> service::db_bytes(std::uint16_t n, bool& r
 
 json service::var_json(const var_def& v, const std::vector<std::byte>* bytes) const {
   json states = json::array();
-  for (const named_state& s : v.states) states.push_back({{"name", s.name}, {"value", s.value}});
+  for (const named_state& s : v.states) states.push_back({{"name", s.name}, {"value", state_value(s, v.type)}});
   json j{{"id", v.id},
          {"db", v.db},
          {"name", v.name},
@@ -579,20 +593,17 @@ service::parsed_var service::parse_var(std::uint16_t db, const json& body, const
       if (!s.is_object() || !s.contains("name") || !s.contains("value") || s.size() != 2)
         return fail("each state must be an object {\"name\": \"Running\", \"value\": 1}", "states");
       if (!s.at("name").is_string()) return fail("a state name must be a string", "states");
-      named_state ns;
-      ns.name = s.at("name").get<std::string>();
-      const json& v = s.at("value");
-      if (v.is_boolean()) {
-        ns.value = v.get<bool>() ? 1 : 0;
-      } else {
-        const auto n = get_int(s, "value", -2147483648LL, 2147483647LL, err);
-        if (!n) return fail(fmt::format("state '{}': {}", ns.name.substr(0, 40), err), "states");
-        ns.value = *n;
-      }
-      p.v.states.push_back(std::move(ns));
+      const std::string name = s.at("name").get<std::string>();
+      auto ns = make_state(p.v.type, name, s.at("value"), err);
+      if (!ns) return fail(fmt::format("state '{}': {}", name.substr(0, 40), err), "states");
+      p.v.states.push_back(std::move(*ns));
     }
-  } else if (base != nullptr && !p.v.type.has_states()) {
-    p.v.states.clear();  // the type changed to one without states
+  } else if (base != nullptr && p.v.type != base->type) {
+    // The type changed: the states follow when each is a value of the new type, else they go.
+    std::vector<named_state> kept;
+    for (const named_state& st : p.v.states)
+      if (auto ns = make_state(p.v.type, st.name, state_value(st, base->type), err)) kept.push_back(std::move(*ns));
+    p.v.states = kept.size() == p.v.states.size() ? std::move(kept) : std::vector<named_state>{};
   }
   if (body.contains("value")) p.value = body.at("value");
   return p;
@@ -746,6 +757,14 @@ reply service::set_value(std::uint16_t n, std::int64_t id, const json& body) {
   if (!enc.ok()) return reply::error(400, fmt::format("{}: {}", v.name, enc.error), "value");
   std::vector<std::byte> after;
   if (auto e = write_value(v, enc.bytes, after)) return *e;
+  // goprotos7 keeps the value in db_variables too (its dbtool does the same on a change).
+  try {
+    const std::lock_guard lock{mu_};
+    store_.set_value(v, initial_from_encoded(v, enc.bytes));
+  } catch (const std::exception& e) {
+    return reply::error(500, fmt::format("the value of '{}' was written to DB{}, but not to the SQLite file: {}",
+                                         v.name, n, e.what()));
+  }
   log(log_level::debug, "webadmin: DB{}: set '{}' = {}", n, v.name, body.at("value").dump());
   return reply::ok({{"variable", var_json(v, &after)}});
 }
@@ -766,7 +785,7 @@ reply service::export_db(std::uint16_t n, const std::string& format) {
     json vars = json::array();
     for (const var_def& v : vars_of(n)) {
       json states = json::array();
-      for (const named_state& s : v.states) states.push_back({{"name", s.name}, {"value", s.value}});
+      for (const named_state& s : v.states) states.push_back({{"name", s.name}, {"value", state_value(s, v.type)}});
       json j{{"name", v.name},       {"type", v.type.name()},           {"byte_offset", v.byte_offset},
              {"bit_offset", v.bit_offset}, {"description", v.description}, {"states", std::move(states)}};
       const decoded_value d = decode_value(v.type, slice(*bytes, v), v.bit_offset);
@@ -791,7 +810,7 @@ reply service::export_db(std::uint16_t n, const std::string& format) {
       if (!desc.empty() && (desc[0] == '=' || desc[0] == '+' || desc[0] == '@' || desc[0] == '-' || desc[0] == '\''))
         desc.insert(0, "'");
       r.raw += csv_line({v.name, v.type.name(), std::to_string(v.byte_offset), std::to_string(v.bit_offset), desc,
-                         states_text(v.states), value});
+                         states_text(v.states, v.type), value});
     }
     r.content_type = "text/csv; charset=utf-8";
     r.filename = fmt::format("DB{}.csv", n);
@@ -874,12 +893,10 @@ reply service::import_db(std::uint16_t n, const std::string& format, const std::
         pos = end + 1;
         if (item.empty()) continue;
         const auto eq = item.find('=');
-        std::int64_t num = 0;
         const std::string vtext = eq == std::string::npos ? std::string{} : item.substr(eq + 1);
-        const auto [ptr, ec] = std::from_chars(vtext.data(), vtext.data() + vtext.size(), num);
-        if (eq == std::string::npos || vtext.empty() || ec != std::errc{} || ptr != vtext.data() + vtext.size())
+        if (eq == std::string::npos || vtext.empty())
           return reply::error(400, fmt::format("{}: states must look like Idle=0;Running=1, not '{}'", label, item.substr(0, 40)));
-        states.push_back({{"name", item.substr(0, eq)}, {"value", num}});
+        states.push_back({{"name", item.substr(0, eq)}, {"value", state_json(vtext)}});
       }
       o["states"] = std::move(states);
       // The value column is text in the type's notation; empty = leave the bytes as they are.

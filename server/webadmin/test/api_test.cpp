@@ -176,7 +176,7 @@ TEST_F(webadmin_api, session_reports_the_csrf_token_types_and_limits) {
   EXPECT_EQ(r.body["csrf_token"], admin->csrf_token());
   EXPECT_EQ(r.body["csrf_header"], "X-Protos7-CSRF");
   EXPECT_EQ(r.body["auth"], "none");
-  EXPECT_EQ(r.body["types"].size(), 14U);
+  EXPECT_EQ(r.body["types"].size(), 22U);  // goprotos7's 17 (STRING[n] once) and the S7 time types
   EXPECT_EQ(r.body["limits"]["max_db_size"], 65536);
   EXPECT_EQ(r.header("Cache-Control"), "no-store");
 }
@@ -344,7 +344,7 @@ TEST_F(webadmin_api, db_delete_removes_the_file_the_variables_and_the_s7_object)
   EXPECT_EQ(rc, 0x0A);
   EXPECT_EQ(get("/api/dbs/200").status, 404);
   const auto c = protos7::server::load_catalog(dir + "/protos7.db");
-  EXPECT_EQ(std::count_if(c.variables.begin(), c.variables.end(), [](const auto& v) { return v.db_number == 200; }), 0);
+  EXPECT_EQ(std::count_if(c.variables.begin(), c.variables.end(), [](const auto& v) { return v.db == 200; }), 0);
   EXPECT_EQ(c.declared_sizes.count(200), 0U);
   // The number can be used again.
   EXPECT_EQ(post("/api/dbs", {{"number", 200}, {"size", 8}}).status, 201);
@@ -423,13 +423,13 @@ TEST_F(webadmin_api, variable_create_refuses_overlaps_offsets_past_the_end_and_b
   r = post("/api/dbs/200/variables", {{"name", "TestVar"}, {"type", "INT"}, {"byte_offset", 40}});
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(r.error(), "DB200 already has a variable named 'TestVar' (DB200.DBX2.0)");
-  r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "LREAL"}, {"byte_offset", 40}});
+  r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "QWORD"}, {"byte_offset", 40}});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body["field"], "type");
   r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "INT"}});
   EXPECT_EQ(r.error(), "byte_offset is missing");
-  r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "REAL"}, {"byte_offset", 40}, {"states", {{{"name", "A"}, {"value", 1}}}}});
-  EXPECT_EQ(r.error(), "named states are for INT and BOOL variables, not REAL");
+  r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "TIME"}, {"byte_offset", 40}, {"states", {{{"name", "A"}, {"value", 1}}}}});
+  EXPECT_EQ(r.error(), "state 'A': named states are not offered for TIME");
   r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"states", "Idle=0"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(get("/api/dbs/200").body["variables"].size(), 6U);
@@ -487,16 +487,18 @@ TEST_F(webadmin_api, variable_update_moves_renames_and_changes_states) {
   EXPECT_EQ(r.status, 409);
   r = patch("/api/dbs/200/variables/" + std::to_string(id), {{"type", "REAL"}});
   EXPECT_EQ(r.status, 200) << r.raw;
-  EXPECT_EQ(r.body["variable"]["states"].size(), 0U);  // REAL has no states
+  // The states follow as goprotos7 FLOAT definitions (0.0, 1.0).
+  ASSERT_EQ(r.body["variable"]["states"].size(), 2U);
+  EXPECT_EQ(r.body["variable"]["states"][1]["value"], 1.0);
   r = patch("/api/dbs/200/variables/" + std::to_string(id), {{"value", 1.25}});
   EXPECT_EQ(to_hex(s7_read(200, 30, 4)), "3fa00000");
   const auto c = protos7::server::load_catalog(dir + "/protos7.db");
   const auto it = std::find_if(c.variables.begin(), c.variables.end(), [&](const auto& v) { return v.id == id; });
   ASSERT_NE(it, c.variables.end());
   EXPECT_EQ(it->name, "Status");
-  EXPECT_EQ(it->data_type, "REAL");
+  EXPECT_EQ(it->type.name(), "REAL");
   EXPECT_EQ(it->byte_offset, 30U);
-  EXPECT_DOUBLE_EQ(it->real_val, 1.25);
+  EXPECT_DOUBLE_EQ(it->values.real_val.value_or(0), 1.25);
   EXPECT_EQ(patch("/api/dbs/200/variables/999", {{"name", "Q"}}).status, 404);
   EXPECT_EQ(patch("/api/dbs/1/variables/" + std::to_string(id), {{"name", "Q"}}).status, 404);  // other DB
 }

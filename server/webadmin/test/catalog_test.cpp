@@ -111,26 +111,39 @@ TEST(check_variable, bit_offsets_only_for_bool_and_duplicate_names) {
   EXPECT_EQ(dup.field, "name");
 }
 
-TEST(check_variable, named_states_for_int_and_bool_only_and_in_range) {
+named_state st(const char* name, std::int64_t value, list_kind kind = list_kind::integer) {
+  return {name, kind, value, 0};
+}
+
+TEST(check_variable, named_states_fit_the_type_and_are_unique) {
   var_def v = var(0, "S", "INT", 0);
-  v.states = {{"Idle", 0}, {"Running", 1}, {"Critical", 2}};
+  v.states = {st("Idle", 0), st("Running", 1), st("Critical", 2)};
   EXPECT_FALSE(check_variable(v, 64, {}));
-  v.states.push_back({"Huge", 40000});
+  v.states.push_back(st("Huge", 40000));
   EXPECT_EQ(check_variable(v, 64, {}).field, "states");
-  v.states = {{"A", 1}, {"a", 2}};
+  v.states = {st("A", 1), st("a", 2)};
   EXPECT_NE(check_variable(v, 64, {}).message.find("given twice"), std::string::npos);
-  v.states = {{"A", 1}, {"B", 1}};
+  v.states = {st("A", 1), st("B", 1)};
   EXPECT_NE(check_variable(v, 64, {}).message.find("two states have the value 1"), std::string::npos);
-  v.states = {{"Bad;Name", 1}};
+  v.states = {st("Bad;Name", 1)};
   EXPECT_TRUE(check_variable(v, 64, {}));
   var_def b = var(0, "B", "BOOL", 0);
-  b.states = {{"Open", 1}, {"Closed", 0}};
+  b.states = {st("Open", 1, list_kind::boolean), st("Closed", 0, list_kind::boolean)};
   EXPECT_FALSE(check_variable(b, 64, {}));
-  b.states = {{"Two", 2}};
+  b.states = {st("Two", 2, list_kind::boolean)};
   EXPECT_TRUE(check_variable(b, 64, {}));
-  var_def r = var(0, "R", "REAL", 0);
-  r.states = {{"Zero", 0}};
-  EXPECT_NE(check_variable(r, 64, {}).message.find("INT and BOOL"), std::string::npos);
+  var_def r = var(0, "R", "REAL", 0);  // goprotos7's FLOAT definitions
+  r.states = {{"Half", list_kind::floating, 0, 0.5}};
+  EXPECT_FALSE(check_variable(r, 64, {}));
+  var_def s = var(0, "Str", "STRING[8]", 0);  // goprotos7's STRING definitions: the label is the text
+  s.states = {{"Recipe", list_kind::text, 0, 0}};
+  EXPECT_FALSE(check_variable(s, 64, {}));
+  var_def t = var(0, "T", "TIME", 0);
+  t.states = {st("Zero", 0)};
+  EXPECT_NE(check_variable(t, 64, {}).message.find("named states are for BOOL, whole numbers"), std::string::npos);
+  var_def u = var(0, "U", "ULINT", 0);  // 64-bit values beyond int64 keep their bits
+  u.states = {st("Max", -1)};
+  EXPECT_FALSE(check_variable(u, 64, {}));
 }
 
 TEST(catalog_store, reads_the_sample_plc_with_its_named_states) {
@@ -143,7 +156,7 @@ TEST(catalog_store, reads_the_sample_plc_with_its_named_states) {
   EXPECT_TRUE(l.skipped.empty());
   const auto it = std::find_if(l.variables.begin(), l.variables.end(), [](const var_def& v) { return v.name == "MachineStatus"; });
   ASSERT_NE(it, l.variables.end());
-  EXPECT_EQ(it->states, (std::vector<named_state>{{"Idle", 0}, {"Running", 1}, {"Critical", 2}}));
+  EXPECT_EQ(it->states, (std::vector<named_state>{st("Idle", 0), st("Running", 1), st("Critical", 2)}));
   EXPECT_EQ(l.sizes.at(200), 64U);
 }
 
@@ -157,14 +170,14 @@ TEST(catalog_store, writes_rows_that_storage_cpp_renders_back) {
     var_def v = var(0, "New'; DROP TABLE db_variables; --", "INT", 40);
     v.db = 2;
     v.description = "it's \"quoted\"";
-    v.states = {{"Off", 0}, {"On", 1}};
+    v.states = {st("Off", 0), st("On", 1)};
     initial_value iv;
     iv.int_val = -3;
     id = s.insert_variable(v, iv);  // bound parameters: stored as text, nothing executed
     s.set_db_size(9, 128);
   }
   EXPECT_EQ(count_rows(path, "SELECT count(*) FROM db_variables"), 17);
-  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM static_var_definitions"), 5);
+  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM static_var_definitions"), 15 + 2);
   const auto c = protos7::server::load_catalog(path);
   const auto img = protos7::server::render_db(c, 2);
   ASSERT_GE(img.size(), 42U);
@@ -177,11 +190,11 @@ TEST(catalog_store, writes_rows_that_storage_cpp_renders_back) {
     s.delete_db(200);
   }
   EXPECT_EQ(count_rows(path, "SELECT count(*) FROM db_variables"), 10);
-  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM static_var_definitions"), 0);
+  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM static_var_definitions"), 4);  // DB1's two BOOLs
   EXPECT_EQ(count_rows(path, "SELECT count(*) FROM protos7_db_sizes WHERE db_number = 200"), 0);
 }
 
-TEST(catalog_store, upgrades_an_old_goprotos7_file) {
+TEST(catalog_store, migrates_a_file_of_protos7s_first_schema) {
   temp_dir d;
   const std::string path = d.path + "/old.db";
   sqlite3* h = nullptr;
@@ -191,21 +204,22 @@ TEST(catalog_store, upgrades_an_old_goprotos7_file) {
                          "TEXT, byte_offset INTEGER);"
                          "CREATE TABLE static_var_definitions (id INTEGER PRIMARY KEY, var_id INTEGER, name TEXT, value TEXT);"
                          "INSERT INTO db_variables VALUES (1, 5, 'A', 'INT', 0), (2, 5, 'B', 'LREAL', 2);"
-                         "INSERT INTO static_var_definitions VALUES (1, 1, 'On', '1'), (2, 1, 'Off', 'x');",
+                         "INSERT INTO static_var_definitions VALUES (1, 1, 'On', '1'), (2, 1, 'Off', '0');",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(h);
   catalog_store s(path);
   const auto l = s.load();
-  ASSERT_EQ(l.variables.size(), 1U);
-  EXPECT_EQ(l.variables[0].states, (std::vector<named_state>{{"On", 1}}));
-  EXPECT_EQ(l.skipped.size(), 2U);  // LREAL and the non-numeric state value
-  var_def v = var(0, "C", "BOOL", 4, 2);
+  ASSERT_EQ(l.variables.size(), 2U);
+  EXPECT_EQ(l.variables[0].states, (std::vector<named_state>{st("On", 1), st("Off", 0)}));
+  EXPECT_EQ(l.variables[1].type.name(), "LREAL");
+  EXPECT_EQ(::access((path + ".protos7-v1.bak").c_str(), F_OK), 0);
+  var_def v = var(0, "C", "BOOL", 12, 2);
   v.db = 5;
-  v.states = {{"Yes", 1}};
+  v.states = {st("Yes", 1, list_kind::boolean)};
   const std::int64_t id = s.insert_variable(v, {});
   EXPECT_GT(id, 2);
-  EXPECT_EQ(s.load().variables.size(), 2U);
+  EXPECT_EQ(s.load().variables.size(), 3U);
 }
 
 TEST(catalog_store, refuses_a_file_that_is_not_goprotos7) {

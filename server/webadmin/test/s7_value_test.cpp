@@ -56,13 +56,13 @@ TEST(s7_type, parses_every_type_and_the_step7_short_forms) {
   EXPECT_EQ(T("S5TIME").size(), 2U);
   EXPECT_EQ(T("DATE").size(), 2U);
   EXPECT_EQ(T("TIME").size(), 4U);
-  EXPECT_EQ(type_names().size(), 14U);
+  EXPECT_EQ(type_names().size(), 22U);
 }
 
 TEST(s7_type, refuses_unknown_types_and_bad_string_lengths) {
   std::string why;
-  EXPECT_FALSE(parse_type("LREAL", why));
-  EXPECT_NE(why.find("unknown type 'LREAL'"), std::string::npos) << why;
+  EXPECT_FALSE(parse_type("QWORD", why));
+  EXPECT_NE(why.find("unknown type 'QWORD'"), std::string::npos) << why;
   EXPECT_FALSE(parse_type("STRING[0]", why));
   EXPECT_NE(why.find("1..254"), std::string::npos) << why;
   EXPECT_FALSE(parse_type("STRING[255]", why));

@@ -1,20 +1,12 @@
-// The variable table of the data blocks (goprotos7's SQLite tables) as the web admin edits it.
+// The variable table of the data blocks (goprotos7's SQLite tables) as the web admin edits it,
+// through protos7::store::database (server/store/include/protos7/store/goprotos7_db.hpp: the
+// tables, goprotos7's conventions and protos7's own tables).
 //
-//   db_variables(id, db_number, name, data_type, byte_offset, bit_offset, length, description,
-//                real_val, int_val, str_val, bool_val, var_type)
-//   static_var_definitions(id, db_variable_id | var_id, name, value)     -- named states
-//   protos7_db_sizes(db_number, size)                                   -- ours, goprotos7 ignores it
-//
-// Every statement is prepared with bound parameters; no text from a request is ever spliced
-// into SQL. Each change is one transaction with synchronous=FULL (the SQLite default for the
-// rollback journal goprotos7 uses), so it is on disk when the call returns.
-//
-// The *_val columns hold a variable's initial value: the one a DB<n>.bin generated from the
-// table gets (storage.cpp render_db). The live value is in the BIN file, which the server and
-// the web admin write alike; setting a value from the page does not touch SQLite.
+// The *_val columns hold a variable's value as goprotos7 keeps it: the web admin writes them
+// whenever it writes a value (a BIN file goprotos7 builds from the table then holds the same
+// bytes). The live value is in the BIN file, which S7 clients write too; an S7 write does not
+// touch SQLite.
 #pragma once
-
-#include <sqlite3.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protos7/store/goprotos7_db.hpp"
 #include "protos7/webadmin/s7_value.hpp"
 
 namespace protos7::webadmin {
@@ -37,11 +30,9 @@ inline constexpr std::size_t max_states = 32;               // buttons on one ca
 inline constexpr std::size_t max_db_size = 65536;           // S7-300/400 DBs are at most 64 KiB
 inline constexpr std::size_t max_variables_per_db = 4096;
 
-struct named_state {
-  std::string name;
-  std::int64_t value = 0;  // INT: -32768..32767, BOOL: 0 / 1
-  friend bool operator==(const named_state&, const named_state&) = default;
-};
+// A named value: one button of a goprotos7 LIST variable (static_var_definitions).
+using named_state = store::list_entry;
+using store::list_kind;
 
 struct var_def {
   std::int64_t id = 0;
@@ -64,15 +55,20 @@ struct var_def {
   [[nodiscard]] std::size_t end_byte() const noexcept { return byte_offset + type.size(); }
 };
 
-// The *_val columns for a value given as its bytes in the DB (see s7_value.hpp).
-struct initial_value {
-  std::optional<std::int64_t> int_val;
-  std::optional<double> real_val;
-  std::optional<std::string> str_val;
-  std::optional<bool> bool_val;
-};
-[[nodiscard]] initial_value initial_from_bytes(const type_spec& t, std::span<const std::byte> bytes,
-                                               std::uint8_t bit);
+// The *_val columns of a value given as its bytes in the DB.
+using initial_value = store::value_columns;
+[[nodiscard]] inline initial_value initial_from_bytes(const type_spec& t, std::span<const std::byte> bytes,
+                                                      std::uint8_t bit) {
+  return store::columns_from_bytes(t, bytes, bit);
+}
+
+// The state of the kind the type takes (BOOL: boolean, whole numbers: integer, REAL/LREAL:
+// floating, CHAR/STRING: text) from its JSON value; nullopt with `why` when it does not fit.
+[[nodiscard]] std::optional<named_state> make_state(const type_spec& t, std::string name, const nlohmann::json& value,
+                                                    std::string& why);
+// A state's value as JSON for a variable of type `t` (a number, 0/1 for BOOL, the name for
+// text; ULINT/LWORD values above 2^63-1 as the unsigned number they are).
+[[nodiscard]] nlohmann::json state_value(const named_state& s, const type_spec& t);
 
 // --- Validation; each returns an empty string when fine, else a sentence for the user. ---
 
@@ -94,13 +90,9 @@ struct problem {
 
 class catalog_store {
  public:
-  // Opens the goprotos7 database read-write. Creates static_var_definitions and
-  // protos7_db_sizes when missing and adds missing optional columns of db_variables (older
-  // goprotos7 files). Throws std::runtime_error.
-  explicit catalog_store(const std::string& sqlite_path);
-  ~catalog_store();
-  catalog_store(const catalog_store&) = delete;
-  catalog_store& operator=(const catalog_store&) = delete;
+  // Opens the goprotos7 database read-write (a file of protos7's first schema is migrated
+  // first, with a backup). Throws std::runtime_error naming the table, column or row.
+  explicit catalog_store(const std::string& sqlite_path) : db_(sqlite_path) {}
 
   struct loaded {
     std::vector<var_def> variables;              // ordered by DB, byte, bit
@@ -113,31 +105,21 @@ class catalog_store {
   // changed then).
   [[nodiscard]] std::int64_t insert_variable(const var_def& v, const initial_value& init);
   void update_variable(const var_def& v, const std::optional<initial_value>& init);
-  void delete_variable(std::int64_t id);
-  void set_db_size(std::uint16_t db, std::size_t size);
+  void set_value(const var_def& v, const initial_value& value) { db_.set_values(v.id, v.type, value); }
+  void delete_variable(std::int64_t id) { db_.remove(id); }
+  void set_db_size(std::uint16_t db, std::size_t size) { db_.set_db_size(db, size); }
   // Deletes the DB's variables, their named states and its size row.
-  void delete_db(std::uint16_t db);
+  void delete_db(std::uint16_t db) { db_.delete_db(db); }
   // Makes `vars` the variable table of `db` (import): entries with an id update that row,
   // entries with id 0 are inserted, rows of the DB not listed are deleted. Returns the ids in
   // the order of `vars`.
   [[nodiscard]] std::vector<std::int64_t> apply_db_variables(
       std::uint16_t db, const std::vector<std::pair<var_def, std::optional<initial_value>>>& vars);
 
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] const std::string& path() const noexcept { return db_.path(); }
 
  private:
-  class stmt;
-  class txn;
-  void init_schema();
-  void exec(const char* sql);
-  void write_states(std::int64_t id, const std::vector<named_state>& states);
-  std::int64_t insert_row(const var_def& v, const initial_value& init);
-  void update_row(const var_def& v, const std::optional<initial_value>& init);
-  void delete_row(std::int64_t id);
-
-  std::string path_;
-  sqlite3* db_ = nullptr;
-  std::string state_ref_;  // "db_variable_id" (goprotos7) or "var_id" (older files)
+  store::database db_;
 };
 
 }  // namespace protos7::webadmin

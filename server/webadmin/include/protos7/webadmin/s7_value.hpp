@@ -10,6 +10,12 @@
 //   DWORD          4      0..4294967295                    16#0000002A
 //   DINT           4      -2147483648..2147483647          42
 //   REAL           4      number (IEEE 754 single)         21.5
+//   SINT USINT     1      -128..127, 0..255                 42
+//   UINT UDINT     2, 4   0..65535, 0..4294967295           42
+//   LINT           8      -2^63..2^63-1                     42
+//   ULINT          8      0..2^64-1                         42
+//   LWORD          8      0..2^64-1                         16#000000000000002A
+//   LREAL          8      number (IEEE 754 double)          21.5
 //   STRING[n]      n+2    "text" (<= n characters)         text    | max len | act len | n chars |
 //   TIME           4      milliseconds (signed 32 bit)     T#1d2h3m4s5ms
 //   DATE           2      "2024-03-05" (days since 1990-01-01) D#2024-03-05
@@ -35,50 +41,16 @@
 #include <string_view>
 #include <vector>
 
+#include "protos7/store/s7_type.hpp"
+
 namespace protos7::webadmin {
 
-enum class s7_kind : std::uint8_t {
-  boolean,
-  byte,
-  character,
-  word,
-  integer,
-  dword,
-  dinteger,
-  real,
-  string,
-  time,
-  date,
-  time_of_day,
-  date_and_time,
-  s5time,
-};
-
-// Longest S7 STRING (STRING[254]: 256 bytes with the two length bytes).
-inline constexpr std::size_t max_string_length = 254;
-
-struct type_spec {
-  s7_kind kind = s7_kind::byte;
-  std::size_t string_length = 0;  // STRING[n]: n, 1..254
-
-  // Bytes occupied (BOOL: 1, the byte holding the bit).
-  [[nodiscard]] std::size_t size() const noexcept;
-  // Canonical name: "INT", "STRING[20]", "TIME_OF_DAY".
-  [[nodiscard]] std::string name() const;
-  [[nodiscard]] bool is_bool() const noexcept { return kind == s7_kind::boolean; }
-  // Named states (static_var_definitions) are offered for INT and BOOL, as in goprotos7.
-  [[nodiscard]] bool has_states() const noexcept {
-    return kind == s7_kind::boolean || kind == s7_kind::integer;
-  }
-  friend bool operator==(const type_spec&, const type_spec&) = default;
-};
-
-// Parses a type name, case-insensitively: the names above, "STRING" (= STRING[254]) and the
-// STEP 7 short forms TOD and DT. On failure returns nullopt and puts a sentence into `why`.
-[[nodiscard]] std::optional<type_spec> parse_type(std::string_view text, std::string& why);
-
-// Every type name the web admin accepts, in display order (STRING shown as "STRING[n]").
-[[nodiscard]] const std::vector<std::string>& type_names();
+// The type table is protos7::store's (server/store/include/protos7/store/s7_type.hpp).
+using store::max_string_length;
+using store::parse_type;
+using store::s7_kind;
+using store::type_names;
+using store::type_spec;
 
 // The absolute address in STEP 7 notation: DB200.DBX26.0 (BOOL), DB200.DBB4, DB200.DBW0,
 // DB200.DBD2, and for STRING / DATE_AND_TIME the ANY pointer P#DB200.DBX4.0 BYTE 22.
