@@ -8,7 +8,7 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libpcap-dev libgtest-dev libcli11-dev libfmt-dev libsqlite3-dev
       libcpp-httplib-dev nlohmann-json3-dev libbenchmark-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(clang libclang-rt-14-dev tshark python3 nmap nodejs zip unzip chromium)
+  pkgs+=(clang libclang-rt-14-dev tshark python3 nmap nodejs zip unzip chromium sqlite3)
 fi
 
 missing=()

@@ -22,6 +22,28 @@ std::string check_level(const std::string& s) {
                                                 : "expected trace, debug, info, warn, error or off";
 }
 
+// goprotos7's storage flags, with goprotos7's environment variables and aliases (its server's
+// -b/--bin-folder and -p/--port, its dbtool's -s, -b, --flags.*, -i/--log-level.sqlite), with
+// goprotos7's defaults where they do not contradict protos7's (docs: server/README.md).
+void add_goprotos7_options(CLI::App& serve, protos7::server::serve_options& so, std::string& sqlite_level) {
+  serve.add_option("-s,--sqlite-path", so.sqlite_path,
+                   "goprotos7 SQLite database (db_variables); default <data-dir>/protos7.db, the sample PLC if missing")
+      ->envname("SQLITE_PATH");
+  serve.add_option("-b,--db-bin-path,--bin-folder", so.db_bin_path, "Directory of the DB<n>.bin files; default <data-dir>")
+      ->envname("DB_BIN_PATH");
+  CLI::Option* off = serve.add_flag("--flags.disable-webadmin", so.disable_webadmin,
+                                    "Do not start the web admin (goprotos7's flag)");
+  serve.add_flag_callback("--flags.enable-web-admin", [] {}, "Start the web admin (goprotos7 dbtool's flag; the default)")
+      ->envname("FLAGS_ENABLE_WEB_ADMIN")
+      ->excludes(off);
+  serve.add_option("-i,--log-level.sqlite", sqlite_level, "SQLite's own log: ERROR, INFO, SILENCE (off) or a level")
+      ->capture_default_str()
+      ->check(check_level)
+      ->envname("LOG_LEVEL_SQLITE");
+  serve.add_flag_callback("--flags.silent-db-logs", [&sqlite_level] { sqlite_level = "SILENCE"; },
+                          "Silence SQLite's log (goprotos7 dbtool's flag; the default)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,7 +69,7 @@ int main(int argc, char** argv) {
   CLI::App* serve = app.add_subcommand(
       "serve", "Run an S7-300/400-compatible PLC (ISO-on-TCP); without options a bundled sample PLC");
   serve->add_option("--listen", so.cfg.listen_address, "IPv4 address to listen on")->capture_default_str();
-  serve->add_option("--port", so.cfg.port, "TCP port (102 needs privileges: --port 1102 or setcap)")
+  serve->add_option("-p,--port", so.cfg.port, "TCP port (102 needs privileges: --port 1102 or setcap)")
       ->capture_default_str();
   serve->add_option("--max-connections", so.cfg.max_connections, "Connections served at once")
       ->capture_default_str()->check(CLI::Range(1, 4096));
@@ -66,11 +88,7 @@ int main(int argc, char** argv) {
   serve->add_option("--data-dir", so.data_dir,
                     "Directory of the sample PLC / default storage (created if missing)")
       ->capture_default_str();
-  serve->add_option("-s,--sqlite-path", so.sqlite_path,
-                    "goprotos7 SQLite database (db_variables); default <data-dir>/protos7.db, seeded if missing");
-  serve->add_option("-b,--db-bin-path", so.db_bin_path, "Directory of the DB<n>.bin files; default <data-dir>");
-  serve->add_flag("--flags.disable-webadmin", so.disable_webadmin,
-                  "Do not start the web admin (goprotos7's flag)");
+  add_goprotos7_options(*serve, so, sqlite_level);
   serve->add_option("--webadmin-listen", so.cfg.webadmin_listen,
                     "Web admin address HOST:PORT (beyond loopback it requires a token)")
       ->capture_default_str();
@@ -79,8 +97,6 @@ int main(int argc, char** argv) {
                     "otherwise)")
       ->envname("PROTOS7_WEBADMIN_TOKEN");
   serve->add_option("--log-level", level, "trace, debug, info, warn, error, off")
-      ->capture_default_str()->check(check_level);
-  serve->add_option("--log-level.sqlite", sqlite_level, "SQLite's own log: SILENCE/off or a level")
       ->capture_default_str()->check(check_level);
   serve->add_option("--inputs-size", so.cfg.areas.inputs, "Bytes of inputs (I)")->capture_default_str()
       ->check(CLI::Range(0, 65536));

@@ -382,7 +382,7 @@ function control(v, setValue) {
   const fill = (value, display) => {
     if (document.activeElement === input) return;  // do not overwrite what the user types
     if (value === null || value === undefined) { input.value = ''; return; }
-    if (t === 'TIME' || t === 'S5TIME') input.value = display;
+    if (t === 'TIME' || t === 'S5TIME' || WIDE[t]) input.value = display;  // 64 bits exact as text
     else if (t === 'TIME_OF_DAY') input.value = value;
     else input.value = String(value);
   };

@@ -411,11 +411,19 @@ decoded_value decode_integer(const type_spec& t, std::uint64_t raw) {
 }
 
 std::optional<json> parse_integer_text(const type_spec& t, std::string_view text, std::string& why) {
-  if (!t.is_signed()) {  // ULINT and LWORD reach 2^64-1: read unsigned first
-    std::string d(trim(text));
+  if (!t.is_signed()) {  // ULINT and LWORD reach 2^64-1: read unsigned first (decimal or 16#)
+    std::string_view d = strip_prefix(trim(text), {"LW#", "DW#", "W#", "B#"});
+    int base = 10;
+    if (iequals_prefix(d, "16#")) {
+      base = 16;
+      d.remove_prefix(3);
+    }
+    std::string digits;
+    for (const char c : d)
+      if (c != '_') digits += c;
     std::uint64_t u = 0;
-    const auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), u);
-    if (!d.empty() && ec == std::errc{} && p == d.data() + d.size()) return json(u);
+    const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), u, base);
+    if (!digits.empty() && ec == std::errc{} && p == digits.data() + digits.size()) return json(u);
   }
   const auto n = parse_int_text(text, why);
   if (!n) return std::nullopt;

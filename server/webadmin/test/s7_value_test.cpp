@@ -107,6 +107,31 @@ TEST(s7_value, integers_out_of_range_or_of_the_wrong_json_type_are_refused) {
   refused("DINT", json::array());
 }
 
+TEST(s7_value, goprotos7s_other_integers_and_lreal_round_trip_big_endian) {
+  round_trip("SINT", -100, B({0x9C}), -100, "-100");
+  round_trip("USINT", 250, B({0xFA}), 250, "250");
+  round_trip("UINT", 60000, B({0xEA, 0x60}), 60000, "60000");
+  round_trip("UDINT", 3000000000U, B({0xB2, 0xD0, 0x5E, 0x00}), 3000000000U, "3000000000");
+  round_trip("LINT", -2, B({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE}), -2, "-2");
+  round_trip("ULINT", 18446744073709551615ULL, B({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}),
+             18446744073709551615ULL, "18446744073709551615");
+  round_trip("LWORD", 0x0123456789ABCDEFULL, B({0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF}),
+             0x0123456789ABCDEFULL, "16#0123456789ABCDEF");
+  round_trip("LREAL", -1.0625, B({0xBF, 0xF1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}), -1.0625, "-1.0625");
+  // 64-bit values as text (a browser's numbers hold 53 bits), decimal or 16#.
+  EXPECT_EQ(encode_value(T("ULINT"), "18446744073709551615").bytes, B({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}));
+  EXPECT_EQ(encode_value(T("LWORD"), "16#FFFFFFFFFFFFFFFE").bytes, B({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE}));
+  EXPECT_EQ(encode_value(T("LINT"), "-9223372036854775808").bytes, B({0x80, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(refused("SINT", 128), "128 is out of range for SINT (-128..127)");
+  EXPECT_EQ(refused("USINT", -1), "-1 is out of range for USINT (0..255)");
+  EXPECT_EQ(refused("ULINT", -1), "-1 is out of range for ULINT (0..18446744073709551615)");
+  EXPECT_NE(refused("ULINT", "18446744073709551616").find("ULINT"), std::string::npos);
+  EXPECT_EQ(refused("LREAL", "1.5"), "LREAL takes a number, not a string");
+  std::string why;
+  EXPECT_EQ(parse_value_text(T("ULINT"), "18446744073709551615", why), json(18446744073709551615ULL));
+  EXPECT_EQ(parse_value_text(T("LREAL"), "2.5", why), json(2.5));
+}
+
 TEST(s7_value, bool_is_a_bit) {
   const type_spec t = T("BOOL");
   EXPECT_EQ(encode_value(t, true).bytes, B({1}));
