@@ -181,3 +181,27 @@ test('variables created and changed in the web admin are goprotos7 rows', async 
   assert.deepEqual(query(file, 'SELECT id FROM migrations ORDER BY id').map((r) => r.id),
     ['createDbVariablesTable_1', 'migrateCreateStaticVarDefinitions_1']);
 });
+
+test('goprotos7\'s flags and environment variables start the same PLC', async () => {
+  const { spawn } = require('node:child_process');
+  const bins = fs.mkdtempSync(path.join(os.tmpdir(), 'protos7-goprotos7-bins-'));
+  fs.copyFileSync(path.join(dir, 'bins', 'DB5.bin'), path.join(bins, 'DB5.bin'));
+  const child = spawn(process.env.PROTOS7_BIN || path.resolve(__dirname, '../../build/dev/tools/protos7'),
+    ['serve', '-p', '0', '--listen', '127.0.0.1', '--bin-folder', bins, '-i', 'INFO', '--flags.enable-web-admin',
+      '--webadmin-listen', '127.0.0.1:0', '--data-dir', path.join(bins, 'data')],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SQLITE_PATH: file, LOG_LEVEL_SQLITE: 'ERROR' } });
+  let log = '';
+  child.stderr.on('data', (d) => { log += d; });
+  try {
+    const port = await waitFor(() => Number((/listening on [\d.]+:(\d+)/.exec(log) || [])[1]), 15000, `start:\n${log}`);
+    await waitFor(() => /web admin on/.test(log), 15000, 'the web admin (--flags.enable-web-admin)');
+    assert.match(log, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 20 variables`));
+    const c = await s7connect(port);
+    assert.equal((await s7call(c, 'DBRead', 5, 18, 2)).readInt16BE(0), 1234);
+    c.Disconnect();
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+    fs.rmSync(bins, { recursive: true, force: true });
+  }
+});
