@@ -14,6 +14,7 @@ std::string_view to_string(layer where) noexcept {
     case layer::userdata: return "userdata";
     case layer::szl: return "szl";
     case layer::encode: return "encode";
+    case layer::mc7: return "mc7";
   }
   return "unknown";
 }
@@ -85,6 +86,9 @@ std::string_view to_string(errc code) noexcept {
     case errc::userdata_bad_timestamp: return "userdata_bad_timestamp";
     case errc::szl_bad_length: return "szl_bad_length";
     case errc::szl_bad_request: return "szl_bad_request";
+    case errc::mc7_bad_magic: return "mc7_bad_magic";
+    case errc::mc7_load_length_mismatch: return "mc7_load_length_mismatch";
+    case errc::mc7_parts_mismatch: return "mc7_parts_mismatch";
   }
   return "unknown";
 }

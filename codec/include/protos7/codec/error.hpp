@@ -23,6 +23,7 @@ enum class layer : std::uint8_t {
   userdata = 7,   // Userdata parameter head and data unit
   szl = 8,        // SZL payloads inside Userdata
   encode = 9,     // encoder-side failures
+  mc7 = 10,       // MC7 block files (block upload / download payloads)
 };
 
 enum class errc : std::uint16_t {
@@ -109,6 +110,11 @@ enum class errc : std::uint16_t {
   // SZL.
   szl_bad_length = 800,            // partial list length * count exceeds the data
   szl_bad_request = 801,           // SZL request data not 4 bytes
+
+  // MC7 block files.
+  mc7_bad_magic = 900,             // the file does not start with "pp" (70 70)
+  mc7_load_length_mismatch = 901,  // header's load memory length != the file's size
+  mc7_parts_mismatch = 902,        // header + code + SBB + ADD + footer != the file's size
 };
 
 // The name used in messages and JSON ("tpkt_length_too_small").
