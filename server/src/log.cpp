@@ -1,28 +1,165 @@
 #include "protos7/server/log.hpp"
 
-#include <cstdio>
-#include <ctime>
-#include <string>
-
 #include <sys/time.h>
 
+#include <array>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <string>
+
 namespace protos7::server {
+
+namespace {
+
+constexpr std::string_view level_names[] = {"trace", "debug", "info", "warn", "error", "off"};
+
+// One call site's rate limit. A call site is its format string (a literal: its address is stable).
+struct site {
+  const char* key = nullptr;
+  std::string_view format;
+  log_level level = log_level::info;
+  std::chrono::steady_clock::time_point window_start{};
+  std::size_t lines = 0;       // logged in the current window
+  std::size_t suppressed = 0;  // counted instead of logged in the current window
+};
+
+// A few call sites flood at once at most; a site that finds no slot is logged without a limit.
+constexpr std::size_t site_slots = 64;
+
+std::mutex g_mu;  // guards g_sites and g_file, and keeps lines whole
+std::array<site, site_slots> g_sites{};
+std::FILE* g_file = nullptr;
+
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2, cp = c & 0x1FU;
+  else if (c >= 0xE0 && c <= 0xEF)
+    n = 3, cp = c & 0x0FU;
+  else if (c >= 0xF0 && c <= 0xF4)
+    n = 4, cp = c & 0x07U;
+  else
+    return 0;
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0U) != 0x80U) return 0;
+    cp = (cp << 6U) | (b(i + k) & 0x3FU);
+  }
+  const bool overlong = (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000);
+  const bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
+  const bool c1 = cp >= 0x80 && cp <= 0x9F;
+  if (overlong || surrogate || c1 || cp > 0x10FFFF) return 0;
+  return n;
+}
+
+void emit(log_level lvl, std::string_view message) {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  tm t{};
+  localtime_r(&tv.tv_sec, &t);
+  std::string line = fmt::format("{:02}:{:02}:{:02}.{:03} [{}] ", t.tm_hour, t.tm_min, t.tm_sec,
+                                 tv.tv_usec / 1000, level_names[static_cast<std::size_t>(lvl)]);
+  line += escape_log_text(message);
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), g_file != nullptr ? g_file : stderr);
+  if (g_file != nullptr) std::fflush(g_file);
+}
+
+void emit_summary(site& s) {
+  if (s.suppressed == 0) return;
+  emit(s.level, fmt::format("{} more line(s) like \"{}\" suppressed in {} s", s.suppressed,
+                            s.format, std::max<std::int64_t>(1, log_window.count())));
+  s.suppressed = 0;
+}
+
+// Whether a line of this call site may be logged now (g_mu held).
+bool admit(log_level lvl, fmt::string_view fmt_str) {
+  const auto now = std::chrono::steady_clock::now();
+  const char* key = fmt_str.data();
+  const std::size_t h = (reinterpret_cast<std::uintptr_t>(key) >> 3U) % site_slots;
+  site* slot = nullptr;
+  for (std::size_t probe = 0; probe < site_slots && slot == nullptr; ++probe) {
+    site& s = g_sites[(h + probe) % site_slots];
+    if (s.key == key || s.key == nullptr ||
+        (s.suppressed == 0 && now - s.window_start > 4 * log_window))
+      slot = &s;
+  }
+  if (slot == nullptr) return true;
+  if (slot->key != key)
+    *slot = site{key, std::string_view(fmt_str.data(), fmt_str.size()), lvl, now, 0, 0};
+  if (now - slot->window_start >= log_window) {
+    emit_summary(*slot);
+    slot->window_start = now;
+    slot->lines = 0;
+  }
+  if (slot->lines < log_burst) {
+    ++slot->lines;
+    return true;
+  }
+  ++slot->suppressed;
+  return false;
+}
+
+}  // namespace
+
+std::string escape_log_text(std::string_view text) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      if (c == '\\') out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    if (const std::size_t n = c >= 0x80 ? utf8_sequence_length(text, i) : 0; n > 0) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    out += "\\x";
+    out += digits[c >> 4U];
+    out += digits[c & 15U];
+    ++i;
+  }
+  return out;
+}
+
+void flush_suppressed_logs() noexcept {
+  try {
+    const std::lock_guard lock{g_mu};
+    const auto now = std::chrono::steady_clock::now();
+    for (site& s : g_sites)
+      if (s.key != nullptr && s.suppressed > 0 && now - s.window_start >= log_window) {
+        emit_summary(s);
+        s.window_start = now;
+        s.lines = 0;
+      }
+  } catch (...) {
+    // Logging never takes the server down.
+  }
+}
+
+void set_log_file(std::FILE* f) noexcept {
+  const std::lock_guard lock{g_mu};
+  g_file = f;
+}
 
 namespace log_detail {
 std::atomic<log_level> current{log_level::info};
 
 void write(log_level lvl, fmt::string_view fmt_str, fmt::format_args args) noexcept {
-  static constexpr std::string_view names[] = {"trace", "debug", "info", "warn", "error", "off"};
   try {
-    timeval tv{};
-    gettimeofday(&tv, nullptr);
-    tm t{};
-    localtime_r(&tv.tv_sec, &t);
-    std::string line = fmt::format("{:02}:{:02}:{:02}.{:03} [{}] ", t.tm_hour, t.tm_min, t.tm_sec,
-                                   tv.tv_usec / 1000, names[static_cast<std::size_t>(lvl)]);
-    line += fmt::vformat(fmt_str, args);
-    line += '\n';
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    const std::string message = fmt::vformat(fmt_str, args);
+    const std::lock_guard lock{g_mu};
+    if (!admit(lvl, fmt_str)) return;
+    emit(lvl, message);
   } catch (...) {
     // Logging never takes the server down.
   }
@@ -30,19 +167,27 @@ void write(log_level lvl, fmt::string_view fmt_str, fmt::format_args args) noexc
 }  // namespace log_detail
 
 std::string describe(const codec::error& e) {
-  return fmt::format("{} ({}) at offset {}", codec::to_string(e.code), codec::to_string(e.where), e.offset);
+  return fmt::format("{} ({}) at offset {}", codec::to_string(e.code), codec::to_string(e.where),
+                     e.offset);
 }
 
 bool parse_log_level(std::string_view s, log_level& out) noexcept {
   std::string l(s);
   for (char& c : l) c = static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
-  if (l == "trace") out = log_level::trace;
-  else if (l == "debug") out = log_level::debug;
-  else if (l == "info") out = log_level::info;
-  else if (l == "warn" || l == "warning") out = log_level::warn;
-  else if (l == "error") out = log_level::error;
-  else if (l == "off" || l == "silence" || l == "none") out = log_level::off;
-  else return false;
+  if (l == "trace")
+    out = log_level::trace;
+  else if (l == "debug")
+    out = log_level::debug;
+  else if (l == "info")
+    out = log_level::info;
+  else if (l == "warn" || l == "warning")
+    out = log_level::warn;
+  else if (l == "error")
+    out = log_level::error;
+  else if (l == "off" || l == "silence" || l == "none")
+    out = log_level::off;
+  else
+    return false;
   return true;
 }
 

@@ -20,9 +20,13 @@ using codec::writer;
 
 namespace {
 
-constexpr std::uint8_t u8(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+constexpr std::uint8_t u8(std::byte b) noexcept {
+  return std::to_integer<std::uint8_t>(b);
+}
 
-void append(std::vector<std::byte>& out, bytes b) { out.insert(out.end(), b.begin(), b.end()); }
+void append(std::vector<std::byte>& out, bytes b) {
+  out.insert(out.end(), b.begin(), b.end());
+}
 
 // Header error of a job answered as a whole. 0x8500 "wrong frames" is what S7-300/400 CPUs
 // answer for a Read Var whose response exceeds the PDU (PLC4X and libnodave report it as
@@ -43,7 +47,9 @@ struct session_sink final : pdu_sink {
   session& s;
   std::vector<std::byte>& out;
   session_sink(session& ss, std::vector<std::byte>& o) : s(ss), out(o) {}
-  void send(const s7::header& h, bytes param, bytes data) override { s.send_pdu(h, param, data, out); }
+  void send(const s7::header& h, bytes param, bytes data) override {
+    s.send_pdu(h, param, data, out);
+  }
 };
 
 struct session::resolved {
@@ -80,8 +86,15 @@ void session::close(std::string_view why) {
 }
 
 bool session::receive(std::span<const std::byte> in, std::vector<std::byte>& out) {
+  return receive_some(in, out, static_cast<std::size_t>(-1)).open;
+}
+
+session::receive_result session::receive_some(std::span<const std::byte> in,
+                                              std::vector<std::byte>& out,
+                                              std::size_t max_replies) {
+  receive_result res;
   bytes rest = in;
-  while (state_ != state::closing) {
+  while (state_ != state::closing && res.replies < max_replies) {
     const auto r = framer_.next(rest);
     if (r.status == codec::tpkt::frame_status::need_more) break;
     if (r.status == codec::tpkt::frame_status::invalid) {
@@ -89,9 +102,13 @@ bool session::receive(std::span<const std::byte> in, std::vector<std::byte>& out
       close("invalid TPKT framing");
       break;
     }
+    const std::size_t before = out.size();
     on_frame(r.frame, out);
+    if (out.size() != before) ++res.replies;
   }
-  return state_ != state::closing;
+  res.consumed = in.size() - rest.size();
+  res.open = state_ != state::closing;
+  return res;
 }
 
 void session::on_frame(bytes frame, std::vector<std::byte>& out) {
@@ -138,7 +155,7 @@ void session::on_frame(bytes frame, std::vector<std::byte>& out) {
         log(log_level::warn, "{}: COTP segments exceed {} bytes (the PDU size): {}", peer_,
             state_ == state::ready ? pdu_size_ : cfg_.pdu_size,
             describe(codec::error{codec::errc::cotp_reassembly_overflow, codec::layer::cotp,
-                              t->user_data_offset, 0}));
+                                  t->user_data_offset, 0}));
         disconnect(protocol_error_reason, out);
         return;
       }
@@ -147,7 +164,8 @@ void session::on_frame(bytes frame, std::vector<std::byte>& out) {
       return;
     }
     default:
-      log(log_level::warn, "{}: unexpected COTP TPDU type 0x{:X}", peer_, static_cast<unsigned>(t->type));
+      log(log_level::warn, "{}: unexpected COTP TPDU type 0x{:X}", peer_,
+          static_cast<unsigned>(t->type));
       close("unexpected COTP TPDU");
       return;
   }
@@ -157,13 +175,15 @@ void session::on_connect_request(const cotp::tpdu& cr, std::vector<std::byte>& o
   peer_ref_ = cr.src_ref;
   cotp::s7_tsap called{};
   const bool s7 = cotp::decode_s7_tsap(cr.params.called_tsap, called);
-  const bool type_ok = called.connection_type >= static_cast<std::uint8_t>(cotp::connection_type::pg) &&
-                       called.connection_type <= static_cast<std::uint8_t>(cotp::connection_type::s7_basic);
+  const bool type_ok =
+      called.connection_type >= static_cast<std::uint8_t>(cotp::connection_type::pg) &&
+      called.connection_type <= static_cast<std::uint8_t>(cotp::connection_type::s7_basic);
   if (!s7 || !type_ok || called.rack != cfg_.rack || called.slot != cfg_.slot) {
-    log(log_level::warn, "{}: COTP CR refused: called TSAP {} is not rack {} slot {} (PG/OP/S7-basic)",
-        peer_,
+    log(log_level::warn,
+        "{}: COTP CR refused: called TSAP {} is not rack {} slot {} (PG/OP/S7-basic)", peer_,
         cr.params.called_tsap.size() == 2
-            ? fmt::format("{:02X}{:02X}", u8(cr.params.called_tsap[0]), u8(cr.params.called_tsap[1]))
+            ? fmt::format("{:02X}{:02X}", u8(cr.params.called_tsap[0]),
+                          u8(cr.params.called_tsap[1]))
             : fmt::format("of {} bytes", cr.params.called_tsap.size()),
         cfg_.rack, cfg_.slot);
     // A DR answering a CR carries src-ref 0 (ISO 8073 §13.5.3 d).
@@ -184,13 +204,15 @@ void session::on_connect_request(const cotp::tpdu& cr, std::vector<std::byte>& o
   writer pw{params};
   cotp::write_param_u8(pw, static_cast<std::uint8_t>(cotp::param_code::tpdu_size), tpdu_code_);
   if (!cr.params.calling_tsap.empty())
-    cotp::write_param(pw, static_cast<std::uint8_t>(cotp::param_code::calling_tsap), cr.params.calling_tsap);
-  cotp::write_param(pw, static_cast<std::uint8_t>(cotp::param_code::called_tsap), cr.params.called_tsap);
+    cotp::write_param(pw, static_cast<std::uint8_t>(cotp::param_code::calling_tsap),
+                      cr.params.calling_tsap);
+  cotp::write_param(pw, static_cast<std::uint8_t>(cotp::param_code::called_tsap),
+                    cr.params.called_tsap);
   const auto pn = pw.finish();
   std::array<std::byte, 96> buf{};
   writer w{buf};
-  cotp::write_connect(w, {cotp::tpdu_type::cc, cr.src_ref, local_ref_, 0x00,
-                          bytes{params.data(), pn ? *pn : 0}});
+  cotp::write_connect(
+      w, {cotp::tpdu_type::cc, cr.src_ref, local_ref_, 0x00, bytes{params.data(), pn ? *pn : 0}});
   const auto n = w.finish();
   if (!pn || !n) {
     close("CC does not fit");
@@ -289,7 +311,8 @@ void session::on_pdu(bytes pdu, std::vector<std::byte>& out) {
   switch (p->hdr.type) {
     case s7::rosctr::job:
       if (pdu.size() > limit) {
-        log(log_level::warn, "{}: job of {} bytes exceeds the PDU size {}", peer_, pdu.size(), limit);
+        log(log_level::warn, "{}: job of {} bytes exceeds the PDU size {}", peer_, pdu.size(),
+            limit);
         reply_error(p->hdr, p->param.empty() ? 0 : u8(p->param[0]), err_wrong_frames, out);
         return;
       }
@@ -349,7 +372,8 @@ void session::on_job(const s7::pdu& p, bytes raw, std::vector<std::byte>& out) {
     case s7::function::write_var:
       // Protection level 2/3 without the password: the whole job is refused (services.hpp).
       if (const std::uint16_t refusal = svc_.write_refusal(); refusal != 0) {
-        log(log_level::info, "{}: Write Var refused at protection level {}", peer_, svc_.effective_protection());
+        log(log_level::info, "{}: Write Var refused at protection level {}", peer_,
+            svc_.effective_protection());
         reply_error(p.hdr, fn, refusal, out);
         return;
       }
@@ -377,8 +401,9 @@ void session::setup_communication(const s7::header& req, const s7::setup_communi
     amq_called_ = amq(s.max_amq_called);
     reassembler_ = cotp::reassembler(std::span<std::byte>(reassembly_buf_).first(pdu_size_));
     state_ = state::ready;
-    log(log_level::info, "{}: Setup Communication: PDU {} (asked {}), AmQ {}/{} (asked {}/{})", peer_,
-        pdu_size_, s.pdu_length, amq_calling_, amq_called_, s.max_amq_calling, s.max_amq_called);
+    log(log_level::info, "{}: Setup Communication: PDU {} (asked {}), AmQ {}/{} (asked {}/{})",
+        peer_, pdu_size_, s.pdu_length, amq_calling_, amq_called_, s.max_amq_calling,
+        s.max_amq_called);
   } else {
     // A second Setup Communication does not renegotiate: the values in force are confirmed.
     log(log_level::info, "{}: repeated Setup Communication, keeping PDU {}", peer_, pdu_size_);
@@ -408,8 +433,9 @@ session::resolved session::resolve(const s7::var_spec& v) {
   const bool timer_area = a.area == static_cast<std::uint8_t>(s7::area::timers);
   // Counters and timers are addressed by number with their own transport sizes; IEC and
   // high-speed counters/timers are S7-200 objects.
-  if (counter_area != counter_ts || timer_area != timer_ts || ts == s7::transport_size::iec_counter ||
-      ts == s7::transport_size::iec_timer || ts == s7::transport_size::hs_counter) {
+  if (counter_area != counter_ts || timer_area != timer_ts ||
+      ts == s7::transport_size::iec_counter || ts == s7::transport_size::iec_timer ||
+      ts == s7::transport_size::hs_counter) {
     r.rc = rc::type_not_supported;
     return r;
   }
@@ -515,8 +541,8 @@ void session::write_var(const s7::header& req, const s7::param& prm, const s7::p
         } else {
           const auto mask = static_cast<std::uint8_t>(1U << r.bit_no);
           const std::uint8_t old = u8(r.loc.ram[0]);
-          const std::array<std::byte, 1> nb{std::byte{static_cast<std::uint8_t>(
-              u8(d.data[0]) != 0 ? (old | mask) : (old & ~mask))}};
+          const std::array<std::byte, 1> nb{std::byte{
+              static_cast<std::uint8_t>(u8(d.data[0]) != 0 ? (old | mask) : (old & ~mask))}};
           if (!mem_.write(r.loc, nb)) code = rc::hardware_error;
         }
       } else if (d.tsize == static_cast<std::uint8_t>(s7::data_tsize::bit) ||

@@ -40,9 +40,12 @@ inline buf hex(std::string_view h) {
   int hi = -1;
   for (char c : h) {
     int v = -1;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
     if (v < 0) continue;
     if (hi < 0) {
       hi = v;
@@ -64,11 +67,13 @@ inline std::string to_hex(std::span<const std::byte> b) {
   return s;
 }
 
-inline std::uint8_t u8(std::byte b) { return std::to_integer<std::uint8_t>(b); }
+inline std::uint8_t u8(std::byte b) {
+  return std::to_integer<std::uint8_t>(b);
+}
 
 // A RAM-only DB filled with a pattern (byte i = i & 0xFF) unless zero is set.
 inline std::unique_ptr<protos7::server::data_block> ram_db(std::uint16_t n, std::size_t size,
-                                                            bool zero = false) {
+                                                           bool zero = false) {
   std::vector<std::byte> b(size);
   if (!zero)
     for (std::size_t i = 0; i < size; ++i) b[i] = static_cast<std::byte>(i & 0xFFU);
@@ -78,7 +83,8 @@ inline std::unique_ptr<protos7::server::data_block> ram_db(std::uint16_t n, std:
 // The server on its own thread.
 class running_server {
  public:
-  explicit running_server(protos7::server::config cfg = {}) : cfg_(std::move(cfg)), mem_(cfg_.areas) {
+  explicit running_server(protos7::server::config cfg = {})
+      : cfg_(std::move(cfg)), mem_(cfg_.areas) {
     cfg_.port = 0;
     cfg_.listen_address = "127.0.0.1";
     cfg_.abort_on_bad_reply = true;  // every reply must decode with s7::decode
@@ -112,8 +118,17 @@ class running_server {
 
 class client {
  public:
-  explicit client(std::uint16_t port) {
+  // `rcvbuf`: SO_RCVBUF set before connecting (0: the default); `source`: local IPv4 address to
+  // connect from (127.0.0.2 is another client address on loopback).
+  explicit client(std::uint16_t port, int rcvbuf = 0, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (source != nullptr) {
+      sockaddr_in l{};
+      l.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &l.sin_addr);
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&l), sizeof l);
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -197,7 +212,8 @@ class client {
   }
 
   void send_pdu(std::span<const std::byte> pdu, bool eot = true) const {
-    buf t{std::byte{0x02}, std::byte{0xF0}, std::byte{static_cast<std::uint8_t>(eot ? 0x80 : 0x00)}};
+    buf t{std::byte{0x02}, std::byte{0xF0},
+          std::byte{static_cast<std::uint8_t>(eot ? 0x80 : 0x00)}};
     t.insert(t.end(), pdu.begin(), pdu.end());
     send_tpdu(t);
   }
@@ -208,8 +224,9 @@ class client {
     buf params(32);
     writer pw{params};
     const std::array<std::byte, 2> calling{std::byte{0x01}, std::byte{0x00}};
-    const std::array<std::byte, 2> called{std::byte{static_cast<std::uint8_t>(called_tsap >> 8U)},
-                                          std::byte{static_cast<std::uint8_t>(called_tsap & 0xFFU)}};
+    const std::array<std::byte, 2> called{
+        std::byte{static_cast<std::uint8_t>(called_tsap >> 8U)},
+        std::byte{static_cast<std::uint8_t>(called_tsap & 0xFFU)}};
     cotp::write_param(pw, 0xC1, calling);
     cotp::write_param(pw, 0xC2, called);
     if (tpdu_code != 0) cotp::write_param_u8(pw, 0xC0, tpdu_code);
@@ -225,7 +242,8 @@ class client {
   }
 
   // S7 job PDU from param and data blocks.
-  static buf job(std::uint16_t pdu_ref, std::span<const std::byte> param, std::span<const std::byte> data = {}) {
+  static buf job(std::uint16_t pdu_ref, std::span<const std::byte> param,
+                 std::span<const std::byte> data = {}) {
     buf out(12 + param.size() + data.size() + 16);
     s7::header h;
     h.type = s7::rosctr::job;
@@ -250,7 +268,8 @@ class client {
   }
 
   // COTP connect (rack 0 slot 2 by default) + Setup Communication.
-  bool open(std::uint16_t pdu = 480, std::uint16_t amq = 1, std::uint8_t rack = 0, std::uint8_t slot = 2) {
+  bool open(std::uint16_t pdu = 480, std::uint16_t amq = 1, std::uint8_t rack = 0,
+            std::uint8_t slot = 2) {
     const auto cc = connect_request(cotp::make_s7_tsap(1, rack, slot));
     if (!cc) return false;
     const auto t = cotp::parse(*cc);
@@ -280,8 +299,8 @@ inline buf var_param(s7::function fn, std::span<const s7::any_address> items) {
   return p;
 }
 
-inline s7::any_address any(std::uint8_t tsize, std::uint16_t count, std::uint8_t area, std::uint16_t db,
-                           std::uint32_t byte, std::uint8_t bit = 0) {
+inline s7::any_address any(std::uint8_t tsize, std::uint16_t count, std::uint8_t area,
+                           std::uint16_t db, std::uint32_t byte, std::uint8_t bit = 0) {
   return {tsize, count, db, area, byte * 8U + bit};
 }
 
@@ -322,7 +341,8 @@ inline std::vector<read_item> read_items(const buf& reply) {
   if (!m) return out;
   s7::data_item_iterator it{m->p.data, m->prm.item_count, reply.data()};
   s7::data_item d;
-  while (it.next(d)) out.push_back({d.return_code, d.tsize, d.length, buf(d.data.begin(), d.data.end())});
+  while (it.next(d))
+    out.push_back({d.return_code, d.tsize, d.length, buf(d.data.begin(), d.data.end())});
   return out;
 }
 

@@ -1,5 +1,8 @@
 // protos7: the command line front end (serve, dump, replay, learn).
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -44,9 +47,22 @@ void add_goprotos7_options(CLI::App& serve, protos7::server::serve_options& so, 
                           "Silence SQLite's log (goprotos7 dbtool's flag; the default)");
 }
 
+// The soft RLIMIT_NOFILE (often 1024) raised to the hard limit: --max-connections up to 4096 then
+// fits (server::listen() refuses a configuration that still does not).
+void raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == lim.rlim_max) return;
+  lim.rlim_cur = lim.rlim_max;
+  (void)::setrlimit(RLIMIT_NOFILE, &lim);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First thing: a peer that closes while an answer is written must not kill the process (the S7
+  // side sends with MSG_NOSIGNAL, but SQLite, cpp-httplib and stdio do not).
+  ::signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
   CLI::App app{"protos7: an S7comm-compatible PLC server and conformance test kit"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "protos7 0.1.0");
@@ -62,6 +78,7 @@ int main(int argc, char** argv) {
   protos7::server::serve_options so;
   std::string idle = "60s";
   std::string setup = "10s";
+  std::string frame = "10s";
   std::string level = "info";
   std::string sqlite_level = "SILENCE";
   unsigned rack = so.cfg.rack;
@@ -85,6 +102,12 @@ int main(int argc, char** argv) {
   serve->add_option("--setup-timeout", setup,
                     "Close connections without COTP + Setup Communication after this long (0: never)")
       ->capture_default_str()->check(check_duration);
+  serve->add_option("--frame-timeout", frame,
+                    "Close connections that do not complete a TPKT frame this long after its first byte (0: never)")
+      ->capture_default_str()->check(check_duration);
+  serve->add_option("--max-connections-per-address", so.cfg.max_connections_per_address,
+                    "Connections one client address may hold at once (0: no limit)")
+      ->capture_default_str()->check(CLI::Range(0, 4096));
   serve->add_option("--data-dir", so.data_dir,
                     "Directory of the sample PLC / default storage (created if missing)")
       ->capture_default_str();
@@ -191,6 +214,7 @@ int main(int argc, char** argv) {
     so.cfg.slot = static_cast<std::uint8_t>(slot);
     so.cfg.idle_timeout = *protos7::server::parse_duration(idle);
     so.cfg.setup_timeout = *protos7::server::parse_duration(setup);
+    so.cfg.frame_timeout = *protos7::server::parse_duration(frame);
     (void)protos7::server::parse_log_level(level, so.level);
     (void)protos7::server::parse_log_level(sqlite_level, so.sqlite_level);
     return protos7::server::serve(so);

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "assets.hpp"
+#include "guarded_server.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/webadmin/webadmin.hpp"
 #include "service.hpp"
@@ -215,7 +216,7 @@ struct webadmin::impl {
   std::string csrf;
   std::vector<std::string> allowed_hosts;  // Host headers accepted without a token (DNS rebinding)
   std::unique_ptr<service> svc;
-  httplib::Server http;
+  guarded_server http;
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::mutex stop_mu;
@@ -257,7 +258,31 @@ struct webadmin::impl {
     return false;
   }
 
+  // Bodies are refused before they are read: a Content-Length over the limit (cpp-httplib 0.11
+  // would read and discard it all), and chunked bodies (0.11 does not apply the limit to them;
+  // browsers and the documented clients send a Content-Length; RFC 9112 §6.3 allows 411).
+  bool body_refused(const Request& req, Response& res) {
+    if (req.has_header("Transfer-Encoding")) {
+      send_error(res, 411, "send the body with a Content-Length, not chunked");
+      guarded_server::close_after_response();
+      return true;
+    }
+    const std::string len = req.get_header_value("Content-Length");
+    std::int64_t n = 0;
+    if (len.empty()) return false;
+    if (!path_number(len, 0, std::numeric_limits<std::int64_t>::max(), n)) {
+      send_error(res, 400, "malformed Content-Length");
+    } else if (static_cast<std::uint64_t>(n) > opt.max_body) {
+      send_error(res, 413, fmt::format("the request body is larger than {} bytes", opt.max_body));
+    } else {
+      return false;
+    }
+    guarded_server::close_after_response();
+    return true;
+  }
+
   httplib::Server::HandlerResponse pre_route(const Request& req, Response& res) {
+    if (body_refused(req, res)) return httplib::Server::HandlerResponse::Handled;
     if (!host_allowed(req)) {
       send_error(res, 403,
                  fmt::format("Host '{}' is not this server: open {} (names other than the loopback address are "
@@ -638,6 +663,7 @@ void webadmin::stop() {
     d.stopping.store(true);
   }
   d.stop_cv.notify_all();
+  d.http.stop_clients();  // workers blocked on slow clients return now: the join below is bounded
   d.http.stop();
   if (d.thread.joinable()) d.thread.join();
 }

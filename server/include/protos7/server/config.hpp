@@ -41,6 +41,20 @@ struct config {
   // within setup_timeout is dropped, any connection silent for idle_timeout is dropped.
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds setup_timeout{10'000};
+  // A TPKT frame whose first byte has arrived must be complete within frame_timeout, otherwise the
+  // connection is dropped: the idle timeout counts any byte, so a client dripping one byte per
+  // minute would hold its slot forever (issue #16). 10 s is far above what a whole 2 KiB frame
+  // takes on any link a PLC is reached over.
+  std::chrono::milliseconds frame_timeout{10'000};
+  // Connections one client address may hold at once; 0 = no limit. An HMI, SCADA server or
+  // engineering station opens 1 to 4 connections; 16 leaves room for a few of them behind one NAT
+  // while half of the default 32 slots stay free for other addresses.
+  std::size_t max_connections_per_address = 16;
+  // Memory for replies waiting to be sent (and requests read but not yet processed): per
+  // connection, and in total over all connections. Above either, requests are not processed (and
+  // the socket not read) until the client has read its answers; see server.cpp.
+  std::size_t max_output_per_connection = 64 * 1024;
+  std::size_t max_output_total = 32 * 1024 * 1024;
 
   area_sizes areas;
 

@@ -1,10 +1,19 @@
 // Minimal leveled logging to stderr (fmt). One line per call; safe from any thread.
+//
+// Log lines carry client data (peer names, PI service names, HTTP paths, identity strings), so
+// every line is escaped where it is formatted (escape_log_text()): a client cannot forge a line,
+// colour a terminal or hide text. Lines from one call site (one format string) beyond
+// log_burst per log_window are suppressed and counted; the count is logged as "N more lines like
+// ... suppressed" when the window has passed (flush_suppressed_logs(), also called by the server's
+// loop, so the summary comes even when the flood stops).
 #pragma once
 
 #include <fmt/core.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -12,19 +21,46 @@
 
 namespace protos7::server {
 
-enum class log_level : std::uint8_t { trace = 0, debug = 1, info = 2, warn = 3, error = 4, off = 5 };
+enum class log_level : std::uint8_t {
+  trace = 0,
+  debug = 1,
+  info = 2,
+  warn = 3,
+  error = 4,
+  off = 5
+};
 
 // Parses "trace", "debug", "info", "warn", "error", "off" (also SILENCE = off, as goprotos7
 // spells it). Returns false for anything else.
 [[nodiscard]] bool parse_log_level(std::string_view s, log_level& out) noexcept;
+
+// Lines one call site may log per window before the rest are counted instead.
+inline constexpr std::size_t log_burst = 20;
+inline constexpr std::chrono::seconds log_window{1};
+
+// `text` with every byte that could act on a terminal or a log reader escaped: C0 controls (incl.
+// CR, LF, ESC), DEL, bytes that are not valid UTF-8 and the C1 controls U+0080..U+009F become
+// \xNN; a backslash becomes \\ so escaped text cannot be mistaken for an escape. Valid printable
+// UTF-8 is kept (file paths, profile names).
+[[nodiscard]] std::string escape_log_text(std::string_view text);
+
+// Logs the "N more lines like ... suppressed" summaries whose window has passed.
+void flush_suppressed_logs() noexcept;
+
+// Where lines go; nullptr = stderr (tests capture the log with open_memstream).
+void set_log_file(std::FILE* f) noexcept;
 
 namespace log_detail {
 extern std::atomic<log_level> current;
 void write(log_level lvl, fmt::string_view fmt_str, fmt::format_args args) noexcept;
 }  // namespace log_detail
 
-inline void set_log_level(log_level l) noexcept { log_detail::current.store(l); }
-[[nodiscard]] inline bool log_enabled(log_level l) noexcept { return l >= log_detail::current.load(); }
+inline void set_log_level(log_level l) noexcept {
+  log_detail::current.store(l);
+}
+[[nodiscard]] inline bool log_enabled(log_level l) noexcept {
+  return l >= log_detail::current.load();
+}
 
 template <class... Args>
 void log(log_level lvl, fmt::format_string<Args...> f, Args&&... args) noexcept {

@@ -5,6 +5,11 @@
 // the round (group commit); then the queued replies are sent. A Write Var acknowledgement
 // therefore never leaves before its bytes are on disk. If the sync fails, the connections that
 // wrote in that round are closed without their acknowledgements.
+//
+// Flow control: a connection's requests are processed while fewer of its answers than the
+// negotiated Max AmQ calling are waiting to be sent, its queued bytes are under
+// config::max_output_per_connection and all connections' under config::max_output_total; the
+// bytes already read wait, and the socket is not read, until answers have left (server/README.md).
 #pragma once
 
 #include <atomic>
@@ -16,6 +21,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "protos7/server/config.hpp"
@@ -34,8 +40,20 @@ class connection_observer {
   virtual void on_open(int id, const std::string& peer) = 0;
   // `in`: bytes read from the client; `out`: the replies the session queued for them (they are
   // sent after the round's group commit, or dropped with the connection if that commit fails).
-  virtual void on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) = 0;
+  virtual void on_traffic(int id, std::span<const std::byte> in,
+                          std::span<const std::byte> out) = 0;
   virtual void on_close(int id) = 0;
+};
+
+// Counters of the event loop, readable from any thread (tests, diagnostics).
+struct server_stats {
+  std::size_t queued_bytes = 0;          // memory held for unsent replies and unprocessed requests
+  std::size_t peak_queued_bytes = 0;     // highest queued_bytes seen
+  std::uint64_t loop_rounds = 0;         // epoll rounds run
+  std::uint64_t fd_exhausted = 0;        // accept() failing with EMFILE/ENFILE
+  std::uint64_t refused = 0;             // connections closed at accept (limits, no fds)
+  std::uint64_t frame_timeouts = 0;      // connections closed by --frame-timeout
+  std::size_t peak_answers_waiting = 0;  // most answers one connection had queued, not yet sent
 };
 
 class server {
@@ -46,7 +64,7 @@ class server {
   server& operator=(const server&) = delete;
 
   // Binds and listens. Returns 0 or the errno of the failing call (EACCES: port < 1024
-  // without CAP_NET_BIND_SERVICE).
+  // without CAP_NET_BIND_SERVICE; EMFILE: RLIMIT_NOFILE is below max_connections + fd_headroom()).
   [[nodiscard]] int listen();
   // The bound port (the ephemeral one when config.port is 0).
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
@@ -54,6 +72,7 @@ class server {
   void run();
   void stop() noexcept;
   [[nodiscard]] std::size_t connection_count() const noexcept { return count_.load(); }
+  [[nodiscard]] server_stats stats() const noexcept;
   // The CPU's state shared by all sessions: operating mode, clock, protection, identity, block
   // directory (plc_state.hpp). Loop thread only: other threads go through post().
   [[nodiscard]] plc_state& plc() noexcept { return plc_; }
@@ -78,12 +97,26 @@ class server {
     std::function<void(bool)> done;
   };
   struct connection;
+  using clock_type = std::chrono::steady_clock;
+  using connection_key = std::uint32_t;  // the client's IPv4 address (network order)
   void accept_all();
+  void on_accept_error(int err);
+  [[nodiscard]] bool admit(const connection_key& key, const std::string& peer);
+  void pause_listener(clock_type::time_point until);
+  void resume_listener_if_due(clock_type::time_point now);
+  void report_refusals(clock_type::time_point now, bool force);
   void on_readable(connection& c);
+  [[nodiscard]] bool can_process(connection& c) const;
+  void consume(connection& c, std::span<const std::byte> in);
+  void account(connection& c);
+  void after_flush(connection& c);
+  void unblock_all();
+  void shutdown_connections();
   void flush(connection& c);
   void close_connection(int fd);
   void update_events(connection& c);
   void sweep_timeouts();
+  void commit_round();
 
   const config& cfg_;
   plc_memory& mem_;
@@ -97,13 +130,39 @@ class server {
   std::atomic<std::size_t> count_{0};
   std::map<int, std::unique_ptr<connection>> conns_;
   std::vector<std::byte> read_buf_;
-  std::mutex posted_mu_;  // guards posted_ and accepting_posts_ (the only state shared with other threads)
+  int spare_fd_ = -1;  // /dev/null, given up to accept-and-close one client when out of fds
+  clock_type::time_point listener_paused_until_{};
+  bool listener_paused_ = false;
+  std::unordered_map<connection_key, std::size_t> per_address_;
+  std::vector<int> ready_;      // connections with unprocessed requests that may now be processed
+  bool blocked_total_ = false;  // queued bytes above max_output_total: nobody is read
+  // Refusals since the last report (logged aggregated, once per second at most).
+  std::uint64_t refused_full_ = 0;
+  std::uint64_t refused_address_ = 0;
+  std::uint64_t refused_no_fd_ = 0;
+  std::uint64_t accept_failed_ = 0;
+  int accept_errno_ = 0;
+  clock_type::time_point last_report_{};
+  std::atomic<std::size_t> queued_{0};
+  std::atomic<std::size_t> peak_queued_{0};
+  std::atomic<std::uint64_t> rounds_{0};
+  std::atomic<std::uint64_t> fd_exhausted_{0};
+  std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> frame_timeouts_{0};
+  std::atomic<std::size_t> peak_answers_{0};
+  std::mutex
+      posted_mu_;  // guards posted_ and accepting_posts_ (the only state shared with other threads)
   std::vector<posted> posted_;
   bool accepting_posts_ = true;
   connection_observer* observer_ = nullptr;
 };
 
-// Human text for a failing listen(): for EACCES names both fixes.
+// File descriptors the process needs besides the S7 connections: one per DB file, the DBs a
+// client may still download, SQLite, the web admin's connections and listeners, logs, captures.
+[[nodiscard]] std::size_t fd_headroom(const plc_memory& mem) noexcept;
+
+// Human text for a failing listen(): for EACCES names both fixes; for EMFILE (listen() refuses a
+// --max-connections the file descriptor limit cannot serve) the limit and what to change.
 [[nodiscard]] std::string listen_error_text(int err, const config& cfg);
 
 }  // namespace protos7::server

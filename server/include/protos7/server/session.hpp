@@ -42,13 +42,14 @@ inline constexpr std::uint8_t protocol_error_reason = 0x00;
 class session {
  public:
   enum class state : std::uint8_t {
-    wait_cr,     // TCP accepted, waiting for COTP CR
-    connected,   // CC sent, waiting for Setup Communication
-    ready,       // PDU size negotiated
-    closing,     // a DR/DC was sent or the peer broke the protocol: close after sending
+    wait_cr,    // TCP accepted, waiting for COTP CR
+    connected,  // CC sent, waiting for Setup Communication
+    ready,      // PDU size negotiated
+    closing,    // a DR/DC was sent or the peer broke the protocol: close after sending
   };
 
-  session(const config& cfg, plc_memory& mem, plc_state& plc, std::uint16_t local_ref, std::string peer);
+  session(const config& cfg, plc_memory& mem, plc_state& plc, std::uint16_t local_ref,
+          std::string peer);
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -57,11 +58,26 @@ class session {
   // Returns false when the connection must be closed once `out` has been sent.
   bool receive(std::span<const std::byte> in, std::vector<std::byte>& out);
 
+  struct receive_result {
+    std::size_t consumed = 0;  // bytes of `in` taken (the rest is left for a later call)
+    std::size_t replies = 0;   // frames that were answered (each appended bytes to `out`)
+    bool open = true;          // false: close the connection once `out` has been sent
+  };
+  // As receive(), but stops before the frame that would be answered beyond `max_replies`: the
+  // caller keeps the unconsumed bytes and feeds them again once it wants more answers (flow
+  // control by Max AmQ and the output bound, server.cpp). Stops only at frame boundaries.
+  receive_result receive_some(std::span<const std::byte> in, std::vector<std::byte>& out,
+                              std::size_t max_replies);
+  // Bytes of a TPKT frame that has started but not arrived whole (the server's --frame-timeout).
+  [[nodiscard]] std::size_t partial_frame() const noexcept { return framer_.buffered(); }
+
   [[nodiscard]] state current_state() const noexcept { return state_; }
   [[nodiscard]] std::uint16_t pdu_size() const noexcept { return pdu_size_; }
   [[nodiscard]] std::uint16_t amq_calling() const noexcept { return amq_calling_; }
   [[nodiscard]] std::uint16_t amq_called() const noexcept { return amq_called_; }
-  [[nodiscard]] std::size_t tpdu_size() const noexcept { return codec::cotp::tpdu_size_bytes(tpdu_code_); }
+  [[nodiscard]] std::size_t tpdu_size() const noexcept {
+    return codec::cotp::tpdu_size_bytes(tpdu_code_);
+  }
   // True when a Write Var of this session changed a DB since the flag was last cleared: its
   // acknowledgement must not leave before plc_memory::commit().
   [[nodiscard]] bool wrote() const noexcept { return wrote_; }
@@ -82,8 +98,8 @@ class session {
                            std::vector<std::byte>& out);
   void read_var(const codec::s7::header& req, const codec::s7::param& prm, const std::byte* origin,
                 std::vector<std::byte>& out);
-  void write_var(const codec::s7::header& req, const codec::s7::param& prm,
-                 const codec::s7::pdu& p, std::vector<std::byte>& out);
+  void write_var(const codec::s7::header& req, const codec::s7::param& prm, const codec::s7::pdu& p,
+                 std::vector<std::byte>& out);
   // Job answered as a whole with a header error: Ack_Data with an empty Read/Write Var
   // parameter (function, 0 items) for those two functions, otherwise an Ack.
   void reply_error(const codec::s7::header& req, std::uint8_t fn, std::uint16_t error,
@@ -113,8 +129,8 @@ class session {
 
   std::vector<std::byte> frame_buf_;
   std::vector<std::byte> reassembly_buf_;
-  std::vector<std::byte> data_buf_;   // reply data block under construction
-  std::vector<std::byte> pdu_buf_;    // whole reply PDU
+  std::vector<std::byte> data_buf_;  // reply data block under construction
+  std::vector<std::byte> pdu_buf_;   // whole reply PDU
   codec::tpkt::framer framer_;
   codec::cotp::reassembler reassembler_;
 };
