@@ -324,11 +324,14 @@ void server::account(connection& c) {
 // Runs the session over `in` one answered frame at a time while flow control allows; what is
 // left waits in c.in (and the socket is not read meanwhile, update_events()).
 void server::consume(connection& c, std::span<const std::byte> in) {
+  // The observer sees the bytes processed here and the replies to them as one event, as they
+  // arrived (a validator must see two pipelined jobs before the first answer).
+  const std::span<const std::byte> all = in;
+  const std::size_t queued_before = c.out.size();
   while (!in.empty() && can_process(c)) {
     const std::size_t queued = c.out.size();
     const std::size_t partial = c.s.partial_frame();
     const auto r = c.s.receive_some(in, c.out, 1);
-    const std::span<const std::byte> used = in.first(r.consumed);
     in = in.subspan(r.consumed);
     c.queued_total += c.out.size() - queued;
     if (r.replies > 0) c.answer_ends.push_back(c.queued_total);
@@ -336,13 +339,14 @@ void server::consume(connection& c, std::span<const std::byte> in) {
     // A frame began in these bytes (none was pending, or one completed): its deadline starts now.
     if (c.s.partial_frame() > 0 && (partial == 0 || c.s.partial_frame() < partial + r.consumed))
       c.frame_started = clock_type::now();
-    if (observer_ != nullptr)
-      observer_->on_traffic(c.fd, used, std::span<const std::byte>(c.out).subspan(queued));
     if (!r.open) {
       c.close_after_flush = true;
       in = {};
     }
   }
+  if (observer_ != nullptr && in.size() < all.size())
+    observer_->on_traffic(c.fd, all.first(all.size() - in.size()),
+                          std::span<const std::byte>(c.out).subspan(queued_before));
   if (!in.empty()) c.in.insert(c.in.end(), in.begin(), in.end());
   account(c);
 }

@@ -175,11 +175,37 @@ bool guarded_server::process_and_close_socket(socket_t sock) {
       if (!ok || closed || strm.close_requested) break;
     }
     t_stream = nullptr;
+    if (strm.close_requested && !closing_.load()) linger(sock);
     leave(sock, addr);
   }
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);
   return ok;
+}
+
+// A request refused before its body was read (413): the answer is sent, but closing at once
+// would make the kernel reset the connection while the client still writes the body, and the
+// client would see the reset instead of the 413. As nginx's lingering close: stop writing, read
+// and discard what the client still sends, bounded in time and bytes.
+void guarded_server::linger(int sock) noexcept {
+  ::shutdown(sock, SHUT_WR);
+  constexpr auto lingering_time = std::chrono::seconds(2);
+  constexpr std::size_t lingering_bytes = 8U << 20U;
+  const auto end = clock_type::now() + lingering_time;
+  std::array<char, 16384> buf{};
+  std::size_t total = 0;
+  while (total < lingering_bytes && !closing_.load()) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(end - clock_type::now()).count();
+    if (left <= 0) break;
+    pollfd p{sock, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<long long>(left, 100))) < 0 && errno != EINTR)
+      break;
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+    const ssize_t n = ::recv(sock, buf.data(), buf.size(), 0);
+    if (n <= 0) break;
+    total += static_cast<std::size_t>(n);
+  }
 }
 
 }  // namespace protos7::webadmin

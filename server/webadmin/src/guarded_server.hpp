@@ -38,6 +38,7 @@ class guarded_server final : public httplib::Server {
  private:
   bool process_and_close_socket(socket_t sock) override;
   bool enter(int sock, const std::string& addr);
+  void linger(int sock) noexcept;
   void leave(int sock, const std::string& addr);
 
   std::mutex mu_;  // guards socks_, per_address_
