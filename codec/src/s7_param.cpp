@@ -4,8 +4,18 @@ namespace protos7::codec::s7 {
 
 bool is_known_function(std::uint8_t fn) noexcept {
   switch (fn) {
-    case 0x00: case 0x04: case 0x05: case 0x1A: case 0x1B: case 0x1C: case 0x1D: case 0x1E:
-    case 0x1F: case 0x28: case 0x29: case 0xF0:
+    case 0x00:
+    case 0x04:
+    case 0x05:
+    case 0x1A:
+    case 0x1B:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+    case 0x1F:
+    case 0x28:
+    case 0x29:
+    case 0xF0:
       return true;
     default:
       return false;
@@ -14,7 +24,9 @@ bool is_known_function(std::uint8_t fn) noexcept {
 
 namespace {
 
-constexpr std::uint8_t u8_of(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+constexpr std::uint8_t u8_of(std::byte b) noexcept {
+  return std::to_integer<std::uint8_t>(b);
+}
 
 int hex_digit(std::uint8_t c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -63,7 +75,8 @@ void read_filename(reader& r, block_control& b) noexcept {
   if (!b.filename.valid) r.fail_at(errc::param_bad_filename, at);
 }
 
-void parse_items_and_data(const pdu& p, reader& r, param& out, bool job, const param_options& opt) noexcept {
+void parse_items_and_data(const pdu& p, reader& r, param& out, bool job,
+                          const param_options& opt) noexcept {
   out.item_count = r.u8();
   if (!r.ok()) return;
   if (job) {
@@ -117,16 +130,22 @@ void reset_for(param& out, std::uint8_t fn) noexcept {
   out.item_count = 0;
   out.items = {};
   switch (static_cast<function>(fn)) {
-    case function::setup_communication: out.setup = {}; break;
+    case function::setup_communication:
+      out.setup = {};
+      break;
     case function::read_var:
-    case function::write_var: break;
+    case function::write_var:
+      break;
     case function::pi_service:
     case function::plc_stop:
       out.pi = {};
       out.stop = {};
       out.block = {};
       break;
-    default: out.block = {}; out.pi = {}; break;
+    default:
+      out.block = {};
+      out.pi = {};
+      break;
   }
 }
 
@@ -147,6 +166,42 @@ block_filename decode_block_name8(bytes name) noexcept {
   f.raw = name;
   f.valid = decode_type_number_fs(name, f);
   return f;
+}
+
+void write_block_name8(writer& w, const block_ref& b) noexcept {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  w.u8(static_cast<std::uint8_t>(hex[b.type >> 4U]));
+  w.u8(static_cast<std::uint8_t>(hex[b.type & 0x0FU]));
+  if (b.number > 99999) w.range_error();
+  std::uint32_t n = b.number % 100000U;
+  std::uint8_t digits[5]{};
+  for (std::size_t i = 5; i-- > 0; n /= 10U) digits[i] = static_cast<std::uint8_t>('0' + n % 10U);
+  for (const std::uint8_t d : digits) w.u8(d);
+  w.u8(static_cast<std::uint8_t>(b.filesystem));
+}
+
+result<pi_block_list> parse_pi_block_list(bytes param_block, const std::byte* origin) noexcept {
+  reader r{param_block, origin == nullptr ? param_block.data() : origin, layer::s7_param};
+  const std::uint32_t at = r.offset();
+  pi_block_list out;
+  out.count = r.u8();
+  out.unknown = r.u8();
+  if (!r.ok() || out.count == 0 || r.remaining() != std::size_t{out.count} * block_name8_length)
+    return error{errc::param_bad_pi_service, layer::s7_param, at, 0};
+  const std::uint32_t names_at = r.offset();
+  out.names = r.take(r.remaining());
+  for (std::size_t i = 0; i < out.count; ++i)
+    if (!out.at(i).valid)
+      return error{errc::param_bad_filename, layer::s7_param,
+                   names_at + static_cast<std::uint32_t>(i * block_name8_length), 0};
+  return out;
+}
+
+void write_pi_block_list(writer& w, std::span<const block_ref> blocks) noexcept {
+  if (blocks.empty() || blocks.size() > 255) w.range_error();
+  w.u8(static_cast<std::uint8_t>(blocks.size() & 0xFFU));
+  w.u8(0);
+  for (const block_ref& b : blocks) write_block_name8(w, b);
 }
 
 result<param> parse_job(const pdu& p, const param_options& opt) noexcept {
@@ -360,7 +415,8 @@ void write_block_control_job(writer& w, function fn, const block_control& b) noe
   if (fn == function::request_download && !b.part2.empty()) write_lp(w, b.part2);
 }
 
-void write_block_control_ack(writer& w, function fn, const block_control& b, bool with_status) noexcept {
+void write_block_control_ack(writer& w, function fn, const block_control& b,
+                             bool with_status) noexcept {
   w.u8(static_cast<std::uint8_t>(fn));
   if (fn == function::start_upload) {
     w.u8(b.status);
@@ -381,8 +437,10 @@ void write_block_data(writer& w, bytes payload, std::uint16_t unknown) noexcept 
 
 void write_pi_service(writer& w, const pi_service& pi) noexcept {
   w.u8(static_cast<std::uint8_t>(function::pi_service));
-  if (pi.unknown.size() == 7) w.raw(pi.unknown);
-  else w.zeros(7);
+  if (pi.unknown.size() == 7)
+    w.raw(pi.unknown);
+  else
+    w.zeros(7);
   if (pi.param_block.size() > 0xFFFF) w.range_error();
   w.u16be(static_cast<std::uint16_t>(pi.param_block.size() & 0xFFFFU));
   w.raw(pi.param_block);
@@ -391,8 +449,10 @@ void write_pi_service(writer& w, const pi_service& pi) noexcept {
 
 void write_plc_stop(writer& w, const plc_stop& stop) noexcept {
   w.u8(static_cast<std::uint8_t>(function::plc_stop));
-  if (stop.unknown.size() == 5) w.raw(stop.unknown);
-  else w.zeros(5);
+  if (stop.unknown.size() == 5)
+    w.raw(stop.unknown);
+  else
+    w.zeros(5);
   write_lp(w, stop.service_name);
 }
 

@@ -5,7 +5,9 @@
 namespace protos7::codec::s7::ud {
 
 namespace {
-constexpr std::uint8_t u8_of(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+constexpr std::uint8_t u8_of(std::byte b) noexcept {
+  return std::to_integer<std::uint8_t>(b);
+}
 
 int hex_digit(std::uint8_t c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -121,6 +123,34 @@ bool block_entry_at(bytes payload, std::size_t index, block_entry& out) noexcept
   out.flags = u8_of(rec[2]);
   out.language = u8_of(rec[3]);
   return true;
+}
+
+void write_block_count(writer& w, std::uint8_t block_type, std::uint16_t count) noexcept {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  w.u8(static_cast<std::uint8_t>(hex[block_type >> 4U]));
+  w.u8(static_cast<std::uint8_t>(hex[block_type & 0x0FU]));
+  w.u16be(count);
+}
+
+void write_block_entry(writer& w, const block_entry& e) noexcept {
+  w.u16be(e.number);
+  w.u8(e.flags);
+  w.u8(e.language);
+}
+
+result<std::uint8_t> parse_block_type_request(bytes payload, const std::byte* origin) noexcept {
+  reader r{payload, origin == nullptr ? payload.data() : origin, layer::userdata};
+  const std::uint32_t at = r.offset();
+  // Leniency: lower-case digits are taken too (protos7 always answered them; no capture shows
+  // what a CPU does with them; the risk is only answering a request a CPU might refuse).
+  const auto digit = [](std::uint8_t c) {
+    return hex_digit(c >= 'a' && c <= 'f' ? static_cast<std::uint8_t>(c - 32) : c);
+  };
+  const int hi = digit(r.u8());
+  const int lo = digit(r.u8());
+  if (!r.ok() || !r.empty() || hi < 0 || lo < 0)
+    return error{errc::userdata_bad_payload, layer::userdata, at, 0};
+  return static_cast<std::uint8_t>(hi * 16 + lo);
 }
 
 result<block_info> parse_block_info(bytes payload, const std::byte* origin) noexcept {

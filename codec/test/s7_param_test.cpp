@@ -797,3 +797,52 @@ TEST(s7_param_plc_stop, rejects_a_name_longer_than_the_parameter) {
 
 }  // namespace
 }  // namespace protos7::codec
+
+namespace protos7::codec::test {
+namespace {
+
+// _INSE / _DELE parameter block of s7comm_downloading_block_db1.pcap frame 58.
+TEST(pi_block_list, reads_the_captured_insert_of_db1) {
+  const byte_vec pb = hex("01 00 30413030303031 50");  // count 1, 00, "0A00001P"
+  const auto l = s7::parse_pi_block_list(view(pb), nullptr);
+  ASSERT_DECODES(l);
+  EXPECT_EQ(l->count, 1);
+  const s7::block_filename b = l->at(0);
+  EXPECT_TRUE(b.valid);
+  EXPECT_EQ(b.block_type, 0x0A);
+  EXPECT_EQ(b.number, 1U);
+  EXPECT_EQ(b.filesystem, 'P');
+}
+
+TEST(pi_block_list, round_trips_several_blocks) {
+  const s7::block_ref blocks[] = {{0x0A, 1, 'P'}, {0x0C, 99999, 'A'}, {0x08, 35, 'P'}};
+  const byte_vec want = hex("03 00 3041303030303150 3043393939393941 3038303030333550");
+  EXPECT_WRITES([&](writer& w) { s7::write_pi_block_list(w, blocks); }, view(want));
+  const auto l = s7::parse_pi_block_list(view(want), nullptr);
+  ASSERT_DECODES(l);
+  ASSERT_EQ(l->count, 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(l->at(i).block_type, blocks[i].type);
+    EXPECT_EQ(l->at(i).number, blocks[i].number);
+    EXPECT_EQ(l->at(i).filesystem, blocks[i].filesystem);
+  }
+}
+
+TEST(pi_block_list, refuses_a_wrong_count_or_a_bad_name_at_its_offset) {
+  const byte_vec zero = hex("00 00");
+  EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(zero), nullptr), param_bad_pi_service, s7_param, 0);
+  const byte_vec short_list = hex("02 00 3041303030303150");
+  EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(short_list), nullptr), param_bad_pi_service, s7_param, 0);
+  const byte_vec empty;
+  EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(empty), nullptr), param_bad_pi_service, s7_param, 0);
+  const byte_vec bad = hex("02 00 3041303030303150 3047303030303150");  // "0G..." is not hex
+  EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(bad), nullptr), param_bad_filename, s7_param, 10);
+  const s7::block_ref too_big{0x0A, 100000, 'P'};
+  byte_vec out(10);
+  writer w{out};
+  s7::write_pi_block_list(w, std::span{&too_big, 1});
+  EXPECT_FALSE(w.finish().ok());
+}
+
+}  // namespace
+}  // namespace protos7::codec::test

@@ -121,7 +121,7 @@ TEST(userdata_parse, decodes_an_error_answer) {
   EXPECT_TRUE(szl.m.data.payload.empty());
   const decoded info{test::fx::block_info_response_error()};
   ASSERT_TRUE(info.ok);
-  EXPECT_EQ(info.m.prm.error_code, s7::error_code::block_coordination);
+  EXPECT_EQ(info.m.prm.error_code, s7::error_code::blocks_not_found);
 }
 
 TEST(userdata_parse, decodes_the_next_unit_request_of_a_fragmented_answer) {
@@ -590,3 +590,47 @@ TEST(userdata_password, decodes_a_password_request) {
 
 }  // namespace
 }  // namespace protos7::codec
+
+namespace protos7::codec::test {
+namespace {
+
+// List blocks answer records (s7comm_program_blocklist_onlineview.pcap frame 59) and List
+// blocks of type records (frame 96).
+TEST(block_list_records, write_what_block_count_at_and_block_entry_at_read) {
+  const byte_vec counts = hex("3038 0001 3041 0003 3042 000C");
+  EXPECT_WRITES(
+      [](writer& w) {
+        s7::ud::write_block_count(w, 0x08, 1);
+        s7::ud::write_block_count(w, 0x0A, 3);
+        s7::ud::write_block_count(w, 0x0B, 12);
+      },
+      view(counts));
+  s7::ud::block_count c;
+  ASSERT_TRUE(s7::ud::block_count_at(view(counts), 1, c));
+  EXPECT_EQ(c.block_type, 0x0A);
+  EXPECT_EQ(c.count, 3);
+  const s7::ud::block_entry e{0x0102, 0x22, 0x05};
+  EXPECT_WRITES([&](writer& w) { s7::ud::write_block_entry(w, e); }, view(hex("0102 22 05")));
+  s7::ud::block_entry back;
+  const byte_vec one = hex("0102 22 05");
+  ASSERT_TRUE(s7::ud::block_entry_at(view(one), 0, back));
+  EXPECT_EQ(back.number, e.number);
+  EXPECT_EQ(back.flags, e.flags);
+  EXPECT_EQ(back.language, e.language);
+}
+
+TEST(block_type_request, reads_two_hex_digits_and_refuses_the_rest) {
+  const byte_vec db = hex("3041");
+  const auto t = s7::ud::parse_block_type_request(view(db), nullptr);
+  ASSERT_DECODES(t);
+  EXPECT_EQ(*t, 0x0A);
+  const byte_vec lower = hex("3065");  // "0e": FB, lower case accepted as the CPU does
+  EXPECT_EQ(*s7::ud::parse_block_type_request(view(lower), nullptr), 0x0E);
+  for (const char* bad : {"30", "304130", "3047", ""}) {
+    const byte_vec b = hex(bad);
+    EXPECT_FAILS_WITH(s7::ud::parse_block_type_request(view(b), nullptr), userdata_bad_payload, userdata, 0) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace protos7::codec::test

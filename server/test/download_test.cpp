@@ -213,14 +213,14 @@ TEST_F(download, a_truncated_block_is_refused_in_download_ended_and_not_inserted
   const auto m = s7::decode(*job);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->prm.fn, 0x1C);
-  EXPECT_EQ(m->prm.block.word, protos7::server::s7err::block_lengths);
+  EXPECT_EQ(m->prm.block.word, protos7::codec::s7::error_code::incorrect_block_lengths);
   c.send_pdu(with_ref(pg_ended, ref_of(*job)));
   // _INSE finds no block.
   const auto r = c.transact(hex(pg_insert));
   ASSERT_TRUE(r);
   const auto a = s7::decode(*r);
   ASSERT_TRUE(a);
-  EXPECT_EQ(a->p.hdr.error(), protos7::server::s7err::block_not_found);
+  EXPECT_EQ(a->p.hdr.error(), protos7::codec::s7::error_code::blocks_not_found);
 }
 
 TEST_F(download, delete_removes_a_db) {
@@ -237,5 +237,5 @@ TEST_F(download, delete_removes_a_db) {
   // A second _DELE: the block is not there any more.
   const auto again = c.transact(hex("320100001000001a000028000000000000fd000a01003041303030303250055f44454c45"));
   ASSERT_TRUE(again);
-  EXPECT_EQ(s7::decode(*again)->p.hdr.error(), protos7::server::s7err::block_not_found);
+  EXPECT_EQ(s7::decode(*again)->p.hdr.error(), protos7::codec::s7::error_code::blocks_not_found);
 }

@@ -253,13 +253,13 @@ bool plc_state::has_passive_block(std::uint8_t type, std::uint16_t number) const
 
 s7_error plc_state::insert_block(std::uint8_t type, std::uint16_t number) {
   const auto it = passive_.find({type, number});
-  if (it == passive_.end()) return s7err::block_not_found;
+  if (it == passive_.end()) return codec::s7::error_code::blocks_not_found;
   const std::vector<std::byte>& file = it->second;
   block_meta meta;
   std::string why;
   if (!mc7_header_to_meta(file, meta, why) || meta.type != type || meta.number != number) {
     log(log_level::warn, "_INSE {} {}: not a valid MC7 block: {}", block_type_name(type), number, why);
-    return s7err::block_lengths;
+    return codec::s7::error_code::incorrect_block_lengths;
   }
   if (type != block_type::db) {
     meta.mc7 = file;
@@ -274,7 +274,7 @@ s7_error plc_state::insert_block(std::uint8_t type, std::uint16_t number) {
     return 0;
   }
   const auto code = mc7::code_of(file);
-  if (code.empty()) return s7err::block_lengths;
+  if (code.empty()) return codec::s7::error_code::incorrect_block_lengths;
   std::vector<std::byte> contents(code.begin(), code.end());
   // Replacing a DB destroys the old data_block: no pointer to it may remain in plc_memory's list
   // of blocks to sync, so sync them now.
@@ -311,7 +311,7 @@ s7_error plc_state::insert_block(std::uint8_t type, std::uint16_t number) {
 s7_error plc_state::delete_block(std::uint8_t type, std::uint16_t number) {
   passive_.erase({type, number});
   if (type == block_type::db) {
-    if (!db_exists(number)) return s7err::block_not_found;
+    if (!db_exists(number)) return codec::s7::error_code::blocks_not_found;
     const data_block* db = mem_.find_db(number);
     if (db != nullptr && !db->path().empty() && ::unlink(db->path().c_str()) != 0 && errno != ENOENT)
       log(log_level::error, "_DELE DB{}: cannot delete {}: {}", number, db->path(), std::strerror(errno));
@@ -322,7 +322,7 @@ s7_error plc_state::delete_block(std::uint8_t type, std::uint16_t number) {
   }
   const auto b = std::find_if(blocks_.begin(), blocks_.end(),
                               [&](const block_meta& x) { return x.type == type && x.number == number; });
-  if (b == blocks_.end()) return s7err::block_not_found;
+  if (b == blocks_.end()) return codec::s7::error_code::blocks_not_found;
   blocks_.erase(b);
   log(log_level::info, "{} {} deleted", block_type_name(type), number);
   return 0;

@@ -51,7 +51,7 @@ std::uint8_t services::effective_protection() const noexcept {
 }
 
 std::uint16_t services::write_refusal() const noexcept {
-  return effective_protection() >= 2 ? s7err::protection : std::uint16_t{0};
+  return effective_protection() >= 2 ? s7::error_code::protection_level : std::uint16_t{0};
 }
 
 // --- Userdata ----------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t
   const std::uint16_t ref = p.hdr.pdu_ref;
   if (req.type != static_cast<std::uint8_t>(ud::type::request)) {
     // Pushes/responses from a client have no meaning for a CPU: the CPU's error.
-    userdata_reply(req, req.seq, s7err::not_implemented, rc_none, {}, ref, out);
+    userdata_reply(req, req.seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
     return;
   }
   // "Next" request of a fragmented answer: 12-byte parameter (method 0x12) with our sequence
@@ -114,7 +114,7 @@ void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t
     const bool ours = pending_.active && pending_.group == req.group && pending_.subfunction == req.subfunction;
     if (!ours) {
       const std::uint16_t err =
-          req.group == static_cast<std::uint8_t>(ud::group::block) ? s7err::no_further_block : s7err::szl_not_available;
+          req.group == static_cast<std::uint8_t>(ud::group::block) ? s7::error_code::no_further_block : s7::error_code::info_unavailable_2;
       userdata_reply(req, req.seq, err, rc_none, {}, ref, out);
       return;
     }
@@ -171,7 +171,7 @@ void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t
   // subfunctions: the answer of an unsupported function (0x8104, data 0A 00 0000).
   log(log_level::info, "Userdata group {} subfunction 0x{:02X}: not supported, error 0x8104", req.group,
       req.subfunction);
-  userdata_reply(req, answer_seq(req.group, req.subfunction), s7err::not_implemented, rc_none, {}, ref, out);
+  userdata_reply(req, answer_seq(req.group, req.subfunction), s7::error_code::not_implemented, rc_none, {}, ref, out);
 }
 
 void services::read_szl(const ud::param& req, const ud::data_unit& d, std::uint16_t ref, std::uint16_t pdu_size,
@@ -179,13 +179,13 @@ void services::read_szl(const ud::param& req, const ud::data_unit& d, std::uint1
   const std::uint8_t seq = answer_seq(req.group, req.subfunction);
   const auto r = codec::szl::parse_request(d.payload, d.payload.data());
   if (!r) {
-    userdata_reply(req, seq, s7err::szl_not_available, rc_none, {}, ref, out);
+    userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
     return;
   }
   auto answer = build_szl(st_, r->id, r->index, szl_context{cfg_.pdu_size, effective_protection()});
   if (!answer) {
     log(log_level::debug, "SZL 0x{:04X} index 0x{:04X}: not available", r->id, r->index);
-    userdata_reply(req, seq, s7err::szl_not_available, rc_none, {}, ref, out);
+    userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
     return;
   }
   send_fragmented(req, seq, std::move(*answer), ref, pdu_size, out);
@@ -199,46 +199,25 @@ void services::block_function(const ud::param& req, const ud::data_unit& d, std:
       // 7 x ("0" type, count) in the CPU's order (s7comm_downloading_block_db1.pcap frame 23:
       // 3038 0001 3045 0000 3043 0000 3041 0000 3042 000C 3044 0047 3046 000E).
       std::array<std::byte, 28> data{};
-      std::size_t i = 0;
-      for (std::uint8_t t : block_list_order) {
-        const std::uint16_t n = st_.block_count(t);
-        data[i++] = std::byte{0x30};
-        data[i++] = std::byte{static_cast<std::uint8_t>(t < 10 ? '0' + t : 'A' + t - 10)};
-        data[i++] = static_cast<std::byte>(n >> 8U);
-        data[i++] = static_cast<std::byte>(n & 0xFFU);
-      }
+      writer w{data};
+      for (std::uint8_t t : block_list_order) ud::write_block_count(w, t, st_.block_count(t));
       userdata_reply(req, seq, 0, rc_ok, data, ref, out);
       return;
     }
     case ud::sub::list_blocks_of_type: {
       // Request: the type as two ASCII hex digits ("0A"); answer: number(2) flags(1) language(1)
       // per block; longer lists continue (frames 96-99 of the blocklist capture).
-      std::optional<std::uint8_t> type;
-      if (d.payload.size() == 2) {
-        const auto hex = [](std::uint8_t c) -> int {
-          if (c >= '0' && c <= '9') return c - '0';
-          if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-          if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-          return -1;
-        };
-        const int hi = hex(u8(d.payload[0])), lo = hex(u8(d.payload[1]));
-        if (hi >= 0 && lo >= 0) type = static_cast<std::uint8_t>(hi * 16 + lo);
-      }
+      const auto type = ud::parse_block_type_request(d.payload, d.payload.data());
       const auto list = type ? st_.list_blocks(*type) : std::vector<block_list_entry>{};
       if (list.empty()) {
         // No block of this type (or no such type): snap7's server, modelled on a real CPU,
         // answers 0xD20E "no (further) block available".
-        userdata_reply(req, seq, s7err::no_further_block, rc_none, {}, ref, out);
+        userdata_reply(req, seq, s7::error_code::no_further_block, rc_none, {}, ref, out);
         return;
       }
-      std::vector<std::byte> all;
-      all.reserve(list.size() * 4);
-      for (const block_list_entry& e : list) {
-        all.push_back(static_cast<std::byte>(e.number >> 8U));
-        all.push_back(static_cast<std::byte>(e.number & 0xFFU));
-        all.push_back(std::byte{e.flags});
-        all.push_back(std::byte{e.language});
-      }
+      std::vector<std::byte> all(list.size() * 4);
+      writer lw{all};
+      for (const block_list_entry& e : list) ud::write_block_entry(lw, {e.number, e.flags, e.language});
       const std::size_t room = entries_per_telegram(pdu_size) * 4U;
       if (all.size() <= room) {
         pending_.active = false;
@@ -261,20 +240,13 @@ void services::block_function(const ud::param& req, const ud::data_unit& d, std:
       std::optional<block_meta> b;
       if (name.valid && name.number <= 0xFFFF) b = st_.block_info(name.block_type, static_cast<std::uint16_t>(name.number));
       if (!b) {
-        userdata_reply(req, seq, s7err::block_not_found, rc_none, {}, ref, out);
+        userdata_reply(req, seq, s7::error_code::blocks_not_found, rc_none, {}, ref, out);
         return;
       }
-      std::array<std::byte, 12> times{};
-      const auto put_time = [&](std::size_t at, const block_time& t) {
-        times[at] = static_cast<std::byte>(t.ms >> 24U);
-        times[at + 1] = static_cast<std::byte>((t.ms >> 16U) & 0xFFU);
-        times[at + 2] = static_cast<std::byte>((t.ms >> 8U) & 0xFFU);
-        times[at + 3] = static_cast<std::byte>(t.ms & 0xFFU);
-        times[at + 4] = static_cast<std::byte>(t.days >> 8U);
-        times[at + 5] = static_cast<std::byte>(t.days & 0xFFU);
-      };
-      put_time(0, b->code_time);
-      put_time(6, b->interface_time);
+      std::array<std::byte, 2 * codec::mc7::block_time_length> times{};
+      writer tw{times};
+      codec::mc7::write_block_time(tw, b->code_time);
+      codec::mc7::write_block_time(tw, b->interface_time);
       ud::block_info bi;
       bi.unknown2 = b->info_word;
       bi.unknown1 = b->block_version;
@@ -303,7 +275,7 @@ void services::block_function(const ud::param& req, const ud::data_unit& d, std:
       return;
     }
     default:
-      userdata_reply(req, seq, s7err::not_implemented, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
       return;
   }
 }
@@ -326,7 +298,7 @@ void services::time_function(const ud::param& req, const ud::data_unit& d, std::
       // back as set (frame 47: 11:59:33.045 after setting 11:59:33.040).
       const auto t = ud::parse_timestamp(d.payload, d.payload.data());
       if (!t || !st_.set_clock(*t)) {
-        userdata_reply(req, seq, s7err::bad_date, rc_none, {}, ref, out);
+        userdata_reply(req, seq, s7::error_code::invalid_time, rc_none, {}, ref, out);
         return;
       }
       log(log_level::info, "PLC clock set to {:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", t->year, t->month, t->day,
@@ -335,7 +307,7 @@ void services::time_function(const ud::param& req, const ud::data_unit& d, std::
       return;
     }
     default:
-      userdata_reply(req, seq, s7err::not_implemented, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
       return;
   }
 }
@@ -345,11 +317,11 @@ void services::security(const ud::param& req, const ud::data_unit& d, std::uint1
   if (req.subfunction == ud::sub::password) {
     // 8 bytes, scrambled as snap7's opSetPassword does.
     if (d.payload.size() != ud::password_length) {
-      userdata_reply(req, seq, s7err::wrong_password, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::wrong_password, rc_none, {}, ref, out);
       return;
     }
     if (!st_.has_password()) {
-      userdata_reply(req, seq, s7err::no_password, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::no_password, rc_none, {}, ref, out);
       return;
     }
     std::array<std::uint8_t, 8> scrambled{}, plain{};
@@ -357,11 +329,11 @@ void services::security(const ud::param& req, const ud::data_unit& d, std::uint1
     ud::unscramble_password(scrambled, plain);
     if (!st_.password_matches(plain)) {
       log(log_level::warn, "PLC password: wrong password");
-      userdata_reply(req, seq, s7err::wrong_password, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::wrong_password, rc_none, {}, ref, out);
       return;
     }
     if (legitimated_) {
-      userdata_reply(req, seq, s7err::already_legitimated, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::already_legitimized, rc_none, {}, ref, out);
       return;
     }
     legitimated_ = true;
@@ -372,14 +344,14 @@ void services::security(const ud::param& req, const ud::data_unit& d, std::uint1
   if (req.subfunction == 0x02) {
     // Cancel the legitimation (snap7 ClearSessionPassword: subfunction 2, data 0A 00 0000).
     if (!legitimated_) {
-      userdata_reply(req, seq, s7err::not_legitimated, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::connection_already_enabled, rc_none, {}, ref, out);
       return;
     }
     legitimated_ = false;
     userdata_reply(req, seq, 0, rc_none, {}, ref, out);
     return;
   }
-  userdata_reply(req, seq, s7err::not_implemented, rc_none, {}, ref, out);
+  userdata_reply(req, seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
 }
 
 // --- Jobs --------------------------------------------------------------------------------------
@@ -411,7 +383,7 @@ void services::on_job(const s7::pdu& p, const s7::param& prm, std::uint16_t pdu_
     default:
       // Download Block / Download Ended are jobs a CPU sends, not receives.
       log(log_level::info, "job function 0x{:02X}: not supported, error 0x8104", prm.fn);
-      job_error(p.hdr, {}, s7err::not_implemented, out);
+      job_error(p.hdr, {}, s7::error_code::not_implemented, out);
       return;
   }
 }
@@ -427,11 +399,11 @@ void services::on_job(const s7::pdu& p, const s7::param& prm, std::uint16_t pdu_
 void services::request_download(const s7::pdu& p, const s7::param& prm, pdu_sink& out) {
   const s7::block_control& b = prm.block;
   if (effective_protection() >= 2) {
-    job_error(p.hdr, {}, s7err::protection, out);
+    job_error(p.hdr, {}, s7::error_code::protection_level, out);
     return;
   }
   if (dl_.stage != dl_stage::idle) {
-    job_error(p.hdr, {}, s7err::invalid_sequence, out);
+    job_error(p.hdr, {}, s7::error_code::invalid_sequence, out);
     return;
   }
   const auto& f = b.filename;
@@ -439,7 +411,7 @@ void services::request_download(const s7::pdu& p, const s7::param& prm, pdu_sink
                         f.block_type == block_type::fb || f.block_type == block_type::db ||
                         f.block_type == block_type::sdb;
   if (!b.has_filename || f.file_id != '_' || !loadable || f.number > 0xFFFF) {
-    job_error(p.hdr, {}, s7err::block_type_invalid, out);
+    job_error(p.hdr, {}, s7::error_code::sdb_not_interpretable, out);
     return;
   }
   dl_ = download{};
@@ -507,7 +479,7 @@ bool services::on_ack(const s7::pdu& p, bytes raw, std::uint16_t /*pdu_size*/, p
   const std::size_t limit = dl_.load_length != 0 ? dl_.load_length : 0x10000U + 72U;
   if (!bd || dl_.data.size() > limit) {
     dl_.stage = dl_stage::wait_ended;
-    send_download_job(s7::function::download_ended, s7err::block_lengths, out);
+    send_download_job(s7::function::download_ended, s7::error_code::incorrect_block_lengths, out);
     dl_.data.clear();
     return true;
   }
@@ -520,13 +492,13 @@ bool services::on_ack(const s7::pdu& p, bytes raw, std::uint16_t /*pdu_size*/, p
   std::string why;
   std::uint16_t error = 0;
   if (!mc7_header_to_meta(dl_.data, meta, why)) {
-    error = s7err::block_lengths;
+    error = s7::error_code::incorrect_block_lengths;
   } else if (meta.type != dl_.type || meta.number != dl_.number) {
     why = fmt::format("the block is {} {}", block_type_name(meta.type), meta.number);
-    error = s7err::block_lengths;
+    error = s7::error_code::incorrect_block_lengths;
   } else if (dl_.load_length != 0 && dl_.load_length != dl_.data.size()) {
     why = fmt::format("{} bytes received, {} announced", dl_.data.size(), dl_.load_length);
-    error = s7err::block_lengths;
+    error = s7::error_code::incorrect_block_lengths;
   }
   if (error != 0) {
     log(log_level::warn, "download of {} {} rejected: {}", block_type_name(dl_.type), dl_.number, why);
@@ -544,16 +516,16 @@ bool services::on_ack(const s7::pdu& p, bytes raw, std::uint16_t /*pdu_size*/, p
 void services::start_upload(const s7::pdu& p, const s7::param& prm, pdu_sink& out) {
   const auto& f = prm.block.filename;
   if (effective_protection() >= 3) {
-    job_error(p.hdr, {}, s7err::protection, out);
+    job_error(p.hdr, {}, s7::error_code::protection_level, out);
     return;
   }
   if (!prm.block.has_filename || !f.valid || f.number > 0xFFFF) {
-    job_error(p.hdr, {}, s7err::block_not_found, out);
+    job_error(p.hdr, {}, s7::error_code::blocks_not_found, out);
     return;
   }
   auto file = st_.block_mc7(f.block_type, static_cast<std::uint16_t>(f.number));
   if (!file) {
-    job_error(p.hdr, {}, s7err::block_not_found, out);
+    job_error(p.hdr, {}, s7::error_code::blocks_not_found, out);
     return;
   }
   if (uploads_.size() >= 4) {
@@ -582,7 +554,7 @@ void services::upload_block(const s7::pdu& p, const s7::param& prm, std::uint16_
   const auto it = std::find_if(uploads_.begin(), uploads_.end(),
                                [&](const upload& u) { return u.id == prm.block.upload_id; });
   if (it == uploads_.end()) {
-    job_error(p.hdr, {}, s7err::invalid_sequence, out);
+    job_error(p.hdr, {}, s7::error_code::invalid_sequence, out);
     return;
   }
   // Ack_Data: header 12 + parameter 2 + | length | 00 FB | + bytes <= PDU.
@@ -601,7 +573,7 @@ void services::end_upload(const s7::pdu& p, const s7::param& prm, pdu_sink& out)
   const auto it = std::find_if(uploads_.begin(), uploads_.end(),
                                [&](const upload& u) { return u.id == prm.block.upload_id; });
   if (it == uploads_.end()) {
-    job_error(p.hdr, {}, s7err::invalid_sequence, out);
+    job_error(p.hdr, {}, s7::error_code::invalid_sequence, out);
     return;
   }
   uploads_.erase(it);
@@ -624,14 +596,14 @@ void services::pi_service(const s7::pdu& p, const s7::param& prm, pdu_sink& out)
   const bool changes_program = name == "_INSE" || name == "_INS2" || name == "_DELE" || name == "_MODU" ||
                                name == "_GARB" || name == "P_PROGRAM";
   if (changes_program && effective_protection() >= 2) {
-    refuse(s7err::protection, 0x00);
+    refuse(s7::error_code::protection_level, 0x00);
     return;
   }
   if (name == "P_PROGRAM") {
     const bool cold = prm.pi.param_block.size() >= 1 && u8(prm.pi.param_block[0]) == 'C';
     // Already in RUN: snap7's PlcHotStart/PlcColdStart read function status 0x03 as "already run".
     if (!st_.set_mode(operating_mode::run, cold ? "P_PROGRAM cold start" : "P_PROGRAM warm/hot start")) {
-      refuse(s7err::mode_already_set, 0x03);
+      refuse(s7::error_code::mode_already_set, 0x03);
       return;
     }
     ack(p.hdr, ok, {}, out);
@@ -650,16 +622,17 @@ void services::pi_service(const s7::pdu& p, const s7::param& prm, pdu_sink& out)
     return;
   }
   if (name == "_INSE" || name == "_INS2" || name == "_DELE") {
-    const bytes pb = prm.pi.param_block;
-    if (pb.size() < 2 || pb.size() != 2 + std::size_t{u8(pb[0])} * 8U || u8(pb[0]) == 0) {
-      refuse(0xD202, 0x00);  // syntax error in function parameters
+    const auto list = s7::parse_pi_block_list(prm.pi.param_block, prm.pi.param_block.data());
+    if (!list) {
+      // A list that is not one: syntax error in function parameters; a bad name: in block name.
+      refuse(list.err().code == codec::errc::param_bad_filename ? s7::error_code::block_name_syntax : s7::error_code::param_syntax,
+             0x00);
       return;
     }
-    const std::size_t count = u8(pb[0]);
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto bn = s7::decode_block_name8(pb.subspan(2 + i * 8, 8));
-      if (!bn.valid || bn.number > 0xFFFF) {
-        refuse(0xD201, 0x00);  // syntax error in block name
+    for (std::size_t i = 0; i < list->count; ++i) {
+      const auto bn = list->at(i);
+      if (bn.number > 0xFFFF) {
+        refuse(s7::error_code::block_name_syntax, 0x00);
         return;
       }
       const auto num = static_cast<std::uint16_t>(bn.number);
@@ -673,24 +646,24 @@ void services::pi_service(const s7::pdu& p, const s7::param& prm, pdu_sink& out)
     return;
   }
   log(log_level::info, "PI service \"{}\": not supported, error 0x8104", name);
-  job_error(p.hdr, {}, s7err::not_implemented, out);
+  job_error(p.hdr, {}, s7::error_code::not_implemented, out);
 }
 
 // PLC Stop: 29 + 5 bytes + 09 "P_PROGRAM"; Ack_Data "29". In STOP already: error with function
 // status 0x07, which snap7's PlcStop reports as "already in STOP".
 void services::plc_stop(const s7::pdu& p, const s7::param& prm, pdu_sink& out) {
   if (name_of(prm.stop.service_name) != "P_PROGRAM") {
-    job_error(p.hdr, {}, s7err::not_implemented, out);
+    job_error(p.hdr, {}, s7::error_code::not_implemented, out);
     return;
   }
   if (effective_protection() >= 2) {
     const std::array<std::byte, 2> prm_err{std::byte{0x29}, std::byte{0x00}};
-    job_error(p.hdr, prm_err, s7err::protection, out);
+    job_error(p.hdr, prm_err, s7::error_code::protection_level, out);
     return;
   }
   if (!st_.set_mode(operating_mode::stop, "PLC stop (job 0x29)")) {
     const std::array<std::byte, 2> prm_err{std::byte{0x29}, std::byte{0x07}};
-    job_error(p.hdr, prm_err, s7err::mode_already_set, out);
+    job_error(p.hdr, prm_err, s7::error_code::mode_already_set, out);
     return;
   }
   const std::array<std::byte, 1> ok{std::byte{0x29}};

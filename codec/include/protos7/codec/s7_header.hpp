@@ -83,7 +83,9 @@ inline constexpr std::uint8_t supplies = 0x85;
 inline constexpr std::uint8_t access = 0x87;
 }  // namespace error_class
 
-// Error codes as class << 8 | code (header and userdata parameter), the ones the server uses.
+// Error codes as class << 8 | code (header and userdata parameter), the ones protos7 answers or
+// checks; the meanings are Wireshark's (docs: s7comm_reference.md, "Error codes"). The one
+// table of them: the server names no code of its own.
 namespace error_code {
 inline constexpr std::uint16_t none = 0x0000;
 inline constexpr std::uint16_t invalid_block_type = 0x0113;
@@ -107,7 +109,13 @@ inline constexpr std::uint16_t data_coding_error = 0xD05F;
 inline constexpr std::uint16_t not_permitted_in_mode = 0xD081;
 inline constexpr std::uint16_t not_permitted_protection = 0xD0A1;
 inline constexpr std::uint16_t mode_already_set = 0xD0AD;
-inline constexpr std::uint16_t block_coordination = 0xD209;  // seen: get block info of a missing DB
+inline constexpr std::uint16_t block_name_syntax = 0xD201;  // syntax error in block name
+inline constexpr std::uint16_t param_syntax = 0xD202;       // syntax error in function parameters
+inline constexpr std::uint16_t blocks_not_found = 0xD209;   // (at least) one block not found; seen:
+                                                            // get block info of a missing DB
+inline constexpr std::uint16_t sdb_not_interpretable = 0xD20D;  // SDB cannot be interpreted
+inline constexpr std::uint16_t no_further_block = 0xD20E;       // no (further) block available
+inline constexpr std::uint16_t incorrect_block_lengths = 0xD219;
 inline constexpr std::uint16_t protection_level = 0xD241;
 inline constexpr std::uint16_t info_unavailable = 0xD401;
 inline constexpr std::uint16_t info_unavailable_2 = 0xD402;  // seen: unknown SZL id/index
@@ -115,6 +123,7 @@ inline constexpr std::uint16_t service_syntax_error = 0xD405;
 inline constexpr std::uint16_t password_syntax = 0xD601;
 inline constexpr std::uint16_t wrong_password = 0xD602;
 inline constexpr std::uint16_t already_legitimized = 0xD603;
+inline constexpr std::uint16_t connection_already_enabled = 0xD604;
 inline constexpr std::uint16_t no_password = 0xD605;
 inline constexpr std::uint16_t invalid_tag_address = 0xD801;
 inline constexpr std::uint16_t invalid_time = 0xDC01;

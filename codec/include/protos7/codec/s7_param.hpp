@@ -72,6 +72,34 @@ struct block_filename {
 // parameter blocks and Get block info requests.
 [[nodiscard]] block_filename decode_block_name8(bytes name) noexcept;
 
+// A block as an 8-character name "0A00001P": type (2 upper-case hex digits), number (5 digits,
+// 0..99999), file system (1 character).
+struct block_ref {
+  std::uint8_t type = 0;
+  std::uint32_t number = 0;
+  char filesystem = 'P';
+};
+inline constexpr std::size_t block_name8_length = 8;
+// Writes the 8 characters; value_out_of_range (at finish) for a number above 99999.
+void write_block_name8(writer& w, const block_ref& b) noexcept;
+
+// The PI parameter block of _INSE, _INS2 and _DELE: a list of blocks
+// (s7comm_downloading_block_db1.pcap frame 58: 01 00 "0A00001P"):
+//   | count (u8, >= 1) | unknown (u8, 00 in every capture) | count x 8-character block name |
+struct pi_block_list {
+  std::uint8_t count = 0;
+  std::uint8_t unknown = 0;  // not checked: its meaning is unknown (always 0 when captured)
+  bytes names;               // count x 8 bytes
+  [[nodiscard]] block_filename at(std::size_t i) const noexcept {
+    return decode_block_name8(names.subspan(i * block_name8_length, block_name8_length));
+  }
+};
+// Errors (layer s7_param): param_bad_pi_service at the count byte (count 0, or the block is not
+// 2 + 8 x count bytes); param_bad_filename at a name that is not type, number, file system.
+[[nodiscard]] result<pi_block_list> parse_pi_block_list(bytes param_block, const std::byte* origin) noexcept;
+// Writes | count | 00 | names | (1..255 blocks; value_out_of_range otherwise).
+void write_pi_block_list(writer& w, std::span<const block_ref> blocks) noexcept;
+
 struct block_control {
   std::uint8_t status = 0;     // bit 0: more data follows, bit 1: error
   std::uint16_t word = 0;      // bytes 2-3: error code (Download ended) or unknown

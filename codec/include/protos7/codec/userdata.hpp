@@ -122,6 +122,14 @@ struct block_entry {
 // Walks fixed 4-byte records of a payload.
 [[nodiscard]] bool block_count_at(bytes payload, std::size_t index, block_count& out) noexcept;
 [[nodiscard]] bool block_entry_at(bytes payload, std::size_t index, block_entry& out) noexcept;
+// Writes a List blocks record: the type as two upper-case ASCII hex digits ("0A") and the count
+// (s7comm_program_blocklist_onlineview.pcap frame 59: 30 38 00 01 = one OB).
+void write_block_count(writer& w, std::uint8_t block_type, std::uint16_t count) noexcept;
+// Writes a List blocks of type record: number, flags, language.
+void write_block_entry(writer& w, const block_entry& e) noexcept;
+// The List blocks of type request: the block type as two ASCII hex digits ("0A").
+// Errors: userdata_bad_payload (not two hex digits).
+[[nodiscard]] result<std::uint8_t> parse_block_type_request(bytes payload, const std::byte* origin) noexcept;
 
 // Get block info response payload (78 bytes), as an S7-300 sends it (capture
 // s7comm_program_blocklist_onlineview.pcap frame 137):

@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protos7/codec/mc7.hpp"
+
 namespace protos7::server {
 
 class profile_error : public std::runtime_error {
@@ -52,12 +54,8 @@ inline constexpr std::array<std::uint8_t, 7> block_list_order{block_type::ob,  b
                                                               block_type::sfb};
 
 // An S7 block time stamp as MC7 headers and Get Block Info carry it:
-// milliseconds since midnight (u32) + days since 1984-01-01 (u16).
-struct block_time {
-  std::uint32_t ms = 0;
-  std::uint16_t days = 0;
-  friend constexpr bool operator==(const block_time&, const block_time&) = default;
-};
+// milliseconds since midnight (u32) + days since 1984-01-01 (u16); the codec's layout.
+using block_time = codec::mc7::block_time;
 
 // What the CPU tells about one block: the fields of Get Block Info, which are also the fields of
 // the block's MC7 header (36 bytes) and footer (36 bytes), see mc7.hpp.

@@ -21,23 +21,6 @@
 
 namespace protos7::server {
 
-// S7 error codes (class << 8 | code) the services answer with; names from the reference table.
-namespace s7err {
-inline constexpr std::uint16_t not_implemented = 0x8104;        // service not implemented
-inline constexpr std::uint16_t invalid_sequence = 0x8401;       // invalid service sequence (up/download)
-inline constexpr std::uint16_t block_not_found = 0xD209;        // (at least) one block not found
-inline constexpr std::uint16_t no_further_block = 0xD20E;       // no (further) block available
-inline constexpr std::uint16_t block_lengths = 0xD219;          // incorrect block lengths
-inline constexpr std::uint16_t protection = 0xD241;             // not permitted at this protection level
-inline constexpr std::uint16_t szl_not_available = 0xD402;      // information function unavailable
-inline constexpr std::uint16_t wrong_password = 0xD602;         // incorrect password
-inline constexpr std::uint16_t already_legitimated = 0xD603;    // connection already legitimated
-inline constexpr std::uint16_t not_legitimated = 0xD604;        // (snap7: no password to clear)
-inline constexpr std::uint16_t no_password = 0xD605;            // no password configured
-inline constexpr std::uint16_t bad_date = 0xDC01;               // date and/or time invalid
-inline constexpr std::uint16_t mode_already_set = 0xD0AD;       // operating mode already set
-inline constexpr std::uint16_t block_type_invalid = 0xD20D;     // (used for SFC/SFB downloads)
-}  // namespace s7err
 
 // Sends one PDU built by a service (the session frames, checks and segments it).
 class pdu_sink {
@@ -143,32 +126,10 @@ struct szl_context {
 // The SZL-IDs the server answers (the records of SZL 0x0000), sorted as the CPU sorts them.
 [[nodiscard]] std::vector<std::uint16_t> szl_ids(const plc_state& st);
 
-// --- MC7 blocks (the file format of block upload/download) ---
-//
-//   offset size  field (all big-endian)        captured DB1 (download frame 48)
-//   0      2     "pp" 0x70 0x70                  70 70
-//   2      1     block version                   01
-//   3      1     attributes                      01
-//   4      1     language                        05 (DB)
-//   5      1     block type                      0A (DB)
-//   6      2     number                          00 01
-//   8      4     load memory length (whole file) 00 00 01 F4 = 500
-//   12     4     security                        00 00 00 00
-//   16     6     code time (ms u32, days u16)    02 91 47 60 2B B5 = 2014-08-20 11:57:55.424
-//   22     6     interface time                  02 91 47 60 2B B5
-//   28     2     SBB (interface) length          00 1C = 28
-//   30     2     ADD (segment table) length      00 00
-//   32     2     local data length               00 00
-//   34     2     MC7 code length                 01 90 = 400 (a DB: its 400 data bytes)
-//   36     n     MC7 code                        400 x 00
-//   36+n   m     interface (SBB)                 05 01 00 0C 00 08 00 11 04 01 10 0C 01 00 00
-//                                                C7 00 05 04 01 00 00 01 01 00 00 00 52
-//   ...    a     ADD
-//   end-36 36    footer: author(8) family(8) name(8) version(1) unknown(1) checksum(2) 8 x 0
-//                "TWI" "TestHMI" "DATADB" 01 00 C0DF
+// --- MC7 blocks (the file format of block upload/download; layout in codec/mc7.hpp) ---
 namespace mc7 {
-inline constexpr std::size_t header_length = 36;
-inline constexpr std::size_t footer_length = 36;
+inline constexpr std::size_t header_length = codec::mc7::header_length;
+inline constexpr std::size_t footer_length = codec::mc7::footer_length;
 // The block file of `b` with `code` (mc7_length bytes) and `sbb` (sbb_length bytes); ADD bytes
 // are zeros. A block whose meta carries the complete file (b.mc7) is returned as it is.
 [[nodiscard]] std::vector<std::byte> build(const block_meta& b, std::span<const std::byte> code,
