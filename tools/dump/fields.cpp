@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "protos7/codec/s7.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/tpkt.hpp"
 
@@ -90,13 +91,15 @@ void describe_filename(const s7::block_control& b, field_list& out) {
 void describe_pi_block(const s7::pi_service& pi, field_list& out) {
   const std::string name = ascii(pi.service_name);
   if (name != "_INSE" && name != "_INS2" && name != "_DELE") return;
-  const auto b = pi.param_block;
-  if (b.size() < 2) return;
-  const std::size_t count = std::to_integer<std::size_t>(b[0]);
-  out.num("s7comm.data.plccontrol.block_cnt", static_cast<std::int64_t>(count));
-  out.num("s7comm.param.pi.inse.unknown", std::to_integer<int>(b[1]));
-  for (std::size_t i = 0; i < count && 2 + (i + 1) * 8 <= b.size(); ++i) {
-    const auto n = b.subspan(2 + i * 8, 8);
+  cd::reader r{pi.param_block, cd::layer::s7_param};
+  const std::uint8_t count = r.u8();
+  const std::uint8_t unknown = r.u8();
+  if (!r.ok()) return;
+  out.num("s7comm.data.plccontrol.block_cnt", count);
+  out.num("s7comm.param.pi.inse.unknown", unknown);
+  // As many names as the count says and the block holds (Wireshark shows the whole ones).
+  for (std::size_t i = 0; i < count && r.remaining() >= 8; ++i) {
+    const auto n = r.take(8);
     out.str("s7comm.param.blockcontrol.filename", ascii(n));
     out.str("s7comm.data.blockcontrol.block_type", ascii(n.subspan(0, 2)));
     out.str("s7comm.data.blockcontrol.block_number", ascii(n.subspan(2, 5)));
@@ -107,9 +110,9 @@ void describe_pi_block(const s7::pi_service& pi, field_list& out) {
 // Block timestamps: milliseconds since midnight (u32) and days since 1984-01-01 (u16).
 std::string block_timestamp(std::span<const std::byte> b) {
   if (b.size() != 6) return {};
-  std::uint32_t ms = 0;
-  for (std::size_t i = 0; i < 4; ++i) ms = (ms << 8U) | std::to_integer<std::uint32_t>(b[i]);
-  const std::uint32_t days = (std::to_integer<std::uint32_t>(b[4]) << 8U) | std::to_integer<std::uint32_t>(b[5]);
+  cd::reader r{b, cd::layer::userdata};
+  const std::uint32_t ms = r.u32be();
+  const std::uint32_t days = r.u16be();
   // Civil date from days since 1984-01-01 (Howard Hinnant's algorithm, days from 1970 first).
   const std::int64_t z = 5113 + static_cast<std::int64_t>(days) + 719468;  // 1984-01-01 is day 5113
   const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -265,18 +268,22 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
   switch (static_cast<ud::group>(u.group)) {
     case ud::group::cpu:
       if (u.subfunction == ud::sub::message_service) {
-        if (req && d.payload.size() >= 2) {
-          const unsigned ev = std::to_integer<unsigned>(d.payload[0]);
+        // Request: | events | reserved | username (8, optional) |; response: | result | reserved |
+        cd::reader r{d.payload, m.p.origin, cd::layer::userdata};
+        const unsigned first = r.u8();
+        const unsigned second = r.u8();
+        if (req && r.ok()) {
+          const unsigned ev = first;
           out.num("s7comm.cpu.msg.events", ev);
           out.num("s7comm.cpu.msg.events.modetrans", ev & 1U);
           out.num("s7comm.cpu.msg.events.system", (ev >> 1U) & 1U);
           out.num("s7comm.cpu.msg.events.userdefined", (ev >> 2U) & 1U);
           out.num("s7comm.cpu.msg.events.alarms", (ev >> 7U) & 1U);
-          out.num("s7comm.cpu.msg.req_reserved1", std::to_integer<int>(d.payload[1]));
-          if (d.payload.size() >= 10) out.str("s7comm.cpu.msg.username", cstr(d.payload.subspan(2, 8)));
-        } else if (resp && d.payload.size() >= 2) {
-          out.num("s7comm.cpu.msg.res_result", std::to_integer<int>(d.payload[0]));
-          out.num("s7comm.cpu.msg.res_reserved1", std::to_integer<int>(d.payload[1]));
+          out.num("s7comm.cpu.msg.req_reserved1", second);
+          if (r.remaining() >= 8) out.str("s7comm.cpu.msg.username", cstr(r.take(8)));
+        } else if (resp && r.ok()) {
+          out.num("s7comm.cpu.msg.res_result", first);
+          out.num("s7comm.cpu.msg.res_reserved1", second);
         }
       }
       if (u.subfunction == ud::sub::read_szl) {
@@ -366,10 +373,16 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
 }  // namespace
 
 void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpdu* t, field_list& out) {
-  if (frame.size() >= 4) {
-    out.num("tpkt.version", std::to_integer<int>(frame[0]));
-    out.num("tpkt.reserved", std::to_integer<int>(frame[1]));
-    out.num("tpkt.length", (std::to_integer<int>(frame[2]) << 8) | std::to_integer<int>(frame[3]));
+  // The TPKT header fields as they are (the framer checked them, or the caller shows a frame the
+  // codec rejected): read through the codec's bounded reader, unchecked.
+  cd::reader tpkt{frame, cd::layer::tpkt};
+  const std::uint8_t version = tpkt.u8();
+  const std::uint8_t reserved = tpkt.u8();
+  const std::uint16_t length = tpkt.u16be();
+  if (tpkt.ok()) {
+    out.num("tpkt.version", version);
+    out.num("tpkt.reserved", reserved);
+    out.num("tpkt.length", length);
   }
   if (t == nullptr) return;
   namespace cotp = codec::cotp;
@@ -411,15 +424,17 @@ void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpd
     out.num("cotp.parameter_length", static_cast<std::int64_t>(p.value.size()));
     switch (static_cast<cotp::param_code>(p.code)) {
       case cotp::param_code::tpdu_size:
-        if (p.value.size() == 1)
-          out.num("cotp.tpdu_size", static_cast<std::int64_t>(cotp::tpdu_size_bytes(std::to_integer<std::uint8_t>(p.value[0]))));
+        if (p.value.size() == 1) {
+          cd::reader v{p.value, cd::layer::cotp};
+          out.num("cotp.tpdu_size", static_cast<std::int64_t>(cotp::tpdu_size_bytes(v.u8())));
+        }
         break;
       case cotp::param_code::calling_tsap:
-        if (p.value.size() == 2) out.num("cotp.src-tsap", (std::to_integer<int>(p.value[0]) << 8) | std::to_integer<int>(p.value[1]));
+        if (p.value.size() == 2) out.num("cotp.src-tsap", cd::reader{p.value, cd::layer::cotp}.u16be());
         out.hex("cotp.src-tsap-bytes", p.value);
         break;
       case cotp::param_code::called_tsap:
-        if (p.value.size() == 2) out.num("cotp.dst-tsap", (std::to_integer<int>(p.value[0]) << 8) | std::to_integer<int>(p.value[1]));
+        if (p.value.size() == 2) out.num("cotp.dst-tsap", cd::reader{p.value, cd::layer::cotp}.u16be());
         out.hex("cotp.dst-tsap-bytes", p.value);
         break;
       default:
@@ -431,19 +446,19 @@ void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpd
 codec::error describe_s7(std::span<const std::byte> pdu, const fragment_info& frag, field_list& out,
                          const std::byte* origin) {
   const auto hp = s7::parse(pdu, origin);
-  if (pdu.size() >= 10) {
-    // The header fields are shown even when a later check fails, as Wireshark does.
-    const auto u8 = [&](std::size_t i) { return std::to_integer<int>(pdu[i]); };
-    const auto u16 = [&](std::size_t i) { return (u8(i) << 8) | u8(i + 1); };
-    out.num("s7comm.header.protid", u8(0));
-    out.num("s7comm.header.rosctr", u8(1));
-    out.num("s7comm.header.redid", u16(2));
-    out.num("s7comm.header.pduref", u16(4));
-    out.num("s7comm.header.parlg", u16(6));
-    out.num("s7comm.header.datlg", u16(8));
-    if ((u8(1) == 2 || u8(1) == 3) && pdu.size() >= 12) {
-      out.num("s7comm.header.errcls", u8(10));
-      out.num("s7comm.header.errcod", u8(11));
+  // The header fields are shown even when a later check fails, as Wireshark does: read
+  // leniently (s7_peek.hpp), whatever the protocol id and ROSCTR.
+  const s7::peek_result h = s7::peek(pdu, origin);
+  if (h.header) {
+    out.num("s7comm.header.protid", h.protocol_id);
+    out.num("s7comm.header.rosctr", h.rosctr);
+    out.num("s7comm.header.redid", h.redundancy_id);
+    out.num("s7comm.header.pduref", h.pdu_ref);
+    out.num("s7comm.header.parlg", h.param_length);
+    out.num("s7comm.header.datlg", h.data_length);
+    if (h.has_error_fields) {
+      out.num("s7comm.header.errcls", h.error_class);
+      out.num("s7comm.header.errcod", h.error_code);
     }
   }
   if (!hp) return hp.err();

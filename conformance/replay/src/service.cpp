@@ -1,8 +1,12 @@
 // Service names for the per-service summary, in Wireshark's wording (s7comm_reference.md §4, §5).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <span>
+
 #include "protos7/codec/cotp.hpp"
 #include "protos7/codec/s7.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/replay/script.hpp"
@@ -257,8 +261,10 @@ std::string service_of(std::span<const std::byte> pdu, std::uint16_t& last_szl) 
   const auto m = s7::decode(pdu);
   if (!m) {
     // Name what the header still says, so a malformed request is grouped with its kind.
-    if (pdu.size() >= 2 && std::to_integer<unsigned>(pdu[0]) == s7::protocol_id)
-      return fmt::format("S7 ROSCTR {} (malformed)", std::to_integer<unsigned>(pdu[1]));
+    codec::reader r{pdu, codec::layer::s7_header};
+    const std::uint8_t id = r.u8();
+    const std::uint8_t rosctr = r.u8();
+    if (r.ok() && id == s7::protocol_id) return fmt::format("S7 ROSCTR {} (malformed)", rosctr);
     return "not S7";
   }
   switch (m->p.hdr.type) {
@@ -307,12 +313,13 @@ std::string service_of_tpdu(std::span<const std::byte> frame) {
 std::string summarize(const pdu_frames& p) {
   if (p.frames.empty()) return "(nothing)";
   if (p.dt) {
-    if (p.s7.size() < 10 || std::to_integer<unsigned>(p.s7[0]) != s7::protocol_id) {
+    const s7::peek_result head = s7::peek(p.s7);
+    if (!head.header || head.protocol_id != s7::protocol_id) {
       // Not S7 at all: show the start of the payload, that is what a reader needs.
       std::string h;
-      for (std::size_t i = 0; i < p.s7.size() && i < 24; ++i) {
-        fmt::format_to(std::back_inserter(h), "{:02x}", std::to_integer<unsigned>(p.s7[i]));
-      }
+      for (const std::byte b :
+           std::span<const std::byte>(p.s7).first(std::min<std::size_t>(p.s7.size(), 24)))
+        fmt::format_to(std::back_inserter(h), "{:02x}", std::to_integer<unsigned>(b));
       return fmt::format("COTP DT with {} bytes that are not an S7 PDU: {}{}", p.s7.size(), h,
                          p.s7.size() > 24 ? "..." : "");
     }
