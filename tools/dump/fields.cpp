@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/szl.hpp"
@@ -499,35 +500,11 @@ fragment_info fragment_tracker::classify(std::span<const std::byte> pdu) {
 }
 
 namespace {
+// Wireshark's names (names.hpp). This summary line never named function 0x00 (CPU services) and
+// keeps calling it unknown, so its output stays what it was.
 std::string_view function_name(std::uint8_t fn) {
-  switch (fn) {
-    case 0xF0: return "Setup communication";
-    case 0x04: return "Read Var";
-    case 0x05: return "Write Var";
-    case 0x1A: return "Request download";
-    case 0x1B: return "Download block";
-    case 0x1C: return "Download ended";
-    case 0x1D: return "Start upload";
-    case 0x1E: return "Upload";
-    case 0x1F: return "End upload";
-    case 0x28: return "PI-Service";
-    case 0x29: return "PLC Stop";
-    default: return "Unknown function";
-  }
-}
-std::string_view group_name(std::uint8_t g) {
-  switch (g) {
-    case 0: return "Mode-transition";
-    case 1: return "Programmer commands";
-    case 2: return "Cyclic services";
-    case 3: return "Block functions";
-    case 4: return "CPU functions";
-    case 5: return "Security";
-    case 6: return "PBC BSEND/BRECV";
-    case 7: return "Time functions";
-    case 15: return "NC programming";
-    default: return "Unknown group";
-  }
+  if (fn == static_cast<std::uint8_t>(s7::function::cpu_services)) return "Unknown function";
+  return cd::names::function(fn, "Unknown function");
 }
 }  // namespace
 
@@ -550,9 +527,10 @@ std::string summarize_s7(std::span<const std::byte> pdu) {
       return fmt::format("Ack      pduref={} error=0x{:04x}", h.pdu_ref, h.error());
     case s7::rosctr::userdata: {
       const ud::param& u = m->ud.prm;
-      const char* kind = u.type == 4 ? "Request" : u.type == 8 ? "Response" : "Push";
+      // Any type that is not a request or a response is shown as a push.
+      const std::string_view kind = cd::names::userdata_type(u.type, "Push");
       return fmt::format("Userdata pduref={} {} {} sub=0x{:02x} seq={}{}", h.pdu_ref, kind,
-                         group_name(u.group), u.subfunction, u.seq,
+                         cd::names::userdata_group(u.group, "Unknown group"), u.subfunction, u.seq,
                          u.error_code != 0 ? fmt::format(" error=0x{:04x}", u.error_code) : "");
     }
   }

@@ -5,6 +5,7 @@
 #include <span>
 
 #include "protos7/codec/cotp.hpp"
+#include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/szl.hpp"
@@ -18,215 +19,20 @@ namespace {
 namespace s7 = codec::s7;
 namespace ud = codec::s7::ud;
 
+// Wireshark's names (codec names.hpp); unknown values by number.
 std::string function_name(std::uint8_t fn) {
-  switch (fn) {
-    case 0x00:
-      return "CPU services";
-    case 0xF0:
-      return "Setup communication";
-    case 0x04:
-      return "Read Var";
-    case 0x05:
-      return "Write Var";
-    case 0x1A:
-      return "Request download";
-    case 0x1B:
-      return "Download block";
-    case 0x1C:
-      return "Download ended";
-    case 0x1D:
-      return "Start upload";
-    case 0x1E:
-      return "Upload";
-    case 0x1F:
-      return "End upload";
-    case 0x28:
-      return "PI-Service";
-    case 0x29:
-      return "PLC Stop";
-    default:
-      return fmt::format("Function 0x{:02x}", fn);
-  }
+  const std::string_view n = codec::names::function(fn);
+  return n.empty() ? fmt::format("Function 0x{:02x}", fn) : std::string(n);
 }
 
 std::string group_name(std::uint8_t g) {
-  switch (g) {
-    case 0:
-      return "Mode-transition";
-    case 1:
-      return "Programmer commands";
-    case 2:
-      return "Cyclic services";
-    case 3:
-      return "Block functions";
-    case 4:
-      return "CPU functions";
-    case 5:
-      return "Security";
-    case 6:
-      return "PBC BSEND/BRECV";
-    case 7:
-      return "Time functions";
-    case 15:
-      return "NC programming";
-    default:
-      return fmt::format("Group {}", g);
-  }
+  const std::string_view n = codec::names::userdata_group(g);
+  return n.empty() ? fmt::format("Group {}", g) : std::string(n);
 }
 
-// Subfunction names per group, TShark 4.0.17 value tables.
 std::string sub_name(std::uint8_t g, std::uint8_t sub) {
-  const char* n = nullptr;
-  switch (g) {
-    case 1: {
-      static constexpr const char* t[] = {nullptr,
-                                          "Block status",
-                                          "Variable status",
-                                          "Output ISTACK",
-                                          "Output BSTACK",
-                                          "Output LSTACK",
-                                          "Time measurement from to",
-                                          "Force selection",
-                                          "Modify variable",
-                                          "Force",
-                                          "Breakpoint",
-                                          "Exit HOLD",
-                                          "Memory reset",
-                                          "Disable job",
-                                          "Enable job",
-                                          "Delete job",
-                                          "Read job list",
-                                          "Read job",
-                                          "Replace job",
-                                          "Block status v2",
-                                          nullptr,
-                                          nullptr,
-                                          "Flash LED"};
-      if (sub < std::size(t)) n = t[sub];
-      break;
-    }
-    case 2:
-      switch (sub) {
-        case 0x01:
-          n = "Cyclic transfer";
-          break;
-        case 0x04:
-          n = "Unsubscribe";
-          break;
-        case 0x05:
-          n = "Change driven transfer";
-          break;
-        case 0x07:
-          n = "Change driven transfer modify";
-          break;
-        case 0x08:
-          n = "RDREC";
-          break;
-        default:
-          break;
-      }
-      break;
-    case 3:
-      switch (sub) {
-        case 0x01:
-          n = "List blocks";
-          break;
-        case 0x02:
-          n = "List blocks of type";
-          break;
-        case 0x03:
-          n = "Get block info";
-          break;
-        default:
-          break;
-      }
-      break;
-    case 4:
-      switch (sub) {
-        case 0x01:
-          n = "Read SZL";
-          break;
-        case 0x02:
-          n = "Message service";
-          break;
-        case 0x03:
-          n = "Diagnostic message";
-          break;
-        case 0x05:
-          n = "ALARM_8 indication";
-          break;
-        case 0x06:
-          n = "NOTIFY indication";
-          break;
-        case 0x07:
-          n = "ALARM_8 lock";
-          break;
-        case 0x08:
-          n = "ALARM_8 unlock";
-          break;
-        case 0x09:
-          n = "SCAN indication";
-          break;
-        case 0x0B:
-          n = "ALARM ack";
-          break;
-        case 0x0C:
-          n = "ALARM ack indication";
-          break;
-        case 0x0D:
-          n = "ALARM lock indication";
-          break;
-        case 0x0E:
-          n = "ALARM unlock indication";
-          break;
-        case 0x11:
-          n = "ALARM_SQ indication";
-          break;
-        case 0x12:
-          n = "ALARM_S indication";
-          break;
-        case 0x13:
-          n = "ALARM query";
-          break;
-        case 0x16:
-          n = "NOTIFY_8 indication";
-          break;
-        default:
-          break;
-      }
-      break;
-    case 5:
-      if (sub == 0x01) n = "PLC password";
-      break;
-    case 7:
-      switch (sub) {
-        case 0x01:
-          n = "Read clock";
-          break;
-        case 0x02:
-          n = "Set clock";
-          break;
-        case 0x03:
-          n = "Read clock (following)";
-          break;
-        case 0x04:
-          n = "Set clock";
-          break;
-        default:
-          break;
-      }
-      break;
-    case 15: {
-      static constexpr const char* t[] = {
-          nullptr, "Request download", "Download block", "Continue download", "Download ended",
-          nullptr, "Start upload",     "Upload",         "Continue upload"};
-      if (sub < std::size(t)) n = t[sub];
-      break;
-    }
-    default:
-      break;
-  }
-  return n != nullptr ? std::string(n) : fmt::format("Subfunction 0x{:02x}", sub);
+  const std::string_view n = codec::names::userdata_subfunction(g, sub);
+  return n.empty() ? fmt::format("Subfunction 0x{:02x}", sub) : std::string(n);
 }
 
 std::string tpdu_name(codec::cotp::tpdu_type t) {

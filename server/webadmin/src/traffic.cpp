@@ -6,7 +6,9 @@
 #include <ctime>
 
 #include "protos7/codec/cotp.hpp"
+#include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_item.hpp"
 #include "protos7/codec/tpkt.hpp"
@@ -24,43 +26,42 @@ namespace {
 
 constexpr std::uint8_t u8(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
 
+// Wireshark's names (codec names.hpp), but for three the web admin has always spelled its own
+// way (its API returns them; api_test checks "Setup Communication").
 std::string function_name(std::uint8_t fn) {
   switch (static_cast<s7::function>(fn)) {
-    case s7::function::cpu_services: return "CPU services";
-    case s7::function::read_var: return "Read Var";
-    case s7::function::write_var: return "Write Var";
-    case s7::function::request_download: return "Request download";
-    case s7::function::download_block: return "Download block";
-    case s7::function::download_ended: return "Download ended";
-    case s7::function::start_upload: return "Start upload";
-    case s7::function::upload: return "Upload";
-    case s7::function::end_upload: return "End upload";
+    case s7::function::setup_communication: return "Setup Communication";
     case s7::function::pi_service: return "PI service";
     case s7::function::plc_stop: return "PLC stop";
-    case s7::function::setup_communication: return "Setup Communication";
+    default: break;
   }
-  return fmt::format("function 0x{:02X}", fn);
+  const std::string_view n = codec::names::function(fn);
+  return n.empty() ? fmt::format("function 0x{:02X}", fn) : std::string(n);
 }
 
+// The subfunctions the web admin names, with Wireshark's names (codec names.hpp); the others by
+// number within their group.
 std::string userdata_name(std::uint8_t group, std::uint8_t sub) {
   namespace ud = s7::ud;
+  const auto named = [&](std::string_view what) {
+    return std::string(codec::names::userdata_subfunction(group, sub, what));
+  };
   switch (static_cast<ud::group>(group)) {
     case ud::group::cpu:
-      if (sub == ud::sub::read_szl) return "Read SZL";
-      if (sub == ud::sub::message_service) return "Message service";
+      if (sub == ud::sub::read_szl || sub == ud::sub::message_service) return named({});
       return fmt::format("CPU function 0x{:02X}", sub);
     case ud::group::time:
-      if (sub == ud::sub::read_clock) return "Read clock";
-      if (sub == ud::sub::set_clock || sub == ud::sub::set_clock_2) return "Set clock";
-      if (sub == ud::sub::read_clock_following) return "Read clock (following)";
+      if (sub == ud::sub::read_clock || sub == ud::sub::set_clock || sub == ud::sub::set_clock_2 ||
+          sub == ud::sub::read_clock_following)
+        return named({});
       return fmt::format("Time function 0x{:02X}", sub);
     case ud::group::block:
-      if (sub == ud::sub::list_blocks) return "List blocks";
-      if (sub == ud::sub::list_blocks_of_type) return "List blocks of type";
-      if (sub == ud::sub::block_info) return "Get block info";
+      if (sub == ud::sub::list_blocks || sub == ud::sub::list_blocks_of_type ||
+          sub == ud::sub::block_info)
+        return named({});
       return fmt::format("Block function 0x{:02X}", sub);
     case ud::group::security:
-      if (sub == ud::sub::password) return "PLC password";
+      if (sub == ud::sub::password) return named({});
       return fmt::format("Security function 0x{:02X}", sub);
     case ud::group::cyclic: return fmt::format("Cyclic data 0x{:02X}", sub);
     case ud::group::programmer: return fmt::format("Programmer command 0x{:02X}", sub);
@@ -107,7 +108,7 @@ std::string format_any(const s7::any_address& a) {
   const auto ts = static_cast<s7::transport_size>(a.tsize);
   const auto area = static_cast<s7::area>(a.area);
   if (area == s7::area::counters || area == s7::area::timers) {
-    const char* n = area == s7::area::counters ? "C" : "T";
+    const std::string_view n = codec::names::area_mnemonic(a.area);  // C or T
     return a.count == 1 ? fmt::format("{}{}", n, a.address) : fmt::format("{}{}..{}{}", n, a.address, n, a.address + a.count - 1U);
   }
   std::string prefix;
@@ -115,13 +116,11 @@ std::string format_any(const s7::any_address& a) {
   switch (area) {
     case s7::area::db: prefix = fmt::format("DB{}.DB", a.db); break;
     case s7::area::di: prefix = fmt::format("DI{}.DI", a.db); break;
-    case s7::area::inputs: prefix = "I"; break;
-    case s7::area::outputs: prefix = "Q"; break;
-    case s7::area::flags: prefix = "M"; break;
-    case s7::area::peripheral: prefix = "P"; break;
-    case s7::area::local: prefix = "L"; break;
-    case s7::area::v: prefix = "V"; break;
-    default: prefix = fmt::format("area 0x{:02X} ", a.area); break;
+    default: {  // I, Q, M, P, L, V (names.hpp)
+      const std::string_view m = codec::names::area_mnemonic(a.area);
+      prefix = m.empty() ? fmt::format("area 0x{:02X} ", a.area) : std::string(m);
+      break;
+    }
   }
   const std::uint32_t byte = a.byte_offset();
   if (ts == s7::transport_size::bit && a.count == 1) return fmt::format("{}X{}.{}", prefix, byte, a.bit());
@@ -133,18 +132,18 @@ std::string format_any(const s7::any_address& a) {
       default: break;
     }
   }
-  static constexpr std::pair<s7::transport_size, const char*> names[] = {
-      {s7::transport_size::bit, "BOOL"},   {s7::transport_size::byte, "BYTE"},     {s7::transport_size::char_, "CHAR"},
-      {s7::transport_size::word, "WORD"},  {s7::transport_size::int_, "INT"},      {s7::transport_size::dword, "DWORD"},
-      {s7::transport_size::dint, "DINT"},  {s7::transport_size::real, "REAL"},     {s7::transport_size::date, "DATE"},
-      {s7::transport_size::tod, "TOD"},    {s7::transport_size::time, "TIME"},     {s7::transport_size::s5time, "S5TIME"},
-      {s7::transport_size::date_and_time, "DT"},
-  };
-  std::string tname = fmt::format("0x{:02X}", a.tsize);
-  for (const auto& [t, n] : names)
-    if (t == ts) tname = n;
+  const std::string_view known = codec::names::transport_size_mnemonic(a.tsize);
+  const std::string tname = known.empty() ? fmt::format("0x{:02X}", a.tsize) : std::string(known);
   // P#DB1.DBX0.0 BYTE 4: the ANY pointer; "DB1.DB" becomes "DB1.DBX".
   return fmt::format("P#{}X{}.{} {} {}", prefix, byte, a.bit(), tname, a.count);
+}
+
+// | SZL-ID | index | of a Read SZL request (at least 4 bytes, checked by the caller).
+std::string szl_text(bytes payload) {
+  codec::reader r{payload, codec::layer::szl};
+  const std::uint16_t id = r.u16be();
+  const std::uint16_t index = r.u16be();
+  return fmt::format("SZL 0x{:04X} index 0x{:04X}", id, index);
 }
 
 std::string hex_preview(bytes b) {
@@ -311,7 +310,7 @@ void traffic_monitor::on_client_pdu(conn& c, std::span<const std::byte> pdu) {
   const auto m = s7::decode(pdu, nullptr, opt);
   if (head->hdr.type == s7::rosctr::job) {
     r.kind = "Job";
-    const std::uint8_t fn = head->param.empty() ? 0 : u8(head->param[0]);
+    const std::uint8_t fn = s7::peek(pdu).function;  // 0 when the parameter is empty
     r.function = function_name(fn);
     if (!m) {
       r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
@@ -349,7 +348,7 @@ void traffic_monitor::on_client_pdu(conn& c, std::span<const std::byte> pdu) {
       const auto& pl = m->ud.data.payload;
       if (m->ud.prm.group == static_cast<std::uint8_t>(s7::ud::group::cpu) &&
           m->ud.prm.subfunction == s7::ud::sub::read_szl && pl.size() >= 4)
-        r.items.push_back(fmt::format("SZL 0x{:02X}{:02X} index 0x{:02X}{:02X}", u8(pl[0]), u8(pl[1]), u8(pl[2]), u8(pl[3])));
+        r.items.push_back(szl_text(pl));
     }
   } else {
     return;  // Ack / Ack_Data from a client: not a request
