@@ -265,6 +265,40 @@ std::uint8_t check_any(const any_address& a) noexcept {
   return return_code::success;
 }
 
+// The largest end extent() can compute: a C / T item at the largest 24-bit number with the
+// largest count, and a DATE_AND_TIME item at the largest byte address.
+static_assert((std::uint64_t{0xFFFFFF} + 0xFFFF) * 2 < (std::uint64_t{1} << 26));
+static_assert((std::uint64_t{0xFFFFFF} >> 3U) + std::uint64_t{0xFFFF} * 8 < (std::uint64_t{1} << 26));
+
+result<any_extent> extent(const any_address& a, std::uint32_t item_offset) noexcept {
+  // Field offsets inside the item: | 0x12 | length | syntax | tsize | count | ...
+  constexpr std::uint32_t tsize_at = 3;
+  constexpr std::uint32_t count_at = 4;
+  if (a.count == 0) return error{errc::item_zero_length, layer::s7_item, item_offset + count_at, 0};
+  any_extent e;
+  e.area = a.area;
+  if (a.area == static_cast<std::uint8_t>(area::db) || a.area == static_cast<std::uint8_t>(area::di))
+    e.db = a.db;
+  if (a.area == static_cast<std::uint8_t>(area::counters) ||
+      a.area == static_cast<std::uint8_t>(area::timers)) {
+    e.byte_offset = a.address * 2U;
+    e.length = std::uint32_t{a.count} * 2U;
+    return e;
+  }
+  const std::size_t size = element_size(a.tsize);
+  if (size == 0)
+    return error{errc::item_bad_transport_size, layer::s7_item, item_offset + tsize_at, 0};
+  e.byte_offset = a.byte_offset();
+  if (a.tsize == static_cast<std::uint8_t>(transport_size::bit)) {
+    e.bit_item = true;
+    e.bit = a.bit();
+    e.length = 1;
+    return e;
+  }
+  e.length = static_cast<std::uint32_t>(a.count * size);
+  return e;
+}
+
 void write_any(writer& w, const any_address& a) noexcept {
   w.u8(var_spec_type);
   w.u8(s7any_length);
