@@ -18,12 +18,12 @@ struct keyed {
   record rec;
 };
 
-// Next offset in [from, end) where a plausible TPKT header starts (03 00, length >= 7).
+// Next offset in [from, end) where a plausible TPKT header starts (03 00, length >= 7): the
+// 4 header bytes alone pass the codec's header check (tpkt::measure says need_more or complete).
 std::size_t find_tpkt(const std::vector<std::byte>& d, std::size_t from, std::size_t end) {
-  for (std::size_t i = from; i + 4 <= end; ++i) {
-    if (std::to_integer<unsigned>(d[i]) != 3 || std::to_integer<unsigned>(d[i + 1]) != 0) continue;
-    const unsigned len = (std::to_integer<unsigned>(d[i + 2]) << 8U) | std::to_integer<unsigned>(d[i + 3]);
-    if (len >= codec::tpkt::min_length) return i;
+  for (std::size_t i = from; i + codec::tpkt::header_size <= end; ++i) {
+    const bytes header{d.data() + i, codec::tpkt::header_size};
+    if (codec::tpkt::measure(header).status != codec::tpkt::frame_status::invalid) return i;
   }
   return end;
 }
