@@ -17,7 +17,8 @@ namespace ud = protos7::codec::s7::ud;
 void field_list::hex(std::string_view name, std::span<const std::byte> b) {
   std::string s;
   s.reserve(b.size() * 2);
-  for (std::byte x : b) fmt::format_to(std::back_inserter(s), "{:02x}", std::to_integer<unsigned>(x));
+  for (std::byte x : b)
+    fmt::format_to(std::back_inserter(s), "{:02x}", std::to_integer<unsigned>(x));
   fields_.push_back({std::string(name), std::move(s)});
 }
 
@@ -77,7 +78,8 @@ void describe_data_items(const s7::pdu& p, std::size_t count, field_list& out) {
 
 void describe_filename(const s7::block_control& b, field_list& out) {
   if (!b.has_filename) return;
-  out.num("s7comm.param.blockcontrol.filename_len", static_cast<std::int64_t>(b.filename.raw.size()));
+  out.num("s7comm.param.blockcontrol.filename_len",
+          static_cast<std::int64_t>(b.filename.raw.size()));
   out.str("s7comm.param.blockcontrol.filename", ascii(b.filename.raw));
   if (b.filename.raw.size() == s7::block_filename_length) {
     const auto r = b.filename.raw;
@@ -124,8 +126,8 @@ std::string block_timestamp(std::span<const std::byte> b) {
   const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
   const std::int64_t mo = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t y = yoe + era * 400 + (mo <= 2 ? 1 : 0);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", y, mo, d, ms / 3600000U, (ms / 60000U) % 60U,
-                     (ms / 1000U) % 60U, ms % 1000U);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", y, mo, d, ms / 3600000U,
+                     (ms / 60000U) % 60U, (ms / 1000U) % 60U, ms % 1000U);
 }
 
 void describe_job_or_ack(const s7::message& m, bool job, field_list& out) {
@@ -199,16 +201,19 @@ void describe_job_or_ack(const s7::message& m, bool job, field_list& out) {
     case s7::function::pi_service:
       if (job) {
         out.hex("s7comm.param.pistart.unknown1", prm.pi.unknown);
-        out.num("s7comm.param.pistart.parameterblock_len", static_cast<std::int64_t>(prm.pi.param_block.size()));
+        out.num("s7comm.param.pistart.parameterblock_len",
+                static_cast<std::int64_t>(prm.pi.param_block.size()));
         describe_pi_block(prm.pi, out);
-        out.num("s7comm.param.pi.n_x.string_len", static_cast<std::int64_t>(prm.pi.service_name.size()));
+        out.num("s7comm.param.pi.n_x.string_len",
+                static_cast<std::int64_t>(prm.pi.service_name.size()));
         out.str("s7comm.param.pistart.servicename", ascii(prm.pi.service_name));
       }
       break;
     case s7::function::plc_stop:
       if (job) {
         out.hex("s7comm.param.plcstop.unknown1", prm.stop.unknown);
-        out.num("s7comm.param.pi.n_x.string_len", static_cast<std::int64_t>(prm.stop.service_name.size()));
+        out.num("s7comm.param.pi.n_x.string_len",
+                static_cast<std::int64_t>(prm.stop.service_name.size()));
         out.str("s7comm.param.plcstop.servicename", ascii(prm.stop.service_name));
       }
       break;
@@ -226,11 +231,13 @@ void describe_szl_id(std::uint16_t id, std::uint16_t index, field_list& out) {
   out.num("s7comm.data.userdata.szl_index", index);
 }
 
-void describe_timestamp(std::span<const std::byte> payload, const std::byte* origin, field_list& out) {
+void describe_timestamp(std::span<const std::byte> payload, const std::byte* origin,
+                        field_list& out) {
   const auto t = ud::parse_timestamp(payload, origin);
   if (!t) return;
-  out.str("s7comm.data.ts", fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", t->year, t->month, t->day,
-                                        t->hour, t->minute, t->second, t->millisecond));
+  out.str("s7comm.data.ts",
+          fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", t->year, t->month, t->day,
+                      t->hour, t->minute, t->second, t->millisecond));
   out.num("s7comm.data.ts_reserved", t->reserved);
   out.num("s7comm.data.ts_year1", ((t->year_high >> 4U) * 10U) + (t->year_high & 0xFU));
   out.num("s7comm.data.ts_year2", t->year % 100);
@@ -293,7 +300,8 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
           if (q) describe_szl_id(q->id, q->index, out);
         } else if (resp && !frag.first_of_many) {
           // The head is in the first unit; Wireshark shows it once the answer is complete.
-          const std::span<const std::byte> first = frag.last_of_many ? std::span<const std::byte>(frag.whole_payload) : d.payload;
+          const std::span<const std::byte> first =
+              frag.last_of_many ? std::span<const std::byte>(frag.whole_payload) : d.payload;
           const auto h = codec::szl::parse_response(first, first.data(), false);
           if (h) {
             describe_szl_id(h->id, h->index, out);
@@ -318,7 +326,8 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
         }
       } else if (resp && u.subfunction == ud::sub::list_blocks_of_type && !frag.first_of_many) {
         // Wireshark shows the entries once the answer is reassembled.
-        const std::span<const std::byte> all = frag.last_of_many ? std::span<const std::byte>(frag.whole_payload) : d.payload;
+        const std::span<const std::byte> all =
+            frag.last_of_many ? std::span<const std::byte>(frag.whole_payload) : d.payload;
         ud::block_entry be;
         for (std::size_t i = 0; ud::block_entry_at(all, i, be); ++i) {
           out.num("s7comm.blockinfo.block_num", be.number);
@@ -337,8 +346,9 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
           out.str("s7comm.blockinfo.blocktype", cstr(d.payload.subspan(0, 2)));
           out.num("s7comm.blockinfo.res_infolength", b->info_length);
           out.num("s7comm.blockinfo.res_unknown2", b->unknown2);
-          out.str("s7comm.blockinfo.res_const3", fmt::format("{:c}{:c}", static_cast<char>(b->constant3 >> 8U),
-                                                            static_cast<char>(b->constant3 & 0xFFU)));
+          out.str("s7comm.blockinfo.res_const3",
+                  fmt::format("{:c}{:c}", static_cast<char>(b->constant3 >> 8U),
+                              static_cast<char>(b->constant3 & 0xFFU)));
           out.hex("s7comm.blockinfo.res_unknown", d.payload.subspan(8, 1));
           out.num("s7comm.param.userdata.blockinfo.flags", b->flags);
           out.num("s7comm.param.userdata.blockinfo.linked", b->flags & 1U);
@@ -358,7 +368,8 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
           out.str("s7comm.blockinfo.author", cstr(b->author));
           out.str("s7comm.blockinfo.family", cstr(b->family));
           out.str("s7comm.blockinfo.headername", cstr(b->name));
-          out.str("s7comm.blockinfo.headerversion", fmt::format("{}.{}", b->version >> 4U, b->version & 0xFU));
+          out.str("s7comm.blockinfo.headerversion",
+                  fmt::format("{}.{}", b->version >> 4U, b->version & 0xFU));
           out.hex("s7comm.blockinfo.res_unknown", d.payload.subspan(65, 1));
           out.num("s7comm.blockinfo.checksum", b->checksum);
           out.num("s7comm.blockinfo.reserved1", b->reserved1);
@@ -373,7 +384,8 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
 
 }  // namespace
 
-void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpdu* t, field_list& out) {
+void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpdu* t,
+                        field_list& out) {
   // The TPKT header fields as they are (the framer checked them, or the caller shows a frame the
   // codec rejected): read through the codec's bounded reader, unchecked.
   cd::reader tpkt{frame, cd::layer::tpkt};
@@ -431,11 +443,13 @@ void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpd
         }
         break;
       case cotp::param_code::calling_tsap:
-        if (p.value.size() == 2) out.num("cotp.src-tsap", cd::reader{p.value, cd::layer::cotp}.u16be());
+        if (p.value.size() == 2)
+          out.num("cotp.src-tsap", cd::reader{p.value, cd::layer::cotp}.u16be());
         out.hex("cotp.src-tsap-bytes", p.value);
         break;
       case cotp::param_code::called_tsap:
-        if (p.value.size() == 2) out.num("cotp.dst-tsap", cd::reader{p.value, cd::layer::cotp}.u16be());
+        if (p.value.size() == 2)
+          out.num("cotp.dst-tsap", cd::reader{p.value, cd::layer::cotp}.u16be());
         out.hex("cotp.dst-tsap-bytes", p.value);
         break;
       default:
@@ -466,10 +480,17 @@ codec::error describe_s7(std::span<const std::byte> pdu, const fragment_info& fr
   const auto m = s7::decode(pdu, origin);
   if (!m) return m.err();
   switch (m->p.hdr.type) {
-    case s7::rosctr::job: describe_job_or_ack(*m, true, out); break;
-    case s7::rosctr::ack_data: describe_job_or_ack(*m, false, out); break;
-    case s7::rosctr::userdata: describe_userdata(*m, frag, out); break;
-    case s7::rosctr::ack: break;
+    case s7::rosctr::job:
+      describe_job_or_ack(*m, true, out);
+      break;
+    case s7::rosctr::ack_data:
+      describe_job_or_ack(*m, false, out);
+      break;
+    case s7::rosctr::userdata:
+      describe_userdata(*m, frag, out);
+      break;
+    case s7::rosctr::ack:
+      break;
   }
   return {};
 }

@@ -248,7 +248,8 @@ decode_result decode_ipv6(std::span<const std::byte> packet, bool wire_cut) {
   reader ext(payload);
   for (;;) {
     switch (next) {
-      case ip_proto_tcp: return decode_tcp(src, dst, ext.rest(), missing);
+      case ip_proto_tcp:
+        return decode_tcp(src, dst, ext.rest(), missing);
       case 0:     // hop-by-hop options
       case 43:    // routing
       case 60: {  // destination options: next header (1), length in 8-byte units minus 1 (1)
@@ -259,8 +260,10 @@ decode_result decode_ipv6(std::span<const std::byte> packet, bool wire_cut) {
         next = following;
         break;
       }
-      case 44: return skipped("IPv6 fragment (IP reassembly is not supported)");
-      default: return not_tcp();  // UDP, ICMPv6, no next header (59), ...
+      case 44:
+        return skipped("IPv6 fragment (IP reassembly is not supported)");
+      default:
+        return not_tcp();  // UDP, ICMPv6, no next header (59), ...
     }
   }
 }
@@ -274,9 +277,12 @@ decode_result decode_ethertype(std::uint16_t type, reader& in, bool wire_cut) {
     if (!in.u16be(tci) || !in.u16be(type)) return skipped("truncated VLAN tag");
   }
   switch (type) {
-    case ethertype_ipv4: return decode_ipv4(in.rest(), wire_cut);
-    case ethertype_ipv6: return decode_ipv6(in.rest(), wire_cut);
-    default: return not_tcp();  // ARP, LLDP, PROFINET, 802.3 length field, ...
+    case ethertype_ipv4:
+      return decode_ipv4(in.rest(), wire_cut);
+    case ethertype_ipv6:
+      return decode_ipv6(in.rest(), wire_cut);
+    default:
+      return not_tcp();  // ARP, LLDP, PROFINET, 802.3 length field, ...
   }
 }
 
@@ -286,9 +292,12 @@ decode_result decode_raw_ip(std::span<const std::byte> packet, bool wire_cut) {
   std::uint8_t version_byte = 0;
   if (!peek.u8(version_byte)) return skipped("empty raw IP frame");
   switch (version_byte >> 4) {
-    case 4: return decode_ipv4(packet, wire_cut);
-    case 6: return decode_ipv6(packet, wire_cut);
-    default: return not_tcp();
+    case 4:
+      return decode_ipv4(packet, wire_cut);
+    case 6:
+      return decode_ipv6(packet, wire_cut);
+    default:
+      return not_tcp();
   }
 }
 
@@ -305,8 +314,10 @@ bool link_type_supported(int link_type) {
     case link_linux_sll:
     case link_ipv4:
     case link_ipv6:
-    case link_linux_sll2: return true;
-    default: return false;
+    case link_linux_sll2:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -360,8 +371,10 @@ decode_result decode_frame(int link_type, std::span<const std::byte> frame,
     case link_raw_14:
     case link_raw_101:
     case link_ipv4:
-    case link_ipv6: return decode_raw_ip(frame, wire_cut);
-    default: return skipped("unsupported link type " + std::to_string(link_type));
+    case link_ipv6:
+      return decode_raw_ip(frame, wire_cut);
+    default:
+      return skipped("unsupported link type " + std::to_string(link_type));
   }
 }
 

@@ -8,9 +8,9 @@
 #include "protos7/codec/cotp.hpp"
 #include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
-#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_item.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/server/config.hpp"
 #include "protos7/server/session.hpp"
@@ -24,16 +24,22 @@ using bytes = codec::bytes;
 
 namespace {
 
-constexpr std::uint8_t u8(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+constexpr std::uint8_t u8(std::byte b) noexcept {
+  return std::to_integer<std::uint8_t>(b);
+}
 
 // Wireshark's names (codec names.hpp), but for three the web admin has always spelled its own
 // way (its API returns them; api_test checks "Setup Communication").
 std::string function_name(std::uint8_t fn) {
   switch (static_cast<s7::function>(fn)) {
-    case s7::function::setup_communication: return "Setup Communication";
-    case s7::function::pi_service: return "PI service";
-    case s7::function::plc_stop: return "PLC stop";
-    default: break;
+    case s7::function::setup_communication:
+      return "Setup Communication";
+    case s7::function::pi_service:
+      return "PI service";
+    case s7::function::plc_stop:
+      return "PLC stop";
+    default:
+      break;
   }
   const std::string_view n = codec::names::function(fn);
   return n.empty() ? fmt::format("function 0x{:02X}", fn) : std::string(n);
@@ -63,43 +69,67 @@ std::string userdata_name(std::uint8_t group, std::uint8_t sub) {
     case ud::group::security:
       if (sub == ud::sub::password) return named({});
       return fmt::format("Security function 0x{:02X}", sub);
-    case ud::group::cyclic: return fmt::format("Cyclic data 0x{:02X}", sub);
-    case ud::group::programmer: return fmt::format("Programmer command 0x{:02X}", sub);
-    case ud::group::mode_transition: return "Mode transition";
-    default: return fmt::format("Userdata group {} function 0x{:02X}", group, sub);
+    case ud::group::cyclic:
+      return fmt::format("Cyclic data 0x{:02X}", sub);
+    case ud::group::programmer:
+      return fmt::format("Programmer command 0x{:02X}", sub);
+    case ud::group::mode_transition:
+      return "Mode transition";
+    default:
+      return fmt::format("Userdata group {} function 0x{:02X}", group, sub);
   }
 }
 
 std::string return_code_name(std::uint8_t rc) {
   namespace rcn = s7::return_code;
   switch (rc) {
-    case rcn::success: return "success";
-    case rcn::hardware_error: return "hardware error";
-    case rcn::access_denied: return "access denied";
-    case rcn::invalid_address: return "address out of range";
-    case rcn::type_not_supported: return "data type not supported";
-    case rcn::type_inconsistent: return "data type inconsistent";
-    case rcn::object_does_not_exist: return "object does not exist";
-    default: return "unknown return code";
+    case rcn::success:
+      return "success";
+    case rcn::hardware_error:
+      return "hardware error";
+    case rcn::access_denied:
+      return "access denied";
+    case rcn::invalid_address:
+      return "address out of range";
+    case rcn::type_not_supported:
+      return "data type not supported";
+    case rcn::type_inconsistent:
+      return "data type inconsistent";
+    case rcn::object_does_not_exist:
+      return "object does not exist";
+    default:
+      return "unknown return code";
   }
 }
 
 std::string header_error_name(std::uint16_t e) {
   namespace ec = s7::error_code;
   switch (e) {
-    case ec::wrong_frames: return "PDU too large or malformed";
-    case ec::not_implemented: return "service not implemented / not allowed now";
-    case ec::service_unknown: return "unknown service";
-    case ec::not_permitted_in_mode: return "not permitted in the current mode";
-    case ec::mode_already_set: return "mode already set";
-    case ec::protection_level: return "protection level too low";
-    case ec::wrong_password: return "wrong password";
+    case ec::wrong_frames:
+      return "PDU too large or malformed";
+    case ec::not_implemented:
+      return "service not implemented / not allowed now";
+    case ec::service_unknown:
+      return "unknown service";
+    case ec::not_permitted_in_mode:
+      return "not permitted in the current mode";
+    case ec::mode_already_set:
+      return "mode already set";
+    case ec::protection_level:
+      return "protection level too low";
+    case ec::wrong_password:
+      return "wrong password";
     case ec::info_unavailable:
-    case ec::info_unavailable_2: return "information not available";
-    case ec::illegal_szl_id: return "illegal SZL id";
-    case ec::block_not_found: return "block not found";
-    case ec::object_state: return "object state conflict";
-    default: return "error";
+    case ec::info_unavailable_2:
+      return "information not available";
+    case ec::illegal_szl_id:
+      return "illegal SZL id";
+    case ec::block_not_found:
+      return "block not found";
+    case ec::object_state:
+      return "object state conflict";
+    default:
+      return "error";
   }
 }
 
@@ -109,13 +139,18 @@ std::string format_any(const s7::any_address& a) {
   const auto area = static_cast<s7::area>(a.area);
   if (area == s7::area::counters || area == s7::area::timers) {
     const std::string_view n = codec::names::area_mnemonic(a.area);  // C or T
-    return a.count == 1 ? fmt::format("{}{}", n, a.address) : fmt::format("{}{}..{}{}", n, a.address, n, a.address + a.count - 1U);
+    return a.count == 1 ? fmt::format("{}{}", n, a.address)
+                        : fmt::format("{}{}..{}{}", n, a.address, n, a.address + a.count - 1U);
   }
   std::string prefix;
   std::string space;  // "DB1.DB" or "M" ...
   switch (area) {
-    case s7::area::db: prefix = fmt::format("DB{}.DB", a.db); break;
-    case s7::area::di: prefix = fmt::format("DI{}.DI", a.db); break;
+    case s7::area::db:
+      prefix = fmt::format("DB{}.DB", a.db);
+      break;
+    case s7::area::di:
+      prefix = fmt::format("DI{}.DI", a.db);
+      break;
     default: {  // I, Q, M, P, L, V (names.hpp)
       const std::string_view m = codec::names::area_mnemonic(a.area);
       prefix = m.empty() ? fmt::format("area 0x{:02X} ", a.area) : std::string(m);
@@ -123,13 +158,18 @@ std::string format_any(const s7::any_address& a) {
     }
   }
   const std::uint32_t byte = a.byte_offset();
-  if (ts == s7::transport_size::bit && a.count == 1) return fmt::format("{}X{}.{}", prefix, byte, a.bit());
+  if (ts == s7::transport_size::bit && a.count == 1)
+    return fmt::format("{}X{}.{}", prefix, byte, a.bit());
   if (a.count == 1) {
     switch (s7::element_size(a.tsize)) {
-      case 1: return fmt::format("{}B{}", prefix, byte);
-      case 2: return fmt::format("{}W{}", prefix, byte);
-      case 4: return fmt::format("{}D{}", prefix, byte);
-      default: break;
+      case 1:
+        return fmt::format("{}B{}", prefix, byte);
+      case 2:
+        return fmt::format("{}W{}", prefix, byte);
+      case 4:
+        return fmt::format("{}D{}", prefix, byte);
+      default:
+        break;
     }
   }
   const std::string_view known = codec::names::transport_size_mnemonic(a.tsize);
@@ -157,19 +197,21 @@ std::string hex_preview(bytes b) {
 std::string tsap_text(bytes t) {
   if (t.empty()) return "";
   std::string s;
-  for (std::size_t i = 0; i < t.size(); ++i) s += fmt::format("{}{:02X}", i == 0 ? "" : ".", u8(t[i]));
+  for (std::size_t i = 0; i < t.size(); ++i)
+    s += fmt::format("{}{:02X}", i == 0 ? "" : ".", u8(t[i]));
   return s;
 }
 
 }  // namespace
 
 std::string iso_time(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
 // One direction of a connection: TPKT framing and COTP reassembly over copies the monitor owns.
@@ -229,7 +271,8 @@ void traffic_monitor::on_close(int id) {
   ++generation_;
 }
 
-void traffic_monitor::on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) {
+void traffic_monitor::on_traffic(int id, std::span<const std::byte> in,
+                                 std::span<const std::byte> out) {
   const auto it = conns_.find(id);
   if (it == conns_.end()) return;
   conn& c = *it->second;
@@ -258,8 +301,9 @@ void traffic_monitor::on_traffic(int id, std::span<const std::byte> in, std::spa
               c.slot = called.slot;
               c.connection_type = called.connection_type == 1   ? "PG"
                                   : called.connection_type == 2 ? "OP"
-                                  : called.connection_type == 3 ? "S7 basic"
-                                                                : fmt::format("0x{:02X}", called.connection_type);
+                                  : called.connection_type == 3
+                                      ? "S7 basic"
+                                      : fmt::format("0x{:02X}", called.connection_type);
             }
           }
           break;
@@ -274,11 +318,14 @@ void traffic_monitor::on_traffic(int id, std::span<const std::byte> in, std::spa
             break;
           }
           if (fr.st != cotp::reassembler::status::complete) break;
-          if (from_client) on_client_pdu(c, fr.pdu);
-          else on_server_pdu(c, fr.pdu);
+          if (from_client)
+            on_client_pdu(c, fr.pdu);
+          else
+            on_server_pdu(c, fr.pdu);
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
   };
@@ -315,8 +362,8 @@ void traffic_monitor::on_client_pdu(conn& c, std::span<const std::byte> pdu) {
     if (!m) {
       r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
     } else if (fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
-      r.items.push_back(fmt::format("PDU {}, AmQ {}/{}", m->prm.setup.pdu_length, m->prm.setup.max_amq_calling,
-                                    m->prm.setup.max_amq_called));
+      r.items.push_back(fmt::format("PDU {}, AmQ {}/{}", m->prm.setup.pdu_length,
+                                    m->prm.setup.max_amq_calling, m->prm.setup.max_amq_called));
     } else if (fn == static_cast<std::uint8_t>(s7::function::read_var) ||
                fn == static_cast<std::uint8_t>(s7::function::write_var)) {
       const bool write = fn == static_cast<std::uint8_t>(s7::function::write_var);
@@ -342,7 +389,8 @@ void traffic_monitor::on_client_pdu(conn& c, std::span<const std::byte> pdu) {
       r.function = "Userdata";
       r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
     } else {
-      if (m->ud.prm.type != static_cast<std::uint8_t>(s7::ud::type::request)) return;  // not a request
+      if (m->ud.prm.type != static_cast<std::uint8_t>(s7::ud::type::request))
+        return;  // not a request
       r.function = userdata_name(m->ud.prm.group, m->ud.prm.subfunction);
       ++c.userdata;
       const auto& pl = m->ud.data.payload;
@@ -391,8 +439,9 @@ void traffic_monitor::on_server_pdu(conn& c, std::span<const std::byte> pdu) {
     if (fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
       c.pdu_size = m->prm.setup.pdu_length;
       c.state = "S7";
-      finish(c, ref, fmt::format("OK: PDU {}, AmQ {}/{}", m->prm.setup.pdu_length, m->prm.setup.max_amq_calling,
-                                 m->prm.setup.max_amq_called),
+      finish(c, ref,
+             fmt::format("OK: PDU {}, AmQ {}/{}", m->prm.setup.pdu_length,
+                         m->prm.setup.max_amq_calling, m->prm.setup.max_amq_called),
              true);
       return;
     }
@@ -409,7 +458,8 @@ void traffic_monitor::on_server_pdu(conn& c, std::span<const std::byte> pdu) {
     for (std::size_t i = 0; i < codes.size(); ++i) {
       if (codes[i] == s7::return_code::success) continue;
       if (++bad <= 4)
-        result += fmt::format("{}item {}: {} (0x{:02X})", result.empty() ? "" : "; ", i + 1, return_code_name(codes[i]), codes[i]);
+        result += fmt::format("{}item {}: {} (0x{:02X})", result.empty() ? "" : "; ", i + 1,
+                              return_code_name(codes[i]), codes[i]);
     }
     if (bad > 4) result += fmt::format("; {} more", bad - 4);
     finish(c, ref, bad == 0 ? "OK" : result, bad == 0);
@@ -422,11 +472,17 @@ void traffic_monitor::on_server_pdu(conn& c, std::span<const std::byte> pdu) {
       return;
     }
     if (m->ud.prm.error_code != 0) {
-      finish(c, ref, fmt::format("error 0x{:04X}: {}", m->ud.prm.error_code, header_error_name(m->ud.prm.error_code)), false);
+      finish(c, ref,
+             fmt::format("error 0x{:04X}: {}", m->ud.prm.error_code,
+                         header_error_name(m->ud.prm.error_code)),
+             false);
       return;
     }
     if (m->ud.has_data && m->ud.data.return_code != s7::return_code::success) {
-      finish(c, ref, fmt::format("{} (0x{:02X})", return_code_name(m->ud.data.return_code), m->ud.data.return_code), false);
+      finish(c, ref,
+             fmt::format("{} (0x{:02X})", return_code_name(m->ud.data.return_code),
+                         m->ud.data.return_code),
+             false);
       return;
     }
     finish(c, ref, "OK", true);
@@ -441,7 +497,9 @@ void traffic_monitor::finish(conn& c, std::uint16_t pdu_ref, std::string result,
   r.result = std::move(result);
   r.ok = ok;
   r.answered = true;
-  r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r.started).count();
+  r.duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r.started)
+          .count();
   if (!ok) ++c.errors;
   log_record(std::move(r));
 }
@@ -456,24 +514,25 @@ void traffic_monitor::log_record(request_record r) {
 json traffic_monitor::clients_json() const {
   json a = json::array();
   for (const auto& [id, c] : conns_) {
-    a.push_back({{"id", id},
-                 {"peer", c->peer},
-                 {"connected_at", iso_time(c->connected_at)},
-                 {"state", c->state},
-                 {"connection_type", c->connection_type},
-                 {"calling_tsap", c->calling_tsap},
-                 {"called_tsap", c->called_tsap},
-                 {"rack", c->rack < 0 ? json() : json(c->rack)},
-                 {"slot", c->slot < 0 ? json() : json(c->slot)},
-                 {"pdu_size", c->pdu_size == 0 ? json() : json(c->pdu_size)},
-                 {"requests", c->requests},
-                 {"reads", c->reads},
-                 {"writes", c->writes},
-                 {"userdata", c->userdata},
-                 {"errors", c->errors},
-                 {"bytes_in", c->bytes_in},
-                 {"bytes_out", c->bytes_out},
-                 {"last_request_at", c->requests == 0 ? json() : json(iso_time(c->last_request_at))}});
+    a.push_back(
+        {{"id", id},
+         {"peer", c->peer},
+         {"connected_at", iso_time(c->connected_at)},
+         {"state", c->state},
+         {"connection_type", c->connection_type},
+         {"calling_tsap", c->calling_tsap},
+         {"called_tsap", c->called_tsap},
+         {"rack", c->rack < 0 ? json() : json(c->rack)},
+         {"slot", c->slot < 0 ? json() : json(c->slot)},
+         {"pdu_size", c->pdu_size == 0 ? json() : json(c->pdu_size)},
+         {"requests", c->requests},
+         {"reads", c->reads},
+         {"writes", c->writes},
+         {"userdata", c->userdata},
+         {"errors", c->errors},
+         {"bytes_in", c->bytes_in},
+         {"bytes_out", c->bytes_out},
+         {"last_request_at", c->requests == 0 ? json() : json(iso_time(c->last_request_at))}});
   }
   return a;
 }
@@ -484,17 +543,18 @@ json traffic_monitor::requests_json(std::size_t limit) const {
   // Newest first.
   for (std::size_t i = 0; i < n; ++i) {
     const request_record& r = log_[log_.size() - 1 - i];
-    a.push_back({{"seq", r.seq},
-                 {"time", iso_time(r.time)},
-                 {"connection", r.connection},
-                 {"peer", r.peer},
-                 {"pdu_ref", r.pdu_ref},
-                 {"kind", r.kind},
-                 {"function", r.function},
-                 {"items", r.items},
-                 {"result", r.result},
-                 {"ok", r.ok},
-                 {"duration_ms", r.answered ? json(std::round(r.duration_ms * 1000) / 1000) : json()}});
+    a.push_back(
+        {{"seq", r.seq},
+         {"time", iso_time(r.time)},
+         {"connection", r.connection},
+         {"peer", r.peer},
+         {"pdu_ref", r.pdu_ref},
+         {"kind", r.kind},
+         {"function", r.function},
+         {"items", r.items},
+         {"result", r.result},
+         {"ok", r.ok},
+         {"duration_ms", r.answered ? json(std::round(r.duration_ms * 1000) / 1000) : json()}});
   }
   return a;
 }

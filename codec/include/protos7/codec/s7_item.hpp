@@ -90,7 +90,7 @@ struct any_address {
   std::uint8_t tsize = 0;  // transport_size, raw
   std::uint16_t count = 0;
   std::uint16_t db = 0;
-  std::uint8_t area = 0;  // area, raw
+  std::uint8_t area = 0;      // area, raw
   std::uint32_t address = 0;  // 24 bits: byte * 8 + bit (timer/counter number for T and C)
 
   [[nodiscard]] constexpr std::uint32_t byte_offset() const noexcept { return address >> 3U; }
@@ -110,12 +110,12 @@ struct dbread_area {
 
 struct var_spec {
   std::uint8_t spec_type = var_spec_type;
-  std::uint8_t length = 0;  // length of rest (after this byte)
-  std::uint8_t syntax = 0;  // syntax_id, raw
-  any_address any;          // syntax s7any
+  std::uint8_t length = 0;        // length of rest (after this byte)
+  std::uint8_t syntax = 0;        // syntax_id, raw
+  any_address any;                // syntax s7any
   std::uint8_t dbread_count = 0;  // syntax dbread: the areas are in body after the count byte
-  bytes body;               // the length - 1 bytes after the syntax id
-  std::uint32_t offset = 0; // of the 0x12 byte
+  bytes body;                     // the length - 1 bytes after the syntax id
+  std::uint32_t offset = 0;       // of the 0x12 byte
 };
 
 // NCK (0x82..0x84) address, length 8: | area (3 bits) + unit (5 bits) | column (u16) |
@@ -222,7 +222,8 @@ struct any_extent {
 // `item_offset` is the offset of the item's 0x12 byte (var_spec::offset) for the error offsets.
 // Errors: item_bad_transport_size (a size element_size does not know, not for C / T; at +3),
 // item_zero_length (count 0, at +4).
-[[nodiscard]] result<any_extent> extent(const any_address& a, std::uint32_t item_offset = 0) noexcept;
+[[nodiscard]] result<any_extent> extent(const any_address& a,
+                                        std::uint32_t item_offset = 0) noexcept;
 
 // Writes an S7ANY item (12 bytes).
 void write_any(writer& w, const any_address& a) noexcept;
