@@ -6,8 +6,19 @@ namespace protos7::codec::s7 {
 
 bool is_known_syntax(std::uint8_t id) noexcept {
   switch (id) {
-    case 0x10: case 0x13: case 0x15: case 0x16: case 0x19: case 0x1A: case 0x1C: case 0x82:
-    case 0x83: case 0x84: case 0xA2: case 0xB0: case 0xB2:
+    case 0x10:
+    case 0x13:
+    case 0x15:
+    case 0x16:
+    case 0x19:
+    case 0x1A:
+    case 0x1C:
+    case 0x82:
+    case 0x83:
+    case 0x84:
+    case 0xA2:
+    case 0xB0:
+    case 0xB2:
       return true;
     default:
       return false;
@@ -16,8 +27,22 @@ bool is_known_syntax(std::uint8_t id) noexcept {
 
 bool is_known_area(std::uint8_t a) noexcept {
   switch (a) {
-    case 0x01: case 0x03: case 0x05: case 0x06: case 0x07: case 0x80: case 0x81: case 0x82:
-    case 0x83: case 0x84: case 0x85: case 0x86: case 0x87: case 0x1C: case 0x1D: case 0x1E:
+    case 0x01:
+    case 0x03:
+    case 0x05:
+    case 0x06:
+    case 0x07:
+    case 0x80:
+    case 0x81:
+    case 0x82:
+    case 0x83:
+    case 0x84:
+    case 0x85:
+    case 0x86:
+    case 0x87:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
     case 0x1F:
       return true;
     default:
@@ -96,7 +121,8 @@ bool fast_any(reader& r, var_spec& out) noexcept {
   out.any.count = static_cast<std::uint16_t>((u8_at(b, 4) << 8U) | u8_at(b, 5));
   out.any.db = static_cast<std::uint16_t>((u8_at(b, 6) << 8U) | u8_at(b, 7));
   out.any.area = u8_at(b, 8);
-  out.any.address = (std::uint32_t{u8_at(b, 9)} << 16U) | (std::uint32_t{u8_at(b, 10)} << 8U) | u8_at(b, 11);
+  out.any.address =
+      (std::uint32_t{u8_at(b, 9)} << 16U) | (std::uint32_t{u8_at(b, 10)} << 8U) | u8_at(b, 11);
   r.skip(s7any_item_size);
   return true;
 }
@@ -220,7 +246,8 @@ bool dbread_at(const var_spec& v, std::size_t index, dbread_area& out) noexcept 
 }
 
 bool decode_nck(const var_spec& v, nck_address& out) noexcept {
-  if ((v.syntax != 0x82 && v.syntax != 0x83 && v.syntax != 0x84) || v.body.size() != 7) return false;
+  if ((v.syntax != 0x82 && v.syntax != 0x83 && v.syntax != 0x84) || v.body.size() != 7)
+    return false;
   reader r{v.body, layer::s7_item};
   const std::uint8_t au = r.u8();
   out.area = au >> 5U;
@@ -233,7 +260,8 @@ bool decode_nck(const var_spec& v, nck_address& out) noexcept {
 }
 
 bool decode_1200sym(const var_spec& v, sym1200_address& out) noexcept {
-  if (v.syntax != static_cast<std::uint8_t>(syntax_id::s1200sym) || v.body.size() < 13) return false;
+  if (v.syntax != static_cast<std::uint8_t>(syntax_id::s1200sym) || v.body.size() < 13)
+    return false;
   reader r{v.body, layer::s7_item};
   out.reserved = r.u8();
   out.area1 = r.u16be();
@@ -244,7 +272,8 @@ bool decode_1200sym(const var_spec& v, sym1200_address& out) noexcept {
 }
 
 bool decode_driveesany(const var_spec& v, driveesany_address& out) noexcept {
-  if (v.syntax != static_cast<std::uint8_t>(syntax_id::driveesany) || v.body.size() != 9) return false;
+  if (v.syntax != static_cast<std::uint8_t>(syntax_id::driveesany) || v.body.size() != 9)
+    return false;
   reader r{v.body, layer::s7_item};
   out.unknown1 = r.u8();
   out.unknown2 = r.u16be();
@@ -263,6 +292,42 @@ std::uint8_t check_any(const any_address& a) noexcept {
       a.area != static_cast<std::uint8_t>(area::timers))
     return return_code::invalid_address;
   return return_code::success;
+}
+
+// The largest end extent() can compute: a C / T item at the largest 24-bit number with the
+// largest count, and a DATE_AND_TIME item at the largest byte address.
+static_assert((std::uint64_t{0xFFFFFF} + 0xFFFF) * 2 < (std::uint64_t{1} << 26));
+static_assert((std::uint64_t{0xFFFFFF} >> 3U) + std::uint64_t{0xFFFF} * 8 <
+              (std::uint64_t{1} << 26));
+
+result<any_extent> extent(const any_address& a, std::uint32_t item_offset) noexcept {
+  // Field offsets inside the item: | 0x12 | length | syntax | tsize | count | ...
+  constexpr std::uint32_t tsize_at = 3;
+  constexpr std::uint32_t count_at = 4;
+  if (a.count == 0) return error{errc::item_zero_length, layer::s7_item, item_offset + count_at, 0};
+  any_extent e;
+  e.area = a.area;
+  if (a.area == static_cast<std::uint8_t>(area::db) ||
+      a.area == static_cast<std::uint8_t>(area::di))
+    e.db = a.db;
+  if (a.area == static_cast<std::uint8_t>(area::counters) ||
+      a.area == static_cast<std::uint8_t>(area::timers)) {
+    e.byte_offset = a.address * 2U;
+    e.length = std::uint32_t{a.count} * 2U;
+    return e;
+  }
+  const std::size_t size = element_size(a.tsize);
+  if (size == 0)
+    return error{errc::item_bad_transport_size, layer::s7_item, item_offset + tsize_at, 0};
+  e.byte_offset = a.byte_offset();
+  if (a.tsize == static_cast<std::uint8_t>(transport_size::bit)) {
+    e.bit_item = true;
+    e.bit = a.bit();
+    e.length = 1;
+    return e;
+  }
+  e.length = static_cast<std::uint32_t>(a.count * size);
+  return e;
 }
 
 void write_any(writer& w, const any_address& a) noexcept {

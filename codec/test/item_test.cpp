@@ -428,6 +428,92 @@ TEST(item_check_any, answers_what_a_cpu_answers) {
   EXPECT_EQ(s7::check_any(counter), s7::return_code::success);
 }
 
+// --- Byte extent ------------------------------------------------------------------------------
+
+TEST(item_extent, counts_elements_of_the_transport_size_from_the_byte_address) {
+  // DB1.DBW10, 3 WORDs: bytes 10..15.
+  const s7::any_address a{.tsize = 4, .count = 3, .db = 1, .area = 0x84, .address = 10 * 8};
+  const auto e = s7::extent(a);
+  ASSERT_DECODES(e);
+  EXPECT_EQ(*e, (s7::any_extent{.area = 0x84, .db = 1, .byte_offset = 10, .length = 6}));
+  EXPECT_EQ(e->end(), 16U);
+  EXPECT_EQ(e->bit_mask(), 0);
+}
+
+TEST(item_extent, takes_the_extent_of_a_captured_item) {
+  const byte_vec frame = test::fx::read_var_job();
+  const byte_vec in(frame.begin() + 19, frame.end());
+  s7::var_spec v;
+  ASSERT_EQ(parse_one(in, v), error{});
+  const auto e = s7::extent(v.any, v.offset);
+  ASSERT_DECODES(e);
+  EXPECT_EQ(e->area, v.any.area);
+  EXPECT_EQ(e->byte_offset, v.any.byte_offset());
+  EXPECT_EQ(e->length, v.any.byte_length());
+}
+
+TEST(item_extent, a_bit_item_is_one_bit_of_one_byte) {
+  // M3.5, count 1.
+  const s7::any_address a{.tsize = 1, .count = 1, .db = 7, .area = 0x83, .address = 3 * 8 + 5};
+  const auto e = s7::extent(a);
+  ASSERT_DECODES(e);
+  EXPECT_EQ(*e, (s7::any_extent{
+                    .area = 0x83, .byte_offset = 3, .length = 1, .bit_item = true, .bit = 5}));
+  EXPECT_EQ(e->db, 0);  // only DB and DI carry a DB number
+  EXPECT_EQ(e->bit_mask(), 0x20);
+  s7::any_address more = a;
+  more.count = 4;
+  EXPECT_EQ(s7::extent(more)->length, 1U);
+}
+
+TEST(item_extent, counters_and_timers_are_words_by_number) {
+  // C9..C10 and T7, whatever transport size names them.
+  const s7::any_address c{.tsize = 28, .count = 2, .db = 0, .area = 0x1C, .address = 9};
+  EXPECT_EQ(*s7::extent(c), (s7::any_extent{.area = 0x1C, .byte_offset = 18, .length = 4}));
+  const s7::any_address t{.tsize = 2, .count = 1, .db = 0, .area = 0x1D, .address = 7};
+  EXPECT_EQ(*s7::extent(t), (s7::any_extent{.area = 0x1D, .byte_offset = 14, .length = 2}));
+  const s7::any_address odd{.tsize = 0x0D, .count = 1, .db = 0, .area = 0x1D, .address = 7};
+  EXPECT_TRUE(s7::extent(odd).ok());
+}
+
+TEST(item_extent, keeps_the_db_number_of_an_instance_db) {
+  const s7::any_address a{.tsize = 2, .count = 1, .db = 12, .area = 0x85, .address = 0};
+  EXPECT_EQ(s7::extent(a)->db, 12);
+  EXPECT_EQ(s7::extent(a)->area, 0x85);
+}
+
+TEST(item_extent, ignores_the_bit_part_of_a_byte_address) {
+  const s7::any_address a{.tsize = 2, .count = 2, .db = 1, .area = 0x84, .address = 8 * 3 + 1};
+  EXPECT_EQ(s7::extent(a)->byte_offset, 3U);
+  EXPECT_FALSE(s7::extent(a)->bit_item);
+}
+
+TEST(item_extent, reaches_its_largest_values_without_overflow) {
+  const s7::any_address dt{
+      .tsize = 15, .count = 0xFFFF, .db = 1, .area = 0x84, .address = 0xFFFFFF};
+  const auto e = s7::extent(dt);
+  ASSERT_DECODES(e);
+  EXPECT_EQ(e->byte_offset, 0x1FFFFFU);
+  EXPECT_EQ(e->length, 0xFFFFU * 8U);
+  EXPECT_EQ(e->end(), 0x1FFFFFU + 0xFFFFU * 8U);
+  const s7::any_address c{.tsize = 28, .count = 0xFFFF, .db = 0, .area = 0x1C, .address = 0xFFFFFF};
+  EXPECT_EQ(s7::extent(c)->end(), (0xFFFFFFU + 0xFFFFU) * 2U);
+}
+
+TEST(item_extent, rejects_a_zero_count_at_the_count_field) {
+  const s7::any_address a{.tsize = 2, .count = 0, .db = 1, .area = 0x84, .address = 0};
+  EXPECT_FAILS_WITH(s7::extent(a), item_zero_length, s7_item, 4);
+  EXPECT_FAILS_WITH(s7::extent(a, 21), item_zero_length, s7_item, 25);
+  const s7::any_address t{.tsize = 29, .count = 0, .db = 0, .area = 0x1D, .address = 0};
+  EXPECT_FAILS_WITH(s7::extent(t), item_zero_length, s7_item, 4);
+}
+
+TEST(item_extent, rejects_an_unknown_transport_size_at_its_field) {
+  const s7::any_address a{.tsize = 0x0D, .count = 1, .db = 1, .area = 0x84, .address = 0};
+  EXPECT_FAILS_WITH(s7::extent(a), item_bad_transport_size, s7_item, 3);
+  EXPECT_FAILS_WITH(s7::extent(a, 19), item_bad_transport_size, s7_item, 22);
+}
+
 // --- Encoding -----------------------------------------------------------------------------
 
 TEST(item_write_any, round_trips_the_captured_item) {

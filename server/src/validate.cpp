@@ -11,6 +11,7 @@
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_item.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/session.hpp"
@@ -38,11 +39,6 @@ std::string hex(std::span<const std::byte> b) {
     s += digits[v & 15U];
   }
   return s;
-}
-
-constexpr std::uint16_t be16(bytes b, std::size_t at) noexcept {
-  return static_cast<std::uint16_t>((std::to_integer<unsigned>(b[at]) << 8U) |
-                                    std::to_integer<unsigned>(b[at + 1]));
 }
 
 // Splits one direction's bytes into TPKT frames.
@@ -249,15 +245,18 @@ struct connection_validator::impl {
     // The header first, leniently, so the request is tracked even when its body is rejected.
     const auto hp = s7::parse(pdu);
     if (!hp) {
-      if (hp.err().code == codec::errc::s7_length_mismatch && segments == 1 && pdu.size() >= 10) {
-        const std::size_t hdr =
-            s7::header_size(static_cast<s7::rosctr>(std::to_integer<std::uint8_t>(pdu[1])));
-        const std::size_t declared = hdr + be16(pdu, 6) + be16(pdu, 8);
+      // A length mismatch means the header itself was readable: peek at its lengths.
+      const s7::peek_result pk = s7::peek(pdu);
+      if (hp.err().code == codec::errc::s7_length_mismatch && segments == 1 && pk.s7) {
+        const std::size_t hdr = s7::header_size(static_cast<s7::rosctr>(pk.rosctr));
+        const std::size_t declared = hdr + pk.param_length + pk.data_length;
+        // The frame came out of the framer whole: its TPKT length is the frame size.
+        const auto tpkt_length = codec::tpkt::measure(last_frame).frame_size;
         add("tpkt_length_disagrees",
             fmt::format("TPKT length {} gives the S7 PDU {} bytes, but its header declares {} ({} "
                         "+ parameter {} + "
                         "data {}): the TPKT length field does not match the PDU it carries",
-                        be16(last_frame, 2), pdu.size(), declared, hdr, be16(pdu, 6), be16(pdu, 8)),
+                        tpkt_length, pdu.size(), declared, hdr, pk.param_length, pk.data_length),
             last_frame, 2, n, at);
       } else {
         add(std::string(codec::to_string(hp.err().code)),
@@ -268,10 +267,14 @@ struct connection_validator::impl {
       return;
     }
     const s7::header& h = hp->hdr;
+    // The Userdata type nibble, read leniently (it is the 6th parameter byte; the rest of the
+    // head need not be there): a request is tracked even when its head is bad.
+    codec::reader ud_head{hp->param, codec::layer::userdata};
+    ud_head.skip(s7::ud::param_at::type_group);
+    const unsigned ud_type = ud_head.u8() >> 4U;
     const bool is_request =
-        h.type == s7::rosctr::job || (h.type == s7::rosctr::userdata && hp->param.size() >= 6 &&
-                                      (std::to_integer<unsigned>(hp->param[5]) >> 4U) ==
-                                          static_cast<unsigned>(s7::ud::type::request));
+        h.type == s7::rosctr::job || (h.type == s7::rosctr::userdata && ud_head.ok() &&
+                                      ud_type == static_cast<unsigned>(s7::ud::type::request));
     if (is_request) request(h, pdu, n, at);
     if (h.type == s7::rosctr::ack || h.type == s7::rosctr::ack_data) {
       if (!server_jobs.erase(h.pdu_ref))
@@ -459,7 +462,9 @@ void connection_validator::end() {
   if (!s.client.dead && !s.client.buf.empty()) {
     const auto& b = s.client.buf;
     const std::string claimed =
-        b.size() >= 4 ? fmt::format("{}", be16(b, 2)) : std::string("(header incomplete)");
+        b.size() >= codec::tpkt::header_size
+            ? fmt::format("{}", codec::tpkt::measure(b).frame_size)  // need_more: the length field
+            : std::string("(header incomplete)");
     s.add("tpkt_truncated",
           fmt::format("the client closed the connection {} byte(s) into a TPKT frame whose length "
                       "field says {}",

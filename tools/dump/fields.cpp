@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/tpkt.hpp"
 
@@ -15,7 +17,8 @@ namespace ud = protos7::codec::s7::ud;
 void field_list::hex(std::string_view name, std::span<const std::byte> b) {
   std::string s;
   s.reserve(b.size() * 2);
-  for (std::byte x : b) fmt::format_to(std::back_inserter(s), "{:02x}", std::to_integer<unsigned>(x));
+  for (std::byte x : b)
+    fmt::format_to(std::back_inserter(s), "{:02x}", std::to_integer<unsigned>(x));
   fields_.push_back({std::string(name), std::move(s)});
 }
 
@@ -75,7 +78,8 @@ void describe_data_items(const s7::pdu& p, std::size_t count, field_list& out) {
 
 void describe_filename(const s7::block_control& b, field_list& out) {
   if (!b.has_filename) return;
-  out.num("s7comm.param.blockcontrol.filename_len", static_cast<std::int64_t>(b.filename.raw.size()));
+  out.num("s7comm.param.blockcontrol.filename_len",
+          static_cast<std::int64_t>(b.filename.raw.size()));
   out.str("s7comm.param.blockcontrol.filename", ascii(b.filename.raw));
   if (b.filename.raw.size() == s7::block_filename_length) {
     const auto r = b.filename.raw;
@@ -90,13 +94,15 @@ void describe_filename(const s7::block_control& b, field_list& out) {
 void describe_pi_block(const s7::pi_service& pi, field_list& out) {
   const std::string name = ascii(pi.service_name);
   if (name != "_INSE" && name != "_INS2" && name != "_DELE") return;
-  const auto b = pi.param_block;
-  if (b.size() < 2) return;
-  const std::size_t count = std::to_integer<std::size_t>(b[0]);
-  out.num("s7comm.data.plccontrol.block_cnt", static_cast<std::int64_t>(count));
-  out.num("s7comm.param.pi.inse.unknown", std::to_integer<int>(b[1]));
-  for (std::size_t i = 0; i < count && 2 + (i + 1) * 8 <= b.size(); ++i) {
-    const auto n = b.subspan(2 + i * 8, 8);
+  cd::reader r{pi.param_block, cd::layer::s7_param};
+  const std::uint8_t count = r.u8();
+  const std::uint8_t unknown = r.u8();
+  if (!r.ok()) return;
+  out.num("s7comm.data.plccontrol.block_cnt", count);
+  out.num("s7comm.param.pi.inse.unknown", unknown);
+  // As many names as the count says and the block holds (Wireshark shows the whole ones).
+  for (std::size_t i = 0; i < count && r.remaining() >= 8; ++i) {
+    const auto n = r.take(8);
     out.str("s7comm.param.blockcontrol.filename", ascii(n));
     out.str("s7comm.data.blockcontrol.block_type", ascii(n.subspan(0, 2)));
     out.str("s7comm.data.blockcontrol.block_number", ascii(n.subspan(2, 5)));
@@ -107,9 +113,9 @@ void describe_pi_block(const s7::pi_service& pi, field_list& out) {
 // Block timestamps: milliseconds since midnight (u32) and days since 1984-01-01 (u16).
 std::string block_timestamp(std::span<const std::byte> b) {
   if (b.size() != 6) return {};
-  std::uint32_t ms = 0;
-  for (std::size_t i = 0; i < 4; ++i) ms = (ms << 8U) | std::to_integer<std::uint32_t>(b[i]);
-  const std::uint32_t days = (std::to_integer<std::uint32_t>(b[4]) << 8U) | std::to_integer<std::uint32_t>(b[5]);
+  cd::reader r{b, cd::layer::userdata};
+  const std::uint32_t ms = r.u32be();
+  const std::uint32_t days = r.u16be();
   // Civil date from days since 1984-01-01 (Howard Hinnant's algorithm, days from 1970 first).
   const std::int64_t z = 5113 + static_cast<std::int64_t>(days) + 719468;  // 1984-01-01 is day 5113
   const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -120,8 +126,8 @@ std::string block_timestamp(std::span<const std::byte> b) {
   const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
   const std::int64_t mo = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t y = yoe + era * 400 + (mo <= 2 ? 1 : 0);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", y, mo, d, ms / 3600000U, (ms / 60000U) % 60U,
-                     (ms / 1000U) % 60U, ms % 1000U);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", y, mo, d, ms / 3600000U,
+                     (ms / 60000U) % 60U, (ms / 1000U) % 60U, ms % 1000U);
 }
 
 void describe_job_or_ack(const s7::message& m, bool job, field_list& out) {
@@ -195,16 +201,19 @@ void describe_job_or_ack(const s7::message& m, bool job, field_list& out) {
     case s7::function::pi_service:
       if (job) {
         out.hex("s7comm.param.pistart.unknown1", prm.pi.unknown);
-        out.num("s7comm.param.pistart.parameterblock_len", static_cast<std::int64_t>(prm.pi.param_block.size()));
+        out.num("s7comm.param.pistart.parameterblock_len",
+                static_cast<std::int64_t>(prm.pi.param_block.size()));
         describe_pi_block(prm.pi, out);
-        out.num("s7comm.param.pi.n_x.string_len", static_cast<std::int64_t>(prm.pi.service_name.size()));
+        out.num("s7comm.param.pi.n_x.string_len",
+                static_cast<std::int64_t>(prm.pi.service_name.size()));
         out.str("s7comm.param.pistart.servicename", ascii(prm.pi.service_name));
       }
       break;
     case s7::function::plc_stop:
       if (job) {
         out.hex("s7comm.param.plcstop.unknown1", prm.stop.unknown);
-        out.num("s7comm.param.pi.n_x.string_len", static_cast<std::int64_t>(prm.stop.service_name.size()));
+        out.num("s7comm.param.pi.n_x.string_len",
+                static_cast<std::int64_t>(prm.stop.service_name.size()));
         out.str("s7comm.param.plcstop.servicename", ascii(prm.stop.service_name));
       }
       break;
@@ -222,11 +231,13 @@ void describe_szl_id(std::uint16_t id, std::uint16_t index, field_list& out) {
   out.num("s7comm.data.userdata.szl_index", index);
 }
 
-void describe_timestamp(std::span<const std::byte> payload, const std::byte* origin, field_list& out) {
+void describe_timestamp(std::span<const std::byte> payload, const std::byte* origin,
+                        field_list& out) {
   const auto t = ud::parse_timestamp(payload, origin);
   if (!t) return;
-  out.str("s7comm.data.ts", fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", t->year, t->month, t->day,
-                                        t->hour, t->minute, t->second, t->millisecond));
+  out.str("s7comm.data.ts",
+          fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", t->year, t->month, t->day,
+                      t->hour, t->minute, t->second, t->millisecond));
   out.num("s7comm.data.ts_reserved", t->reserved);
   out.num("s7comm.data.ts_year1", ((t->year_high >> 4U) * 10U) + (t->year_high & 0xFU));
   out.num("s7comm.data.ts_year2", t->year % 100);
@@ -265,18 +276,22 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
   switch (static_cast<ud::group>(u.group)) {
     case ud::group::cpu:
       if (u.subfunction == ud::sub::message_service) {
-        if (req && d.payload.size() >= 2) {
-          const unsigned ev = std::to_integer<unsigned>(d.payload[0]);
+        // Request: | events | reserved | username (8, optional) |; response: | result | reserved |
+        cd::reader r{d.payload, m.p.origin, cd::layer::userdata};
+        const unsigned first = r.u8();
+        const unsigned second = r.u8();
+        if (req && r.ok()) {
+          const unsigned ev = first;
           out.num("s7comm.cpu.msg.events", ev);
           out.num("s7comm.cpu.msg.events.modetrans", ev & 1U);
           out.num("s7comm.cpu.msg.events.system", (ev >> 1U) & 1U);
           out.num("s7comm.cpu.msg.events.userdefined", (ev >> 2U) & 1U);
           out.num("s7comm.cpu.msg.events.alarms", (ev >> 7U) & 1U);
-          out.num("s7comm.cpu.msg.req_reserved1", std::to_integer<int>(d.payload[1]));
-          if (d.payload.size() >= 10) out.str("s7comm.cpu.msg.username", cstr(d.payload.subspan(2, 8)));
-        } else if (resp && d.payload.size() >= 2) {
-          out.num("s7comm.cpu.msg.res_result", std::to_integer<int>(d.payload[0]));
-          out.num("s7comm.cpu.msg.res_reserved1", std::to_integer<int>(d.payload[1]));
+          out.num("s7comm.cpu.msg.req_reserved1", second);
+          if (r.remaining() >= 8) out.str("s7comm.cpu.msg.username", cstr(r.take(8)));
+        } else if (resp && r.ok()) {
+          out.num("s7comm.cpu.msg.res_result", first);
+          out.num("s7comm.cpu.msg.res_reserved1", second);
         }
       }
       if (u.subfunction == ud::sub::read_szl) {
@@ -285,7 +300,8 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
           if (q) describe_szl_id(q->id, q->index, out);
         } else if (resp && !frag.first_of_many) {
           // The head is in the first unit; Wireshark shows it once the answer is complete.
-          const std::span<const std::byte> first = frag.last_of_many ? std::span<const std::byte>(frag.whole_payload) : d.payload;
+          const std::span<const std::byte> first =
+              frag.last_of_many ? std::span<const std::byte>(frag.whole_payload) : d.payload;
           const auto h = codec::szl::parse_response(first, first.data(), false);
           if (h) {
             describe_szl_id(h->id, h->index, out);
@@ -310,7 +326,8 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
         }
       } else if (resp && u.subfunction == ud::sub::list_blocks_of_type && !frag.first_of_many) {
         // Wireshark shows the entries once the answer is reassembled.
-        const std::span<const std::byte> all = frag.last_of_many ? std::span<const std::byte>(frag.whole_payload) : d.payload;
+        const std::span<const std::byte> all =
+            frag.last_of_many ? std::span<const std::byte>(frag.whole_payload) : d.payload;
         ud::block_entry be;
         for (std::size_t i = 0; ud::block_entry_at(all, i, be); ++i) {
           out.num("s7comm.blockinfo.block_num", be.number);
@@ -329,8 +346,9 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
           out.str("s7comm.blockinfo.blocktype", cstr(d.payload.subspan(0, 2)));
           out.num("s7comm.blockinfo.res_infolength", b->info_length);
           out.num("s7comm.blockinfo.res_unknown2", b->unknown2);
-          out.str("s7comm.blockinfo.res_const3", fmt::format("{:c}{:c}", static_cast<char>(b->constant3 >> 8U),
-                                                            static_cast<char>(b->constant3 & 0xFFU)));
+          out.str("s7comm.blockinfo.res_const3",
+                  fmt::format("{:c}{:c}", static_cast<char>(b->constant3 >> 8U),
+                              static_cast<char>(b->constant3 & 0xFFU)));
           out.hex("s7comm.blockinfo.res_unknown", d.payload.subspan(8, 1));
           out.num("s7comm.param.userdata.blockinfo.flags", b->flags);
           out.num("s7comm.param.userdata.blockinfo.linked", b->flags & 1U);
@@ -350,7 +368,8 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
           out.str("s7comm.blockinfo.author", cstr(b->author));
           out.str("s7comm.blockinfo.family", cstr(b->family));
           out.str("s7comm.blockinfo.headername", cstr(b->name));
-          out.str("s7comm.blockinfo.headerversion", fmt::format("{}.{}", b->version >> 4U, b->version & 0xFU));
+          out.str("s7comm.blockinfo.headerversion",
+                  fmt::format("{}.{}", b->version >> 4U, b->version & 0xFU));
           out.hex("s7comm.blockinfo.res_unknown", d.payload.subspan(65, 1));
           out.num("s7comm.blockinfo.checksum", b->checksum);
           out.num("s7comm.blockinfo.reserved1", b->reserved1);
@@ -365,11 +384,18 @@ void describe_userdata(const s7::message& m, const fragment_info& frag, field_li
 
 }  // namespace
 
-void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpdu* t, field_list& out) {
-  if (frame.size() >= 4) {
-    out.num("tpkt.version", std::to_integer<int>(frame[0]));
-    out.num("tpkt.reserved", std::to_integer<int>(frame[1]));
-    out.num("tpkt.length", (std::to_integer<int>(frame[2]) << 8) | std::to_integer<int>(frame[3]));
+void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpdu* t,
+                        field_list& out) {
+  // The TPKT header fields as they are (the framer checked them, or the caller shows a frame the
+  // codec rejected): read through the codec's bounded reader, unchecked.
+  cd::reader tpkt{frame, cd::layer::tpkt};
+  const std::uint8_t version = tpkt.u8();
+  const std::uint8_t reserved = tpkt.u8();
+  const std::uint16_t length = tpkt.u16be();
+  if (tpkt.ok()) {
+    out.num("tpkt.version", version);
+    out.num("tpkt.reserved", reserved);
+    out.num("tpkt.length", length);
   }
   if (t == nullptr) return;
   namespace cotp = codec::cotp;
@@ -411,15 +437,19 @@ void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpd
     out.num("cotp.parameter_length", static_cast<std::int64_t>(p.value.size()));
     switch (static_cast<cotp::param_code>(p.code)) {
       case cotp::param_code::tpdu_size:
-        if (p.value.size() == 1)
-          out.num("cotp.tpdu_size", static_cast<std::int64_t>(cotp::tpdu_size_bytes(std::to_integer<std::uint8_t>(p.value[0]))));
+        if (p.value.size() == 1) {
+          cd::reader v{p.value, cd::layer::cotp};
+          out.num("cotp.tpdu_size", static_cast<std::int64_t>(cotp::tpdu_size_bytes(v.u8())));
+        }
         break;
       case cotp::param_code::calling_tsap:
-        if (p.value.size() == 2) out.num("cotp.src-tsap", (std::to_integer<int>(p.value[0]) << 8) | std::to_integer<int>(p.value[1]));
+        if (p.value.size() == 2)
+          out.num("cotp.src-tsap", cd::reader{p.value, cd::layer::cotp}.u16be());
         out.hex("cotp.src-tsap-bytes", p.value);
         break;
       case cotp::param_code::called_tsap:
-        if (p.value.size() == 2) out.num("cotp.dst-tsap", (std::to_integer<int>(p.value[0]) << 8) | std::to_integer<int>(p.value[1]));
+        if (p.value.size() == 2)
+          out.num("cotp.dst-tsap", cd::reader{p.value, cd::layer::cotp}.u16be());
         out.hex("cotp.dst-tsap-bytes", p.value);
         break;
       default:
@@ -431,29 +461,36 @@ void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpd
 codec::error describe_s7(std::span<const std::byte> pdu, const fragment_info& frag, field_list& out,
                          const std::byte* origin) {
   const auto hp = s7::parse(pdu, origin);
-  if (pdu.size() >= 10) {
-    // The header fields are shown even when a later check fails, as Wireshark does.
-    const auto u8 = [&](std::size_t i) { return std::to_integer<int>(pdu[i]); };
-    const auto u16 = [&](std::size_t i) { return (u8(i) << 8) | u8(i + 1); };
-    out.num("s7comm.header.protid", u8(0));
-    out.num("s7comm.header.rosctr", u8(1));
-    out.num("s7comm.header.redid", u16(2));
-    out.num("s7comm.header.pduref", u16(4));
-    out.num("s7comm.header.parlg", u16(6));
-    out.num("s7comm.header.datlg", u16(8));
-    if ((u8(1) == 2 || u8(1) == 3) && pdu.size() >= 12) {
-      out.num("s7comm.header.errcls", u8(10));
-      out.num("s7comm.header.errcod", u8(11));
+  // The header fields are shown even when a later check fails, as Wireshark does: read
+  // leniently (s7_peek.hpp), whatever the protocol id and ROSCTR.
+  const s7::peek_result h = s7::peek(pdu, origin);
+  if (h.header) {
+    out.num("s7comm.header.protid", h.protocol_id);
+    out.num("s7comm.header.rosctr", h.rosctr);
+    out.num("s7comm.header.redid", h.redundancy_id);
+    out.num("s7comm.header.pduref", h.pdu_ref);
+    out.num("s7comm.header.parlg", h.param_length);
+    out.num("s7comm.header.datlg", h.data_length);
+    if (h.has_error_fields) {
+      out.num("s7comm.header.errcls", h.error_class);
+      out.num("s7comm.header.errcod", h.error_code);
     }
   }
   if (!hp) return hp.err();
   const auto m = s7::decode(pdu, origin);
   if (!m) return m.err();
   switch (m->p.hdr.type) {
-    case s7::rosctr::job: describe_job_or_ack(*m, true, out); break;
-    case s7::rosctr::ack_data: describe_job_or_ack(*m, false, out); break;
-    case s7::rosctr::userdata: describe_userdata(*m, frag, out); break;
-    case s7::rosctr::ack: break;
+    case s7::rosctr::job:
+      describe_job_or_ack(*m, true, out);
+      break;
+    case s7::rosctr::ack_data:
+      describe_job_or_ack(*m, false, out);
+      break;
+    case s7::rosctr::userdata:
+      describe_userdata(*m, frag, out);
+      break;
+    case s7::rosctr::ack:
+      break;
   }
   return {};
 }
@@ -484,35 +521,11 @@ fragment_info fragment_tracker::classify(std::span<const std::byte> pdu) {
 }
 
 namespace {
+// Wireshark's names (names.hpp). This summary line never named function 0x00 (CPU services) and
+// keeps calling it unknown, so its output stays what it was.
 std::string_view function_name(std::uint8_t fn) {
-  switch (fn) {
-    case 0xF0: return "Setup communication";
-    case 0x04: return "Read Var";
-    case 0x05: return "Write Var";
-    case 0x1A: return "Request download";
-    case 0x1B: return "Download block";
-    case 0x1C: return "Download ended";
-    case 0x1D: return "Start upload";
-    case 0x1E: return "Upload";
-    case 0x1F: return "End upload";
-    case 0x28: return "PI-Service";
-    case 0x29: return "PLC Stop";
-    default: return "Unknown function";
-  }
-}
-std::string_view group_name(std::uint8_t g) {
-  switch (g) {
-    case 0: return "Mode-transition";
-    case 1: return "Programmer commands";
-    case 2: return "Cyclic services";
-    case 3: return "Block functions";
-    case 4: return "CPU functions";
-    case 5: return "Security";
-    case 6: return "PBC BSEND/BRECV";
-    case 7: return "Time functions";
-    case 15: return "NC programming";
-    default: return "Unknown group";
-  }
+  if (fn == static_cast<std::uint8_t>(s7::function::cpu_services)) return "Unknown function";
+  return cd::names::function(fn, "Unknown function");
 }
 }  // namespace
 
@@ -535,9 +548,10 @@ std::string summarize_s7(std::span<const std::byte> pdu) {
       return fmt::format("Ack      pduref={} error=0x{:04x}", h.pdu_ref, h.error());
     case s7::rosctr::userdata: {
       const ud::param& u = m->ud.prm;
-      const char* kind = u.type == 4 ? "Request" : u.type == 8 ? "Response" : "Push";
+      // Any type that is not a request or a response is shown as a push.
+      const std::string_view kind = cd::names::userdata_type(u.type, "Push");
       return fmt::format("Userdata pduref={} {} {} sub=0x{:02x} seq={}{}", h.pdu_ref, kind,
-                         group_name(u.group), u.subfunction, u.seq,
+                         cd::names::userdata_group(u.group, "Unknown group"), u.subfunction, u.seq,
                          u.error_code != 0 ? fmt::format(" error=0x{:04x}", u.error_code) : "");
     }
   }

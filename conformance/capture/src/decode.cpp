@@ -8,13 +8,18 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <utility>
 
 namespace protos7::capture::detail {
 namespace {
 
-// Bounded big-endian reader over the captured bytes. Every getter fails instead of reading past
-// the end; callers turn a failure into a "truncated ..." reason.
+// Bounded big-endian reader over the captured bytes: the only code here that touches a frame
+// byte. Every getter fails instead of reading past the end; callers turn a failure into a
+// "truncated ..." reason. It is not the codec's reader on purpose: this library links only
+// libpcap (the S7 codec stays out of the link-layer code), the codec's errors name S7 layers
+// (there is no Ethernet/IP/TCP layer to report), and a skipped frame here is a reason string,
+// not an {code, layer, offset} error.
 class reader {
  public:
   explicit reader(std::span<const std::byte> bytes) : rest_(bytes) {}
@@ -24,7 +29,7 @@ class reader {
 
   bool u8(std::uint8_t& v) {
     if (rest_.empty()) return false;
-    v = std::to_integer<std::uint8_t>(rest_[0]);
+    v = std::to_integer<std::uint8_t>(rest_.front());
     rest_ = rest_.subspan(1);
     return true;
   }
@@ -59,6 +64,13 @@ class reader {
   bool skip(std::size_t n) {
     std::span<const std::byte> ignored;
     return take(n, ignored);
+  }
+  // The next n bytes into `out` (an address).
+  template <std::size_t N>
+  bool bytes(std::array<std::uint8_t, N>& out, std::size_t n) {
+    if (n > N || rest_.size() < n) return false;
+    for (std::size_t i = 0; i < n; ++i) u8(out[i]);
+    return true;
   }
 
  private:
@@ -167,9 +179,9 @@ decode_result decode_ipv4(std::span<const std::byte> packet, bool wire_cut) {
   std::uint16_t total = 0, id = 0, frag = 0, csum = 0;
   ip_address src{.version = 4, .bytes = {}};
   ip_address dst{.version = 4, .bytes = {}};
-  std::span<const std::byte> s, d;
   if (!in.u8(ver_ihl) || !in.u8(tos) || !in.u16be(total) || !in.u16be(id) || !in.u16be(frag) ||
-      !in.u8(ttl) || !in.u8(proto) || !in.u16be(csum) || !in.take(4, s) || !in.take(4, d)) {
+      !in.u8(ttl) || !in.u8(proto) || !in.u16be(csum) || !in.bytes(src.bytes, 4) ||
+      !in.bytes(dst.bytes, 4)) {
     return skipped("truncated IPv4 header");
   }
   if ((ver_ihl >> 4) != 4) {
@@ -200,10 +212,6 @@ decode_result decode_ipv4(std::span<const std::byte> packet, bool wire_cut) {
     }
     announced = std::size_t{total} - header_len;
   }
-  for (std::size_t i = 0; i < 4; ++i) {
-    src.bytes[i] = std::to_integer<std::uint8_t>(s[i]);
-    dst.bytes[i] = std::to_integer<std::uint8_t>(d[i]);
-  }
   std::span<const std::byte> tcp;
   std::uint32_t missing = 0;
   std::string why;
@@ -218,19 +226,14 @@ decode_result decode_ipv6(std::span<const std::byte> packet, bool wire_cut) {
   std::uint32_t ver_class_flow = 0;
   std::uint16_t payload_len = 0;
   std::uint8_t next = 0, hop_limit = 0;
-  std::span<const std::byte> s, d;
+  ip_address src{.version = 6, .bytes = {}};
+  ip_address dst{.version = 6, .bytes = {}};
   if (!in.u32be(ver_class_flow) || !in.u16be(payload_len) || !in.u8(next) || !in.u8(hop_limit) ||
-      !in.take(16, s) || !in.take(16, d)) {
+      !in.bytes(src.bytes, 16) || !in.bytes(dst.bytes, 16)) {
     return skipped("truncated IPv6 header");
   }
   if ((ver_class_flow >> 28) != 6) {
     return skipped("IP version " + std::to_string(ver_class_flow >> 28) + " in an IPv6 frame");
-  }
-  ip_address src{.version = 6, .bytes = {}};
-  ip_address dst{.version = 6, .bytes = {}};
-  for (std::size_t i = 0; i < 16; ++i) {
-    src.bytes[i] = std::to_integer<std::uint8_t>(s[i]);
-    dst.bytes[i] = std::to_integer<std::uint8_t>(d[i]);
   }
   // Payload length 0 means a jumbogram (RFC 2675) or segmentation offload: use what is there.
   std::span<const std::byte> payload;
@@ -245,7 +248,8 @@ decode_result decode_ipv6(std::span<const std::byte> packet, bool wire_cut) {
   reader ext(payload);
   for (;;) {
     switch (next) {
-      case ip_proto_tcp: return decode_tcp(src, dst, ext.rest(), missing);
+      case ip_proto_tcp:
+        return decode_tcp(src, dst, ext.rest(), missing);
       case 0:     // hop-by-hop options
       case 43:    // routing
       case 60: {  // destination options: next header (1), length in 8-byte units minus 1 (1)
@@ -256,8 +260,10 @@ decode_result decode_ipv6(std::span<const std::byte> packet, bool wire_cut) {
         next = following;
         break;
       }
-      case 44: return skipped("IPv6 fragment (IP reassembly is not supported)");
-      default: return not_tcp();  // UDP, ICMPv6, no next header (59), ...
+      case 44:
+        return skipped("IPv6 fragment (IP reassembly is not supported)");
+      default:
+        return not_tcp();  // UDP, ICMPv6, no next header (59), ...
     }
   }
 }
@@ -271,19 +277,27 @@ decode_result decode_ethertype(std::uint16_t type, reader& in, bool wire_cut) {
     if (!in.u16be(tci) || !in.u16be(type)) return skipped("truncated VLAN tag");
   }
   switch (type) {
-    case ethertype_ipv4: return decode_ipv4(in.rest(), wire_cut);
-    case ethertype_ipv6: return decode_ipv6(in.rest(), wire_cut);
-    default: return not_tcp();  // ARP, LLDP, PROFINET, 802.3 length field, ...
+    case ethertype_ipv4:
+      return decode_ipv4(in.rest(), wire_cut);
+    case ethertype_ipv6:
+      return decode_ipv6(in.rest(), wire_cut);
+    default:
+      return not_tcp();  // ARP, LLDP, PROFINET, 802.3 length field, ...
   }
 }
 
 // Raw IP: the version nibble tells IPv4 from IPv6.
 decode_result decode_raw_ip(std::span<const std::byte> packet, bool wire_cut) {
-  if (packet.empty()) return skipped("empty raw IP frame");
-  switch (std::to_integer<unsigned>(packet[0]) >> 4) {
-    case 4: return decode_ipv4(packet, wire_cut);
-    case 6: return decode_ipv6(packet, wire_cut);
-    default: return not_tcp();
+  reader peek(packet);
+  std::uint8_t version_byte = 0;
+  if (!peek.u8(version_byte)) return skipped("empty raw IP frame");
+  switch (version_byte >> 4) {
+    case 4:
+      return decode_ipv4(packet, wire_cut);
+    case 6:
+      return decode_ipv6(packet, wire_cut);
+    default:
+      return not_tcp();
   }
 }
 
@@ -300,8 +314,10 @@ bool link_type_supported(int link_type) {
     case link_linux_sll:
     case link_ipv4:
     case link_ipv6:
-    case link_linux_sll2: return true;
-    default: return false;
+    case link_linux_sll2:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -355,8 +371,10 @@ decode_result decode_frame(int link_type, std::span<const std::byte> frame,
     case link_raw_14:
     case link_raw_101:
     case link_ipv4:
-    case link_ipv6: return decode_raw_ip(frame, wire_cut);
-    default: return skipped("unsupported link type " + std::to_string(link_type));
+    case link_ipv6:
+      return decode_raw_ip(frame, wire_cut);
+    default:
+      return skipped("unsupported link type " + std::to_string(link_type));
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "facts.hpp"
 #include "protos7/codec/s7.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/replay/script.hpp"
 
@@ -113,34 +114,27 @@ std::string_view tolerating_rule(std::string_view name, const side_facts& e, con
 
 // --- COTP variable part in canonical order ------------------------------------------------------
 
-// Fixed part length (after LI) of CR/CC: code, dst-ref(2), src-ref(2), class/option.
-constexpr std::size_t connect_fixed = 6;
-
-// Sorts the variable-part parameters of a CR/CC frame by code (stable). Returns false if the
-// variable part does not walk cleanly (then the bytes are left as they are).
+// Sorts the variable-part parameters of a CR/CC frame by code (stable), in place. The
+// parameters are located by the codec (cotp::parse, cotp::param_iterator); returns false when
+// the frame does not parse (then the bytes are left as they are).
 bool canonical_connect(std::vector<std::byte>& frame) {
-  const std::size_t h = codec::tpkt::header_size;
-  if (frame.size() < h + 1 + connect_fixed) return false;
-  const std::size_t li = std::to_integer<std::size_t>(frame[h]);
-  const std::size_t begin = h + 1 + connect_fixed;
-  const std::size_t end = h + 1 + li;
-  if (end > frame.size() || end < begin) return false;
+  const codec::bytes f{frame.data(), frame.size()};
+  if (f.size() <= codec::tpkt::header_size) return false;
+  const auto t = cotp::parse(f.subspan(codec::tpkt::header_size), f.data());
+  if (!t) return false;
   std::vector<std::vector<std::byte>> params;
-  for (std::size_t at = begin; at < end;) {
-    if (at + 2 > end) return false;
-    const std::size_t len = std::to_integer<std::size_t>(frame[at + 1]);
-    if (at + 2 + len > end) return false;
-    params.emplace_back(frame.begin() + static_cast<std::ptrdiff_t>(at),
-                        frame.begin() + static_cast<std::ptrdiff_t>(at + 2 + len));
-    at += 2 + len;
+  cotp::param_iterator it{t->variable_part, f.data()};
+  cotp::parameter p;
+  while (it.next(p)) {
+    // | code | length | value |: the value view ends the parameter.
+    const auto end = static_cast<std::size_t>(p.value.data() + p.value.size() - f.data());
+    params.emplace_back(frame.begin() + static_cast<std::ptrdiff_t>(p.offset),
+                        frame.begin() + static_cast<std::ptrdiff_t>(end));
   }
   std::stable_sort(params.begin(), params.end(),
                    [](const auto& x, const auto& y) { return x.front() < y.front(); });
-  std::size_t at = begin;
-  for (const auto& p : params) {
-    std::copy(p.begin(), p.end(), frame.begin() + static_cast<std::ptrdiff_t>(at));
-    at += p.size();
-  }
+  auto at = frame.begin() + (t->variable_part.data() - f.data());
+  for (const auto& q : params) at = std::copy(q.begin(), q.end(), at);
   return true;
 }
 
@@ -225,11 +219,10 @@ masked mask_bytes(const pdu_frames& p, const side_facts& self, const side_facts&
       h.resize(std::min<std::size_t>(h.size(), codec::tpkt::header_size + 3));
     } else if (is_connect(self) && is_connect(other)) {
       canonical_connect(h);
-      if (is_cc(self) && is_cc(other) && h.size() >= codec::tpkt::header_size + 6) {
-        // src-ref: after LI, code and dst-ref.
-        h[codec::tpkt::header_size + 4] = std::byte{0};
-        h[codec::tpkt::header_size + 5] = std::byte{0};
-      }
+      // src-ref: after LI, code and dst-ref (ISO 8073 §13.4: | LI | code | dst-ref | src-ref |).
+      constexpr std::size_t src_ref_at = codec::tpkt::header_size + 4;
+      if (is_cc(self) && is_cc(other) && h.size() >= src_ref_at + 2)
+        std::fill_n(h.begin() + src_ref_at, 2, std::byte{0});
     }
     m.headers.push_back(std::move(h));
   }
@@ -239,21 +232,22 @@ masked mask_bytes(const pdu_frames& p, const side_facts& self, const side_facts&
   };
   if (self.s.clock && other.s.clock) zero(self.s.clock_offset + 1, ud::timestamp_length - 1);
   if (is_ud_response(self) && is_ud_response(other)) {
-    zero(self.s.param_offset + 7, 1);
+    zero(self.s.param_offset + ud::param_at::seq, 1);
     if (self.s.extended && other.s.extended && self.s.data_unit_ref != 0 &&
         other.s.data_unit_ref != 0) {
-      zero(self.s.param_offset + 8, 1);
+      zero(self.s.param_offset + ud::param_at::data_unit_ref, 1);
     }
   }
   if (self.s.decoded && other.s.decoded && self.s.is_initiated() && other.s.is_initiated())
-    zero(4, 2);
+    zero(s7::header_at::pdu_ref, 2);
   return m;
 }
 
 std::string hex_window(std::span<const std::byte> b, std::size_t at, std::size_t n) {
   std::string s;
-  for (std::size_t i = at; i < at + n && i < b.size(); ++i) {
-    fmt::format_to(std::back_inserter(s), "{:02x}", std::to_integer<unsigned>(b[i]));
+  if (at < b.size()) {
+    for (const std::byte x : b.subspan(at, std::min(n, b.size() - at)))
+      fmt::format_to(std::back_inserter(s), "{:02x}", std::to_integer<unsigned>(x));
   }
   return s.empty() ? "(end)" : s;
 }
@@ -302,29 +296,25 @@ namespace detail {
 
 s7_facts facts_of_s7(std::span<const std::byte> pdu) {
   s7_facts f;
-  if (pdu.size() < s7::short_header_size || std::to_integer<unsigned>(pdu[0]) != s7::protocol_id)
-    return f;
-  const auto ros = std::to_integer<std::uint8_t>(pdu[1]);
-  if (ros != 1 && ros != 2 && ros != 3 && ros != 7) return f;
+  // Read leniently (s7_peek.hpp): pairing must work for answers the codec rejects.
+  const s7::peek_result h = s7::peek(pdu);
+  if (!h.s7) return f;
   f.s7 = true;
-  f.rosctr = ros;
-  f.pdu_ref = be16(pdu, 4);
-  f.param_length = be16(pdu, 6);
-  f.param_offset = (ros == 2 || ros == 3) ? s7::long_header_size : s7::short_header_size;
-  const std::size_t po = f.param_offset;
-  const std::size_t pend = std::min(pdu.size(), po + f.param_length);
-  if ((ros == 1 || ros == 3) && po < pend) f.fn = std::to_integer<std::uint8_t>(pdu[po]);
-  if (ros == 7 && po + ud::short_param_length <= pend) {
+  f.rosctr = h.rosctr;
+  f.pdu_ref = h.pdu_ref;
+  f.param_length = h.param_length;
+  f.param_offset = h.param_offset;
+  if (h.has_function) f.fn = h.function;
+  if (h.ud) {
     f.ud = true;
-    const auto tg = std::to_integer<std::uint8_t>(pdu[po + 5]);
-    f.ud_type = static_cast<std::uint8_t>(tg >> 4U);
-    f.group = static_cast<std::uint8_t>(tg & 0x0FU);
-    f.sub = std::to_integer<std::uint8_t>(pdu[po + 6]);
-    f.seq = std::to_integer<std::uint8_t>(pdu[po + 7]);
-    if (std::to_integer<unsigned>(pdu[po + 3]) == 8 && po + ud::long_param_length <= pend) {
+    f.ud_type = h.ud_type;
+    f.group = h.ud_group;
+    f.sub = h.ud_subfunction;
+    f.seq = h.ud_seq;
+    if (h.ud_extended) {
       f.extended = true;
-      f.data_unit_ref = std::to_integer<std::uint8_t>(pdu[po + 8]);
-      f.last_data_unit = std::to_integer<std::uint8_t>(pdu[po + 9]);
+      f.data_unit_ref = h.ud_data_unit_ref;
+      f.last_data_unit = h.ud_last_data_unit;
     }
   }
   const auto m = s7::decode(pdu);

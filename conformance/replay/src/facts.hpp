@@ -1,8 +1,8 @@
 // What the runner needs to know about a PDU to pair it and to apply the equivalence rules.
 //
 // Pairing must work for answers the codec rejects too (a malformed Ack_Data still answers its
-// request), so the header facts are read leniently from the fixed S7 header layout; the rules
-// only apply when both PDUs decode (`decoded`).
+// request), so the header facts are read with the codec's lenient peek (codec/s7_peek.hpp); the
+// rules only apply when both PDUs decode (`decoded`).
 #pragma once
 
 #include <cstddef>
@@ -56,10 +56,5 @@ struct tpdu_facts {
   codec::cotp::tpdu_type type = codec::cotp::tpdu_type::dt;
 };
 [[nodiscard]] tpdu_facts facts_of_tpdu(std::span<const std::byte> frame);
-
-[[nodiscard]] constexpr std::uint16_t be16(std::span<const std::byte> b, std::size_t at) noexcept {
-  return static_cast<std::uint16_t>((std::to_integer<unsigned>(b[at]) << 8U) |
-                                    std::to_integer<unsigned>(b[at + 1]));
-}
 
 }  // namespace protos7::replay::detail

@@ -96,8 +96,10 @@ script build_script(const stream::connection_records& cr) {
     any_data = true;
     if (facts_of_s7(r.s7).s7) {
       any_s7 = true;
-    } else if (first_byte < 0 && !r.s7.empty()) {
-      first_byte = std::to_integer<int>(r.s7[0]);
+    } else if (first_byte < 0) {
+      codec::reader head{r.s7, codec::layer::s7_header};  // the would-be protocol id
+      const std::uint8_t id = head.u8();
+      if (head.ok()) first_byte = id;
     }
   }
   if (any_data && !any_s7) {

@@ -1,8 +1,13 @@
 // Service names for the per-service summary, in Wireshark's wording (s7comm_reference.md §4, §5).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <span>
+
 #include "protos7/codec/cotp.hpp"
+#include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/replay/script.hpp"
@@ -14,215 +19,20 @@ namespace {
 namespace s7 = codec::s7;
 namespace ud = codec::s7::ud;
 
+// Wireshark's names (codec names.hpp); unknown values by number.
 std::string function_name(std::uint8_t fn) {
-  switch (fn) {
-    case 0x00:
-      return "CPU services";
-    case 0xF0:
-      return "Setup communication";
-    case 0x04:
-      return "Read Var";
-    case 0x05:
-      return "Write Var";
-    case 0x1A:
-      return "Request download";
-    case 0x1B:
-      return "Download block";
-    case 0x1C:
-      return "Download ended";
-    case 0x1D:
-      return "Start upload";
-    case 0x1E:
-      return "Upload";
-    case 0x1F:
-      return "End upload";
-    case 0x28:
-      return "PI-Service";
-    case 0x29:
-      return "PLC Stop";
-    default:
-      return fmt::format("Function 0x{:02x}", fn);
-  }
+  const std::string_view n = codec::names::function(fn);
+  return n.empty() ? fmt::format("Function 0x{:02x}", fn) : std::string(n);
 }
 
 std::string group_name(std::uint8_t g) {
-  switch (g) {
-    case 0:
-      return "Mode-transition";
-    case 1:
-      return "Programmer commands";
-    case 2:
-      return "Cyclic services";
-    case 3:
-      return "Block functions";
-    case 4:
-      return "CPU functions";
-    case 5:
-      return "Security";
-    case 6:
-      return "PBC BSEND/BRECV";
-    case 7:
-      return "Time functions";
-    case 15:
-      return "NC programming";
-    default:
-      return fmt::format("Group {}", g);
-  }
+  const std::string_view n = codec::names::userdata_group(g);
+  return n.empty() ? fmt::format("Group {}", g) : std::string(n);
 }
 
-// Subfunction names per group, TShark 4.0.17 value tables.
 std::string sub_name(std::uint8_t g, std::uint8_t sub) {
-  const char* n = nullptr;
-  switch (g) {
-    case 1: {
-      static constexpr const char* t[] = {nullptr,
-                                          "Block status",
-                                          "Variable status",
-                                          "Output ISTACK",
-                                          "Output BSTACK",
-                                          "Output LSTACK",
-                                          "Time measurement from to",
-                                          "Force selection",
-                                          "Modify variable",
-                                          "Force",
-                                          "Breakpoint",
-                                          "Exit HOLD",
-                                          "Memory reset",
-                                          "Disable job",
-                                          "Enable job",
-                                          "Delete job",
-                                          "Read job list",
-                                          "Read job",
-                                          "Replace job",
-                                          "Block status v2",
-                                          nullptr,
-                                          nullptr,
-                                          "Flash LED"};
-      if (sub < std::size(t)) n = t[sub];
-      break;
-    }
-    case 2:
-      switch (sub) {
-        case 0x01:
-          n = "Cyclic transfer";
-          break;
-        case 0x04:
-          n = "Unsubscribe";
-          break;
-        case 0x05:
-          n = "Change driven transfer";
-          break;
-        case 0x07:
-          n = "Change driven transfer modify";
-          break;
-        case 0x08:
-          n = "RDREC";
-          break;
-        default:
-          break;
-      }
-      break;
-    case 3:
-      switch (sub) {
-        case 0x01:
-          n = "List blocks";
-          break;
-        case 0x02:
-          n = "List blocks of type";
-          break;
-        case 0x03:
-          n = "Get block info";
-          break;
-        default:
-          break;
-      }
-      break;
-    case 4:
-      switch (sub) {
-        case 0x01:
-          n = "Read SZL";
-          break;
-        case 0x02:
-          n = "Message service";
-          break;
-        case 0x03:
-          n = "Diagnostic message";
-          break;
-        case 0x05:
-          n = "ALARM_8 indication";
-          break;
-        case 0x06:
-          n = "NOTIFY indication";
-          break;
-        case 0x07:
-          n = "ALARM_8 lock";
-          break;
-        case 0x08:
-          n = "ALARM_8 unlock";
-          break;
-        case 0x09:
-          n = "SCAN indication";
-          break;
-        case 0x0B:
-          n = "ALARM ack";
-          break;
-        case 0x0C:
-          n = "ALARM ack indication";
-          break;
-        case 0x0D:
-          n = "ALARM lock indication";
-          break;
-        case 0x0E:
-          n = "ALARM unlock indication";
-          break;
-        case 0x11:
-          n = "ALARM_SQ indication";
-          break;
-        case 0x12:
-          n = "ALARM_S indication";
-          break;
-        case 0x13:
-          n = "ALARM query";
-          break;
-        case 0x16:
-          n = "NOTIFY_8 indication";
-          break;
-        default:
-          break;
-      }
-      break;
-    case 5:
-      if (sub == 0x01) n = "PLC password";
-      break;
-    case 7:
-      switch (sub) {
-        case 0x01:
-          n = "Read clock";
-          break;
-        case 0x02:
-          n = "Set clock";
-          break;
-        case 0x03:
-          n = "Read clock (following)";
-          break;
-        case 0x04:
-          n = "Set clock";
-          break;
-        default:
-          break;
-      }
-      break;
-    case 15: {
-      static constexpr const char* t[] = {
-          nullptr, "Request download", "Download block", "Continue download", "Download ended",
-          nullptr, "Start upload",     "Upload",         "Continue upload"};
-      if (sub < std::size(t)) n = t[sub];
-      break;
-    }
-    default:
-      break;
-  }
-  return n != nullptr ? std::string(n) : fmt::format("Subfunction 0x{:02x}", sub);
+  const std::string_view n = codec::names::userdata_subfunction(g, sub);
+  return n.empty() ? fmt::format("Subfunction 0x{:02x}", sub) : std::string(n);
 }
 
 std::string tpdu_name(codec::cotp::tpdu_type t) {
@@ -257,8 +67,10 @@ std::string service_of(std::span<const std::byte> pdu, std::uint16_t& last_szl) 
   const auto m = s7::decode(pdu);
   if (!m) {
     // Name what the header still says, so a malformed request is grouped with its kind.
-    if (pdu.size() >= 2 && std::to_integer<unsigned>(pdu[0]) == s7::protocol_id)
-      return fmt::format("S7 ROSCTR {} (malformed)", std::to_integer<unsigned>(pdu[1]));
+    codec::reader r{pdu, codec::layer::s7_header};
+    const std::uint8_t id = r.u8();
+    const std::uint8_t rosctr = r.u8();
+    if (r.ok() && id == s7::protocol_id) return fmt::format("S7 ROSCTR {} (malformed)", rosctr);
     return "not S7";
   }
   switch (m->p.hdr.type) {
@@ -307,12 +119,13 @@ std::string service_of_tpdu(std::span<const std::byte> frame) {
 std::string summarize(const pdu_frames& p) {
   if (p.frames.empty()) return "(nothing)";
   if (p.dt) {
-    if (p.s7.size() < 10 || std::to_integer<unsigned>(p.s7[0]) != s7::protocol_id) {
+    const s7::peek_result head = s7::peek(p.s7);
+    if (!head.header || head.protocol_id != s7::protocol_id) {
       // Not S7 at all: show the start of the payload, that is what a reader needs.
       std::string h;
-      for (std::size_t i = 0; i < p.s7.size() && i < 24; ++i) {
-        fmt::format_to(std::back_inserter(h), "{:02x}", std::to_integer<unsigned>(p.s7[i]));
-      }
+      for (const std::byte b :
+           std::span<const std::byte>(p.s7).first(std::min<std::size_t>(p.s7.size(), 24)))
+        fmt::format_to(std::back_inserter(h), "{:02x}", std::to_integer<unsigned>(b));
       return fmt::format("COTP DT with {} bytes that are not an S7 PDU: {}{}", p.s7.size(), h,
                          p.s7.size() > 24 ? "..." : "");
     }

@@ -10,8 +10,10 @@
 #include <tuple>
 
 #include "facts.hpp"
+#include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/replay/script.hpp"
 
@@ -47,21 +49,19 @@ struct mem_loc {
 };
 std::optional<mem_loc> locate(const s7::var_spec& v) {
   if (v.syntax != static_cast<std::uint8_t>(s7::syntax_id::s7any)) return std::nullopt;
-  const s7::any_address& a = v.any;
+  // An item without an extent (count 0, unknown transport size) addresses nothing; the PLC
+  // answers it with an error item, which the memory model skips anyway.
+  const auto e = s7::extent(v.any, v.offset);
+  if (!e) return std::nullopt;
   mem_loc l;
-  l.area = a.area == 0x85 ? std::uint8_t{0x84} : a.area;
-  if (l.area == 0x84) l.db = a.db;
-  if (a.area == 0x1C || a.area == 0x1D) {
-    l.offset = a.address * 2U;
-    l.length = std::size_t{a.count} * 2U;
-  } else if (a.tsize == static_cast<std::uint8_t>(s7::transport_size::bit)) {
-    l.offset = a.byte_offset();
-    l.length = 1;
-    l.bit_mask = static_cast<std::uint8_t>(1U << a.bit());
-  } else {
-    l.offset = a.byte_offset();
-    l.length = a.byte_length();
-  }
+  // An instance DB is a DB: the same memory whichever way it is addressed.
+  const bool db = e->area == static_cast<std::uint8_t>(s7::area::db) ||
+                  e->area == static_cast<std::uint8_t>(s7::area::di);
+  l.area = db ? static_cast<std::uint8_t>(s7::area::db) : e->area;
+  l.db = e->db;
+  l.offset = e->byte_offset;
+  l.length = e->length;
+  l.bit_mask = e->bit_mask();
   return l;
 }
 
@@ -84,10 +84,11 @@ struct memory_model {
   std::map<byte_key, std::uint8_t> changed;                       // bits the PLC changed
 
   void read(const mem_loc& l, codec::bytes data) {
-    for (std::size_t i = 0; i < l.length && i < data.size(); ++i) {
-      const byte_key k{l.area, l.db, l.offset + static_cast<std::uint32_t>(i)};
+    std::uint32_t i = 0;
+    for (const std::byte b : data.first(std::min(l.length, data.size()))) {
+      const byte_key k{l.area, l.db, l.offset + i++};
       const std::uint8_t mask = l.bit_mask != 0 ? l.bit_mask : std::uint8_t{0xFF};
-      std::uint8_t v = std::to_integer<std::uint8_t>(data[i]);
+      std::uint8_t v = std::to_integer<std::uint8_t>(b);
       if (l.bit_mask != 0) v = (v & 1U) != 0 ? l.bit_mask : std::uint8_t{0};
       auto& [val, known] = cur[k];
       const auto diff = static_cast<std::uint8_t>((val ^ v) & mask & known);
@@ -97,10 +98,11 @@ struct memory_model {
     }
   }
   void write(const mem_loc& l, codec::bytes data) {
-    for (std::size_t i = 0; i < l.length && i < data.size(); ++i) {
-      const byte_key k{l.area, l.db, l.offset + static_cast<std::uint32_t>(i)};
+    std::uint32_t i = 0;
+    for (const std::byte b : data.first(std::min(l.length, data.size()))) {
+      const byte_key k{l.area, l.db, l.offset + i++};
       const std::uint8_t mask = l.bit_mask != 0 ? l.bit_mask : std::uint8_t{0xFF};
-      std::uint8_t v = std::to_integer<std::uint8_t>(data[i]);
+      std::uint8_t v = std::to_integer<std::uint8_t>(b);
       if (l.bit_mask != 0) v = (v & 1U) != 0 ? l.bit_mask : std::uint8_t{0};
       auto& [val, known] = cur[k];
       val = static_cast<std::uint8_t>((val & ~mask) | (v & mask));
@@ -110,20 +112,16 @@ struct memory_model {
 };
 
 std::string area_text(const mem_loc& l) {
-  switch (l.area) {
-    case 0x81:
-      return "I";
-    case 0x82:
-      return "Q";
-    case 0x83:
-      return "M";
-    case 0x84:
+  switch (static_cast<s7::area>(l.area)) {
+    case s7::area::db:
       return fmt::format("DB{}.DBB", l.db);
-    case 0x1C:
-      return "C";
-    case 0x1D:
-      return "T";
-    default:
+    case s7::area::inputs:
+    case s7::area::outputs:
+    case s7::area::flags:
+    case s7::area::counters:
+    case s7::area::timers:
+      return std::string(codec::names::area_mnemonic(l.area));
+    default:  // P, L, V and the S7-200 areas by number, as this text always showed them
       return fmt::format("area 0x{:02X}", l.area);
   }
 }
@@ -205,12 +203,11 @@ tolerance_map tolerated_ranges(const std::vector<stream::connection_records>& co
                                    lenient().params.data};
       s7::var_spec v;
       s7::data_item d;
-      std::size_t k = 0;
+      // The Write Var response data: one return code per item.
+      codec::reader codes{rs->p.data, rs->p.origin, codec::layer::s7_data};
       while (specs.next(v) && items.next(d)) {
-        const std::size_t idx = k++;
-        if (idx >= rs->p.data.size() ||
-            std::to_integer<std::uint8_t>(rs->p.data[idx]) != s7::return_code::success)
-          continue;
+        const std::uint8_t rc = codes.u8();
+        if (!codes.ok() || rc != s7::return_code::success) continue;
         if (const auto l = locate(v)) mem.write(*l, d.data);
       }
     }
@@ -241,12 +238,14 @@ tolerance_map tolerated_ranges(const std::vector<stream::connection_records>& co
         u->prm.subfunction != ud::sub::read_szl || u->prm.error_code != 0)
       continue;
     const codec::bytes pl = u->data.payload;
-    if (pl.size() < 8) continue;
-    const auto be = [&](std::size_t at) {
-      return static_cast<std::uint16_t>((std::to_integer<unsigned>(pl[at]) << 8U) |
-                                        std::to_integer<unsigned>(pl[at + 1]));
-    };
-    const std::uint16_t id = be(0), index = be(2), len = be(4);
+    // The SZL response head (szl.hpp): | SZL-ID | index | LENTHDR | N_DR |, read without the
+    // record count check of szl::parse_response (records are walked as far as they fit).
+    codec::reader head{pl, codec::layer::szl};
+    const std::uint16_t id = head.u16be();
+    const std::uint16_t index = head.u16be();
+    const std::uint16_t len = head.u16be();
+    (void)head.u16be();  // N_DR
+    if (!head.ok()) continue;
     std::size_t at_in_record = 0;
     if ((id & 0x00FFU) == 0x24 && len >= 20)
       at_in_record = 12;  // 0x0424 / 0x0124: mode, time stamp
@@ -257,7 +256,7 @@ tolerance_map tolerated_ranges(const std::vector<stream::connection_records>& co
       at_in_record = 22;
     else
       continue;
-    for (std::size_t rec = 8; rec + len <= pl.size(); rec += len) {
+    for (std::size_t rec = codec::szl::response_head_size; rec + len <= pl.size(); rec += len) {
       const std::size_t at = u->data.payload_offset + rec + at_in_record;
       for (std::size_t k = 0; k < 8; ++k)
         add_range(
@@ -276,11 +275,14 @@ tolerance_map tolerated_ranges(const std::vector<stream::connection_records>& co
     if (!f.decoded || f.rosctr != 7 || f.group == static_cast<std::uint8_t>(ud::group::time))
       continue;
     bvec key = *a.req;
-    if (key.size() >= 6) key[4] = key[5] = std::byte{0};  // PDU reference
+    const auto clear = [&](std::size_t at, std::size_t n) {
+      if (key.size() >= at + n)
+        std::fill_n(key.begin() + static_cast<std::ptrdiff_t>(at), n, std::byte{0});
+    };
+    clear(s7::header_at::pdu_ref, 2);
     const detail::s7_facts rf = detail::facts_of_s7(*a.req);
-    if (rf.ud && key.size() > rf.param_offset + 7)
-      key[rf.param_offset + 7] = std::byte{0};  // sequence number
-    if (rf.extended && key.size() > rf.param_offset + 8) key[rf.param_offset + 8] = std::byte{0};
+    if (rf.ud) clear(rf.param_offset + ud::param_at::seq, 1);
+    if (rf.extended) clear(rf.param_offset + ud::param_at::data_unit_ref, 1);
     groups[{std::move(key), a.ordinal}].push_back(i);
   }
   for (const auto& [key, members] : groups) {

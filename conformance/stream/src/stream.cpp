@@ -18,17 +18,19 @@ struct keyed {
   record rec;
 };
 
-// Next offset in [from, end) where a plausible TPKT header starts (03 00, length >= 7).
+// Next offset in [from, end) where a plausible TPKT header starts (03 00, length >= 7): the
+// 4 header bytes alone pass the codec's header check (tpkt::measure says need_more or complete).
 std::size_t find_tpkt(const std::vector<std::byte>& d, std::size_t from, std::size_t end) {
-  for (std::size_t i = from; i + 4 <= end; ++i) {
-    if (std::to_integer<unsigned>(d[i]) != 3 || std::to_integer<unsigned>(d[i + 1]) != 0) continue;
-    const unsigned len = (std::to_integer<unsigned>(d[i + 2]) << 8U) | std::to_integer<unsigned>(d[i + 3]);
-    if (len >= codec::tpkt::min_length) return i;
+  for (std::size_t i = from; i + codec::tpkt::header_size <= end; ++i) {
+    const bytes header{d.data() + i, codec::tpkt::header_size};
+    if (codec::tpkt::measure(header).status != codec::tpkt::frame_status::invalid) return i;
   }
   return end;
 }
 
-std::string side_name(int side) { return side == 0 ? "client->server" : "server->client"; }
+std::string side_name(int side) {
+  return side == 0 ? "client->server" : "server->client";
+}
 
 void walk_side(const capture::connection& c, int side, std::vector<keyed>& out,
                connection_records& cr) {
@@ -44,7 +46,8 @@ void walk_side(const capture::connection& c, int side, std::vector<keyed>& out,
     if (ch.side != side) continue;
     if (ch.gap_before) {
       if (pos < ch.begin) {
-        cr.notes.push_back("frame " + std::to_string(ch.frame) + ": " + std::to_string(ch.begin - pos) +
+        cr.notes.push_back("frame " + std::to_string(ch.frame) + ": " +
+                           std::to_string(ch.begin - pos) +
                            " bytes of an incomplete TPKT frame dropped before a capture gap (" +
                            side_name(side) + ")");
       }
@@ -55,7 +58,8 @@ void walk_side(const capture::connection& c, int side, std::vector<keyed>& out,
     }
     const std::size_t avail = ch.end;
     while (pos < avail) {
-      const codec::tpkt::measure_result m = codec::tpkt::measure(bytes{d.data() + pos, avail - pos});
+      const codec::tpkt::measure_result m =
+          codec::tpkt::measure(bytes{d.data() + pos, avail - pos});
       if (m.status == codec::tpkt::frame_status::need_more) break;
       if (m.status == codec::tpkt::frame_status::invalid) {
         const std::size_t next = find_tpkt(d, pos + 1, avail);
@@ -105,12 +109,13 @@ void walk_side(const capture::connection& c, int side, std::vector<keyed>& out,
     }
   }
   if (pos < d.size()) {
-    cr.notes.push_back(std::to_string(d.size() - pos) + " bytes at the end of the " + side_name(side) +
+    cr.notes.push_back(std::to_string(d.size() - pos) + " bytes at the end of the " +
+                       side_name(side) +
                        " stream do not form a whole TPKT frame (capture ends mid-PDU)");
   }
   if (!reasm.empty()) {
-    cr.notes.push_back("an S7 PDU of " + std::to_string(reasm.size()) + " bytes in " + side_name(side) +
-                       " never received its last DT segment (EOT)");
+    cr.notes.push_back("an S7 PDU of " + std::to_string(reasm.size()) + " bytes in " +
+                       side_name(side) + " never received its last DT segment (EOT)");
   }
 }
 
@@ -132,7 +137,8 @@ std::vector<connection_records> extract(const capture::capture_file& file, const
     });
     cr.records.reserve(all.size());
     for (keyed& k : all) cr.records.push_back(std::move(k.rec));
-    if (!c.start_seen) cr.notes.insert(cr.notes.begin(), "the connection's start (SYN) was not captured");
+    if (!c.start_seen)
+      cr.notes.insert(cr.notes.begin(), "the connection's start (SYN) was not captured");
     result.push_back(std::move(cr));
   }
   return result;

@@ -6,9 +6,11 @@
 #include <ctime>
 
 #include "protos7/codec/cotp.hpp"
+#include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_item.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/server/config.hpp"
 #include "protos7/server/session.hpp"
@@ -22,83 +24,112 @@ using bytes = codec::bytes;
 
 namespace {
 
-constexpr std::uint8_t u8(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
-
-std::string function_name(std::uint8_t fn) {
-  switch (static_cast<s7::function>(fn)) {
-    case s7::function::cpu_services: return "CPU services";
-    case s7::function::read_var: return "Read Var";
-    case s7::function::write_var: return "Write Var";
-    case s7::function::request_download: return "Request download";
-    case s7::function::download_block: return "Download block";
-    case s7::function::download_ended: return "Download ended";
-    case s7::function::start_upload: return "Start upload";
-    case s7::function::upload: return "Upload";
-    case s7::function::end_upload: return "End upload";
-    case s7::function::pi_service: return "PI service";
-    case s7::function::plc_stop: return "PLC stop";
-    case s7::function::setup_communication: return "Setup Communication";
-  }
-  return fmt::format("function 0x{:02X}", fn);
+constexpr std::uint8_t u8(std::byte b) noexcept {
+  return std::to_integer<std::uint8_t>(b);
 }
 
+// Wireshark's names (codec names.hpp), but for three the web admin has always spelled its own
+// way (its API returns them; api_test checks "Setup Communication").
+std::string function_name(std::uint8_t fn) {
+  switch (static_cast<s7::function>(fn)) {
+    case s7::function::setup_communication:
+      return "Setup Communication";
+    case s7::function::pi_service:
+      return "PI service";
+    case s7::function::plc_stop:
+      return "PLC stop";
+    default:
+      break;
+  }
+  const std::string_view n = codec::names::function(fn);
+  return n.empty() ? fmt::format("function 0x{:02X}", fn) : std::string(n);
+}
+
+// The subfunctions the web admin names, with Wireshark's names (codec names.hpp); the others by
+// number within their group.
 std::string userdata_name(std::uint8_t group, std::uint8_t sub) {
   namespace ud = s7::ud;
+  const auto named = [&](std::string_view what) {
+    return std::string(codec::names::userdata_subfunction(group, sub, what));
+  };
   switch (static_cast<ud::group>(group)) {
     case ud::group::cpu:
-      if (sub == ud::sub::read_szl) return "Read SZL";
-      if (sub == ud::sub::message_service) return "Message service";
+      if (sub == ud::sub::read_szl || sub == ud::sub::message_service) return named({});
       return fmt::format("CPU function 0x{:02X}", sub);
     case ud::group::time:
-      if (sub == ud::sub::read_clock) return "Read clock";
-      if (sub == ud::sub::set_clock || sub == ud::sub::set_clock_2) return "Set clock";
-      if (sub == ud::sub::read_clock_following) return "Read clock (following)";
+      if (sub == ud::sub::read_clock || sub == ud::sub::set_clock || sub == ud::sub::set_clock_2 ||
+          sub == ud::sub::read_clock_following)
+        return named({});
       return fmt::format("Time function 0x{:02X}", sub);
     case ud::group::block:
-      if (sub == ud::sub::list_blocks) return "List blocks";
-      if (sub == ud::sub::list_blocks_of_type) return "List blocks of type";
-      if (sub == ud::sub::block_info) return "Get block info";
+      if (sub == ud::sub::list_blocks || sub == ud::sub::list_blocks_of_type ||
+          sub == ud::sub::block_info)
+        return named({});
       return fmt::format("Block function 0x{:02X}", sub);
     case ud::group::security:
-      if (sub == ud::sub::password) return "PLC password";
+      if (sub == ud::sub::password) return named({});
       return fmt::format("Security function 0x{:02X}", sub);
-    case ud::group::cyclic: return fmt::format("Cyclic data 0x{:02X}", sub);
-    case ud::group::programmer: return fmt::format("Programmer command 0x{:02X}", sub);
-    case ud::group::mode_transition: return "Mode transition";
-    default: return fmt::format("Userdata group {} function 0x{:02X}", group, sub);
+    case ud::group::cyclic:
+      return fmt::format("Cyclic data 0x{:02X}", sub);
+    case ud::group::programmer:
+      return fmt::format("Programmer command 0x{:02X}", sub);
+    case ud::group::mode_transition:
+      return "Mode transition";
+    default:
+      return fmt::format("Userdata group {} function 0x{:02X}", group, sub);
   }
 }
 
 std::string return_code_name(std::uint8_t rc) {
   namespace rcn = s7::return_code;
   switch (rc) {
-    case rcn::success: return "success";
-    case rcn::hardware_error: return "hardware error";
-    case rcn::access_denied: return "access denied";
-    case rcn::invalid_address: return "address out of range";
-    case rcn::type_not_supported: return "data type not supported";
-    case rcn::type_inconsistent: return "data type inconsistent";
-    case rcn::object_does_not_exist: return "object does not exist";
-    default: return "unknown return code";
+    case rcn::success:
+      return "success";
+    case rcn::hardware_error:
+      return "hardware error";
+    case rcn::access_denied:
+      return "access denied";
+    case rcn::invalid_address:
+      return "address out of range";
+    case rcn::type_not_supported:
+      return "data type not supported";
+    case rcn::type_inconsistent:
+      return "data type inconsistent";
+    case rcn::object_does_not_exist:
+      return "object does not exist";
+    default:
+      return "unknown return code";
   }
 }
 
 std::string header_error_name(std::uint16_t e) {
   namespace ec = s7::error_code;
   switch (e) {
-    case ec::wrong_frames: return "PDU too large or malformed";
-    case ec::not_implemented: return "service not implemented / not allowed now";
-    case ec::service_unknown: return "unknown service";
-    case ec::not_permitted_in_mode: return "not permitted in the current mode";
-    case ec::mode_already_set: return "mode already set";
-    case ec::protection_level: return "protection level too low";
-    case ec::wrong_password: return "wrong password";
+    case ec::wrong_frames:
+      return "PDU too large or malformed";
+    case ec::not_implemented:
+      return "service not implemented / not allowed now";
+    case ec::service_unknown:
+      return "unknown service";
+    case ec::not_permitted_in_mode:
+      return "not permitted in the current mode";
+    case ec::mode_already_set:
+      return "mode already set";
+    case ec::protection_level:
+      return "protection level too low";
+    case ec::wrong_password:
+      return "wrong password";
     case ec::info_unavailable:
-    case ec::info_unavailable_2: return "information not available";
-    case ec::illegal_szl_id: return "illegal SZL id";
-    case ec::block_not_found: return "block not found";
-    case ec::object_state: return "object state conflict";
-    default: return "error";
+    case ec::info_unavailable_2:
+      return "information not available";
+    case ec::illegal_szl_id:
+      return "illegal SZL id";
+    case ec::block_not_found:
+      return "block not found";
+    case ec::object_state:
+      return "object state conflict";
+    default:
+      return "error";
   }
 }
 
@@ -107,44 +138,52 @@ std::string format_any(const s7::any_address& a) {
   const auto ts = static_cast<s7::transport_size>(a.tsize);
   const auto area = static_cast<s7::area>(a.area);
   if (area == s7::area::counters || area == s7::area::timers) {
-    const char* n = area == s7::area::counters ? "C" : "T";
-    return a.count == 1 ? fmt::format("{}{}", n, a.address) : fmt::format("{}{}..{}{}", n, a.address, n, a.address + a.count - 1U);
+    const std::string_view n = codec::names::area_mnemonic(a.area);  // C or T
+    return a.count == 1 ? fmt::format("{}{}", n, a.address)
+                        : fmt::format("{}{}..{}{}", n, a.address, n, a.address + a.count - 1U);
   }
   std::string prefix;
   std::string space;  // "DB1.DB" or "M" ...
   switch (area) {
-    case s7::area::db: prefix = fmt::format("DB{}.DB", a.db); break;
-    case s7::area::di: prefix = fmt::format("DI{}.DI", a.db); break;
-    case s7::area::inputs: prefix = "I"; break;
-    case s7::area::outputs: prefix = "Q"; break;
-    case s7::area::flags: prefix = "M"; break;
-    case s7::area::peripheral: prefix = "P"; break;
-    case s7::area::local: prefix = "L"; break;
-    case s7::area::v: prefix = "V"; break;
-    default: prefix = fmt::format("area 0x{:02X} ", a.area); break;
-  }
-  const std::uint32_t byte = a.byte_offset();
-  if (ts == s7::transport_size::bit && a.count == 1) return fmt::format("{}X{}.{}", prefix, byte, a.bit());
-  if (a.count == 1) {
-    switch (s7::element_size(a.tsize)) {
-      case 1: return fmt::format("{}B{}", prefix, byte);
-      case 2: return fmt::format("{}W{}", prefix, byte);
-      case 4: return fmt::format("{}D{}", prefix, byte);
-      default: break;
+    case s7::area::db:
+      prefix = fmt::format("DB{}.DB", a.db);
+      break;
+    case s7::area::di:
+      prefix = fmt::format("DI{}.DI", a.db);
+      break;
+    default: {  // I, Q, M, P, L, V (names.hpp)
+      const std::string_view m = codec::names::area_mnemonic(a.area);
+      prefix = m.empty() ? fmt::format("area 0x{:02X} ", a.area) : std::string(m);
+      break;
     }
   }
-  static constexpr std::pair<s7::transport_size, const char*> names[] = {
-      {s7::transport_size::bit, "BOOL"},   {s7::transport_size::byte, "BYTE"},     {s7::transport_size::char_, "CHAR"},
-      {s7::transport_size::word, "WORD"},  {s7::transport_size::int_, "INT"},      {s7::transport_size::dword, "DWORD"},
-      {s7::transport_size::dint, "DINT"},  {s7::transport_size::real, "REAL"},     {s7::transport_size::date, "DATE"},
-      {s7::transport_size::tod, "TOD"},    {s7::transport_size::time, "TIME"},     {s7::transport_size::s5time, "S5TIME"},
-      {s7::transport_size::date_and_time, "DT"},
-  };
-  std::string tname = fmt::format("0x{:02X}", a.tsize);
-  for (const auto& [t, n] : names)
-    if (t == ts) tname = n;
+  const std::uint32_t byte = a.byte_offset();
+  if (ts == s7::transport_size::bit && a.count == 1)
+    return fmt::format("{}X{}.{}", prefix, byte, a.bit());
+  if (a.count == 1) {
+    switch (s7::element_size(a.tsize)) {
+      case 1:
+        return fmt::format("{}B{}", prefix, byte);
+      case 2:
+        return fmt::format("{}W{}", prefix, byte);
+      case 4:
+        return fmt::format("{}D{}", prefix, byte);
+      default:
+        break;
+    }
+  }
+  const std::string_view known = codec::names::transport_size_mnemonic(a.tsize);
+  const std::string tname = known.empty() ? fmt::format("0x{:02X}", a.tsize) : std::string(known);
   // P#DB1.DBX0.0 BYTE 4: the ANY pointer; "DB1.DB" becomes "DB1.DBX".
   return fmt::format("P#{}X{}.{} {} {}", prefix, byte, a.bit(), tname, a.count);
+}
+
+// | SZL-ID | index | of a Read SZL request (at least 4 bytes, checked by the caller).
+std::string szl_text(bytes payload) {
+  codec::reader r{payload, codec::layer::szl};
+  const std::uint16_t id = r.u16be();
+  const std::uint16_t index = r.u16be();
+  return fmt::format("SZL 0x{:04X} index 0x{:04X}", id, index);
 }
 
 std::string hex_preview(bytes b) {
@@ -158,19 +197,21 @@ std::string hex_preview(bytes b) {
 std::string tsap_text(bytes t) {
   if (t.empty()) return "";
   std::string s;
-  for (std::size_t i = 0; i < t.size(); ++i) s += fmt::format("{}{:02X}", i == 0 ? "" : ".", u8(t[i]));
+  for (std::size_t i = 0; i < t.size(); ++i)
+    s += fmt::format("{}{:02X}", i == 0 ? "" : ".", u8(t[i]));
   return s;
 }
 
 }  // namespace
 
 std::string iso_time(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
 // One direction of a connection: TPKT framing and COTP reassembly over copies the monitor owns.
@@ -230,7 +271,8 @@ void traffic_monitor::on_close(int id) {
   ++generation_;
 }
 
-void traffic_monitor::on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) {
+void traffic_monitor::on_traffic(int id, std::span<const std::byte> in,
+                                 std::span<const std::byte> out) {
   const auto it = conns_.find(id);
   if (it == conns_.end()) return;
   conn& c = *it->second;
@@ -259,8 +301,9 @@ void traffic_monitor::on_traffic(int id, std::span<const std::byte> in, std::spa
               c.slot = called.slot;
               c.connection_type = called.connection_type == 1   ? "PG"
                                   : called.connection_type == 2 ? "OP"
-                                  : called.connection_type == 3 ? "S7 basic"
-                                                                : fmt::format("0x{:02X}", called.connection_type);
+                                  : called.connection_type == 3
+                                      ? "S7 basic"
+                                      : fmt::format("0x{:02X}", called.connection_type);
             }
           }
           break;
@@ -275,11 +318,14 @@ void traffic_monitor::on_traffic(int id, std::span<const std::byte> in, std::spa
             break;
           }
           if (fr.st != cotp::reassembler::status::complete) break;
-          if (from_client) on_client_pdu(c, fr.pdu);
-          else on_server_pdu(c, fr.pdu);
+          if (from_client)
+            on_client_pdu(c, fr.pdu);
+          else
+            on_server_pdu(c, fr.pdu);
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
   };
@@ -311,13 +357,13 @@ void traffic_monitor::on_client_pdu(conn& c, std::span<const std::byte> pdu) {
   const auto m = s7::decode(pdu, nullptr, opt);
   if (head->hdr.type == s7::rosctr::job) {
     r.kind = "Job";
-    const std::uint8_t fn = head->param.empty() ? 0 : u8(head->param[0]);
+    const std::uint8_t fn = s7::peek(pdu).function;  // 0 when the parameter is empty
     r.function = function_name(fn);
     if (!m) {
       r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
     } else if (fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
-      r.items.push_back(fmt::format("PDU {}, AmQ {}/{}", m->prm.setup.pdu_length, m->prm.setup.max_amq_calling,
-                                    m->prm.setup.max_amq_called));
+      r.items.push_back(fmt::format("PDU {}, AmQ {}/{}", m->prm.setup.pdu_length,
+                                    m->prm.setup.max_amq_calling, m->prm.setup.max_amq_called));
     } else if (fn == static_cast<std::uint8_t>(s7::function::read_var) ||
                fn == static_cast<std::uint8_t>(s7::function::write_var)) {
       const bool write = fn == static_cast<std::uint8_t>(s7::function::write_var);
@@ -343,13 +389,14 @@ void traffic_monitor::on_client_pdu(conn& c, std::span<const std::byte> pdu) {
       r.function = "Userdata";
       r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
     } else {
-      if (m->ud.prm.type != static_cast<std::uint8_t>(s7::ud::type::request)) return;  // not a request
+      if (m->ud.prm.type != static_cast<std::uint8_t>(s7::ud::type::request))
+        return;  // not a request
       r.function = userdata_name(m->ud.prm.group, m->ud.prm.subfunction);
       ++c.userdata;
       const auto& pl = m->ud.data.payload;
       if (m->ud.prm.group == static_cast<std::uint8_t>(s7::ud::group::cpu) &&
           m->ud.prm.subfunction == s7::ud::sub::read_szl && pl.size() >= 4)
-        r.items.push_back(fmt::format("SZL 0x{:02X}{:02X} index 0x{:02X}{:02X}", u8(pl[0]), u8(pl[1]), u8(pl[2]), u8(pl[3])));
+        r.items.push_back(szl_text(pl));
     }
   } else {
     return;  // Ack / Ack_Data from a client: not a request
@@ -392,8 +439,9 @@ void traffic_monitor::on_server_pdu(conn& c, std::span<const std::byte> pdu) {
     if (fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
       c.pdu_size = m->prm.setup.pdu_length;
       c.state = "S7";
-      finish(c, ref, fmt::format("OK: PDU {}, AmQ {}/{}", m->prm.setup.pdu_length, m->prm.setup.max_amq_calling,
-                                 m->prm.setup.max_amq_called),
+      finish(c, ref,
+             fmt::format("OK: PDU {}, AmQ {}/{}", m->prm.setup.pdu_length,
+                         m->prm.setup.max_amq_calling, m->prm.setup.max_amq_called),
              true);
       return;
     }
@@ -410,7 +458,8 @@ void traffic_monitor::on_server_pdu(conn& c, std::span<const std::byte> pdu) {
     for (std::size_t i = 0; i < codes.size(); ++i) {
       if (codes[i] == s7::return_code::success) continue;
       if (++bad <= 4)
-        result += fmt::format("{}item {}: {} (0x{:02X})", result.empty() ? "" : "; ", i + 1, return_code_name(codes[i]), codes[i]);
+        result += fmt::format("{}item {}: {} (0x{:02X})", result.empty() ? "" : "; ", i + 1,
+                              return_code_name(codes[i]), codes[i]);
     }
     if (bad > 4) result += fmt::format("; {} more", bad - 4);
     finish(c, ref, bad == 0 ? "OK" : result, bad == 0);
@@ -423,11 +472,17 @@ void traffic_monitor::on_server_pdu(conn& c, std::span<const std::byte> pdu) {
       return;
     }
     if (m->ud.prm.error_code != 0) {
-      finish(c, ref, fmt::format("error 0x{:04X}: {}", m->ud.prm.error_code, header_error_name(m->ud.prm.error_code)), false);
+      finish(c, ref,
+             fmt::format("error 0x{:04X}: {}", m->ud.prm.error_code,
+                         header_error_name(m->ud.prm.error_code)),
+             false);
       return;
     }
     if (m->ud.has_data && m->ud.data.return_code != s7::return_code::success) {
-      finish(c, ref, fmt::format("{} (0x{:02X})", return_code_name(m->ud.data.return_code), m->ud.data.return_code), false);
+      finish(c, ref,
+             fmt::format("{} (0x{:02X})", return_code_name(m->ud.data.return_code),
+                         m->ud.data.return_code),
+             false);
       return;
     }
     finish(c, ref, "OK", true);
@@ -442,7 +497,9 @@ void traffic_monitor::finish(conn& c, std::uint16_t pdu_ref, std::string result,
   r.result = std::move(result);
   r.ok = ok;
   r.answered = true;
-  r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r.started).count();
+  r.duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r.started)
+          .count();
   if (!ok) ++c.errors;
   log_record(std::move(r));
 }
@@ -457,24 +514,25 @@ void traffic_monitor::log_record(request_record r) {
 json traffic_monitor::clients_json() const {
   json a = json::array();
   for (const auto& [id, c] : conns_) {
-    a.push_back({{"id", id},
-                 {"peer", c->peer},
-                 {"connected_at", iso_time(c->connected_at)},
-                 {"state", c->state},
-                 {"connection_type", c->connection_type},
-                 {"calling_tsap", c->calling_tsap},
-                 {"called_tsap", c->called_tsap},
-                 {"rack", c->rack < 0 ? json() : json(c->rack)},
-                 {"slot", c->slot < 0 ? json() : json(c->slot)},
-                 {"pdu_size", c->pdu_size == 0 ? json() : json(c->pdu_size)},
-                 {"requests", c->requests},
-                 {"reads", c->reads},
-                 {"writes", c->writes},
-                 {"userdata", c->userdata},
-                 {"errors", c->errors},
-                 {"bytes_in", c->bytes_in},
-                 {"bytes_out", c->bytes_out},
-                 {"last_request_at", c->requests == 0 ? json() : json(iso_time(c->last_request_at))}});
+    a.push_back(
+        {{"id", id},
+         {"peer", c->peer},
+         {"connected_at", iso_time(c->connected_at)},
+         {"state", c->state},
+         {"connection_type", c->connection_type},
+         {"calling_tsap", c->calling_tsap},
+         {"called_tsap", c->called_tsap},
+         {"rack", c->rack < 0 ? json() : json(c->rack)},
+         {"slot", c->slot < 0 ? json() : json(c->slot)},
+         {"pdu_size", c->pdu_size == 0 ? json() : json(c->pdu_size)},
+         {"requests", c->requests},
+         {"reads", c->reads},
+         {"writes", c->writes},
+         {"userdata", c->userdata},
+         {"errors", c->errors},
+         {"bytes_in", c->bytes_in},
+         {"bytes_out", c->bytes_out},
+         {"last_request_at", c->requests == 0 ? json() : json(iso_time(c->last_request_at))}});
   }
   return a;
 }
@@ -485,17 +543,18 @@ json traffic_monitor::requests_json(std::size_t limit) const {
   // Newest first.
   for (std::size_t i = 0; i < n; ++i) {
     const request_record& r = log_[log_.size() - 1 - i];
-    a.push_back({{"seq", r.seq},
-                 {"time", iso_time(r.time)},
-                 {"connection", r.connection},
-                 {"peer", r.peer},
-                 {"pdu_ref", r.pdu_ref},
-                 {"kind", r.kind},
-                 {"function", r.function},
-                 {"items", r.items},
-                 {"result", r.result},
-                 {"ok", r.ok},
-                 {"duration_ms", r.answered ? json(std::round(r.duration_ms * 1000) / 1000) : json()}});
+    a.push_back(
+        {{"seq", r.seq},
+         {"time", iso_time(r.time)},
+         {"connection", r.connection},
+         {"peer", r.peer},
+         {"pdu_ref", r.pdu_ref},
+         {"kind", r.kind},
+         {"function", r.function},
+         {"items", r.items},
+         {"result", r.result},
+         {"ok", r.ok},
+         {"duration_ms", r.answered ? json(std::round(r.duration_ms * 1000) / 1000) : json()}});
   }
   return a;
 }

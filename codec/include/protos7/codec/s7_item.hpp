@@ -90,7 +90,7 @@ struct any_address {
   std::uint8_t tsize = 0;  // transport_size, raw
   std::uint16_t count = 0;
   std::uint16_t db = 0;
-  std::uint8_t area = 0;  // area, raw
+  std::uint8_t area = 0;      // area, raw
   std::uint32_t address = 0;  // 24 bits: byte * 8 + bit (timer/counter number for T and C)
 
   [[nodiscard]] constexpr std::uint32_t byte_offset() const noexcept { return address >> 3U; }
@@ -110,12 +110,12 @@ struct dbread_area {
 
 struct var_spec {
   std::uint8_t spec_type = var_spec_type;
-  std::uint8_t length = 0;  // length of rest (after this byte)
-  std::uint8_t syntax = 0;  // syntax_id, raw
-  any_address any;          // syntax s7any
+  std::uint8_t length = 0;        // length of rest (after this byte)
+  std::uint8_t syntax = 0;        // syntax_id, raw
+  any_address any;                // syntax s7any
   std::uint8_t dbread_count = 0;  // syntax dbread: the areas are in body after the count byte
-  bytes body;               // the length - 1 bytes after the syntax id
-  std::uint32_t offset = 0; // of the 0x12 byte
+  bytes body;                     // the length - 1 bytes after the syntax id
+  std::uint32_t offset = 0;       // of the 0x12 byte
 };
 
 // NCK (0x82..0x84) address, length 8: | area (3 bits) + unit (5 bits) | column (u16) |
@@ -190,6 +190,40 @@ class var_spec_iterator {
 // non-BIT size, 0x06 for an unknown transport size. Kept out of the parser so that the server
 // can answer such items one by one instead of rejecting the whole job.
 [[nodiscard]] std::uint8_t check_any(const any_address& a) noexcept;
+
+// The memory an S7ANY item addresses: area, DB, first byte, length in bytes, and for a BIT item
+// the bit. Offsets of the fields inside the 12-byte item (for the error offsets below):
+//   | 0x12 | 10 | 0x10 | tsize (3) | count (4) | DB (6) | area (8) | address (9) |
+struct any_extent {
+  std::uint8_t area = 0;          // as sent (a caller that treats DI as DB maps it itself)
+  std::uint16_t db = 0;           // DB / DI number; 0 for every other area
+  std::uint32_t byte_offset = 0;  // first byte
+  std::uint32_t length = 0;       // bytes, never 0
+  bool bit_item = false;          // transport size BIT: one bit of one byte (length 1)
+  std::uint8_t bit = 0;           // its bit number 0..7
+
+  [[nodiscard]] constexpr std::uint32_t end() const noexcept { return byte_offset + length; }
+  [[nodiscard]] constexpr std::uint8_t bit_mask() const noexcept {
+    return bit_item ? static_cast<std::uint8_t>(1U << bit) : std::uint8_t{0};
+  }
+  friend constexpr bool operator==(const any_extent&, const any_extent&) = default;
+};
+
+// The byte extent of an S7ANY item, as a CPU resolves it:
+//  - counters (C, 0x1C) and timers (T, 0x1D): the address is the first number and each one is a
+//    16-bit word, so bytes [number * 2, (number + count) * 2) of the area, whatever transport
+//    size the item names (a server that insists on COUNTER / TIMER checks that itself);
+//  - transport size BIT: one bit, bit (address & 7) of byte (address >> 3); length 1 whatever
+//    the count (a CPU answers a BIT item with a count other than 1 with 0x05, the caller's call);
+//  - every other transport size: count elements of its size (element_size) from byte
+//    address >> 3; the bit part of the address is ignored (check_any flags it).
+// It cannot overflow: the address is 24 bits and count * element size at most 65535 * 8, so the
+// end stays below 2^26 (static_assert in s7_item.cpp).
+// `item_offset` is the offset of the item's 0x12 byte (var_spec::offset) for the error offsets.
+// Errors: item_bad_transport_size (a size element_size does not know, not for C / T; at +3),
+// item_zero_length (count 0, at +4).
+[[nodiscard]] result<any_extent> extent(const any_address& a,
+                                        std::uint32_t item_offset = 0) noexcept;
 
 // Writes an S7ANY item (12 bytes).
 void write_any(writer& w, const any_address& a) noexcept;
