@@ -62,7 +62,8 @@ void stream_reader::after_bad_header(bytes& in, bool header_in_input) noexcept {
   }
   // The header was assembled from earlier reads: its bytes are in the framer's storage.
   carry_len_ = 0;
-  for (std::size_t i = 1; i < buffered_header_ && carry_len_ < carry_.size(); ++i) carry_[carry_len_++] = frame_storage_[i];
+  for (std::size_t i = 1; i < buffered_header_ && carry_len_ < carry_.size(); ++i)
+    carry_[carry_len_++] = frame_storage_[i];
 }
 
 event stream_reader::next(bytes& in) noexcept {
@@ -79,7 +80,8 @@ event stream_reader::next(bytes& in) noexcept {
   const std::size_t before = in.size();
   const tpkt::framer::next_result r = framer_.next(in);
   consumed_ += before - in.size();
-  buffered_header_ = framer_.buffered() < tpkt::header_size ? framer_.buffered() : tpkt::header_size;
+  buffered_header_ =
+      framer_.buffered() < tpkt::header_size ? framer_.buffered() : tpkt::header_size;
   ev.offset = frame_start_;
   if (r.status == tpkt::frame_status::need_more) return ev;
   ev.skipped = skipped_;
@@ -129,12 +131,15 @@ void stream_reader::gap(std::uint64_t n) noexcept {
   carry_len_ = 0;
   framer_.reset();
   reassembler_.reset();
-  if (opt_.resync) resyncing_ = true;
-  else broken_ = true;
+  if (opt_.resync)
+    resyncing_ = true;
+  else
+    broken_ = true;
 }
 
 void stream_reader::limit_pdu(std::size_t n) noexcept {
-  reassembler_ = cotp::reassembler(pdu_storage_.first(n < pdu_storage_.size() ? n : pdu_storage_.size()));
+  reassembler_ =
+      cotp::reassembler(pdu_storage_.first(n < pdu_storage_.size() ? n : pdu_storage_.size()));
 }
 
 void stream_reader::reset() noexcept {

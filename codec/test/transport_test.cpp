@@ -1,12 +1,13 @@
 // The transport reader: TPKT framing + COTP + DT reassembly over arbitrary reads, with stream
 // offsets, named resynchronisation after garbage and gaps.
+#include "protos7/codec/transport.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "capture_fixtures.hpp"
-#include "protos7/codec/transport.hpp"
 #include "test_util.hpp"
 
 namespace protos7::codec::test {
@@ -24,13 +25,16 @@ std::string describe(const tr::event& e) {
   if (e.st == tr::status::error)
     return "error@" + std::to_string(e.offset) + " " + std::string(to_string(e.err.code)) +
            (e.skipped != 0 ? " skipped=" + std::to_string(e.skipped) : "");
-  std::string s = "tpdu@" + std::to_string(e.offset) + " type=" + std::to_string(static_cast<unsigned>(e.tpdu.type));
-  if (e.completes_pdu) s += " pdu=" + std::to_string(e.pdu.size()) + "/" + std::to_string(e.segments);
+  std::string s = "tpdu@" + std::to_string(e.offset) +
+                  " type=" + std::to_string(static_cast<unsigned>(e.tpdu.type));
+  if (e.completes_pdu)
+    s += " pdu=" + std::to_string(e.pdu.size()) + "/" + std::to_string(e.segments);
   if (e.skipped != 0) s += " skipped=" + std::to_string(e.skipped);
   return s;
 }
 
-run feed(const std::vector<byte_vec>& reads, const tr::options& opt = {}, std::size_t pdu_room = 960) {
+run feed(const std::vector<byte_vec>& reads, const tr::options& opt = {},
+         std::size_t pdu_room = 960) {
   byte_vec frame_buf(2052);
   byte_vec pdu_buf(pdu_room);
   tr::stream_reader r{frame_buf, pdu_buf, opt};
@@ -101,11 +105,13 @@ TEST(transport_reader, reassembles_dt_segments_and_reports_each_one) {
   const run r = feed({concat({view(dt(pdu.first(10), false)), view(dt(pdu.subspan(10), true))})});
   ASSERT_EQ(r.events.size(), 2U);
   EXPECT_EQ(r.events[0].find("pdu="), std::string::npos);
-  EXPECT_NE(r.events[1].find("pdu=" + std::to_string(pdu.size()) + "/2"), std::string::npos) << r.events[1];
+  EXPECT_NE(r.events[1].find("pdu=" + std::to_string(pdu.size()) + "/2"), std::string::npos)
+      << r.events[1];
   ASSERT_EQ(r.pdus.size(), 1U);
   EXPECT_TRUE(same_bytes(view(r.pdus[0]), pdu));
   // A PDU over the reassembly limit is dropped with its own error.
-  const run over = feed({concat({view(dt(pdu.first(10), false)), view(dt(pdu.subspan(10), true))})}, {}, 12);
+  const run over =
+      feed({concat({view(dt(pdu.first(10), false)), view(dt(pdu.subspan(10), true))})}, {}, 12);
   ASSERT_EQ(over.events.size(), 2U);
   EXPECT_EQ(over.events[1], "error@17 cotp_reassembly_overflow");
 }
@@ -114,14 +120,16 @@ TEST(transport_reader, stops_at_garbage_unless_resync_is_asked_for) {
   const byte_vec garbage = hex("DE AD BE EF 00");
   const byte_vec s = concat({view(fx::cotp_cr()), view(garbage), view(fx::setup_job())});
   const run strict = feed({s});
-  EXPECT_EQ(strict.events, (std::vector<std::string>{"tpdu@0 type=14", "error@22 tpkt_bad_version"}));
+  EXPECT_EQ(strict.events,
+            (std::vector<std::string>{"tpdu@0 type=14", "error@22 tpkt_bad_version"}));
   tr::options lenient;
   lenient.resync = true;
   const run resync = feed({s}, lenient);
   ASSERT_EQ(resync.events.size(), 3U);
   EXPECT_EQ(resync.events[1], "error@22 tpkt_bad_version");
   EXPECT_EQ(resync.events[2].rfind("tpdu@27 type=15 pdu=", 0), 0U) << resync.events[2];
-  EXPECT_NE(resync.events[2].find("skipped=5"), std::string::npos) << resync.events[2];  // the 5 garbage bytes
+  EXPECT_NE(resync.events[2].find("skipped=5"), std::string::npos)
+      << resync.events[2];  // the 5 garbage bytes
   for (std::size_t k = 0; k <= s.size(); ++k)
     EXPECT_EQ(feed(split_at(view(s), k), lenient).events, resync.events) << "split at " << k;
 }

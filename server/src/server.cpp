@@ -328,11 +328,13 @@ void server::consume(connection& c, std::span<const std::byte> in) {
   // arrived (a validator must see two pipelined jobs before the first answer).
   const std::span<const std::byte> all = in;
   const std::size_t queued_before = c.out.size();
+  std::size_t used = 0;  // bytes the session took (not those after a close)
   while (!in.empty() && can_process(c)) {
     const std::size_t queued = c.out.size();
     const std::size_t partial = c.s.partial_frame();
     const auto r = c.s.receive_some(in, c.out, 1);
     in = in.subspan(r.consumed);
+    used += r.consumed;
     c.queued_total += c.out.size() - queued;
     if (r.replies > 0) c.answer_ends.push_back(c.queued_total);
     if (c.answer_ends.size() > peak_answers_.load()) peak_answers_.store(c.answer_ends.size());
@@ -344,9 +346,8 @@ void server::consume(connection& c, std::span<const std::byte> in) {
       in = {};
     }
   }
-  if (observer_ != nullptr && in.size() < all.size())
-    observer_->on_traffic(c.fd, all.first(all.size() - in.size()),
-                          std::span<const std::byte>(c.out).subspan(queued_before));
+  if (observer_ != nullptr && (used > 0 || c.out.size() > queued_before))
+    observer_->on_traffic(c.fd, all.first(used), std::span<const std::byte>(c.out).subspan(queued_before));
   if (!in.empty()) c.in.insert(c.in.end(), in.begin(), in.end());
   account(c);
 }

@@ -13,6 +13,7 @@
 #include "protos7/codec/s7_item.hpp"
 #include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/tpkt.hpp"
+#include "protos7/codec/transport.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/session.hpp"
 
@@ -41,36 +42,6 @@ std::string hex(std::span<const std::byte> b) {
   return s;
 }
 
-// Splits one direction's bytes into TPKT frames.
-struct framer {
-  std::vector<std::byte> buf;
-  std::uint64_t offset = 0;  // stream offset of buf[0]
-  bool dead = false;         // framing lost: nothing after it can be trusted
-
-  // Calls on_frame(frame, stream_offset) per whole frame; on_bad(err, stream_offset) once when
-  // the framing breaks.
-  template <class F, class B>
-  void feed(bytes in, F&& on_frame, B&& on_bad) {
-    if (dead) return;
-    buf.insert(buf.end(), in.begin(), in.end());
-    std::size_t at = 0;
-    while (at < buf.size()) {
-      const auto m = codec::tpkt::measure(bytes(buf).subspan(at));
-      if (m.status == codec::tpkt::frame_status::need_more) break;
-      if (m.status == codec::tpkt::frame_status::invalid) {
-        on_bad(m.err, bytes(buf).subspan(at), offset + at);
-        dead = true;
-        buf.clear();
-        return;
-      }
-      on_frame(bytes(buf).subspan(at, m.frame_size), offset + at);
-      at += m.frame_size;
-    }
-    buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(at));
-    offset += at;
-  }
-};
-
 }  // namespace
 
 struct connection_validator::impl {
@@ -78,15 +49,20 @@ struct connection_validator::impl {
   std::string peer;
   std::vector<deviation> devs;
 
-  framer client, server;
+  // Each direction read by the codec's transport reader (frames up to the class-0 maximum, as
+  // the session accepts them; PDUs up to the 16-bit S7 lengths).
+  std::vector<std::byte> c_frame_buf = std::vector<std::byte>(max_frame_size);
+  std::vector<std::byte> c_pdu_buf = std::vector<std::byte>(max_collect);
+  codec::transport::stream_reader client{c_frame_buf, c_pdu_buf};
+  std::vector<std::byte> s_frame_buf = std::vector<std::byte>(max_frame_size);
+  std::vector<std::byte> s_pdu_buf = std::vector<std::byte>(max_collect);
+  codec::transport::stream_reader server{s_frame_buf, s_pdu_buf};
   std::uint64_t client_frames = 0;
   std::uint64_t requests = 0;
-  // The client PDU being reassembled from DT segments.
-  std::vector<std::byte> c_pdu;
+  // The client PDU being reassembled from DT segments: where it began, its segments.
   std::uint64_t c_pdu_frame = 0, c_pdu_offset = 0;
   std::size_t c_pdu_segments = 0;
   bool c_pdu_over = false;
-  std::vector<std::byte> s_pdu;  // the server PDU being reassembled
 
   bool cr_seen = false;
   bool cc_seen = false;
@@ -117,31 +93,29 @@ struct connection_validator::impl {
 
   // --- client side ---
 
-  void client_frame(bytes f, std::uint64_t at) {
+  void client_event(const codec::transport::event& e, bytes chunk, std::uint64_t chunk_at) {
+    if (e.st == codec::transport::status::error && e.err.where == codec::layer::tpkt) {
+      framing_error(e, chunk, chunk_at);
+      return;
+    }
+    if (e.st == codec::transport::status::error &&
+        e.err.code == codec::errc::cotp_reassembly_overflow)
+      return;  // a PDU past the 16-bit S7 lengths: already reported as over the PDU size
     ++client_frames;
     const std::uint64_t n = client_frames;
-    if (f.size() > max_frame_size) {
-      add("tpkt_frame_too_large",
-          fmt::format("TPKT frame of {} bytes; a class-0 TPDU is at most 2048 bytes (ISO 8073 "
-                      "§13.3.4 b) + 4",
-                      f.size()),
-          f, 0, n, at);
-      return;
-    }
-    const auto t = cotp::parse(f.subspan(codec::tpkt::header_size), f.data());
-    if (!t) {
-      add(std::string(codec::to_string(t.err().code)),
+    if (e.st == codec::transport::status::error) {
+      add(std::string(codec::to_string(e.err.code)),
           fmt::format("COTP TPDU rejected by the strict codec: {} at offset {}",
-                      codec::to_string(t.err().code), t.err().offset),
-          f, t.err().offset, n, at);
+                      codec::to_string(e.err.code), e.err.offset),
+          e.frame, e.err.offset, n, e.offset);
       return;
     }
-    switch (t->type) {
+    switch (e.tpdu.type) {
       case cotp::tpdu_type::cr:
-        connect_request(*t, f, n, at);
+        connect_request(e.tpdu, e.frame, n, e.offset);
         return;
       case cotp::tpdu_type::dt:
-        data(*t, f, n, at);
+        data(e, n);
         return;
       case cotp::tpdu_type::dr:
         return;  // the client disconnects
@@ -149,10 +123,31 @@ struct connection_validator::impl {
         add("cotp_unexpected_tpdu",
             fmt::format(
                 "COTP TPDU type 0x{:02X} from a client (only CR, DT and DR are sent by one)",
-                static_cast<unsigned>(t->type)),
-            f, 4, n, at);
+                static_cast<unsigned>(e.tpdu.type)),
+            e.frame, 4, n, e.offset);
         return;
     }
+  }
+
+  // The client's bytes stop being TPKT frames: nothing after them can be framed.
+  void framing_error(const codec::transport::event& e, bytes chunk, std::uint64_t chunk_at) {
+    const bytes rest = e.offset >= chunk_at && e.offset - chunk_at < chunk.size()
+                           ? chunk.subspan(e.offset - chunk_at)
+                           : chunk;
+    if (e.err.code == codec::errc::tpkt_frame_too_large) {
+      add("tpkt_frame_too_large",
+          fmt::format("TPKT frame of {} bytes; a class-0 TPDU is at most 2048 bytes (ISO 8073 "
+                      "§13.3.4 b) + 4",
+                      codec::tpkt::measure(rest).frame_size),
+          rest, 0, client_frames + 1, e.offset);
+      return;
+    }
+    add(std::string(codec::to_string(e.err.code)),
+        fmt::format(
+            "TPKT header rejected: {} (the bytes at client stream offset {} are not a TPKT frame; "
+            "nothing after them can be framed)",
+            codec::to_string(e.err.code), e.offset),
+        rest, e.err.offset, client_frames + 1, e.offset);
   }
 
   void connect_request(const cotp::tpdu& cr, bytes f, std::uint64_t n, std::uint64_t at) {
@@ -180,7 +175,10 @@ struct connection_validator::impl {
     }
   }
 
-  void data(const cotp::tpdu& dt, bytes f, std::uint64_t n, std::uint64_t at) {
+  void data(const codec::transport::event& e, std::uint64_t n) {
+    const cotp::tpdu& dt = e.tpdu;
+    const bytes f = e.frame;
+    const std::uint64_t at = e.offset;
     if (!cr_seen) {
       add("cotp_dt_before_connect", "COTP DT before any CR", f, 4, n, at);
       return;
@@ -196,25 +194,21 @@ struct connection_validator::impl {
     }
     if (dt.user_data.empty() && !dt.eot) return;  // Step 7's empty DT after each answer: legal
     ++c_pdu_segments;
-    if (c_pdu.size() + dt.user_data.size() <= max_collect)
-      c_pdu.insert(c_pdu.end(), dt.user_data.begin(), dt.user_data.end());
-    if (!c_pdu_over && c_pdu.size() > limit()) {
+    const std::size_t carried = e.completes_pdu ? e.pdu.size() : client.partial_pdu();
+    if (!c_pdu_over && carried > limit()) {
       c_pdu_over = true;
       add("pdu_over_negotiated_size",
           fmt::format(
               "the DT segments of this PDU already carry {} bytes; the PDU size in force is {}{}",
-              c_pdu.size(), limit(),
-              setup_acked ? "" : " (the server's, before Setup Communication)"),
+              carried, limit(), setup_acked ? "" : " (the server's, before Setup Communication)"),
           f, 0, n, at);
     }
     if (!dt.eot) return;
-    std::vector<std::byte> pdu;
-    pdu.swap(c_pdu);
     const std::size_t segments = c_pdu_segments;
     const bool already_over = c_pdu_over;
     c_pdu_segments = 0;
     c_pdu_over = false;
-    client_pdu(pdu, segments, already_over, f, c_pdu_frame, c_pdu_offset);
+    client_pdu(e.pdu, segments, already_over, f, c_pdu_frame, c_pdu_offset);
   }
 
   void request(const s7::header& h, bytes pdu, std::uint64_t n, std::uint64_t at) {
@@ -383,21 +377,19 @@ struct connection_validator::impl {
 
   // --- server side: what was negotiated, which requests are answered ---
 
-  void server_frame(bytes f) {
-    const auto t = cotp::parse(f.subspan(codec::tpkt::header_size), f.data());
-    if (!t) return;  // the server's own replies are checked by the server (self check)
-    if (t->type == cotp::tpdu_type::cc) {
+  void server_event(const codec::transport::event& e) {
+    if (e.st != codec::transport::status::tpdu) return;  // the server checks its own replies
+    if (e.tpdu.type == cotp::tpdu_type::cc) {
       cc_seen = true;
-      tpdu_size =
-          t->params.tpdu_size_code != 0 ? cotp::tpdu_size_bytes(t->params.tpdu_size_code) : 128;
+      tpdu_size = e.tpdu.params.tpdu_size_code != 0
+                      ? cotp::tpdu_size_bytes(e.tpdu.params.tpdu_size_code)
+                      : 128;
       return;
     }
-    if (t->type != cotp::tpdu_type::dt) return;
-    if (s_pdu.size() + t->user_data.size() <= max_collect)
-      s_pdu.insert(s_pdu.end(), t->user_data.begin(), t->user_data.end());
-    if (!t->eot) return;
-    std::vector<std::byte> pdu;
-    pdu.swap(s_pdu);
+    if (e.completes_pdu) server_pdu(e.pdu);
+  }
+
+  void server_pdu(bytes pdu) {
     const auto m = s7::decode(pdu);
     if (!m) {
       const auto hp = s7::parse(pdu);
@@ -438,40 +430,41 @@ connection_validator::~connection_validator() = default;
 
 void connection_validator::client_bytes(std::span<const std::byte> b) {
   impl& s = *p_;
-  s.client.feed(
-      b, [&](bytes f, std::uint64_t at) { s.client_frame(f, at); },
-      [&](const codec::error& e, bytes rest, std::uint64_t at) {
-        s.add(std::string(codec::to_string(e.code)),
-              fmt::format("TPKT header rejected: {} (the bytes at client stream offset {} are not "
-                          "a TPKT frame; "
-                          "nothing after them can be framed)",
-                          codec::to_string(e.code), at),
-              rest, e.offset, s.client_frames + 1, at);
-      });
+  const std::uint64_t chunk_at = s.client.offset();
+  bytes in = b;
+  for (;;) {
+    const codec::transport::event e = s.client.next(in);
+    if (e.st == codec::transport::status::need_more) return;
+    s.client_event(e, b, chunk_at);
+  }
 }
 
 void connection_validator::server_bytes(std::span<const std::byte> b) {
   impl& s = *p_;
-  s.server.feed(
-      b, [&](bytes f, std::uint64_t) { s.server_frame(f); },
-      [](const codec::error&, bytes, std::uint64_t) {});
+  bytes in = b;
+  for (;;) {
+    const codec::transport::event e = s.server.next(in);
+    if (e.st == codec::transport::status::need_more) return;
+    s.server_event(e);
+  }
 }
 
 void connection_validator::end() {
   impl& s = *p_;
-  if (!s.client.dead && !s.client.buf.empty()) {
-    const auto& b = s.client.buf;
-    const std::string claimed =
-        b.size() >= codec::tpkt::header_size
-            ? fmt::format("{}", codec::tpkt::measure(b).frame_size)  // need_more: the length field
-            : std::string("(header incomplete)");
-    s.add("tpkt_truncated",
-          fmt::format("the client closed the connection {} byte(s) into a TPKT frame whose length "
-                      "field says {}",
-                      b.size(), claimed),
-          b, 0, s.client_frames + 1, s.client.offset);
-    s.client.buf.clear();
-  }
+  const std::size_t partial = s.client.partial_frame();
+  if (s.client.broken() || partial == 0) return;
+  // The reader assembles a split frame at the start of its storage.
+  const bytes b = bytes(s.c_frame_buf).first(partial);
+  const std::string claimed =
+      b.size() >= codec::tpkt::header_size
+          ? fmt::format("{}", codec::tpkt::measure(b).frame_size)  // the length field
+          : std::string("(header incomplete)");
+  s.add("tpkt_truncated",
+        fmt::format("the client closed the connection {} byte(s) into a TPKT frame whose length "
+                    "field says {}",
+                    b.size(), claimed),
+        b, 0, s.client_frames + 1, s.client.offset() - partial);
+  s.client.reset();
 }
 
 const std::vector<deviation>& connection_validator::deviations() const noexcept {

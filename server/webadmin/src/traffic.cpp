@@ -12,6 +12,7 @@
 #include "protos7/codec/s7_item.hpp"
 #include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/tpkt.hpp"
+#include "protos7/codec/transport.hpp"
 #include "protos7/server/config.hpp"
 #include "protos7/server/session.hpp"
 
@@ -214,13 +215,12 @@ std::string iso_time(std::chrono::system_clock::time_point t) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
-// One direction of a connection: TPKT framing and COTP reassembly over copies the monitor owns.
+// One direction of a connection, read by the codec's transport reader over buffers the monitor
+// owns. Framing stops at garbage (the session closes such connections anyway).
 struct traffic_monitor::direction {
   std::vector<std::byte> frame_buf = std::vector<std::byte>(server::max_frame_size);
   std::vector<std::byte> pdu_buf = std::vector<std::byte>(server::max_pdu_size);
-  codec::tpkt::framer framer{frame_buf};
-  cotp::reassembler reassembler{pdu_buf};
-  bool broken = false;  // stop decoding after garbage (the session closes such connections anyway)
+  codec::transport::stream_reader reader{frame_buf, pdu_buf};
 };
 
 struct traffic_monitor::conn {
@@ -279,58 +279,50 @@ void traffic_monitor::on_traffic(int id, std::span<const std::byte> in,
   c.bytes_in += in.size();
   c.bytes_out += out.size();
   const auto walk = [&](direction& d, bytes stream, bool from_client) {
-    while (!d.broken) {
-      const auto r = d.framer.next(stream);
-      if (r.status == codec::tpkt::frame_status::need_more) return;
-      if (r.status == codec::tpkt::frame_status::invalid) {
-        d.broken = true;
-        return;
-      }
-      const auto f = codec::tpkt::parse(r.frame);
-      if (!f) continue;
-      const auto t = cotp::parse(f->payload);
-      if (!t) continue;
-      switch (t->type) {
-        case cotp::tpdu_type::cr:
-          if (from_client) {
-            c.calling_tsap = tsap_text(t->params.calling_tsap);
-            c.called_tsap = tsap_text(t->params.called_tsap);
-            cotp::s7_tsap called{};
-            if (cotp::decode_s7_tsap(t->params.called_tsap, called)) {
-              c.rack = called.rack;
-              c.slot = called.slot;
-              c.connection_type = called.connection_type == 1   ? "PG"
-                                  : called.connection_type == 2 ? "OP"
-                                  : called.connection_type == 3
-                                      ? "S7 basic"
-                                      : fmt::format("0x{:02X}", called.connection_type);
-            }
-          }
-          break;
-        case cotp::tpdu_type::cc:
-          if (!from_client) c.state = "COTP";
-          ++generation_;
-          break;
-        case cotp::tpdu_type::dt: {
-          const auto fr = d.reassembler.feed(*t);
-          if (fr.st == cotp::reassembler::status::overflow) {
-            d.reassembler.reset();
-            break;
-          }
-          if (fr.st != cotp::reassembler::status::complete) break;
-          if (from_client)
-            on_client_pdu(c, fr.pdu);
-          else
-            on_server_pdu(c, fr.pdu);
-          break;
-        }
-        default:
-          break;
-      }
+    for (;;) {
+      const codec::transport::event e = d.reader.next(stream);
+      if (e.st == codec::transport::status::need_more) return;
+      if (e.st == codec::transport::status::tpdu) on_tpdu(c, e, from_client);
     }
   };
   walk(c.in, in, true);
   walk(c.out, out, false);
+}
+
+void traffic_monitor::on_tpdu(conn& c, const codec::transport::event& e, bool from_client) {
+  const cotp::tpdu& t = e.tpdu;
+  switch (t.type) {
+    case cotp::tpdu_type::cr:
+      if (from_client) on_connect_request(c, t);
+      break;
+    case cotp::tpdu_type::cc:
+      if (!from_client) c.state = "COTP";
+      ++generation_;
+      break;
+    case cotp::tpdu_type::dt:
+      if (!e.completes_pdu) break;
+      if (from_client)
+        on_client_pdu(c, e.pdu);
+      else
+        on_server_pdu(c, e.pdu);
+      break;
+    default:
+      break;
+  }
+}
+
+void traffic_monitor::on_connect_request(conn& c, const cotp::tpdu& t) {
+  c.calling_tsap = tsap_text(t.params.calling_tsap);
+  c.called_tsap = tsap_text(t.params.called_tsap);
+  cotp::s7_tsap called{};
+  if (!cotp::decode_s7_tsap(t.params.called_tsap, called)) return;
+  c.rack = called.rack;
+  c.slot = called.slot;
+  c.connection_type = called.connection_type == 1   ? "PG"
+                      : called.connection_type == 2 ? "OP"
+                      : called.connection_type == 3
+                          ? "S7 basic"
+                          : fmt::format("0x{:02X}", called.connection_type);
 }
 
 void traffic_monitor::on_client_pdu(conn& c, std::span<const std::byte> pdu) {

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "protos7/codec/transport.hpp"
 #include "protos7/server/server.hpp"
 
 namespace protos7::webadmin {
@@ -71,6 +72,8 @@ class traffic_monitor final : public server::connection_observer {
  private:
   struct conn;
   struct direction;
+  void on_tpdu(conn& c, const codec::transport::event& e, bool from_client);
+  void on_connect_request(conn& c, const codec::cotp::tpdu& t);
   void on_client_pdu(conn& c, std::span<const std::byte> pdu);
   void on_server_pdu(conn& c, std::span<const std::byte> pdu);
   void finish(conn& c, std::uint16_t pdu_ref, std::string result, bool ok);
