@@ -72,9 +72,8 @@ session::session(const config& cfg, plc_memory& mem, plc_state& plc, std::uint16
       reassembly_buf_(max_pdu_size),
       data_buf_(max_pdu_size),
       pdu_buf_(max_pdu_size),
-      framer_(frame_buf_),
       // Until Setup Communication the reassembly is capped at the configured PDU size.
-      reassembler_(std::span<std::byte>(reassembly_buf_).first(cfg.pdu_size)) {}
+      reader_(frame_buf_, std::span<std::byte>(reassembly_buf_).first(cfg.pdu_size)) {}
 
 session::~session() {
   if (conn_type_ != 0) plc_.connection_closed(conn_type_);
@@ -95,15 +94,11 @@ session::receive_result session::receive_some(std::span<const std::byte> in,
   receive_result res;
   bytes rest = in;
   while (state_ != state::closing && res.replies < max_replies) {
-    const auto r = framer_.next(rest);
-    if (r.status == codec::tpkt::frame_status::need_more) break;
-    if (r.status == codec::tpkt::frame_status::invalid) {
-      log(log_level::warn, "{}: bad TPKT: {}", peer_, describe(r.err));
-      close("invalid TPKT framing");
-      break;
-    }
+    const codec::transport::event e = reader_.next(rest);
+    if (e.st == codec::transport::status::need_more) break;
     const std::size_t before = out.size();
-    on_frame(r.frame, out);
+    if (e.st == codec::transport::status::error) on_transport_error(e, out);
+    else on_tpdu(e, out);
     if (out.size() != before) ++res.replies;
   }
   res.consumed = in.size() - rest.size();
@@ -111,61 +106,51 @@ session::receive_result session::receive_some(std::span<const std::byte> in,
   return res;
 }
 
-void session::on_frame(bytes frame, std::vector<std::byte>& out) {
-  const auto f = codec::tpkt::parse(frame);
-  if (!f) {
-    log(log_level::warn, "{}: bad TPKT: {}", peer_, describe(f.err()));
-    close("invalid TPKT");
-    return;
-  }
-  const auto t = cotp::parse(f->payload, frame.data());
-  if (!t) {
-    log(log_level::warn, "{}: bad COTP TPDU: {}", peer_, describe(t.err()));
+void session::on_transport_error(const codec::transport::event& e, std::vector<std::byte>& out) {
+  if (e.err.where == codec::layer::tpkt) {
+    log(log_level::warn, "{}: bad TPKT: {}", peer_, describe(e.err));
+    close("invalid TPKT framing");
+  } else if (e.err.code == codec::errc::cotp_reassembly_overflow) {
+    log(log_level::warn, "{}: COTP segments exceed {} bytes (the PDU size): {}", peer_,
+        state_ == state::ready ? pdu_size_ : cfg_.pdu_size, describe(e.err));
+    disconnect(protocol_error_reason, out);
+  } else {
+    log(log_level::warn, "{}: bad COTP TPDU: {}", peer_, describe(e.err));
     close("invalid COTP TPDU");
-    return;
   }
-  log(log_level::trace, "{}: COTP type 0x{:X}, {} bytes", peer_, static_cast<unsigned>(t->type),
-      frame.size());
-  switch (t->type) {
+}
+
+void session::on_tpdu(const codec::transport::event& e, std::vector<std::byte>& out) {
+  const cotp::tpdu& t = e.tpdu;
+  log(log_level::trace, "{}: COTP type 0x{:X}, {} bytes", peer_, static_cast<unsigned>(t.type), e.frame.size());
+  switch (t.type) {
     case cotp::tpdu_type::cr:
       if (state_ != state::wait_cr) {
         log(log_level::warn, "{}: second COTP CR on a connected transport", peer_);
         disconnect(protocol_error_reason, out);
         return;
       }
-      on_connect_request(*t, out);
+      on_connect_request(t, out);
       return;
     case cotp::tpdu_type::dr: {
       // The peer disconnects: confirm and close (the issue asks for a DC; ISO 8073 class 0 itself
       // just releases the network connection).
       std::array<std::byte, 16> buf{};
       writer w{buf};
-      cotp::write_disconnect(w, {cotp::tpdu_type::dc, t->src_ref, local_ref_, 0, {}});
+      cotp::write_disconnect(w, {cotp::tpdu_type::dc, t.src_ref, local_ref_, 0, {}});
       if (const auto n = w.finish()) send_tpdu(bytes{buf.data(), *n}, out);
-      close(fmt::format("COTP DR from peer (reason 0x{:02X})", t->reason));
+      close(fmt::format("COTP DR from peer (reason 0x{:02X})", t.reason));
       return;
     }
-    case cotp::tpdu_type::dt: {
+    case cotp::tpdu_type::dt:
       if (state_ == state::wait_cr) {
         close("COTP DT before connection");
         return;
       }
-      const auto fr = reassembler_.feed(*t);
-      if (fr.st == cotp::reassembler::status::overflow) {
-        log(log_level::warn, "{}: COTP segments exceed {} bytes (the PDU size): {}", peer_,
-            state_ == state::ready ? pdu_size_ : cfg_.pdu_size,
-            describe(codec::error{codec::errc::cotp_reassembly_overflow, codec::layer::cotp,
-                                  t->user_data_offset, 0}));
-        disconnect(protocol_error_reason, out);
-        return;
-      }
-      if (fr.st == cotp::reassembler::status::need_more) return;  // incl. empty EOT=0 DTs
-      on_pdu(fr.pdu, out);
+      if (e.completes_pdu) on_pdu(e.pdu, out);  // not yet: a segment, or an empty EOT=0 DT
       return;
-    }
     default:
-      log(log_level::warn, "{}: unexpected COTP TPDU type 0x{:X}", peer_,
-          static_cast<unsigned>(t->type));
+      log(log_level::warn, "{}: unexpected COTP TPDU type 0x{:X}", peer_, static_cast<unsigned>(t.type));
       close("unexpected COTP TPDU");
       return;
   }
@@ -399,7 +384,7 @@ void session::setup_communication(const s7::header& req, const s7::setup_communi
     };
     amq_calling_ = amq(s.max_amq_calling);
     amq_called_ = amq(s.max_amq_called);
-    reassembler_ = cotp::reassembler(std::span<std::byte>(reassembly_buf_).first(pdu_size_));
+    reader_.limit_pdu(pdu_size_);
     state_ = state::ready;
     log(log_level::info, "{}: Setup Communication: PDU {} (asked {}), AmQ {}/{} (asked {}/{})",
         peer_, pdu_size_, s.pdu_length, amq_calling_, amq_called_, s.max_amq_calling,

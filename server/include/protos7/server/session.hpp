@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "protos7/codec/transport.hpp"
 #include "protos7/codec/cotp.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/tpkt.hpp"
@@ -69,7 +70,7 @@ class session {
   receive_result receive_some(std::span<const std::byte> in, std::vector<std::byte>& out,
                               std::size_t max_replies);
   // Bytes of a TPKT frame that has started but not arrived whole (the server's --frame-timeout).
-  [[nodiscard]] std::size_t partial_frame() const noexcept { return framer_.buffered(); }
+  [[nodiscard]] std::size_t partial_frame() const noexcept { return reader_.partial_frame(); }
 
   [[nodiscard]] state current_state() const noexcept { return state_; }
   [[nodiscard]] std::uint16_t pdu_size() const noexcept { return pdu_size_; }
@@ -89,7 +90,8 @@ class session {
  private:
   friend struct session_sink;
   using bytes = codec::bytes;
-  void on_frame(bytes frame, std::vector<std::byte>& out);
+  void on_transport_error(const codec::transport::event& e, std::vector<std::byte>& out);
+  void on_tpdu(const codec::transport::event& e, std::vector<std::byte>& out);
   void on_connect_request(const codec::cotp::tpdu& cr, std::vector<std::byte>& out);
   void on_pdu(bytes pdu, std::vector<std::byte>& out);
   void on_job(const codec::s7::pdu& p, bytes raw, std::vector<std::byte>& out);
@@ -131,8 +133,7 @@ class session {
   std::vector<std::byte> reassembly_buf_;
   std::vector<std::byte> data_buf_;  // reply data block under construction
   std::vector<std::byte> pdu_buf_;   // whole reply PDU
-  codec::tpkt::framer framer_;
-  codec::cotp::reassembler reassembler_;
+  codec::transport::stream_reader reader_;  // TPKT framing, COTP, DT reassembly
 };
 
 }  // namespace protos7::server
