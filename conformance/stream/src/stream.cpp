@@ -6,6 +6,7 @@
 #include <string>
 
 #include "protos7/codec/tpkt.hpp"
+#include "protos7/codec/transport.hpp"
 
 namespace protos7::stream {
 
@@ -18,105 +19,129 @@ struct keyed {
   record rec;
 };
 
-// Next offset in [from, end) where a plausible TPKT header starts (03 00, length >= 7): the
-// 4 header bytes alone pass the codec's header check (tpkt::measure says need_more or complete).
-std::size_t find_tpkt(const std::vector<std::byte>& d, std::size_t from, std::size_t end) {
-  for (std::size_t i = from; i + codec::tpkt::header_size <= end; ++i) {
-    const bytes header{d.data() + i, codec::tpkt::header_size};
-    if (codec::tpkt::measure(header).status != codec::tpkt::frame_status::invalid) return i;
-  }
-  return end;
-}
-
 std::string side_name(int side) {
   return side == 0 ? "client->server" : "server->client";
 }
 
-void walk_side(const capture::connection& c, int side, std::vector<keyed>& out,
-               connection_records& cr) {
-  const std::vector<std::byte>& d = c.sides[side].data;
-  std::size_t pos = 0;
+// Frames of captures may use the whole TPKT length; reassembled PDUs are bounded generously
+// (a capture is analysed, not trusted: a larger PDU is dropped with a note).
+constexpr std::size_t frame_room = codec::tpkt::max_length;
+constexpr std::size_t pdu_room = 4 * codec::tpkt::max_length;
+
+// One side of a connection walked through the codec's transport reader (resync on: a capture
+// may start mid-frame, have gaps, or carry garbage).
+struct side_walker {
+  const capture::connection& c;
+  int side;
+  std::vector<keyed>& out;
+  connection_records& cr;
+  std::vector<std::byte> frame_buf = std::vector<std::byte>(frame_room);
+  std::vector<std::byte> pdu_buf = std::vector<std::byte>(pdu_room);
+  codec::transport::stream_reader reader{frame_buf, pdu_buf, resync_options()};
   bool first = true;
   bool resync_next = false;
-  std::vector<std::byte> reasm;  // DT segments of the S7 PDU being assembled
-  std::size_t segs = 0;
+  std::string pending_skip_why;  // the error that started a skip, noted with its length
+  std::uint64_t pending_skip_frame = 0;
 
-  for (std::size_t ci = 0; ci < c.chunks.size(); ++ci) {
-    const capture::chunk& ch = c.chunks[ci];
-    if (ch.side != side) continue;
-    if (ch.gap_before) {
-      if (pos < ch.begin) {
-        cr.notes.push_back("frame " + std::to_string(ch.frame) + ": " +
-                           std::to_string(ch.begin - pos) +
-                           " bytes of an incomplete TPKT frame dropped before a capture gap (" +
-                           side_name(side) + ")");
+  side_walker(const capture::connection& conn, int which, std::vector<keyed>& records, connection_records& recs)
+      : c(conn), side(which), out(records), cr(recs) {}
+
+  static codec::transport::options resync_options() {
+    codec::transport::options o;
+    o.resync = true;
+    return o;
+  }
+
+  void note_skip(std::uint64_t skipped, std::uint64_t frame) {
+    if (skipped == 0) return;
+    const std::string why = pending_skip_why.empty() ? "after a capture gap" : pending_skip_why;
+    cr.notes.push_back("frame " + std::to_string(pending_skip_why.empty() ? frame : pending_skip_frame) + ": " +
+                       std::to_string(skipped) + " bytes that are not a TPKT frame skipped (" + side_name(side) +
+                       ", " + why + ")");
+    pending_skip_why.clear();
+  }
+
+  void on_event(const codec::transport::event& e, std::size_t ci, const capture::chunk& ch) {
+    if (e.st == codec::transport::status::error && e.frame.empty()) {  // framing: bytes skipped next
+      if (e.err.code == codec::errc::cotp_reassembly_overflow) {
+        cr.notes.push_back("frame " + std::to_string(ch.frame) + ": an S7 PDU over " + std::to_string(pdu_room) +
+                           " bytes dropped (" + side_name(side) + ")");
+        return;
       }
-      pos = ch.begin;
-      reasm.clear();
-      segs = 0;
+      if (first) cr.start_captured = false;
+      note_skip(e.skipped, ch.frame);
+      pending_skip_why = std::string(codec::to_string(e.err.code));
+      pending_skip_frame = ch.frame;
       resync_next = true;
+      return;
     }
-    const std::size_t avail = ch.end;
-    while (pos < avail) {
-      const codec::tpkt::measure_result m =
-          codec::tpkt::measure(bytes{d.data() + pos, avail - pos});
-      if (m.status == codec::tpkt::frame_status::need_more) break;
-      if (m.status == codec::tpkt::frame_status::invalid) {
-        const std::size_t next = find_tpkt(d, pos + 1, avail);
-        if (first) cr.start_captured = false;
-        cr.notes.push_back("frame " + std::to_string(ch.frame) + ": " + std::to_string(next - pos) +
-                           " bytes that are not a TPKT frame skipped (" + side_name(side) + ", " +
-                           std::string(codec::to_string(m.err.code)) + ")");
-        pos = next;
-        resync_next = true;
-        continue;
-      }
-      keyed k{ci, {}};
-      record& r = k.rec;
-      r.side = side;
-      r.frame = ch.frame;
-      r.time = ch.time;
-      r.stream_offset = pos;
-      r.tpkt.assign(d.begin() + static_cast<std::ptrdiff_t>(pos),
-                    d.begin() + static_cast<std::ptrdiff_t>(pos + m.frame_size));
-      r.resync = resync_next;
-      resync_next = false;
-      first = false;
-      pos += m.frame_size;
-
+    note_skip(e.skipped, ch.frame);
+    keyed k{ci, {}};
+    record& r = k.rec;
+    r.side = side;
+    r.frame = ch.frame;
+    r.time = ch.time;
+    r.stream_offset = static_cast<std::size_t>(e.offset);
+    r.tpkt.assign(e.frame.begin(), e.frame.end());
+    r.resync = resync_next || e.skipped != 0;
+    resync_next = false;
+    first = false;
+    if (e.st == codec::transport::status::error) {
+      r.err = e.err;
+    } else {
+      // The record owns its frame: the TPDU's views point into that copy.
       const bytes frame{r.tpkt.data(), r.tpkt.size()};
-      const auto t = codec::cotp::parse(frame.subspan(codec::tpkt::header_size), frame.data());
-      if (!t) {
-        r.err = t.err();
-      } else {
-        r.cotp_ok = true;
-        r.cotp = *t;
-        if (r.cotp.type == codec::cotp::tpdu_type::dt) {
-          reasm.insert(reasm.end(), r.cotp.user_data.begin(), r.cotp.user_data.end());
-          ++segs;
-          if (r.cotp.eot) {
-            r.has_s7 = true;
-            r.s7 = std::move(reasm);
-            r.segments = segs;
-            if (r.s7.size() == r.cotp.user_data.size())
-              r.s7_offset_in_frame = r.cotp.user_data_offset;
-            reasm.clear();
-            segs = 0;
-          }
-        }
+      r.cotp_ok = true;
+      r.cotp = *codec::cotp::parse(frame.subspan(codec::tpkt::header_size), frame.data());
+      if (e.completes_pdu) {
+        r.has_s7 = true;
+        r.s7.assign(e.pdu.begin(), e.pdu.end());
+        r.segments = e.segments;
+        if (e.segments == 1) r.s7_offset_in_frame = r.cotp.user_data_offset;
       }
-      out.push_back(std::move(k));
     }
+    out.push_back(std::move(k));
   }
-  if (pos < d.size()) {
-    cr.notes.push_back(std::to_string(d.size() - pos) + " bytes at the end of the " +
-                       side_name(side) +
-                       " stream do not form a whole TPKT frame (capture ends mid-PDU)");
+
+  void walk() {
+    const std::vector<std::byte>& d = c.sides[side].data;
+    std::size_t pos = 0;
+    for (std::size_t ci = 0; ci < c.chunks.size(); ++ci) {
+      const capture::chunk& ch = c.chunks[ci];
+      if (ch.side != side) continue;
+      if (ch.gap_before) {
+        if (reader.partial_frame() > 0)
+          cr.notes.push_back("frame " + std::to_string(ch.frame) + ": " + std::to_string(reader.partial_frame()) +
+                             " bytes of an incomplete TPKT frame dropped before a capture gap (" + side_name(side) + ")");
+        reader.gap(ch.begin > pos ? ch.begin - pos : 0);
+        pos = ch.begin;
+        resync_next = true;
+      }
+      bytes in{d.data() + pos, ch.end - pos};
+      for (;;) {
+        const codec::transport::event e = reader.next(in);
+        if (e.st == codec::transport::status::need_more) break;
+        on_event(e, ci, ch);
+      }
+      pos = ch.end;
+    }
+    finish(d.size() - pos);
   }
-  if (!reasm.empty()) {
-    cr.notes.push_back("an S7 PDU of " + std::to_string(reasm.size()) + " bytes in " +
-                       side_name(side) + " never received its last DT segment (EOT)");
+
+  void finish(std::size_t unread) {
+    const std::size_t rest = reader.partial_frame() + unread;
+    if (rest > 0 || !pending_skip_why.empty())
+      cr.notes.push_back(std::to_string(rest) + " bytes at the end of the " + side_name(side) +
+                         " stream do not form a whole TPKT frame (capture ends mid-PDU)");
+    if (reader.partial_pdu() > 0)
+      cr.notes.push_back("an S7 PDU of " + std::to_string(reader.partial_pdu()) + " bytes in " + side_name(side) +
+                         " never received its last DT segment (EOT)");
   }
+};
+
+void walk_side(const capture::connection& c, int side, std::vector<keyed>& out, connection_records& cr) {
+  side_walker w{c, side, out, cr};
+  w.walk();
 }
 
 }  // namespace
