@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "facts.hpp"
+#include "protos7/codec/transport.hpp"
 #include "protos7/codec/cotp.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/replay/script.hpp"
@@ -380,32 +381,33 @@ class session {
       closed_why_ += after_frame();
       rep_.notes.push_back(closed_why_);
     }
-    std::size_t pos = 0;
-    while (pos < in_.size()) {
-      const auto m = codec::tpkt::measure(std::span<const std::byte>(in_).subspan(pos));
-      if (m.status == codec::tpkt::frame_status::need_more) break;
-      if (m.status == codec::tpkt::frame_status::invalid) {
-        answer a;
-        a.v = verdict::unexpected;
-        a.service = "not TPKT";
-        a.actual = fmt::format("{} bytes that are not a TPKT frame ({})", in_.size() - pos,
-                               codec::to_string(m.err.code));
-        a.detail = "the runner cannot find the next frame boundary and closes the connection";
-        unexpected_after_[step_].push_back(std::move(a));
-        in_.clear();
-        pos = 0;
-        closed_ = true;
-        closed_why_ = "the target sent bytes that are not TPKT" + after_frame();
-        link_.close();
+    codec::bytes in = in_;
+    for (;;) {
+      const codec::transport::event e = reader_.next(in);
+      if (e.st == codec::transport::status::need_more) break;
+      if (e.st == codec::transport::status::error && e.frame.empty() &&
+          e.err.code != codec::errc::cotp_reassembly_overflow) {
+        not_tpkt(e, in.size() + (reader_.offset() - e.offset));
         return;
       }
-      on_frame(
-          std::vector<std::byte>(in_.begin() + static_cast<std::ptrdiff_t>(pos),
-                                 in_.begin() + static_cast<std::ptrdiff_t>(pos + m.frame_size)));
-      pos += m.frame_size;
+      on_event(e);
     }
-    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
+    in_.clear();
     publish();
+  }
+
+  // The target's bytes stop being TPKT frames: the runner cannot find the next boundary.
+  void not_tpkt(const codec::transport::event& e, std::size_t bytes_left) {
+    answer a;
+    a.v = verdict::unexpected;
+    a.service = "not TPKT";
+    a.actual = fmt::format("{} bytes that are not a TPKT frame ({})", bytes_left, codec::to_string(e.err.code));
+    a.detail = "the runner cannot find the next frame boundary and closes the connection";
+    unexpected_after_[step_].push_back(std::move(a));
+    in_.clear();
+    closed_ = true;
+    closed_why_ = "the target sent bytes that are not TPKT" + after_frame();
+    link_.close();
   }
 
   std::string after_frame() const {
@@ -421,27 +423,29 @@ class session {
     link_.close();
   }
 
-  void on_frame(std::vector<std::byte> frame) {
+  // A frame of the target (every DT segment is kept: answers are compared frame for frame).
+  void on_event(const codec::transport::event& e) {
     silent_timeouts_ = 0;
-    const auto t = cotp::parse(std::span<const std::byte>(frame).subspan(codec::tpkt::header_size),
-                               frame.data());
-    if (t && t->type == cotp::tpdu_type::dt) {
-      segment_bytes_.insert(segment_bytes_.end(), t->user_data.begin(), t->user_data.end());
+    std::vector<std::byte> frame(e.frame.begin(), e.frame.end());
+    const bool dt = e.st == codec::transport::status::tpdu && e.tpdu.type == cotp::tpdu_type::dt;
+    if (dt) {
       segments_.push_back(std::move(frame));
-      if (!t->eot) return;
+      if (!e.completes_pdu) return;
       pdu_frames p;
       p.dt = true;
       p.frames = std::move(segments_);
-      p.s7 = std::move(segment_bytes_);
+      p.s7.assign(e.pdu.begin(), e.pdu.end());
       segments_.clear();
-      segment_bytes_.clear();
       deliver(std::move(p));
       return;
     }
     pdu_frames p;
-    p.frames.push_back(std::move(frame));
-    const bool disconnect = t && (t->type == cotp::tpdu_type::dr || t->type == cotp::tpdu_type::dc);
-    deliver(std::move(p));
+    if (!frame.empty()) p.frames.push_back(std::move(frame));
+    else p.frames = std::move(segments_);  // a PDU too large to reassemble: its frames as they came
+    segments_.clear();
+    const bool disconnect = e.st == codec::transport::status::tpdu &&
+                            (e.tpdu.type == cotp::tpdu_type::dr || e.tpdu.type == cotp::tpdu_type::dc);
+    if (!p.frames.empty()) deliver(std::move(p));
     if (disconnect && !closed_) {
       closed_ = true;
       closed_why_ = "the target sent a COTP disconnect request" + after_frame();
@@ -771,8 +775,11 @@ class session {
   std::vector<dump::field_list> expected_fields_;
   dump::fragment_tracker actual_frags_;
   std::vector<std::byte> in_;
+  // The target's side, read by the codec's transport reader (frames up to the TPKT maximum).
+  std::vector<std::byte> frame_buf_ = std::vector<std::byte>(codec::tpkt::max_length);
+  std::vector<std::byte> pdu_buf_ = std::vector<std::byte>(4 * codec::tpkt::max_length);
+  codec::transport::stream_reader reader_{frame_buf_, pdu_buf_};
   std::vector<std::vector<std::byte>> segments_;
-  std::vector<std::byte> segment_bytes_;
   std::set<std::uint64_t> skipped_pdus_;
   std::size_t step_ = 0;
   clock_type::time_point last_send_{};
