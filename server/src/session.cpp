@@ -97,8 +97,10 @@ session::receive_result session::receive_some(std::span<const std::byte> in,
     const codec::transport::event e = reader_.next(rest);
     if (e.st == codec::transport::status::need_more) break;
     const std::size_t before = out.size();
-    if (e.st == codec::transport::status::error) on_transport_error(e, out);
-    else on_tpdu(e, out);
+    if (e.st == codec::transport::status::error)
+      on_transport_error(e, out);
+    else
+      on_tpdu(e, out);
     if (out.size() != before) ++res.replies;
   }
   res.consumed = in.size() - rest.size();
@@ -122,7 +124,8 @@ void session::on_transport_error(const codec::transport::event& e, std::vector<s
 
 void session::on_tpdu(const codec::transport::event& e, std::vector<std::byte>& out) {
   const cotp::tpdu& t = e.tpdu;
-  log(log_level::trace, "{}: COTP type 0x{:X}, {} bytes", peer_, static_cast<unsigned>(t.type), e.frame.size());
+  log(log_level::trace, "{}: COTP type 0x{:X}, {} bytes", peer_, static_cast<unsigned>(t.type),
+      e.frame.size());
   switch (t.type) {
     case cotp::tpdu_type::cr:
       if (state_ != state::wait_cr) {
@@ -150,7 +153,8 @@ void session::on_tpdu(const codec::transport::event& e, std::vector<std::byte>& 
       if (e.completes_pdu) on_pdu(e.pdu, out);  // not yet: a segment, or an empty EOT=0 DT
       return;
     default:
-      log(log_level::warn, "{}: unexpected COTP TPDU type 0x{:X}", peer_, static_cast<unsigned>(t.type));
+      log(log_level::warn, "{}: unexpected COTP TPDU type 0x{:X}", peer_,
+          static_cast<unsigned>(t.type));
       close("unexpected COTP TPDU");
       return;
   }
@@ -232,14 +236,13 @@ void session::send_pdu(const s7::header& h, bytes param, bytes data, std::vector
   const auto n = s7::encode(h, param, data, pdu_buf_);
   const std::size_t limit = state_ == state::ready ? pdu_size_ : max_pdu_size;
   bool ok = n.ok() && *n <= limit;
-  if (ok) {
+  if (ok && cfg_.check_replies) {
     // Self check: every reply must decode with the strict codec.
-    const auto m = s7::decode(bytes{pdu_buf_.data(), *n});
-    if (!m) {
-      log(log_level::error, "{}: BUG: reply does not decode: {}", peer_, describe(m.err()));
+    if (const codec::error e = s7::decode(bytes{pdu_buf_.data(), *n}, check_msg_)) {
+      log(log_level::error, "{}: BUG: reply does not decode: {}", peer_, describe(e));
       ok = false;
     }
-  } else {
+  } else if (!ok) {
     log(log_level::error, "{}: BUG: reply of {} bytes does not fit the PDU size {}", peer_,
         n.ok() ? *n : n.err().needed, limit);
   }
@@ -326,19 +329,18 @@ void session::on_pdu(bytes pdu, std::vector<std::byte>& out) {
 
 void session::on_job(const s7::pdu& p, bytes raw, std::vector<std::byte>& out) {
   const std::uint8_t fn = p.param.empty() ? 0 : u8(p.param[0]);
-  s7::decode_options opt;
+  s7::param_options opt;
   // Items with syntax ids other than S7ANY are answered one by one (rc 0x05), as long as their
   // length bytes are consistent; the rest of the job stays strict.
-  opt.params.items.allow_unknown_syntax = true;
-  opt.params.data = write_data_options;
-  const auto m = s7::decode(raw, nullptr, opt);
-  if (!m) {
-    log(log_level::warn, "{}: malformed job (pdu_ref {}): {}", peer_, p.hdr.pdu_ref,
-        describe(m.err()));
+  opt.items.allow_unknown_syntax = true;
+  opt.data = write_data_options;
+  // The header was parsed once (on_pdu); the parameter and data blocks are decoded here, once.
+  if (const codec::error e = s7::parse_job(p, job_, opt)) {
+    log(log_level::warn, "{}: malformed job (pdu_ref {}): {}", peer_, p.hdr.pdu_ref, describe(e));
     reply_error(p.hdr, fn, err_wrong_frames, out);
     return;
   }
-  const s7::param& prm = m->prm;
+  const s7::param& prm = job_;
   if (prm.fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
     setup_communication(p.hdr, prm.setup, out);
     return;
@@ -362,12 +364,12 @@ void session::on_job(const s7::pdu& p, bytes raw, std::vector<std::byte>& out) {
         reply_error(p.hdr, fn, refusal, out);
         return;
       }
-      write_var(p.hdr, prm, m->p, out);
+      write_var(p.hdr, prm, p, out);
       return;
     default: {
       // Block up/download, PI services, PLC stop (and the error for anything else).
       session_sink sink{*this, out};
-      svc_.on_job(m->p, prm, pdu_size_, sink);
+      svc_.on_job(p, prm, pdu_size_, sink);
       return;
     }
   }
@@ -453,24 +455,8 @@ session::resolved session::resolve(const s7::var_spec& v) {
 
 void session::read_var(const s7::header& req, const s7::param& prm, const std::byte* origin,
                        std::vector<std::byte>& out) {
-  // First pass: resolve and size the answer; nothing is built if it would not fit.
-  std::size_t size = s7::long_header_size + 2;
-  {
-    auto it = prm.var_specs(origin);
-    s7::var_spec v;
-    std::size_t i = 0;
-    while (it.next(v)) {
-      const resolved r = resolve(v);
-      const bool last = ++i == prm.item_count;
-      size += s7::data_item_size(r.rc, r.rc == rc::success ? r.loc.ram.size() : 0, last);
-    }
-  }
-  if (size > pdu_size_) {
-    log(log_level::info, "{}: Read Var answer of {} bytes exceeds the PDU size {}: error 0x8500",
-        peer_, size, pdu_size_);
-    reply_error(req, prm.fn, err_wrong_frames, out);
-    return;
-  }
+  // One pass: each item is resolved once and written; the writer keeps counting past its buffer,
+  // so an answer that would not fit the PDU size is known at the end and none is sent.
   writer w{data_buf_};
   auto it = prm.var_specs(origin);
   s7::var_spec v;
@@ -480,9 +466,7 @@ void session::read_var(const s7::header& req, const s7::param& prm, const std::b
     const bool last = ++i == prm.item_count;
     if (r.rc != rc::success) {
       s7::write_data_item(w, r.rc, 0, {}, last);
-      continue;
-    }
-    if (r.bit) {
+    } else if (r.bit) {
       const std::array<std::byte, 1> b{
           std::byte{static_cast<std::uint8_t>((u8(r.loc.ram[0]) >> r.bit_no) & 1U)}};
       s7::write_data_item(w, rc::success, r.data_tsize, b, last);
@@ -490,9 +474,11 @@ void session::read_var(const s7::header& req, const s7::param& prm, const std::b
       s7::write_data_item(w, rc::success, r.data_tsize, r.loc.ram, last);
     }
   }
+  const std::size_t size = s7::long_header_size + 2 + w.size();
   const auto n = w.finish();
-  if (!n) {
-    log(log_level::error, "{}: BUG: Read Var data does not fit: {}", peer_, describe(n.err()));
+  if (size > pdu_size_ || !n) {
+    log(log_level::info, "{}: Read Var answer of {} bytes exceeds the PDU size {}: error 0x8500",
+        peer_, size, pdu_size_);
     reply_error(req, prm.fn, err_wrong_frames, out);
     return;
   }

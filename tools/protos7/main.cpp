@@ -149,6 +149,8 @@ int main(int argc, char** argv) {
   identity_option("--memory-card-serial", so.identity.memory_card_serial, "Memory card serial (SZL 0x001C index 8)");
   // Validating third-party clients and recording sessions (server/include/protos7/server/validate.hpp,
   // pcap_writer.hpp).
+  serve->add_flag_callback("--no-reply-check", [&so] { so.cfg.check_replies = false; },
+                           "Do not decode every reply again before it is sent (to measure what the check costs)");
   serve->add_flag("--validate", so.validate,
                   "Check every client against the strict codec and its negotiated limits; a JSON report of the "
                   "deviations per connection in --validate-dir");

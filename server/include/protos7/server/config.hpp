@@ -73,6 +73,10 @@ struct config {
   // Every reply is decoded again with s7::decode before it is sent; when this is set a reply
   // that does not decode aborts the process (tests), otherwise it is logged and dropped.
   bool abort_on_bad_reply = false;
+  // Decode every reply with the strict codec before it is sent (a reply the server would reject
+  // itself is never sent: the connection is closed and a BUG logged). On by default; off only to
+  // measure what it costs (`serve --no-reply-check`, bench/run_vs_snap7.sh).
+  bool check_replies = true;
 };
 
 }  // namespace protos7::server

@@ -134,6 +134,8 @@ class session {
   std::vector<std::byte> data_buf_;  // reply data block under construction
   std::vector<std::byte> pdu_buf_;   // whole reply PDU
   codec::transport::stream_reader reader_;  // TPKT framing, COTP, DT reassembly
+  codec::s7::param job_;          // the job being answered (decoded once, reused)
+  codec::s7::message check_msg_;  // the reply's self check (reused)
 };
 
 }  // namespace protos7::server
