@@ -2,7 +2,9 @@
 
 #include <fmt/core.h>
 
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 
 #include "protos7/codec/cotp.hpp"
@@ -203,6 +205,122 @@ std::string tsap_text(bytes t) {
   return s;
 }
 
+// The items of a Job as the log shows them (decoded leniently: unknown syntax ids are named).
+void describe_job(const s7::message& m, std::uint8_t fn, std::vector<std::string>& items) {
+  if (fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
+    items.push_back(fmt::format("PDU {}, AmQ {}/{}", m.prm.setup.pdu_length,
+                                m.prm.setup.max_amq_calling, m.prm.setup.max_amq_called));
+  } else if (fn == static_cast<std::uint8_t>(s7::function::read_var) ||
+             fn == static_cast<std::uint8_t>(s7::function::write_var)) {
+    const bool write = fn == static_cast<std::uint8_t>(s7::function::write_var);
+    auto it = m.prm.var_specs(m.p.origin);
+    s7::data_item_iterator data{m.p.data, m.prm.item_count, m.p.origin};
+    s7::var_spec v;
+    while (it.next(v)) {
+      std::string item = v.syntax == static_cast<std::uint8_t>(s7::syntax_id::s7any)
+                             ? format_any(v.any)
+                             : fmt::format("syntax id 0x{:02X}", v.syntax);
+      s7::data_item d;
+      if (write && data.next(d)) item += " ← " + hex_preview(d.data);
+      items.push_back(std::move(item));
+    }
+  } else if (fn == static_cast<std::uint8_t>(s7::function::pi_service)) {
+    items.emplace_back(reinterpret_cast<const char*>(m.prm.pi.service_name.data()),
+                       m.prm.pi.service_name.size());
+  }
+}
+
+// Kind, function and items of a request PDU.
+void describe_request(bytes pdu, request_record& r) {
+  const auto head = s7::parse(pdu);
+  if (!head) {
+    r.kind = "?";
+    r.function = "not an S7 PDU";
+    return;
+  }
+  s7::decode_options opt;
+  opt.params.items.allow_unknown_syntax = true;
+  const auto m = s7::decode(pdu, nullptr, opt);
+  if (head->hdr.type == s7::rosctr::job) {
+    r.kind = "Job";
+    const std::uint8_t fn = s7::peek(pdu).function;  // 0 when the parameter is empty
+    r.function = function_name(fn);
+    if (!m)
+      r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
+    else
+      describe_job(*m, fn, r.items);
+    return;
+  }
+  r.kind = "Userdata";
+  if (!m) {
+    r.function = "Userdata";
+    r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
+    return;
+  }
+  r.function = userdata_name(m->ud.prm.group, m->ud.prm.subfunction);
+  const auto& pl = m->ud.data.payload;
+  if (m->ud.prm.group == static_cast<std::uint8_t>(s7::ud::group::cpu) &&
+      m->ud.prm.subfunction == s7::ud::sub::read_szl && pl.size() >= 4)
+    r.items.push_back(szl_text(pl));
+}
+
+// The item return codes of a Read / Write Var answer, as text ("" when all succeeded).
+std::string item_results(const s7::message& m, bool& ok) {
+  std::string result;
+  std::size_t bad = 0;
+  std::size_t i = 0;
+  const auto note = [&](std::uint8_t code) {
+    ++i;
+    if (code == s7::return_code::success) return;
+    if (++bad <= 4)
+      result += fmt::format("{}item {}: {} (0x{:02X})", result.empty() ? "" : "; ", i,
+                            return_code_name(code), code);
+  };
+  if (m.prm.fn == static_cast<std::uint8_t>(s7::function::read_var)) {
+    s7::data_item_iterator it{m.p.data, m.prm.item_count, m.p.origin};
+    s7::data_item d;
+    while (it.next(d)) note(d.return_code);
+  } else if (m.prm.fn == static_cast<std::uint8_t>(s7::function::write_var)) {
+    codec::reader r{m.p.data, codec::layer::s7_data};
+    while (!r.empty()) note(r.u8());
+  }
+  if (bad > 4) result += fmt::format("; {} more", bad - 4);
+  ok = bad == 0;
+  return result;
+}
+
+// The result text of a reply and whether the request succeeded.
+std::string describe_reply(bytes pdu, bool& ok) {
+  ok = false;
+  const auto head = s7::parse(pdu);
+  if (!head) return "reply does not decode";
+  if (head->hdr.type == s7::rosctr::ack || head->hdr.type == s7::rosctr::ack_data) {
+    if (const std::uint16_t e = head->hdr.error(); e != 0)
+      return fmt::format("error 0x{:04X}: {}", e, header_error_name(e));
+    s7::decode_options opt;
+    opt.params.items.allow_unknown_syntax = true;
+    const auto m = s7::decode(pdu, nullptr, opt);
+    if (!m) return "reply does not decode";
+    if (m->prm.fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
+      ok = true;
+      return fmt::format("OK: PDU {}, AmQ {}/{}", m->prm.setup.pdu_length,
+                         m->prm.setup.max_amq_calling, m->prm.setup.max_amq_called);
+    }
+    const std::string items = item_results(*m, ok);
+    return ok ? "OK" : items;
+  }
+  const auto m = s7::decode(pdu);
+  if (!m) return "reply does not decode";
+  if (m->ud.prm.error_code != 0)
+    return fmt::format("error 0x{:04X}: {}", m->ud.prm.error_code,
+                       header_error_name(m->ud.prm.error_code));
+  if (m->ud.has_data && m->ud.data.return_code != s7::return_code::success)
+    return fmt::format("{} (0x{:02X})", return_code_name(m->ud.data.return_code),
+                       m->ud.data.return_code);
+  ok = true;
+  return "OK";
+}
+
 }  // namespace
 
 std::string iso_time(std::chrono::system_clock::time_point t) {
@@ -216,11 +334,34 @@ std::string iso_time(std::chrono::system_clock::time_point t) {
 }
 
 // One direction of a connection, read by the codec's transport reader over buffers the monitor
-// owns. Framing stops at garbage (the session closes such connections anyway).
+// owns (allocated when the connection opens). Framing stops at garbage (the session closes such
+// connections anyway).
 struct traffic_monitor::direction {
   std::vector<std::byte> frame_buf = std::vector<std::byte>(server::max_frame_size);
   std::vector<std::byte> pdu_buf = std::vector<std::byte>(server::max_pdu_size);
   codec::transport::stream_reader reader{frame_buf, pdu_buf};
+};
+
+// A request as the tap keeps it on the event loop: its PDU's bytes and those of the reply, in
+// buffers allocated once. Nothing is decoded beyond the header or formatted here: the
+// request_record the API shows is made from these bytes when it is asked for (requests_json).
+struct traffic_monitor::captured {
+  std::uint64_t seq = 0;
+  std::chrono::system_clock::time_point time;
+  std::chrono::steady_clock::time_point started;
+  int connection = 0;
+  std::array<char, 64> peer{};  // "address:port", cut to fit (IPv6 with port fits)
+  std::size_t peer_len = 0;
+  std::uint16_t pdu_ref = 0;
+  std::array<std::byte, server::max_pdu_size> request{};
+  std::size_t request_len = 0;
+  std::array<std::byte, server::max_pdu_size> reply{};
+  std::size_t reply_len = 0;
+  outcome how = outcome::pending;
+  double duration_ms = 0;
+
+  [[nodiscard]] bytes request_pdu() const noexcept { return {request.data(), request_len}; }
+  [[nodiscard]] bytes reply_pdu() const noexcept { return {reply.data(), reply_len}; }
 };
 
 struct traffic_monitor::conn {
@@ -244,10 +385,15 @@ struct traffic_monitor::conn {
   std::uint64_t bytes_out = 0;
   direction in;
   direction out;
-  std::map<std::uint16_t, request_record> pending;
+  // Requests awaiting their reply; slots are reused (grown once up to max_pending_per_connection).
+  std::vector<std::unique_ptr<captured>> pending;
+  std::size_t pending_used = 0;
 };
 
-traffic_monitor::traffic_monitor() = default;
+traffic_monitor::traffic_monitor() {
+  log_.reserve(request_log_size);
+  for (std::size_t i = 0; i < request_log_size; ++i) log_.push_back(std::make_unique<captured>());
+}
 traffic_monitor::~traffic_monitor() = default;
 
 void traffic_monitor::on_open(int id, const std::string& peer) {
@@ -263,10 +409,8 @@ void traffic_monitor::on_open(int id, const std::string& peer) {
 void traffic_monitor::on_close(int id) {
   const auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  for (auto& [ref, r] : it->second->pending) {
-    r.result = "no reply (connection closed)";
-    log_record(std::move(r));
-  }
+  conn& c = *it->second;
+  while (c.pending_used > 0) retire(c, 0, outcome::closed, {});
   conns_.erase(it);
   ++generation_;
 }
@@ -325,182 +469,147 @@ void traffic_monitor::on_connect_request(conn& c, const cotp::tpdu& t) {
                           : fmt::format("0x{:02X}", called.connection_type);
 }
 
-void traffic_monitor::on_client_pdu(conn& c, std::span<const std::byte> pdu) {
-  request_record r;
-  r.time = std::chrono::system_clock::now();
-  r.started = std::chrono::steady_clock::now();
-  r.connection = c.id;
-  r.peer = c.peer;
-  const auto head = s7::parse(pdu);
-  if (!head) {
-    r.kind = "?";
-    r.function = "not an S7 PDU";
-    r.result = "connection closed by the server";
-    r.answered = true;
-    ++c.requests;
-    ++c.errors;
-    c.last_request_at = r.time;
-    log_record(std::move(r));
-    return;
+// The next slot for a request of `c` (the oldest pending one retired when all are in use).
+traffic_monitor::captured& traffic_monitor::take_slot(conn& c) {
+  if (c.pending_used == max_pending_per_connection) {
+    std::size_t oldest = 0;
+    for (std::size_t i = 1; i < c.pending_used; ++i)
+      if (c.pending[i]->seq < c.pending[oldest]->seq) oldest = i;
+    retire(c, oldest, outcome::no_reply, {});
   }
-  r.pdu_ref = head->hdr.pdu_ref;
-  s7::decode_options opt;
-  opt.params.items.allow_unknown_syntax = true;
-  const auto m = s7::decode(pdu, nullptr, opt);
-  if (head->hdr.type == s7::rosctr::job) {
-    r.kind = "Job";
-    const std::uint8_t fn = s7::peek(pdu).function;  // 0 when the parameter is empty
-    r.function = function_name(fn);
-    if (!m) {
-      r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
-    } else if (fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
-      r.items.push_back(fmt::format("PDU {}, AmQ {}/{}", m->prm.setup.pdu_length,
-                                    m->prm.setup.max_amq_calling, m->prm.setup.max_amq_called));
-    } else if (fn == static_cast<std::uint8_t>(s7::function::read_var) ||
-               fn == static_cast<std::uint8_t>(s7::function::write_var)) {
-      const bool write = fn == static_cast<std::uint8_t>(s7::function::write_var);
-      (write ? c.writes : c.reads) += 1;
-      auto it = m->prm.var_specs(m->p.origin);
-      s7::data_item_iterator data{m->p.data, m->prm.item_count, m->p.origin};
-      s7::var_spec v;
-      while (it.next(v)) {
-        std::string item = v.syntax == static_cast<std::uint8_t>(s7::syntax_id::s7any)
-                               ? format_any(v.any)
-                               : fmt::format("syntax id 0x{:02X}", v.syntax);
-        s7::data_item d;
-        if (write && data.next(d)) item += " ← " + hex_preview(d.data);
-        r.items.push_back(std::move(item));
-      }
-    } else if (fn == static_cast<std::uint8_t>(s7::function::pi_service)) {
-      r.items.push_back(std::string(reinterpret_cast<const char*>(m->prm.pi.service_name.data()),
-                                    m->prm.pi.service_name.size()));
-    }
-  } else if (head->hdr.type == s7::rosctr::userdata) {
-    r.kind = "Userdata";
-    if (!m) {
-      r.function = "Userdata";
-      r.items.push_back("malformed: " + std::string(codec::to_string(m.err().code)));
-    } else {
-      if (m->ud.prm.type != static_cast<std::uint8_t>(s7::ud::type::request))
-        return;  // not a request
-      r.function = userdata_name(m->ud.prm.group, m->ud.prm.subfunction);
-      ++c.userdata;
-      const auto& pl = m->ud.data.payload;
-      if (m->ud.prm.group == static_cast<std::uint8_t>(s7::ud::group::cpu) &&
-          m->ud.prm.subfunction == s7::ud::sub::read_szl && pl.size() >= 4)
-        r.items.push_back(szl_text(pl));
-    }
-  } else {
-    return;  // Ack / Ack_Data from a client: not a request
-  }
+  if (c.pending_used == c.pending.size()) c.pending.push_back(std::make_unique<captured>());
+  return *c.pending[c.pending_used++];
+}
+
+// Moves pending request `i` of `c` into the log, with its reply (if any).
+void traffic_monitor::retire(conn& c, std::size_t i, outcome how, bytes reply) {
+  captured& r = *c.pending[i];
+  r.how = how;
+  r.reply_len = std::min(reply.size(), r.reply.size());
+  if (r.reply_len != 0) std::memcpy(r.reply.data(), reply.data(), r.reply_len);
+  if (how == outcome::answered)
+    r.duration_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r.started)
+            .count();
+  std::swap(c.pending[i], log_[log_next_]);  // the log's oldest slot becomes a free pending slot
+  log_next_ = (log_next_ + 1) % log_.size();
+  log_count_ = std::min(log_count_ + 1, log_.size());
+  std::swap(c.pending[i], c.pending[c.pending_used - 1]);
+  --c.pending_used;
+  ++generation_;
+}
+
+void traffic_monitor::on_client_pdu(conn& c, bytes pdu) {
+  const s7::peek_result pk = s7::peek(pdu);
+  const bool request =
+      pk.s7 && (pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::job) ||
+                (pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::userdata) &&
+                 (!pk.ud || pk.ud_type == static_cast<std::uint8_t>(s7::ud::type::request))));
+  if (pk.s7 && !request) return;  // an Ack / Ack_Data or a Userdata response from a client
   ++c.requests;
   ++total_requests_;
-  c.last_request_at = r.time;
-  if (c.pending.size() >= max_pending_per_connection) {
-    auto oldest = c.pending.begin();
-    oldest->second.result = "no reply seen";
-    log_record(std::move(oldest->second));
-    c.pending.erase(oldest);
+  c.last_request_at = std::chrono::system_clock::now();
+  if (pk.s7 && pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::job)) {
+    if (pk.function == static_cast<std::uint8_t>(s7::function::read_var)) ++c.reads;
+    if (pk.function == static_cast<std::uint8_t>(s7::function::write_var)) ++c.writes;
+  } else if (pk.s7) {
+    ++c.userdata;
   }
-  // A reused PDU reference (clients wrap at 65535) replaces a request that was never answered.
-  if (const auto old = c.pending.find(r.pdu_ref); old != c.pending.end()) {
-    old->second.result = "no reply seen";
-    log_record(std::move(old->second));
-    c.pending.erase(old);
+  if (pk.s7)
+    for (std::size_t i = 0; i < c.pending_used; ++i)
+      if (c.pending[i]->pdu_ref == pk.pdu_ref) {  // a reused reference: that one got no reply
+        retire(c, i, outcome::no_reply, {});
+        break;
+      }
+  captured& r = take_slot(c);
+  r.seq = next_seq_++;
+  r.time = c.last_request_at;
+  r.started = std::chrono::steady_clock::now();
+  r.connection = c.id;
+  r.peer_len = std::min(c.peer.size(), r.peer.size());
+  std::memcpy(r.peer.data(), c.peer.data(), r.peer_len);
+  r.pdu_ref = pk.s7 ? pk.pdu_ref : 0;
+  r.request_len = std::min(pdu.size(), r.request.size());
+  std::memcpy(r.request.data(), pdu.data(), r.request_len);
+  r.reply_len = 0;
+  r.duration_ms = 0;
+  r.how = outcome::pending;
+  if (!pk.s7) {  // not an S7 PDU: the session closes the connection
+    ++c.errors;
+    retire(c, c.pending_used - 1, outcome::not_s7, {});
   }
-  c.pending.emplace(r.pdu_ref, std::move(r));
 }
 
-void traffic_monitor::on_server_pdu(conn& c, std::span<const std::byte> pdu) {
-  s7::decode_options opt;
-  opt.params.items.allow_unknown_syntax = true;
-  const auto head = s7::parse(pdu);
-  if (!head) return;
-  const std::uint16_t ref = head->hdr.pdu_ref;
-  if (head->hdr.type == s7::rosctr::ack || head->hdr.type == s7::rosctr::ack_data) {
-    if (const std::uint16_t e = head->hdr.error(); e != 0) {
-      finish(c, ref, fmt::format("error 0x{:04X}: {}", e, header_error_name(e)), false);
-      return;
-    }
-    const auto m = s7::decode(pdu, nullptr, opt);
-    if (!m) {
-      finish(c, ref, "reply does not decode", false);
-      return;
-    }
-    const std::uint8_t fn = m->prm.fn;
-    if (fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
-      c.pdu_size = m->prm.setup.pdu_length;
+void traffic_monitor::on_server_pdu(conn& c, bytes pdu) {
+  const s7::peek_result pk = s7::peek(pdu);
+  if (!pk.s7) return;
+  const bool answer = pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::ack) ||
+                      pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::ack_data) ||
+                      (pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::userdata) && pk.ud &&
+                       pk.ud_type == static_cast<std::uint8_t>(s7::ud::type::response));
+  if (!answer) return;
+  for (std::size_t i = 0; i < c.pending_used; ++i) {
+    if (c.pending[i]->pdu_ref != pk.pdu_ref) continue;
+    const reply_facts f = reply_facts_of(pdu, scratch_);
+    if (f.setup_pdu != 0) {
+      c.pdu_size = f.setup_pdu;
       c.state = "S7";
-      finish(c, ref,
-             fmt::format("OK: PDU {}, AmQ {}/{}", m->prm.setup.pdu_length,
-                         m->prm.setup.max_amq_calling, m->prm.setup.max_amq_called),
-             true);
-      return;
     }
-    std::vector<std::uint8_t> codes;
-    if (fn == static_cast<std::uint8_t>(s7::function::read_var)) {
-      s7::data_item_iterator it{m->p.data, m->prm.item_count, m->p.origin};
-      s7::data_item d;
-      while (it.next(d)) codes.push_back(d.return_code);
-    } else if (fn == static_cast<std::uint8_t>(s7::function::write_var)) {
-      for (const std::byte b : m->p.data) codes.push_back(u8(b));
-    }
-    std::string result;
-    std::size_t bad = 0;
-    for (std::size_t i = 0; i < codes.size(); ++i) {
-      if (codes[i] == s7::return_code::success) continue;
-      if (++bad <= 4)
-        result += fmt::format("{}item {}: {} (0x{:02X})", result.empty() ? "" : "; ", i + 1,
-                              return_code_name(codes[i]), codes[i]);
-    }
-    if (bad > 4) result += fmt::format("; {} more", bad - 4);
-    finish(c, ref, bad == 0 ? "OK" : result, bad == 0);
+    if (!f.ok) ++c.errors;
+    retire(c, i, outcome::answered, pdu);
     return;
   }
-  if (head->hdr.type == s7::rosctr::userdata) {
-    const auto m = s7::decode(pdu, nullptr, opt);
-    if (!m) {
-      finish(c, ref, "reply does not decode", false);
-      return;
-    }
-    if (m->ud.prm.error_code != 0) {
-      finish(c, ref,
-             fmt::format("error 0x{:04X}: {}", m->ud.prm.error_code,
-                         header_error_name(m->ud.prm.error_code)),
-             false);
-      return;
-    }
-    if (m->ud.has_data && m->ud.data.return_code != s7::return_code::success) {
-      finish(c, ref,
-             fmt::format("{} (0x{:02X})", return_code_name(m->ud.data.return_code),
-                         m->ud.data.return_code),
-             false);
-      return;
-    }
-    finish(c, ref, "OK", true);
+}
+
+// What the connection's statistics need of a reply, decoded into `scratch` (no allocation).
+traffic_monitor::reply_facts traffic_monitor::reply_facts_of(bytes pdu, s7::message& scratch) {
+  reply_facts f;
+  s7::decode_options opt;
+  opt.params.items.allow_unknown_syntax = true;
+  if (s7::decode(pdu, scratch, nullptr, opt)) return f;  // does not decode: an error
+  const s7::message& m = scratch;
+  if (m.p.hdr.type == s7::rosctr::userdata) {
+    f.ok = m.ud.prm.error_code == 0 &&
+           (!m.ud.has_data || m.ud.data.return_code == s7::return_code::success);
+    return f;
   }
+  if (m.p.hdr.error() != 0) return f;
+  if (m.p.hdr.type == s7::rosctr::ack_data &&
+      m.prm.fn == static_cast<std::uint8_t>(s7::function::setup_communication))
+    f.setup_pdu = m.prm.setup.pdu_length;
+  f.ok = true;
+  if (m.prm.fn == static_cast<std::uint8_t>(s7::function::read_var)) {
+    s7::data_item_iterator it{m.p.data, m.prm.item_count, m.p.origin};
+    s7::data_item d;
+    while (it.next(d)) f.ok = f.ok && d.return_code == s7::return_code::success;
+  } else if (m.prm.fn == static_cast<std::uint8_t>(s7::function::write_var)) {
+    codec::reader r{m.p.data, codec::layer::s7_data};
+    while (!r.empty()) f.ok = f.ok && r.u8() == s7::return_code::success;
+  }
+  return f;
 }
 
-void traffic_monitor::finish(conn& c, std::uint16_t pdu_ref, std::string result, bool ok) {
-  const auto it = c.pending.find(pdu_ref);
-  if (it == c.pending.end()) return;
-  request_record r = std::move(it->second);
-  c.pending.erase(it);
-  r.result = std::move(result);
-  r.ok = ok;
-  r.answered = true;
-  r.duration_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r.started)
-          .count();
-  if (!ok) ++c.errors;
-  log_record(std::move(r));
-}
-
-void traffic_monitor::log_record(request_record r) {
-  r.seq = next_seq_++;
-  log_.push_back(std::move(r));
-  while (log_.size() > request_log_size) log_.pop_front();
-  ++generation_;
+// The request_record the API shows, made from the kept bytes.
+request_record traffic_monitor::describe(const captured& c) {
+  request_record r;
+  describe_request(c.request_pdu(), r);
+  switch (c.how) {
+    case outcome::answered:
+      r.result = describe_reply(c.reply_pdu(), r.ok);
+      break;
+    case outcome::closed:
+      r.result = "no reply (connection closed)";
+      break;
+    case outcome::no_reply:
+      r.result = "no reply seen";
+      break;
+    case outcome::not_s7:
+      r.result = "connection closed by the server";
+      break;
+    case outcome::pending:
+      break;
+  }
+  return r;
 }
 
 json traffic_monitor::clients_json() const {
@@ -531,22 +640,24 @@ json traffic_monitor::clients_json() const {
 
 json traffic_monitor::requests_json(std::size_t limit) const {
   json a = json::array();
-  const std::size_t n = std::min(limit, log_.size());
+  const std::size_t n = std::min(limit, log_count_);
   // Newest first.
   for (std::size_t i = 0; i < n; ++i) {
-    const request_record& r = log_[log_.size() - 1 - i];
-    a.push_back(
-        {{"seq", r.seq},
-         {"time", iso_time(r.time)},
-         {"connection", r.connection},
-         {"peer", r.peer},
-         {"pdu_ref", r.pdu_ref},
-         {"kind", r.kind},
-         {"function", r.function},
-         {"items", r.items},
-         {"result", r.result},
-         {"ok", r.ok},
-         {"duration_ms", r.answered ? json(std::round(r.duration_ms * 1000) / 1000) : json()}});
+    const captured& c = *log_[(log_next_ + log_.size() - 1 - i) % log_.size()];
+    const request_record r = describe(c);
+    a.push_back({{"seq", c.seq},
+                 {"time", iso_time(c.time)},
+                 {"connection", c.connection},
+                 {"peer", std::string(c.peer.data(), c.peer_len)},
+                 {"pdu_ref", c.pdu_ref},
+                 {"kind", r.kind},
+                 {"function", r.function},
+                 {"items", r.items},
+                 {"result", r.result},
+                 {"ok", r.ok},
+                 {"duration_ms", c.how == outcome::answered || c.how == outcome::not_s7
+                                     ? json(std::round(c.duration_ms * 1000) / 1000)
+                                     : json()}});
   }
   return a;
 }

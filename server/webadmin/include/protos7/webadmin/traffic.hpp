@@ -2,25 +2,25 @@
 // request counts) and the last requests, decoded (function, items, result).
 //
 // A passive tap: the server hands it the bytes each connection received and the replies its
-// session queued (server::connection_observer); the monitor runs its own TPKT framer, COTP
-// parser and DT reassembler over both directions and decodes the S7 PDUs with the codec, then
-// pairs each request with its reply by PDU reference. The S7 session code is not touched and
-// the monitor never changes what is sent. It lives on the event-loop thread: every method is
-// called there (the HTTP side reads it through server::post).
+// session queued (server::connection_observer); the monitor reads both directions with the
+// codec's transport reader, pairs each request with its reply by PDU reference (header peek
+// only) and keeps their bytes in slots allocated once. Decoding the items and formatting the
+// log's text happens when the API asks for it, not on the request path. The S7 session code is not
+// touched and the monitor never changes what is sent. It lives on the event-loop thread: every
+// method is called there (the HTTP side reads it through server::post).
 #pragma once
-
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "protos7/codec/s7.hpp"
 #include "protos7/codec/transport.hpp"
 #include "protos7/server/server.hpp"
 
@@ -29,8 +29,8 @@ namespace protos7::webadmin {
 // Requests kept for the log (the page shows the last ones, the API up to this many).
 inline constexpr std::size_t request_log_size = 200;
 // Requests awaiting a reply per connection; beyond this the oldest is logged without result
-// (a client pipelining more than AmQ jobs, or replies the server never sent).
-inline constexpr std::size_t max_pending_per_connection = 64;
+// (replies the server never sent; the server itself holds jobs beyond the negotiated AmQ).
+inline constexpr std::size_t max_pending_per_connection = 16;
 
 struct request_record {
   std::uint64_t seq = 0;
@@ -41,7 +41,7 @@ struct request_record {
   std::string kind;      // "Job" or "Userdata"
   std::string function;  // "Read Var", "Write Var", "Setup Communication", "Read SZL", ...
   std::vector<std::string> items;  // "DB1.DBW0", "P#DB1.DBX0.0 BYTE 4", "SZL 0x0424 index 0x0000"
-  std::string result;    // "OK", "item 2: object does not exist (0x0A)", "error 0x8500 ..."
+  std::string result;  // "OK", "item 2: object does not exist (0x0A)", "error 0x8500 ..."
   bool ok = false;
   bool answered = false;
   double duration_ms = 0;
@@ -72,15 +72,27 @@ class traffic_monitor final : public server::connection_observer {
  private:
   struct conn;
   struct direction;
+  struct captured;
+  enum class outcome : std::uint8_t { pending, answered, closed, no_reply, not_s7 };
+  struct reply_facts {
+    bool ok = false;
+    std::uint16_t setup_pdu = 0;  // an accepted Setup Communication: the PDU size
+  };
   void on_tpdu(conn& c, const codec::transport::event& e, bool from_client);
   void on_connect_request(conn& c, const codec::cotp::tpdu& t);
   void on_client_pdu(conn& c, std::span<const std::byte> pdu);
   void on_server_pdu(conn& c, std::span<const std::byte> pdu);
-  void finish(conn& c, std::uint16_t pdu_ref, std::string result, bool ok);
-  void log_record(request_record r);
+  captured& take_slot(conn& c);
+  void retire(conn& c, std::size_t i, outcome how, std::span<const std::byte> reply);
+  [[nodiscard]] static reply_facts reply_facts_of(std::span<const std::byte> pdu,
+                                                  codec::s7::message& scratch);
+  [[nodiscard]] static request_record describe(const captured& c);
 
   std::map<int, std::unique_ptr<conn>> conns_;
-  std::deque<request_record> log_;
+  std::vector<std::unique_ptr<captured>> log_;  // a ring of request_log_size slots
+  std::size_t log_next_ = 0;
+  std::size_t log_count_ = 0;
+  codec::s7::message scratch_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t generation_ = 0;
   std::uint64_t total_requests_ = 0;
