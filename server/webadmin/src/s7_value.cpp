@@ -8,11 +8,15 @@
 #include <cmath>
 #include <limits>
 
+#include "protos7/codec/s7_value.hpp"
+#include "protos7/codec/writer.hpp"
+
 namespace protos7::webadmin {
 
 namespace {
 
 using json = nlohmann::json;
+namespace s7v = codec::s7::value;
 
 // DATE counts days from 1990-01-01 in 16 bits: the last one is 2168-12-31.
 constexpr std::int64_t date_epoch_days = 7305;  // days_from_civil(1990, 1, 1)
@@ -57,16 +61,6 @@ std::vector<std::byte> put_be(std::uint64_t v, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::byte>((v >> (8U * (n - 1 - i))) & 0xFFU);
   return out;
 }
-
-unsigned bcd(std::byte b, bool& ok) {
-  const unsigned v = std::to_integer<unsigned>(b);
-  const unsigned hi = v >> 4U;
-  const unsigned lo = v & 0x0FU;
-  if (hi > 9 || lo > 9) ok = false;
-  return hi * 10 + lo;
-}
-
-std::byte to_bcd(unsigned v) { return static_cast<std::byte>(((v / 10) << 4U) | (v % 10)); }
 
 // "1d2h3m4s5ms"; "0ms" for zero.
 std::string duration_text(std::int64_t ms) {
@@ -528,13 +522,13 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
   }
   switch (t.kind) {
     case s7_kind::boolean: {
-      const bool v = ((std::to_integer<unsigned>(b[0]) >> (bit & 7U)) & 1U) != 0;
+      const bool v = s7v::get_bit(b.front(), bit);
       out.value = v;
       out.display = v ? "TRUE" : "FALSE";
       break;
     }
     case s7_kind::character: {
-      const unsigned c = std::to_integer<unsigned>(b[0]);
+      const auto c = static_cast<unsigned>(raw);  // the one byte
       out.value = utf8_from_latin1(b);
       // Non-printable characters in STEP 7's $hh notation.
       out.display = c >= 0x20 && c != 0x7F && c != '$' && c != '\''
@@ -554,14 +548,15 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
       break;
     }
     case s7_kind::string: {
-      const std::size_t max = std::to_integer<std::size_t>(b[0]);
-      const std::size_t len = std::to_integer<std::size_t>(b[1]);
-      const std::size_t n = std::min({len, max, t.string_length});
-      const std::string s = utf8_from_latin1(b.subspan(2, n));
+      // Shown even when a program wrote a header that disagrees with the declaration: the
+      // characters bounded by every length, and the header beside them.
+      const auto str = s7v::parse_string(b, nullptr, {.lenient_header = true});
+      if (!str) break;
+      const std::string s = utf8_from_latin1(str->text());
       out.value = s;
       out.display = s;
-      if (len > t.string_length || max != t.string_length)
-        out.display = fmt::format("{} (header says max {} / length {})", s, max, len);
+      if (!s7v::parse_string(b, nullptr).ok())
+        out.display = fmt::format("{} (header says max {} / length {})", s, str->max_length, str->length);
       break;
     }
     case s7_kind::time: {
@@ -606,22 +601,14 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
       break;
     }
     case s7_kind::date_and_time: {
-      bool ok = true;
-      const unsigned yy = bcd(b[0], ok);
-      const unsigned mo = bcd(b[1], ok);
-      const unsigned dd = bcd(b[2], ok);
-      const unsigned hh = bcd(b[3], ok);
-      const unsigned mi = bcd(b[4], ok);
-      const unsigned ss = bcd(b[5], ok);
-      const unsigned ms2 = bcd(b[6], ok);
-      const unsigned ms1 = std::to_integer<unsigned>(b[7]) >> 4U;
-      const std::int64_t year = yy >= 90 ? 1900 + yy : 2000 + yy;
-      if (!ok || ms1 > 9 || !valid_date(year, mo, dd) || hh > 23 || mi > 59 || ss > 59) {
+      const auto dt = s7v::parse_date_and_time(b, nullptr);
+      if (!dt || !valid_date(dt->year, dt->month, dt->day)) {
         out.display = fmt::format("invalid DATE_AND_TIME 16#{:016X}", get_be(b));
         break;
       }
-      const std::string date = date_text(year, mo, dd);
-      const std::string time = fmt::format("{:02}:{:02}:{:02}.{:03}", hh, mi, ss, ms2 * 10 + ms1);
+      const std::string date = date_text(dt->year, dt->month, dt->day);
+      const std::string time =
+          fmt::format("{:02}:{:02}:{:02}.{:03}", dt->hour, dt->minute, dt->second, dt->millisecond);
       out.value = date + "T" + time;
       out.display = "DT#" + date + "-" + time;
       break;
@@ -668,10 +655,8 @@ encoded_value encode_value(const type_spec& t, const json& v) {
       if (bytes->size() > t.string_length)
         return fail(fmt::format("{} holds at most {} characters, got {}", tn, t.string_length, bytes->size()));
       std::vector<std::byte> out(t.size());
-      out[0] = static_cast<std::byte>(t.string_length);
-      out[1] = static_cast<std::byte>(bytes->size());
-      for (std::size_t i = 0; i < bytes->size(); ++i)
-        out[2 + i] = static_cast<std::byte>(static_cast<unsigned char>((*bytes)[i]));
+      codec::writer w{out};
+      s7v::write_string(w, t.string_length, std::as_bytes(std::span{*bytes}));
       return ok_bytes(std::move(out));
     }
     case s7_kind::time:
@@ -748,14 +733,17 @@ encoded_value encode_value(const type_spec& t, const json& v) {
       const auto weekday = static_cast<unsigned>(((days % 7) + 7 + 4) % 7 + 1);
       const auto msec = static_cast<unsigned>(ms % 1000);
       const auto secs = static_cast<unsigned>(ms / 1000);
-      std::vector<std::byte> out{to_bcd(static_cast<unsigned>(c.year % 100)),
-                                 to_bcd(c.month),
-                                 to_bcd(c.day),
-                                 to_bcd(secs / 3600),
-                                 to_bcd(secs / 60 % 60),
-                                 to_bcd(secs % 60),
-                                 to_bcd(msec / 10),
-                                 static_cast<std::byte>(((msec % 10) << 4U) | weekday)};
+      const s7v::date_and_time dt{static_cast<std::uint16_t>(c.year),
+                                  static_cast<std::uint8_t>(c.month),
+                                  static_cast<std::uint8_t>(c.day),
+                                  static_cast<std::uint8_t>(secs / 3600),
+                                  static_cast<std::uint8_t>(secs / 60 % 60),
+                                  static_cast<std::uint8_t>(secs % 60),
+                                  static_cast<std::uint16_t>(msec),
+                                  static_cast<std::uint8_t>(weekday)};
+      std::vector<std::byte> out(s7v::date_and_time_length);
+      codec::writer w{out};
+      s7v::write_date_and_time(w, dt);
       return ok_bytes(std::move(out));
     }
     default: break;  // the integer family and LREAL are handled above
