@@ -15,6 +15,7 @@ std::string_view to_string(layer where) noexcept {
     case layer::szl: return "szl";
     case layer::encode: return "encode";
     case layer::mc7: return "mc7";
+    case layer::s7_value: return "s7_value";
   }
   return "unknown";
 }
@@ -86,9 +87,13 @@ std::string_view to_string(errc code) noexcept {
     case errc::userdata_bad_timestamp: return "userdata_bad_timestamp";
     case errc::szl_bad_length: return "szl_bad_length";
     case errc::szl_bad_request: return "szl_bad_request";
+    case errc::szl_bad_record_length: return "szl_bad_record_length";
     case errc::mc7_bad_magic: return "mc7_bad_magic";
     case errc::mc7_load_length_mismatch: return "mc7_load_length_mismatch";
     case errc::mc7_parts_mismatch: return "mc7_parts_mismatch";
+    case errc::value_bad_date_and_time: return "value_bad_date_and_time";
+    case errc::value_string_bad_max_length: return "value_string_bad_max_length";
+    case errc::value_string_too_long: return "value_string_too_long";
   }
   return "unknown";
 }

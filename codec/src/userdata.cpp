@@ -1,6 +1,7 @@
 #include "protos7/codec/userdata.hpp"
 
 #include "protos7/codec/s7_item.hpp"
+#include "protos7/codec/s7_value.hpp"
 
 namespace protos7::codec::s7::ud {
 
@@ -13,17 +14,6 @@ int hex_digit(std::uint8_t c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-// Two BCD digits; -1 when either nibble is not a decimal digit.
-int bcd(std::uint8_t b) noexcept {
-  const int hi = b >> 4U;
-  const int lo = b & 0x0F;
-  if (hi > 9 || lo > 9) return -1;
-  return hi * 10 + lo;
-}
-std::uint8_t to_bcd(unsigned v) noexcept {
-  return static_cast<std::uint8_t>(((v / 10U) % 10U) << 4U | (v % 10U));
 }
 }  // namespace
 
@@ -232,41 +222,25 @@ result<timestamp> parse_timestamp(bytes payload, const std::byte* origin) noexce
   timestamp t;
   t.reserved = r.u8();
   t.year_high = r.u8();
-  const int y = bcd(r.u8());
-  const int mo = bcd(r.u8());
-  const int d = bcd(r.u8());
-  const int h = bcd(r.u8());
-  const int mi = bcd(r.u8());
-  const int s = bcd(r.u8());
-  const int ms_hi = bcd(r.u8());
-  const std::uint8_t last = r.u8();
-  const int ms_lo = last >> 4U;
-  t.weekday = last & 0x0FU;
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-      s < 0 || s > 59 || ms_hi < 0 || ms_lo > 9 || bcd(t.year_high) < 0)
+  const value::date_and_time dt = value::read_date_and_time(r, errc::userdata_bad_timestamp);
+  // Reported at the timestamp's first byte, whichever field is wrong.
+  if (!r.ok() || value::bcd_digits(t.year_high) < 0)
     return error{errc::userdata_bad_timestamp, layer::userdata, at, 0};
-  // Wireshark and the CPUs: a two-digit year below 90 is 20xx.
-  t.year = static_cast<std::uint16_t>(y < 90 ? 2000 + y : 1900 + y);
-  t.month = static_cast<std::uint8_t>(mo);
-  t.day = static_cast<std::uint8_t>(d);
-  t.hour = static_cast<std::uint8_t>(h);
-  t.minute = static_cast<std::uint8_t>(mi);
-  t.second = static_cast<std::uint8_t>(s);
-  t.millisecond = static_cast<std::uint16_t>(ms_hi * 10 + ms_lo);
+  t.year = dt.year;
+  t.month = dt.month;
+  t.day = dt.day;
+  t.hour = dt.hour;
+  t.minute = dt.minute;
+  t.second = dt.second;
+  t.millisecond = dt.millisecond;
+  t.weekday = dt.weekday;
   return t;
 }
 
 void write_timestamp(writer& w, const timestamp& t) noexcept {
   w.u8(t.reserved);
   w.u8(t.year_high);
-  w.u8(to_bcd(t.year % 100U));
-  w.u8(to_bcd(t.month));
-  w.u8(to_bcd(t.day));
-  w.u8(to_bcd(t.hour));
-  w.u8(to_bcd(t.minute));
-  w.u8(to_bcd(t.second));
-  w.u8(to_bcd(t.millisecond / 10U));
-  w.u8(static_cast<std::uint8_t>(((t.millisecond % 10U) << 4U) | (t.weekday & 0x0FU)));
+  value::write_date_and_time(w, date_and_time_of(t));
 }
 
 result<cyclic_request> parse_cyclic_request(bytes payload, const std::byte* origin) noexcept {

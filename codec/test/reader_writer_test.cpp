@@ -179,7 +179,7 @@ TEST(writer, reports_the_first_value_out_of_range_over_buffer_too_small) {
 TEST(error_to_string, names_every_code_distinctly) {
   std::set<std::string> names;
   int count = 0;
-  for (unsigned v = 0; v < 1000; ++v) {
+  for (unsigned v = 0; v < 1100; ++v) {
     const std::string_view s = to_string(static_cast<errc>(v));
     if (s == "unknown") continue;
     ++count;
@@ -190,7 +190,9 @@ TEST(error_to_string, names_every_code_distinctly) {
   EXPECT_EQ(to_string(errc::tpkt_length_too_small), "tpkt_length_too_small");
   EXPECT_EQ(to_string(errc::cotp_li_past_end), "cotp_li_past_end");
   EXPECT_EQ(to_string(errc::szl_bad_request), "szl_bad_request");
+  EXPECT_EQ(to_string(errc::value_string_too_long), "value_string_too_long");
   EXPECT_EQ(to_string(static_cast<errc>(999)), "unknown");
+  EXPECT_EQ(to_string(static_cast<errc>(1099)), "unknown");
 }
 
 TEST(error_to_string, keeps_the_stable_numbers) {
@@ -203,18 +205,23 @@ TEST(error_to_string, keeps_the_stable_numbers) {
   EXPECT_EQ(static_cast<unsigned>(errc::data_item_truncated), 600U);
   EXPECT_EQ(static_cast<unsigned>(errc::userdata_bad_head), 700U);
   EXPECT_EQ(static_cast<unsigned>(errc::szl_bad_length), 800U);
+  EXPECT_EQ(static_cast<unsigned>(errc::szl_bad_record_length), 802U);
+  EXPECT_EQ(static_cast<unsigned>(errc::mc7_bad_magic), 900U);
+  EXPECT_EQ(static_cast<unsigned>(errc::value_bad_date_and_time), 1000U);
+  EXPECT_EQ(static_cast<unsigned>(errc::value_string_too_long), 1002U);
 }
 
 TEST(error_to_string, names_every_layer) {
   std::set<std::string> names;
-  for (unsigned v = 0; v <= 10; ++v) {
+  for (unsigned v = 0; v <= 11; ++v) {
     const std::string_view s = to_string(static_cast<layer>(v));
     EXPECT_NE(s, "unknown") << v;
     names.insert(std::string(s));
   }
-  EXPECT_EQ(names.size(), 11U);
+  EXPECT_EQ(names.size(), 12U);
   EXPECT_EQ(to_string(layer::s7_item), "s7_item");
-  EXPECT_EQ(to_string(static_cast<layer>(11)), "unknown");
+  EXPECT_EQ(to_string(layer::s7_value), "s7_value");
+  EXPECT_EQ(to_string(static_cast<layer>(12)), "unknown");
 }
 
 TEST(result, holds_a_value_or_an_error) {

@@ -8,9 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "capture_fixtures.hpp"
+#include "protos7/codec/s7_value.hpp"
 #include "protos7/codec/userdata.hpp"
 #include "test_util.hpp"
 
@@ -374,6 +377,330 @@ TEST(szl_list_number, is_the_low_byte_of_the_id) {
   EXPECT_EQ(szl::list_number(0x0F11), 0x11);
   EXPECT_EQ(szl::list_number(0x0424), 0x24);
   EXPECT_EQ(szl::list_number(0x0000), 0x00);
+}
+
+// --- Records ------------------------------------------------------------------------------
+
+// The records of the captured answers, written field by field.
+
+// plc_status frame 59: SZL 0x0011, 4 records of 28 bytes.
+byte_vec module_records() {
+  return hex(
+      "0001"                                      // index 1: module
+      "36455337203135312d38414230312d3041423020"  // MlfB "6ES7 151-8AB01-0AB0 "
+      "00c0 0003 0001"                            // BGTyp, Ausbg1, Ausbg2
+      "0006"                                      // index 6: basic hardware
+      "36455337203135312d38414230312d3041423020"  // MlfB "6ES7 151-8AB01-0AB0 "
+      "00c0 0003 0001"                            // BGTyp, Ausbg1, Ausbg2
+      "0007"                                      // index 7: basic firmware
+      "2020202020202020202020202020202020202020"  // MlfB: 20 spaces
+      "00c0 5603 0206"                            // BGTyp, 'V' 3, 2 6: V3.2.6
+      "0081"                                      // index 0x81: boot loader
+      "426f6f74204c6f61646572202020202020202020"  // "Boot Loader" + 9 spaces
+      "0000 4120 0909");                          // BGTyp, 'A' 32, 9 9
+}
+
+// plc_status frames 69 + 72: SZL 0x001C, 10 records of 34 bytes (the answer in two data units).
+byte_vec component_records() {
+  const std::string zeros(64, '0');  // 32 zero bytes
+  return hex(
+      "0001 494d3135312d382d435055" + zeros.substr(0, 42) +               // "IM151-8-CPU"
+      "0002 494d3135312d3820504e2f4450204350 55" + zeros.substr(0, 30) +  // "IM151-8 PN/DP CPU"
+      "0003" + zeros +                                                    // plant id: empty
+      "0004 4f726967696e616c205369656d656e732045717569706d656e74"         // "Original Siemens
+      + zeros.substr(0, 12) +                                             //  Equipment"
+      "0005 5320432d433654573734383832303132" + zeros.substr(0, 32) +     // "S C-C6TW74882012"
+      "0007 494d3135312d3820504e2f4450204350 55" + zeros.substr(0, 30) +  // "IM151-8 PN/DP CPU"
+      "0008 4d4d432032393030464331 41" + zeros.substr(0, 40) +            // "MMC 2900FC1A"
+      "0009 002a f600 0001" + zeros.substr(0, 52) +                       // manufacturer, profile
+      "000a" + zeros +                                                    // OEM: empty
+      "000b" + zeros);                                                    // location: empty
+}
+
+// plc_status frame 24: SZL 0x0131 index 1.
+byte_vec capabilities_record() {
+  return hex(
+      "0001"      // index 1
+      "00f0"      // pdu: 240
+      "000c"      // anz: 12 connections
+      "0002dc6c"  // mpi_bps: 187500
+      "00000000"  // mkbus_bps
+      "05f5e100"  // res (not modelled): 100000000, then zeros
+      "00000000000000000000000000000000000000000000");
+}
+
+// plc_status frame 212: SZL 0x0132 index 1.
+byte_vec comm_status_record() {
+  return hex(
+      "0001"                                        // index 1
+      "0001 0001"                                   // res_pg, res_os
+      "0001 0000"                                   // u_pg, u_os
+      "0001 0000"                                   // proj, auf
+      "000a 0000 0014"                              // free 10, used 0, last 20
+      "0000000000000000000000000000000000000003");  // res (not modelled)
+}
+
+// s7comm_program_blocklist_onlineview.pcap frame 11: SZL 0x0132 index 4.
+byte_vec protection_record() {
+  return hex(
+      "0004"                                                        // index 4
+      "0001 0000 0001"                                              // sch_schal, sch_par, sch_rel
+      "0002 0000"                                                   // bart_sch: RUN-P, anl_sch
+      "00005656bc04a3d58401d6b202000000000000000000000000000000");  // res (not modelled)
+}
+
+// s7comm_reading_setting_plc_time.pcap frame 29: SZL 0x0132 index 8.
+byte_vec time_status_record() {
+  return hex(
+      "0008"                              // index 8
+      "0000 0000"                         // zykl, korr
+      "00000000000000000000000000000000"  // run-time meters
+      "14 08 20 11 59 43 96 74"           // 2014-08-20 11:59:43.967, Wednesday
+      "00000000000000000000");            // bszl, status (not modelled)
+}
+
+// plc_status frame 87: SZL 0x0424.
+byte_vec operating_mode_record() {
+  return hex(
+      "5144"                       // ereig
+      "ff"                         // ae
+      "08"                         // bzu_id: RUN
+      "00000000 00000000"          // res, anlinfo1..4
+      "14 08 20 12 05 28 34 94");  // 2014-08-20 12:05:28.349, Wednesday
+}
+
+// The records of the captured frame's answer (captured_answers above, by name).
+byte_vec records_of(std::string_view name) {
+  for (const szl_case& c : captured_answers)
+    if (std::string_view{c.name}.starts_with(name)) {
+      const payload_of in{hex(c.frame)};
+      const auto h = szl::parse_response(in.payload(), nullptr, true);
+      if (!h) break;
+      return {h->records.begin(), h->records.end()};
+    }
+  ADD_FAILURE() << "no captured answer " << name;
+  return {};
+}
+
+TEST(szl_records, fixtures_are_the_captured_bytes) {
+  EXPECT_BYTES_EQ(view(module_records()), view(records_of("plc_status frame 59:")));
+  EXPECT_BYTES_EQ(view(operating_mode_record()), view(records_of("plc_status frame 87:")));
+  EXPECT_EQ(component_records().size(), 10U * szl::component_identification_length);
+  for (const byte_vec& r :
+       {capabilities_record(), comm_status_record(), protection_record(), time_status_record()})
+    EXPECT_EQ(r.size(), 40U);
+}
+
+TEST(szl_records, record_at_splits_a_list_by_its_record_length) {
+  const byte_vec list = module_records();
+  EXPECT_EQ(szl::record_at(view(list), 28, 0).size(), 28U);
+  EXPECT_EQ(szl::record_at(view(list), 28, 3).data(), list.data() + 84);
+  EXPECT_TRUE(szl::record_at(view(list), 28, 4).empty());
+  EXPECT_TRUE(szl::record_at(view(list), 0, 0).empty());
+  EXPECT_TRUE(szl::record_at(view(list).first(27), 28, 0).empty());
+}
+
+TEST(szl_records, record_index_is_the_first_word) {
+  const byte_vec list = module_records();
+  std::vector<std::uint16_t> indexes;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto idx = szl::parse_record_index(szl::record_at(view(list), 28, i), nullptr);
+    ASSERT_DECODES(idx);
+    indexes.push_back(*idx);
+  }
+  EXPECT_EQ(indexes, (std::vector<std::uint16_t>{1, 6, 7, 0x81}));
+  const byte_vec one = hex("00");
+  EXPECT_FAILS_WITH(szl::parse_record_index(view(one), nullptr), truncated, szl, 0U);
+}
+
+TEST(szl_records, id_list_records_are_the_ids) {
+  // plc_status frame 17: the first SZL-IDs of 0x0000.
+  EXPECT_WRITES(
+      [](writer& w) {
+        for (const int id : {0x0000, 0x0F00, 0x0002, 0x0011})
+          szl::write_id_record(w, static_cast<std::uint16_t>(id));
+      },
+      view(hex("0000 0f00 0002 0011")));
+}
+
+TEST(szl_module_identification, decodes_the_captured_records_and_writes_them_back) {
+  const byte_vec list = module_records();
+  const auto m1 = szl::parse_module_identification(szl::record_at(view(list), 28, 0), nullptr);
+  ASSERT_DECODES(m1);
+  EXPECT_EQ(m1->index, szl::module_index::module);
+  EXPECT_EQ(szl::text_of(m1->mlfb), "6ES7 151-8AB01-0AB0 ");
+  EXPECT_EQ(m1->bg_type, 0x00C0);
+  EXPECT_EQ(m1->ausbg1, 0x0003);
+  EXPECT_EQ(m1->ausbg2, 0x0001);
+  const auto m7 = szl::parse_module_identification(szl::record_at(view(list), 28, 2), nullptr);
+  ASSERT_DECODES(m7);
+  EXPECT_EQ(m7->index, szl::module_index::basic_firmware);
+  EXPECT_EQ(szl::version_of(*m7), (szl::version{'V', 3, 2, 6}));
+  const auto boot = szl::parse_module_identification(szl::record_at(view(list), 28, 3), nullptr);
+  ASSERT_DECODES(boot);
+  EXPECT_EQ(boot->index, szl::module_index::boot_loader);
+  EXPECT_EQ(szl::text_of(boot->mlfb), "Boot Loader         ");
+  for (std::size_t i = 0; i < 4; ++i) {
+    const bytes r = szl::record_at(view(list), 28, i);
+    const auto m = szl::parse_module_identification(r, nullptr);
+    ASSERT_DECODES(m);
+    EXPECT_WRITES([&](writer& w) { szl::write_module_identification(w, *m); }, r);
+  }
+}
+
+TEST(szl_module_identification, writes_changed_fields_into_a_template) {
+  const byte_vec list = module_records();
+  auto m = *szl::parse_module_identification(szl::record_at(view(list), 28, 2), nullptr);
+  szl::set_version(m, {'V', 4, 1, 12});
+  auto h = *szl::parse_module_identification(szl::record_at(view(list), 28, 0), nullptr);
+  szl::set_text(h.mlfb, "6ES7 315-2EH14-0AB0", ' ');
+  EXPECT_WRITES([&](writer& w) { szl::write_module_identification(w, m); },
+                view(hex("0007 2020202020202020202020202020202020202020 00c0 5604 010c")));
+  EXPECT_WRITES([&](writer& w) { szl::write_module_identification(w, h); },
+                view(hex("0001 36455337203331352d32454831342d3041423020 00c0 0003 0001")));
+  // A name longer than the field is cut.
+  szl::set_text(h.mlfb, "0123456789012345678901", ' ');
+  EXPECT_EQ(szl::text_of(h.mlfb), "01234567890123456789");
+}
+
+TEST(szl_module_identification, rejects_a_record_of_another_length) {
+  const byte_vec list = module_records();
+  EXPECT_FAILS_WITH(szl::parse_module_identification(view(list).first(27), nullptr),
+                    szl_bad_record_length, szl, 0U);
+  EXPECT_FAILS_WITH(szl::parse_module_identification(view(list).subspan(28, 29), list.data()),
+                    szl_bad_record_length, szl, 28U);
+}
+
+TEST(szl_component_identification, decodes_the_captured_records_and_writes_them_back) {
+  const byte_vec list = component_records();
+  const auto name = [](const szl::component_identification& c) {
+    const std::string_view t = szl::text_of(c.name);
+    return t.substr(0, t.find('\0'));
+  };
+  const std::pair<std::uint16_t, std::string_view> expected[] = {{1, "IM151-8-CPU"},
+                                                                 {2, "IM151-8 PN/DP CPU"},
+                                                                 {3, ""},
+                                                                 {4, "Original Siemens Equipment"},
+                                                                 {5, "S C-C6TW74882012"},
+                                                                 {7, "IM151-8 PN/DP CPU"},
+                                                                 {8, "MMC 2900FC1A"}};
+  for (std::size_t i = 0; i < 10; ++i) {
+    const bytes r = szl::record_at(view(list), 34, i);
+    const auto c = szl::parse_component_identification(r, nullptr);
+    ASSERT_DECODES(c);
+    if (i < std::size(expected)) {
+      EXPECT_EQ(c->index, expected[i].first);
+      EXPECT_EQ(name(*c), expected[i].second);
+    }
+    EXPECT_WRITES([&](writer& w) { szl::write_component_identification(w, *c); }, r);
+  }
+  auto as = *szl::parse_component_identification(szl::record_at(view(list), 34, 0), nullptr);
+  szl::set_text(as.name, "PLC", '\0');
+  EXPECT_WRITES([&](writer& w) { szl::write_component_identification(w, as); },
+                view(hex("0001 504c43" + std::string(58, '0'))));
+  EXPECT_FAILS_WITH(szl::parse_component_identification(view(list).first(33), nullptr),
+                    szl_bad_record_length, szl, 0U);
+}
+
+TEST(szl_communication_capabilities, decodes_the_captured_record_and_writes_it_back) {
+  const byte_vec r = capabilities_record();
+  const auto c = szl::parse_communication_capabilities(view(r), nullptr);
+  ASSERT_DECODES(c);
+  EXPECT_EQ(c->index, 1);
+  EXPECT_EQ(c->pdu, 240);
+  EXPECT_EQ(c->anz, 12);
+  EXPECT_EQ(c->mpi_bps, 187500U);
+  EXPECT_EQ(c->mkbus_bps, 0U);
+  EXPECT_EQ(c->rest.size(), 26U);
+  EXPECT_WRITES([&](writer& w) { szl::write_communication_capabilities(w, *c); }, view(r));
+  auto changed = *c;
+  changed.pdu = 480;
+  changed.anz = 32;
+  byte_vec want = r;
+  want[3] = std::byte{0xE0};
+  want[2] = std::byte{0x01};
+  want[5] = std::byte{0x20};
+  EXPECT_WRITES([&](writer& w) { szl::write_communication_capabilities(w, changed); }, view(want));
+  EXPECT_FAILS_WITH(szl::parse_communication_capabilities(view(r).first(39), nullptr),
+                    szl_bad_record_length, szl, 0U);
+}
+
+TEST(szl_communication_status, decodes_the_captured_record_and_writes_it_back) {
+  const byte_vec r = comm_status_record();
+  const auto c = szl::parse_communication_status(view(r), nullptr);
+  ASSERT_DECODES(c);
+  EXPECT_EQ(c->index, 1);
+  EXPECT_EQ(c->res_pg, 1);
+  EXPECT_EQ(c->res_os, 1);
+  EXPECT_EQ(c->u_pg, 1);
+  EXPECT_EQ(c->u_os, 0);
+  EXPECT_EQ(c->proj, 1);
+  EXPECT_EQ(c->auf, 0);
+  EXPECT_EQ(c->free, 10);
+  EXPECT_EQ(c->used, 0);
+  EXPECT_EQ(c->last, 20);
+  EXPECT_EQ(c->rest.size(), 20U);
+  EXPECT_WRITES([&](writer& w) { szl::write_communication_status(w, *c); }, view(r));
+  EXPECT_FAILS_WITH(szl::parse_communication_status(view(r).first(2), nullptr),
+                    szl_bad_record_length, szl, 0U);
+}
+
+TEST(szl_protection, decodes_the_captured_record_and_writes_it_back) {
+  const byte_vec r = protection_record();
+  const auto p = szl::parse_protection(view(r), nullptr);
+  ASSERT_DECODES(p);
+  EXPECT_EQ(p->index, 4);
+  EXPECT_EQ(p->sch_schal, 1);
+  EXPECT_EQ(p->sch_par, 0);
+  EXPECT_EQ(p->sch_rel, 1);
+  EXPECT_EQ(p->bart_sch, 2);
+  EXPECT_EQ(p->anl_sch, 0);
+  EXPECT_EQ(p->rest.size(), 28U);
+  EXPECT_WRITES([&](writer& w) { szl::write_protection(w, *p); }, view(r));
+  // Without a template: the index and zeros.
+  szl::protection none;
+  none.sch_schal = 1;
+  none.bart_sch = 3;
+  EXPECT_WRITES([&](writer& w) { szl::write_protection(w, none); },
+                view(hex("0004 0001 0000 0000 0003 0000"
+                         "00000000000000000000000000000000000000000000000000000000")));
+  EXPECT_FAILS_WITH(szl::parse_protection(view(r).first(12), nullptr), szl_bad_record_length, szl,
+                    0U);
+}
+
+TEST(szl_time_status, decodes_the_captured_record_and_writes_it_back) {
+  const byte_vec r = time_status_record();
+  const auto t = szl::parse_time_status(view(r), nullptr);
+  ASSERT_DECODES(t);
+  EXPECT_EQ(t->index, 8);
+  EXPECT_EQ(t->run_time_meters.size(), 16U);
+  EXPECT_EQ(t->time.data(), r.data() + 22);
+  const auto dt = s7::value::parse_date_and_time(t->time, r.data());
+  ASSERT_DECODES(dt);
+  EXPECT_EQ(*dt, (s7::value::date_and_time{2014, 8, 20, 11, 59, 43, 967, 4}));
+  EXPECT_EQ(t->rest.size(), 10U);
+  EXPECT_WRITES([&](writer& w) { szl::write_time_status(w, *t); }, view(r));
+  EXPECT_FAILS_WITH(szl::parse_time_status(view(r).subspan(1), r.data()), szl_bad_record_length,
+                    szl, 1U);
+}
+
+TEST(szl_operating_mode, decodes_the_captured_record_and_writes_it_back) {
+  const byte_vec r = operating_mode_record();
+  const auto m = szl::parse_operating_mode(view(r), nullptr);
+  ASSERT_DECODES(m);
+  EXPECT_EQ(m->ereig, 0x5144);
+  EXPECT_EQ(m->ae, 0xFF);
+  EXPECT_EQ(m->bzu_id, szl::bzu_run);
+  EXPECT_EQ(m->mode(), szl::bzu_run);
+  EXPECT_EQ(m->time.data(), r.data() + 12);
+  EXPECT_WRITES([&](writer& w) { szl::write_operating_mode(w, *m); }, view(r));
+  auto stop = *m;
+  stop.bzu_id = szl::bzu_stop;
+  byte_vec want = r;
+  want[3] = std::byte{0x04};
+  EXPECT_WRITES([&](writer& w) { szl::write_operating_mode(w, stop); }, view(want));
+  EXPECT_FAILS_WITH(szl::parse_operating_mode(view(r).first(19), nullptr), szl_bad_record_length,
+                    szl, 0U);
 }
 
 }  // namespace

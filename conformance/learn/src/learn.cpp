@@ -14,6 +14,7 @@
 #include <set>
 #include <tuple>
 
+#include "protos7/codec/mc7.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/szl.hpp"
@@ -33,9 +34,6 @@ using server::block_type_name;
 
 constexpr std::uint8_t u8(std::byte b) noexcept {
   return std::to_integer<std::uint8_t>(b);
-}
-std::uint16_t be16(bytes b, std::size_t at) {
-  return static_cast<std::uint16_t>((u8(b[at]) << 8U) | u8(b[at + 1]));
 }
 std::string base_name(const std::string& path) {
   const auto slash = path.find_last_of('/');
@@ -437,13 +435,13 @@ class learner {
     auto specs = req.prm.var_specs(req.p.origin);
     s7::data_item_iterator items{req.p.data, req.prm.item_count, req.p.origin,
                                  s7::data_options{.allow_nonzero_fill = true}};
-    bytes codes = resp.p.data;
+    // The Write Var response data: one return code byte per item.
+    codec::reader codes{resp.p.data, codec::layer::s7_data};
     s7::var_spec v;
     s7::data_item d;
-    std::size_t i = 0;
     while (specs.next(v) && items.next(d)) {
-      const std::size_t k = i++;
-      if (k >= codes.size() || u8(codes[k]) != s7::return_code::success) continue;
+      const std::uint8_t rc = codes.u8();
+      if (!codes.ok() || rc != s7::return_code::success) continue;
       const auto l = locate(v);
       if (!l) continue;
       observe(*l, d.data, t.resp_frame, false);
@@ -456,11 +454,10 @@ class learner {
     if (name != "_INSE" && name != "_DELE") return;
     // Parameter block: | number of blocks | unknown (00) | blocks as "0A00001P" (8 characters
     // each) | (s7comm_downloading_block_db1.pcap frame 58: 01 00 "0A00001P").
-    const bytes pb = pi.param_block;
-    if (pb.size() < 2) return;
-    const std::size_t n = u8(pb[0]);
-    for (std::size_t i = 0; i < n && 2 + (i + 1) * 8 <= pb.size(); ++i) {
-      const auto bn = s7::decode_block_name8(pb.subspan(2 + i * 8, 8));
+    const auto list = s7::parse_pi_block_list(pi.param_block, nullptr);
+    if (!list) return;
+    for (std::size_t i = 0; i < list->count; ++i) {
+      const auto bn = list->at(i);
       if (!bn.valid || bn.number > 0xFFFF) continue;
       const auto num = static_cast<std::uint16_t>(bn.number);
       if (name == "_INSE") {
@@ -551,22 +548,10 @@ class learner {
     }
   }
 
-  static std::optional<std::uint8_t> type_of_ascii(bytes b) {
-    if (b.size() != 2) return std::nullopt;
-    const auto hex = [](std::uint8_t c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    const int hi = hex(u8(b[0])), lo = hex(u8(b[1]));
-    if (hi < 0 || lo < 0) return std::nullopt;
-    return static_cast<std::uint8_t>(hi * 16 + lo);
-  }
-
   void list_of_type(const transaction& t, bytes request, const bvec& payload, std::uint16_t error,
                     bool complete) {
-    const auto type = type_of_ascii(request);
+    // The request: the block type as two ASCII hex digits ("0A").
+    const auto type = ud::parse_block_type_request(request, nullptr);
     if (!type || lists_.contains(*type)) return;
     if (!complete) {
       note(fmt::format("{}: List blocks of type {}: the last data unit was not captured",
@@ -608,9 +593,9 @@ class learner {
     b.load_memory_length = bi->load_memory_length;
     b.security = bi->security;
     const auto time_of = [](bytes x) {
-      return server::block_time{static_cast<std::uint32_t>((u8(x[0]) << 24U) | (u8(x[1]) << 16U) |
-                                                           (u8(x[2]) << 8U) | u8(x[3])),
-                                be16(x, 4)};
+      codec::reader r{x, codec::layer::userdata};
+      const codec::mc7::block_time bt = codec::mc7::read_block_time(r);
+      return server::block_time{bt.ms, bt.days};
     };
     b.code_time = time_of(bi->code_timestamp);
     b.interface_time = time_of(bi->interface_timestamp);
@@ -738,8 +723,9 @@ void learner::finish() {
     for (const server::szl_entry& e : p.szl) {
       if (e.id != one || e.record_length != len) continue;
       for (std::size_t i = 0; i < e.count; ++i) {
-        const bytes r(e.records.data() + i * len, len);
-        records.emplace(be16(r, 0), bvec(r.begin(), r.end()));
+        const bytes r = szl::record_at(e.records, len, i);
+        if (const auto idx = szl::parse_record_index(r, nullptr))
+          records.emplace(*idx, bvec(r.begin(), r.end()));
       }
       from += (from.empty() ? "" : ", ") + out_.sources[id_key(e.id, e.index)];
     }
@@ -799,32 +785,42 @@ void learner::finish() {
           find(id, id == one ? std::optional<std::uint16_t>{index} : std::nullopt);
       if (e == nullptr || e->record_length < 2) continue;
       for (std::size_t i = 0; i < e->count; ++i) {
-        const bytes r(e->records.data() + i * e->record_length, e->record_length);
-        if (be16(r, 0) == index) return bvec(r.begin(), r.end());
+        const bytes r = szl::record_at(e->records, e->record_length, i);
+        if (const auto idx = szl::parse_record_index(r, nullptr); idx && *idx == index)
+          return bvec(r.begin(), r.end());
       }
     }
     return std::nullopt;
   };
   // Identity over the templates: the server writes these fields back into 0x0011 / 0x001C on
   // every read, so they must reproduce the captured bytes exactly.
-  if (const auto r = record(0x0011, 0x0111, 1); r && r->size() >= 22) {
-    const std::string mlfb(reinterpret_cast<const char*>(r->data() + 2), 20);
+  const auto module = [&](std::uint16_t index) -> std::optional<szl::module_identification> {
+    const auto r = record(0x0011, 0x0111, index);
+    if (!r) return std::nullopt;
+    const auto m = szl::parse_module_identification(*r, nullptr);
+    if (!m) return std::nullopt;
+    return *m;
+  };
+  if (const auto m = module(szl::module_index::module)) {
+    const std::string mlfb(szl::text_of(m->mlfb));
     const std::string trimmed = trim_right(mlfb, ' ');
-    if (printable(trimmed) && std::string(trimmed).append(20 - trimmed.size(), ' ') == mlfb)
+    if (printable(trimmed) &&
+        std::string(trimmed).append(mlfb.size() - trimmed.size(), ' ') == mlfb)
       p.id.order_number = trimmed;
     else
       out_.notes.push_back(
           "SZL 0x0011 index 1: the order number is not space-padded ASCII; identity.order_number "
           "left empty");
-    if (const auto r6 = record(0x0011, 0x0111, 6);
-        r6 && r6->size() >= 22 && std::memcmp(r6->data() + 2, r->data() + 2, 20) != 0)
+    if (const auto m6 = module(szl::module_index::basic_hardware); m6 && m6->mlfb != m->mlfb)
       out_.notes.push_back(
           "SZL 0x0011: index 6 (basic hardware) has another order number than index 1; the server "
           "writes the order "
           "number into both");
   }
-  if (const auto r = record(0x0011, 0x0111, 7); r && r->size() >= 28 && u8((*r)[24]) == 'V')
-    p.id.firmware_version = fmt::format("V{}.{}.{}", u8((*r)[25]), u8((*r)[26]), u8((*r)[27]));
+  if (const auto m = module(szl::module_index::basic_firmware)) {
+    if (const szl::version v = szl::version_of(*m); v.letter == 'V')
+      p.id.firmware_version = fmt::format("V{}.{}.{}", v.major, v.minor, v.patch);
+  }
   struct field {
     std::uint16_t index;
     std::string* dst;
@@ -839,13 +835,13 @@ void learner::finish() {
                           {8, &p.id.memory_card_serial, "memory_card_serial"}};
   for (const field& f : fields) {
     const auto r = record(0x001C, 0x011C, f.index);
-    if (!r || r->size() < 34) continue;
-    const bytes text(r->data() + 2, 32);
-    std::size_t n = 0;
-    while (n < 32 && u8(text[n]) != 0) ++n;
-    const std::string s(reinterpret_cast<const char*>(text.data()), n);
-    bool rest_zero = true;
-    for (std::size_t i = n; i < 32; ++i) rest_zero = rest_zero && u8(text[i]) == 0;
+    if (!r) continue;
+    const auto c = szl::parse_component_identification(*r, nullptr);
+    if (!c) continue;
+    const std::string_view text = szl::text_of(c->name);
+    const std::string s(text.substr(0, text.find('\0')));
+    const bool rest_zero = std::all_of(text.begin() + static_cast<std::ptrdiff_t>(s.size()),
+                                       text.end(), [](char ch) { return ch == '\0'; });
     if (printable(s) && rest_zero) {
       *f.dst = s;
     } else {
@@ -854,19 +850,21 @@ void learner::finish() {
           f.index, f.what));
     }
   }
-  // --- limits from 0x0131 index 1: max PDU (word 2) and connections (word 4) ---
-  if (const server::szl_entry* e = find(0x0131, std::uint16_t{1});
-      e != nullptr && e->count >= 1 && e->record_length >= 6) {
-    const std::uint16_t mc = be16(e->records, 4);
-    if (mc != 0) p.max_connections = mc;
-    const std::uint16_t pdu = be16(e->records, 2);
-    if (pdu == 240 || pdu == 480 || pdu == 960) p.pdu_size = pdu;
+  // The first record of a list the profile holds for (id, index).
+  const auto first_record = [&](std::uint16_t id, std::optional<std::uint16_t> index) -> bytes {
+    const server::szl_entry* e = find(id, index);
+    if (e == nullptr || e->count < 1) return {};
+    return szl::record_at(e->records, e->record_length, 0);
+  };
+  // --- limits from 0x0131 index 1: max PDU (pdu) and connections (anz) ---
+  if (const auto c = szl::parse_communication_capabilities(first_record(0x0131, 1), nullptr)) {
+    if (c->anz != 0) p.max_connections = c->anz;
+    if (c->pdu == 240 || c->pdu == 480 || c->pdu == 960) p.pdu_size = c->pdu;
   }
-  // --- protection and mode selector: 0x0132 index 4 (sch_schal, sch_par, sch_rel, bart_sch) ---
-  if (const server::szl_entry* e = find(0x0132, std::uint16_t{4});
-      e != nullptr && e->count >= 1 && e->record_length >= 10) {
-    const std::uint16_t par = be16(e->records, 4);
-    const std::uint16_t sel = be16(e->records, 8);
+  // --- protection and mode selector: 0x0132 index 4 (sch_par, bart_sch) ---
+  if (const auto prot = szl::parse_protection(first_record(0x0132, 4), nullptr)) {
+    const std::uint16_t par = prot->sch_par;
+    const std::uint16_t sel = prot->bart_sch;
     if (sel >= 1 && sel <= 4) p.mode_selector = static_cast<std::uint8_t>(sel);
     if (par >= 2 && par <= 3) {
       p.protection_level = static_cast<std::uint8_t>(par);
@@ -877,12 +875,10 @@ void learner::finish() {
                       par));
     }
   }
-  // --- operating mode: 0x0424 byte 3 (0x08 RUN, 0x04 / 0x03 STOP) ---
-  if (const server::szl_entry* e = find(0x0424, std::nullopt);
-      e != nullptr && e->count >= 1 && e->record_length >= 4) {
-    const std::uint8_t mode = u8(e->records[3]) & 0x0FU;
-    p.start_mode = mode == 0x08 ? server::operating_mode::run : server::operating_mode::stop;
-  }
+  // --- operating mode: 0x0424 bzu_id (0x08 RUN, 0x04 / 0x03 STOP) ---
+  if (const auto m = szl::parse_operating_mode(first_record(0x0424, std::nullopt), nullptr))
+    p.start_mode =
+        m->mode() == szl::bzu_run ? server::operating_mode::run : server::operating_mode::stop;
   // --- clock ---
   p.clock_local = false;
   if (clock_) {

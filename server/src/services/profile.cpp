@@ -642,7 +642,7 @@ std::string profile_to_json(const plc_profile& p) {
     } else {
       json recs = json::array();
       for (std::size_t i = 0; i < e.count && e.record_length != 0; ++i)
-        recs.push_back(to_hex(std::span(e.records).subspan(i * e.record_length, e.record_length)));
+        recs.push_back(to_hex(codec::szl::record_at(e.records, e.record_length, i)));
       j["records"] = std::move(recs);
       if (e.record_length == 0) j["count"] = e.count;
     }

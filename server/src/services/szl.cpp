@@ -12,11 +12,14 @@
 //      0x0F1C -> 0022 000A, 0x0F74 -> 0004 0007 in s7comm_reading_plc_status.pcap);
 //   4. otherwise the CPU's error: Userdata error 0xD402 with data 0A 00 00 00
 //      (s7comm_reading_plc_status.pcap frame 42, SZL 0x0C91 index 0x7FFF).
-#include <algorithm>
-#include <cstdio>
-#include <cstring>
-
 #include "protos7/codec/szl.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+#include "protos7/codec/s7_value.hpp"
+#include "protos7/codec/userdata.hpp"
 #include "protos7/codec/writer.hpp"
 #include "protos7/server/services.hpp"
 
@@ -25,25 +28,25 @@ namespace protos7::server {
 namespace {
 
 using bytes_vec = std::vector<std::byte>;
+namespace szl = codec::szl;
 
-std::uint16_t word_at(std::span<const std::byte> b, std::size_t at) {
-  return static_cast<std::uint16_t>((std::to_integer<unsigned>(b[at]) << 8U) | std::to_integer<unsigned>(b[at + 1]));
+// The bytes `write` writes (run once in counting mode for the size).
+template <class Write>
+bytes_vec written(Write&& write) {
+  codec::writer count{codec::mutable_bytes{}};
+  write(count);
+  bytes_vec out(count.size());
+  codec::writer w{out};
+  write(w);
+  return out;
 }
-void set_word(bytes_vec& b, std::size_t at, std::uint16_t v) {
-  if (at + 2 > b.size()) return;
-  b[at] = static_cast<std::byte>(v >> 8U);
-  b[at + 1] = static_cast<std::byte>(v & 0xFFU);
-}
-void set_text(bytes_vec& b, std::size_t at, std::size_t len, std::string_view s, char pad) {
-  for (std::size_t i = 0; i < len && at + i < b.size(); ++i)
-    b[at + i] = static_cast<std::byte>(i < s.size() ? s[i] : pad);
-}
-// DATE_AND_TIME (8 BCD bytes) of the PLC clock: the last 8 bytes of a Read Clock timestamp.
-void set_dt(bytes_vec& b, std::size_t at, const codec::s7::ud::timestamp& t) {
-  std::array<std::byte, codec::s7::ud::timestamp_length> ts{};
-  codec::writer w{ts};
-  codec::s7::ud::write_timestamp(w, t);
-  for (std::size_t i = 0; i < 8 && at + i < b.size(); ++i) b[at + i] = ts[2 + i];
+
+// DATE_AND_TIME (8 BCD bytes) of the PLC clock, for the time field of a record.
+std::array<std::byte, codec::s7::value::date_and_time_length> clock_bytes(const plc_state& st) {
+  std::array<std::byte, codec::s7::value::date_and_time_length> dt{};
+  codec::writer w{dt};
+  codec::s7::value::write_date_and_time(w, codec::s7::ud::date_and_time_of(st.clock_now()));
+  return dt;
 }
 
 // A list under construction.
@@ -52,7 +55,8 @@ struct list {
   std::vector<bytes_vec> records;
 };
 
-const szl_entry* find_entry(const plc_profile& p, std::uint16_t id, std::optional<std::uint16_t> index) {
+const szl_entry* find_entry(const plc_profile& p, std::uint16_t id,
+                            std::optional<std::uint16_t> index) {
   for (const szl_entry& e : p.szl) {
     if (e.id != id) continue;
     if (!e.index || !index || *e.index == *index) return &e;
@@ -78,20 +82,12 @@ list from_entry(const szl_entry& e) {
 
 bytes_vec encode(std::uint16_t id, std::uint16_t index, const list& l, bool header_only = false,
                  std::uint16_t count = 0) {
-  bytes_vec out;
   const std::uint16_t n = header_only ? count : static_cast<std::uint16_t>(l.records.size());
-  out.reserve(8 + (header_only ? 0 : n * std::size_t{l.record_length}));
-  const auto put = [&](std::uint16_t v) {
-    out.push_back(static_cast<std::byte>(v >> 8U));
-    out.push_back(static_cast<std::byte>(v & 0xFFU));
-  };
-  put(id);
-  put(index);
-  put(l.record_length);
-  put(n);
-  if (!header_only)
-    for (const bytes_vec& r : l.records) out.insert(out.end(), r.begin(), r.end());
-  return out;
+  return written([&](codec::writer& w) {
+    szl::write_response_head(w, {id, index, l.record_length, n, {}});
+    if (!header_only)
+      for (const bytes_vec& r : l.records) w.raw(r);
+  });
 }
 
 // 0x0011: module identification. Templates: the profile's 0x0011 records (frame 59 of
@@ -100,31 +96,37 @@ bytes_vec encode(std::uint16_t id, std::uint16_t index, const list& l, bool head
 list identification(const plc_state& st) {
   const plc_profile& p = st.profile();
   list l;
-  l.record_length = 28;
-  if (const szl_entry* e = full_list(p, 0x11); e != nullptr && e->record_length == 28) {
+  l.record_length = szl::module_identification_length;
+  if (const szl_entry* e = full_list(p, 0x11);
+      e != nullptr && e->record_length == szl::module_identification_length) {
     l = from_entry(*e);
   } else {
-    // No template: the three records every S7-300 has.
-    for (std::uint16_t idx : {std::uint16_t{1}, std::uint16_t{6}, std::uint16_t{7}}) {
-      bytes_vec r(28, std::byte{0x20});
-      set_word(r, 0, idx);
-      set_word(r, 22, 0x00C0);
-      set_word(r, 24, 0x0000);
-      set_word(r, 26, 0x0000);
-      l.records.push_back(std::move(r));
+    // No template: the three records every S7-300 has (MlfB blank, BGTyp 00C0).
+    for (const std::uint16_t idx : {szl::module_index::module, szl::module_index::basic_hardware,
+                                    szl::module_index::basic_firmware}) {
+      szl::module_identification m;
+      m.index = idx;
+      szl::set_text(m.mlfb, {}, ' ');
+      m.bg_type = 0x00C0;
+      l.records.push_back(
+          written([&](codec::writer& w) { szl::write_module_identification(w, m); }));
     }
   }
   const identity& id = st.id();
   for (bytes_vec& r : l.records) {
-    const std::uint16_t idx = word_at(r, 0);
-    if ((idx == 1 || idx == 6) && !id.order_number.empty()) set_text(r, 2, 20, id.order_number, ' ');
+    const auto parsed = szl::parse_module_identification(r, nullptr);
+    if (!parsed) continue;
+    szl::module_identification m = *parsed;
+    if ((m.index == szl::module_index::module || m.index == szl::module_index::basic_hardware) &&
+        !id.order_number.empty())
+      szl::set_text(m.mlfb, id.order_number, ' ');
     unsigned a = 0, b = 0, c = 0;
-    if (idx == 7 && std::sscanf(id.firmware_version.c_str(), "V%u.%u.%u", &a, &b, &c) == 3) {
-      r[24] = std::byte{'V'};
-      r[25] = static_cast<std::byte>(a & 0xFFU);
-      r[26] = static_cast<std::byte>(b & 0xFFU);
-      r[27] = static_cast<std::byte>(c & 0xFFU);
-    }
+    if (m.index == szl::module_index::basic_firmware &&
+        std::sscanf(id.firmware_version.c_str(), "V%u.%u.%u", &a, &b, &c) == 3)
+      szl::set_version(
+          m, {'V', static_cast<std::uint8_t>(a & 0xFFU), static_cast<std::uint8_t>(b & 0xFFU),
+              static_cast<std::uint8_t>(c & 0xFFU)});
+    r = written([&](codec::writer& w) { szl::write_module_identification(w, m); });
   }
   return l;
 }
@@ -135,31 +137,56 @@ list identification(const plc_state& st) {
 list components(const plc_state& st) {
   const plc_profile& p = st.profile();
   list l;
-  l.record_length = 34;
-  if (const szl_entry* e = full_list(p, 0x1C); e != nullptr && e->record_length == 34) {
+  l.record_length = szl::component_identification_length;
+  if (const szl_entry* e = full_list(p, 0x1C);
+      e != nullptr && e->record_length == szl::component_identification_length) {
     l = from_entry(*e);
   } else {
-    for (int i : {1, 2, 3, 4, 5, 7, 8}) {
-      const auto idx = static_cast<std::uint16_t>(i);
-      bytes_vec r(34, std::byte{0});
-      set_word(r, 0, idx);
-      l.records.push_back(std::move(r));
+    for (const std::uint16_t idx :
+         {szl::component_index::as_name, szl::component_index::module_name,
+          szl::component_index::plant_id, szl::component_index::copyright,
+          szl::component_index::serial_number, szl::component_index::module_type,
+          szl::component_index::memory_card_serial}) {
+      szl::component_identification c;
+      c.index = idx;
+      l.records.push_back(
+          written([&](codec::writer& w) { szl::write_component_identification(w, c); }));
     }
   }
   const identity& id = st.id();
   for (bytes_vec& r : l.records) {
+    const auto parsed = szl::parse_component_identification(r, nullptr);
+    if (!parsed) continue;
+    szl::component_identification c = *parsed;
     const std::string* s = nullptr;
-    switch (word_at(r, 0)) {
-      case 1: s = &id.as_name; break;
-      case 2: s = &id.module_name; break;
-      case 3: s = &id.plant_id; break;
-      case 4: s = &id.copyright; break;
-      case 5: s = &id.serial_number; break;
-      case 7: s = &id.module_type; break;
-      case 8: s = &id.memory_card_serial; break;
-      default: break;
+    switch (c.index) {
+      case szl::component_index::as_name:
+        s = &id.as_name;
+        break;
+      case szl::component_index::module_name:
+        s = &id.module_name;
+        break;
+      case szl::component_index::plant_id:
+        s = &id.plant_id;
+        break;
+      case szl::component_index::copyright:
+        s = &id.copyright;
+        break;
+      case szl::component_index::serial_number:
+        s = &id.serial_number;
+        break;
+      case szl::component_index::module_type:
+        s = &id.module_type;
+        break;
+      case szl::component_index::memory_card_serial:
+        s = &id.memory_card_serial;
+        break;
+      default:
+        break;
     }
-    if (s != nullptr) set_text(r, 2, 32, *s, '\0');
+    if (s == nullptr) continue;
+    szl::set_text(c.name, *s, '\0');
+    r = written([&](codec::writer& w) { szl::write_component_identification(w, c); });
   }
   return l;
 }
@@ -168,17 +195,21 @@ list select_index(const list& full, std::uint16_t index) {
   list l;
   l.record_length = full.record_length;
   for (const bytes_vec& r : full.records)
-    if (r.size() >= 2 && word_at(r, 0) == index) l.records.push_back(r);
+    if (const auto idx = szl::parse_record_index(r, nullptr); idx && *idx == index)
+      l.records.push_back(r);
   return l;
 }
 
-// A single-record list from the profile's template for (id, index), or a zero record.
-bytes_vec template_record(const plc_profile& p, std::uint16_t id, std::uint16_t index, std::size_t len) {
-  if (const szl_entry* e = find_entry(p, id, index); e != nullptr && e->count >= 1 && e->record_length == len)
+// The profile's template record for (id, index), or a zero record that carries only its index.
+bytes_vec template_record(const plc_profile& p, std::uint16_t id, std::uint16_t index,
+                          std::size_t len) {
+  if (const szl_entry* e = find_entry(p, id, index);
+      e != nullptr && e->count >= 1 && e->record_length == len)
     return {e->records.begin(), e->records.begin() + static_cast<std::ptrdiff_t>(len)};
-  bytes_vec r(len, std::byte{0});
-  set_word(r, 0, index);
-  return r;
+  return written([&](codec::writer& w) {
+    w.u16be(index);  // the record index (szl::record_index_length)
+    w.zeros(len - szl::record_index_length);
+  });
 }
 
 std::optional<bytes_vec> computed(const plc_state& st, std::uint16_t id, std::uint16_t index,
@@ -196,11 +227,13 @@ std::optional<bytes_vec> computed(const plc_state& st, std::uint16_t id, std::ui
       }
       const auto ids = szl_ids(st);
       list l;
-      l.record_length = 2;
-      for (std::uint16_t x : ids) l.records.push_back({static_cast<std::byte>(x >> 8U), static_cast<std::byte>(x & 0xFFU)});
+      l.record_length = szl::id_record_length;
+      for (const std::uint16_t x : ids)
+        l.records.push_back(written([&](codec::writer& w) { szl::write_id_record(w, x); }));
       return encode(id, index, l, id == 0x0F00, static_cast<std::uint16_t>(ids.size()));
     }
-    case 0x0011: return encode(id, index, identification(st));
+    case 0x0011:
+      return encode(id, index, identification(st));
     case 0x0111: {
       const list l = select_index(identification(st), index);
       if (l.records.empty()) return std::nullopt;
@@ -210,7 +243,8 @@ std::optional<bytes_vec> computed(const plc_state& st, std::uint16_t id, std::ui
       const list l = identification(st);
       return encode(id, index, l, true, static_cast<std::uint16_t>(l.records.size()));
     }
-    case 0x001C: return encode(id, index, components(st));
+    case 0x001C:
+      return encode(id, index, components(st));
     case 0x011C: {
       const list l = select_index(components(st), index);
       if (l.records.empty()) return std::nullopt;
@@ -222,72 +256,100 @@ std::optional<bytes_vec> computed(const plc_state& st, std::uint16_t id, std::ui
     }
     case 0x0131:
       if (index == 1 && find_entry(p, 0x0131, 1) != nullptr) {
-        // Communication capabilities: index, max PDU (frame 24: 00F0 = 240), max connections
-        // (000C), MPI and bus rates. The real values of this server go in.
-        bytes_vec r = template_record(p, 0x0131, 1, 40);
-        set_word(r, 2, ctx.pdu_size);
-        set_word(r, 4, static_cast<std::uint16_t>(std::min<std::size_t>(st.cfg().max_connections, 0xFFFF)));
-        return encode(id, index, list{40, {r}});
+        // Communication capabilities (frame 24: max PDU 00F0 = 240, max connections 000C, MPI
+        // and bus rates): the real values of this server go in.
+        const bytes_vec t = template_record(p, 0x0131, 1, szl::communication_capabilities_length);
+        const auto parsed = szl::parse_communication_capabilities(t, nullptr);
+        if (!parsed) return std::nullopt;
+        szl::communication_capabilities c = *parsed;
+        c.pdu = ctx.pdu_size;
+        c.anz = static_cast<std::uint16_t>(std::min<std::size_t>(st.cfg().max_connections, 0xFFFF));
+        return encode(id, index,
+                      list{szl::communication_capabilities_length, {written([&](codec::writer& w) {
+                             szl::write_communication_capabilities(w, c);
+                           })}});
       }
       return std::nullopt;
     case 0x0132:
     case 0x0232:
       if (index == 1 && id == 0x0132 && find_entry(p, 0x0132, 1) != nullptr) {
-        // Communication status: res_pg, res_os, u_pg, u_os, proj, auf, free, ...
-        // (frame 212: 0001 0001 0001 0001 0000 0001 0000 000A ...).
-        bytes_vec r = template_record(p, 0x0132, 1, 40);
-        const std::uint16_t res_pg = word_at(r, 2), res_os = word_at(r, 4);
-        const std::uint16_t u_pg = st.connections(1), u_os = st.connections(2), basic = st.connections(3);
-        set_word(r, 6, u_pg);
-        set_word(r, 8, u_os);
-        const long used = std::max<long>(res_pg, u_pg) + std::max<long>(res_os, u_os) + basic;
-        set_word(r, 14, static_cast<std::uint16_t>(std::max<long>(0, static_cast<long>(st.cfg().max_connections) - used)));
-        return encode(id, index, list{40, {r}});
+        // Communication status (frame 212: res_pg 1, res_os 1, u_pg 1, u_os 0, proj 1, auf 0,
+        // free 10, ...): the connections of this server go in.
+        const bytes_vec t = template_record(p, 0x0132, 1, szl::communication_status_length);
+        const auto parsed = szl::parse_communication_status(t, nullptr);
+        if (!parsed) return std::nullopt;
+        szl::communication_status c = *parsed;
+        const std::uint16_t basic = st.connections(3);
+        c.u_pg = st.connections(1);
+        c.u_os = st.connections(2);
+        const long used =
+            std::max<long>(c.res_pg, c.u_pg) + std::max<long>(c.res_os, c.u_os) + basic;
+        c.free = static_cast<std::uint16_t>(
+            std::max<long>(0, static_cast<long>(st.cfg().max_connections) - used));
+        return encode(
+            id, index,
+            list{szl::communication_status_length,
+                 {written([&](codec::writer& w) { szl::write_communication_status(w, c); })}});
       }
       if (index == 4) {
-        // Protection: sch_schal (level of the mode selector), sch_par (parameterised level, 0 =
-        // none), sch_rel (level in force for this connection), bart_sch (mode selector 1 RUN,
-        // 2 RUN-P, 3 STOP, 4 MRES), anl_sch; then checksums (frame 11 of the blocklist capture:
-        // 0004 0001 0000 0001 0002 0000 ...). snap7's GetProtection reads 0x0232 index 4.
-        bytes_vec r = template_record(p, 0x0132, 4, 40);
-        if (find_entry(p, 0x0132, 4) == nullptr) set_word(r, 2, 1);
-        set_word(r, 4, st.protection_level() > 1 ? st.protection_level() : 0);
-        set_word(r, 6, ctx.effective_protection);
-        set_word(r, 8, st.mode_selector());
-        return encode(id, index, list{40, {r}});
+        // Protection (frame 11 of the blocklist capture: sch_schal 1, sch_par 0, sch_rel 1,
+        // bart_sch 2, anl_sch 0, then checksums). snap7's GetProtection reads 0x0232 index 4.
+        const bytes_vec t = template_record(p, 0x0132, 4, szl::protection_length);
+        const auto parsed = szl::parse_protection(t, nullptr);
+        if (!parsed) return std::nullopt;
+        szl::protection r = *parsed;
+        if (find_entry(p, 0x0132, 4) == nullptr) r.sch_schal = 1;
+        r.sch_par = st.protection_level() > 1 ? st.protection_level() : 0;
+        r.sch_rel = ctx.effective_protection;
+        r.bart_sch = st.mode_selector();
+        return encode(id, index,
+                      list{szl::protection_length,
+                           {written([&](codec::writer& w) { szl::write_protection(w, r); })}});
       }
       if (index == 8 && id == 0x0132 && find_entry(p, 0x0132, 8) != nullptr) {
-        // Time system status: index (2 bytes), 20 bytes, then the current PLC time at record
-        // offset 22 (s7comm_reading_setting_plc_time.pcap frame 29: 0008, 20 zero bytes,
-        // 14 08 20 11 59 43 96 74 = 2014-08-20 11:59:43.967, a Wednesday).
-        bytes_vec r = template_record(p, 0x0132, 8, 40);
-        set_dt(r, 22, st.clock_now());
-        return encode(id, index, list{40, {r}});
+        // Time system status: the current PLC time in its DATE_AND_TIME
+        // (s7comm_reading_setting_plc_time.pcap frame 29: 2014-08-20 11:59:43.967).
+        const bytes_vec t = template_record(p, 0x0132, 8, szl::time_status_length);
+        const auto parsed = szl::parse_time_status(t, nullptr);
+        if (!parsed) return std::nullopt;
+        szl::time_status r = *parsed;
+        const auto now = clock_bytes(st);
+        r.time = now;
+        return encode(id, index,
+                      list{szl::time_status_length,
+                           {written([&](codec::writer& w) { szl::write_time_status(w, r); })}});
       }
       return std::nullopt;
     case 0x0424: {
-      // Operating mode: ereig(2) ae(1) bzu-id(1) ...(8) time(8) (frame 87:
-      // 5144 FF 08 00.. 1408201205283494). bzu-id 0x08 RUN; STOP is 0x04 (what snap7's
-      // GetPlcStatus maps to S7CpuStatusStop).
-      bytes_vec r;
-      if (const szl_entry* e = find_entry(p, 0x0424, index); e != nullptr && e->count >= 1 && e->record_length == 20)
-        r.assign(e->records.begin(), e->records.begin() + 20);
-      else
-        r = {std::byte{0x51}, std::byte{0x44}, std::byte{0xFF}, std::byte{0x08}, std::byte{0}, std::byte{0},
-             std::byte{0},    std::byte{0},    std::byte{0},    std::byte{0},    std::byte{0}, std::byte{0},
-             std::byte{0},    std::byte{0},    std::byte{0},    std::byte{0},    std::byte{0}, std::byte{0},
-             std::byte{0},    std::byte{0}};
-      r[3] = st.mode() == operating_mode::run ? std::byte{0x08} : std::byte{0x04};
-      set_dt(r, 12, st.clock_now());
-      return encode(id, index, list{20, {r}});
+      // Operating mode (frame 87: ereig 5144, ae FF, bzu_id 08 = RUN, time): bzu_id 0x08 RUN,
+      // STOP 0x04 (what snap7's GetPlcStatus maps to S7CpuStatusStop), and the PLC clock.
+      szl::operating_mode r;
+      bytes_vec t;
+      if (const szl_entry* e = find_entry(p, 0x0424, index);
+          e != nullptr && e->count >= 1 && e->record_length == szl::operating_mode_length) {
+        t.assign(e->records.begin(), e->records.begin() + szl::operating_mode_length);
+        const auto parsed = szl::parse_operating_mode(t, nullptr);
+        if (!parsed) return std::nullopt;
+        r = *parsed;
+      } else {
+        r.ereig = 0x5144;
+        r.ae = 0xFF;
+      }
+      r.bzu_id = st.mode() == operating_mode::run ? szl::bzu_run : szl::bzu_stop;
+      const auto now = clock_bytes(st);
+      r.time = now;
+      return encode(id, index,
+                    list{szl::operating_mode_length,
+                         {written([&](codec::writer& w) { szl::write_operating_mode(w, r); })}});
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
 // IDs computed above (0x0131/0x0132 only with their template in the profile).
-constexpr std::uint16_t computed_ids[] = {0x0000, 0x0F00, 0x0011, 0x0111, 0x0F11, 0x001C,
-                                          0x011C, 0x0F1C, 0x0232, 0x0424};
+constexpr std::uint16_t computed_ids[] = {0x0000, 0x0F00, 0x0011, 0x0111, 0x0F11,
+                                          0x001C, 0x011C, 0x0F1C, 0x0232, 0x0424};
 
 }  // namespace
 
@@ -309,12 +371,13 @@ std::vector<std::uint16_t> szl_ids(const plc_state& st) {
   return ids;
 }
 
-std::optional<std::vector<std::byte>> build_szl(const plc_state& st, std::uint16_t id, std::uint16_t index,
-                                                const szl_context& ctx) {
+std::optional<std::vector<std::byte>> build_szl(const plc_state& st, std::uint16_t id,
+                                                std::uint16_t index, const szl_context& ctx) {
   if (auto c = computed(st, id, index, ctx)) return c;
   const plc_profile& p = st.profile();
   if (const szl_entry* e = find_entry(p, id, index)) {
-    if (codec::szl::is_header_only(e->id)) return encode(id, index, list{e->record_length, {}}, true, e->count);
+    if (codec::szl::is_header_only(e->id))
+      return encode(id, index, list{e->record_length, {}}, true, e->count);
     return encode(id, index, from_entry(*e));
   }
   const std::uint8_t number = codec::szl::list_number(id);

@@ -4,11 +4,15 @@
 #include <bit>
 #include <cstring>
 
+#include "protos7/codec/s7_value.hpp"
+#include "protos7/codec/writer.hpp"
 #include "protos7/store/goprotos7_db.hpp"
 
 namespace protos7::store {
 
 namespace {
+
+namespace s7v = codec::s7::value;
 
 std::uint64_t get_be(std::span<const std::byte> b) {
   std::uint64_t v = 0;
@@ -45,13 +49,14 @@ value_columns columns_from_bytes(const type_spec& t, std::span<const std::byte> 
   if (bytes.size() != t.size()) return c;
   const type_spec g = t.goprotos7_type();
   if (g.is_bool()) {
-    c.bool_val = ((std::to_integer<unsigned>(bytes[0]) >> (bit & 7U)) & 1U) != 0;
+    c.bool_val = s7v::get_bit(bytes.front(), bit);
   } else if (g.kind == s7_kind::character) {
     c.str_val = string_of(bytes);
   } else if (g.kind == s7_kind::string) {
-    const std::size_t len = std::min({std::to_integer<std::size_t>(bytes[0]),
-                                      std::to_integer<std::size_t>(bytes[1]), g.string_length});
-    c.str_val = string_of(bytes.subspan(2, len));
+    // What the header says, bounded by the declared length (a program may have written any
+    // header): the characters in use.
+    const auto str = s7v::parse_string(bytes, nullptr, {.lenient_header = true});
+    c.str_val = str ? string_of(str->text()) : std::string{};
   } else if (g.kind == s7_kind::real) {
     c.real_val = std::bit_cast<float>(static_cast<std::uint32_t>(get_be(bytes)));
   } else if (g.kind == s7_kind::lreal) {
@@ -73,12 +78,11 @@ std::vector<std::byte> bytes_from_columns(const type_spec& t, const value_column
     else if (c.int_val)
       out[0] = static_cast<std::byte>(*c.int_val & 0xFF);
   } else if (g.kind == s7_kind::string) {
-    // S7 STRING[n]: max length, actual length, n characters (unused ones 0).
+    // S7 STRING[n]: max length, actual length, n characters (unused ones 0); longer text is cut.
     const std::string s = c.str_val.value_or(std::string{});
     const std::size_t len = std::min(s.size(), g.string_length);
-    out[0] = static_cast<std::byte>(g.string_length);
-    out[1] = static_cast<std::byte>(len);
-    if (len != 0) std::memcpy(out.data() + 2, s.data(), len);
+    codec::writer w{out};
+    s7v::write_string(w, g.string_length, std::as_bytes(std::span{s.data(), len}));
   } else if (g.kind == s7_kind::real) {
     put_be(out, std::bit_cast<std::uint32_t>(static_cast<float>(c.real_val.value_or(0.0))));
   } else if (g.kind == s7_kind::lreal) {
@@ -95,10 +99,8 @@ std::vector<std::byte> render_db(const catalog& c, std::uint16_t db) {
     if (v.db != db || v.end_byte() > img.size()) continue;
     const std::vector<std::byte> b = bytes_from_columns(v.type, v.values);
     if (v.type.is_bool()) {
-      const auto mask = static_cast<std::uint8_t>(1U << v.bit_offset);
-      auto x = std::to_integer<std::uint8_t>(img[v.byte_offset]);
-      x = static_cast<std::uint8_t>(b[0] != std::byte{0} ? (x | mask) : (x & ~mask));
-      img[v.byte_offset] = std::byte{x};
+      std::byte& x = img[v.byte_offset];
+      x = s7v::set_bit(x, v.bit_offset, b.front() != std::byte{0});
     } else {
       std::copy(b.begin(), b.end(), img.begin() + static_cast<std::ptrdiff_t>(v.byte_offset));
     }

@@ -8,11 +8,15 @@
 #include <cmath>
 #include <limits>
 
+#include "protos7/codec/s7_value.hpp"
+#include "protos7/codec/writer.hpp"
+
 namespace protos7::webadmin {
 
 namespace {
 
 using json = nlohmann::json;
+namespace s7v = codec::s7::value;
 
 // DATE counts days from 1990-01-01 in 16 bits: the last one is 2168-12-31.
 constexpr std::int64_t date_epoch_days = 7305;  // days_from_civil(1990, 1, 1)
@@ -34,7 +38,8 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
 }
 
 // Strips one of the prefixes (case-insensitive, longest first as listed).
-std::string_view strip_prefix(std::string_view s, std::initializer_list<std::string_view> prefixes) {
+std::string_view strip_prefix(std::string_view s,
+                              std::initializer_list<std::string_view> prefixes) {
   for (const std::string_view p : prefixes)
     if (iequals_prefix(s, p)) return s.substr(p.size());
   return s;
@@ -54,24 +59,16 @@ std::uint64_t get_be(std::span<const std::byte> b) {
 
 std::vector<std::byte> put_be(std::uint64_t v, std::size_t n) {
   std::vector<std::byte> out(n);
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::byte>((v >> (8U * (n - 1 - i))) & 0xFFU);
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = static_cast<std::byte>((v >> (8U * (n - 1 - i))) & 0xFFU);
   return out;
 }
-
-unsigned bcd(std::byte b, bool& ok) {
-  const unsigned v = std::to_integer<unsigned>(b);
-  const unsigned hi = v >> 4U;
-  const unsigned lo = v & 0x0FU;
-  if (hi > 9 || lo > 9) ok = false;
-  return hi * 10 + lo;
-}
-
-std::byte to_bcd(unsigned v) { return static_cast<std::byte>(((v / 10) << 4U) | (v % 10)); }
 
 // "1d2h3m4s5ms"; "0ms" for zero.
 std::string duration_text(std::int64_t ms) {
   std::string out;
-  std::uint64_t rest = ms < 0 ? static_cast<std::uint64_t>(-(ms + 1)) + 1 : static_cast<std::uint64_t>(ms);
+  std::uint64_t rest =
+      ms < 0 ? static_cast<std::uint64_t>(-(ms + 1)) + 1 : static_cast<std::uint64_t>(ms);
   if (ms < 0) out += '-';
   const std::uint64_t d = rest / 86'400'000;
   rest %= 86'400'000;
@@ -206,7 +203,8 @@ bool parse_time_at(std::string_view s, std::size_t& i, std::int64_t& ms) {
   unsigned m = 0;
   unsigned sec = 0;
   unsigned frac = 0;
-  if (!take_digits(s, i, 2, h) || i >= s.size() || s[i++] != ':' || !take_digits(s, i, 2, m)) return false;
+  if (!take_digits(s, i, 2, h) || i >= s.size() || s[i++] != ':' || !take_digits(s, i, 2, m))
+    return false;
   if (i < s.size() && s[i] == ':') {
     ++i;
     if (!take_digits(s, i, 2, sec)) return false;
@@ -231,13 +229,18 @@ bool parse_time_at(std::string_view s, std::size_t& i, std::int64_t& ms) {
 }
 
 std::string tod_text(std::int64_t ms) {
-  return fmt::format("{:02}:{:02}:{:02}.{:03}", ms / 3'600'000, ms / 60'000 % 60, ms / 1000 % 60, ms % 1000);
+  return fmt::format("{:02}:{:02}:{:02}.{:03}", ms / 3'600'000, ms / 60'000 % 60, ms / 1000 % 60,
+                     ms % 1000);
 }
 
-std::string date_text(std::int64_t y, unsigned m, unsigned d) { return fmt::format("{:04}-{:02}-{:02}", y, m, d); }
+std::string date_text(std::int64_t y, unsigned m, unsigned d) {
+  return fmt::format("{:04}-{:02}-{:02}", y, m, d);
+}
 
 // Shortest text that reads back as the same float.
-std::string float_text(float f) { return fmt::format("{}", f); }
+std::string float_text(float f) {
+  return fmt::format("{}", f);
+}
 
 // Unicode code point -> UTF-8.
 void append_utf8(std::string& out, unsigned cp) {
@@ -275,8 +278,8 @@ bool next_code_point(std::string_view s, std::size_t& i, std::uint32_t& cp) {
     cp = (cp << 6U) | (b & 0x3FU);
   }
   // Overlong forms and surrogates are invalid UTF-8.
-  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
     return false;
   i += n;
   return true;
@@ -297,14 +300,22 @@ struct int_range {
 
 int_range range_of(s7_kind k) {
   switch (k) {
-    case s7_kind::byte: return {0, 255};
-    case s7_kind::word: return {0, 65535};
-    case s7_kind::integer: return {-32768, 32767};
-    case s7_kind::dword: return {0, 4294967295LL};
-    case s7_kind::dinteger: return {-2147483648LL, 2147483647LL};
-    case s7_kind::time: return {-2147483648LL, 2147483647LL};
-    case s7_kind::s5time: return {0, max_s5time_ms};
-    default: return {0, 0};
+    case s7_kind::byte:
+      return {0, 255};
+    case s7_kind::word:
+      return {0, 65535};
+    case s7_kind::integer:
+      return {-32768, 32767};
+    case s7_kind::dword:
+      return {0, 4294967295LL};
+    case s7_kind::dinteger:
+      return {-2147483648LL, 2147483647LL};
+    case s7_kind::time:
+      return {-2147483648LL, 2147483647LL};
+    case s7_kind::s5time:
+      return {0, max_s5time_ms};
+    default:
+      return {0, 0};
   }
 }
 
@@ -370,7 +381,6 @@ std::optional<std::int64_t> parse_int_text(std::string_view s, std::string& why)
   return v;
 }
 
-
 // The integer family (BYTE, WORD, DWORD, LWORD, SINT, USINT, INT, UINT, DINT, UDINT, LINT,
 // ULINT): signed or not, 1..8 bytes. Values travel as int64 or, above 2^63-1, as uint64.
 struct wide_range {
@@ -385,7 +395,8 @@ wide_range wide_range_of(const type_spec& t) {
     const std::uint64_t hi = (std::uint64_t{1} << (bits - 1)) - 1;
     return {true, -static_cast<std::int64_t>(hi) - 1, hi};
   }
-  return {false, 0, bits == 64 ? std::numeric_limits<std::uint64_t>::max() : (std::uint64_t{1} << bits) - 1};
+  return {false, 0,
+          bits == 64 ? std::numeric_limits<std::uint64_t>::max() : (std::uint64_t{1} << bits) - 1};
 }
 
 bool is_bit_string(s7_kind k) {
@@ -400,7 +411,8 @@ decoded_value decode_integer(const type_spec& t, std::uint64_t raw) {
     out.display = fmt::format("16#{:0{}X}", raw, t.size() * 2);
   } else if (t.is_signed()) {
     const std::uint64_t sign = std::uint64_t{1} << (bits - 1);
-    const auto v = bits == 64 ? static_cast<std::int64_t>(raw) : static_cast<std::int64_t>((raw ^ sign) - sign);
+    const auto v = bits == 64 ? static_cast<std::int64_t>(raw)
+                              : static_cast<std::int64_t>((raw ^ sign) - sign);
     out.value = v;
     out.display = fmt::format("{}", v);
   } else {
@@ -410,7 +422,8 @@ decoded_value decode_integer(const type_spec& t, std::uint64_t raw) {
   return out;
 }
 
-std::optional<json> parse_integer_text(const type_spec& t, std::string_view text, std::string& why) {
+std::optional<json> parse_integer_text(const type_spec& t, std::string_view text,
+                                       std::string& why) {
   if (!t.is_signed()) {  // ULINT and LWORD reach 2^64-1: read unsigned first (decimal or 16#)
     std::string_view d = strip_prefix(trim(text), {"LW#", "DW#", "W#", "B#"});
     int base = 10;
@@ -447,12 +460,12 @@ encoded_value encode_integer(const type_spec& t, const json& v) {
     if (!parsed) return fail(fmt::format("{}: {}", tn, why));
     return encode_integer(t, *parsed);
   }
-  if (!v.is_number_integer()) return fail(fmt::format("{} takes a whole number, not {}", tn, json_kind(v)));
+  if (!v.is_number_integer())
+    return fail(fmt::format("{} takes a whole number, not {}", tn, json_kind(v)));
   const auto n = v.get<std::int64_t>();
   if (n < r.lo || (n > 0 && static_cast<std::uint64_t>(n) > r.hi)) return out_of_range();
   return ok_bytes(put_be(static_cast<std::uint64_t>(n), t.size()));
 }
-
 
 }  // namespace
 
@@ -484,9 +497,12 @@ std::string siemens_address(std::uint16_t db, const type_spec& t, std::size_t by
     case 1:
       if (t.is_bool()) return fmt::format("DB{}.DBX{}.{}", db, byte_offset, bit_offset);
       return fmt::format("DB{}.DBB{}", db, byte_offset);
-    case 2: return fmt::format("DB{}.DBW{}", db, byte_offset);
-    case 4: return fmt::format("DB{}.DBD{}", db, byte_offset);
-    default: return fmt::format("P#DB{}.DBX{}.0 BYTE {}", db, byte_offset, t.size());
+    case 2:
+      return fmt::format("DB{}.DBW{}", db, byte_offset);
+    case 4:
+      return fmt::format("DB{}.DBD{}", db, byte_offset);
+    default:
+      return fmt::format("P#DB{}.DBX{}.0 BYTE {}", db, byte_offset, t.size());
   }
 }
 
@@ -514,7 +530,8 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
     out.display = "unavailable";
     return out;
   }
-  const std::uint64_t raw = t.kind == s7_kind::string || t.kind == s7_kind::date_and_time ? 0 : get_be(b);
+  const std::uint64_t raw =
+      t.kind == s7_kind::string || t.kind == s7_kind::date_and_time ? 0 : get_be(b);
   if (t.is_integer()) return decode_integer(t, raw);
   if (t.kind == s7_kind::lreal) {
     const double d = std::bit_cast<double>(raw);
@@ -528,13 +545,13 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
   }
   switch (t.kind) {
     case s7_kind::boolean: {
-      const bool v = ((std::to_integer<unsigned>(b[0]) >> (bit & 7U)) & 1U) != 0;
+      const bool v = s7v::get_bit(b.front(), bit);
       out.value = v;
       out.display = v ? "TRUE" : "FALSE";
       break;
     }
     case s7_kind::character: {
-      const unsigned c = std::to_integer<unsigned>(b[0]);
+      const auto c = static_cast<unsigned>(raw);  // the one byte
       out.value = utf8_from_latin1(b);
       // Non-printable characters in STEP 7's $hh notation.
       out.display = c >= 0x20 && c != 0x7F && c != '$' && c != '\''
@@ -554,14 +571,16 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
       break;
     }
     case s7_kind::string: {
-      const std::size_t max = std::to_integer<std::size_t>(b[0]);
-      const std::size_t len = std::to_integer<std::size_t>(b[1]);
-      const std::size_t n = std::min({len, max, t.string_length});
-      const std::string s = utf8_from_latin1(b.subspan(2, n));
+      // Shown even when a program wrote a header that disagrees with the declaration: the
+      // characters bounded by every length, and the header beside them.
+      const auto str = s7v::parse_string(b, nullptr, {.lenient_header = true});
+      if (!str) break;
+      const std::string s = utf8_from_latin1(str->text());
       out.value = s;
       out.display = s;
-      if (len > t.string_length || max != t.string_length)
-        out.display = fmt::format("{} (header says max {} / length {})", s, max, len);
+      if (!s7v::parse_string(b, nullptr).ok())
+        out.display =
+            fmt::format("{} (header says max {} / length {})", s, str->max_length, str->length);
       break;
     }
     case s7_kind::time: {
@@ -606,27 +625,20 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
       break;
     }
     case s7_kind::date_and_time: {
-      bool ok = true;
-      const unsigned yy = bcd(b[0], ok);
-      const unsigned mo = bcd(b[1], ok);
-      const unsigned dd = bcd(b[2], ok);
-      const unsigned hh = bcd(b[3], ok);
-      const unsigned mi = bcd(b[4], ok);
-      const unsigned ss = bcd(b[5], ok);
-      const unsigned ms2 = bcd(b[6], ok);
-      const unsigned ms1 = std::to_integer<unsigned>(b[7]) >> 4U;
-      const std::int64_t year = yy >= 90 ? 1900 + yy : 2000 + yy;
-      if (!ok || ms1 > 9 || !valid_date(year, mo, dd) || hh > 23 || mi > 59 || ss > 59) {
+      const auto dt = s7v::parse_date_and_time(b, nullptr);
+      if (!dt || !valid_date(dt->year, dt->month, dt->day)) {
         out.display = fmt::format("invalid DATE_AND_TIME 16#{:016X}", get_be(b));
         break;
       }
-      const std::string date = date_text(year, mo, dd);
-      const std::string time = fmt::format("{:02}:{:02}:{:02}.{:03}", hh, mi, ss, ms2 * 10 + ms1);
+      const std::string date = date_text(dt->year, dt->month, dt->day);
+      const std::string time =
+          fmt::format("{:02}:{:02}:{:02}.{:03}", dt->hour, dt->minute, dt->second, dt->millisecond);
       out.value = date + "T" + time;
       out.display = "DT#" + date + "-" + time;
       break;
     }
-    default: break;  // the integer family and LREAL are handled above
+    default:
+      break;  // the integer family and LREAL are handled above
   }
   return out;
 }
@@ -642,12 +654,14 @@ encoded_value encode_value(const type_spec& t, const json& v) {
   }
   switch (t.kind) {
     case s7_kind::boolean:
-      if (!v.is_boolean()) return fail(fmt::format("a BOOL takes true or false, not {}", json_kind(v)));
+      if (!v.is_boolean())
+        return fail(fmt::format("a BOOL takes true or false, not {}", json_kind(v)));
       return ok_bytes({std::byte{static_cast<std::uint8_t>(v.get<bool>() ? 1 : 0)}});
     case s7_kind::real: {
       if (!v.is_number()) return fail(fmt::format("REAL takes a number, not {}", json_kind(v)));
       const double d = v.get<double>();
-      if (!std::isfinite(d) || std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max()))
+      if (!std::isfinite(d) ||
+          std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max()))
         return fail(fmt::format("{} is out of range for REAL (at most ±3.4028235e38)", v.dump()));
       return ok_bytes(put_be(std::bit_cast<std::uint32_t>(static_cast<float>(d)), 4));
     }
@@ -657,21 +671,21 @@ encoded_value encode_value(const type_spec& t, const json& v) {
       const auto& s = v.get_ref<const std::string&>();
       const auto bytes = latin1_from_utf8(s);
       if (!bytes)
-        return fail(fmt::format("{} holds single-byte characters (U+0000..U+00FF, ISO 8859-1); the text has "
-                                "other characters",
-                                tn));
+        return fail(fmt::format(
+            "{} holds single-byte characters (U+0000..U+00FF, ISO 8859-1); the text has "
+            "other characters",
+            tn));
       if (t.kind == s7_kind::character) {
         if (bytes->size() != 1)
           return fail(fmt::format("CHAR takes exactly one character, got {}", code_points(s)));
         return ok_bytes({static_cast<std::byte>(static_cast<unsigned char>((*bytes)[0]))});
       }
       if (bytes->size() > t.string_length)
-        return fail(fmt::format("{} holds at most {} characters, got {}", tn, t.string_length, bytes->size()));
+        return fail(fmt::format("{} holds at most {} characters, got {}", tn, t.string_length,
+                                bytes->size()));
       std::vector<std::byte> out(t.size());
-      out[0] = static_cast<std::byte>(t.string_length);
-      out[1] = static_cast<std::byte>(bytes->size());
-      for (std::size_t i = 0; i < bytes->size(); ++i)
-        out[2 + i] = static_cast<std::byte>(static_cast<unsigned char>((*bytes)[i]));
+      codec::writer w{out};
+      s7v::write_string(w, t.string_length, std::as_bytes(std::span{*bytes}));
       return ok_bytes(std::move(out));
     }
     case s7_kind::time:
@@ -682,9 +696,10 @@ encoded_value encode_value(const type_spec& t, const json& v) {
         ms = *n;
       } else if (v.is_string()) {
         std::string why;
-        const std::string_view s = strip_prefix(trim(v.get_ref<const std::string&>()),
-                                                t.kind == s7_kind::time ? std::initializer_list<std::string_view>{"TIME#", "T#"}
-                                                                        : std::initializer_list<std::string_view>{"S5TIME#", "S5T#"});
+        const std::string_view s = strip_prefix(
+            trim(v.get_ref<const std::string&>()),
+            t.kind == s7_kind::time ? std::initializer_list<std::string_view>{"TIME#", "T#"}
+                                    : std::initializer_list<std::string_view>{"S5TIME#", "S5T#"});
         const auto d = parse_duration(s, why);
         if (!d) return fail(fmt::format("{}: {}", tn, why));
         ms = *d;
@@ -703,16 +718,20 @@ encoded_value encode_value(const type_spec& t, const json& v) {
         const std::int64_t unit = base_ms[base];
         if (ms % unit != 0 || ms / unit > 999) continue;
         const auto count = static_cast<unsigned>(ms / unit);
-        const unsigned w = (base << 12U) | ((count / 100) << 8U) | ((count / 10 % 10) << 4U) | (count % 10);
+        const unsigned w =
+            (base << 12U) | ((count / 100) << 8U) | ((count / 10 % 10) << 4U) | (count % 10);
         return ok_bytes(put_be(w, 2));
       }
-      return fail(fmt::format("S5TIME cannot hold {} ms exactly: it counts 0..999 units of 10 ms, 100 ms, "
-                              "1 s or 10 s (e.g. 9990 ms, 99.9 s = 99900 ms, 999 s, 9990 s)",
-                              ms));
+      return fail(
+          fmt::format("S5TIME cannot hold {} ms exactly: it counts 0..999 units of 10 ms, 100 ms, "
+                      "1 s or 10 s (e.g. 9990 ms, 99.9 s = 99900 ms, 999 s, 9990 s)",
+                      ms));
     }
     case s7_kind::date: {
-      if (!v.is_string()) return fail(fmt::format("DATE takes \"YYYY-MM-DD\", not {}", json_kind(v)));
-      const std::string_view s = strip_prefix(trim(v.get_ref<const std::string&>()), {"DATE#", "D#"});
+      if (!v.is_string())
+        return fail(fmt::format("DATE takes \"YYYY-MM-DD\", not {}", json_kind(v)));
+      const std::string_view s =
+          strip_prefix(trim(v.get_ref<const std::string&>()), {"DATE#", "D#"});
       civil_date c;
       std::size_t i = 0;
       if (!parse_date_at(s, i, c) || i != s.size())
@@ -723,8 +742,10 @@ encoded_value encode_value(const type_spec& t, const json& v) {
       return ok_bytes(put_be(static_cast<std::uint64_t>(days), 2));
     }
     case s7_kind::time_of_day: {
-      if (!v.is_string()) return fail(fmt::format("TIME_OF_DAY takes \"HH:MM:SS.mmm\", not {}", json_kind(v)));
-      const std::string_view s = strip_prefix(trim(v.get_ref<const std::string&>()), {"TIME_OF_DAY#", "TOD#"});
+      if (!v.is_string())
+        return fail(fmt::format("TIME_OF_DAY takes \"HH:MM:SS.mmm\", not {}", json_kind(v)));
+      const std::string_view s =
+          strip_prefix(trim(v.get_ref<const std::string&>()), {"TIME_OF_DAY#", "TOD#"});
       std::int64_t ms = 0;
       std::size_t i = 0;
       if (!parse_time_at(s, i, ms) || i != s.size())
@@ -733,14 +754,19 @@ encoded_value encode_value(const type_spec& t, const json& v) {
     }
     case s7_kind::date_and_time: {
       if (!v.is_string())
-        return fail(fmt::format("DATE_AND_TIME takes \"YYYY-MM-DDTHH:MM:SS.mmm\", not {}", json_kind(v)));
-      const std::string_view s = strip_prefix(trim(v.get_ref<const std::string&>()), {"DATE_AND_TIME#", "DT#"});
+        return fail(
+            fmt::format("DATE_AND_TIME takes \"YYYY-MM-DDTHH:MM:SS.mmm\", not {}", json_kind(v)));
+      const std::string_view s =
+          strip_prefix(trim(v.get_ref<const std::string&>()), {"DATE_AND_TIME#", "DT#"});
       civil_date c;
       std::int64_t ms = 0;
       std::size_t i = 0;
-      const bool ok = parse_date_at(s, i, c) && i < s.size() && (s[i] == 'T' || s[i] == 't' || s[i] == ' ' || s[i] == '-') &&
+      const bool ok = parse_date_at(s, i, c) && i < s.size() &&
+                      (s[i] == 'T' || s[i] == 't' || s[i] == ' ' || s[i] == '-') &&
                       parse_time_at(s, ++i, ms) && i == s.size();
-      if (!ok) return fail(fmt::format("'{}' is not a date and time like 2024-03-05T12:34:56.789", s.substr(0, 40)));
+      if (!ok)
+        return fail(fmt::format("'{}' is not a date and time like 2024-03-05T12:34:56.789",
+                                s.substr(0, 40)));
       if (c.year < 1990 || c.year > 2089)
         return fail(fmt::format("{} is outside the range of DATE_AND_TIME (1990..2089)", s));
       const std::int64_t days = days_from_civil(c.year, c.month, c.day);
@@ -748,17 +774,18 @@ encoded_value encode_value(const type_spec& t, const json& v) {
       const auto weekday = static_cast<unsigned>(((days % 7) + 7 + 4) % 7 + 1);
       const auto msec = static_cast<unsigned>(ms % 1000);
       const auto secs = static_cast<unsigned>(ms / 1000);
-      std::vector<std::byte> out{to_bcd(static_cast<unsigned>(c.year % 100)),
-                                 to_bcd(c.month),
-                                 to_bcd(c.day),
-                                 to_bcd(secs / 3600),
-                                 to_bcd(secs / 60 % 60),
-                                 to_bcd(secs % 60),
-                                 to_bcd(msec / 10),
-                                 static_cast<std::byte>(((msec % 10) << 4U) | weekday)};
+      const s7v::date_and_time dt{
+          static_cast<std::uint16_t>(c.year),        static_cast<std::uint8_t>(c.month),
+          static_cast<std::uint8_t>(c.day),          static_cast<std::uint8_t>(secs / 3600),
+          static_cast<std::uint8_t>(secs / 60 % 60), static_cast<std::uint8_t>(secs % 60),
+          static_cast<std::uint16_t>(msec),          static_cast<std::uint8_t>(weekday)};
+      std::vector<std::byte> out(s7v::date_and_time_length);
+      codec::writer w{out};
+      s7v::write_date_and_time(w, dt);
       return ok_bytes(std::move(out));
     }
-    default: break;  // the integer family and LREAL are handled above
+    default:
+      break;  // the integer family and LREAL are handled above
   }
   return fail("unsupported type");
 }
@@ -790,7 +817,8 @@ std::optional<json> parse_value_text(const type_spec& t, std::string_view text, 
     case s7_kind::time:
     case s7_kind::s5time: {
       const std::string_view s = trim(text);
-      if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || c == '-'; })) {
+      if (!s.empty() && std::all_of(s.begin(), s.end(),
+                                    [](char c) { return (c >= '0' && c <= '9') || c == '-'; })) {
         const auto n = parse_int_text(s, why);
         if (!n) return std::nullopt;
         return json(*n);
@@ -801,7 +829,8 @@ std::optional<json> parse_value_text(const type_spec& t, std::string_view text, 
     case s7_kind::time_of_day:
     case s7_kind::date_and_time:
       return json(std::string(trim(text)));
-    default: break;  // the integer family is handled above
+    default:
+      break;  // the integer family is handled above
   }
   why = "unsupported type";
   return std::nullopt;

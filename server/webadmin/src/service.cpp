@@ -12,6 +12,7 @@
 #include <set>
 
 #include "protos7/codec/s7_item.hpp"
+#include "protos7/codec/s7_value.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/storage.hpp"
 #include "protos7/webadmin/csv.hpp"
@@ -109,8 +110,10 @@ initial_value initial_from_encoded(const var_def& v, const std::vector<std::byte
 // empty string, max length n, as a CPU initialises a STRING in a new DB.
 bool needs_string_header(const var_def& v, const std::vector<std::byte>& bytes) {
   if (v.type.kind != s7_kind::string || v.end_byte() > bytes.size()) return false;
-  return std::to_integer<std::size_t>(bytes[v.byte_offset]) != v.type.string_length ||
-         std::to_integer<std::size_t>(bytes[v.byte_offset + 1]) > v.type.string_length;
+  // The header must say STRING[n] (max length n) and at most n characters in use.
+  return !codec::s7::value::parse_string(std::span{bytes}.subspan(v.byte_offset, v.type.size()),
+                                         nullptr)
+              .ok();
 }
 
 // A state's value written in CSV: a whole number, a number, or text (a STRING's state).

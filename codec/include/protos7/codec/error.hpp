@@ -24,6 +24,7 @@ enum class layer : std::uint8_t {
   szl = 8,        // SZL payloads inside Userdata
   encode = 9,     // encoder-side failures
   mc7 = 10,       // MC7 block files (block upload / download payloads)
+  s7_value = 11,  // S7 data type layouts (STRING, DATE_AND_TIME) in item data and DB memory
 };
 
 enum class errc : std::uint16_t {
@@ -110,11 +111,17 @@ enum class errc : std::uint16_t {
   // SZL.
   szl_bad_length = 800,            // partial list length * count exceeds the data
   szl_bad_request = 801,           // SZL request data not 4 bytes
+  szl_bad_record_length = 802,     // an SZL record not the length of its layout (szl.hpp)
 
   // MC7 block files.
   mc7_bad_magic = 900,             // the file does not start with "pp" (70 70)
   mc7_load_length_mismatch = 901,  // header's load memory length != the file's size
   mc7_parts_mismatch = 902,        // header + code + SBB + ADD + footer != the file's size
+
+  // S7 data type layouts (s7_value.hpp).
+  value_bad_date_and_time = 1000,      // DATE_AND_TIME: a non-BCD digit or a field out of range
+  value_string_bad_max_length = 1001,  // STRING max length != the bytes after its header
+  value_string_too_long = 1002,        // STRING actual length > its max length
 };
 
 // The name used in messages and JSON ("tpkt_length_too_small").

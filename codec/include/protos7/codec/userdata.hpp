@@ -14,6 +14,7 @@
 #include "protos7/codec/error.hpp"
 #include "protos7/codec/reader.hpp"
 #include "protos7/codec/s7_header.hpp"
+#include "protos7/codec/s7_value.hpp"
 #include "protos7/codec/writer.hpp"
 
 namespace protos7::codec::s7 {
@@ -69,14 +70,14 @@ inline constexpr std::uint8_t last_unit_yes = 0x00;
 inline constexpr std::uint8_t last_unit_no = 0x01;
 
 struct param {
-  std::uint8_t head0 = 0;     // 0x00
-  std::uint8_t length = 0;    // length of rest: 4 (short) or 8 (extended)
-  std::uint8_t method = 0;    // 0x11 request, 0x12 response
-  std::uint8_t type = 0;      // high nibble of byte 5
-  std::uint8_t group = 0;     // low nibble of byte 5
+  std::uint8_t head0 = 0;   // 0x00
+  std::uint8_t length = 0;  // length of rest: 4 (short) or 8 (extended)
+  std::uint8_t method = 0;  // 0x11 request, 0x12 response
+  std::uint8_t type = 0;    // high nibble of byte 5
+  std::uint8_t group = 0;   // low nibble of byte 5
   std::uint8_t subfunction = 0;
   std::uint8_t seq = 0;
-  bool extended = false;      // data unit ref, last data unit and error code present
+  bool extended = false;  // data unit ref, last data unit and error code present
   std::uint8_t data_unit_ref = 0;
   std::uint8_t last_data_unit = 0;
   std::uint16_t error_code = 0;
@@ -129,7 +130,8 @@ void write_block_count(writer& w, std::uint8_t block_type, std::uint16_t count) 
 void write_block_entry(writer& w, const block_entry& e) noexcept;
 // The List blocks of type request: the block type as two ASCII hex digits ("0A").
 // Errors: userdata_bad_payload (not two hex digits).
-[[nodiscard]] result<std::uint8_t> parse_block_type_request(bytes payload, const std::byte* origin) noexcept;
+[[nodiscard]] result<std::uint8_t> parse_block_type_request(bytes payload,
+                                                            const std::byte* origin) noexcept;
 
 // Get block info response payload (78 bytes), as an S7-300 sends it (capture
 // s7comm_program_blocklist_onlineview.pcap frame 137):
@@ -156,9 +158,9 @@ struct block_info {
   std::uint16_t add_length = 0;
   std::uint16_t local_data_length = 0;
   std::uint16_t mc7_length = 0;
-  bytes author;   // 8 bytes
-  bytes family;   // 8
-  bytes name;     // 8
+  bytes author;  // 8 bytes
+  bytes family;  // 8
+  bytes name;    // 8
   std::uint8_t version = 0;
   std::uint8_t unknown3 = 0;
   std::uint16_t checksum = 0;
@@ -170,7 +172,8 @@ inline constexpr std::size_t block_info_length = 78;
 [[nodiscard]] result<block_info> parse_block_info(bytes payload, const std::byte* origin) noexcept;
 void write_block_info(writer& w, const block_info& b) noexcept;
 
-// BCD date and time of the time functions (Read clock / Set clock):
+// BCD date and time of the time functions (Read clock / Set clock): two bytes, then a
+// DATE_AND_TIME (s7_value.hpp), read and written by that header's functions:
 //   | reserved | year high (BCD) | year low (BCD) | month | day | hour | minute | second |
 //   | ms high two digits (BCD) | ms low digit (hi nibble), weekday 1..7 (lo nibble) |
 struct timestamp {
@@ -186,6 +189,10 @@ inline constexpr std::size_t timestamp_length = 10;
 // Errors: userdata_bad_payload (size), userdata_bad_timestamp (non-BCD digit, out of range).
 [[nodiscard]] result<timestamp> parse_timestamp(bytes payload, const std::byte* origin) noexcept;
 void write_timestamp(writer& w, const timestamp& t) noexcept;
+// The DATE_AND_TIME part of a timestamp (its last 8 bytes).
+[[nodiscard]] constexpr value::date_and_time date_and_time_of(const timestamp& t) noexcept {
+  return {t.year, t.month, t.day, t.hour, t.minute, t.second, t.millisecond, t.weekday};
+}
 
 // Cyclic data request (group 2, subfunction 1/5/7):
 //   | reserved | item count | time base | interval | items (variable specifications) |
@@ -196,7 +203,8 @@ struct cyclic_request {
   std::uint8_t interval = 0;
   bytes items;
 };
-[[nodiscard]] result<cyclic_request> parse_cyclic_request(bytes payload, const std::byte* origin) noexcept;
+[[nodiscard]] result<cyclic_request> parse_cyclic_request(bytes payload,
+                                                          const std::byte* origin) noexcept;
 
 // PLC password (group 5, subfunction 1): 8 bytes, the ASCII password (space padded) scrambled
 // byte-wise: b[0] = c[0] ^ 0x55, b[1] = c[1] ^ 0x55, b[i] = c[i] ^ 0x55 ^ b[i - 2] (what snap7's
