@@ -210,6 +210,16 @@ std::optional<bool> bool_column(const sql::statement& s, int col) {
   return s.i64(col) != 0;
 }
 
+// Columns 1, 4, 7..11 of both readers' queries: DB, byte, description, the value columns.
+void read_address_and_values(const row_context& row, const sql::statement& s, std::int64_t bit, variable& v) {
+  check_address(row, s.i64(1), s.i64(4), bit, v.type);
+  v.db = static_cast<std::uint16_t>(s.i64(1));
+  v.byte_offset = static_cast<std::size_t>(s.i64(4));
+  v.bit_offset = static_cast<std::uint8_t>(bit);
+  v.description = s.text(7);
+  v.values = {s.opt_i64(9), s.opt_f64(8), s.opt_text(10), bool_column(s, 11)};
+}
+
 // One db_variables row of a goprotos7 file (columns in the order of read_variables' query).
 variable goprotos7_row(const std::string& path, const sql::statement& s) {
   variable v;
@@ -218,13 +228,7 @@ variable goprotos7_row(const std::string& path, const sql::statement& s) {
   const row_context row{path, v.id, v.name};
   const type_spec stored = goprotos7_type(row, s.text(3), s.opt_i64(6));
   v.type = s7_type(stored, s.opt_text(13));
-  const std::int64_t bit = v.type.is_bool() ? s.opt_i64(5).value_or(0) : 0;
-  check_address(row, s.i64(1), s.i64(4), bit, v.type);
-  v.db = static_cast<std::uint16_t>(s.i64(1));
-  v.byte_offset = static_cast<std::size_t>(s.i64(4));
-  v.bit_offset = static_cast<std::uint8_t>(bit);
-  v.description = s.text(7);
-  v.values = {s.opt_i64(9), s.opt_f64(8), s.opt_text(10), bool_column(s, 11)};
+  read_address_and_values(row, s, v.type.is_bool() ? s.opt_i64(5).value_or(0) : 0, v);
   const std::string var_type = s.text(12);
   if (var_type != "STATIC" && var_type != "LIST")
     row.fail(fmt::format("var_type '{}' is neither STATIC nor LIST", var_type.substr(0, 20)));
@@ -323,13 +327,7 @@ variable first_schema_row(const std::string& path, const sql::statement& s) {
   const auto t = parse_type(type_text, why);
   if (!t) row.fail(why);
   v.type = *t;
-  const std::int64_t bit = v.type.is_bool() ? s.i64(5) : 0;
-  check_address(row, s.i64(1), s.i64(4), bit, v.type);
-  v.db = static_cast<std::uint16_t>(s.i64(1));
-  v.byte_offset = static_cast<std::size_t>(s.i64(4));
-  v.bit_offset = static_cast<std::uint8_t>(bit);
-  v.description = s.text(7);
-  v.values = {s.opt_i64(9), s.opt_f64(8), s.opt_text(10), bool_column(s, 11)};
+  read_address_and_values(row, s, v.type.is_bool() ? s.i64(5) : 0, v);
   return v;
 }
 

@@ -182,28 +182,14 @@ namespace {
 
 store::variable to_store(const var_def& v, const initial_value& values) {
   store::variable out;
-  out.id = v.id;
-  out.db = v.db;
-  out.name = v.name;
-  out.type = v.type;
-  out.byte_offset = v.byte_offset;
-  out.bit_offset = v.bit_offset;
-  out.description = v.description;
+  static_cast<store::variable_definition&>(out) = v;
   out.values = values;
-  out.states = v.states;
   return out;
 }
 
 var_def from_store(store::variable&& v) {
   var_def out;
-  out.id = v.id;
-  out.db = v.db;
-  out.name = std::move(v.name);
-  out.type = v.type;
-  out.byte_offset = v.byte_offset;
-  out.bit_offset = v.bit_offset;
-  out.description = std::move(v.description);
-  out.states = std::move(v.states);
+  static_cast<store::variable_definition&>(out) = std::move(v);
   return out;
 }
 

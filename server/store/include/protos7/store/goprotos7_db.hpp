@@ -68,7 +68,8 @@ struct value_columns {
   friend bool operator==(const value_columns&, const value_columns&) = default;
 };
 
-struct variable {
+// A variable's definition (what the web admin edits).
+struct variable_definition {
   std::int64_t id = 0;
   std::uint16_t db = 0;
   std::string name;
@@ -76,10 +77,14 @@ struct variable {
   std::size_t byte_offset = 0;
   std::uint8_t bit_offset = 0;
   std::string description;
-  value_columns values;
   std::vector<list_entry> states;  // non-empty: var_type 'LIST'
 
   [[nodiscard]] std::size_t end_byte() const noexcept { return byte_offset + type.size(); }
+};
+
+// A row of db_variables: the definition and goprotos7's value columns.
+struct variable : variable_definition {
+  value_columns values;
 };
 
 struct catalog {

@@ -34,16 +34,8 @@ inline constexpr std::size_t max_variables_per_db = 4096;
 using named_state = store::list_entry;
 using store::list_kind;
 
-struct var_def {
-  std::int64_t id = 0;
-  std::uint16_t db = 0;
-  std::string name;
-  type_spec type;
-  std::size_t byte_offset = 0;
-  std::uint8_t bit_offset = 0;
-  std::string description;
-  std::vector<named_state> states;
-
+// A variable as the web admin edits it: store::variable_definition with STEP 7 addressing.
+struct var_def : store::variable_definition {
   [[nodiscard]] std::string address() const { return siemens_address(db, type, byte_offset, bit_offset); }
   // Occupied bits [first_bit, end_bit) counted from bit 0 of byte 0.
   [[nodiscard]] std::size_t first_bit() const noexcept {
@@ -52,7 +44,6 @@ struct var_def {
   [[nodiscard]] std::size_t end_bit() const noexcept {
     return type.is_bool() ? first_bit() + 1 : (byte_offset + type.size()) * 8;
   }
-  [[nodiscard]] std::size_t end_byte() const noexcept { return byte_offset + type.size(); }
 };
 
 // The *_val columns of a value given as its bytes in the DB.
