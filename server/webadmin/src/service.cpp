@@ -170,14 +170,7 @@ write_result write_on_loop(server::plc_memory& mem, bool hidden, std::uint16_t d
   return r;
 }
 
-// plc_memory offers add_db (which replaces) but no removal; its map is a non-const member that
-// dbs() hands out as const, so erasing through it is well-defined. The memory must have no
-// uncommitted writes (its dirty list holds raw pointers): callers commit() first.
-// TODO(core): replace with plc_memory::remove_db once the core has it.
-void detach_db(server::plc_memory& mem, std::uint16_t n) {
-  auto& dbs = const_cast<std::map<std::uint16_t, std::unique_ptr<server::data_block>>&>(mem.dbs());
-  dbs.erase(n);
-}
+void detach_db(server::plc_memory& mem, std::uint16_t n) { mem.remove_db(n); }
 
 std::string dir_of(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -386,17 +379,14 @@ reply service::create_db(const json& body) {
     // A DB deleted by an S7 client (PI service _DELE) stays in plc_memory, hidden, until restart.
     if (srv_.plc().db_hidden(n)) return "hidden";
     if (mem_.find_db(n) != nullptr) return "exists";
-    int fd = -1;
     if (!path.empty()) {
       try {
         server::write_file_atomically(path, image);
       } catch (const std::exception& e) {
         return e.what();
       }
-      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-      if (fd < 0) return fmt::format("cannot open {}: {}", path, std::strerror(errno));
     }
-    mem_.add_db(std::make_unique<server::data_block>(n, image, fd, path));
+    mem_.add_db(std::make_unique<server::data_block>(n, image, path));
     return {};
   });
   if (!r.ran) return no_loop();
@@ -445,25 +435,14 @@ reply service::resize_db(std::uint16_t n, const json& body) {
     std::vector<std::byte> bytes(d->bytes().begin(), d->bytes().end());
     bytes.resize(sz);
     const std::string path = d->path();
-    int fd = -1;
     if (!path.empty()) {
       try {
         server::write_file_atomically(path, bytes);
       } catch (const std::exception& e) {
         return {500, e.what()};
       }
-      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-      if (fd < 0) {
-        const std::string why = fmt::format("cannot reopen {}: {}", path, std::strerror(errno));
-        // Put the old image back so the file and the served block agree again.
-        try {
-          server::write_file_atomically(path, d->bytes());
-        } catch (const std::exception&) {
-        }
-        return {500, why};
-      }
     }
-    mem_.add_db(std::make_unique<server::data_block>(n, std::move(bytes), fd, path));
+    mem_.add_db(std::make_unique<server::data_block>(n, std::move(bytes), path));
     return {200, {}};
   });
   if (!r.ran) return no_loop();
