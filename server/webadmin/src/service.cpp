@@ -1,15 +1,15 @@
 #include "service.hpp"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
-
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <set>
+#include <tuple>
 
 #include "protos7/codec/s7_item.hpp"
 #include "protos7/server/log.hpp"
@@ -322,18 +322,20 @@ json service::db_json(std::uint16_t n, std::size_t size, const std::vector<std::
 
 reply service::list_dbs() {
   auto r = on_loop([this] {
-    std::vector<std::pair<std::uint16_t, std::size_t>> out;
+    std::vector<std::tuple<std::uint16_t, std::size_t, bool>> out;
     for (const auto& [n, d] : mem_.dbs())
-      if (!srv_.plc().db_hidden(n)) out.emplace_back(n, d->size());
+      if (!srv_.plc().db_hidden(n)) out.emplace_back(n, d->size(), d->failed());
     return out;
   });
   if (!r.ran) return no_loop();
   const std::lock_guard lock{mu_};
   json dbs = json::array();
-  for (const auto& [n, size] : r.value) {
+  for (const auto& [n, size, failed] : r.value) {
     std::size_t count = 0;
     for (const var_def& v : vars_) count += v.db == n ? 1 : 0;
     dbs.push_back({{"number", n}, {"name", fmt::format("DB{}", n)}, {"size", size}, {"variables", count}});
+    // A failed fdatasync (plc_memory): the DB refuses writes until protos7 restarts (issue #16).
+    if (failed) dbs.back()["sync_failed"] = true;
   }
   json out{{"dbs", std::move(dbs)}};
   if (!skipped_.empty()) out["warnings"] = skipped_;
@@ -345,8 +347,15 @@ reply service::get_db(std::uint16_t n) {
   const auto bytes = db_bytes(n, ran);
   if (!ran) return no_loop();
   if (!bytes) return no_db(n);
+  const auto failed = on_loop([this, n] {
+    const server::data_block* d = mem_.find_db(n);
+    return d != nullptr && d->failed();
+  });
   const std::lock_guard lock{mu_};
-  return reply::ok(db_json(n, bytes->size(), &*bytes));
+  json j = db_json(n, bytes->size(), &*bytes);
+  // A failed fdatasync (plc_memory): the DB refuses writes until protos7 restarts (issue #16).
+  if (failed.ran && failed.value) j["sync_failed"] = true;
+  return reply::ok(std::move(j));
 }
 
 reply service::create_db(const json& body) {

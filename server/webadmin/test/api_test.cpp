@@ -4,15 +4,17 @@
 // checked with an S7 client (server/test/test_client.hpp) and in the files.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
@@ -881,4 +883,39 @@ TEST_F(webadmin_api, a_body_over_the_limit_is_refused_before_it_is_read) {
   ::close(fd);
   ASSERT_GT(n, 12);
   EXPECT_EQ(std::string(buf.data(), 12), "HTTP/1.1 413");
+}
+// Issue #16: a DB whose fdatasync failed refuses writes until restart; the DB info says so.
+namespace {
+std::atomic<int> syncs_to_fail{0};
+int failing_fdatasync(int fd) {
+  if (syncs_to_fail.fetch_sub(1) > 0) {
+    errno = EIO;
+    return -1;
+  }
+  return ::fdatasync(fd);
+}
+}  // namespace
+
+TEST_F(webadmin_api, a_db_whose_sync_failed_is_flagged) {
+  std::promise<void> set;
+  ASSERT_TRUE(
+      srv->post([&] { mem->set_fdatasync(&failing_fdatasync); }, [&](bool) { set.set_value(); }));
+  set.get_future().wait();
+  EXPECT_FALSE(get("/api/dbs/1").body.contains("sync_failed"));
+  {
+    client c{srv->port()};
+    ASSERT_TRUE(c.open());
+    syncs_to_fail = 1;
+    const std::array items{any(0x02, 1, 0x84, 1, 0)};
+    const std::array data{wdata{0x04, buf{std::byte{1}}, {}}};
+    c.send_pdu(client::job(1, var_param(s7::function::write_var, items), write_data(data)));
+    EXPECT_FALSE(c.read_pdu()) << "acknowledged although the sync failed";
+  }
+  EXPECT_EQ(get("/api/dbs/1").body.value("sync_failed", false), true);
+  const resp l = get("/api/dbs");
+  bool listed = false;
+  for (const json& d : l.body["dbs"])
+    if (d["number"] == 1) listed = d.value("sync_failed", false);
+  EXPECT_TRUE(listed);
+  EXPECT_EQ(s7_write(1, 0, buf{std::byte{2}}), 0x01);  // hardware fault, not retried
 }
