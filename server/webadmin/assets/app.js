@@ -488,41 +488,19 @@ function renderDashboard() {
   const importInput = h('input', { type: 'file', accept: '.csv,.json,text/csv,application/json', class: 'sr-only', 'aria-label': 'Import file' });
   importInput.addEventListener('change', () => importTable(db.number, importInput));
   main.replaceChildren(
-      h('div', {class: 'page-head'},
-        h('div', {}, h('h1', {}, `DB${db.number}`),
-          h('div', {class: 'sub'},
-            `${db.size} bytes · ${db.variables.length} variable${
-                db.variables.length === 1 ? '' : 's'} · values update live`),
-          db.sync_failed ?
-              h('div', {class: 'sub', role: 'alert'},
-                `Syncing DB${
-                    db.number}.bin to disk failed: writes to this DB are refused until protos7 restarts (see the server log)`) :
-              null),
-        h('div', {class: 'actions'}, search,
-          h('button',
-            {class: 'btn primary', type: 'button', onclick: () => variableDialog(db.number, null)},
-            icon('plus'), 'Add variable'),
-          h('a', {
-            class: 'btn',
-            href: `/api/dbs/${db.number}/export?format=csv`,
-            download: `DB${db.number}.csv`
-          },
-            icon('down'), 'CSV'),
-          h('a', {
-            class: 'btn',
-            href: `/api/dbs/${db.number}/export?format=json`,
-            download: `DB${db.number}.json`
-          },
-            icon('down'), 'JSON'),
-          h('label', {class: 'btn'}, icon('up'), 'Import', importInput))),
-      db.variables.length ? grid :
-                            h('div', {class: 'empty'}, `DB${db.number} has no variables yet. `,
-                              h('button', {
-                                class: 'btn primary',
-                                type: 'button',
-                                onclick: () => variableDialog(db.number, null)
-                              },
-                                'Add the first variable')));
+    h('div', { class: 'page-head' },
+      h('div', {},
+        h('h1', {}, `DB${db.number}`),
+        h('div', { class: 'sub' }, `${db.size} bytes · ${db.variables.length} variable${db.variables.length === 1 ? '' : 's'} · values update live`),
+        db.sync_failed ? h('div', { class: 'sub', role: 'alert' }, `Syncing DB${db.number}.bin to disk failed: writes to this DB are refused until protos7 restarts (see the server log)`) : null),
+      h('div', { class: 'actions' },
+        search,
+        h('button', { class: 'btn primary', type: 'button', onclick: () => variableDialog(db.number, null) }, icon('plus'), 'Add variable'),
+        h('a', { class: 'btn', href: `/api/dbs/${db.number}/export?format=csv`, download: `DB${db.number}.csv` }, icon('down'), 'CSV'),
+        h('a', { class: 'btn', href: `/api/dbs/${db.number}/export?format=json`, download: `DB${db.number}.json` }, icon('down'), 'JSON'),
+        h('label', { class: 'btn' }, icon('up'), 'Import', importInput))),
+    db.variables.length ? grid : h('div', { class: 'empty' }, `DB${db.number} has no variables yet. `,
+      h('button', { class: 'btn primary', type: 'button', onclick: () => variableDialog(db.number, null) }, 'Add the first variable')));
   fillGrid();
 }
 
