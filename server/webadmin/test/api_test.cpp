@@ -107,8 +107,11 @@ class webadmin_api : public ::testing::Test {
   [[nodiscard]] httplib::Client http() const {
     httplib::Client c("127.0.0.1", admin->port());
     c.set_read_timeout(15, 0);
+    // The web admin requires its token on loopback too (issue #16): the generated one.
+    if (send_token && !admin->token().empty()) c.set_bearer_token_auth(admin->token().c_str());
     return c;
   }
+  bool send_token = true;
   [[nodiscard]] httplib::Headers csrf() const { return {{"X-Protos7-CSRF", admin->csrf_token()}}; }
 
   resp get(const std::string& path) { return wrap(http().Get(path)); }
@@ -177,7 +180,7 @@ TEST_F(webadmin_api, session_reports_the_csrf_token_types_and_limits) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body["csrf_token"], admin->csrf_token());
   EXPECT_EQ(r.body["csrf_header"], "X-Protos7-CSRF");
-  EXPECT_EQ(r.body["auth"], "none");
+  EXPECT_EQ(r.body["auth"], "token");      // on loopback too (issue #16)
   EXPECT_EQ(r.body["types"].size(), 22U);  // goprotos7's 17 (STRING[n] once) and the S7 time types
   EXPECT_EQ(r.body["limits"]["max_db_size"], 65536);
   EXPECT_EQ(r.header("Cache-Control"), "no-store");
@@ -828,9 +831,52 @@ class webadmin_token : public webadmin_api {
   void SetUp() override {
     web::options o;
     o.listen = "0.0.0.0:0";
+    send_token = false;
     start(o);
   }
 };
+
+// On loopback too (issue #16): any local user, or a process of another user, reaches 127.0.0.1.
+class webadmin_loopback_token : public webadmin_api {
+ protected:
+  void SetUp() override {
+    send_token = false;
+    start({});
+  }
+};
+
+TEST_F(webadmin_loopback_token, on_loopback_a_generated_token_is_required_too) {
+  ASSERT_EQ(admin->token().size(), 32U);
+  auto c = http();
+  EXPECT_EQ(wrap(c.Get("/api/dbs")).status, 401);
+  EXPECT_EQ(wrap(c.Get("/")).status, 401);
+  EXPECT_EQ(wrap(c.Get("/api/dbs", {{"Authorization", "Bearer " + admin->token()}})).status, 200);
+  // The page's login: the token of the printed URL becomes a cookie the page's API calls carry.
+  auto r = wrap(c.Get("/?token=" + admin->token()));
+  EXPECT_EQ(r.status, 303);
+  r = wrap(c.Get("/api/session", {{"Cookie", "protos7_token=" + admin->token()}}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["auth"], "token");
+}
+
+class webadmin_no_auth : public webadmin_api {
+ protected:
+  void SetUp() override {
+    web::options o;
+    o.no_auth = true;
+    start(o);
+  }
+};
+
+TEST_F(webadmin_no_auth, no_auth_turns_the_token_off_on_loopback_only) {
+  EXPECT_EQ(admin->token(), "");
+  EXPECT_EQ(get("/api/dbs").status, 200);
+  EXPECT_EQ(get("/api/session").body["auth"], "none");
+  web::options o;
+  o.no_auth = true;
+  o.listen = "0.0.0.0:0";
+  EXPECT_THROW(web::webadmin(o, *srv, *mem, cfg), std::runtime_error);
+}
 
 TEST_F(webadmin_token, beyond_loopback_a_generated_token_is_required) {
   ASSERT_EQ(admin->token().size(), 32U);
