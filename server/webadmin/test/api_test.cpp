@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "alloc_counter.hpp"
 #include "protos7/server/app.hpp"
 #include "protos7/server/storage.hpp"
 #include "protos7/webadmin/webadmin.hpp"
@@ -964,4 +965,30 @@ TEST_F(webadmin_api, a_db_whose_sync_failed_is_flagged) {
     if (d["number"] == 1) listed = d.value("sync_failed", false);
   EXPECT_TRUE(listed);
   EXPECT_EQ(s7_write(1, 0, buf{std::byte{2}}), 0x01);  // hardware fault, not retried
+}
+
+// Issue #16: a CSV import of 1 MiB must not cost tens of MB while it is parsed. The peak is the
+// whole process's (the HTTP client's copy of the body and the server's included).
+TEST_F(webadmin_api, a_csv_import_costs_a_bounded_amount_of_memory) {
+  ASSERT_EQ(post("/api/dbs", {{"number", 9}, {"size", 128}}).status, 201);
+  constexpr std::size_t mib = 1024 * 1024 - 4096;  // under the 1 MiB body limit with the header
+  std::string states;
+  while (states.size() < mib) states += "a=1;";
+  const std::vector<std::pair<const char*, std::string>> bombs{
+      {"a row of empty fields", "name,type,byte_offset\nv,INT," + std::string(mib, ',')},
+      {"a row of states", "name,type,byte_offset,states\nv,INT,0," + states},
+      {"rows of empty fields", [&] {
+         std::string s = "name,type,byte_offset\n";
+         while (s.size() < mib) s += std::string(200, ',') + "\n";
+         return s;
+       }()}};
+  for (const auto& [what, body] : bombs) {
+    const std::size_t before = p7test::reset_peak_heap();
+    const resp r = post_raw("/api/dbs/9/import?format=csv", body, "text/csv");
+    const double peak_mb = static_cast<double>(p7test::peak_heap() - before) / 1e6;
+    std::printf("CSV import of %zu bytes (%s): HTTP %d, peak heap +%.1f MB\n", body.size(), what,
+                r.status, peak_mb);
+    EXPECT_EQ(r.status, 400) << r.raw;
+    EXPECT_LT(peak_mb, 8.0) << what;
+  }
 }
