@@ -27,9 +27,8 @@ namespace {
 // block layer merges the cache flushes of concurrent fdatasyncs, so a round that wrote many DBs
 // costs about one flush (measured: server/test/durability_test.cpp, many_dbs_sync_in_parallel).
 constexpr std::size_t sync_threads = 4;
-// Files open at once during a commit: a round that wrote more DBs commits them in batches, so
-// a commit needs at most this many descriptors (issue #16: no fd per DB).
-constexpr std::size_t max_open_per_commit = 64;
+// Files open at once during a commit (issue #16: no fd per DB).
+constexpr std::size_t max_open_per_commit = max_fds_per_commit;
 constexpr int ram_only = -2;  // write_out(): the DB has no file
 
 }  // namespace

@@ -34,9 +34,8 @@ constexpr std::size_t kept_output_capacity = 4 * 1024;
 constexpr std::chrono::milliseconds fd_exhaustion_pause{100};
 // Refused connections and accept() failures are logged aggregated, at most once per interval.
 constexpr std::chrono::seconds refusal_report_interval{1};
-// See fd_headroom(): fixed part, and an allowance for DBs downloaded while running.
+// See fd_headroom(): fixed part (listeners, SQLite, web admin, logs, the spare descriptor).
 constexpr std::size_t fd_fixed_headroom = 128;
-constexpr std::size_t fd_download_allowance = 64;
 
 // What listen() found missing, for listen_error_text() (written once, before the loop runs).
 std::size_t g_fds_needed = 0;
@@ -86,7 +85,9 @@ server::~server() {
 }
 
 std::size_t fd_headroom(const plc_memory& mem) noexcept {
-  return fd_fixed_headroom + fd_download_allowance + mem.dbs().size();
+  // DB files are open only during a commit, at most max_fds_per_commit at once (memory.hpp).
+  (void)mem;
+  return fd_fixed_headroom + max_fds_per_commit;
 }
 
 std::string listen_error_text(int err, const config& cfg) {

@@ -32,6 +32,9 @@
 
 namespace protos7::server {
 
+// Files a commit() holds open at once (a round that wrote more DBs commits them in batches).
+inline constexpr std::size_t max_fds_per_commit = 64;
+
 // The fdatasync() the commit calls: ::fdatasync, or a test's fault injection.
 using fdatasync_fn = int (*)(int fd);
 
