@@ -15,6 +15,7 @@
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_item.hpp"
 #include "protos7/server/log.hpp"
+#include "protos7/store/atomic_file.hpp"
 
 namespace protos7::server {
 
@@ -126,6 +127,7 @@ int data_block::write_out() noexcept {
     return ram_only;
   }
   const int fd = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return rewrite_whole();
   if (fd < 0) {
     log(log_level::error, "DB{}: cannot open {}: {} (retried at the next commit)", number_, path_,
         std::strerror(errno));
@@ -145,6 +147,22 @@ int data_block::write_out() noexcept {
     done += static_cast<std::size_t>(n);
   }
   return fd;
+}
+
+// DB<n>.bin was deleted behind our back: write the whole block as a new file (atomically, synced)
+// rather than failing every commit from now on.
+int data_block::rewrite_whole() noexcept {
+  try {
+    store::write_file_atomically(path_, bytes_);
+  } catch (const std::exception& e) {
+    log(log_level::error,
+        "DB{}: {} is gone and cannot be written again: {} (retried at the next commit)", number_,
+        path_, e.what());
+    return -1;
+  }
+  log(log_level::warn, "DB{}: {} was deleted while served; written again whole", number_, path_);
+  dirty_lo_ = dirty_hi_ = 0;
+  return ram_only;
 }
 
 bool data_block::sync_done(int fd, int sync_errno) noexcept {
@@ -304,6 +322,7 @@ bool plc_memory::commit() noexcept {
     for (std::size_t i = 0; i < n; ++i) ok = dbs[i]->sync_done(fds[i], errs[i]) && ok;
   }
   dirty_ = std::move(keep);
+  if (!ok) ++commit_failures_;
   return ok;
 }
 

@@ -526,6 +526,7 @@ void server::run() {
       break;
     }
     touched.clear();
+    const std::uint64_t failures_before = mem_.commit_failures();
     ready.swap(ready_);
     // Connections whose held-back requests may now be processed (flow control released them).
     for (int fd : ready) {
@@ -560,7 +561,7 @@ void server::run() {
       }
       touched.push_back(fd);
     }
-    commit_round();
+    commit_round(failures_before);
     for (int fd : touched) {
       const auto it = conns_.find(fd);
       if (it == conns_.end()) continue;
@@ -594,7 +595,7 @@ void server::run() {
 
 // Work posted by other threads (the web admin) runs here, so its DB writes join the commit.
 // Group commit: make this round's DB writes durable before any acknowledgement leaves.
-void server::commit_round() {
+void server::commit_round(std::uint64_t failures_before) {
   std::vector<posted> ran;
   {
     const std::lock_guard lock{posted_mu_};
@@ -602,7 +603,9 @@ void server::commit_round() {
   }
   for (posted& p : ran)
     if (p.work) p.work();
-  const bool committed = !mem_.has_uncommitted() || mem_.commit();
+  const bool synced = !mem_.has_uncommitted() || mem_.commit();
+  // Also a failed commit made earlier in the round (by _INSE or the web admin's work).
+  const bool committed = synced && mem_.commit_failures() == failures_before;
   for (posted& p : ran)
     if (p.done) p.done(committed);
   if (!committed) {

@@ -318,3 +318,25 @@ TEST(memory_limits, a_write_to_many_dbs_syncs_them_in_parallel) {
   std::ifstream f(d.path + "/DB129.bin", std::ios::binary);
   EXPECT_EQ(f.get(), 19);  // the last round's value is on disk
 }
+
+// Without a descriptor held, a DB<n>.bin deleted behind the server's back would fail every commit:
+// it is written again whole.
+TEST(memory_limits, a_deleted_db_file_is_written_again_whole) {
+  quiet();
+  temp_dir d;
+  make_bins(d.path, 5, 5, 16);
+  srv::area_sizes areas;
+  srv::plc_memory mem(areas);
+  ASSERT_EQ(srv::load_bins(d.path, mem), 1U);
+  const std::array<std::byte, 2> two{std::byte{1}, std::byte{2}};
+  ASSERT_TRUE(mem.write(mem.locate(0x84, 5, 0, 2), two));
+  ASSERT_TRUE(mem.commit());
+  fs::remove(d.path + "/DB5.bin");
+  ASSERT_TRUE(mem.write(mem.locate(0x84, 5, 14, 2), two));
+  EXPECT_TRUE(mem.commit());
+  std::ifstream f(d.path + "/DB5.bin", std::ios::binary);
+  const std::string bin{std::istreambuf_iterator<char>(f), {}};
+  ASSERT_EQ(bin.size(), 16U);
+  EXPECT_EQ(bin[1], 2);
+  EXPECT_EQ(bin[15], 2);
+}

@@ -67,6 +67,7 @@ class data_block {
   // failure, logged, that leaves the range marked), then sync_done() with fdatasync's result.
   [[nodiscard]] int write_out() noexcept;
   bool sync_done(int fd, int sync_errno) noexcept;
+  [[nodiscard]] int rewrite_whole() noexcept;
 
   std::uint16_t number_;
   std::vector<std::byte> bytes_;
@@ -115,6 +116,9 @@ class plc_memory {
   // caller must not acknowledge the round's writes).
   [[nodiscard]] bool commit() noexcept;
   [[nodiscard]] bool has_uncommitted() const noexcept;
+  // Failed commits since start: a round compares it before and after, so a commit made inside
+  // the round for someone else (_INSE, the web admin) that failed also fails the round.
+  [[nodiscard]] std::uint64_t commit_failures() const noexcept { return commit_failures_; }
   // How many DBs failed a sync since start (the web admin shows each DB's failed()).
   [[nodiscard]] std::size_t failed_dbs() const noexcept;
 
@@ -128,6 +132,7 @@ class plc_memory {
   std::map<std::uint16_t, std::unique_ptr<data_block>> dbs_;
   std::vector<data_block*> dirty_;
   fdatasync_fn fdatasync_;
+  std::uint64_t commit_failures_ = 0;
   std::unique_ptr<sync_pool> pool_;  // started at the first commit of more than one DB
 };
 
