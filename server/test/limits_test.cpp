@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 
 #include "protos7/server/plc_state.hpp"
@@ -339,4 +340,46 @@ TEST(memory_limits, a_deleted_db_file_is_written_again_whole) {
   ASSERT_EQ(bin.size(), 16U);
   EXPECT_EQ(bin[1], 2);
   EXPECT_EQ(bin[15], 2);
+}
+
+// A commit made inside a round for _INSE (it replaces a DB, so pending writes are synced first)
+// that fails must fail the round: the Write Var before it in the same round is not acknowledged.
+TEST(memory_limits, a_sync_failing_inside_the_round_is_not_acknowledged) {
+  temp_dir d;
+  make_bins(d.path, 10, 10, 64);
+  running_server s;
+  s.cfg().db_bin_dir = d.path;
+  ASSERT_EQ(srv::load_bins(d.path, s.mem()), 1U);
+  s.mem().set_fdatasync(&failing_fdatasync);
+  s.start();
+  std::promise<srv::s7_error> added;
+  s.srv().post([&] {
+    added.set_value(s.srv().plc().add_passive_block(srv::block_type::db, 1,
+                                                    block_file(srv::block_type::db, 1, 16)));
+  });
+  ASSERT_EQ(added.get_future().get(), 0);
+  client c{s.port()};
+  ASSERT_TRUE(c.open(480, 4));
+  const std::array db10{std::uint16_t{10}};
+  // Write Var to DB10, then PI-Service _INSE of DB1, in one segment: one round.
+  const auto frame = [](const buf& pdu) {
+    buf f{std::byte{3},
+          std::byte{0},
+          std::byte(((pdu.size() + 7) >> 8U) & 0xFFU),
+          std::byte((pdu.size() + 7) & 0xFFU),
+          std::byte{0x02},
+          std::byte{0xF0},
+          std::byte{0x80}};
+    f.insert(f.end(), pdu.begin(), pdu.end());
+    return f;
+  };
+  buf both = frame(write_bytes(1, db10, 5));
+  const buf insert =
+      frame(hex("320100000f00001a000028000000000000fd000a01003041303030303150055f494e5345"));
+  both.insert(both.end(), insert.begin(), insert.end());
+  syncs_to_fail = 1;
+  c.send_raw(both);
+  const auto r = c.read_pdu();
+  EXPECT_FALSE(r) << "answered " << (r ? to_hex(*r) : "") << " although the round's sync failed";
+  EXPECT_TRUE(s.mem().find_db(10)->failed());
 }
