@@ -123,7 +123,7 @@ test('node-snap7 reads every goprotos7 type with goprotos7\'s byte layout', asyn
 });
 
 test('the web admin shows the LIST buttons and its edits land in goprotos7\'s columns', async () => {
-  await page.goto(`${srv.url}#/db/5`);
+  await page.goto(`${srv.loginUrl}#/db/5`);
   const card = (name) => page.locator(`article.card[data-var="${name}"]`);
   await card('v_int').waitFor();
   for (const [name, label] of [['v_int', 'High'], ['v_real', 'Half'], ['v_string', 'protos7'], ['v_bool', 'FALSE']]) {
@@ -145,9 +145,9 @@ test('the web admin shows the LIST buttons and its edits land in goprotos7\'s co
 });
 
 test('variables created and changed in the web admin are goprotos7 rows', async () => {
-  const csrf = (await (await fetch(`${srv.url}api/session`)).json()).csrf_token;
+  const csrf = (await (await fetch(`${srv.url}api/session`, { headers: srv.auth })).json()).csrf_token;
   const call = async (method, url, body) => {
-    const r = await fetch(`${srv.url}${url}`, { method, headers: { 'Content-Type': 'application/json', 'X-Protos7-CSRF': csrf },
+    const r = await fetch(`${srv.url}${url}`, { method, headers: { ...srv.auth, 'Content-Type': 'application/json', 'X-Protos7-CSRF': csrf },
       body: JSON.stringify(body) });
     const j = await r.json();
     assert.ok(r.ok, JSON.stringify(j));

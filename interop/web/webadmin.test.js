@@ -48,8 +48,23 @@ async function addVariable(v) {
   await d.getByRole('button', { name: 'Create' }).click();
 }
 
+test('the page needs the token of the printed address and keeps it for its API calls', async () => {
+  const refused = await page.goto(srv.url);
+  assert.equal(refused.status(), 401);
+  assert.match(await page.locator('h1').innerText(), /Token required/);
+  browser.errors.length = 0;  // Chromium logs the 401 as a console error
+  const ok = await page.goto(`${srv.loginUrl}#/db/200`);
+  assert.equal(ok.status(), 200);
+  assert.equal(new URL(page.url()).search, '', 'the token left the address bar');
+  await card('MachineStatus').waitFor();  // the API calls carried the token (cookie)
+  await waitFor(async () => (await page.locator('#live').getAttribute('data-state')) === 'on', 5000, 'the live stream');
+  await page.goto(`${srv.url}#/dbs`);  // later visits need no token in the address
+  await page.locator('input[name="number"]').waitFor();
+  assert.deepEqual(browser.errors, []);
+});
+
 test('the dashboard of the sample PLC shows DB200 like goprotos7, better', async () => {
-  await page.goto(`${srv.url}#/db/200`);
+  await page.goto(`${srv.loginUrl}#/db/200`);
   await card('MachineStatus').waitFor();
   await waitFor(async () => (await page.locator('#live').getAttribute('data-state')) === 'on', 5000, 'the live stream');
   assert.equal(await card('MachineStatus').locator('.address').innerText(), 'DB200.DBW0');
@@ -64,7 +79,7 @@ test('the dashboard of the sample PLC shows DB200 like goprotos7, better', async
 });
 
 test('create a DB and add variables of several types in the page', async () => {
-  await page.goto(`${srv.url}#/dbs`);
+  await page.goto(`${srv.loginUrl}#/dbs`);
   await page.locator('input[name="number"]').fill('42');
   await page.locator('input[name="size"]').fill('64');
   await page.getByRole('button', { name: 'Create DB' }).click();
@@ -162,7 +177,7 @@ test('an S7 client write shows up in the page within a second', async () => {
 
 test('STOP in the page: the S7 client reads STOP as the PLC status', async () => {
   assert.equal(await s7call(s7, 'PlcStatus'), s7.S7CpuStatusRun);
-  await page.goto(`${srv.url}#/plc`);
+  await page.goto(`${srv.loginUrl}#/plc`);
   await page.getByTestId('plc-mode').waitFor();
   await waitFor(async () => (await page.getByTestId('plc-mode').innerText()) === 'RUN', 3000, 'RUN shown');
   await page.getByTestId('mode-stop').click();
@@ -186,7 +201,7 @@ test('STOP in the page: the S7 client reads STOP as the PLC status', async () =>
 });
 
 test('resize and delete a DB in the page; S7 clients see it at once', async () => {
-  await page.goto(`${srv.url}#/dbs`);
+  await page.goto(`${srv.loginUrl}#/dbs`);
   const row = page.locator('tr[data-db="42"]');
   await row.locator('input').fill('128');
   await row.getByRole('button', { name: 'Resize' }).click();
@@ -203,7 +218,7 @@ test('resize and delete a DB in the page; S7 clients see it at once', async () =
 test('dark theme on a phone', async () => {
   const phone = await launchBrowser({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
   try {
-    await phone.page.goto(`${srv.url}#/db/1`);
+    await phone.page.goto(`${srv.loginUrl}#/db/1`);
     await phone.page.locator('article.card[data-var="Recipe"]').waitFor();
     const bg = await phone.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     assert.equal(bg, 'rgb(14, 18, 23)');

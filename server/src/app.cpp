@@ -133,6 +133,7 @@ int serve(const serve_options& opt) {
       webadmin::options wo;
       wo.listen = cfg.webadmin_listen;
       wo.token = cfg.webadmin_token;
+      wo.no_auth = cfg.webadmin_no_auth;
       wo.sqlite_path = opt.sqlite_path.empty() ? opt.data_dir + "/protos7.db" : opt.sqlite_path;
       wo.bin_dir = opt.db_bin_path.empty() ? opt.data_dir : opt.db_bin_path;
       web = std::make_unique<webadmin::webadmin>(std::move(wo), srv, mem, cfg);

@@ -72,14 +72,11 @@ std::size_t apply_profile_memory(const plc_profile& p, plc_memory& mem,
     }
     std::unique_ptr<data_block> db;
     if (bin_dir.empty()) {
-      db = std::make_unique<data_block>(d.number, std::move(bytes), -1, "");
+      db = std::make_unique<data_block>(d.number, std::move(bytes), "");
     } else {
       const std::string path = fmt::format("{}/DB{}.bin", bin_dir, d.number);
       write_file_atomically(path, bytes);
-      const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-      if (fd < 0)
-        throw std::runtime_error(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-      db = std::make_unique<data_block>(d.number, std::move(bytes), fd, path);
+      db = std::make_unique<data_block>(d.number, std::move(bytes), path);
     }
     mem.add_db(std::move(db));
     ++created;

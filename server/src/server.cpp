@@ -34,9 +34,8 @@ constexpr std::size_t kept_output_capacity = 4 * 1024;
 constexpr std::chrono::milliseconds fd_exhaustion_pause{100};
 // Refused connections and accept() failures are logged aggregated, at most once per interval.
 constexpr std::chrono::seconds refusal_report_interval{1};
-// See fd_headroom(): fixed part, and an allowance for DBs downloaded while running.
+// See fd_headroom(): fixed part (listeners, SQLite, web admin, logs, the spare descriptor).
 constexpr std::size_t fd_fixed_headroom = 128;
-constexpr std::size_t fd_download_allowance = 64;
 
 // What listen() found missing, for listen_error_text() (written once, before the loop runs).
 std::size_t g_fds_needed = 0;
@@ -86,7 +85,9 @@ server::~server() {
 }
 
 std::size_t fd_headroom(const plc_memory& mem) noexcept {
-  return fd_fixed_headroom + fd_download_allowance + mem.dbs().size();
+  // DB files are open only during a commit, at most max_fds_per_commit at once (memory.hpp).
+  (void)mem;
+  return fd_fixed_headroom + max_fds_per_commit;
 }
 
 std::string listen_error_text(int err, const config& cfg) {
@@ -526,6 +527,7 @@ void server::run() {
       break;
     }
     touched.clear();
+    const std::uint64_t failures_before = mem_.commit_failures();
     ready.swap(ready_);
     // Connections whose held-back requests may now be processed (flow control released them).
     for (int fd : ready) {
@@ -560,7 +562,7 @@ void server::run() {
       }
       touched.push_back(fd);
     }
-    commit_round();
+    commit_round(failures_before);
     for (int fd : touched) {
       const auto it = conns_.find(fd);
       if (it == conns_.end()) continue;
@@ -594,7 +596,7 @@ void server::run() {
 
 // Work posted by other threads (the web admin) runs here, so its DB writes join the commit.
 // Group commit: make this round's DB writes durable before any acknowledgement leaves.
-void server::commit_round() {
+void server::commit_round(std::uint64_t failures_before) {
   std::vector<posted> ran;
   {
     const std::lock_guard lock{posted_mu_};
@@ -602,7 +604,9 @@ void server::commit_round() {
   }
   for (posted& p : ran)
     if (p.work) p.work();
-  const bool committed = !mem_.has_uncommitted() || mem_.commit();
+  const bool synced = !mem_.has_uncommitted() || mem_.commit();
+  // Also a failed commit made earlier in the round (by _INSE or the web admin's work).
+  const bool committed = synced && mem_.commit_failures() == failures_before;
   for (posted& p : ran)
     if (p.done) p.done(committed);
   if (!committed) {

@@ -239,3 +239,26 @@ TEST_F(download, delete_removes_a_db) {
   ASSERT_TRUE(again);
   EXPECT_EQ(s7::decode(*again)->p.hdr.error(), protos7::codec::s7::error_code::blocks_not_found);
 }
+
+// Issue #16: with its load memory full the CPU refuses the download at once (0x8301).
+TEST(download_limits, request_download_beyond_the_load_memory_is_refused_with_0x8301) {
+  running_server s;
+  auto p = std::make_shared<protos7::server::plc_profile>(protos7::server::bundled_profile());
+  // The test server's DBs 1, 2, 3 (256 + 64 + 65536 bytes + 72 each) and 100 bytes more: the
+  // announced 500-byte block does not fit.
+  p->mem_limits.load_memory = 3 * 72 + 256 + 64 + 65536 + 100;
+  s.cfg().profile = p;
+  s.cfg().pdu_size = 240;
+  s.start();
+  client c{s.port()};
+  ASSERT_TRUE(c.connect_request(0x0102, 0x0A, 0x0007));
+  c.send_pdu(hex(pg_setup));
+  ASSERT_TRUE(c.read_pdu());
+  c.send_pdu(hex(pg_request_download));
+  const auto r = c.read_pdu();
+  ASSERT_TRUE(r);
+  const auto m = s7::decode(*r);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->p.hdr.error(), 0x8301);
+  EXPECT_FALSE(c.read_pdu(300)) << "the server started the transfer anyway";
+}

@@ -77,7 +77,7 @@ inline std::unique_ptr<protos7::server::data_block> ram_db(std::uint16_t n, std:
   std::vector<std::byte> b(size);
   if (!zero)
     for (std::size_t i = 0; i < size; ++i) b[i] = static_cast<std::byte>(i & 0xFFU);
-  return std::make_unique<protos7::server::data_block>(n, std::move(b), -1, "");
+  return std::make_unique<protos7::server::data_block>(n, std::move(b), "");
 }
 
 // The server on its own thread.

@@ -1,9 +1,13 @@
 // protos7: the command line front end (serve, dump, replay, learn).
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -58,6 +62,33 @@ void raise_fd_limit() {
 
 }  // namespace
 
+// The web admin token from --webadmin-token-file (its first line) or PROTOS7_WEBADMIN_TOKEN;
+// "" when neither is given (the web admin generates one). Returns an error sentence or "".
+std::string webadmin_token(const std::string& file, std::string& token) {
+  std::string from = "PROTOS7_WEBADMIN_TOKEN";
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in || !std::getline(in, token)) return fmt::format("cannot read the token from {}", file);
+    from = file;
+  } else if (const char* env = std::getenv("PROTOS7_WEBADMIN_TOKEN"); env != nullptr) {
+    token = env;
+  } else {
+    return {};
+  }
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+    token.pop_back();
+  // 16 characters: a guess among 64^16 is out of reach; printable without spaces: a URL and a
+  // header.
+  if (token.size() < 16 || token.size() > 256 ||
+      !std::all_of(token.begin(), token.end(),
+                   [](char c) { return c > ' ' && c < 127 && c != '&' && c != '#'; }))
+    return fmt::format(
+        "the web admin token of {} must be 16 to 256 printable characters without spaces, '&' or "
+        "'#'",
+        from);
+  return {};
+}
+
 int main(int argc, char** argv) {
   // First thing: a peer that closes while an answer is written must not kill the process (the S7
   // side sends with MSG_NOSIGNAL, but SQLite, cpp-httplib and stdio do not).
@@ -76,6 +107,7 @@ int main(int argc, char** argv) {
       ->default_val(102);
 
   protos7::server::serve_options so;
+  std::string token_file, token_argument;  // --webadmin-token-file, --webadmin-token (refused)
   std::string idle = "60s";
   std::string setup = "10s";
   std::string frame = "10s";
@@ -115,10 +147,20 @@ int main(int argc, char** argv) {
   serve->add_option("--webadmin-listen", so.cfg.webadmin_listen,
                     "Web admin address HOST:PORT (beyond loopback it requires a token)")
       ->capture_default_str();
-  serve->add_option("--webadmin-token", so.cfg.webadmin_token,
-                    "Token web admin clients must present (default: none on loopback, generated and printed "
-                    "otherwise)")
-      ->envname("PROTOS7_WEBADMIN_TOKEN");
+  serve
+      ->add_option("--webadmin-token-file", token_file,
+                   "File whose first line is the token web admin clients must present (or set "
+                   "PROTOS7_WEBADMIN_TOKEN; default: generated and printed as http://...?token=... "
+                   "at start)")
+      ->check(CLI::ExistingFile);
+  // A token as a command-line value would be visible to every local user (ps, /proc/PID/cmdline).
+  serve
+      ->add_option("--webadmin-token", token_argument,
+                   "Refused: use --webadmin-token-file or PROTOS7_WEBADMIN_TOKEN")
+      ->group("");
+  serve->add_flag(
+      "--webadmin-no-auth", so.cfg.webadmin_no_auth,
+      "Web admin without a token (loopback addresses only: every local user can then use it)");
   serve->add_option("--log-level", level, "trace, debug, info, warn, error, off")
       ->capture_default_str()->check(check_level);
   serve->add_option("--inputs-size", so.cfg.areas.inputs, "Bytes of inputs (I)")->capture_default_str()
@@ -217,6 +259,19 @@ int main(int argc, char** argv) {
     so.cfg.idle_timeout = *protos7::server::parse_duration(idle);
     so.cfg.setup_timeout = *protos7::server::parse_duration(setup);
     so.cfg.frame_timeout = *protos7::server::parse_duration(frame);
+    if (serve->count("--webadmin-token") > 0) {
+      std::fputs(
+          "protos7 serve: --webadmin-token on the command line is visible to every local user "
+          "(ps); put the "
+          "token in a file (--webadmin-token-file FILE) or in the environment "
+          "(PROTOS7_WEBADMIN_TOKEN)\n",
+          stderr);
+      return 2;
+    }
+    if (const std::string e = webadmin_token(token_file, so.cfg.webadmin_token); !e.empty()) {
+      std::fprintf(stderr, "protos7 serve: %s\n", e.c_str());
+      return 2;
+    }
     (void)protos7::server::parse_log_level(level, so.level);
     (void)protos7::server::parse_log_level(sqlite_level, so.sqlite_level);
     return protos7::server::serve(so);

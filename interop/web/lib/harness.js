@@ -18,10 +18,14 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 // Starts `protos7 serve` (sample PLC in a fresh directory; S7 and web admin on free ports).
+// The web admin requires a token on loopback too (issue #16): the harness gives its own through
+// the environment (never on the command line) and opens the page with ?token= like a user
+// clicking the address protos7 prints; `loginUrl` is that address, `token` the token for API calls.
 async function startServer(extraArgs = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'protos7-web-'));
+  const token = require('node:crypto').randomBytes(16).toString('hex');
   const child = spawn(BIN, ['serve', '--data-dir', dir, '--port', '0', '--webadmin-listen', '127.0.0.1:0', ...extraArgs],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PROTOS7_WEBADMIN_TOKEN: token } });
   let log = '';
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal || code)));
   const ports = await new Promise((resolve, reject) => {
@@ -39,6 +43,10 @@ async function startServer(extraArgs = []) {
   });
   return {
     ...ports,
+    token,
+    loginUrl: `${ports.url}?token=${token}`,
+    // fetch() headers that authenticate an API call.
+    auth: { Authorization: `Bearer ${token}` },
     dir,
     log: () => log,
     // SIGTERM, then the exit status: 0, and no sanitizer report in the log (ASan builds).

@@ -26,12 +26,22 @@ std::shared_ptr<const plc_profile> profile_of(const config& cfg) {
   return {std::shared_ptr<const plc_profile>{}, &bundled_profile()};
 }
 
+// An MC7 block file is its code and interface between a 36-byte header and a 36-byte footer
+// (docs/PROFILE.md, "The MC7 block format").
+constexpr std::uint64_t mc7_overhead = 72;
+
+// The CPU's "number of blocks (total)" counts DBs, FCs and FBs.
+bool counts_in_total(std::uint8_t type) {
+  return type == block_type::db || type == block_type::fc || type == block_type::fb;
+}
+
 block_time block_time_of(std::chrono::system_clock::time_point tp) {
   const auto ms = std::chrono::duration_cast<milliseconds>(tp.time_since_epoch());
   const auto day = std::chrono::floor<std::chrono::days>(std::chrono::sys_time<milliseconds>{ms});
   const auto days = (day - s7_epoch).count();
   if (days < 0 || days > 0xFFFF) return {};
-  return {static_cast<std::uint32_t>((ms - day.time_since_epoch()).count()), static_cast<std::uint16_t>(days)};
+  return {static_cast<std::uint32_t>((ms - day.time_since_epoch()).count()),
+          static_cast<std::uint16_t>(days)};
 }
 
 }  // namespace
@@ -45,13 +55,15 @@ plc_state::plc_state(const config& cfg, plc_memory& mem)
       clock_offset_(profile_->clock_offset_ms),
       protection_level_(profile_->protection_level),
       password_(profile_->password),
-      blocks_(profile_->blocks) {
+      blocks_(profile_->blocks),
+      dir_sync_(&store::fsync_dir) {
   last_change_.from = last_change_.to = mode_;
   // The profile's DBs with block info (a learned CPU's, "dbs" in docs/PROFILE.md) describe
   // themselves like a downloaded DB; an interface the profile does not give is zeros.
   for (const profile_db& d : profile_->dbs)
     if (d.info)
-      db_meta_[d.number] = {*d.info, d.interface.empty() ? std::vector<std::byte>(d.info->sbb_length) : d.interface};
+      db_meta_[d.number] = {
+          *d.info, d.interface.empty() ? std::vector<std::byte>(d.info->sbb_length) : d.interface};
 }
 
 bool plc_state::set_mode(operating_mode m, std::string_view reason) {
@@ -75,7 +87,9 @@ std::size_t plc_state::on_mode_change(std::function<void(const mode_change&)> f)
   return id;
 }
 
-void plc_state::remove_mode_observer(std::size_t id) { observers_.erase(id); }
+void plc_state::remove_mode_observer(std::size_t id) {
+  observers_.erase(id);
+}
 
 milliseconds plc_state::host_now() const {
   const auto now = std::chrono::system_clock::now();
@@ -112,17 +126,19 @@ codec::s7::ud::timestamp plc_state::clock_now() const {
 bool plc_state::set_clock(const codec::s7::ud::timestamp& t) {
   const std::chrono::year_month_day ymd{std::chrono::year{t.year}, std::chrono::month{t.month},
                                         std::chrono::day{t.day}};
-  if (!ymd.ok() || t.year < 1990 || t.year > 2089 || t.hour > 23 || t.minute > 59 || t.second > 59 ||
-      t.millisecond > 999)
+  if (!ymd.ok() || t.year < 1990 || t.year > 2089 || t.hour > 23 || t.minute > 59 ||
+      t.second > 59 || t.millisecond > 999)
     return false;
-  const milliseconds target = std::chrono::sys_days{ymd}.time_since_epoch() +
-                              milliseconds{((t.hour * 60 + t.minute) * 60 + t.second) * 1000 + t.millisecond};
+  const milliseconds target =
+      std::chrono::sys_days{ymd}.time_since_epoch() +
+      milliseconds{((t.hour * 60 + t.minute) * 60 + t.second) * 1000 + t.millisecond};
   clock_offset_ = target - host_now();
   return true;
 }
 
 bool plc_state::set_protection(std::uint8_t level, std::string password) {
-  if (level < 1 || level > 3 || password.size() > 8 || (level > 1 && password.empty())) return false;
+  if (level < 1 || level > 3 || password.size() > 8 || (level > 1 && password.empty()))
+    return false;
   protection_level_ = level;
   password_ = std::move(password);
   return true;
@@ -138,13 +154,18 @@ bool plc_state::password_matches(std::span<const std::uint8_t, 8> plain) const n
   return true;
 }
 
-void plc_state::connection_opened(std::uint8_t t) noexcept { ++connections_[t & 3U]; }
+void plc_state::connection_opened(std::uint8_t t) noexcept {
+  ++connections_[t & 3U];
+}
 void plc_state::connection_closed(std::uint8_t t) noexcept {
   if (connections_[t & 3U] > 0) --connections_[t & 3U];
 }
-std::uint16_t plc_state::connections(std::uint8_t t) const noexcept { return connections_[t & 3U]; }
+std::uint16_t plc_state::connections(std::uint8_t t) const noexcept {
+  return connections_[t & 3U];
+}
 std::uint16_t plc_state::connections_total() const noexcept {
-  return static_cast<std::uint16_t>(connections_[0] + connections_[1] + connections_[2] + connections_[3]);
+  return static_cast<std::uint16_t>(connections_[0] + connections_[1] + connections_[2] +
+                                    connections_[3]);
 }
 
 bool plc_state::db_exists(std::uint16_t number) const noexcept {
@@ -163,8 +184,8 @@ std::uint16_t plc_state::block_count(std::uint8_t type) const {
     for (const auto& [num, db] : mem_.dbs())
       if (!hidden_dbs_.contains(num)) ++n;
   } else {
-    n = static_cast<std::size_t>(std::count_if(blocks_.begin(), blocks_.end(),
-                                               [&](const block_meta& b) { return b.type == type; }));
+    n = static_cast<std::size_t>(std::count_if(
+        blocks_.begin(), blocks_.end(), [&](const block_meta& b) { return b.type == type; }));
   }
   return static_cast<std::uint16_t>(std::min<std::size_t>(n, 0xFFFF));
 }
@@ -187,14 +208,16 @@ std::vector<block_list_entry> plc_state::list_blocks(std::uint8_t type) const {
   return out;
 }
 
-std::optional<std::pair<block_meta, std::vector<std::byte>>> plc_state::db_block(std::uint16_t number) const {
+std::optional<std::pair<block_meta, std::vector<std::byte>>> plc_state::db_block(
+    std::uint16_t number) const {
   if (hidden_dbs_.contains(number)) return std::nullopt;
   const auto dit = mem_.dbs().find(number);
   if (dit == mem_.dbs().end()) return std::nullopt;
   const data_block& db = *dit->second;
   const std::uint16_t size = static_cast<std::uint16_t>(std::min<std::size_t>(db.size(), 0xFFFF));
   const auto it = db_meta_.find(number);
-  if (it != db_meta_.end() && it->second.meta.mc7_length == size) return std::make_pair(it->second.meta, it->second.sbb);
+  if (it != db_meta_.end() && it->second.meta.mc7_length == size)
+    return std::make_pair(it->second.meta, it->second.sbb);
   // A DB from storage: an MC7 header of our own. Times: the file's modification time.
   block_meta b;
   b.type = block_type::db;
@@ -204,9 +227,10 @@ std::optional<std::pair<block_meta, std::vector<std::byte>>> plc_state::db_block
   b.info_word = 0x2200;
   b.block_version = 0x01;
   b.attributes = 0x01;
-  struct stat st{};
+  struct stat st {};
   if (!db.path().empty() && ::stat(db.path().c_str(), &st) == 0)
-    b.code_time = b.interface_time = block_time_of(std::chrono::system_clock::from_time_t(st.st_mtime));
+    b.code_time = b.interface_time =
+        block_time_of(std::chrono::system_clock::from_time_t(st.st_mtime));
   std::vector<std::byte> sbb = mc7::db_interface(number, db.size());
   b.mc7_length = size;
   b.sbb_length = static_cast<std::uint16_t>(sbb.size());
@@ -214,7 +238,8 @@ std::optional<std::pair<block_meta, std::vector<std::byte>>> plc_state::db_block
   static constexpr char author[] = "protos7";
   std::copy(author, author + 7, b.author.begin());
   const std::string name = fmt::format("DB{}", number);
-  std::copy(name.begin(), name.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(name.size(), 8)),
+  std::copy(name.begin(),
+            name.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(name.size(), 8)),
             b.name.begin());
   b.version = 0x01;
   return std::make_pair(std::move(b), std::move(sbb));
@@ -231,7 +256,8 @@ std::optional<block_meta> plc_state::block_info(std::uint8_t type, std::uint16_t
   return *b;
 }
 
-std::optional<std::vector<std::byte>> plc_state::block_mc7(std::uint8_t type, std::uint16_t number) const {
+std::optional<std::vector<std::byte>> plc_state::block_mc7(std::uint8_t type,
+                                                           std::uint16_t number) const {
   if (type == block_type::db) {
     const auto d = db_block(number);
     if (!d) return std::nullopt;
@@ -243,8 +269,82 @@ std::optional<std::vector<std::byte>> plc_state::block_mc7(std::uint8_t type, st
   return mc7::build(*b, {}, {});
 }
 
-void plc_state::add_passive_block(std::uint8_t type, std::uint16_t number, std::vector<std::byte> file) {
+bool plc_state::present(std::uint8_t type, std::uint16_t number) const {
+  if (passive_.contains({type, number})) return true;
+  return type == block_type::db ? db_exists(number) : find_profile_block(type, number) != nullptr;
+}
+
+std::size_t plc_state::count_of(std::uint8_t type) const {
+  std::size_t n = block_count(type);
+  for (const auto& [key, file] : passive_) {
+    if (key.first != type) continue;
+    const bool live = type == block_type::db ? db_exists(key.second)
+                                             : find_profile_block(type, key.second) != nullptr;
+    if (!live) ++n;
+  }
+  return n;
+}
+
+std::uint64_t plc_state::load_memory_used() const {
+  std::uint64_t total = 0;
+  for (const auto& [num, db] : mem_.dbs()) {
+    if (hidden_dbs_.contains(num)) continue;
+    const auto it = db_meta_.find(num);
+    total += it != db_meta_.end() ? std::max<std::uint64_t>(it->second.meta.load_memory_length,
+                                                            mc7_overhead + db->size())
+                                  : mc7_overhead + db->size();
+  }
+  for (const block_meta& b : blocks_)
+    total += std::max<std::uint64_t>(b.load_memory_length, b.mc7.size());
+  for (const auto& [key, file] : passive_) total += file.size();
+  return total;
+}
+
+std::uint64_t plc_state::work_memory_used() const {
+  std::uint64_t total = 0;
+  for (const auto& [num, db] : mem_.dbs())
+    if (!hidden_dbs_.contains(num)) total += db->size();
+  for (const block_meta& b : blocks_) total += b.mc7_length;
+  return total;
+}
+
+std::uint64_t plc_state::work_of(std::uint8_t type, std::uint16_t number) const {
+  if (type == block_type::db) {
+    const data_block* db = db_exists(number) ? mem_.dbs().at(number).get() : nullptr;
+    return db != nullptr ? db->size() : 0;
+  }
+  const block_meta* b = find_profile_block(type, number);
+  return b != nullptr ? b->mc7_length : 0;
+}
+
+s7_error plc_state::check_download(std::uint8_t type, std::uint16_t number,
+                                   std::size_t length) const {
+  const memory_limits& lim = limits();
+  if (!present(type, number)) {
+    if (count_of(type) + 1 > lim.max_of(type)) return memory_error::too_many_blocks;
+    if (counts_in_total(type) &&
+        count_of(block_type::db) + count_of(block_type::fc) + count_of(block_type::fb) + 1 >
+            lim.max_blocks_total)
+      return memory_error::too_many_blocks;
+  }
+  std::uint64_t used = load_memory_used();
+  const auto it = passive_.find({type, number});
+  if (it != passive_.end()) used -= it->second.size();  // a new download replaces it
+  if (used + length > lim.load_memory) return memory_error::load_memory_full;
+  return 0;
+}
+
+s7_error plc_state::add_passive_block(std::uint8_t type, std::uint16_t number,
+                                      std::vector<std::byte> file) {
+  if (const s7_error e = check_download(type, number, file.size()); e != 0) {
+    log(log_level::warn, "download of {} {} refused: {} (load memory {} of {} bytes in use)",
+        block_type_name(type), number,
+        e == memory_error::too_many_blocks ? "too many blocks" : "load memory full",
+        load_memory_used(), limits().load_memory);
+    return e;
+  }
   passive_[{type, number}] = std::move(file);
+  return 0;
 }
 
 bool plc_state::has_passive_block(std::uint8_t type, std::uint16_t number) const {
@@ -254,57 +354,66 @@ bool plc_state::has_passive_block(std::uint8_t type, std::uint16_t number) const
 s7_error plc_state::insert_block(std::uint8_t type, std::uint16_t number) {
   const auto it = passive_.find({type, number});
   if (it == passive_.end()) return codec::s7::error_code::blocks_not_found;
-  const std::vector<std::byte>& file = it->second;
+  const std::vector<std::byte> file = it->second;
   block_meta meta;
   std::string why;
   if (!mc7_header_to_meta(file, meta, why) || meta.type != type || meta.number != number) {
-    log(log_level::warn, "_INSE {} {}: not a valid MC7 block: {}", block_type_name(type), number, why);
+    log(log_level::warn, "_INSE {} {}: not a valid MC7 block: {}", block_type_name(type), number,
+        why);
     return codec::s7::error_code::incorrect_block_lengths;
   }
-  if (type != block_type::db) {
-    meta.mc7 = file;
-    meta.list_flags = 0x22;
-    meta.info_word = 0x2200;
-    const auto b = std::find_if(blocks_.begin(), blocks_.end(),
-                                [&](const block_meta& x) { return x.type == type && x.number == number; });
-    if (b != blocks_.end()) *b = std::move(meta);
-    else blocks_.push_back(std::move(meta));
-    passive_.erase(it);
-    log(log_level::info, "{} {} inserted ({} bytes)", block_type_name(type), number, file.size());
-    return 0;
+  const std::uint64_t need = type == block_type::db ? mc7::code_of(file).size() : meta.mc7_length;
+  if (work_memory_used() - work_of(type, number) + need > limits().work_memory) {
+    log(log_level::warn,
+        "_INSE {} {} refused: work memory full ({} of {} bytes in use, {} more needed)",
+        block_type_name(type), number, work_memory_used(), limits().work_memory, need);
+    return memory_error::work_memory_full;
   }
+  if (type == block_type::db) {
+    const s7_error e = insert_db(number, std::move(meta), file);
+    if (e == 0) passive_.erase({type, number});
+    return e;
+  }
+  meta.mc7 = file;
+  meta.list_flags = 0x22;
+  meta.info_word = 0x2200;
+  const auto b = std::find_if(blocks_.begin(), blocks_.end(), [&](const block_meta& x) {
+    return x.type == type && x.number == number;
+  });
+  if (b != blocks_.end())
+    *b = std::move(meta);
+  else
+    blocks_.push_back(std::move(meta));
+  passive_.erase(it);
+  log(log_level::info, "{} {} inserted ({} bytes)", block_type_name(type), number, file.size());
+  return 0;
+}
+
+s7_error plc_state::insert_db(std::uint16_t number, block_meta meta,
+                              std::span<const std::byte> file) {
   const auto code = mc7::code_of(file);
   if (code.empty()) return codec::s7::error_code::incorrect_block_lengths;
   std::vector<std::byte> contents(code.begin(), code.end());
-  // Replacing a DB destroys the old data_block: no pointer to it may remain in plc_memory's list
-  // of blocks to sync, so sync them now.
-  if (mem_.has_uncommitted() && !mem_.commit()) return 0x8301;
-  std::unique_ptr<data_block> db;
+  // Replacing a DB destroys the old data_block: commit its writes first.
+  if (mem_.has_uncommitted() && !mem_.commit()) return memory_error::load_memory_full;
+  std::string path;
   if (!cfg_.db_bin_dir.empty()) {
-    const std::string path = fmt::format("{}/DB{}.bin", cfg_.db_bin_dir, number);
+    path = fmt::format("{}/DB{}.bin", cfg_.db_bin_dir, number);
     try {
       write_file_atomically(path, contents);
     } catch (const std::exception& e) {
       log(log_level::error, "_INSE DB{}: {}", number, e.what());
-      return 0x8301;  // insufficient memory / storage medium not accessible
+      return memory_error::load_memory_full;  // insufficient memory / storage medium not accessible
     }
-    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-      log(log_level::error, "_INSE DB{}: cannot open {}: {}", number, path, std::strerror(errno));
-      return 0x8301;
-    }
-    db = std::make_unique<data_block>(number, std::move(contents), fd, path);
-  } else {
-    db = std::make_unique<data_block>(number, std::move(contents), -1, "");
   }
-  mem_.add_db(std::move(db));
+  mem_.add_db(std::make_unique<data_block>(number, std::move(contents), std::move(path)));
   hidden_dbs_.erase(number);
   meta.mc7.clear();
   meta.list_flags = 0x22;
   meta.info_word = 0x2200;
-  db_meta_[number] = {meta, std::vector<std::byte>(mc7::sbb_of(file).begin(), mc7::sbb_of(file).end())};
-  passive_.erase(it);
+  const auto sbb = mc7::sbb_of(file);
   log(log_level::info, "DB{} inserted ({} bytes of data)", number, meta.mc7_length);
+  db_meta_[number] = {std::move(meta), std::vector<std::byte>(sbb.begin(), sbb.end())};
   return 0;
 }
 
@@ -313,15 +422,28 @@ s7_error plc_state::delete_block(std::uint8_t type, std::uint16_t number) {
   if (type == block_type::db) {
     if (!db_exists(number)) return codec::s7::error_code::blocks_not_found;
     const data_block* db = mem_.find_db(number);
-    if (db != nullptr && !db->path().empty() && ::unlink(db->path().c_str()) != 0 && errno != ENOENT)
-      log(log_level::error, "_DELE DB{}: cannot delete {}: {}", number, db->path(), std::strerror(errno));
+    s7_error result = 0;
+    if (db != nullptr && !db->path().empty()) {
+      if (::unlink(db->path().c_str()) != 0 && errno != ENOENT)
+        log(log_level::error, "_DELE DB{}: cannot delete {}: {}", number, db->path(),
+            std::strerror(errno));
+      // The unlink is durable only once the directory is synced (else a crash brings DB n back).
+      try {
+        dir_sync_(store::dir_of(db->path()));
+      } catch (const std::exception& e) {
+        log(log_level::error, "_DELE DB{}: {}", number, e.what());
+        result = memory_error::load_memory_full;  // storage medium not accessible
+      }
+    }
+    mem_.remove_db(number);
     hidden_dbs_.insert(number);
     db_meta_.erase(number);
     log(log_level::info, "DB{} deleted", number);
-    return 0;
+    return result;
   }
-  const auto b = std::find_if(blocks_.begin(), blocks_.end(),
-                              [&](const block_meta& x) { return x.type == type && x.number == number; });
+  const auto b = std::find_if(blocks_.begin(), blocks_.end(), [&](const block_meta& x) {
+    return x.type == type && x.number == number;
+  });
   if (b == blocks_.end()) return codec::s7::error_code::blocks_not_found;
   blocks_.erase(b);
   log(log_level::info, "{} {} deleted", block_type_name(type), number);

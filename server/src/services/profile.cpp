@@ -16,6 +16,7 @@
 
 #include "protos7/codec/szl.hpp"
 #include "protos7/server/services.hpp"
+#include "../memory_limits_json.hpp"
 
 namespace protos7::server {
 
@@ -513,7 +514,8 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
   if (doc.contains("limits")) {
     const json& l = doc.at("limits");
     const at w = root.key("limits");
-    expect_object(l, w, {"pdu_size", "max_amq", "max_connections", "comment"});
+    expect_object(l, w, {"pdu_size", "max_amq", "max_connections", "load_memory", "work_memory", "max_blocks", "comment"});
+    read_memory_limits(l, fmt::format("{}: $.limits", source), p.mem_limits);
     if (l.contains("pdu_size")) {
       p.pdu_size = static_cast<std::uint16_t>(get_uint(l.at("pdu_size"), w.key("pdu_size"), 0xFFFF));
       if (p.pdu_size != 240 && p.pdu_size != 480 && p.pdu_size != 960)

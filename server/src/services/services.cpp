@@ -428,6 +428,11 @@ void services::request_download(const s7::pdu& p, const s7::param& prm, pdu_sink
     }
     if (ok) dl_.load_length = v;
   }
+  if (const s7_error e = st_.check_download(dl_.type, dl_.number, dl_.load_length); e != 0) {
+    dl_ = download{};
+    job_error(p.hdr, {}, e, out);  // too many blocks / load memory full (memory_limits.hpp)
+    return;
+  }
   const std::array<std::byte, 1> prm_ack{std::byte{0x1A}};
   ack(p.hdr, prm_ack, {}, out);
   log(log_level::info, "download of {} {} ({} bytes announced) started", block_type_name(dl_.type), dl_.number,
@@ -503,7 +508,7 @@ bool services::on_ack(const s7::pdu& p, bytes raw, std::uint16_t /*pdu_size*/, p
   if (error != 0) {
     log(log_level::warn, "download of {} {} rejected: {}", block_type_name(dl_.type), dl_.number, why);
   } else {
-    st_.add_passive_block(dl_.type, dl_.number, dl_.data);
+    error = st_.add_passive_block(dl_.type, dl_.number, std::move(dl_.data));  // 0 or a memory limit's error
   }
   dl_.stage = dl_stage::wait_ended;
   send_download_job(s7::function::download_ended, error, out);

@@ -226,8 +226,13 @@ struct webadmin::impl {
   impl(options o, server::server& srv, server::plc_memory& mem, const server::config& c) : opt(std::move(o)), cfg(c) {
     if (const std::string e = parse_listen(opt.listen, host, port); !e.empty()) throw std::runtime_error("--webadmin-listen " + e);
     loopback = is_loopback(host);
+    if (opt.no_auth && !loopback)
+      throw std::runtime_error(
+          fmt::format("--webadmin-no-auth is allowed on loopback addresses only, not on {}: remove "
+                      "it (a token is generated)",
+                      host));
     token = opt.token;
-    if (token.empty() && !loopback) token = random_token(16);
+    if (token.empty() && !opt.no_auth) token = random_token(16);
     csrf = random_token(16);
     svc = std::make_unique<service>(opt, srv, mem, cfg);
     srv.set_observer(&svc->monitor());
@@ -235,7 +240,9 @@ struct webadmin::impl {
   }
 
   [[nodiscard]] bool host_allowed(const Request& req) const {
-    if (!token.empty()) return true;  // the token protects; any name of the host may be used
+    // Beyond loopback the token protects and any name of the host may be used; on loopback only
+    // loopback names are (DNS rebinding), token or not.
+    if (!token.empty() && !loopback) return true;
     const std::string h = lower(req.get_header_value("Host"));
     return std::find(allowed_hosts.begin(), allowed_hosts.end(), h) != allowed_hosts.end();
   }
@@ -303,17 +310,22 @@ struct webadmin::impl {
       }
       if (req.path.starts_with("/api/")) {
         send_error(res, 401,
-                   "this web admin needs its token: send the header Authorization: Bearer <token> (the token is "
-                   "printed when protos7 serve starts, or set with --webadmin-token)");
+                   "this web admin needs its token: send the header Authorization: Bearer <token> "
+                   "(the token is "
+                   "printed when protos7 serve starts, or set with --webadmin-token-file / "
+                   "PROTOS7_WEBADMIN_TOKEN)");
       } else {
         res.status = 401;
         res.set_header("Cache-Control", "no-store");
         res.set_content(
             "<!doctype html><meta charset=utf-8><title>protos7: token required</title>"
             "<body style=\"font:16px system-ui;max-width:40em;margin:3em auto;padding:0 1em\">"
-            "<h1>Token required</h1><p>This protos7 web admin listens beyond the loopback interface, so it needs "
-            "the token printed when <code>protos7 serve</code> started (or given with "
-            "<code>--webadmin-token</code>).</p><p>Open <code>http://&lt;this host&gt;/?token=&lt;token&gt;</code> "
+            "<h1>Token required</h1><p>This protos7 web admin needs the token in the address "
+            "<code>protos7 serve</code> printed when it started (<code>web admin on "
+            "http://...?token=...</code>), "
+            "or the one given with <code>--webadmin-token-file</code> or "
+            "<code>PROTOS7_WEBADMIN_TOKEN</code>.</p>"
+            "<p>Open <code>http://&lt;this host&gt;/?token=&lt;token&gt;</code> "
             "once; the browser then keeps it in a cookie for this session.</p>",
             "text/html; charset=utf-8");
       }
@@ -638,18 +650,22 @@ std::string webadmin::start() {
   d.thread = std::thread([&d] { d.http.listen_after_bind(); });
   d.running = true;
   if (d.token.empty()) {
-    log(log_level::info, "web admin on {}", d.url());
-  } else if (d.opt.token.empty()) {
-    // Generated: printed once so the operator can log in; never stored.
     log(log_level::warn,
-        "web admin on {}:{} is reachable beyond loopback, so it requires a token (generated; set your own with "
-        "--webadmin-token): open {}?token={} or send 'Authorization: Bearer {}'",
-        d.host, d.port, d.url(), d.token, d.token);
+        "web admin on {} without authentication (--webadmin-no-auth): every local user can use it",
+        d.url());
+  } else if (d.opt.token.empty()) {
+    // Generated: printed once as a ready-to-click address (as Jupyter does); never stored.
+    log(log_level::info,
+        "web admin on {}?token={} (open this address; API clients send 'Authorization: Bearer "
+        "<token>'; "
+        "set your own token with --webadmin-token-file or PROTOS7_WEBADMIN_TOKEN)",
+        d.url(), d.token);
   } else {
     log(log_level::info,
-        "web admin on {}:{} requires the token given with --webadmin-token: open {}?token=<token> or send "
-        "'Authorization: Bearer <token>'",
-        d.host, d.port, d.url());
+        "web admin on {}?token=<your token> (the token of --webadmin-token-file / "
+        "PROTOS7_WEBADMIN_TOKEN; API "
+        "clients send 'Authorization: Bearer <token>')",
+        d.url());
   }
   return {};
 }

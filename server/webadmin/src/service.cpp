@@ -1,15 +1,15 @@
 #include "service.hpp"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
-
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <set>
+#include <tuple>
 
 #include "protos7/codec/s7_item.hpp"
 #include "protos7/codec/s7_value.hpp"
@@ -173,14 +173,7 @@ write_result write_on_loop(server::plc_memory& mem, bool hidden, std::uint16_t d
   return r;
 }
 
-// plc_memory offers add_db (which replaces) but no removal; its map is a non-const member that
-// dbs() hands out as const, so erasing through it is well-defined. The memory must have no
-// uncommitted writes (its dirty list holds raw pointers): callers commit() first.
-// TODO(core): replace with plc_memory::remove_db once the core has it.
-void detach_db(server::plc_memory& mem, std::uint16_t n) {
-  auto& dbs = const_cast<std::map<std::uint16_t, std::unique_ptr<server::data_block>>&>(mem.dbs());
-  dbs.erase(n);
-}
+void detach_db(server::plc_memory& mem, std::uint16_t n) { mem.remove_db(n); }
 
 std::string dir_of(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -332,18 +325,20 @@ json service::db_json(std::uint16_t n, std::size_t size, const std::vector<std::
 
 reply service::list_dbs() {
   auto r = on_loop([this] {
-    std::vector<std::pair<std::uint16_t, std::size_t>> out;
+    std::vector<std::tuple<std::uint16_t, std::size_t, bool>> out;
     for (const auto& [n, d] : mem_.dbs())
-      if (!srv_.plc().db_hidden(n)) out.emplace_back(n, d->size());
+      if (!srv_.plc().db_hidden(n)) out.emplace_back(n, d->size(), d->failed());
     return out;
   });
   if (!r.ran) return no_loop();
   const std::lock_guard lock{mu_};
   json dbs = json::array();
-  for (const auto& [n, size] : r.value) {
+  for (const auto& [n, size, failed] : r.value) {
     std::size_t count = 0;
     for (const var_def& v : vars_) count += v.db == n ? 1 : 0;
     dbs.push_back({{"number", n}, {"name", fmt::format("DB{}", n)}, {"size", size}, {"variables", count}});
+    // A failed fdatasync (plc_memory): the DB refuses writes until protos7 restarts (issue #16).
+    if (failed) dbs.back()["sync_failed"] = true;
   }
   json out{{"dbs", std::move(dbs)}};
   if (!skipped_.empty()) out["warnings"] = skipped_;
@@ -355,8 +350,15 @@ reply service::get_db(std::uint16_t n) {
   const auto bytes = db_bytes(n, ran);
   if (!ran) return no_loop();
   if (!bytes) return no_db(n);
+  const auto failed = on_loop([this, n] {
+    const server::data_block* d = mem_.find_db(n);
+    return d != nullptr && d->failed();
+  });
   const std::lock_guard lock{mu_};
-  return reply::ok(db_json(n, bytes->size(), &*bytes));
+  json j = db_json(n, bytes->size(), &*bytes);
+  // A failed fdatasync (plc_memory): the DB refuses writes until protos7 restarts (issue #16).
+  if (failed.ran && failed.value) j["sync_failed"] = true;
+  return reply::ok(std::move(j));
 }
 
 reply service::create_db(const json& body) {
@@ -389,17 +391,14 @@ reply service::create_db(const json& body) {
     // A DB deleted by an S7 client (PI service _DELE) stays in plc_memory, hidden, until restart.
     if (srv_.plc().db_hidden(n)) return "hidden";
     if (mem_.find_db(n) != nullptr) return "exists";
-    int fd = -1;
     if (!path.empty()) {
       try {
         server::write_file_atomically(path, image);
       } catch (const std::exception& e) {
         return e.what();
       }
-      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-      if (fd < 0) return fmt::format("cannot open {}: {}", path, std::strerror(errno));
     }
-    mem_.add_db(std::make_unique<server::data_block>(n, image, fd, path));
+    mem_.add_db(std::make_unique<server::data_block>(n, image, path));
     return {};
   });
   if (!r.ran) return no_loop();
@@ -448,25 +447,14 @@ reply service::resize_db(std::uint16_t n, const json& body) {
     std::vector<std::byte> bytes(d->bytes().begin(), d->bytes().end());
     bytes.resize(sz);
     const std::string path = d->path();
-    int fd = -1;
     if (!path.empty()) {
       try {
         server::write_file_atomically(path, bytes);
       } catch (const std::exception& e) {
         return {500, e.what()};
       }
-      fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-      if (fd < 0) {
-        const std::string why = fmt::format("cannot reopen {}: {}", path, std::strerror(errno));
-        // Put the old image back so the file and the served block agree again.
-        try {
-          server::write_file_atomically(path, d->bytes());
-        } catch (const std::exception&) {
-        }
-        return {500, why};
-      }
     }
-    mem_.add_db(std::make_unique<server::data_block>(n, std::move(bytes), fd, path));
+    mem_.add_db(std::make_unique<server::data_block>(n, std::move(bytes), path));
     return {200, {}};
   });
   if (!r.ran) return no_loop();
@@ -821,186 +809,265 @@ reply service::export_db(std::uint16_t n, const std::string& format) {
   return r;
 }
 
-reply service::import_db(std::uint16_t n, const std::string& format, const std::string& mode, const std::string& body) {
-  if (format != "json" && format != "csv")
-    return reply::error(400, "format must be json or csv (query parameter or the Content-Type)", "format");
-  if (mode != "replace" && mode != "merge")
-    return reply::error(400, fmt::format("mode must be replace or merge, not '{}'", mode.substr(0, 20)), "mode");
-  // 1. Every row becomes a parsed variable (or the import is refused).
-  struct row {
-    std::string label;  // "row 3" / "variables[2]"
-    json obj;           // as a POST body
+namespace {
+
+// CSV import: a row has at most this many fields (the 7 known columns and room for a stray
+// trailing separator); a longer row is refused as it is read (issue #16: 1 MiB of separators
+// used to become a million strings, 55 MB).
+constexpr std::size_t max_csv_fields = 16;
+
+// The column index of each known header cell; an error reply for an unknown or missing column.
+std::optional<reply> csv_columns(const csv_row& head, std::map<std::string, std::size_t>& col) {
+  static const std::set<std::string> known{"name",        "type",   "byte_offset", "bit_offset",
+                                           "description", "states", "value"};
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    const std::string h = lower(head[i]);
+    if (known.count(h) == 0)
+      return reply::error(
+          400, fmt::format("unknown CSV column '{}'; the columns are name, type, byte_offset, "
+                           "bit_offset, description, states, value",
+                           head[i].substr(0, 40)));
+    col[h] = i;
+  }
+  for (const char* k : {"name", "type", "byte_offset"})
+    if (col.count(k) == 0) return reply::error(400, fmt::format("the CSV has no column '{}'", k));
+  return std::nullopt;
+}
+
+// "Idle=0;Running=1" as the states array of a POST body; at most max_states, counted while
+// splitting so a long list is refused before it is built.
+std::optional<reply> csv_states(const std::string& st, const std::string& label, json& states) {
+  states = json::array();
+  std::size_t pos = 0;
+  while (pos < st.size()) {
+    const std::size_t end = std::min(st.find(';', pos), st.size());
+    const std::string item = st.substr(pos, end - pos);
+    pos = end + 1;
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    const std::string vtext = eq == std::string::npos ? std::string{} : item.substr(eq + 1);
+    if (eq == std::string::npos || vtext.empty())
+      return reply::error(400, fmt::format("{}: states must look like Idle=0;Running=1, not '{}'",
+                                           label, item.substr(0, 40)));
+    if (states.size() == max_states)
+      return reply::error(400,
+                          fmt::format("{}: more than {} states; at most {} are allowed", label,
+                                      max_states, max_states),
+                          "states");
+    states.push_back({{"name", item.substr(0, eq)}, {"value", state_json(vtext)}});
+  }
+  return std::nullopt;
+}
+
+// One CSV data row as the POST body of a variable.
+std::optional<reply> csv_variable(const csv_row& cells,
+                                  const std::map<std::string, std::size_t>& col,
+                                  std::size_t header_size, const std::string& label, json& o) {
+  if (cells.size() != header_size)
+    return reply::error(
+        400, fmt::format("{}: {} fields, the header has {}", label, cells.size(), header_size));
+  const auto cell = [&](const char* k) -> std::string {
+    return col.count(k) != 0 ? cells[col.at(k)] : std::string{};
   };
-  std::vector<row> rows;
-  if (format == "json") {
-    json doc;
-    try {
-      doc = json::parse(body);
-    } catch (const json::parse_error& e) {
-      return reply::error(400, fmt::format("malformed JSON at byte {}: {}", e.byte, e.what()));
-    }
-    const json* list = &doc;
-    if (doc.is_object()) {
-      if (!doc.contains("variables")) return reply::error(400, "the JSON must be {\"variables\": [...]} or an array");
-      list = &doc.at("variables");
-    }
-    if (!list->is_array()) return reply::error(400, "variables must be an array");
-    if (list->size() > max_variables_per_db)
-      return reply::error(400, fmt::format("{} variables; at most {} per DB", list->size(), max_variables_per_db));
-    for (std::size_t i = 0; i < list->size(); ++i) rows.push_back({fmt::format("variables[{}]", i), (*list)[i]});
-  } else {
-    csv_error cerr;
-    const auto table = parse_csv(body, max_variables_per_db + 1, cerr);
-    if (!table) return reply::error(400, fmt::format("CSV line {}: {}", cerr.line, cerr.message));
-    if (table->empty()) return reply::error(400, "the CSV is empty; the first line must name the columns");
-    const csv_row& head = (*table)[0];
-    std::map<std::string, std::size_t> col;
-    static const std::set<std::string> known{"name", "type", "byte_offset", "bit_offset", "description", "states", "value"};
-    for (std::size_t i = 0; i < head.size(); ++i) {
-      const std::string h = lower(head[i]);
-      if (known.count(h) == 0)
-        return reply::error(400, fmt::format("unknown CSV column '{}'; the columns are name, type, byte_offset, "
-                                             "bit_offset, description, states, value",
-                                             head[i].substr(0, 40)));
-      col[h] = i;
-    }
-    for (const char* k : {"name", "type", "byte_offset"})
-      if (col.count(k) == 0) return reply::error(400, fmt::format("the CSV has no column '{}'", k));
-    for (std::size_t r = 1; r < table->size(); ++r) {
-      const csv_row& cells = (*table)[r];
-      const std::string label = fmt::format("line {}", r + 1);
-      if (cells.size() != head.size())
-        return reply::error(400, fmt::format("{}: {} fields, the header has {}", label, cells.size(), head.size()));
-      const auto cell = [&](const char* k) -> std::string { return col.count(k) != 0 ? cells[col[k]] : std::string{}; };
-      json o{{"name", cell("name")}, {"type", cell("type")}};
-      for (const char* k : {"byte_offset", "bit_offset"}) {
-        const std::string t = cell(k);
-        if (t.empty() && std::string(k) == "bit_offset") continue;
-        std::int64_t num = 0;
-        const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), num);
-        if (t.empty() || ec != std::errc{} || ptr != t.data() + t.size())
-          return reply::error(400, fmt::format("{}: {} '{}' is not a whole number", label, k, t.substr(0, 20)));
-        o[k] = num;
-      }
-      std::string desc = cell("description");
-      if (desc.size() >= 2 && desc[0] == '\'' &&
-          (desc[1] == '=' || desc[1] == '+' || desc[1] == '@' || desc[1] == '-' || desc[1] == '\''))
-        desc.erase(0, 1);
-      o["description"] = desc;
-      json states = json::array();
-      const std::string st = cell("states");
-      std::size_t pos = 0;
-      while (pos < st.size()) {
-        const std::size_t end = std::min(st.find(';', pos), st.size());
-        const std::string item = st.substr(pos, end - pos);
-        pos = end + 1;
-        if (item.empty()) continue;
-        const auto eq = item.find('=');
-        const std::string vtext = eq == std::string::npos ? std::string{} : item.substr(eq + 1);
-        if (eq == std::string::npos || vtext.empty())
-          return reply::error(400, fmt::format("{}: states must look like Idle=0;Running=1, not '{}'", label, item.substr(0, 40)));
-        states.push_back({{"name", item.substr(0, eq)}, {"value", state_json(vtext)}});
-      }
-      o["states"] = std::move(states);
-      // The value column is text in the type's notation; empty = leave the bytes as they are.
-      const std::string vt = cell("value");
-      if (!vt.empty()) {
-        std::string why;
-        const auto t = parse_type(cell("type"), why);
-        if (t) {
-          const auto val = parse_value_text(*t, vt, why);
-          if (!val) return reply::error(400, fmt::format("{} ('{}'): value: {}", label, cell("name").substr(0, 40), why));
-          o["value"] = *val;
-        }
-      }
-      rows.push_back({label, std::move(o)});
+  o = json{{"name", cell("name")}, {"type", cell("type")}};
+  for (const char* k : {"byte_offset", "bit_offset"}) {
+    const std::string t = cell(k);
+    if (t.empty() && std::string(k) == "bit_offset") continue;
+    std::int64_t num = 0;
+    const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), num);
+    if (t.empty() || ec != std::errc{} || ptr != t.data() + t.size())
+      return reply::error(
+          400, fmt::format("{}: {} '{}' is not a whole number", label, k, t.substr(0, 20)));
+    o[k] = num;
+  }
+  std::string desc = cell("description");
+  if (desc.size() >= 2 && desc[0] == '\'' &&
+      (desc[1] == '=' || desc[1] == '+' || desc[1] == '@' || desc[1] == '-' || desc[1] == '\''))
+    desc.erase(0, 1);
+  o["description"] = desc;
+  json states;
+  if (auto e = csv_states(cell("states"), label, states)) return e;
+  o["states"] = std::move(states);
+  // The value column is text in the type's notation; empty = leave the bytes as they are.
+  const std::string vt = cell("value");
+  if (!vt.empty()) {
+    std::string why;
+    const auto t = parse_type(cell("type"), why);
+    if (t) {
+      const auto val = parse_value_text(*t, vt, why);
+      if (!val)
+        return reply::error(
+            400, fmt::format("{} ('{}'): value: {}", label, cell("name").substr(0, 40), why));
+      o["value"] = *val;
     }
   }
+  return std::nullopt;
+}
 
-  const std::lock_guard lock{mu_};
-  bool ran = false;
-  auto bytes = db_bytes(n, ran);
-  if (!ran) return no_loop();
-  if (!bytes) return no_db(n);
-  // 2. Validate the whole table as it will be, before anything is written.
-  std::vector<var_def> result = mode == "merge" ? vars_of(n) : std::vector<var_def>{};
+}  // namespace
+
+// The table of an import as it will be, built one row at a time: each row is checked and
+// turned into a variable as soon as it is read, nothing else of it is kept (issue #16).
+struct service::import_table {
+  std::uint16_t n;
+  const std::vector<std::byte>& bytes;
+  std::vector<var_def> result;
   std::vector<std::pair<var_def, std::optional<initial_value>>> apply;
   std::vector<std::pair<var_def, std::vector<std::byte>>> values;
   std::set<std::string> seen;
-  for (const row& r : rows) {
-    parsed_var p = parse_var(n, r.obj, nullptr, true);
-    const std::string who = r.obj.is_object() && r.obj.contains("name") && r.obj["name"].is_string()
-                                ? fmt::format("{} ('{}')", r.label, r.obj["name"].get<std::string>().substr(0, 40))
-                                : r.label;
-    if (p.error) {
-      p.error->body["error"] = fmt::format("{}: {}", who, p.error->body["error"].get<std::string>());
-      return *p.error;
-    }
-    var_def v = p.v;
-    if (!seen.insert(lower(v.name)).second)
-      return reply::error(400, fmt::format("{}: the name '{}' appears twice in the import", who, v.name));
-    // Merge: a variable with the same name is updated in place (keeps its id).
-    const auto same = std::find_if(result.begin(), result.end(), [&](const var_def& x) { return lower(x.name) == lower(v.name); });
-    if (same != result.end()) {
-      v.id = same->id;
-      result.erase(same);
-    }
-    if (const problem pr = check_variable(v, bytes->size(), result)) {
-      return reply::error(pr.conflict ? 409 : 400, fmt::format("{}: {}", who, pr.message), pr.field);
-    }
-    std::optional<initial_value> init;
-    if (!p.value && needs_string_header(v, *bytes)) p.value = json("");
-    if (p.value) {
-      const encoded_value enc = encode_value(v.type, *p.value);
-      if (!enc.ok()) return reply::error(400, fmt::format("{}: value: {}", who, enc.error), "value");
-      init = initial_from_encoded(v, enc.bytes);
-      values.emplace_back(v, enc.bytes);
-    } else {
-      init = initial_from_bytes(v.type, slice(*bytes, v), v.bit_offset);
-    }
-    result.push_back(v);
-    apply.emplace_back(v, init);
+  std::size_t rows = 0;
+};
+
+std::optional<reply> service::import_row(import_table& t, const std::string& label,
+                                         const json& obj) {
+  ++t.rows;
+  parsed_var p = parse_var(t.n, obj, nullptr, true);
+  const std::string who =
+      obj.is_object() && obj.contains("name") && obj["name"].is_string()
+          ? fmt::format("{} ('{}')", label, obj["name"].get<std::string>().substr(0, 40))
+          : label;
+  if (p.error) {
+    p.error->body["error"] = fmt::format("{}: {}", who, p.error->body["error"].get<std::string>());
+    return *p.error;
   }
+  var_def v = p.v;
+  if (!t.seen.insert(lower(v.name)).second)
+    return reply::error(400,
+                        fmt::format("{}: the name '{}' appears twice in the import", who, v.name));
+  // Merge: a variable with the same name is updated in place (keeps its id).
+  const auto same = std::find_if(t.result.begin(), t.result.end(),
+                                 [&](const var_def& x) { return lower(x.name) == lower(v.name); });
+  if (same != t.result.end()) {
+    v.id = same->id;
+    t.result.erase(same);
+  }
+  if (const problem pr = check_variable(v, t.bytes.size(), t.result))
+    return reply::error(pr.conflict ? 409 : 400, fmt::format("{}: {}", who, pr.message), pr.field);
+  std::optional<initial_value> init;
+  if (!p.value && needs_string_header(v, t.bytes)) p.value = json("");
+  if (p.value) {
+    const encoded_value enc = encode_value(v.type, *p.value);
+    if (!enc.ok()) return reply::error(400, fmt::format("{}: value: {}", who, enc.error), "value");
+    init = initial_from_encoded(v, enc.bytes);
+    t.values.emplace_back(v, enc.bytes);
+  } else {
+    init = initial_from_bytes(v.type, slice(t.bytes, v), v.bit_offset);
+  }
+  t.result.push_back(v);
+  t.apply.emplace_back(v, init);
+  return std::nullopt;
+}
+
+std::optional<reply> service::import_csv(import_table& t, const std::string& body) {
+  std::map<std::string, std::size_t> col;
+  std::size_t header_size = 0;
+  std::optional<reply> failed;
+  csv_error cerr;
+  const bool ok = for_each_csv_row(body, max_variables_per_db + 1, max_csv_fields, cerr,
+                                   [&](csv_row& cells, std::size_t r) {
+                                     if (r == 0) {
+                                       header_size = cells.size();
+                                       failed = csv_columns(cells, col);
+                                     } else {
+                                       json o;
+                                       const std::string label = fmt::format("line {}", r + 1);
+                                       failed = csv_variable(cells, col, header_size, label, o);
+                                       if (!failed) failed = import_row(t, label, o);
+                                     }
+                                     return !failed;
+                                   });
+  if (failed) return failed;
+  if (!ok) return reply::error(400, fmt::format("CSV line {}: {}", cerr.line, cerr.message));
+  if (header_size == 0)
+    return reply::error(400, "the CSV is empty; the first line must name the columns");
+  return std::nullopt;
+}
+
+std::optional<reply> service::import_json(import_table& t, const std::string& body) {
+  json doc;
+  try {
+    doc = json::parse(body);
+  } catch (const json::parse_error& e) {
+    return reply::error(400, fmt::format("malformed JSON at byte {}: {}", e.byte, e.what()));
+  }
+  const json* list = &doc;
+  if (doc.is_object()) {
+    if (!doc.contains("variables"))
+      return reply::error(400, "the JSON must be {\"variables\": [...]} or an array");
+    list = &doc.at("variables");
+  }
+  if (!list->is_array()) return reply::error(400, "variables must be an array");
+  if (list->size() > max_variables_per_db)
+    return reply::error(
+        400, fmt::format("{} variables; at most {} per DB", list->size(), max_variables_per_db));
+  for (std::size_t i = 0; i < list->size(); ++i)
+    if (auto e = import_row(t, fmt::format("variables[{}]", i), (*list)[i])) return e;
+  return std::nullopt;
+}
+
+reply service::import_db(std::uint16_t n, const std::string& format, const std::string& mode,
+                         const std::string& body) {
+  if (format != "json" && format != "csv")
+    return reply::error(400, "format must be json or csv (query parameter or the Content-Type)",
+                        "format");
+  if (mode != "replace" && mode != "merge")
+    return reply::error(
+        400, fmt::format("mode must be replace or merge, not '{}'", mode.substr(0, 20)), "mode");
+  const std::lock_guard lock{mu_};
+  bool ran = false;
+  const auto bytes = db_bytes(n, ran);
+  if (!ran) return no_loop();
+  if (!bytes) return no_db(n);
+  // 1. Every row is checked against the whole table as it will be, before anything is written.
+  import_table t{n, *bytes, mode == "merge" ? vars_of(n) : std::vector<var_def>{}, {}, {}, {}, 0};
+  if (auto e = format == "json" ? import_json(t, body) : import_csv(t, body)) return *e;
   // Merge: the DB's other variables stay as they are.
   if (mode == "merge")
-    for (const var_def& v : result)
-      if (v.id != 0 && std::none_of(apply.begin(), apply.end(), [&](const auto& a) { return a.first.id == v.id; }))
-        apply.emplace_back(v, std::nullopt);
-  // 3. One SQLite transaction, then all values in one loop round (one group commit).
+    for (const var_def& v : t.result)
+      if (v.id != 0 && std::none_of(t.apply.begin(), t.apply.end(),
+                                    [&](const auto& a) { return a.first.id == v.id; }))
+        t.apply.emplace_back(v, std::nullopt);
+  // 2. One SQLite transaction, then all values in one loop round (one group commit).
   std::vector<std::int64_t> ids;
   try {
-    ids = store_.apply_db_variables(n, apply);
+    ids = store_.apply_db_variables(n, t.apply);
   } catch (const std::exception& e) {
     return reply::error(500, fmt::format("could not save the import: {}", e.what()));
   }
   std::erase_if(vars_, [n](const var_def& v) { return v.db == n; });
-  for (std::size_t i = 0; i < apply.size(); ++i) {
-    var_def v = apply[i].first;
+  for (std::size_t i = 0; i < t.apply.size(); ++i) {
+    var_def v = t.apply[i].first;
     v.id = ids[i];
     vars_.push_back(v);
   }
   sort_vars();
   ++catalog_gen_;
-  if (!values.empty()) {
-    auto w = on_loop([this, values] {
-      write_status worst = write_status::ok;
-      for (const auto& [v, enc] : values) {
-        const write_result r =
-            write_on_loop(mem_, srv_.plc().db_hidden(v.db), v.db, v.byte_offset, v.bit_offset, v.type.is_bool(), enc);
-        if (r.status != write_status::ok) worst = r.status;
-      }
-      return worst;
-    });
-    if (!w.ran) return no_loop();
-    if (w.value != write_status::ok)
-      return reply::error(500, "the variables were imported, but writing their values failed; see the server log");
-    if (!w.committed) return not_durable("the imported values were written");
-  }
-  log(log_level::info, "webadmin: DB{}: imported {} variables ({}, {})", n, rows.size(), format, mode);
+  if (auto e = write_imported_values(t.values)) return *e;
+  log(log_level::info, "webadmin: DB{}: imported {} variables ({}, {})", n, t.rows, format, mode);
   auto after = db_bytes(n, ran);
   json out = db_json(n, bytes->size(), after ? &*after : nullptr);
-  out["imported"] = rows.size();
+  out["imported"] = t.rows;
   return reply::ok(std::move(out));
+}
+
+std::optional<reply> service::write_imported_values(
+    const std::vector<std::pair<var_def, std::vector<std::byte>>>& values) {
+  if (values.empty()) return std::nullopt;
+  auto w = on_loop([this, values] {  // a copy: after a loop timeout the closure may run later
+    write_status worst = write_status::ok;
+    for (const auto& [v, enc] : values) {
+      const write_result r = write_on_loop(mem_, srv_.plc().db_hidden(v.db), v.db, v.byte_offset,
+                                           v.bit_offset, v.type.is_bool(), enc);
+      if (r.status != write_status::ok) worst = r.status;
+    }
+    return worst;
+  });
+  if (!w.ran) return no_loop();
+  if (w.value != write_status::ok)
+    return reply::error(
+        500, "the variables were imported, but writing their values failed; see the server log");
+  if (!w.committed) return not_durable("the imported values were written");
+  return std::nullopt;
 }
 
 // ------------------------------------------------------------------------------------------

@@ -126,6 +126,13 @@ class service {
   // returns the DB's bytes after the write; an error reply when it did not become durable.
   std::optional<reply> write_value(const var_def& v, const std::vector<std::byte>& enc, std::vector<std::byte>& after);
   std::optional<std::vector<std::byte>> db_bytes(std::uint16_t n, bool& ran);
+  // Import, one row at a time (mu_ held).
+  struct import_table;
+  std::optional<reply> import_row(import_table& t, const std::string& label, const json& obj);
+  std::optional<reply> import_csv(import_table& t, const std::string& body);
+  std::optional<reply> import_json(import_table& t, const std::string& body);
+  std::optional<reply> write_imported_values(
+      const std::vector<std::pair<var_def, std::vector<std::byte>>>& values);
 
   const options& opt_;
   server::server& srv_;

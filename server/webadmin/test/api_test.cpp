@@ -4,18 +4,21 @@
 // checked with an S7 client (server/test/test_client.hpp) and in the files.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
+#include "alloc_counter.hpp"
 #include "protos7/server/app.hpp"
 #include "protos7/server/storage.hpp"
 #include "protos7/webadmin/webadmin.hpp"
@@ -105,8 +108,11 @@ class webadmin_api : public ::testing::Test {
   [[nodiscard]] httplib::Client http() const {
     httplib::Client c("127.0.0.1", admin->port());
     c.set_read_timeout(15, 0);
+    // The web admin requires its token on loopback too (issue #16): the generated one.
+    if (send_token && !admin->token().empty()) c.set_bearer_token_auth(admin->token().c_str());
     return c;
   }
+  bool send_token = true;
   [[nodiscard]] httplib::Headers csrf() const { return {{"X-Protos7-CSRF", admin->csrf_token()}}; }
 
   resp get(const std::string& path) { return wrap(http().Get(path)); }
@@ -175,7 +181,7 @@ TEST_F(webadmin_api, session_reports_the_csrf_token_types_and_limits) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body["csrf_token"], admin->csrf_token());
   EXPECT_EQ(r.body["csrf_header"], "X-Protos7-CSRF");
-  EXPECT_EQ(r.body["auth"], "none");
+  EXPECT_EQ(r.body["auth"], "token");      // on loopback too (issue #16)
   EXPECT_EQ(r.body["types"].size(), 22U);  // goprotos7's 17 (STRING[n] once) and the S7 time types
   EXPECT_EQ(r.body["limits"]["max_db_size"], 65536);
   EXPECT_EQ(r.header("Cache-Control"), "no-store");
@@ -826,9 +832,52 @@ class webadmin_token : public webadmin_api {
   void SetUp() override {
     web::options o;
     o.listen = "0.0.0.0:0";
+    send_token = false;
     start(o);
   }
 };
+
+// On loopback too (issue #16): any local user, or a process of another user, reaches 127.0.0.1.
+class webadmin_loopback_token : public webadmin_api {
+ protected:
+  void SetUp() override {
+    send_token = false;
+    start({});
+  }
+};
+
+TEST_F(webadmin_loopback_token, on_loopback_a_generated_token_is_required_too) {
+  ASSERT_EQ(admin->token().size(), 32U);
+  auto c = http();
+  EXPECT_EQ(wrap(c.Get("/api/dbs")).status, 401);
+  EXPECT_EQ(wrap(c.Get("/")).status, 401);
+  EXPECT_EQ(wrap(c.Get("/api/dbs", {{"Authorization", "Bearer " + admin->token()}})).status, 200);
+  // The page's login: the token of the printed URL becomes a cookie the page's API calls carry.
+  auto r = wrap(c.Get("/?token=" + admin->token()));
+  EXPECT_EQ(r.status, 303);
+  r = wrap(c.Get("/api/session", {{"Cookie", "protos7_token=" + admin->token()}}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body["auth"], "token");
+}
+
+class webadmin_no_auth : public webadmin_api {
+ protected:
+  void SetUp() override {
+    web::options o;
+    o.no_auth = true;
+    start(o);
+  }
+};
+
+TEST_F(webadmin_no_auth, no_auth_turns_the_token_off_on_loopback_only) {
+  EXPECT_EQ(admin->token(), "");
+  EXPECT_EQ(get("/api/dbs").status, 200);
+  EXPECT_EQ(get("/api/session").body["auth"], "none");
+  web::options o;
+  o.no_auth = true;
+  o.listen = "0.0.0.0:0";
+  EXPECT_THROW(web::webadmin(o, *srv, *mem, cfg), std::runtime_error);
+}
 
 TEST_F(webadmin_token, beyond_loopback_a_generated_token_is_required) {
   ASSERT_EQ(admin->token().size(), 32U);
@@ -881,4 +930,79 @@ TEST_F(webadmin_api, a_body_over_the_limit_is_refused_before_it_is_read) {
   ::close(fd);
   ASSERT_GT(n, 12);
   EXPECT_EQ(std::string(buf.data(), 12), "HTTP/1.1 413");
+}
+// Issue #16: a DB whose fdatasync failed refuses writes until restart; the DB info says so.
+namespace {
+std::atomic<int> syncs_to_fail{0};
+int failing_fdatasync(int fd) {
+  if (syncs_to_fail.fetch_sub(1) > 0) {
+    errno = EIO;
+    return -1;
+  }
+  return ::fdatasync(fd);
+}
+}  // namespace
+
+TEST_F(webadmin_api, a_db_whose_sync_failed_is_flagged) {
+  std::promise<void> set;
+  ASSERT_TRUE(
+      srv->post([&] { mem->set_fdatasync(&failing_fdatasync); }, [&](bool) { set.set_value(); }));
+  set.get_future().wait();
+  EXPECT_FALSE(get("/api/dbs/1").body.contains("sync_failed"));
+  {
+    client c{srv->port()};
+    ASSERT_TRUE(c.open());
+    syncs_to_fail = 1;
+    const std::array items{any(0x02, 1, 0x84, 1, 0)};
+    const std::array data{wdata{0x04, buf{std::byte{1}}, {}}};
+    c.send_pdu(client::job(1, var_param(s7::function::write_var, items), write_data(data)));
+    EXPECT_FALSE(c.read_pdu()) << "acknowledged although the sync failed";
+  }
+  EXPECT_EQ(get("/api/dbs/1").body.value("sync_failed", false), true);
+  const resp l = get("/api/dbs");
+  bool listed = false;
+  for (const json& d : l.body["dbs"])
+    if (d["number"] == 1) listed = d.value("sync_failed", false);
+  EXPECT_TRUE(listed);
+  EXPECT_EQ(s7_write(1, 0, buf{std::byte{2}}), 0x01);  // hardware fault, not retried
+}
+
+// Issue #16: a CSV import of 1 MiB must not cost tens of MB while it is parsed. The peak is the
+// whole process's (the HTTP client's copy of the body and the server's included).
+TEST_F(webadmin_api, a_csv_import_costs_a_bounded_amount_of_memory) {
+  ASSERT_EQ(post("/api/dbs", {{"number", 9}, {"size", 128}}).status, 201);
+  constexpr std::size_t mib = 1024 * 1024 - 4096;  // under the 1 MiB body limit with the header
+  std::string states;
+  while (states.size() < mib) states += "a=1;";
+  const std::vector<std::pair<const char*, std::string>> bombs{
+      {"a row of empty fields", "name,type,byte_offset\nv,INT," + std::string(mib, ',')},
+      {"a row of states", "name,type,byte_offset,states\nv,INT,0," + states},
+      {"rows of empty fields", [&] {
+         std::string s = "name,type,byte_offset\n";
+         while (s.size() < mib) s += std::string(200, ',') + "\n";
+         return s;
+       }()}};
+  for (const auto& [what, body] : bombs) {
+    const std::size_t before = p7test::reset_peak_heap();
+    const resp r = post_raw("/api/dbs/9/import?format=csv", body, "text/csv");
+    const double peak_mb = static_cast<double>(p7test::peak_heap() - before) / 1e6;
+    std::printf("CSV import of %zu bytes (%s): HTTP %d, peak heap +%.1f MB\n", body.size(), what,
+                r.status, peak_mb);
+    EXPECT_EQ(r.status, 400) << r.raw;
+    EXPECT_LT(peak_mb, 8.0) << what;
+  }
+}
+
+// A measurement, not a check (run with --gtest_also_run_disabled_tests): the JSON import still
+// builds the whole document (nlohmann::json), 1 MiB of "{}," costs about 42 MB. Left for a
+// streaming (SAX) import; the CSV import above is bounded.
+TEST_F(webadmin_api, DISABLED_json_import_peak_heap) {
+  ASSERT_EQ(post("/api/dbs", {{"number", 9}, {"size", 128}}).status, 201);
+  std::string body = R"({"variables":[{"name":"v","type":"INT","byte_offset":0,"states":[)";
+  while (body.size() < 1024 * 1024 - 4096) body += "{},";
+  body += "{}]}]}";
+  const std::size_t before = p7test::reset_peak_heap();
+  const resp r = post_raw("/api/dbs/9/import?format=json", body, "application/json");
+  std::printf("JSON import of %zu bytes: HTTP %d, peak heap +%.1f MB\n", body.size(), r.status,
+              static_cast<double>(p7test::peak_heap() - before) / 1e6);
 }

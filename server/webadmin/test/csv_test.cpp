@@ -36,3 +36,27 @@ TEST(csv, reports_the_line_of_an_error) {
   EXPECT_FALSE(parse_csv("a,\"b\"c\n", 10, err));
   EXPECT_FALSE(parse_csv("a\nb\nc\n", 2, err));
 }
+
+TEST(csv, rows_are_handed_over_one_at_a_time_and_long_rows_are_refused) {
+  csv_error err;
+  std::vector<std::size_t> sizes;
+  EXPECT_TRUE(for_each_csv_row("a,b\nc,d,e\n", 10, 3, err, [&](csv_row& row, std::size_t) {
+    sizes.push_back(row.size());
+    return true;
+  }));
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{2, 3}));
+  // A row of a million separators is refused at its 4th field, not after a million strings.
+  std::size_t rows = 0;
+  EXPECT_FALSE(
+      for_each_csv_row("a,b\n" + std::string(1000000, ','), 10, 3, err, [&](csv_row&, std::size_t) {
+        ++rows;
+        return true;
+      }));
+  EXPECT_EQ(rows, 1U);
+  EXPECT_EQ(err.line, 2U);
+  EXPECT_EQ(err.message, "more than 3 fields in a row");
+  // on_row stops the reading: false with no error.
+  EXPECT_FALSE(
+      for_each_csv_row("a\nb\nc\n", 10, 3, err, [&](csv_row&, std::size_t i) { return i < 1; }));
+  EXPECT_EQ(err.message, "");
+}

@@ -48,6 +48,7 @@ TEST(webadmin_durability, acknowledged_values_survive_kill_9) {
       o.listen = "127.0.0.1:0";
       o.sqlite_path = dir + "/protos7.db";
       o.bin_dir = dir;
+      o.no_auth = true;  // loopback; this test is about durability, not authentication
       protos7::webadmin::webadmin w(o, srv, mem, cfg);
       if (!w.start().empty()) ::_exit(5);
       const std::uint16_t port = w.port();

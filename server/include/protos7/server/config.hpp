@@ -68,7 +68,10 @@ struct config {
   // The web admin `protos7 serve` starts next to the S7 server (server/webadmin, docs/API.md);
   // serve_options::disable_webadmin (--flags.disable-webadmin) turns it off.
   std::string webadmin_listen = "127.0.0.1:8080";  // --webadmin-listen HOST:PORT
-  std::string webadmin_token;  // --webadmin-token; empty: none on loopback, generated beyond it
+  // --webadmin-token-file / PROTOS7_WEBADMIN_TOKEN (never a command-line value: ps shows those);
+  // empty: generated at start and printed as a URL to open (issue #16).
+  std::string webadmin_token;
+  bool webadmin_no_auth = false;  // --webadmin-no-auth: no token (loopback addresses only)
 
   // Every reply is decoded again with s7::decode before it is sent; when this is set a reply
   // that does not decode aborts the process (tests), otherwise it is logged and dropped.

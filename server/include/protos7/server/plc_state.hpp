@@ -27,6 +27,7 @@
 #include "protos7/codec/userdata.hpp"
 #include "protos7/server/config.hpp"
 #include "protos7/server/memory.hpp"
+#include "protos7/server/memory_limits.hpp"
 #include "protos7/server/profile.hpp"
 
 namespace protos7::server {
@@ -35,7 +36,7 @@ namespace protos7::server {
 struct mode_change {
   operating_mode from = operating_mode::run;
   operating_mode to = operating_mode::run;
-  std::string reason;        // "PLC stop (job 0x29)", "P_PROGRAM cold start", "web admin" ...
+  std::string reason;          // "PLC stop (job 0x29)", "P_PROGRAM cold start", "web admin" ...
   std::uint64_t sequence = 0;  // 1 for the first change, counts every change since start
   std::chrono::system_clock::time_point at{};
 };
@@ -103,20 +104,40 @@ class plc_state {
   // Get Block Info: the profile's entry, or a DB's info built from storage.
   [[nodiscard]] std::optional<block_meta> block_info(std::uint8_t type, std::uint16_t number) const;
   // The block as an MC7 file (header, code, interface, footer) for an upload.
-  [[nodiscard]] std::optional<std::vector<std::byte>> block_mc7(std::uint8_t type, std::uint16_t number) const;
+  [[nodiscard]] std::optional<std::vector<std::byte>> block_mc7(std::uint8_t type,
+                                                                std::uint16_t number) const;
   [[nodiscard]] bool db_exists(std::uint16_t number) const noexcept;
 
+  // --- load and work memory (the profile's limits, memory_limits.hpp) ---
+  [[nodiscard]] const memory_limits& limits() const noexcept { return profile_->mem_limits; }
+  // Bytes of load memory in use: the MC7 files of every block, live and passive.
+  [[nodiscard]] std::uint64_t load_memory_used() const;
+  // Bytes of work memory in use: the data of the DBs and the MC7 code of the other blocks.
+  [[nodiscard]] std::uint64_t work_memory_used() const;
+  // Whether a download of block `type` `number` of `length` bytes (0: not announced) fits:
+  // 0, memory_error::too_many_blocks or memory_error::load_memory_full.
+  [[nodiscard]] s7_error check_download(std::uint8_t type, std::uint16_t number,
+                                        std::size_t length) const;
+
   // Download: a block received from a client waits in load memory ("passive") until _INSE.
-  void add_passive_block(std::uint8_t type, std::uint16_t number, std::vector<std::byte> mc7);
+  // Returns 0, or check_download's error (the block is not kept).
+  s7_error add_passive_block(std::uint8_t type, std::uint16_t number, std::vector<std::byte> mc7);
   [[nodiscard]] bool has_passive_block(std::uint8_t type, std::uint16_t number) const;
   // _INSE: makes a passive block live. A DB is written to DB<n>.bin (or kept in RAM when the
-  // config has no db_bin_dir) and replaces any DB n. Returns 0 or the S7 error.
+  // config has no db_bin_dir) and replaces any DB n. Returns 0 or the S7 error, among them
+  // memory_error::work_memory_full when the block's data or code does not fit.
   s7_error insert_block(std::uint8_t type, std::uint16_t number);
-  // _DELE: removes a block (a DB's file is deleted). Returns 0 or the S7 error.
+  // _DELE: removes a block (a DB's file is deleted and the directory synced, so the deletion
+  // survives a crash). Returns 0 or the S7 error (0x8301 when the directory sync failed).
   s7_error delete_block(std::uint8_t type, std::uint16_t number);
-  // DBs deleted with _DELE stay in plc_memory (which cannot drop a DB) but are hidden: Read and
-  // Write Var answer "object does not exist" for them.
-  [[nodiscard]] bool db_hidden(std::uint16_t number) const noexcept { return hidden_dbs_.contains(number); }
+  // DBs deleted with _DELE are dropped from plc_memory and hidden: Read and Write Var answer
+  // "object does not exist" for them.
+  [[nodiscard]] bool db_hidden(std::uint16_t number) const noexcept {
+    return hidden_dbs_.contains(number);
+  }
+
+  // Tests: the directory sync after _DELE (default store::fsync_dir).
+  void set_dir_sync(void (*f)(const std::string& dir)) noexcept { dir_sync_ = f; }
 
   // --- misc ---
   // Data unit reference of a fragmented Userdata answer (the captured CPU used 2..6; 1..255 here).
@@ -130,7 +151,15 @@ class plc_state {
  private:
   [[nodiscard]] const block_meta* find_profile_block(std::uint8_t type, std::uint16_t number) const;
   [[nodiscard]] std::chrono::milliseconds host_now() const;
-  [[nodiscard]] std::optional<std::pair<block_meta, std::vector<std::byte>>> db_block(std::uint16_t number) const;
+  [[nodiscard]] std::optional<std::pair<block_meta, std::vector<std::byte>>> db_block(
+      std::uint16_t number) const;
+  // Live or passive.
+  [[nodiscard]] bool present(std::uint8_t type, std::uint16_t number) const;
+  // Blocks of `type`, live or passive, each number counted once.
+  [[nodiscard]] std::size_t count_of(std::uint8_t type) const;
+  // Work memory of the live block `type` `number` (0 if there is none).
+  [[nodiscard]] std::uint64_t work_of(std::uint8_t type, std::uint16_t number) const;
+  s7_error insert_db(std::uint16_t number, block_meta meta, std::span<const std::byte> file);
 
   const config& cfg_;
   plc_memory& mem_;
@@ -144,17 +173,18 @@ class plc_state {
   std::uint8_t protection_level_ = 1;
   std::string password_;
   std::array<std::uint16_t, 4> connections_{};
-  std::vector<block_meta> blocks_;                       // profile + inserted non-DB blocks
+  std::vector<block_meta> blocks_;  // profile + inserted non-DB blocks
   struct db_extra {
-    block_meta meta;               // header and footer fields of the downloaded block (no file)
-    std::vector<std::byte> sbb;    // its interface
+    block_meta meta;             // header and footer fields of the downloaded block (no file)
+    std::vector<std::byte> sbb;  // its interface
   };
-  std::map<std::uint16_t, db_extra> db_meta_;            // DBs made live by _INSE
+  std::map<std::uint16_t, db_extra> db_meta_;  // DBs made live by _INSE
   std::map<std::pair<std::uint8_t, std::uint16_t>, std::vector<std::byte>> passive_;
   std::set<std::uint16_t> hidden_dbs_;
   std::uint8_t data_unit_ref_ = 0;
   std::uint64_t ram_to_rom_count_ = 0;
   std::uint64_t compress_count_ = 0;
+  void (*dir_sync_)(const std::string& dir);
 };
 
 }  // namespace protos7::server

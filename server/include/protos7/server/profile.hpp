@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "protos7/codec/mc7.hpp"
+#include "protos7/server/memory_limits.hpp"
 
 namespace protos7::server {
 
@@ -143,6 +144,7 @@ struct plc_profile {
   std::uint16_t pdu_size = 480;        // limits.pdu_size (240, 480 or 960)
   std::uint16_t max_amq = 8;           // limits.max_amq
   std::uint16_t max_connections = 12;  // limits.max_connections, what SZL 0x0131 index 1 reports
+  memory_limits mem_limits;            // limits.load_memory, work_memory, max_blocks
   std::uint8_t protection_level = 1;   // 1 none, 2 write protection, 3 read/write protection
   std::string password;                // up to 8 characters; required for levels 2 and 3
   std::uint8_t mode_selector = 2;      // SZL 0x0132 index 4 bart_sch: 1 RUN, 2 RUN-P, 3 STOP, 4 MRES

@@ -116,7 +116,7 @@ class server {
   void close_connection(int fd);
   void update_events(connection& c);
   void sweep_timeouts();
-  void commit_round();
+  void commit_round(std::uint64_t failures_before);
 
   const config& cfg_;
   plc_memory& mem_;

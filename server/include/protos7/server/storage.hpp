@@ -44,7 +44,8 @@ using store::render_db;
 // Writes DB<n>.bin for every DB of the catalog that has none in `dir`. Returns how many.
 std::size_t generate_missing_bins(const catalog& c, const std::string& dir);
 
-// Loads every DB<n>.bin of `dir` into `mem` (files stay open for write-through).
+// Loads every DB<n>.bin of `dir` into `mem` (each file is read and closed: no descriptor is held
+// per DB, so any number of DBs loads whatever RLIMIT_NOFILE is).
 // Returns the number of DBs.
 std::size_t load_bins(const std::string& dir, plc_memory& mem);
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,8 +20,17 @@ struct csv_error {
   std::string message;
 };
 
-// Parses the whole text. Empty lines are skipped. Errors: a quote inside an unquoted field, text
-// after a closing quote, an unterminated quoted field, more than `max_rows` rows.
+// Reads the text row by row: on_row(row, index) gets each row (index 0 = the first) as soon as
+// it is complete and may move from it; only that row is held, so memory stays bounded by the
+// longest row whatever the text (issue #16). Returns false with `err` set on an error (below) or
+// when on_row returns false (err.message then empty). Empty lines are skipped. Errors: a quote
+// inside an unquoted field, text after a closing quote, an unterminated quoted field, more than
+// `max_rows` rows, more than `max_fields` fields in a row.
+bool for_each_csv_row(std::string_view text, std::size_t max_rows, std::size_t max_fields,
+                      csv_error& err,
+                      const std::function<bool(csv_row& row, std::size_t index)>& on_row);
+
+// Parses the whole text (for_each_csv_row without a field limit, every row kept).
 [[nodiscard]] std::optional<std::vector<csv_row>> parse_csv(std::string_view text, std::size_t max_rows,
                                                             csv_error& err);
 

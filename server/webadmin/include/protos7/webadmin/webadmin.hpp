@@ -25,9 +25,12 @@ namespace protos7::webadmin {
 struct options {
   // HOST:PORT, [IPV6]:PORT or PORT (= 127.0.0.1:PORT); port 0 picks a free one (tests).
   std::string listen = "127.0.0.1:8080";
-  // Required from clients when set. When empty and `listen` is not a loopback address, one is
-  // generated (see token()): the API is never reachable from the network without one.
+  // Required from clients (Authorization: Bearer, or the cookie GET /?token= sets). When empty,
+  // one is generated (see token()) and start() logs the URL to open, as Jupyter does: on
+  // loopback too, since any local user or a process of another user can reach 127.0.0.1.
   std::string token;
+  // No token at all; refused (start() fails) unless `listen` is a loopback address.
+  bool no_auth = false;
   std::string sqlite_path;  // goprotos7 database (db_variables, static_var_definitions)
   std::string bin_dir;      // where DB<n>.bin files are created
   std::size_t max_body = 1024 * 1024;  // larger request bodies get 413

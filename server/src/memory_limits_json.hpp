@@ -1,0 +1,18 @@
+// Reading the memory limits of a profile's "limits" object (profile.cpp calls these;
+// the keys are load_memory, work_memory and max_blocks, docs/PROFILE.md).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "protos7/server/memory_limits.hpp"
+
+namespace protos7::server {
+
+// Reads load_memory, work_memory and max_blocks from the "limits" object `l` into `m` (absent
+// keys keep m's values). `where` names the object in errors ("file: $.limits"). Throws
+// profile_error for a value of the wrong type or range or an unknown block type.
+void read_memory_limits(const nlohmann::ordered_json& l, const std::string& where,
+                        memory_limits& m);
+
+}  // namespace protos7::server
