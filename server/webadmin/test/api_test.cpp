@@ -1006,3 +1006,20 @@ TEST_F(webadmin_api, DISABLED_json_import_peak_heap) {
   std::printf("JSON import of %zu bytes: HTTP %d, peak heap +%.1f MB\n", body.size(), r.status,
               static_cast<double>(p7test::peak_heap() - before) / 1e6);
 }
+
+TEST_F(webadmin_api, a_chunked_body_is_refused_with_411_and_changes_nothing) {
+  auto c = http();
+  const std::size_t before = get("/api/dbs").body["dbs"].size();
+  const std::string body = R"({"number":77,"size":16})";
+  const auto r = wrap(c.Post(
+      "/api/dbs", csrf(),
+      [&](std::size_t, httplib::DataSink& sink) {  // no length: cpp-httplib sends it chunked
+        sink.write(body.data(), body.size());
+        sink.done();
+        return true;
+      },
+      "application/json"));
+  EXPECT_EQ(r.status, 411);
+  EXPECT_EQ(r.error(), "send the body with a Content-Length, not chunked");
+  EXPECT_EQ(get("/api/dbs").body["dbs"].size(), before);
+}
