@@ -10,13 +10,16 @@ export PROTOS7_PCAP_DIR="${PROTOS7_PCAP_DIR:-$(cd .. && pwd)/shared/pcaps/wiresh
 
 step() { printf '\n=== %s\n' "$*"; }
 
+# The npm clients first: the ctest suites below use them (validate_clients, webadmin_browser).
+step "interop set-up: node-snap7, nodes7, playwright-core from npm"
+bash interop/setup.sh
+
 step "gcc 12, warnings as errors"
 cmake --preset dev >/dev/null
 cmake --build --preset dev
 ctest --preset dev
 
 step "interop: node-snap7 and nodes7 against protos7 serve (PDU 480, 240, 960)"
-bash interop/setup.sh
 bash interop/run_vs_protos7.sh build/dev/tools/protos7
 
 step "learn + replay against protos7 (counts per capture), bundled-profile replay, serve --validate"

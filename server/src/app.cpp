@@ -8,11 +8,12 @@
 #include <memory>
 #include <stdexcept>
 
+#include "protos7/codec/szl.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/pcap_writer.hpp"
 #include "protos7/server/server.hpp"
-#include "protos7/server/validate.hpp"
 #include "protos7/server/storage.hpp"
+#include "protos7/server/validate.hpp"
 #include "protos7/webadmin/webadmin.hpp"
 
 namespace protos7::server {
@@ -26,13 +27,14 @@ extern "C" void on_signal(int /*sig*/) {
 }
 
 bool exists(const std::string& p) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(p.c_str(), &st) == 0;
 }
 
 void make_dir(const std::string& p) {
   if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST)
-    throw std::runtime_error(fmt::format("cannot create directory {}: {}", p, std::strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("cannot create directory {}: {}", p, std::strerror(errno)));
 }
 
 }  // namespace
@@ -49,11 +51,16 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& s) {
   if (i == 0) return std::nullopt;
   const std::string unit = s.substr(i);
   std::uint64_t ms = 0;
-  if (unit.empty() || unit == "s") ms = n * 1000;
-  else if (unit == "ms") ms = n;
-  else if (unit == "m" || unit == "min") ms = n * 60'000;
-  else if (unit == "h") ms = n * 3'600'000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    ms = n * 1000;
+  else if (unit == "ms")
+    ms = n;
+  else if (unit == "m" || unit == "min")
+    ms = n * 60'000;
+  else if (unit == "h")
+    ms = n * 3'600'000;
+  else
+    return std::nullopt;
   return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
 }
 
@@ -82,21 +89,42 @@ void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profil
   if (profile != nullptr) {
     const std::size_t created = apply_profile_memory(*profile, mem, bin_dir);
     if (profile_dbs || !profile->memory.empty())
-      log(log_level::info, "{}: {} DB(s) created from the profile, {} memory range(s)", profile->source, created,
-          profile->memory.size());
+      log(log_level::info, "{}: {} DB(s) created from the profile, {} memory range(s)",
+          profile->source, created, profile->memory.size());
   }
 }
 
+namespace {
+
+// The connection resources the CPU reserves for a PG and an OP: res_pg and res_os of the
+// profile's SZL 0x0132 index 1 (communication status), when it carries that record.
+void reserve_from_profile(const plc_profile& p, config& cfg) {
+  for (const szl_entry& e : p.szl) {
+    if (e.id != 0x0132 || !e.index || *e.index != 1 || e.count < 1) continue;
+    const auto r = codec::szl::parse_communication_status(
+        std::span<const std::byte>(e.records).first(
+            std::min<std::size_t>(e.record_length, e.records.size())),
+        nullptr);
+    if (!r) return;
+    cfg.reserved_pg = r->res_pg;
+    cfg.reserved_op = r->res_os;
+    return;
+  }
+}
+
+}  // namespace
+
 config resolve_config(const serve_options& opt) {
   config cfg = opt.cfg;
-  auto prof = std::make_shared<plc_profile>(opt.profile_path.empty() ? bundled_profile()
-                                                                      : load_profile(opt.profile_path));
+  auto prof = std::make_shared<plc_profile>(
+      opt.profile_path.empty() ? bundled_profile() : load_profile(opt.profile_path));
   apply_overrides(*prof, opt.identity);
   if (!opt.profile_path.empty()) {
     if (!opt.pdu_size_given) cfg.pdu_size = prof->pdu_size;
     if (!opt.max_amq_given) cfg.max_amq = prof->max_amq;
     if (!opt.max_connections_given) cfg.max_connections = prof->max_connections;
   }
+  reserve_from_profile(*prof, cfg);
   cfg.profile = std::move(prof);
   cfg.db_bin_dir = opt.db_bin_path.empty() ? opt.data_dir : opt.db_bin_path;
   return cfg;
@@ -119,8 +147,9 @@ int serve(const serve_options& opt) {
     log(log_level::error, "{}", e.what());
     return 1;
   }
-  log(log_level::info, "PLC profile: {} ({}), module \"{}\", order number {}, serial {}", cfg.profile->source,
-      cfg.profile->name, cfg.profile->id.module_name, cfg.profile->id.order_number, cfg.profile->id.serial_number);
+  log(log_level::info, "PLC profile: {} ({}), module \"{}\", order number {}, serial {}",
+      cfg.profile->source, cfg.profile->name, cfg.profile->id.module_name,
+      cfg.profile->id.order_number, cfg.profile->id.serial_number);
   server srv(cfg, mem);
   if (const int err = srv.listen(); err != 0) {
     log(log_level::error, "{}", listen_error_text(err, opt.cfg));
@@ -176,11 +205,12 @@ int serve(const serve_options& opt) {
       log(log_level::error, "{}", e.what());
       return 1;
     }
-    fan = std::make_unique<observer_fanout>(std::vector<connection_observer*>{srv.observer(), val.get(), rec.get()});
+    fan = std::make_unique<observer_fanout>(
+        std::vector<connection_observer*>{srv.observer(), val.get(), rec.get()});
     srv.set_observer(fan.get());
   }
   g_server = &srv;
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = &on_signal;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);

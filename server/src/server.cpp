@@ -123,7 +123,7 @@ server_stats server::stats() const noexcept {
 int server::listen() {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
-    g_fds_needed = cfg_.max_connections + fd_headroom(mem_);
+    g_fds_needed = cfg_.max_connections + cfg_.reserved_pg + cfg_.reserved_op + fd_headroom(mem_);
     g_fds_limit = lim.rlim_cur;
     if (g_fds_needed > g_fds_limit) return EMFILE;
   }
@@ -222,7 +222,9 @@ void server::on_accept_error(int err) {
 // Connection limits, checked before anything is allocated for the client. A refused client's
 // TCP connection is closed, like a CPU whose connection resources are exhausted.
 bool server::admit(const connection_key& key, const std::string& peer) {
-  if (conns_.size() >= cfg_.max_connections) {
+  const std::size_t tcp_limit = cfg_.max_connections + cfg_.reserved_pg + cfg_.reserved_op;
+  if (conns_.size() >= tcp_limit) evict_unconnected();
+  if (conns_.size() >= tcp_limit) {
     ++refused_full_;
   } else if (cfg_.max_connections_per_address != 0 &&
              per_address_[key] >= cfg_.max_connections_per_address) {
@@ -233,6 +235,20 @@ bool server::admit(const connection_key& key, const std::string& peer) {
   refused_.fetch_add(1);
   log(log_level::debug, "{}: refused (connection limits)", peer);
   return false;
+}
+
+// All TCP slots taken: the oldest connection that has not even sent its COTP CR makes room (a
+// flood of idle connections must not keep an engineering station out; a real client sends its
+// CR within a round trip of connecting).
+void server::evict_unconnected() {
+  connection* oldest = nullptr;
+  for (auto& [fd, c] : conns_)
+    if (c->s.current_state() == session::state::wait_cr && (oldest == nullptr || c->accepted < oldest->accepted))
+      oldest = c.get();
+  if (oldest == nullptr) return;
+  log(log_level::debug, "{}: closed to make room (no COTP CR yet)", oldest->s.peer());
+  ++evicted_;
+  close_connection(oldest->fd);
 }
 
 void server::report_refusals(clock_type::time_point now, bool force) {

@@ -77,6 +77,7 @@ session::session(const config& cfg, plc_memory& mem, plc_state& plc, std::uint16
 
 session::~session() {
   if (conn_type_ != 0) plc_.connection_closed(conn_type_);
+  plc_.release_connection(slot_);
 }
 
 void session::close(std::string_view why) {
@@ -181,6 +182,19 @@ void session::on_connect_request(const cotp::tpdu& cr, std::vector<std::byte>& o
     cotp::write_disconnect(w, {cotp::tpdu_type::dr, cr.src_ref, 0, refuse_reason, {}});
     if (const auto n = w.finish()) send_tpdu(bytes{buf.data(), *n}, out);
     close("connection refused (TSAP)");
+    return;
+  }
+  slot_ = plc_.admit_connection(called.connection_type);
+  if (slot_ == plc_state::slot::none) {
+    // Every connection resource of the CPU is taken (the reserved PG/OP ones only take a PG or
+    // an OP): refused with ISO 8073's "remote transport entity congestion at connect request".
+    log(log_level::warn, "{}: COTP CR refused: no free connection resource for type 0x{:02X}",
+        peer_, called.connection_type);
+    std::array<std::byte, 16> buf{};
+    writer w{buf};
+    cotp::write_disconnect(w, {cotp::tpdu_type::dr, cr.src_ref, 0, congestion_reason, {}});
+    if (const auto n = w.finish()) send_tpdu(bytes{buf.data(), *n}, out);
+    close("connection refused (no connection resource)");
     return;
   }
   tpdu_code_ = cr.params.tpdu_size_code == 0

@@ -262,6 +262,7 @@ TEST(hardening, jobs_beyond_max_amq_wait_for_the_answers) {
 TEST(hardening, refused_connections_are_logged_aggregated) {
   protos7::server::config cfg;
   cfg.max_connections = 1;
+  cfg.reserved_pg = cfg.reserved_op = 0;
   running_server srv(cfg);
   srv.start();
   char* data = nullptr;
@@ -289,3 +290,47 @@ TEST(hardening, refused_connections_are_logged_aggregated) {
 }
 
 }  // namespace
+
+// Issue #16 item 7: as a CPU reserves connection resources for a PG and an OP, an engineering
+// station gets in when every other resource is taken, and a flood of idle connections that never
+// send a COTP CR does not keep it out.
+namespace {
+bool cotp_accepted(client& c, std::uint8_t type) {
+  const auto cc = c.connect_request(cotp::make_s7_tsap(type, 0, 2));
+  if (!cc) return false;
+  const auto t = cotp::parse(*cc);
+  return t && t->type == cotp::tpdu_type::cc;
+}
+}  // namespace
+
+TEST(hardening, a_pg_and_an_op_get_the_reserved_connections_when_all_others_are_taken) {
+  protos7::server::config cfg;
+  cfg.max_connections = 2;
+  cfg.max_connections_per_address = 0;
+  running_server srv(cfg);
+  srv.start();
+  client basic1(srv.port()), basic2(srv.port()), basic3(srv.port());
+  ASSERT_TRUE(cotp_accepted(basic1, 3));
+  ASSERT_TRUE(cotp_accepted(basic2, 3));
+  EXPECT_FALSE(cotp_accepted(basic3, 3)) << "a third S7-basic connection has no resource";
+  client pg(srv.port());
+  EXPECT_TRUE(cotp_accepted(pg, 1)) << "the PG gets the resource reserved for it";
+  client pg2(srv.port());
+  EXPECT_FALSE(cotp_accepted(pg2, 1)) << "one PG resource is reserved, not two";
+  client op(srv.port());
+  EXPECT_TRUE(cotp_accepted(op, 2)) << "the OP gets the resource reserved for it";
+}
+
+TEST(hardening, a_flood_of_idle_connections_does_not_keep_a_pg_out) {
+  protos7::server::config cfg;
+  cfg.max_connections = 2;
+  cfg.max_connections_per_address = 0;
+  running_server srv(cfg);
+  srv.start();
+  std::vector<std::unique_ptr<client>> idle;
+  for (int i = 0; i < 8; ++i) idle.push_back(std::make_unique<client>(srv.port()));  // no CR ever
+  for (int i = 0; i < 100 && srv.srv().connection_count() < 4; ++i) std::this_thread::sleep_for(10ms);
+  client pg(srv.port());
+  EXPECT_TRUE(pg.open()) << "an engineering station connects through a flood of idle connections";
+  EXPECT_LE(srv.srv().connection_count(), 4U);
+}

@@ -212,6 +212,7 @@ TEST(robustness, malformed_bytes_do_not_affect_a_concurrent_connection) {
 TEST(robustness, max_connections_is_enforced) {
   protos7::server::config cfg;
   cfg.max_connections = 2;
+  cfg.reserved_pg = cfg.reserved_op = 0;  // hardening_test: the reserved PG/OP resources
   running_server s{cfg};
   s.start();
   client a{s.port()};

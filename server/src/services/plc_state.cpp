@@ -154,6 +154,24 @@ bool plc_state::password_matches(std::span<const std::uint8_t, 8> plain) const n
   return true;
 }
 
+plc_state::slot plc_state::admit_connection(std::uint8_t t) noexcept {
+  auto& used = slots_used_;
+  slot s = slot::none;
+  if (used[static_cast<std::size_t>(slot::general)] < cfg_.max_connections)
+    s = slot::general;
+  else if (t == 1 && used[static_cast<std::size_t>(slot::reserved_pg)] < cfg_.reserved_pg)
+    s = slot::reserved_pg;
+  else if (t == 2 && used[static_cast<std::size_t>(slot::reserved_op)] < cfg_.reserved_op)
+    s = slot::reserved_op;
+  if (s != slot::none) ++used[static_cast<std::size_t>(s)];
+  return s;
+}
+
+void plc_state::release_connection(slot s) noexcept {
+  auto& n = slots_used_[static_cast<std::size_t>(s)];
+  if (s != slot::none && n > 0) --n;
+}
+
 void plc_state::connection_opened(std::uint8_t t) noexcept {
   ++connections_[t & 3U];
 }

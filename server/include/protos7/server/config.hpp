@@ -28,6 +28,11 @@ struct config {
   std::string listen_address = "0.0.0.0";
   std::uint16_t port = 102;  // RFC 1006 ISO-on-TCP; 0 = ephemeral (tests)
   std::size_t max_connections = 32;
+  // Connection resources reserved for a PG (programming device) and an OP (operator panel), as
+  // a CPU reserves them (SZL 0x0132 index 1 res_pg / res_os; every S7-300 capture shows 1 and 1):
+  // when the max_connections general ones are taken, a PG or OP connection still gets in.
+  std::size_t reserved_pg = 1;
+  std::size_t reserved_op = 1;
 
   // COTP: the called TSAP a client must ask for (low byte rack * 32 + slot).
   std::uint8_t rack = 0;

@@ -93,6 +93,13 @@ class plc_state {
   [[nodiscard]] std::uint8_t mode_selector() const noexcept { return profile_->mode_selector; }
 
   // --- connections (for SZL 0x0132 index 1) ---
+  // The connection resource for a COTP connection of `connection_type` (1 PG, 2 OP, 3 S7 basic):
+  // a general one while fewer than config::max_connections are taken, else the one reserved for
+  // a PG or an OP (config::reserved_pg / reserved_op). Returns the slot taken (give it back with
+  // release_connection), or slot::none when the CPU has none left.
+  enum class slot : std::uint8_t { none, general, reserved_pg, reserved_op };
+  [[nodiscard]] slot admit_connection(std::uint8_t connection_type) noexcept;
+  void release_connection(slot s) noexcept;
   void connection_opened(std::uint8_t connection_type) noexcept;  // 1 PG, 2 OP, 3 S7 basic
   void connection_closed(std::uint8_t connection_type) noexcept;
   [[nodiscard]] std::uint16_t connections(std::uint8_t connection_type) const noexcept;
@@ -173,6 +180,7 @@ class plc_state {
   std::uint8_t protection_level_ = 1;
   std::string password_;
   std::array<std::uint16_t, 4> connections_{};
+  std::array<std::size_t, 4> slots_used_{};  // by plc_state::slot
   std::vector<block_meta> blocks_;  // profile + inserted non-DB blocks
   struct db_extra {
     block_meta meta;             // header and footer fields of the downloaded block (no file)

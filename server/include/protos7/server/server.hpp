@@ -102,6 +102,7 @@ class server {
   void accept_all();
   void on_accept_error(int err);
   [[nodiscard]] bool admit(const connection_key& key, const std::string& peer);
+  void evict_unconnected();
   void pause_listener(clock_type::time_point until);
   void resume_listener_if_due(clock_type::time_point now);
   void report_refusals(clock_type::time_point now, bool force);
@@ -138,6 +139,7 @@ class server {
   bool blocked_total_ = false;  // queued bytes above max_output_total: nobody is read
   // Refusals since the last report (logged aggregated, once per second at most).
   std::uint64_t refused_full_ = 0;
+  std::uint64_t evicted_ = 0;  // connections closed to make room before their COTP CR
   std::uint64_t refused_address_ = 0;
   std::uint64_t refused_no_fd_ = 0;
   std::uint64_t accept_failed_ = 0;

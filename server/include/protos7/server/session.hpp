@@ -39,6 +39,9 @@ inline constexpr std::uint8_t default_tpdu_size_code = 0x07;
 inline constexpr std::uint8_t refuse_reason = 0x03;
 // DR reason when the peer breaks the protocol (reassembly overflow): "reason not specified".
 inline constexpr std::uint8_t protocol_error_reason = 0x00;
+// DR reason when no connection resource is free: "remote transport entity congestion at connect
+// request time" (ISO 8073 table 12, 0x81).
+inline constexpr std::uint8_t congestion_reason = 0x81;
 
 class session {
  public:
@@ -135,6 +138,7 @@ class session {
   std::vector<std::byte> pdu_buf_;   // whole reply PDU
   codec::transport::stream_reader reader_;  // TPKT framing, COTP, DT reassembly
   codec::s7::param job_;          // the job being answered (decoded once, reused)
+  plc_state::slot slot_ = plc_state::slot::none;  // the CPU's connection resource held
   codec::s7::message check_msg_;  // the reply's self check (reused)
 };
 
