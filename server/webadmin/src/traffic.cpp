@@ -581,10 +581,14 @@ traffic_monitor::reply_facts traffic_monitor::reply_facts_of(bytes pdu, s7::mess
   if (m.prm.fn == static_cast<std::uint8_t>(s7::function::read_var)) {
     s7::data_item_iterator it{m.p.data, m.prm.item_count, m.p.origin};
     s7::data_item d;
-    while (it.next(d)) f.ok = f.ok && d.return_code == s7::return_code::success;
+    while (it.next(d))
+      if (d.return_code != s7::return_code::success) f.ok = false;
   } else if (m.prm.fn == static_cast<std::uint8_t>(s7::function::write_var)) {
     codec::reader r{m.p.data, codec::layer::s7_data};
-    while (!r.empty()) f.ok = f.ok && r.u8() == s7::return_code::success;
+    while (!r.empty()) {
+      const std::uint8_t code = r.u8();  // read first: && must not skip the read
+      f.ok = f.ok && code == s7::return_code::success;
+    }
   }
   return f;
 }
