@@ -5,8 +5,10 @@ runs at the same time; afterwards nothing acknowledged is lost and the server re
     python3 server/test/soak.py build/dev/tools/protos7          # SOAK_SECONDS=180 by default
     SOAK_SECONDS=3600 python3 server/test/soak.py ...            # the release check (1 hour)
 
-Good clients: 4 S7 connections (python, raw ISO-on-TCP) each writing an increasing counter to
-its own slots of DB7 and reading it back; every request's latency is recorded.
+Good clients: 4 S7 connections (python, raw ISO-on-TCP) and the real third-party clients
+node-snap7 and nodes7 (interop/soak_clients.js; skipped with a note when interop/node_modules is
+missing), each writing an increasing counter to its own slots of DB7 and reading it back; every
+request's latency is recorded.
 Hostile, at the same time (all to 127.0.0.0/8, bounded in count and time):
   * malformed frames (bad TPKT versions and lengths, random bytes, S7 PDUs with garbage);
   * slowloris on S7 (a TPKT header dripped one byte a second) and on HTTP (header lines);
@@ -37,7 +39,9 @@ SECONDS = float(os.environ.get("SOAK_SECONDS", "180"))
 P99_MS = float(os.environ.get("SOAK_P99_MS", "250"))
 RSS_MB = float(os.environ.get("SOAK_RSS_MB", "100"))
 GOOD_CLIENTS = 4
+NODE_CLIENTS = 2  # node-snap7 and nodes7, after the python clients' slots
 SLOTS = 16  # DWORD slots per good client in DB7
+ALL_SLOTS = (GOOD_CLIENTS + NODE_CLIENTS) * SLOTS
 MAX_CONNECTIONS = 200
 FD_LIMIT = 512  # ulimit -n of the server: 200 connections + the 192 of fd_headroom() fit
 LOAD_MEMORY = 128 * 1024  # the soak profile's load memory: downloads reach it within seconds
@@ -362,6 +366,35 @@ def rss_mb(pid):
     return 0.0
 
 
+def start_node_clients(here, port):
+    """node-snap7 and nodes7 (interop/soak_clients.js) as good clients, or None when not set up."""
+    interop = os.path.normpath(os.path.join(here, "..", "..", "interop"))
+    if not os.path.isdir(os.path.join(interop, "node_modules", "node-snap7")):
+        print("soak: node-snap7 / nodes7 not set up (bash interop/setup.sh): python clients only")
+        return None
+    env = dict(os.environ, S7_PORT=str(port), SOAK_SECONDS=str(max(1.0, SECONDS - 3)), SOAK_DB="7",
+               SOAK_FIRST_SLOT=str(GOOD_CLIENTS * SLOTS), SOAK_SLOTS=str(SLOTS))
+    return subprocess.Popen(["node", os.path.join(interop, "soak_clients.js")], env=env, cwd=interop,
+                            stdout=subprocess.PIPE, text=True)
+
+
+def finish_node_clients(node, acked, sent):
+    """Waits for the node clients; merges their slots and errors; returns their latencies (ms)."""
+    if node is None:
+        return []
+    try:
+        out, _ = node.communicate(timeout=60)
+        result = json.loads(out.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, IndexError) as e:
+        node.kill()
+        stats["good_errors"].append(f"node clients gave no result: {e}")
+        return []
+    for slot, v in result["slots"].items():
+        acked[int(slot)], sent[int(slot)] = v["acked"], v["sent"]
+    stats["good_errors"].extend(result["errors"])
+    return result["latencies_ms"]
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "build/dev/tools/protos7"
     if not os.access(binary, os.X_OK):
@@ -371,7 +404,7 @@ def main():
     work = tempfile.mkdtemp(prefix="protos7-soak-")
     os.makedirs(os.path.join(work, "bin"))
     with open(os.path.join(work, "bin", "DB7.bin"), "wb") as f:
-        f.write(bytes(GOOD_CLIENTS * SLOTS * 4))
+        f.write(bytes(ALL_SLOTS * 4))
     with open(os.path.join(here, "..", "profiles", "s7-300.json")) as f:
         prof = json.load(f)
     prof["limits"]["load_memory"] = LOAD_MEMORY
@@ -381,8 +414,9 @@ def main():
 
     srv, ports = start_server(binary, work, profile)
     print(f"soak: {SECONDS:.0f} s against protos7 pid {srv.pid} (S7 {ports['s7']}, web {ports['web']}), in {work}")
-    acked = [0] * (GOOD_CLIENTS * SLOTS)
-    sent = [0] * (GOOD_CLIENTS * SLOTS)
+    acked = [0] * ALL_SLOTS
+    sent = [0] * ALL_SLOTS
+    node = start_node_clients(here, ports["s7"])
     threads = [threading.Thread(target=good_client, args=(ports["s7"], k, acked, sent)) for k in range(GOOD_CLIENTS)]
     threads += [threading.Thread(target=malformed, args=(ports["s7"],)),
                 threading.Thread(target=slowloris, args=(ports["s7"], b"\x03\x00\x00\x20" + b"\x02\xf0\x80" * 9,
@@ -402,6 +436,7 @@ def main():
     stop.set()
     for t in threads:
         t.join(timeout=15)
+    node_lat = finish_node_clients(node, acked, sent)
     final_rss = rss_mb(srv.pid) if srv.poll() is None else 0.0
     peak_rss = max(peak_rss, final_rss)
 
@@ -420,6 +455,8 @@ def main():
     lat = sorted(stats["latencies"])
     p99 = lat[int(len(lat) * 0.99)] * 1000 if lat else float("inf")
     p50 = lat[len(lat) // 2] * 1000 if lat else float("inf")
+    node_lat.sort()
+    node_p99 = node_lat[int(len(node_lat) * 0.99)] if node_lat else 0.0
     with open(os.path.join(work, "bin", "DB7.bin"), "rb") as f:
         disk = f.read()
     lost = [i for i in range(len(acked))
@@ -442,6 +479,9 @@ def main():
 
     print(f"soak: good clients: {len(lat)} requests, p50 {p50:.1f} ms, p99 {p99:.1f} ms (bound {P99_MS:.0f}), "
           f"{len(stats['good_errors'])} errors")
+    if node is not None:
+        print(f"soak: node-snap7 + nodes7: {len(node_lat)} requests, p50 "
+              f"{node_lat[len(node_lat) // 2] if node_lat else float('inf'):.1f} ms, p99 {node_p99:.1f} ms")
     print(f"soak: hostile: {stats['malformed']} malformed connections, {stats['slow_s7']} S7 and "
           f"{stats['slow_http']} HTTP slowloris connections, {stats['flood_rounds']} floods (at most "
           f"{stats['flood_peak']} connections kept of {MAX_CONNECTIONS + 50} tried), {stats['downloads']} DB downloads "
@@ -454,6 +494,8 @@ def main():
         failures.append(f"good clients failed: {stats['good_errors'][:5]}")
     if p99 > P99_MS:
         failures.append(f"p99 {p99:.1f} ms > {P99_MS} ms")
+    if node is not None and (not node_lat or node_p99 > P99_MS):
+        failures.append(f"node clients: {len(node_lat)} requests, p99 {node_p99:.1f} ms (bound {P99_MS} ms)")
     if peak_rss > RSS_MB:
         failures.append(f"RSS {peak_rss:.1f} MB > {RSS_MB} MB")
     if stop_s > 2.0:
