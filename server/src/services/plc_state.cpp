@@ -352,6 +352,32 @@ s7_error plc_state::check_download(std::uint8_t type, std::uint16_t number,
   return 0;
 }
 
+s7_error plc_state::check_db_size(std::uint16_t number, std::size_t size,
+                                  std::string& why) const {
+  const memory_limits& lim = limits();
+  const bool exists = db_exists(number);
+  if (!exists && check_download(block_type::db, number, 0) == memory_error::too_many_blocks) {
+    why = fmt::format("the CPU holds at most {} DBs and {} DBs, FCs and FBs together",
+                      lim.max_of(block_type::db), lim.max_blocks_total);
+    return memory_error::too_many_blocks;
+  }
+  const std::uint64_t old_size = exists ? mem_.dbs().at(number)->size() : 0;
+  const std::uint64_t work = work_memory_used() - old_size + size;
+  if (size > old_size && work > lim.work_memory) {
+    why = fmt::format("the CPU's work memory is full: {} of {} bytes in use, {} more needed",
+                      work_memory_used(), lim.work_memory, size - old_size);
+    return memory_error::work_memory_full;
+  }
+  const std::uint64_t load = load_memory_used() - (exists ? mc7_overhead + old_size : 0) +
+                             mc7_overhead + size;
+  if (size > old_size && load > lim.load_memory) {
+    why = fmt::format("the CPU's load memory is full: {} of {} bytes in use, {} more needed",
+                      load_memory_used(), lim.load_memory, load - load_memory_used());
+    return memory_error::load_memory_full;
+  }
+  return 0;
+}
+
 s7_error plc_state::add_passive_block(std::uint8_t type, std::uint16_t number,
                                       std::vector<std::byte> file) {
   if (const s7_error e = check_download(type, number, file.size()); e != 0) {

@@ -34,6 +34,7 @@ constexpr const char* csrf_header = "X-Protos7-CSRF";
 constexpr const char* token_cookie = "protos7_token";
 // JSON bodies nested deeper than this are refused before parsing (the parser recurses).
 constexpr std::size_t max_json_depth = 32;
+constexpr std::size_t max_json_values = 4096;  // in a request body other than an import
 // GET /api/plc/requests: default and largest limit.
 constexpr std::size_t default_request_limit = 50;
 // An idle event stream sends a comment this often, so a vanished client is noticed.
@@ -86,7 +87,14 @@ void send_error(Response& res, int status, const std::string& message, const std
   send(res, reply::error(status, message, field));
 }
 
-bool json_too_deep(std::string_view s) {
+// Containers and members of a JSON text, counted without parsing it (strings skipped).
+struct json_shape {
+  std::size_t max_depth = 0;
+  std::size_t values = 1;  // '[' '{' ',' each start one more value
+};
+
+json_shape shape_of(std::string_view s) {
+  json_shape sh;
   std::size_t depth = 0;
   bool in_string = false;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -96,15 +104,21 @@ bool json_too_deep(std::string_view s) {
       else if (c == '"') in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '[' || c == '{') {
-      if (++depth > max_json_depth) return true;
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      sh.max_depth = std::max(sh.max_depth, ++depth);
+      ++sh.values;
+    } else if (c == ',') {
+      ++sh.values;
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
     }
   }
-  return false;
+  return sh;
 }
+
+bool json_too_deep(std::string_view s) { return shape_of(s).max_depth > max_json_depth; }
 
 bool has_content_type(const Request& req, std::string_view type) {
   const std::string ct = lower(req.get_header_value("Content-Type"));
@@ -117,8 +131,15 @@ std::optional<json> json_body(const Request& req, Response& res) {
     send_error(res, 415, "send the body as JSON with the header Content-Type: application/json");
     return std::nullopt;
   }
-  if (json_too_deep(req.body)) {
+  const json_shape sh = shape_of(req.body);
+  if (sh.max_depth > max_json_depth) {
     send_error(res, 400, fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
+    return std::nullopt;
+  }
+  if (sh.values > max_json_values) {  // a document of many tiny values costs ~100 B per value
+    send_error(res, 413, fmt::format("the JSON has more than {} values; no request of this API "
+                                     "needs as many (an import is read one variable at a time)",
+                                     max_json_values));
     return std::nullopt;
   }
   json j;

@@ -391,6 +391,7 @@ reply service::create_db(const json& body) {
     // A DB deleted by an S7 client (PI service _DELE) stays in plc_memory, hidden, until restart.
     if (srv_.plc().db_hidden(n)) return "hidden";
     if (mem_.find_db(n) != nullptr) return "exists";
+    if (std::string why; srv_.plc().check_db_size(n, image.size(), why) != 0) return "limit:" + why;
     if (!path.empty()) {
       try {
         server::write_file_atomically(path, image);
@@ -403,6 +404,9 @@ reply service::create_db(const json& body) {
   });
   if (!r.ran) return no_loop();
   if (r.value == "exists") return reply::error(409, fmt::format("DB{} already exists", n), "number");
+  if (r.value.starts_with("limit:"))
+    return reply::error(507, fmt::format("cannot create DB{} ({} bytes): {} (profile limits)", n, sz, r.value.substr(6)),
+                        "size");
   if (r.value == "hidden")
     return reply::error(409,
                         fmt::format("DB{} was deleted by an S7 client (PI service _DELE); its number stays reserved "
@@ -443,6 +447,7 @@ reply service::resize_db(std::uint16_t n, const json& body) {
     server::data_block* d = mem_.find_db(n);
     if (d == nullptr || srv_.plc().db_hidden(n)) return {404, {}};
     if (d->size() == sz) return {200, {}};
+    if (std::string why; srv_.plc().check_db_size(n, sz, why) != 0) return {507, why};
     if (!mem_.commit()) return {500, "syncing the DB files failed"};
     std::vector<std::byte> bytes(d->bytes().begin(), d->bytes().end());
     bytes.resize(sz);
@@ -459,6 +464,8 @@ reply service::resize_db(std::uint16_t n, const json& body) {
   });
   if (!r.ran) return no_loop();
   if (r.value.first == 404) return no_db(n);
+  if (r.value.first == 507)
+    return reply::error(507, fmt::format("cannot resize DB{} to {} bytes: {} (profile limits)", n, sz, r.value.second), "size");
   if (r.value.first != 200) return reply::error(500, fmt::format("cannot resize DB{}: {}", n, r.value.second));
   try {
     store_.set_db_size(n, sz);
@@ -983,26 +990,86 @@ std::optional<reply> service::import_csv(import_table& t, const std::string& bod
   return std::nullopt;
 }
 
+namespace {
+
+// The JSON import reads one variable at a time: a parser callback hands each element of the
+// variables array to the importer as soon as it is complete and drops it from the document, so
+// the memory held is one variable's, not the body's (a DOM of 1 MiB of "{}," is about 42 MB).
+constexpr std::size_t max_json_values_per_variable = 1024;  // 32 states are ~100
+
+struct import_stop {};  // thrown by the callback to end the parse; the reason is kept beside it
+
+}  // namespace
+
+struct service::json_import_state {
+  bool top_is_object = false;
+  bool saw_variables = false;  // the "variables" key at the top level
+  bool in_variables = false;   // inside the variables array (or its value)
+  int element_depth = 1;       // depth of the variables array's elements
+  std::size_t values_in_element = 0;
+  std::size_t index = 0;
+  std::optional<reply> failed;
+};
+
 std::optional<reply> service::import_json(import_table& t, const std::string& body) {
-  json doc;
+  json_import_state st;
+  const json::parser_callback_t cb = [&](int depth, json::parse_event_t ev, json& parsed) {
+    return json_import_event(t, st, depth, ev, parsed);
+  };
   try {
-    doc = json::parse(body);
+    [[maybe_unused]] const json emptied = json::parse(body, cb);  // the variables were dropped
+  } catch (const import_stop&) {
+    return st.failed;
   } catch (const json::parse_error& e) {
     return reply::error(400, fmt::format("malformed JSON at byte {}: {}", e.byte, e.what()));
   }
-  const json* list = &doc;
-  if (doc.is_object()) {
-    if (!doc.contains("variables"))
-      return reply::error(400, "the JSON must be {\"variables\": [...]} or an array");
-    list = &doc.at("variables");
-  }
-  if (!list->is_array()) return reply::error(400, "variables must be an array");
-  if (list->size() > max_variables_per_db)
-    return reply::error(
-        400, fmt::format("{} variables; at most {} per DB", list->size(), max_variables_per_db));
-  for (std::size_t i = 0; i < list->size(); ++i)
-    if (auto e = import_row(t, fmt::format("variables[{}]", i), (*list)[i])) return e;
+  if (st.top_is_object && !st.saw_variables)
+    return reply::error(400, "the JSON must be {\"variables\": [...]} or an array");
   return std::nullopt;
+}
+
+// The containers on the way to the variables are kept (their end events come only then); each
+// element is handed to import_row when complete and dropped; everything else is dropped.
+bool service::json_import_event(import_table& t, json_import_state& st, int depth,
+                                json::parse_event_t ev, json& parsed) {
+  using event = json::parse_event_t;
+  const auto stop = [&](reply r) {
+    st.failed = std::move(r);
+    throw import_stop{};
+  };
+  const char* const shape = "the JSON must be {\"variables\": [...]} or an array";
+  if (depth == 0) {
+    if (ev == event::value) stop(reply::error(400, shape));
+    if (ev == event::object_start) st.top_is_object = true;
+    if (ev == event::array_start) st.in_variables = true;
+    return true;
+  }
+  if (st.top_is_object && depth == 1) {
+    if (ev == event::key) {
+      st.in_variables = parsed == "variables";
+      st.saw_variables = st.saw_variables || st.in_variables;
+      st.element_depth = 2;
+      return st.in_variables;  // the values of other keys are not stored
+    }
+    if (st.in_variables && ev != event::array_start && ev != event::array_end)
+      stop(reply::error(400, "variables must be an array"));
+    if (ev == event::array_end) st.in_variables = false;
+    return true;
+  }
+  if (!st.in_variables) return true;  // inside a dropped member: nothing is stored
+  const bool complete = ev == event::object_end || ev == event::array_end || ev == event::value;
+  if (depth == st.element_depth && complete) {
+    if (st.index >= max_variables_per_db)
+      stop(reply::error(400, fmt::format("more than {} variables; at most {} per DB",
+                                         max_variables_per_db, max_variables_per_db)));
+    if (auto e = import_row(t, fmt::format("variables[{}]", st.index++), parsed)) stop(*e);
+    st.values_in_element = 0;
+    return false;  // handed over: dropped from the document
+  }
+  if (++st.values_in_element > max_json_values_per_variable)
+    stop(reply::error(400, fmt::format("variables[{}]: more than {} JSON values in one variable",
+                                       st.index, max_json_values_per_variable)));
+  return true;
 }
 
 reply service::import_db(std::uint16_t n, const std::string& format, const std::string& mode,

@@ -128,9 +128,12 @@ class service {
   std::optional<std::vector<std::byte>> db_bytes(std::uint16_t n, bool& ran);
   // Import, one row at a time (mu_ held).
   struct import_table;
+  struct json_import_state;
   std::optional<reply> import_row(import_table& t, const std::string& label, const json& obj);
   std::optional<reply> import_csv(import_table& t, const std::string& body);
   std::optional<reply> import_json(import_table& t, const std::string& body);
+  bool json_import_event(import_table& t, json_import_state& st, int depth,
+                         json::parse_event_t ev, json& parsed);
   std::optional<reply> write_imported_values(
       const std::vector<std::pair<var_def, std::vector<std::byte>>>& values);
 

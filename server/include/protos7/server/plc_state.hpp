@@ -126,6 +126,12 @@ class plc_state {
   [[nodiscard]] s7_error check_download(std::uint8_t type, std::uint16_t number,
                                         std::size_t length) const;
 
+  // Whether DB `number` may be created, or resized, to `size` bytes by other means than a
+  // download (the web admin): the block count, the load and the work memory are held to the same
+  // limits. 0 or the memory_error; `why` then says which limit, with the figures.
+  [[nodiscard]] s7_error check_db_size(std::uint16_t number, std::size_t size,
+                                       std::string& why) const;
+
   // Download: a block received from a client waits in load memory ("passive") until _INSE.
   // Returns 0, or check_download's error (the block is not kept).
   s7_error add_passive_block(std::uint8_t type, std::uint16_t number, std::vector<std::byte> mc7);
