@@ -11,7 +11,7 @@
 #include "protos7/server/log.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/profile.hpp"
-#include "protos7/server/storage.hpp"
+#include "protos7/store/atomic_file.hpp"
 
 namespace protos7::server {
 
@@ -75,7 +75,7 @@ std::size_t apply_profile_memory(const plc_profile& p, plc_memory& mem,
       db = std::make_unique<data_block>(d.number, std::move(bytes), "");
     } else {
       const std::string path = fmt::format("{}/DB{}.bin", bin_dir, d.number);
-      write_file_atomically(path, bytes);
+      store::write_file_atomically(path, bytes);
       db = std::make_unique<data_block>(d.number, std::move(bytes), path);
     }
     mem.add_db(std::move(db));

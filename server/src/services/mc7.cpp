@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "protos7/server/services.hpp"
+#include "protos7/server/mc7_block.hpp"
 
 namespace protos7::server {
 

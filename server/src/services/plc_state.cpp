@@ -11,7 +11,7 @@
 
 #include "protos7/server/log.hpp"
 #include "protos7/server/services.hpp"
-#include "protos7/server/storage.hpp"
+#include "protos7/store/atomic_file.hpp"
 
 namespace protos7::server {
 
@@ -444,7 +444,7 @@ s7_error plc_state::insert_db(std::uint16_t number, block_meta meta,
   if (!cfg_.db_bin_dir.empty()) {
     path = fmt::format("{}/DB{}.bin", cfg_.db_bin_dir, number);
     try {
-      write_file_atomically(path, contents);
+      store::write_file_atomically(path, contents);
     } catch (const std::exception& e) {
       log(log_level::error, "_INSE DB{}: {}", number, e.what());
       return memory_error::load_memory_full;  // insufficient memory / storage medium not accessible

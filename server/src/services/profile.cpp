@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "protos7/codec/szl.hpp"
-#include "protos7/server/services.hpp"
+#include "protos7/server/mc7_block.hpp"
 #include "../memory_limits_json.hpp"
 
 namespace protos7::server {

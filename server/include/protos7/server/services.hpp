@@ -17,6 +17,7 @@
 
 #include "protos7/codec/s7.hpp"
 #include "protos7/server/config.hpp"
+#include "protos7/server/mc7_block.hpp"
 #include "protos7/server/plc_state.hpp"
 
 namespace protos7::server {
@@ -125,26 +126,5 @@ struct szl_context {
                                                               std::uint16_t index, const szl_context& ctx);
 // The SZL-IDs the server answers (the records of SZL 0x0000), sorted as the CPU sorts them.
 [[nodiscard]] std::vector<std::uint16_t> szl_ids(const plc_state& st);
-
-// --- MC7 blocks (the file format of block upload/download; layout in codec/mc7.hpp) ---
-namespace mc7 {
-inline constexpr std::size_t header_length = codec::mc7::header_length;
-inline constexpr std::size_t footer_length = codec::mc7::footer_length;
-// The block file of `b` with `code` (mc7_length bytes) and `sbb` (sbb_length bytes); ADD bytes
-// are zeros. A block whose meta carries the complete file (b.mc7) is returned as it is.
-[[nodiscard]] std::vector<std::byte> build(const block_meta& b, std::span<const std::byte> code,
-                                           std::span<const std::byte> sbb);
-// The interface of a DB without a declared one: STRUCT { ARRAY[lo..hi] OF BYTE } covering
-// `size` bytes, the same encoding Step 7 used for DB1 above (ARRAY[0..199] OF INT).
-[[nodiscard]] std::vector<std::byte> db_interface(std::uint16_t number, std::size_t size);
-// The DB contents (code part) of a DB block file; empty span if `file` is not a valid DB block.
-[[nodiscard]] std::span<const std::byte> code_of(std::span<const std::byte> file);
-// The interface (SBB) part of a block file.
-[[nodiscard]] std::span<const std::byte> sbb_of(std::span<const std::byte> file);
-}  // namespace mc7
-
-// Reads the header and footer of a complete MC7 file into `b` (sets b.mc7 to nothing new).
-// False (with the reason) when the file is not a consistent MC7 block.
-bool mc7_header_to_meta(std::span<const std::byte> mc7, block_meta& b, std::string& why);
 
 }  // namespace protos7::server
