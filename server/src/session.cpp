@@ -24,9 +24,7 @@ constexpr std::uint8_t u8(std::byte b) noexcept {
   return std::to_integer<std::uint8_t>(b);
 }
 
-void append(std::vector<std::byte>& out, bytes b) {
-  out.insert(out.end(), b.begin(), b.end());
-}
+void append(std::vector<std::byte>& out, bytes b) { out.insert(out.end(), b.begin(), b.end()); }
 
 // Header error of a job answered as a whole. 0x8500 "wrong frames" is what S7-300/400 CPUs
 // answer for a Read Var whose response exceeds the PDU (PLC4X and libnodave report it as
@@ -40,16 +38,24 @@ constexpr std::uint16_t err_not_implemented = s7::error_code::not_implemented;
 // CPUs accept those writes (interop test "WriteMultiVars with odd sizes and a bit item").
 constexpr s7::data_options write_data_options{.allow_nonzero_fill = true};
 
+// Each segment of a reply: TPKT header + COTP DT header (ISO 8073 §13.7: LI, code, EOT/number).
+constexpr std::size_t dt_header_size = cotp::dt_li + 1U;
+constexpr std::size_t segment_header_size = codec::tpkt::header_size + dt_header_size;
+
 }  // namespace
 
-// Lends session::send_pdu to the CPU services (services.hpp).
+// Lends the session's in-place replies to the CPU services (services.hpp).
 struct session_sink final : pdu_sink {
   session& s;
   std::vector<std::byte>& out;
   session_sink(session& ss, std::vector<std::byte>& o) : s(ss), out(o) {}
-  void send(const s7::header& h, bytes param, bytes data) override {
-    s.send_pdu(h, param, data, out);
+  codec::mutable_bytes begin(s7::rosctr type, std::size_t param_length) override {
+    return s.begin_reply(out, type, param_length);
   }
+  void commit(const s7::header& h, bytes param, std::size_t data_length) override {
+    s.commit_reply(h, param, data_length);
+  }
+  void cancel() override { s.cancel_reply(); }
 };
 
 struct session::resolved {
@@ -70,8 +76,6 @@ session::session(const config& cfg, plc_memory& mem, plc_state& plc, std::uint16
       peer_(std::move(peer)),
       frame_buf_(max_frame_size),
       reassembly_buf_(max_pdu_size),
-      data_buf_(max_pdu_size),
-      pdu_buf_(max_pdu_size),
       // Until Setup Communication the reassembly is capped at the configured PDU size.
       reader_(frame_buf_, std::span<std::byte>(reassembly_buf_).first(cfg.pdu_size)) {}
 
@@ -246,42 +250,94 @@ void session::send_tpdu(bytes tpdu, std::vector<std::byte>& out) {
   append(out, tpdu);
 }
 
-void session::send_pdu(const s7::header& h, bytes param, bytes data, std::vector<std::byte>& out) {
-  const auto n = s7::encode(h, param, data, pdu_buf_);
+// --- Replies ------------------------------------------------------------------------------------
+// A reply is written where it is sent from: in the connection's output buffer, after room for the
+// headers of its first segment.
+//
+//   out: ... | TPKT 4 | DT 3 | S7 header 10/12 | parameter | data ..................... |
+//            ^ reply_base_                                  ^ begin_reply() returns this
+//
+// The buffer grows by the largest PDU for the time of the reply (its capacity stays: no
+// allocation once it has held one reply) and is cut to the reply's size by commit_reply().
+codec::mutable_bytes session::begin_reply(std::vector<std::byte>& out, s7::rosctr type,
+                                          std::size_t param_length) {
+  if (reply_out_ != nullptr) cancel_reply();  // one reply at a time
+  reply_out_ = &out;
+  reply_base_ = out.size();
+  reply_type_ = type;
+  reply_param_length_ = param_length;
   const std::size_t limit = state_ == state::ready ? pdu_size_ : max_pdu_size;
-  bool ok = n.ok() && *n <= limit;
-  if (ok && cfg_.check_replies) {
+  const std::size_t head = s7::header_size(type) + param_length;
+  out.resize(reply_base_ + segment_header_size + max_pdu_size);
+  if (head >= limit) return {};
+  return codec::mutable_bytes{out}.subspan(reply_base_ + segment_header_size + head, limit - head);
+}
+
+void session::cancel_reply() {
+  if (reply_out_ == nullptr) return;
+  reply_out_->resize(reply_base_);
+  reply_out_ = nullptr;
+}
+
+void session::commit_reply(const s7::header& h, bytes param, std::size_t data_length) {
+  if (reply_out_ == nullptr) return;
+  std::vector<std::byte>& out = *reply_out_;
+  const std::size_t limit = state_ == state::ready ? pdu_size_ : max_pdu_size;
+  const std::size_t n = s7::header_size(h.type) + param.size() + data_length;
+  bool ok = h.type == reply_type_ && param.size() == reply_param_length_ && n <= limit;
+  if (ok) {
+    s7::header hh = h;
+    hh.param_length = static_cast<std::uint16_t>(param.size());
+    hh.data_length = static_cast<std::uint16_t>(data_length);
+    const codec::mutable_bytes pdu =
+        codec::mutable_bytes{out}.subspan(reply_base_ + segment_header_size, n);
+    writer w{pdu};
+    s7::write_header(w, hh);
+    w.raw(param);
     // Self check: every reply must decode with the strict codec.
-    if (const codec::error e = s7::decode(bytes{pdu_buf_.data(), *n}, check_msg_)) {
+    if (const codec::error e = cfg_.check_replies ? s7::decode(pdu, check_msg_) : codec::error{}) {
       log(log_level::error, "{}: BUG: reply does not decode: {}", peer_, describe(e));
       ok = false;
     }
-  } else if (!ok) {
-    log(log_level::error, "{}: BUG: reply of {} bytes does not fit the PDU size {}", peer_,
-        n.ok() ? *n : n.err().needed, limit);
+  } else {
+    log(log_level::error, "{}: BUG: reply of {} bytes does not fit the PDU size {}", peer_, n,
+        limit);
   }
   if (!ok) {
+    cancel_reply();
     if (cfg_.abort_on_bad_reply) std::abort();
     close("internal error building a reply");
     return;
   }
-  // Segment into DTs of at most the negotiated TPDU size (3 bytes of DT header each).
-  const std::size_t chunk = tpdu_size() - 3;
-  bytes pdu{pdu_buf_.data(), *n};
-  do {
-    const std::size_t len = std::min(chunk, pdu.size());
-    const bool eot = len == pdu.size();
-    std::array<std::byte, 3> dt{};
-    writer w{dt};
-    cotp::write_dt_header(w, eot, 0);
-    std::array<std::byte, codec::tpkt::header_size> hdr{};
-    writer hw{hdr};
-    codec::tpkt::write_header(hw, dt.size() + len);
-    append(out, hdr);
-    append(out, dt);
-    append(out, pdu.first(len));
-    pdu = pdu.subspan(len);
-  } while (!pdu.empty());
+  frame_in_place(n);
+  reply_out_ = nullptr;
+}
+
+// Puts the TPKT and DT headers in front of each segment of at most the negotiated TPDU size. A
+// PDU that fits one TPDU (every reply at the usual TPDU size 1024) stays where it was written;
+// otherwise the later segments move back, last first, to make room for their headers.
+void session::frame_in_place(std::size_t pdu_length) {
+  std::vector<std::byte>& out = *reply_out_;
+  const std::size_t chunk = tpdu_size() - dt_header_size;
+  const std::size_t segments = pdu_length == 0 ? 1 : (pdu_length + chunk - 1) / chunk;
+  out.resize(reply_base_ + segments * segment_header_size + pdu_length);
+  for (std::size_t i = segments; i-- > 0;) {
+    const std::size_t len = std::min(chunk, pdu_length - i * chunk);
+    const std::size_t at = reply_base_ + i * (segment_header_size + chunk);
+    if (i > 0) {
+      const std::size_t from = reply_base_ + segment_header_size + i * chunk;
+      std::memmove(out.data() + at + segment_header_size, out.data() + from, len);
+    }
+    writer w{codec::mutable_bytes{out}.subspan(at, segment_header_size)};
+    codec::tpkt::write_header(w, dt_header_size + len);
+    cotp::write_dt_header(w, i + 1 == segments, 0);
+  }
+}
+
+void session::send_pdu(const s7::header& h, bytes param, bytes data, std::vector<std::byte>& out) {
+  const codec::mutable_bytes area = begin_reply(out, h.type, param.size());
+  std::copy_n(data.begin(), std::min(data.size(), area.size()), area.begin());
+  commit_reply(h, param, data.size());
 }
 
 void session::reply_error(const s7::header& req, std::uint8_t fn, std::uint16_t error,
@@ -469,9 +525,13 @@ session::resolved session::resolve(const s7::var_spec& v) {
 
 void session::read_var(const s7::header& req, const s7::param& prm, const std::byte* origin,
                        std::vector<std::byte>& out) {
-  // One pass: each item is resolved once and written; the writer keeps counting past its buffer,
-  // so an answer that would not fit the PDU size is known at the end and none is sent.
-  writer w{data_buf_};
+  // One pass: each item is resolved once and written straight into its place in the output
+  // buffer; the writer keeps counting past the data block, so an answer that would not fit the
+  // PDU size is known at the end and none is sent.
+  std::array<std::byte, 2> ap{};
+  writer pw{ap};
+  s7::write_var_ack(pw, s7::function::read_var, prm.item_count);
+  writer w{begin_reply(out, s7::rosctr::ack_data, ap.size())};
   auto it = prm.var_specs(origin);
   s7::var_spec v;
   std::size_t i = 0;
@@ -488,21 +548,19 @@ void session::read_var(const s7::header& req, const s7::param& prm, const std::b
       s7::write_data_item(w, rc::success, r.data_tsize, r.loc.ram, last);
     }
   }
-  const std::size_t size = s7::long_header_size + 2 + w.size();
   const auto n = w.finish();
-  if (size > pdu_size_ || !n) {
+  if (!n) {
+    const std::size_t size = s7::long_header_size + ap.size() + w.size();
     log(log_level::info, "{}: Read Var answer of {} bytes exceeds the PDU size {}: error 0x8500",
         peer_, size, pdu_size_);
+    cancel_reply();
     reply_error(req, prm.fn, err_wrong_frames, out);
     return;
   }
-  std::array<std::byte, 2> ap{};
-  writer pw{ap};
-  s7::write_var_ack(pw, s7::function::read_var, prm.item_count);
   s7::header h;
   h.type = s7::rosctr::ack_data;
   h.pdu_ref = req.pdu_ref;
-  send_pdu(h, ap, bytes{data_buf_.data(), *n}, out);
+  commit_reply(h, ap, *n);
 }
 
 void session::write_var(const s7::header& req, const s7::param& prm, const s7::pdu& p,

@@ -44,6 +44,12 @@ std::string_view name_of(bytes b) { return {reinterpret_cast<const char*>(b.data
 
 }  // namespace
 
+void pdu_sink::send(const s7::header& h, bytes param, bytes data) {
+  const codec::mutable_bytes area = begin(h.type, param.size());
+  std::copy_n(data.begin(), std::min(data.size(), area.size()), area.begin());
+  commit(h, param, data.size());
+}
+
 services::services(const config& cfg, plc_state& state) : cfg_(cfg), st_(state) {}
 
 std::uint8_t services::effective_protection() const noexcept {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "protos7/codec/s7.hpp"
+#include "protos7/codec/writer.hpp"
 #include "protos7/server/config.hpp"
 #include "protos7/server/mc7_block.hpp"
 #include "protos7/server/plc_state.hpp"
@@ -23,10 +24,19 @@
 namespace protos7::server {
 
 
-// Sends one PDU built by a service (the session frames, checks and segments it).
+// Where a service writes its reply: in place, in the connection's output buffer (the session
+// frames, checks and segments it there). begin() gives the data block of a reply of `type` whose
+// parameter has `param_length` bytes (as long as the negotiated PDU size allows: an empty span
+// when the parameter alone fills it); the service writes its data there and calls commit() with
+// the header, the parameter and the data's length, or cancel(). One reply at a time.
 class pdu_sink {
  public:
-  virtual void send(const codec::s7::header& h, codec::bytes param, codec::bytes data) = 0;
+  [[nodiscard]] virtual codec::mutable_bytes begin(codec::s7::rosctr type,
+                                                   std::size_t param_length) = 0;
+  virtual void commit(const codec::s7::header& h, codec::bytes param, std::size_t data_length) = 0;
+  virtual void cancel() = 0;
+  // A reply whose data is elsewhere: begin, one copy, commit.
+  void send(const codec::s7::header& h, codec::bytes param, codec::bytes data);
 
  protected:
   ~pdu_sink() = default;

@@ -5,7 +5,8 @@
 //   reply PDU -> s7::decode (self check) -> DT segments of the negotiated TPDU size -> TPKT
 //
 // The server owns the socket; a session only appends whole TPKT frames to the caller's output
-// buffer and says when the connection has to be closed.
+// buffer and says when the connection has to be closed. Replies are written there in place: the
+// Read Var data goes from the PLC memory straight to its place in the output buffer.
 #pragma once
 
 #include <cstddef>
@@ -109,6 +110,14 @@ class session {
   // parameter (function, 0 items) for those two functions, otherwise an Ack.
   void reply_error(const codec::s7::header& req, std::uint8_t fn, std::uint16_t error,
                    std::vector<std::byte>& out);
+  // Replies are written in place in `out` (session.cpp, "Replies"): begin_reply() gives the data
+  // block, commit_reply() writes the header and parameter in front of it, checks the PDU and
+  // frames it; cancel_reply() drops it.
+  codec::mutable_bytes begin_reply(std::vector<std::byte>& out, codec::s7::rosctr type,
+                                   std::size_t param_length);
+  void commit_reply(const codec::s7::header& h, bytes param, std::size_t data_length);
+  void cancel_reply();
+  void frame_in_place(std::size_t pdu_length);
   void send_pdu(const codec::s7::header& h, bytes param, bytes data, std::vector<std::byte>& out);
   void send_tpdu(bytes tpdu, std::vector<std::byte>& out);
   void disconnect(std::uint8_t reason, std::vector<std::byte>& out);
@@ -134,8 +143,12 @@ class session {
 
   std::vector<std::byte> frame_buf_;
   std::vector<std::byte> reassembly_buf_;
-  std::vector<std::byte> data_buf_;  // reply data block under construction
-  std::vector<std::byte> pdu_buf_;   // whole reply PDU
+  // The reply being written in place: its output buffer (null: none), where its first TPKT
+  // header goes, its type and parameter length.
+  std::vector<std::byte>* reply_out_ = nullptr;
+  std::size_t reply_base_ = 0;
+  codec::s7::rosctr reply_type_ = codec::s7::rosctr::ack_data;
+  std::size_t reply_param_length_ = 0;
   codec::transport::stream_reader reader_;  // TPKT framing, COTP, DT reassembly
   codec::s7::param job_;          // the job being answered (decoded once, reused)
   plc_state::slot slot_ = plc_state::slot::none;  // the CPU's connection resource held
