@@ -1,6 +1,7 @@
-// protos7: the command line front end (serve, dump, replay, learn).
+// protos7: the command line front end (serve, dump, replay, learn, report merge).
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -22,6 +23,11 @@ namespace {
 // CLI11 validators/transforms for the serve options.
 std::string check_duration(const std::string& s) {
   return protos7::server::parse_duration(s) ? std::string{} : "expected a duration like 60s, 500ms, 2m or 0";
+}
+std::string check_shard(const std::string& s) {
+  protos7::stream::shard sh;
+  std::string why;
+  return protos7::stream::shard::parse(s, sh, why) ? std::string{} : why;
 }
 std::string check_level(const std::string& s) {
   protos7::server::log_level l{};
@@ -105,6 +111,14 @@ int main(int argc, char** argv) {
   dump->add_flag("--json", dump_opt.json, "One JSON object per PDU, keyed by Wireshark field names");
   dump->add_option("--port", dump_opt.port, "TCP port of the S7 connections (0: every connection)")
       ->default_val(102);
+  std::string dump_shard;
+  std::string dump_progress = "auto";
+  dump->add_option("--shard", dump_shard,
+                   "I/N: only the connections of share I of N (counted over all captures)")
+      ->check(check_shard);
+  dump->add_option("--progress", dump_progress,
+                   "Progress on stderr: auto (a line on a terminal, else every 10 s), lines, off")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "lines", "off"}));
 
   protos7::server::serve_options so;
   std::string token_file, token_argument;  // --webadmin-token-file, --webadmin-token (refused)
@@ -231,7 +245,24 @@ int main(int argc, char** argv) {
   replay->add_option("--port", replay_opt.port,
                      "TCP port of the S7 connections in the captures (0: every connection)")
       ->default_val(102);
-  replay->add_flag("--verbose,-v", replay_opt.verbose, "List every answer, exact ones too");
+  replay->add_flag("--verbose,-v", replay_opt.verbose,
+                   "List every answer, exact ones too (text and JSON; JSON lists the failed ones "
+                   "without it)");
+  std::string replay_shard;
+  std::string replay_pace = "fastest";
+  std::string replay_progress = "auto";
+  replay->add_option("--shard", replay_shard,
+                     "I/N (0 <= I < N): replay only share I of the connections of the captures "
+                     "(connection k of all captures in the order given goes to shard k mod N); "
+                     "protos7 report merge combines the shards' --json reports")
+      ->check(check_shard);
+  replay->add_option("--pace", replay_pace,
+                     "fastest: each frame as soon as what was captured before it is complete; "
+                     "capture: not before its captured time either")
+      ->capture_default_str()->check(CLI::IsMember({"fastest", "capture"}));
+  replay->add_option("--progress", replay_progress,
+                     "Progress on stderr: auto (a line on a terminal, else every 10 s), lines, off")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "lines", "off"}));
 
   // learn: a PLC profile from what a CPU answered in captures (conformance/learn).
   std::vector<std::string> learn_files;
@@ -245,11 +276,50 @@ int main(int argc, char** argv) {
   learn->add_option("--port", learn_opt.port, "TCP port of the S7 connections in the captures (0: every connection)")
       ->default_val(102);
   learn->add_option("--name", learn_opt.name, "Profile name (default: learned from <first capture>)");
+  std::string learn_progress = "auto";
+  learn->add_option("--progress", learn_progress,
+                    "Progress on stderr: auto (a line on a terminal, else every 10 s), lines, off")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "lines", "off"}));
+
+  // report merge: the JSON reports of the shards of a replay as one report and one JUnit file.
+  CLI::App* report = app.add_subcommand("report", "Work with reports of protos7 replay");
+  report->require_subcommand(1);
+  std::vector<std::string> merge_inputs;
+  std::string merge_output = "-";
+  std::string merge_junit;
+  CLI::App* merge = report->add_subcommand(
+      "merge", "Combine the --json reports of the shards of one replay (--shard I/N) into one");
+  merge->add_option("reports", merge_inputs, "JSON reports of protos7 replay --json --shard I/N")
+      ->required()->check(CLI::ExistingFile);
+  merge->add_option("-o,--output", merge_output, "Merged JSON report (- for stdout)")
+      ->capture_default_str();
+  merge->add_option("--junit", merge_junit, "Also write the merged report as JUnit XML");
 
   CLI11_PARSE(app, argc, argv);
-  if (*dump) return protos7::dump::run(dump_files, dump_opt, stdout, stderr);
-  if (*replay) return protos7::learn::run_replay_cli(replay_files, replay_cli, stdout, stderr);
-  if (*learn) return protos7::learn::run_cli(learn_files, learn_output, learn_opt, stdout, stderr);
+  if (*dump) {
+    std::string why;
+    if (!dump_shard.empty()) (void)protos7::stream::shard::parse(dump_shard, dump_opt.shard, why);
+    // Nothing on stderr while the dump itself goes to the terminal.
+    (void)protos7::stream::progress::parse_mode(::isatty(1) != 0 ? "off" : dump_progress, stderr,
+                                               dump_opt.progress);
+    return protos7::dump::run(dump_files, dump_opt, stdout, stderr);
+  }
+  if (*replay) {
+    std::string why;
+    if (!replay_shard.empty())
+      (void)protos7::stream::shard::parse(replay_shard, replay_opt.shard, why);
+    replay_opt.pace =
+        replay_pace == "capture" ? protos7::replay::pace::capture : protos7::replay::pace::fastest;
+    (void)protos7::stream::progress::parse_mode(replay_progress, stderr, replay_opt.progress);
+    return protos7::learn::run_replay_cli(replay_files, replay_cli, stdout, stderr);
+  }
+  if (*learn) {
+    (void)protos7::stream::progress::parse_mode(learn_progress, stderr, learn_opt.progress);
+    return protos7::learn::run_cli(learn_files, learn_output, learn_opt, stdout, stderr);
+  }
+  if (*merge) {
+    return protos7::replay::run_merge(merge_inputs, merge_output, merge_junit, stdout, stderr);
+  }
   if (*serve) {
     so.pdu_size_given = serve->count("--pdu-size") > 0;
     so.max_amq_given = serve->count("--max-amq") > 0;

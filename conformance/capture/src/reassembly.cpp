@@ -23,59 +23,90 @@ std::string frame_text(std::uint64_t frame) {
 
 }  // namespace
 
-void add_capped(std::vector<std::string>& list, std::string line) {
-  if (list.size() < max_notes) {
-    list.push_back(std::move(line));
-  } else if (list.size() == max_notes) {
-    list.push_back("further lines suppressed (limit of " + std::to_string(max_notes) + ")");
+bool capped(std::size_t& count, std::string& line) {
+  if (count < max_notes) {
+    ++count;
+    return true;
   }
+  if (count == max_notes) {
+    ++count;
+    line = "further lines suppressed (limit of " + std::to_string(max_notes) + ")";
+    return true;
+  }
+  return false;
 }
 
-void assembler::note(std::size_t idx, std::string line) {
-  add_capped(out_.connections[idx].notes, std::move(line));
+void add_capped(std::vector<std::string>& list, std::string line) {
+  std::size_t n = list.size();
+  if (capped(n, line)) list.push_back(std::move(line));
+}
+
+void assembler::note(conn_state& st, std::string line) {
+  if (capped(st.notes, line)) sink_.on_note(st.id, line);
+}
+
+void assembler::warn(std::string line) {
+  if (capped(warnings_, line)) sink_.on_warning(line);
+}
+
+assembler::conn_state* assembler::lookup(const conn_key& key, const tcp_segment& s,
+                                         std::uint64_t frame, bool& drop) {
+  const bool syn = (s.flags & tcp_syn) != 0;
+  const bool ack = (s.flags & tcp_ack) != 0;
+  drop = false;
+  const auto found = index_.find(key);
+  conn_state* st = nullptr;
+  if (found != index_.end()) {
+    const auto it = state_.find(found->second);
+    if (it != state_.end()) st = &it->second;
+  }
+  bool create = st == nullptr;
+  if (st != nullptr && syn && !ack) {
+    // A SYN opens a new connection on the same 4-tuple (port reuse) unless it repeats the
+    // SYN that opened the current one.
+    const bool from_client = s.src == st->client_addr && s.src_port == st->client_port;
+    create = !(st->client_syn_seen && from_client && s.seq == st->client_isn);
+  }
+  if (st == nullptr && found != index_.end() && !(syn && !ack)) {
+    drop = true;  // a late segment of a connection already closed (the last ACK, ...)
+    return nullptr;
+  }
+  if (!create) return st;
+  if (state_.size() >= max_connections) {
+    if (!limit_warned_) {
+      limit_warned_ = true;
+      warn("connection limit of " + std::to_string(max_connections) + " reached in " +
+           frame_text(frame) + "; segments of further connections skipped");
+    }
+    return nullptr;
+  }
+  if (st != nullptr) close(*st);  // the port is reused: the old connection is over
+  conn_state& fresh = open_connection(s, frame);
+  fresh.key = key;
+  index_[key] = fresh.id;
+  return &fresh;
 }
 
 bool assembler::add(const tcp_segment& s, std::uint64_t frame, double time) {
-  const bool syn = (s.flags & tcp_syn) != 0;
-  const bool ack = (s.flags & tcp_ack) != 0;
   endpoint_key a{s.src, s.src_port};
   endpoint_key b{s.dst, s.dst_port};
   if (b < a) std::swap(a, b);
-  const conn_key key{a, b};
-
-  const auto found = index_.find(key);
-  bool create = found == index_.end();
-  if (!create && syn && !ack) {
-    // A SYN opens a new connection on the same 4-tuple (port reuse) unless it repeats the
-    // SYN that opened the current one.
-    const conn_state& st = state_[found->second];
-    const bool from_client = s.src == st.client_addr && s.src_port == st.client_port;
-    create = !(st.client_syn_seen && from_client && s.seq == st.client_isn);
-  }
-  std::size_t idx = 0;
-  if (create) {
-    if (out_.connections.size() >= max_connections) {
-      if (!limit_warned_) {
-        limit_warned_ = true;
-        add_capped(out_.warnings, "connection limit of " + std::to_string(max_connections) +
-                                      " reached in " + frame_text(frame) +
-                                      "; segments of further connections skipped");
-      }
-      return false;
-    }
-    idx = open_connection(s, frame);
-    index_[key] = idx;
-  } else {
-    idx = found->second;
-  }
-  segment(idx, s, frame, time);
+  bool drop = false;
+  conn_state* st = lookup(conn_key{a, b}, s, frame, drop);
+  if (drop) return true;
+  if (st == nullptr) return false;
+  segment(*st, s, frame, time);
+  retire_if_closed(*st);
   return true;
 }
 
-std::size_t assembler::open_connection(const tcp_segment& s, std::uint64_t frame) {
+assembler::conn_state& assembler::open_connection(const tcp_segment& s, std::uint64_t frame) {
   const bool syn = (s.flags & tcp_syn) != 0;
   const bool ack = (s.flags & tcp_ack) != 0;
-  connection c;
+  const std::size_t id = next_id_++;
+  conn_state& st = state_[id];
+  st.id = id;
+  connection& c = st.meta;
   std::string why;
   bool sender_is_client = true;
   if (syn && !ack) {
@@ -90,7 +121,6 @@ std::size_t assembler::open_connection(const tcp_segment& s, std::uint64_t frame
     why = "connection start not captured; client is the side that sent first (" +
           frame_text(frame) + ")";
   }
-  conn_state st;
   const ip_address& client_addr = sender_is_client ? s.src : s.dst;
   const ip_address& server_addr = sender_is_client ? s.dst : s.src;
   st.client_addr = client_addr;
@@ -98,16 +128,14 @@ std::size_t assembler::open_connection(const tcp_segment& s, std::uint64_t frame
   c.client = endpoint{to_string(client_addr), st.client_port};
   c.server = endpoint{to_string(server_addr), sender_is_client ? s.dst_port : s.src_port};
   c.first_frame = frame;
-  out_.connections.push_back(std::move(c));
-  state_.push_back(std::move(st));
-  const std::size_t idx = out_.connections.size() - 1;
-  if (!why.empty()) note(idx, std::move(why));
-  return idx;
+  c.last_frame = frame;
+  sink_.on_open(id, c);
+  if (!why.empty()) note(st, std::move(why));
+  return st;
 }
 
-void assembler::segment(std::size_t idx, const tcp_segment& s, std::uint64_t frame, double time) {
-  connection& c = out_.connections[idx];
-  conn_state& st = state_[idx];
+void assembler::segment(conn_state& st, const tcp_segment& s, std::uint64_t frame, double time) {
+  connection& c = st.meta;
   const int side = (s.src == st.client_addr && s.src_port == st.client_port) ? 0 : 1;
   direction& d = st.dir[side];
   side_stream& ss = c.sides[side];
@@ -121,13 +149,13 @@ void assembler::segment(std::size_t idx, const tcp_segment& s, std::uint64_t fra
     data_seq = s.seq + 1;
     if (side == 0 && !ack) {
       if (st.client_syn_seen) {
-        note(idx, "SYN retransmission in " + frame_text(frame));
+        note(st, "SYN retransmission in " + frame_text(frame));
       } else {
         st.client_syn_seen = true;
         st.client_isn = s.seq;
       }
     } else if (side == 1 && ack) {
-      if (st.syn_ack_seen) note(idx, "SYN-ACK retransmission in " + frame_text(frame));
+      if (st.syn_ack_seen) note(st, "SYN-ACK retransmission in " + frame_text(frame));
       st.syn_ack_seen = true;
     }
     // A SYN-ACK acknowledges the client's ISN + 1: the client's first data byte, even
@@ -145,17 +173,17 @@ void assembler::segment(std::size_t idx, const tcp_segment& s, std::uint64_t fra
   }
   if ((s.flags & tcp_rst) != 0 && !ss.rst) {
     ss.rst = true;
-    note(idx,
+    note(st,
          std::string("RST from ") + (side == 0 ? "client" : "server") + " in " + frame_text(frame));
   }
   const std::int64_t off =
       static_cast<std::int64_t>(d.next_off) + static_cast<std::int32_t>(data_seq - d.next_seq);
   if (!s.payload.empty() || s.missing != 0) {
-    add_data(idx, side, off, s.payload, s.missing, frame, time);
+    add_data(st, side, off, s.payload, s.missing, frame, time);
   }
   if ((s.flags & tcp_fin) != 0 && !ss.fin) {
     ss.fin = true;
-    note(idx,
+    note(st,
          std::string("FIN from ") + (side == 0 ? "client" : "server") + " in " + frame_text(frame));
     const std::int64_t end = off + static_cast<std::int64_t>(s.payload.size() + s.missing);
     if (end >= 0) {
@@ -165,28 +193,28 @@ void assembler::segment(std::size_t idx, const tcp_segment& s, std::uint64_t fra
   }
 }
 
-void assembler::add_data(std::size_t idx, int side, std::int64_t off,
+void assembler::add_data(conn_state& st, int side, std::int64_t off,
                          std::span<const std::byte> bytes, std::uint64_t missing,
                          std::uint64_t frame, double time) {
-  direction& d = state_[idx].dir[side];
+  const direction& d = st.dir[side];
   const auto next = static_cast<std::int64_t>(d.next_off);
   const auto captured_end = off + static_cast<std::int64_t>(bytes.size());
   const auto full_end = captured_end + static_cast<std::int64_t>(missing);
   if (full_end <= next) {
     if (off < 0) {
-      note(idx, "segment in " + frame_text(frame) + " precedes the start of the " +
-                    direction_name(side) + " stream; dropped");
+      note(st, "segment in " + frame_text(frame) + " precedes the start of the " +
+                   direction_name(side) + " stream; dropped");
     } else {
-      note(idx, "retransmission in " + frame_text(frame) + " (" + direction_name(side) + ", " +
-                    std::to_string(bytes.size() + missing) + " bytes)");
+      note(st, "retransmission in " + frame_text(frame) + " (" + direction_name(side) + ", " +
+                   std::to_string(bytes.size() + missing) + " bytes)");
     }
     return;
   }
   if (off < next) {
     // Overlap with bytes already delivered: the first-received bytes win, as in Wireshark.
     const auto overlap = static_cast<std::uint64_t>(next - off);
-    note(idx, "segment in " + frame_text(frame) + " overlaps " + std::to_string(overlap) +
-                  " already received bytes (" + direction_name(side) + ")");
+    note(st, "segment in " + frame_text(frame) + " overlaps " + std::to_string(overlap) +
+                 " already received bytes (" + direction_name(side) + ")");
     if (overlap >= bytes.size()) {
       missing -= overlap - bytes.size();
       bytes = {};
@@ -196,85 +224,80 @@ void assembler::add_data(std::size_t idx, int side, std::int64_t off,
     off = next;
   }
   if (off == next) {
-    append(idx, side, bytes, frame, time);
+    append(st, side, bytes, frame, time);
     if (missing != 0) {
       // The snapshot length cut this frame: its tail can never be recovered (a later
       // retransmission of it would be cut too), so declare it lost right away.
-      skip(idx, side, missing);
-      note(idx, std::to_string(missing) + " bytes of TCP payload in " + frame_text(frame) +
-                    " not captured (snapshot length); counted as lost (" + direction_name(side) +
-                    ")");
+      skip(st, side, missing);
+      note(st, std::to_string(missing) + " bytes of TCP payload in " + frame_text(frame) +
+                   " not captured (snapshot length); counted as lost (" + direction_name(side) +
+                   ")");
     }
-    drain(idx, side, frame, time);
+    drain(st, side, frame, time);
     return;
   }
-  // Ahead of the expected byte: hold until the hole before it fills. A cut tail of such a
-  // segment becomes an ordinary hole.
-  // One note per hole (when it opens), not per segment buffered behind it: a long outage
-  // would otherwise fill the note list and push out the gap report that matters.
+  buffer_ahead(st, side, off, bytes, frame, time);
+}
+
+// Ahead of the expected byte: hold until the hole before it fills. A cut tail of such a segment
+// becomes an ordinary hole. One note per hole (when it opens), not per segment buffered behind
+// it: a long outage would otherwise fill the note list and push out the gap report that matters.
+void assembler::buffer_ahead(conn_state& st, int side, std::int64_t off,
+                             std::span<const std::byte> bytes, std::uint64_t frame, double time) {
+  direction& d = st.dir[side];
   if (d.pending.empty()) {
-    note(idx, "out-of-order segment in " + frame_text(frame) + " (" + direction_name(side) +
-                  "): " + std::to_string(static_cast<std::uint64_t>(off - next)) +
-                  " bytes missing before it");
+    note(st, "out-of-order segment in " + frame_text(frame) + " (" + direction_name(side) +
+                 "): " + std::to_string(static_cast<std::uint64_t>(off) - d.next_off) +
+                 " bytes missing before it");
   }
-  buffer(idx, side, static_cast<std::uint64_t>(off), bytes, frame, time);
+  buffer(st, side, static_cast<std::uint64_t>(off), bytes, frame, time);
   if (d.pending_bytes > max_out_of_order_bytes || d.pending.size() > max_out_of_order_segments) {
     if (!d.limit_noted) {
       d.limit_noted = true;
-      note(idx, std::string("out-of-order buffer limit reached in ") + frame_text(frame) + " (" +
-                    direction_name(side) +
-                    "); holes before buffered data are "
-                    "declared lost from now on");
+      note(st, std::string("out-of-order buffer limit reached in ") + frame_text(frame) + " (" +
+                   direction_name(side) +
+                   "); holes before buffered data are "
+                   "declared lost from now on");
     }
     while (d.pending_bytes > max_out_of_order_bytes ||
            d.pending.size() > max_out_of_order_segments) {
-      resume_after_hole(idx, side, "buffer limit");
+      resume_after_hole(st, side, "buffer limit");
     }
   }
 }
 
-void assembler::append(std::size_t idx, int side, std::span<const std::byte> bytes,
+void assembler::append(conn_state& st, int side, std::span<const std::byte> bytes,
                        std::uint64_t frame, double time) {
   if (bytes.empty()) return;
-  connection& c = out_.connections[idx];
-  direction& d = state_[idx].dir[side];
-  std::vector<std::byte>& data = c.sides[side].data;
-  const std::size_t begin = data.size();
-  data.insert(data.end(), bytes.begin(), bytes.end());
-  const bool extend = d.open_chunk != no_chunk && d.open_chunk + 1 == c.chunks.size() &&
-                      c.chunks[d.open_chunk].frame == frame && d.lost_since_chunk == 0;
-  if (extend) {
-    c.chunks[d.open_chunk].end = data.size();
-  } else {
-    chunk ch;
-    ch.side = side;
-    ch.frame = frame;
-    ch.time = time;
-    ch.begin = begin;
-    ch.end = data.size();
-    ch.gap_before = d.lost_since_chunk != 0;
-    ch.lost_before = d.lost_since_chunk;
-    c.chunks.push_back(ch);
-    d.open_chunk = c.chunks.size() - 1;
-    d.lost_since_chunk = 0;
-  }
+  direction& d = st.dir[side];
+  chunk ch;
+  ch.side = side;
+  ch.frame = frame;
+  ch.time = time;
+  ch.begin = d.delivered;
+  ch.end = d.delivered + bytes.size();
+  ch.gap_before = d.lost_since_chunk != 0;
+  ch.lost_before = d.lost_since_chunk;
+  d.lost_since_chunk = 0;
+  d.delivered += bytes.size();
   d.last_frame = frame;
   d.last_time = time;
   d.next_off += bytes.size();
   d.next_seq += static_cast<std::uint32_t>(bytes.size());
+  sink_.on_data(st.id, ch, bytes);
 }
 
-void assembler::skip(std::size_t idx, int side, std::uint64_t n) {
-  direction& d = state_[idx].dir[side];
-  out_.connections[idx].sides[side].bytes_lost += n;
+void assembler::skip(conn_state& st, int side, std::uint64_t n) {
+  direction& d = st.dir[side];
+  st.meta.sides[side].bytes_lost += n;
   d.lost_since_chunk += n;
   d.next_off += n;
   d.next_seq += static_cast<std::uint32_t>(n & 0xffffffffu);
 }
 
-void assembler::buffer(std::size_t idx, int side, std::uint64_t off,
+void assembler::buffer(conn_state& st, int side, std::uint64_t off,
                        std::span<const std::byte> bytes, std::uint64_t frame, double time) {
-  direction& d = state_[idx].dir[side];
+  direction& d = st.dir[side];
   auto& pending = d.pending;
   const std::uint64_t end = off + bytes.size();
   std::uint64_t cur = off;
@@ -305,32 +328,32 @@ void assembler::buffer(std::size_t idx, int side, std::uint64_t off,
     ++it;
   }
   if (kept < bytes.size()) {
-    note(idx, "segment in " + frame_text(frame) + " overlaps " +
-                  std::to_string(bytes.size() - kept) + " buffered out-of-order bytes (" +
-                  direction_name(side) + ")");
+    note(st, "segment in " + frame_text(frame) + " overlaps " +
+                 std::to_string(bytes.size() - kept) + " buffered out-of-order bytes (" +
+                 direction_name(side) + ")");
   }
 }
 
-bool assembler::deliver_first(std::size_t idx, int side, std::uint64_t frame, double time) {
-  direction& d = state_[idx].dir[side];
+bool assembler::deliver_first(conn_state& st, int side, std::uint64_t frame, double time) {
+  direction& d = st.dir[side];
   if (d.pending.empty() || d.pending.begin()->first > d.next_off) return false;
   auto node = d.pending.extract(d.pending.begin());
   const std::vector<std::byte>& bytes = node.mapped().bytes;
   d.pending_bytes -= bytes.size();
   const std::uint64_t stale = d.next_off - node.key();
   if (stale < bytes.size()) {
-    append(idx, side, std::span(bytes).subspan(static_cast<std::size_t>(stale)), frame, time);
+    append(st, side, std::span(bytes).subspan(static_cast<std::size_t>(stale)), frame, time);
   }
   return true;
 }
 
-void assembler::drain(std::size_t idx, int side, std::uint64_t frame, double time) {
-  while (deliver_first(idx, side, frame, time)) {
+void assembler::drain(conn_state& st, int side, std::uint64_t frame, double time) {
+  while (deliver_first(st, side, frame, time)) {
   }
 }
 
-void assembler::resume_after_hole(std::size_t idx, int side, const std::string& why) {
-  direction& d = state_[idx].dir[side];
+void assembler::resume_after_hole(conn_state& st, int side, const std::string& why) {
+  direction& d = st.dir[side];
   if (d.pending.empty()) return;
   const auto first = d.pending.begin();
   const std::uint64_t hole = first->first - d.next_off;
@@ -338,40 +361,65 @@ void assembler::resume_after_hole(std::size_t idx, int side, const std::string& 
   // each to the frame that carried it, but keep the direction's frames non-decreasing.
   const std::uint64_t next_frame = std::max(first->second.frame, d.last_frame);
   if (hole != 0) {
-    skip(idx, side, hole);
-    note(idx, "gap of " + std::to_string(hole) + " bytes in " + direction_name(side) + " before " +
-                  frame_text(next_frame) + " (" + why + ")");
+    skip(st, side, hole);
+    note(st, "gap of " + std::to_string(hole) + " bytes in " + direction_name(side) + " before " +
+                 frame_text(next_frame) + " (" + why + ")");
   }
   for (;;) {
     if (d.pending.empty()) break;
     const pending_segment& seg = d.pending.begin()->second;
     const bool later = seg.frame >= d.last_frame;
-    if (!deliver_first(idx, side, later ? seg.frame : d.last_frame,
+    if (!deliver_first(st, side, later ? seg.frame : d.last_frame,
                        later ? seg.time : d.last_time)) {
       break;
     }
   }
 }
 
-void assembler::finish() {
-  for (std::size_t idx = 0; idx < out_.connections.size(); ++idx) {
-    connection& c = out_.connections[idx];
-    for (int side = 0; side < 2; ++side) {
-      direction& d = state_[idx].dir[side];
-      while (!d.pending.empty()) resume_after_hole(idx, side, "never filled");
-      if (d.fin_known && d.fin_off > d.next_off) {
-        const std::uint64_t lost = d.fin_off - d.next_off;
-        skip(idx, side, lost);
-        note(idx, std::to_string(lost) + " bytes lost at the end of " + direction_name(side) +
-                      " (before its FIN)");
-      }
+void assembler::close(conn_state& st) {
+  for (int side = 0; side < 2; ++side) {
+    direction& d = st.dir[side];
+    while (!d.pending.empty()) resume_after_hole(st, side, "never filled");
+    if (d.fin_known && d.fin_off > d.next_off) {
+      const std::uint64_t lost = d.fin_off - d.next_off;
+      skip(st, side, lost);
+      note(st, std::to_string(lost) + " bytes lost at the end of " + direction_name(side) +
+                   " (before its FIN)");
     }
-    // Chunks of bytes that followed a never-filled hole were added late; per direction
-    // they are already in stream order with non-decreasing frames, so a stable sort by
-    // frame interleaves them correctly without reordering either direction.
-    std::stable_sort(c.chunks.begin(), c.chunks.end(),
-                     [](const chunk& x, const chunk& y) { return x.frame < y.frame; });
   }
+  const std::size_t id = st.id;
+  sink_.on_close(id, st.meta);
+  state_.erase(id);
+}
+
+// With retire_closed: a connection both sides finished (FIN, with every byte before it
+// delivered) or one side reset is closed now; its 4-tuple is remembered for a while so that
+// its last ACKs do not open a connection without a start.
+void assembler::retire_if_closed(conn_state& st) {
+  if (!retire_) return;
+  const connection& c = st.meta;
+  const bool reset = c.sides[0].rst || c.sides[1].rst;
+  const auto finished = [&](int side) {
+    const direction& d = st.dir[side];
+    return c.sides[side].fin && d.pending.empty() && (!d.fin_known || d.fin_off <= d.next_off);
+  };
+  if (!reset && !(finished(0) && finished(1))) return;
+  tombstones_.emplace_back(st.key, st.id);
+  close(st);
+  while (tombstones_.size() > max_tombstones) {
+    const auto& [key, id] = tombstones_.front();
+    const auto it = index_.find(key);
+    if (it != index_.end() && it->second == id) index_.erase(it);
+    tombstones_.pop_front();
+  }
+}
+
+void assembler::finish() {
+  std::vector<std::size_t> open;
+  open.reserve(state_.size());
+  for (const auto& [id, st] : state_) open.push_back(id);
+  std::sort(open.begin(), open.end());
+  for (std::size_t id : open) close(state_.at(id));
 }
 
 }  // namespace protos7::capture::detail

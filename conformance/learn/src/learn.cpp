@@ -4,11 +4,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bitset>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -19,7 +23,7 @@
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/server/services.hpp"
-#include "protos7/stream/stream.hpp"
+#include "protos7/stream/reader.hpp"
 
 namespace protos7::learn {
 
@@ -92,77 +96,92 @@ ud_view userdata_of(bytes pdu) {
   return v;
 }
 
-// Pairs the requests of one connection with the answers, in capture order.
-void pair(const stream::connection_records& cr, std::size_t conn, std::vector<transaction>& out) {
-  std::map<std::uint16_t, std::size_t> open;
-  constexpr std::size_t none = static_cast<std::size_t>(-1);
-  std::size_t continuing = none;  // the split answer a follow-up request continues
-  for (const stream::record& r : cr.records) {
-    if (!r.has_s7) continue;
+// Pairs the requests of one connection with the answers as the records come; a transaction is
+// handed on as soon as it is complete (the answers in the order they were given), a split answer
+// whose next unit is never asked for when that is clear (another split answer, the end).
+class pairer {
+ public:
+  using done_fn = std::function<void(const transaction&)>;
+  explicit pairer(std::size_t conn) : conn_(conn) {}
+
+  void record(const stream::record_view& r, const done_fn& done) {
+    if (!r.has_s7) return;
     const auto p = s7::parse(r.s7);
-    if (!p) continue;
+    if (!p) return;
     const s7::header& h = p->hdr;
     if (r.side == 0) {
-      if (h.type == s7::rosctr::job) {
-        transaction t;
-        t.conn = conn;
-        t.req = r.s7;
-        t.req_frame = r.frame;
-        open[h.pdu_ref] = out.size();
-        out.push_back(std::move(t));
-      } else if (h.type == s7::rosctr::userdata) {
-        const ud_view u = userdata_of(r.s7);
-        if (!u.ok || u.m.prm.type != static_cast<std::uint8_t>(ud::type::request)) continue;
-        // A follow-up request ("next data unit", method 0x12) continues the open split answer.
-        if (u.m.prm.method == ud::method_response && continuing != none) {
-          const transaction& t = out[continuing];
-          const ud_view first = userdata_of(t.req);
-          if (first.ok && first.m.prm.group == u.m.prm.group &&
-              first.m.prm.subfunction == u.m.prm.subfunction) {
-            open[h.pdu_ref] = continuing;
-            continue;
-          }
-        }
-        transaction t;
-        t.conn = conn;
-        t.req = r.s7;
-        t.req_frame = r.frame;
-        open[h.pdu_ref] = out.size();
-        out.push_back(std::move(t));
-      }
-      continue;
+      request(r, h, done);
+      return;
     }
     const bool answer = h.type == s7::rosctr::ack || h.type == s7::rosctr::ack_data ||
                         h.type == s7::rosctr::userdata;
-    if (!answer) continue;
-    const auto it = open.find(h.pdu_ref);
-    if (it == open.end()) continue;
-    transaction& t = out[it->second];
-    const std::size_t idx = it->second;
-    open.erase(it);
-    t.resps.push_back(r.s7);
-    t.resp_frame = r.frame;
-    t.resp_time = r.time;
-    t.waiting_more = false;
+    if (!answer) return;
+    const auto it = open_.find(h.pdu_ref);
+    if (it == open_.end()) return;
+    std::shared_ptr<transaction> t = it->second;
+    open_.erase(it);
+    t->resps.emplace_back(r.s7.begin(), r.s7.end());
+    t->resp_frame = r.frame;
+    t->resp_time = r.time;
+    t->waiting_more = false;
     if (h.type == s7::rosctr::userdata) {
       const ud_view u = userdata_of(r.s7);
       if (u.ok && u.m.prm.extended && u.m.prm.last_data_unit == ud::last_unit_no)
-        t.waiting_more = true;
+        t->waiting_more = true;
     }
-    t.done = !t.waiting_more;
-    if (t.waiting_more)
-      continuing = idx;
-    else if (continuing == idx)
-      continuing = none;
+    t->done = !t->waiting_more;
+    if (t->waiting_more) {
+      if (continuing_ && continuing_ != t) done(*continuing_);  // never continued
+      continuing_ = t;
+      return;
+    }
+    if (continuing_ == t) continuing_.reset();
+    done(*t);
   }
-}
+
+  // End of the connection: a split answer whose next unit was never asked for.
+  void finish(const done_fn& done) {
+    if (continuing_) done(*continuing_);
+    continuing_.reset();
+    open_.clear();
+  }
+
+ private:
+  void request(const stream::record_view& r, const s7::header& h, const done_fn& done) {
+    if (h.type == s7::rosctr::userdata) {
+      const ud_view u = userdata_of(r.s7);
+      if (!u.ok || u.m.prm.type != static_cast<std::uint8_t>(ud::type::request)) return;
+      // A follow-up request ("next data unit", method 0x12) continues the open split answer.
+      if (u.m.prm.method == ud::method_response && continuing_) {
+        const ud_view first = userdata_of(continuing_->req);
+        if (first.ok && first.m.prm.group == u.m.prm.group &&
+            first.m.prm.subfunction == u.m.prm.subfunction) {
+          open_[h.pdu_ref] = continuing_;
+          return;
+        }
+      }
+    } else if (h.type != s7::rosctr::job) {
+      return;
+    }
+    (void)done;
+    auto t = std::make_shared<transaction>();
+    t->conn = conn_;
+    t->req.assign(r.s7.begin(), r.s7.end());
+    t->req_frame = r.frame;
+    open_[h.pdu_ref] = std::move(t);
+  }
+
+  std::size_t conn_;
+  std::map<std::uint16_t, std::shared_ptr<transaction>> open_;
+  std::shared_ptr<transaction> continuing_;  // the split answer a follow-up request continues
+};
 
 // --- memory: what clients saw of each byte ------------------------------------------------------
 
 struct byte_state {
   std::uint8_t initial = 0, initial_mask = 0;  // bits known at the start
   std::uint8_t cur = 0, cur_mask = 0;          // bits known now
-  std::set<std::uint8_t> values;               // values read (volatile bytes)
+  std::bitset<256> values;                     // values read (volatile bytes): 32 bytes
   bool changed_by_plc = false;
   std::uint32_t first_capture = 0;  // where its start value was read
   std::uint64_t first_frame = 0;
@@ -177,30 +196,44 @@ class learner {
  public:
   explicit learner(learned& out) : out_(out) {}
 
-  void capture(const capture::capture_file& file, const options& opt) {
-    file_ = base_name(file.path);
+  // One capture, streamed: every S7 connection's requests paired with the answers, each answer
+  // learned from as soon as it is complete (in the order the answers were given).
+  void capture(stream::reader& rd, const std::string& path, const std::function<void()>& tick) {
+    file_ = base_name(path);
     files_.push_back(file_);
     capture_index_ = static_cast<std::uint32_t>(files_.size() - 1);
-    stream::options so;
-    so.port = opt.port;
-    const auto conns = stream::extract(file, so);
-    std::vector<transaction> txs;
-    for (std::size_t i = 0; i < conns.size(); ++i) {
-      pair(conns[i], i, txs);
-      ++out_.connections;
-    }
-    // The state the answers describe changes over the capture (downloads, writes): take the
-    // answers in the order they were given.
-    std::stable_sort(txs.begin(), txs.end(), [](const transaction& a, const transaction& b) {
-      return a.resp_frame < b.resp_frame;
-    });
     created_.clear();
-    for (const transaction& t : txs) {
-      if (t.resps.empty()) continue;
-      ++out_.answers;
-      one(t);
-    }
+    struct sink final : stream::sink {
+      learner& l;
+      std::map<std::size_t, pairer> conns;
+      pairer::done_fn done;
+      explicit sink(learner& k) : l(k), done([this](const transaction& t) { l.answered(t); }) {}
+      void on_connection(std::size_t index, const capture::connection&) override {
+        conns.emplace(index, pairer{index});
+        ++l.out_.connections;
+      }
+      void on_record(std::size_t index, const stream::record_view& r) override {
+        conns.at(index).record(r, done);
+      }
+      void on_note(std::size_t, const std::string&) override {}
+      void on_end(std::size_t index, const stream::connection_end&) override {
+        conns.at(index).finish(done);
+        conns.erase(index);
+        // Uploads of that connection that never finished.
+        for (auto it = l.uploads_.begin(); it != l.uploads_.end();)
+          it = it->first.first == index ? l.uploads_.erase(it) : std::next(it);
+      }
+      void on_warning(const std::string&) override {}
+    } s{*this};
+    while (rd.read(s, 4096))
+      if (tick) tick();
     ++out_.captures;
+  }
+
+  void answered(const transaction& t) {
+    if (t.resps.empty()) return;
+    ++out_.answers;
+    one(t);
   }
 
   void finish();
@@ -405,7 +438,7 @@ class learner {
         // Bits nobody knew yet were like this from the start (no client wrote them before).
         b.initial = static_cast<std::uint8_t>(b.initial | (v & unknown));
         b.initial_mask = static_cast<std::uint8_t>(b.initial_mask | unknown);
-        if (l.bit_mask == 0) b.values.insert(v);
+        if (l.bit_mask == 0) b.values.set(v);
       }
       b.cur = static_cast<std::uint8_t>((b.cur & ~mask) | (v & mask));
       b.cur_mask = static_cast<std::uint8_t>(b.cur_mask | mask);
@@ -1105,10 +1138,10 @@ void learner::finish() {
     for (const auto& [off, b] : bytes_) {
       if (b.changed_by_plc) {
         ++volatile_count;
-        out_.volatile_memory.push_back(fmt::format("{}{} byte {}: {} different values read",
-                                                   area_name(key.area),
-                                                   key.area == 0x84 ? std::to_string(key.db) : "",
-                                                   off, std::max<std::size_t>(b.values.size(), 2)));
+        out_.volatile_memory.push_back(
+            fmt::format("{}{} byte {}: {} different values read", area_name(key.area),
+                        key.area == 0x84 ? std::to_string(key.db) : "", off,
+                        std::max<std::size_t>(b.values.count(), 2)));
       }
       if (b.initial_mask == 0) continue;
       if (key.area == 0x84) {
@@ -1145,39 +1178,70 @@ void learner::finish() {
 
 }  // namespace
 
-learned learn_loaded(const std::vector<const capture::capture_file*>& files, const options& opt) {
-  learned l;
-  learner k(l);
-  for (const capture::capture_file* f : files) k.capture(*f, opt);
-  k.finish();
-  l.profile.source = files.empty() ? std::string("learned") : base_name(files.front()->path);
+namespace {
+
+void name_profile(learned& l, const std::vector<std::string>& read, const options& opt) {
+  l.profile.source = read.empty() ? std::string("learned") : base_name(read.front());
   l.profile.name = opt.name.empty() ? fmt::format("learned from {}", l.profile.source) : opt.name;
   std::string from;
-  for (const capture::capture_file* f : files)
-    from += (from.empty() ? "" : ", ") + base_name(f->path);
+  for (const std::string& f : read) from += (from.empty() ? "" : ", ") + base_name(f);
   l.profile.description =
       fmt::format("Learned by protos7 learn from {} ({} S7 connection(s), {} answers)", from,
                   l.connections, l.answers);
+}
+
+std::uint64_t file_bytes(const std::string& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : n;
+}
+
+}  // namespace
+
+learned learn_loaded(const std::vector<const capture::capture_file*>& files, const options& opt) {
+  learned l;
+  learner k(l);
+  std::vector<std::string> read;
+  for (const capture::capture_file* f : files) {
+    stream::reader rd{stream::reader_options{opt.port, {}}};
+    rd.open_loaded(*f);
+    k.capture(rd, f->path, {});
+    read.push_back(f->path);
+  }
+  k.finish();
+  name_profile(l, read, opt);
   return l;
 }
 
 learned learn_files(const std::vector<std::string>& paths, const options& opt) {
-  std::vector<capture::capture_file> files;
-  std::vector<std::string> errors;
-  files.reserve(paths.size());
+  learned l;
+  learner k(l);
+  std::vector<std::string> read;
+  stream::progress bar{stderr, "protos7 learn", opt.progress};
+  std::uint64_t total = 0;
+  for (const std::string& p : paths) total += file_bytes(p);
+  bar.set_total_bytes(total);
+  std::uint64_t done = 0;
   for (const std::string& p : paths) {
-    capture::capture_file f;
+    stream::reader rd{stream::reader_options{opt.port, {}}};
     capture::load_error e;
-    if (!capture::load(p, f, e)) {
-      errors.push_back(fmt::format("{}: {}", p, e.message));
+    if (!rd.open(p, e)) {
+      l.errors.push_back(fmt::format("{}: {}", p, e.message));
       continue;
     }
-    files.push_back(std::move(f));
+    k.capture(rd, p, [&] {
+      if (!bar.due()) return;
+      bar.set_done_bytes(done + rd.stats().file_offset);
+      bar.print(fmt::format("{} frames, {} answers", stream::progress::grouped(rd.stats().frames),
+                            stream::progress::grouped(l.answers)),
+                l.answers, "answers");
+    });
+    done += file_bytes(p);
+    read.push_back(p);
   }
-  std::vector<const capture::capture_file*> ptrs;
-  for (const auto& f : files) ptrs.push_back(&f);
-  learned l = learn_loaded(ptrs, opt);
-  l.errors = std::move(errors);
+  bar.finish();
+  k.finish();
+  name_profile(l, read, opt);
   return l;
 }
 

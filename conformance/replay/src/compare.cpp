@@ -368,6 +368,10 @@ std::span<const equivalence_rule> equivalence_rules() noexcept {
 }
 
 dump::field_list describe(const pdu_frames& p, dump::fragment_tracker& frags) {
+  return describe(p, p.dt ? frags.classify(p.s7) : dump::fragment_info{});
+}
+
+dump::field_list describe(const pdu_frames& p, const dump::fragment_info& frag) {
   dump::field_list fl;
   if (p.frames.empty()) return fl;
   const auto& last = p.frames.back();
@@ -382,7 +386,7 @@ dump::field_list describe(const pdu_frames& p, dump::fragment_tracker& frags) {
   }
   if (p.dt) {
     fl.num("protos7.cotp.segments", static_cast<std::int64_t>(p.frames.size()));
-    const codec::error se = dump::describe_s7(p.s7, frags.classify(p.s7), fl);
+    const codec::error se = dump::describe_s7(p.s7, frag, fl);
     if (se) err = se;
   }
   if (err) {

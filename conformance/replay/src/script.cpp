@@ -1,11 +1,13 @@
-// Turning the PDU records of one captured connection into a replay script.
+// Turning the PDU records of one captured connection into a replay script, as they come.
 #include "protos7/replay/script.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
+#include <variant>
 
 #include "facts.hpp"
 #include "protos7/codec/cotp.hpp"
@@ -19,22 +21,23 @@ namespace {
 namespace cotp = codec::cotp;
 using detail::facts_of_s7;
 using detail::s7_facts;
+using bvec = std::vector<std::byte>;
 
-bool is_dt(const stream::record& r) {
+bool is_dt(const stream::record_view& r) {
   return r.cotp_ok && r.cotp.type == cotp::tpdu_type::dt;
 }
-bool is_cr(const stream::record& r) {
+bool is_cr(const stream::record_view& r) {
   return r.cotp_ok && r.cotp.type == cotp::tpdu_type::cr;
 }
 
-bool is_setup_job(const stream::record& r) {
+bool is_setup_job(const stream::record_view& r) {
   if (!r.has_s7) return false;
   const s7_facts f = facts_of_s7(r.s7);
   return f.s7 && f.rosctr == 1 && f.fn == 0xF0;
 }
 
 // CR: TPKT | LI | E0 | dst-ref 0 | src-ref | class 0 | C1 02 calling | C2 02 called | C0 01 size
-std::vector<std::byte> synthesized_cr() {
+bvec synthesized_cr() {
   std::array<std::byte, 64> buf{};
   std::array<std::byte, 16> params{};
   codec::writer pw{params};
@@ -57,287 +60,420 @@ std::vector<std::byte> synthesized_cr() {
   return {buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n ? *n : 0)};
 }
 
-std::string side_bytes(const capture::side_stream& s) {
-  return fmt::format("{} bytes", s.data.size());
-}
-
 struct open_request {
   bool cr = false;
   std::uint16_t ref = 0;
   std::uint64_t frame = 0;
-  std::size_t record = 0;  // index in the records
   std::string service;
+  bvec s7;                  // the request (tolerated ranges of its answer)
+  std::size_t ordinal = 0;  // Userdata: 0 first request, n the n-th follow-up
+  std::string lost_why;     // server bytes were lost after it (its answer is unknowable)
 };
+
+// The unit of a split Userdata answer that a follow-up request continues.
+struct fragment_ref {
+  std::shared_ptr<actual_facts> facts;
+  std::uint8_t seq = 0;
+  std::uint8_t data_unit_ref = 0;
+};
+
+// Before the connection's first data PDU says it is S7comm, steps wait here (a connection of
+// another ISO-on-TCP protocol is then skipped without anything sent). A connection without any
+// data is replayed as far as it goes (CR, CC).
+constexpr std::size_t max_unclassified_steps = 64;
+// Records kept before the replay's start while a client PDU that may be the Setup
+// communication is assembled.
+constexpr std::size_t max_pre_records = 256;
 
 }  // namespace
 
-script build_script(const stream::connection_records& cr) {
-  script s;
-  const capture::connection& c = *cr.conn;
-  const std::vector<stream::record>& recs = cr.records;
-  for (const std::string& n : c.notes) s.notes.push_back(n);
-  for (const std::string& n : cr.notes) s.notes.push_back(n);
+struct script_builder::impl {
+  script_sink& out;
+  std::size_t conn;
+  const tolerance_source* tol;
 
-  if (recs.empty()) {
-    if (c.sides[0].data.empty() && c.sides[1].data.empty()) {
-      s.skip_reason = "no payload: the TCP connection carried no data (e.g. an unanswered SYN)";
-    } else {
-      s.skip_reason =
-          fmt::format("not ISO-on-TCP: no TPKT frame in the payload (client {}, server {})",
-                      side_bytes(c.sides[0]), side_bytes(c.sides[1]));
-    }
-    return s;
-  }
-  bool any_data = false;
-  bool any_s7 = false;
-  int first_byte = -1;
-  for (const stream::record& r : recs) {
-    if (!r.has_s7) continue;
-    any_data = true;
-    if (facts_of_s7(r.s7).s7) {
-      any_s7 = true;
-    } else if (first_byte < 0) {
-      codec::reader head{r.s7, codec::layer::s7_header};  // the would-be protocol id
-      const std::uint8_t id = head.u8();
-      if (head.ok()) first_byte = id;
-    }
-  }
-  if (any_data && !any_s7) {
-    s.skip_reason = fmt::format(
-        "not S7comm: the COTP data carries no S7 PDU (first payload byte 0x{:02x}, S7comm starts "
-        "with 0x32; "
-        "other ISO-on-TCP protocols such as MMS also use port 102)",
-        first_byte < 0 ? 0 : first_byte);
-    return s;
-  }
+  enum class stage : std::uint8_t { before_start, started, skipped };
+  stage st = stage::before_start;
+  bool classified = false;
+  std::vector<std::variant<send_step, expectation>> held;
 
-  // Where the replay starts: the CR, else the first Setup communication (a CR is synthesized).
-  std::size_t start = recs.size();
-  bool synth = false;
-  for (std::size_t i = 0; i < recs.size(); ++i) {
-    if (recs[i].side == 0 && is_cr(recs[i])) {
-      start = i;
-      break;
-    }
-  }
-  if (start == recs.size()) {
-    constexpr std::size_t none = static_cast<std::size_t>(-1);
-    std::size_t group_first = none;  // first DT segment of the client PDU being assembled
-    for (std::size_t i = 0; i < recs.size() && start == recs.size(); ++i) {
-      const stream::record& r = recs[i];
-      if (r.side != 0) continue;
-      if (!is_dt(r) || r.resync) group_first = none;
-      if (is_dt(r) && group_first == none) group_first = i;
-      if (r.has_s7) {
-        if (is_setup_job(r)) start = group_first == none ? i : group_first;
-        group_first = none;
-      }
-    }
-    if (start == recs.size()) {
-      s.skip_reason =
-          "neither a COTP CR nor an S7 Setup communication was captured (the capture starts "
-          "mid-session): "
-          "there is no point from which the session can be rebuilt";
-      return s;
-    }
-    synth = true;
-  }
-  if (start > 0) {
-    s.notes.push_back(
-        fmt::format("replay starts at frame {}: the {} PDU record(s) before it (frames {}-{}) are "
-                    "skipped",
-                    recs[start].frame, start, recs.front().frame, recs[start - 1].frame));
-  }
+  // Before the start: records skipped, and those of the client PDU being assembled.
+  std::size_t seen = 0;
+  std::uint64_t first_frame = 0;
+  std::uint64_t prev_frame = 0;
+  std::uint64_t frame_before_pre = 0;
+  std::vector<stream::record> pre;
 
-  std::vector<open_request> open;
-  if (synth) {
-    s.notes.push_back(
-        fmt::format("no COTP CR captured: a CR was synthesized (src-ref 0x{:04x}, calling TSAP "
-                    "0x{:04x}, called TSAP 0x{:04x} = "
-                    "PG to rack 0 slot 2, TPDU size 1024); the replay continues with the Setup "
-                    "communication in frame {}",
-                    synth_src_ref, synth_calling_tsap, synth_called_tsap, recs[start].frame));
-    send_step st;
-    st.tpkt = synthesized_cr();
-    s.sends.push_back(std::move(st));
-    s.steps.push_back({true, 0});
-    expectation e;
-    e.kind = match_kind::tpdu;
-    e.service = "COTP Connect";
-    e.compare = false;
-    e.absorb_note = "answer to the synthesized CR (no CC captured, not compared)";
-    s.expects.push_back(std::move(e));
-  }
-
-  std::vector<std::size_t> group;  // send steps of the client PDU being assembled
+  // The client PDU being assembled: its non-empty DT segments wait here until its last segment
+  // shows that it is whole; empty ones (Step 7's empty DT after each answer) go out at once.
+  std::shared_ptr<client_pdu> group_pdu;
+  std::vector<send_step> group;
   std::size_t group_bytes = 0;
-  std::vector<std::size_t> sgroup;  // records of the server PDU being assembled
+  std::size_t sends = 0;     // send steps emitted
+  std::vector<bvec> sgroup;  // DT segments of the server PDU being assembled
   std::uint16_t last_szl = 0;
-  std::map<std::uint16_t, std::size_t> initiated_by_ref;     // captured PLC ref -> expectation
-  std::array<std::optional<std::size_t>, 16> last_fragment;  // per Userdata group
+  std::vector<open_request> open;
+  std::map<std::uint16_t, std::size_t> ordinals;  // Userdata group << 8 | sub -> follow-ups
+  std::size_t next_ordinal = 0;                   // of the latest client request
+  std::map<std::uint16_t, std::shared_ptr<actual_facts>> initiated_by_ref;
+  std::array<std::optional<fragment_ref>, 16> last_fragment;  // per Userdata group
+  std::unique_ptr<dump::fragment_tracker> frags;              // the captured answers
 
-  for (std::size_t i = start; i < recs.size(); ++i) {
-    const stream::record& r = recs[i];
-    if (r.side == 0) {
-      send_step st;
-      st.frame = r.frame;
-      st.tpkt = r.tpkt;
-      const std::size_t si = s.sends.size();
-      if (r.resync) {
-        group.clear();
-        group_bytes = 0;
-      }
-      if (is_dt(r)) {
-        st.payload_offset = r.tpkt.size() - r.cotp.user_data.size();
-        st.pdu_offset = group_bytes;
-        group_bytes += r.cotp.user_data.size();
-        group.push_back(si);
-      } else {
-        group.clear();
-        group_bytes = 0;
-        if (is_cr(r)) open.push_back({true, 0, r.frame, i, "COTP Connect"});
-      }
-      s.sends.push_back(std::move(st));
-      s.steps.push_back({true, si});
-      if (!r.has_s7) continue;
+  impl(script_sink& o, std::size_t c, const tolerance_source* t) : out(o), conn(c), tol(t) {}
 
-      client_pdu p;
-      p.frame = r.frame;
-      p.sends = group;
-      const auto pi = static_cast<std::ptrdiff_t>(s.pdus.size());
-      for (std::size_t g : group) s.sends[g].pdu = pi;
-      group.clear();
-      group_bytes = 0;
-      const s7_facts f = facts_of_s7(r.s7);
-      p.service = f.s7 ? service_of(r.s7, last_szl) : "not S7";
-      if (f.is_request()) {
-        open.push_back({false, f.pdu_ref, r.frame, i, p.service});
-        // A follow-up request for the next unit of a split Userdata answer echoes the sequence
-        // number (and, if it does, the data unit reference) the PLC gave that answer.
-        if (f.rosctr == 7 && f.extended) {
-          const auto& lf = last_fragment[f.group & 0x0FU];
-          if (lf) {
-            const s7_facts rf = facts_of_s7(s.expects[*lf].pdu.s7);
-            if (rf.seq == f.seq)
-              p.patches.push_back({pdu_patch::what::ud_seq, f.param_offset + 7, *lf, f.seq});
-            if (rf.data_unit_ref != 0 && rf.data_unit_ref == f.data_unit_ref) {
-              p.patches.push_back(
-                  {pdu_patch::what::ud_data_unit_ref, f.param_offset + 8, *lf, f.data_unit_ref});
-            }
-          }
-        }
-      } else if (f.is_response()) {
-        // The client answers a PDU the PLC initiated (Ack_Data to a Download block Job).
-        const auto it = initiated_by_ref.find(f.pdu_ref);
-        if (it != initiated_by_ref.end()) {
-          p.has_dependency = true;
-          p.depends_on = it->second;
-          p.patches.push_back({pdu_patch::what::pdu_ref, 4, it->second, f.pdu_ref});
-          p.service = s.expects[it->second].service;
-        }
-      }
-      s.pdus.push_back(std::move(p));
-      continue;
+  void emit(send_step&& s) {
+    ++sends;
+    if (!classified) {
+      held.emplace_back(std::move(s));
+      if (held.size() > max_unclassified_steps) classify_as_s7();
+      return;
     }
-
-    // Server side: what the target should send.
-    if (r.resync) sgroup.clear();
-    if (is_dt(r)) {
-      sgroup.push_back(i);
-      if (!r.has_s7) continue;
+    out.send(std::move(s));
+  }
+  void emit(expectation&& e) {
+    if (!classified) {
+      held.emplace_back(std::move(e));
+      if (held.size() > max_unclassified_steps) classify_as_s7();
+      return;
     }
-    expectation e;
-    e.frame = r.frame;
-    if (is_dt(r)) {
-      e.pdu.dt = true;
-      for (std::size_t k : sgroup) e.pdu.frames.push_back(recs[k].tpkt);
-      e.pdu.s7 = r.s7;
-      sgroup.clear();
-      const s7_facts f = facts_of_s7(r.s7);
-      if (f.is_response()) {
-        e.kind = match_kind::by_ref;
-        e.pdu_ref = f.pdu_ref;
-        const auto it = std::find_if(open.begin(), open.end(), [&](const open_request& o) {
-          return !o.cr && o.ref == f.pdu_ref;
-        });
-        if (it == open.end()) {
-          s.notes.push_back(fmt::format(
-              "frame {}: answer (pduref {}) to no replayed request (its request was not "
-              "captured or was lost in a capture gap): not compared",
-              r.frame, f.pdu_ref));
-          continue;
-        }
-        e.request_frame = it->frame;
-        e.service = it->service;
-        open.erase(it);
-        if (f.rosctr == 7 && f.extended) {
-          e.fragmented = f.last_data_unit == 0x01;
-          if (e.fragmented) {
-            last_fragment[f.group & 0x0FU] = s.expects.size();
-          } else {
-            last_fragment[f.group & 0x0FU].reset();
-          }
-        }
-      } else if (f.is_initiated()) {
-        e.kind = match_kind::initiated;
-        e.pdu_ref = f.pdu_ref;
-        std::uint16_t unused = 0;
-        e.service = service_of(r.s7, unused) + (f.rosctr == 1 ? " (PLC job)" : " (PLC push)");
-        initiated_by_ref[f.pdu_ref] = s.expects.size();
+    out.expect(std::move(e));
+  }
+  void classify_as_s7() {
+    classified = true;
+    for (auto& h : held) {
+      if (auto* s = std::get_if<send_step>(&h)) {
+        out.send(std::move(*s));
       } else {
-        e.kind = match_kind::other_data;
-        e.service = "COTP data (not S7)";
+        out.expect(std::move(std::get<expectation>(h)));
       }
+    }
+    held.clear();
+  }
+  void skip(std::string why) {
+    st = stage::skipped;
+    held.clear();
+    pre.clear();
+    out.skip(std::move(why));
+  }
+
+  void count_ordinal(const stream::record_view& r);
+  void classify(const stream::record_view& r);
+  void before_start(const stream::record_view& r);
+  void start_synthesized();
+  void client(const stream::record_view& r);
+  void client_pdu_done(const stream::record_view& r);
+  void drop_group();
+  void server(const stream::record_view& r);
+  bool server_pdu(const stream::record_view& r, expectation& e);
+  void finish(const script_end& e);
+  void finish_open(const script_end& e);
+};
+
+// Userdata follow-up numbering, as variation.cpp numbers them (every client request counts,
+// also before the replay's start).
+void script_builder::impl::count_ordinal(const stream::record_view& r) {
+  if (r.side != 0 || !r.has_s7) return;
+  const s7_facts f = facts_of_s7(r.s7);
+  if (!f.s7 || !f.is_request() || f.rosctr != 7) {
+    next_ordinal = 0;
+    return;
+  }
+  const auto key = static_cast<std::uint16_t>((f.group << 8U) | f.sub);
+  // A follow-up ("next unit") request has the 12-byte parameter with method 0x12.
+  next_ordinal = f.extended ? ordinals[key] + 1 : 0;
+  ordinals[key] = next_ordinal;
+}
+
+// The first data PDU decides: S7comm (replayed) or another protocol on the port (skipped).
+void script_builder::impl::classify(const stream::record_view& r) {
+  if (classified || !r.has_s7) return;
+  if (facts_of_s7(r.s7).s7) {
+    classify_as_s7();
+    return;
+  }
+  codec::reader head{r.s7, codec::layer::s7_header};  // the would-be protocol id
+  const std::uint8_t id = head.u8();
+  skip(fmt::format(
+      "not S7comm: the COTP data carries no S7 PDU (first payload byte 0x{:02x}, S7comm starts "
+      "with 0x32; other ISO-on-TCP protocols such as MMS also use port 102)",
+      head.ok() ? id : 0));
+}
+
+void script_builder::impl::before_start(const stream::record_view& r) {
+  if (r.side == 0 && is_cr(r)) {
+    if (seen > 0)
+      out.note(fmt::format(
+          "replay starts at frame {}: the {} PDU record(s) before it (frames {}-{}) are skipped",
+          r.frame, seen, first_frame, prev_frame));
+    pre.clear();
+    st = stage::started;
+    client(r);
+    return;
+  }
+  if (r.side == 0) {
+    if (!is_dt(r) || r.resync) pre.clear();
+    if (is_dt(r)) {
+      if (pre.empty()) frame_before_pre = prev_frame;
+      pre.emplace_back(r);
+    }
+    if (r.has_s7) {
+      if (is_setup_job(r)) {
+        start_synthesized();
+        return;
+      }
+      pre.clear();
+    }
+  } else if (!pre.empty()) {
+    pre.emplace_back(r);
+  }
+  if (pre.size() > max_pre_records) pre.clear();
+  if (seen++ == 0) first_frame = r.frame;
+  prev_frame = r.frame;
+}
+
+// No CR was captured: the replay starts with a synthesized one, then the Setup communication
+// (the records in `pre`, its last segment the record at hand).
+void script_builder::impl::start_synthesized() {
+  const std::size_t skipped = seen + 1 - pre.size();
+  if (skipped > 0)
+    out.note(fmt::format(
+        "replay starts at frame {}: the {} PDU record(s) before it (frames {}-{}) are skipped",
+        pre.front().frame, skipped, first_frame, frame_before_pre));
+  out.note(
+      fmt::format("no COTP CR captured: a CR was synthesized (src-ref 0x{:04x}, calling TSAP "
+                  "0x{:04x}, called TSAP 0x{:04x} = "
+                  "PG to rack 0 slot 2, TPDU size 1024); the replay continues with the Setup "
+                  "communication in frame {}",
+                  synth_src_ref, synth_calling_tsap, synth_called_tsap, pre.back().frame));
+  st = stage::started;
+  send_step s;
+  s.tpkt = synthesized_cr();
+  s.cr = true;
+  s.time = pre.front().time;
+  emit(std::move(s));
+  expectation e;
+  e.kind = match_kind::tpdu;
+  e.service = "COTP Connect";
+  e.compare = false;
+  e.absorb_note = "answer to the synthesized CR (no CC captured, not compared)";
+  out.absorb(std::move(e));
+  std::vector<stream::record> recs = std::move(pre);
+  pre.clear();
+  for (const stream::record& rec : recs) {
+    const stream::record_view v = rec.view();
+    if (v.side == 0) {
+      client(v);
     } else {
-      e.kind = match_kind::tpdu;
-      e.pdu.frames.push_back(r.tpkt);
-      e.service = service_of_tpdu(r.tpkt);
-      const auto it =
-          std::find_if(open.begin(), open.end(), [](const open_request& o) { return o.cr; });
-      if (it != open.end()) {
-        e.request_frame = it->frame;
-        open.erase(it);
+      server(v);
+    }
+  }
+}
+
+void script_builder::impl::client(const stream::record_view& r) {
+  send_step s;
+  s.frame = r.frame;
+  s.time = r.time;
+  s.tpkt.assign(r.tpkt.begin(), r.tpkt.end());
+  if (r.resync) drop_group();
+  if (is_dt(r)) {
+    s.payload_offset = r.tpkt.size() - r.cotp.user_data.size();
+    s.pdu_offset = group_bytes;
+    group_bytes += r.cotp.user_data.size();
+    if (!group_pdu) group_pdu = std::make_shared<client_pdu>();
+    s.pdu = group_pdu;
+    if (r.cotp.user_data.empty() && !r.has_s7) {
+      emit(std::move(s));
+    } else {
+      group.push_back(std::move(s));
+    }
+  } else {
+    drop_group();
+    s.cr = is_cr(r);
+    if (s.cr) open.push_back({true, 0, r.frame, "COTP Connect", {}, 0, {}});
+    emit(std::move(s));
+  }
+  if (r.has_s7) client_pdu_done(r);
+}
+
+// A client PDU is complete: its segments go out together, with what may have to change in them.
+void script_builder::impl::client_pdu_done(const stream::record_view& r) {
+  std::shared_ptr<client_pdu> p = std::move(group_pdu);
+  group_pdu.reset();
+  if (!p) p = std::make_shared<client_pdu>();
+  p->complete = true;
+  p->frame = r.frame;
+  const s7_facts f = facts_of_s7(r.s7);
+  p->service = f.s7 ? service_of(r.s7, last_szl) : "not S7";
+  if (f.is_request()) {
+    p->request = true;
+    p->pdu_ref = f.pdu_ref;
+    open.push_back(
+        {false, f.pdu_ref, r.frame, p->service, bvec(r.s7.begin(), r.s7.end()), next_ordinal, {}});
+    // A follow-up request for the next unit of a split Userdata answer echoes the sequence
+    // number (and, if it does, the data unit reference) the PLC gave that answer.
+    const auto& lf = last_fragment[f.group & 0x0FU];
+    if (f.rosctr == 7 && f.extended && lf) {
+      if (lf->seq == f.seq)
+        p->patches.push_back({pdu_patch::what::ud_seq, f.param_offset + 7, lf->facts, f.seq});
+      if (lf->data_unit_ref != 0 && lf->data_unit_ref == f.data_unit_ref)
+        p->patches.push_back(
+            {pdu_patch::what::ud_data_unit_ref, f.param_offset + 8, lf->facts, f.data_unit_ref});
+    }
+  } else if (f.is_response()) {
+    // The client answers a PDU the PLC initiated (Ack_Data to a Download block Job).
+    const auto it = initiated_by_ref.find(f.pdu_ref);
+    if (it != initiated_by_ref.end()) {
+      p->depends_on = it->second;
+      p->patches.push_back({pdu_patch::what::pdu_ref, 4, it->second, f.pdu_ref});
+      p->service = it->second->service;
+    }
+  }
+  for (std::size_t k = 0; k < group.size(); ++k) {
+    group[k].last_of_pdu = k + 1 == group.size();
+    emit(std::move(group[k]));
+  }
+  group.clear();
+  group_bytes = 0;
+}
+
+// Client DT segments that never became a whole PDU (a gap, or the capture ends): sending them
+// would glue their bytes onto the next PDU at the target. (Empty ones already went out.)
+void script_builder::impl::drop_group() {
+  for (const send_step& s : group)
+    out.note(fmt::format(
+        "frame {}: {} bytes of a client S7 PDU whose last DT segment was not captured; not sent",
+        s.frame, s.tpkt.size() - s.payload_offset));
+  group.clear();
+  group_pdu.reset();
+  group_bytes = 0;
+}
+
+void script_builder::impl::server(const stream::record_view& r) {
+  if (r.resync) {
+    sgroup.clear();
+    for (open_request& o : open)
+      if (o.lost_why.empty())
+        o.lost_why = fmt::format("server bytes were lost or skipped before frame {}", r.frame);
+  }
+  if (is_dt(r)) {
+    sgroup.emplace_back(r.tpkt.begin(), r.tpkt.end());
+    if (!r.has_s7) return;
+  }
+  expectation e;
+  e.frame = r.frame;
+  e.time = r.time;
+  if (is_dt(r)) {
+    e.pdu.dt = true;
+    e.pdu.frames = std::move(sgroup);
+    sgroup.clear();
+    e.pdu.s7.assign(r.s7.begin(), r.s7.end());
+    if (facts_of_s7(r.s7).rosctr == 7) {
+      if (!frags) frags = std::make_unique<dump::fragment_tracker>();
+      e.frag = frags->classify(r.s7);
+    }
+    if (!server_pdu(r, e)) return;  // an answer to no replayed request (noted)
+  } else {
+    e.kind = match_kind::tpdu;
+    e.pdu.frames.emplace_back(r.tpkt.begin(), r.tpkt.end());
+    e.service = service_of_tpdu(r.tpkt);
+    const auto it =
+        std::find_if(open.begin(), open.end(), [](const open_request& o) { return o.cr; });
+    if (it != open.end()) {
+      e.request_frame = it->frame;
+      open.erase(it);
+    }
+  }
+  e.sends_before = sends;
+  emit(std::move(e));
+}
+
+// A server S7 PDU: an answer (by PDU reference), a PDU the PLC sends on its own, or other data.
+// False for an answer to a request the replay does not send.
+bool script_builder::impl::server_pdu(const stream::record_view& r, expectation& e) {
+  const s7_facts f = facts_of_s7(r.s7);
+  if (f.is_response()) {
+    e.kind = match_kind::by_ref;
+    e.pdu_ref = f.pdu_ref;
+    const auto it = std::find_if(open.begin(), open.end(), [&](const open_request& o) {
+      return !o.cr && o.ref == f.pdu_ref;
+    });
+    if (it == open.end()) {
+      out.note(
+          fmt::format("frame {}: answer (pduref {}) to no replayed request (its request was not "
+                      "captured or was lost in a capture gap): not compared",
+                      r.frame, f.pdu_ref));
+      return false;
+    }
+    e.request_frame = it->frame;
+    e.service = it->service;
+    // Bytes of the captured answer that are not a fixed property of the PLC (variation.cpp).
+    if (tol != nullptr) e.tolerated = tol->tolerated(conn, r.frame, it->s7, r.s7, it->ordinal);
+    open.erase(it);
+    if (f.rosctr == 7 && f.extended) {
+      e.fragmented = f.last_data_unit == 0x01;
+      auto& lf = last_fragment[f.group & 0x0FU];
+      lf.reset();
+      if (e.fragmented) {
+        e.facts = std::make_shared<actual_facts>();
+        lf = fragment_ref{e.facts, f.seq, f.data_unit_ref};
       }
     }
-    s.steps.push_back({false, s.expects.size()});
-    s.expects.push_back(std::move(e));
+  } else if (f.is_initiated()) {
+    e.kind = match_kind::initiated;
+    e.pdu_ref = f.pdu_ref;
+    std::uint16_t unused = 0;
+    e.service = service_of(r.s7, unused) + (f.rosctr == 1 ? " (PLC job)" : " (PLC push)");
+    e.facts = std::make_shared<actual_facts>();
+    initiated_by_ref[f.pdu_ref] = e.facts;
+  } else {
+    e.kind = match_kind::other_data;
+    e.service = "COTP data (not S7)";
   }
+  if (e.facts) {
+    e.facts->frame = e.frame;
+    e.facts->request_frame = e.request_frame;
+    e.facts->service = e.service;
+  }
+  return true;
+}
 
-  // Client DT segments that never became a whole PDU (a gap, or the capture ends): sending them
-  // would glue their bytes onto the next PDU at the target. Empty ones (Step 7's empty DT after
-  // each answer) are harmless and go out as captured.
-  for (send_step& st : s.sends) {
-    if (st.pdu >= 0 || st.payload_offset == 0 || st.payload_offset >= st.tpkt.size()) continue;
-    s.notes.push_back(
-        fmt::format("frame {}: {} bytes of a client S7 PDU whose last DT segment was not captured; "
-                    "not sent",
-                    st.frame, st.tpkt.size() - st.payload_offset));
-    st.tpkt.clear();
+void script_builder::impl::finish(const script_end& end) {
+  if (st == stage::skipped) return;
+  if (st == stage::before_start) {
+    if (seen == 0 && end.bytes[0] == 0 && end.bytes[1] == 0) {
+      skip("no payload: the TCP connection carried no data (e.g. an unanswered SYN)");
+    } else if (seen == 0) {
+      skip(
+          fmt::format("not ISO-on-TCP: no TPKT frame in the payload (client {} bytes, server {} "
+                      "bytes)",
+                      end.bytes[0], end.bytes[1]));
+    } else {
+      skip(
+          "neither a COTP CR nor an S7 Setup communication was captured (the capture starts "
+          "mid-session): there is no point from which the session can be rebuilt");
+    }
+    return;
   }
+  drop_group();
+  if (!classified) classify_as_s7();
+  finish_open(end);
+  if (sends == 0) out.skip("no client frame to send");
+}
 
-  // Requests without a captured answer: unknowable (capture gap, capture ends) or really none.
-  const bool closed = c.sides[0].fin || c.sides[0].rst || c.sides[1].fin || c.sides[1].rst;
-  std::size_t server_end = 0;
-  for (const stream::record& r : recs) {
-    if (r.side == 1) server_end = std::max(server_end, r.stream_offset + r.tpkt.size());
-  }
-  const bool server_tail_lost = server_end < c.sides[1].data.size() || !sgroup.empty();
+// Requests without a captured answer: unknowable (capture gap, capture ends) or really none.
+void script_builder::impl::finish_open(const script_end& end) {
+  const bool server_tail_lost = end.server_tail_cut || !sgroup.empty();
   for (const open_request& o : open) {
-    std::string why;
-    for (std::size_t k = o.record + 1; k < recs.size() && why.empty(); ++k) {
-      if (recs[k].side == 1 && recs[k].resync) {
-        why = fmt::format("server bytes were lost or skipped before frame {}", recs[k].frame);
-      }
-    }
+    std::string why = o.lost_why;
     if (why.empty() && server_tail_lost) why = "the capture ends in the middle of a server PDU";
-    if (why.empty() && c.sides[1].bytes_lost > 0)
+    if (why.empty() && end.server_bytes_lost > 0)
       why = "server bytes were lost at the end of the capture";
-    if (why.empty() && !closed) why = "the capture ends before the answer";
+    if (why.empty() && !end.closed) why = "the capture ends before the answer";
     if (why.empty()) {
-      s.notes.push_back(
-          fmt::format("frame {}: the captured PLC did not answer this {} before the connection "
-                      "closed; an answer from the target is reported as unexpected",
-                      o.frame, o.service));
+      out.note(fmt::format(
+          "frame {}: the captured PLC did not answer this {} before the connection closed; an "
+          "answer from the target is reported as unexpected",
+          o.frame, o.service));
       continue;
     }
     expectation e;
@@ -347,12 +483,96 @@ script build_script(const stream::connection_records& cr) {
     e.service = o.service;
     e.compare = false;
     e.absorb_note = fmt::format("answer to frame {} not compared: {}", o.frame, why);
-    s.expects.push_back(std::move(e));
+    out.absorb(std::move(e));
+  }
+  open.clear();
+}
+
+script_builder::script_builder(script_sink& out, std::size_t conn, const tolerance_source* tol)
+    : impl_(std::make_unique<impl>(out, conn, tol)) {}
+script_builder::~script_builder() = default;
+
+void script_builder::record(const stream::record_view& r) {
+  impl& m = *impl_;
+  if (m.st == impl::stage::skipped) return;
+  m.count_ordinal(r);
+  m.classify(r);
+  if (m.st == impl::stage::skipped) return;
+  if (m.st == impl::stage::before_start) {
+    m.before_start(r);
+  } else if (r.side == 0) {
+    m.client(r);
+  } else {
+    m.server(r);
+  }
+}
+
+void script_builder::finish(const script_end& e) {
+  impl_->finish(e);
+}
+
+// --- build_script(): the builder's output collected --------------------------------------------
+
+namespace {
+
+class collector final : public script_sink {
+ public:
+  explicit collector(script& s) : s_(s) {}
+  void send(send_step&& st) override {
+    const std::size_t si = s_.sends.size();
+    if (st.pdu) members_.emplace_back(st.pdu, si);
+    s_.sends.push_back(std::move(st));
+    s_.steps.push_back({true, si});
+  }
+  void expect(expectation&& e) override {
+    s_.steps.push_back({false, s_.expects.size()});
+    s_.expects.push_back(std::move(e));
+  }
+  void absorb(expectation&& e) override { s_.expects.push_back(std::move(e)); }
+  void note(std::string n) override { s_.notes.push_back(std::move(n)); }
+  void skip(std::string reason) override { s_.skip_reason = std::move(reason); }
+  // The whole client PDUs with the send steps that carry them, in order of their first step.
+  void finish() {
+    std::map<const client_pdu*, std::size_t> at;
+    for (const auto& [p, si] : members_) {
+      if (!p->complete) continue;
+      auto [it, inserted] = at.try_emplace(p.get(), s_.pdus.size());
+      if (inserted) {
+        s_.pdus.push_back(*p);
+        s_.pdus.back().sends.clear();
+      }
+      s_.pdus[it->second].sends.push_back(si);
+    }
   }
 
-  s.replayable = std::any_of(s.sends.begin(), s.sends.end(),
-                             [](const send_step& st) { return !st.tpkt.empty(); });
-  if (!s.replayable) s.skip_reason = "no client frame to send";
+ private:
+  script& s_;
+  std::vector<std::pair<std::shared_ptr<const client_pdu>, std::size_t>> members_;
+};
+
+}  // namespace
+
+script build_script(const stream::connection_records& cr) {
+  script s;
+  const capture::connection& c = *cr.conn;
+  for (const std::string& n : c.notes) s.notes.push_back(n);
+  for (const std::string& n : cr.notes) s.notes.push_back(n);
+  collector out{s};
+  script_builder b{out, 0, nullptr};
+  std::size_t server_end = 0;
+  for (const stream::record& r : cr.records) {
+    b.record(r.view());
+    if (r.side == 1) server_end = std::max(server_end, r.stream_offset + r.tpkt.size());
+  }
+  script_end e;
+  e.closed = c.sides[0].fin || c.sides[0].rst || c.sides[1].fin || c.sides[1].rst;
+  e.bytes[0] = c.sides[0].data.size();
+  e.bytes[1] = c.sides[1].data.size();
+  e.server_bytes_lost = c.sides[1].bytes_lost;
+  e.server_tail_cut = server_end < c.sides[1].data.size();
+  b.finish(e);
+  out.finish();
+  s.replayable = s.skip_reason.empty() && !s.sends.empty();
   return s;
 }
 

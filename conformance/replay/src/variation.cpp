@@ -1,6 +1,8 @@
-// What in the captured answers is not a fixed property of the PLC (script.hpp, tolerated_ranges):
-// bytes the PLC's program changes, bytes the captured PLC itself answered differently to the same
-// request, and the PLC's clock inside SZL records.
+// What in the captured answers is not a fixed property of the PLC (variation.hpp): bytes the
+// PLC's program changes, bytes the captured PLC itself answered differently to the same request,
+// and the PLC's clock inside SZL records.
+#include "variation.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,7 +19,7 @@
 #include "protos7/codec/szl.hpp"
 #include "protos7/replay/script.hpp"
 
-namespace protos7::replay {
+namespace protos7::replay::detail {
 
 namespace {
 
@@ -29,15 +31,6 @@ using bvec = std::vector<std::byte>;
 constexpr std::string_view rule_program = "program_data";
 constexpr std::string_view rule_varies = "varies_in_capture";
 constexpr std::string_view rule_clock = "clock";
-
-struct answer_ref {
-  std::size_t conn = 0;
-  std::uint64_t frame = 0;
-  const bvec* req = nullptr;
-  const bvec* resp = nullptr;
-  std::uint64_t req_frame = 0;
-  std::size_t ordinal = 0;  // Userdata: 0 first answer, n the n-th follow-up unit
-};
 
 // Read Var / Write Var items as memory locations (area, DB, byte range, bit).
 struct mem_loc {
@@ -135,196 +128,282 @@ void add_range(std::vector<range>& out, std::size_t at, std::string_view rule, s
   out.push_back({at, 1, rule, std::move(what)});
 }
 
+// The answers of one Userdata request (its bytes but PDU reference, sequence number and data
+// unit reference, and the follow-up ordinal), by distinct content.
+struct variant {
+  bvec resp;                          // the first answer with this content
+  std::size_t data_start = 0;         // where its data part starts
+  std::size_t count = 0;              // answers with this content
+  std::vector<std::uint64_t> frames;  // the first three of them
+};
+// Distinct answers kept per request; further ones are counted but not compared (a request a PLC
+// answers in more than this many ways varies everywhere that matters already).
+constexpr std::size_t max_variants = 64;
+
+struct request_group {
+  std::vector<variant> variants;
+  std::size_t overflow = 0;
+};
+
+std::size_t data_start_of(std::span<const std::byte> resp) {
+  const detail::s7_facts f = detail::facts_of_s7(resp);
+  return f.param_offset + f.param_length;
+}
+
+// The request as the key of its group: PDU reference, sequence number and data unit reference
+// cleared (they differ between identical requests).
+bvec group_key(std::span<const std::byte> req) {
+  bvec key(req.begin(), req.end());
+  const auto clear = [&](std::size_t at, std::size_t n) {
+    if (key.size() >= at + n)
+      std::fill_n(key.begin() + static_cast<std::ptrdiff_t>(at), n, std::byte{0});
+  };
+  clear(s7::header_at::pdu_ref, 2);
+  const detail::s7_facts rf = detail::facts_of_s7(req);
+  if (rf.ud) clear(rf.param_offset + ud::param_at::seq, 1);
+  if (rf.extended) clear(rf.param_offset + ud::param_at::data_unit_ref, 1);
+  return key;
+}
+
+// Userdata answers (but Read clock, which the `clock` rule covers field by field) that decode.
+bool varies_candidate(std::span<const std::byte> resp) {
+  const detail::s7_facts f = detail::facts_of_s7(resp);
+  return f.decoded && f.rosctr == 7 && f.group != static_cast<std::uint8_t>(ud::group::time);
+}
+
+bool same_from(std::span<const std::byte> a, std::span<const std::byte> b, std::size_t from) {
+  return a.size() == b.size() &&
+         std::equal(a.begin() + static_cast<std::ptrdiff_t>(std::min(from, a.size())), a.end(),
+                    b.begin() + static_cast<std::ptrdiff_t>(std::min(from, b.size())));
+}
+
 }  // namespace
 
-tolerance_map tolerated_ranges(const std::vector<stream::connection_records>& conns) {
-  tolerance_map out;
-  // Pair answers with requests, per connection.
-  std::vector<answer_ref> answers;
-  for (std::size_t c = 0; c < conns.size(); ++c) {
-    std::map<std::uint16_t, std::pair<const stream::record*, std::size_t>> open;
-    std::map<std::uint16_t, std::size_t> ordinal;  // group << 8 | sub -> follow-ups so far
-    for (const stream::record& r : conns[c].records) {
-      if (!r.has_s7) continue;
-      const detail::s7_facts f = detail::facts_of_s7(r.s7);
-      if (!f.s7) continue;
-      if (r.side == 0 && f.is_request()) {
-        std::size_t ord = 0;
-        if (f.rosctr == 7) {
-          const auto key = static_cast<std::uint16_t>((f.group << 8U) | f.sub);
-          // A follow-up ("next unit") request has the 12-byte parameter with method 0x12.
-          const bool follow = f.extended;
-          ord = follow ? ordinal[key] + 1 : 0;
-          ordinal[key] = ord;
-        }
-        open[f.pdu_ref] = {&r, ord};
-      } else if (r.side == 1 && f.is_response()) {
-        const auto it = open.find(f.pdu_ref);
-        if (it == open.end()) continue;
-        answers.push_back(
-            {c, r.frame, &it->second.first->s7, &r.s7, it->second.first->frame, it->second.second});
-        open.erase(it);
-      }
-    }
-  }
-  std::stable_sort(answers.begin(), answers.end(),
-                   [](const answer_ref& a, const answer_ref& b) { return a.frame < b.frame; });
-
-  // --- Read Var data the PLC's program changed -----------------------------------------------
-  memory_model mem;
-  struct read_item {
-    std::size_t answer;
-    mem_loc loc;
-    std::size_t data_at;  // offset of the item's data in the answer PDU
-    std::size_t data_len;
+struct variation_facts::state {
+  struct open_request {
+    bvec req;
+    std::size_t ordinal = 0;
   };
-  std::vector<read_item> reads;
-  for (std::size_t i = 0; i < answers.size(); ++i) {
-    const answer_ref& a = answers[i];
-    const auto rq = s7::decode(*a.req, nullptr, lenient());
-    const auto rs = s7::decode(*a.resp, nullptr, lenient());
-    if (!rq || !rs || rq->p.hdr.type != s7::rosctr::job || rs->p.hdr.error() != 0) continue;
-    if (rq->prm.fn == static_cast<std::uint8_t>(s7::function::read_var) &&
-        rs->prm.fn == rq->prm.fn) {
-      auto specs = rq->prm.var_specs(rq->p.origin);
-      s7::data_item_iterator items{rs->p.data, rs->prm.item_count, rs->p.origin,
-                                   lenient().params.data};
-      s7::var_spec v;
-      s7::data_item d;
-      while (specs.next(v) && items.next(d)) {
-        const auto l = locate(v);
-        if (!l || d.return_code != s7::return_code::success) continue;
-        mem.read(*l, d.data);
-        reads.push_back({i, *l, d.offset + 4U, d.data.size()});
-      }
-    } else if (rq->prm.fn == static_cast<std::uint8_t>(s7::function::write_var)) {
-      auto specs = rq->prm.var_specs(rq->p.origin);
-      s7::data_item_iterator items{rq->p.data, rq->prm.item_count, rq->p.origin,
-                                   lenient().params.data};
-      s7::var_spec v;
-      s7::data_item d;
-      // The Write Var response data: one return code per item.
-      codec::reader codes{rs->p.data, rs->p.origin, codec::layer::s7_data};
-      while (specs.next(v) && items.next(d)) {
-        const std::uint8_t rc = codes.u8();
-        if (!codes.ok() || rc != s7::return_code::success) continue;
-        if (const auto l = locate(v)) mem.write(*l, d.data);
-      }
+  struct pairing {
+    std::map<std::uint16_t, open_request> open;
+    std::map<std::uint16_t, std::size_t> ordinal;  // group << 8 | sub -> follow-ups so far
+  };
+  std::unordered_map<std::size_t, pairing> conns;  // open connections
+  memory_model mem;
+  std::map<std::pair<bvec, std::size_t>, request_group> groups;
+
+  void answer(std::span<const std::byte> req, std::span<const std::byte> resp, std::uint64_t frame,
+              std::size_t ordinal);
+  void memory(std::span<const std::byte> req, std::span<const std::byte> resp);
+  void program_ranges(std::span<const std::byte> req, std::span<const std::byte> resp,
+                      std::vector<range>& out) const;
+  void varies_ranges(std::span<const std::byte> req, std::span<const std::byte> resp,
+                     std::size_t ordinal, std::vector<range>& out) const;
+};
+
+variation_facts::variation_facts() : st_(std::make_unique<state>()) {}
+variation_facts::~variation_facts() = default;
+
+void variation_facts::on_connection(std::size_t index, const capture::connection&) {
+  st_->conns[index];
+}
+
+void variation_facts::on_end(std::size_t index, const stream::connection_end&) {
+  st_->conns.erase(index);
+}
+
+// Pairs requests with answers per connection, as the replay script does.
+void variation_facts::on_record(std::size_t index, const stream::record_view& r) {
+  if (!r.has_s7) return;
+  const detail::s7_facts f = detail::facts_of_s7(r.s7);
+  if (!f.s7) return;
+  state::pairing& p = st_->conns[index];
+  if (r.side == 0 && f.is_request()) {
+    std::size_t ord = 0;
+    if (f.rosctr == 7) {
+      const auto key = static_cast<std::uint16_t>((f.group << 8U) | f.sub);
+      // A follow-up ("next unit") request has the 12-byte parameter with method 0x12.
+      ord = f.extended ? p.ordinal[key] + 1 : 0;
+      p.ordinal[key] = ord;
+    }
+    p.open[f.pdu_ref] = {bvec(r.s7.begin(), r.s7.end()), ord};
+  } else if (r.side == 1 && f.is_response()) {
+    const auto it = p.open.find(f.pdu_ref);
+    if (it == p.open.end()) return;
+    st_->answer(it->second.req, r.s7, r.frame, it->second.ordinal);
+    p.open.erase(it);
+  }
+}
+
+void variation_facts::state::answer(std::span<const std::byte> req, std::span<const std::byte> resp,
+                                    std::uint64_t frame, std::size_t ordinal) {
+  memory(req, resp);
+  if (!varies_candidate(resp)) return;
+  request_group& g = groups[{group_key(req), ordinal}];
+  const std::size_t ds = data_start_of(resp);
+  for (variant& v : g.variants) {
+    if (v.data_start != ds || !same_from(v.resp, resp, ds)) continue;
+    if (++v.count <= 3) v.frames.push_back(frame);
+    return;
+  }
+  if (g.variants.size() >= max_variants) {
+    ++g.overflow;
+    return;
+  }
+  g.variants.push_back({bvec(resp.begin(), resp.end()), ds, 1, {frame}});
+}
+
+// The client-visible memory, in answer order: reads mark the bytes that changed, writes set them.
+void variation_facts::state::memory(std::span<const std::byte> req,
+                                    std::span<const std::byte> resp) {
+  const auto rq = s7::decode(req, nullptr, lenient());
+  const auto rs = s7::decode(resp, nullptr, lenient());
+  if (!rq || !rs || rq->p.hdr.type != s7::rosctr::job || rs->p.hdr.error() != 0) return;
+  if (rq->prm.fn == static_cast<std::uint8_t>(s7::function::read_var) && rs->prm.fn == rq->prm.fn) {
+    auto specs = rq->prm.var_specs(rq->p.origin);
+    s7::data_item_iterator items{rs->p.data, rs->prm.item_count, rs->p.origin,
+                                 lenient().params.data};
+    s7::var_spec v;
+    s7::data_item d;
+    while (specs.next(v) && items.next(d)) {
+      const auto l = locate(v);
+      if (l && d.return_code == s7::return_code::success) mem.read(*l, d.data);
+    }
+  } else if (rq->prm.fn == static_cast<std::uint8_t>(s7::function::write_var)) {
+    auto specs = rq->prm.var_specs(rq->p.origin);
+    s7::data_item_iterator items{rq->p.data, rq->prm.item_count, rq->p.origin,
+                                 lenient().params.data};
+    s7::var_spec v;
+    s7::data_item d;
+    // The Write Var response data: one return code per item.
+    codec::reader codes{rs->p.data, rs->p.origin, codec::layer::s7_data};
+    while (specs.next(v) && items.next(d)) {
+      const std::uint8_t rc = codes.u8();
+      if (!codes.ok() || rc != s7::return_code::success) continue;
+      if (const auto l = locate(v)) mem.write(*l, d.data);
     }
   }
-  for (const read_item& r : reads) {
-    const answer_ref& a = answers[r.answer];
-    for (std::size_t i = 0; i < r.data_len && i < r.loc.length; ++i) {
-      const byte_key k{r.loc.area, r.loc.db, r.loc.offset + static_cast<std::uint32_t>(i)};
+}
+
+// Read Var data bytes the PLC's program changed.
+void variation_facts::state::program_ranges(std::span<const std::byte> req,
+                                            std::span<const std::byte> resp,
+                                            std::vector<range>& out) const {
+  if (mem.changed.empty()) return;
+  const auto rq = s7::decode(req, nullptr, lenient());
+  const auto rs = s7::decode(resp, nullptr, lenient());
+  if (!rq || !rs || rq->p.hdr.type != s7::rosctr::job || rs->p.hdr.error() != 0) return;
+  if (rq->prm.fn != static_cast<std::uint8_t>(s7::function::read_var) || rs->prm.fn != rq->prm.fn)
+    return;
+  auto specs = rq->prm.var_specs(rq->p.origin);
+  s7::data_item_iterator items{rs->p.data, rs->prm.item_count, rs->p.origin, lenient().params.data};
+  s7::var_spec v;
+  s7::data_item d;
+  while (specs.next(v) && items.next(d)) {
+    const auto l = locate(v);
+    if (!l || d.return_code != s7::return_code::success) continue;
+    const std::size_t data_at = d.offset + 4U;
+    for (std::size_t i = 0; i < d.data.size() && i < l->length; ++i) {
+      const byte_key k{l->area, l->db, l->offset + static_cast<std::uint32_t>(i)};
       const auto ch = mem.changed.find(k);
       if (ch == mem.changed.end()) continue;
-      if (r.loc.bit_mask != 0 && (ch->second & r.loc.bit_mask) == 0) continue;
+      if (l->bit_mask != 0 && (ch->second & l->bit_mask) == 0) continue;
+      add_range(out, data_at + i, rule_program,
+                fmt::format("{}{}: the PLC's program changes it (the capture shows other values "
+                            "with no client write in between)",
+                            area_text(*l), l->offset + i));
+    }
+  }
+}
+
+// The DATE_AND_TIME inside SZL 0x0424 / 0x0124 and 0x0132 index 8 records.
+void clock_ranges(std::span<const std::byte> resp, std::size_t ordinal, std::vector<range>& out) {
+  const auto p = s7::parse(resp);
+  if (!p || p->hdr.type != s7::rosctr::userdata || ordinal != 0) return;
+  const auto u = ud::parse(*p);
+  if (!u || !u->has_data || u->prm.group != static_cast<std::uint8_t>(ud::group::cpu) ||
+      u->prm.subfunction != ud::sub::read_szl || u->prm.error_code != 0)
+    return;
+  const codec::bytes pl = u->data.payload;
+  // The SZL response head (szl.hpp): | SZL-ID | index | LENTHDR | N_DR |, read without the
+  // record count check of szl::parse_response (records are walked as far as they fit).
+  codec::reader head{pl, codec::layer::szl};
+  const std::uint16_t id = head.u16be();
+  const std::uint16_t index = head.u16be();
+  const std::uint16_t len = head.u16be();
+  (void)head.u16be();  // N_DR
+  if (!head.ok()) return;
+  std::size_t at_in_record = 0;
+  if ((id & 0x00FFU) == 0x24 && len >= 20) at_in_record = 12;  // 0x0424 / 0x0124: mode, time stamp
+  // Time system status: record | index 0008 | 20 bytes | DATE_AND_TIME | ...
+  // (s7comm_reading_plc_status.pcap frame 97: 0008, 20 x 00, 14 08 20 12 05 31 03 04;
+  // s7comm_reading_setting_plc_time.pcap frame 29).
+  else if (id == 0x0132 && index == 8 && len >= 30)
+    at_in_record = 22;
+  else
+    return;
+  for (std::size_t rec = codec::szl::response_head_size; rec + len <= pl.size(); rec += len) {
+    const std::size_t at = u->data.payload_offset + rec + at_in_record;
+    for (std::size_t k = 0; k < 8; ++k)
       add_range(
-          out[{a.conn, a.frame}], r.data_at + i, rule_program,
-          fmt::format(
-              "{}{}: the PLC's program changes it (the capture shows other values with no client "
-              "write in between)",
-              area_text(r.loc), r.loc.offset + i));
-    }
+          out, at + k, rule_clock,
+          fmt::format("SZL 0x{:04X} record byte {}..{}: the PLC's clock (DATE_AND_TIME) when it "
+                      "answers",
+                      id, at_in_record, at_in_record + 7));
   }
+}
 
-  // --- The PLC clock inside SZL records
-  // -------------------------------------------------------------
-  for (const answer_ref& a : answers) {
-    const auto p = s7::parse(*a.resp);
-    if (!p || p->hdr.type != s7::rosctr::userdata || a.ordinal != 0) continue;
-    const auto u = ud::parse(*p);
-    if (!u || !u->has_data || u->prm.group != static_cast<std::uint8_t>(ud::group::cpu) ||
-        u->prm.subfunction != ud::sub::read_szl || u->prm.error_code != 0)
+// Data bytes the captured PLC answered differently to the same request.
+void variation_facts::state::varies_ranges(std::span<const std::byte> req,
+                                           std::span<const std::byte> resp, std::size_t ordinal,
+                                           std::vector<range>& out) const {
+  if (groups.empty() || !varies_candidate(resp)) return;
+  const auto it = groups.find({group_key(req), ordinal});
+  if (it == groups.end() || it->second.variants.size() < 2) return;
+  const std::size_t ds = data_start_of(resp);
+  std::set<std::size_t> varying;
+  std::vector<std::uint64_t> others;
+  std::size_t count = 0;
+  for (const variant& v : it->second.variants) {
+    if (v.resp.size() != resp.size() || (v.data_start == ds && same_from(v.resp, resp, ds)))
       continue;
-    const codec::bytes pl = u->data.payload;
-    // The SZL response head (szl.hpp): | SZL-ID | index | LENTHDR | N_DR |, read without the
-    // record count check of szl::parse_response (records are walked as far as they fit).
-    codec::reader head{pl, codec::layer::szl};
-    const std::uint16_t id = head.u16be();
-    const std::uint16_t index = head.u16be();
-    const std::uint16_t len = head.u16be();
-    (void)head.u16be();  // N_DR
-    if (!head.ok()) continue;
-    std::size_t at_in_record = 0;
-    if ((id & 0x00FFU) == 0x24 && len >= 20)
-      at_in_record = 12;  // 0x0424 / 0x0124: mode, time stamp
-    // Time system status: record | index 0008 | 20 bytes | DATE_AND_TIME | ...
-    // (s7comm_reading_plc_status.pcap frame 97: 0008, 20 x 00, 14 08 20 12 05 31 03 04;
-    // s7comm_reading_setting_plc_time.pcap frame 29).
-    else if (id == 0x0132 && index == 8 && len >= 30)
-      at_in_record = 22;
-    else
-      continue;
-    for (std::size_t rec = codec::szl::response_head_size; rec + len <= pl.size(); rec += len) {
-      const std::size_t at = u->data.payload_offset + rec + at_in_record;
-      for (std::size_t k = 0; k < 8; ++k)
-        add_range(
-            out[{a.conn, a.frame}], at + k, rule_clock,
-            fmt::format(
-                "SZL 0x{:04X} record byte {}..{}: the PLC's clock (DATE_AND_TIME) when it answers",
-                id, at_in_record, at_in_record + 7));
-    }
-  }
-  // --- Userdata answers that vary between identical requests ------------------------------------
-  std::map<std::pair<bvec, std::size_t>, std::vector<std::size_t>> groups;
-  for (std::size_t i = 0; i < answers.size(); ++i) {
-    const answer_ref& a = answers[i];
-    const detail::s7_facts f = detail::facts_of_s7(*a.resp);
-    // Read clock answers vary by nature; the `clock` rule covers their time stamp field by field.
-    if (!f.decoded || f.rosctr != 7 || f.group == static_cast<std::uint8_t>(ud::group::time))
-      continue;
-    bvec key = *a.req;
-    const auto clear = [&](std::size_t at, std::size_t n) {
-      if (key.size() >= at + n)
-        std::fill_n(key.begin() + static_cast<std::ptrdiff_t>(at), n, std::byte{0});
-    };
-    clear(s7::header_at::pdu_ref, 2);
-    const detail::s7_facts rf = detail::facts_of_s7(*a.req);
-    if (rf.ud) clear(rf.param_offset + ud::param_at::seq, 1);
-    if (rf.extended) clear(rf.param_offset + ud::param_at::data_unit_ref, 1);
-    groups[{std::move(key), a.ordinal}].push_back(i);
-  }
-  for (const auto& [key, members] : groups) {
-    if (members.size() < 2) continue;
-    for (std::size_t x = 0; x < members.size(); ++x) {
-      const answer_ref& a = answers[members[x]];
-      const bvec& r = *a.resp;
-      const detail::s7_facts f = detail::facts_of_s7(r);
-      const std::size_t data_start = f.param_offset + f.param_length;
-      std::set<std::size_t> varying;
-      std::vector<std::uint64_t> others;
-      for (std::size_t y = 0; y < members.size(); ++y) {
-        const bvec& o = *answers[members[y]].resp;
-        if (y == x || o.size() != r.size()) continue;
-        bool differs = false;
-        for (std::size_t k = data_start; k < r.size(); ++k)
-          if (r[k] != o[k]) {
-            varying.insert(k);
-            differs = true;
-          }
-        if (differs) others.push_back(answers[members[y]].frame);
+    bool differs = false;
+    for (std::size_t k = ds; k < resp.size(); ++k)
+      if (resp[k] != v.resp[k]) {
+        varying.insert(k);
+        differs = true;
       }
-      if (varying.empty()) continue;
-      std::string frames;
-      for (std::size_t k = 0; k < others.size() && k < 3; ++k)
-        frames += fmt::format("{}{}", k ? ", " : "", others[k]);
-      if (others.size() > 3) frames += fmt::format(" and {} more", others.size() - 3);
-      const std::string what = fmt::format(
-          "data byte(s) the captured PLC answered differently to the same request (frame(s) {})",
-          frames);
-      auto& ranges = out[{a.conn, a.frame}];
-      for (std::size_t k : varying) {
-        // Bytes an earlier rule (the clock in SZL records) already covers stay with that rule.
-        const bool covered = std::any_of(ranges.begin(), ranges.end(), [&](const range& other) {
-          return other.rule != rule_varies && k >= other.offset && k < other.offset + other.length;
-        });
-        if (!covered) add_range(ranges, k, rule_varies, what);
-      }
-    }
+    if (!differs) continue;
+    count += v.count;
+    others.insert(others.end(), v.frames.begin(), v.frames.end());
   }
+  if (varying.empty()) return;
+  std::sort(others.begin(), others.end());
+  std::string frames;
+  for (std::size_t k = 0; k < others.size() && k < 3; ++k)
+    frames += fmt::format("{}{}", k ? ", " : "", others[k]);
+  if (count > 3) frames += fmt::format(" and {} more", count - 3);
+  const std::string what = fmt::format(
+      "data byte(s) the captured PLC answered differently to the same request (frame(s) {})",
+      frames);
+  for (std::size_t k : varying) {
+    // Bytes an earlier rule (the clock in SZL records) already covers stay with that rule.
+    const bool covered = std::any_of(out.begin(), out.end(), [&](const range& other) {
+      return other.rule != rule_varies && k >= other.offset && k < other.offset + other.length;
+    });
+    if (!covered) add_range(out, k, rule_varies, what);
+  }
+}
 
+std::vector<range> variation_facts::tolerated(std::size_t, std::uint64_t,
+                                              std::span<const std::byte> req,
+                                              std::span<const std::byte> resp,
+                                              std::size_t ordinal) const {
+  std::vector<range> out;
+  st_->program_ranges(req, resp, out);
+  clock_ranges(resp, ordinal, out);
+  st_->varies_ranges(req, resp, ordinal, out);
   return out;
 }
 
-}  // namespace protos7::replay
+}  // namespace protos7::replay::detail

@@ -135,4 +135,77 @@ bool load_memory(std::span<const std::byte> file_bytes, capture_file& out, load_
 // True when either endpoint of `c` uses TCP port `port`, e.g. involves_port(c, 102) for S7comm.
 bool involves_port(const connection& c, std::uint16_t port);
 
+// --- Reading a capture as a stream ---------------------------------------------------------------
+//
+// load() keeps every byte of every connection, which is what tests and small captures want. A
+// capture of an hour of a production line (gigabytes, tens of millions of PDUs) is read as a
+// stream instead: the reader hands each connection's bytes to a sink as they become contiguous
+// and keeps nothing but the reassembly state of the connections that are open (out-of-order
+// segments, at most max_out_of_order_bytes per direction). With `retire_closed`, a connection is
+// closed (on_close) as soon as both sides sent FIN, or one sent RST, and all its bytes are
+// delivered; later segments of its 4-tuple (the last ACK, retransmissions) are dropped silently,
+// a new SYN starts a new connection. Memory is then bounded by the connections open at once,
+// not by the length of the capture.
+
+// Receives a capture's connections as they are read. Ids count the connections in order of
+// their first frame (the index load() gives them). The `connection` passed carries everything but
+// `sides[].data` and `chunks` (which stay empty) and `notes` (delivered one by one by on_note).
+class stream_sink {
+ public:
+  virtual ~stream_sink() = default;
+  // A new connection: endpoints, start_seen, first_frame.
+  virtual void on_open(std::size_t id, const connection& c) = 0;
+  // Bytes that became contiguous in one frame: `ch.begin`/`ch.end` count the side's delivered
+  // bytes (holes removed, as in side_stream::data), `bytes` are those bytes (valid for the call).
+  virtual void on_data(std::size_t id, const chunk& ch, std::span<const std::byte> bytes) = 0;
+  virtual void on_note(std::size_t id, const std::string& note) = 0;
+  // The connection ends (closed, or the capture ends): last_frame, fin/rst, bytes_lost final.
+  virtual void on_close(std::size_t id, const connection& c) = 0;
+  // A file-level problem (capture_file::warnings).
+  virtual void on_warning(const std::string& warning) = 0;
+};
+
+struct reader_options {
+  bool retire_closed = true;  // see above; false: every connection stays open to the end (load())
+};
+
+// Counts of what a reader has read so far (capture_file's counters).
+struct reader_stats {
+  int link_type = -1;
+  std::uint64_t frames = 0;
+  std::uint64_t tcp_frames = 0;
+  std::uint64_t ignored_frames = 0;
+  std::uint64_t skipped_frames = 0;
+  std::uint64_t file_bytes = 0;   // size of the file (0 when unknown)
+  std::uint64_t file_offset = 0;  // bytes of it read so far (progress)
+};
+
+class reader {
+ public:
+  explicit reader(const reader_options& opt = {});
+  ~reader();
+  reader(const reader&) = delete;
+  reader& operator=(const reader&) = delete;
+
+  // Opens a capture file or buffer (which must outlive the reader). Errors as load().
+  bool open(const std::string& path, load_error& err);
+  bool open_memory(std::span<const std::byte> file_bytes, load_error& err);
+
+  // Reads up to `max_frames` frames into `sink`. Returns false once the capture is exhausted:
+  // then every connection still open has been closed (holes that never filled declared lost).
+  bool read(stream_sink& sink, std::size_t max_frames);
+  [[nodiscard]] const reader_stats& stats() const noexcept;
+  // The connections open in the reassembler right now (memory bound checks, tests).
+  [[nodiscard]] std::size_t open_connections() const noexcept;
+
+ private:
+  struct impl;
+  impl* impl_ = nullptr;
+};
+
+// Plays a loaded capture back as reader events, in frame order across connections: on_open at a
+// connection's first frame, its chunks, its notes and on_close after its last frame. Lets code
+// written against stream_sink run on captures built in memory (tests).
+void emit(const capture_file& file, stream_sink& sink);
+
 }  // namespace protos7::capture

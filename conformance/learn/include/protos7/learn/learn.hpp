@@ -37,12 +37,16 @@
 
 #include "protos7/capture/capture.hpp"
 #include "protos7/server/profile.hpp"
+#include "protos7/stream/progress.hpp"
 
 namespace protos7::learn {
 
 struct options {
   std::uint16_t port = 102;  // TCP port of the S7 connections in the captures (0: every one)
   std::string name;          // profile name; default "learned from <first capture>"
+  // learn_files(): a progress line on stderr (the captures are read as streams: memory is bounded
+  // by the open connections and by what is learned, the PLC's memory, not by the captures' size).
+  stream::progress::mode progress = stream::progress::mode::off;
 };
 
 struct learned {

@@ -1,28 +1,38 @@
 // protos7::replay - replays the client side of captured S7 conversations against a live target
 // and compares every answer with the one the captured PLC gave.
 //
-// For each capture: the TCP streams are reassembled (protos7::capture), split into TPKT/COTP/S7
-// records (protos7::stream), and every S7 connection is replayed over its own TCP connection to
-// the target, in capture order:
+// A capture is read as a stream (protos7::stream::reader): twice, first to learn what in the
+// captured answers is not a fixed property of the PLC (variation.cpp: bytes the PLC's program
+// changes, bytes the captured PLC answered differently to the same request), then to replay it.
+// Every S7 connection becomes a script (client frames to send, server PDUs to expect, in capture
+// order) built as its records come, and all connections run at once in one event loop:
 //
 //   client frame (CR, DT, the empty DT Step 7 sends after each answer, ...)  -> sent as captured
 //   server PDU (CC, Ack_Data, Userdata response, a Job the PLC sends itself) -> expected
 //
-// Before each client frame the runner waits for the server PDUs that precede it in the capture
-// (up to options::timeout each). Answers are mapped to expectations by PDU reference; PDUs the
-// PLC initiates (Download block Jobs during a download, Userdata pushes) in order. When the PLC
-// sends a Job, the runner answers with the captured client Ack_Data, its PDU reference patched to
-// the one the target used; a follow-up "next unit" Userdata request gets the sequence number the
-// target chose for the unit before. Each answer gets a verdict (see `verdict`).
+// The steps of all connections form one sequence in capture order. A client frame is sent once
+// every step captured before it (on any connection) is complete: its frames sent, its answers
+// received or declared missing after options::timeout. So as many jobs are in flight on each
+// connection as the capture shows (never more than the Max AmQ the target negotiated), the
+// connections interleave as captured, and a client that writes on one connection what it reads
+// on another sees the effects in the captured order. Answers are paired by PDU reference; PDUs
+// the PLC initiates (Download block Jobs during a download, Userdata pushes) in order. When the
+// PLC sends a Job, the runner answers with the captured client Ack_Data, its PDU reference
+// patched to the one the target used; a follow-up "next unit" Userdata request gets the sequence
+// number the target chose for the unit before. Each answer gets a verdict (see `verdict`).
 //
-// The target is anything that listens on host:port (node-snap7's server, a PLC, later the
-// in-process protos7 server started on an ephemeral port).
+// Memory is bounded by the connections open at once and the steps read ahead (a window of the
+// capture), not by the length of the capture: answers go to a report_sink as they are decided.
+//
+// The target is anything that listens on host:port (node-snap7's server, a PLC, the in-process
+// protos7 server started on an ephemeral port).
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -96,7 +106,7 @@ struct answer {
 };
 
 struct connection_report {
-  std::size_t index = 0;  // in the capture's TCP connection list
+  std::size_t index = 0;  // the capture's S7 connections in order of first frame (as `dump`)
   std::string client;     // captured endpoints, "192.168.1.10:4185"
   std::string server;
   std::uint64_t first_frame = 0;
@@ -115,16 +125,74 @@ struct capture_report {
   std::vector<connection_report> connections;
 };
 
+// How fast client frames go out.
+enum class pace : std::uint8_t {
+  fastest,  // as soon as everything captured before them is complete
+  capture,  // also not before their captured time (relative to the capture's first frame)
+};
+
 struct options {
   target tgt;
   std::chrono::milliseconds timeout{3000};  // per expected answer, from the last frame sent
-  // After a connection's last step: how long to keep listening for unexpected PDUs.
+  // After a connection's last step: how long to keep listening for unexpected PDUs (cut short
+  // when another connection of the capture opens).
   std::chrono::milliseconds linger{250};
   std::uint16_t capture_port = 102;  // S7 connections in the capture (0: every TCP connection)
   // How reports name the target instead of host:port ("in-process protos7, profile ..."); empty:
   // tgt.to_string().
   std::string label;
+  enum pace pace = pace::fastest;
+  // Which connections to replay (by index in the capture); empty: all (--shard).
+  std::function<bool(std::size_t index)> select;
+  // Fill `expected` and `actual` of exact answers too (the summaries cost time; a streaming
+  // report that only counts exact answers does not need them).
+  bool describe_exact = true;
+  // Steps read ahead of the oldest incomplete one (a window of the capture).
+  std::size_t read_ahead = 8192;
 };
+
+// One connection's result as the report sinks see it: everything but the answers, which came
+// one by one before it.
+struct connection_summary {
+  std::size_t index = 0;
+  std::string client;
+  std::string server;
+  std::uint64_t first_frame = 0;
+  std::uint64_t last_frame = 0;
+  bool replayed = false;
+  std::string skip_reason;
+  std::vector<std::string> notes;
+};
+
+// Receives the results of a replay as they are decided. For each capture: begin_capture, then
+// (interleaved across connections) answer() for every answer and connection_done() for every
+// connection once it is over (after its answers), capture notes, and end_capture.
+class report_sink {
+ public:
+  virtual ~report_sink() = default;
+  virtual void begin_capture(const std::string& path) = 0;
+  // The capture cannot be read at all (no answers or connections follow).
+  virtual void capture_error(const std::string& error) = 0;
+  virtual void capture_note(const std::string& note) = 0;
+  virtual void answer(std::size_t connection, const answer& a) = 0;
+  virtual void connection_done(const connection_summary& c) = 0;
+  virtual void end_capture() = 0;
+};
+
+// Counters a replay keeps as it goes (progress lines).
+struct run_counters {
+  std::uint64_t frames = 0;      // frames of the capture read
+  std::uint64_t bytes_read = 0;  // of the capture file
+  std::uint64_t bytes_total = 0;
+  std::array<std::uint64_t, 5> verdicts{};
+};
+
+// Replays the capture at `path` (read as a stream) into `sink`. `on_tick` (optional) is called
+// now and then with the counters. Never throws on bad input: problems end up in the report
+// (capture_error / notes). Returns the number of S7 connections of the capture (all of them,
+// also those options::select left out).
+std::size_t replay_stream(const std::string& path, const options& opt, report_sink& sink,
+                          const std::function<void(const run_counters&)>& on_tick = {});
 
 // Replays every S7 connection of the capture at `path`. Never throws on bad input: problems end
 // up in the report (error / notes).
@@ -140,14 +208,4 @@ struct tally {
   void add(verdict v) noexcept { ++by_verdict[static_cast<std::size_t>(v)]; }
 };
 [[nodiscard]] tally count(const capture_report& r);
-// Per service, in order of first appearance.
-[[nodiscard]] std::vector<std::pair<std::string, tally>> count_by_service(
-    std::span<const capture_report> reports);
-// Per service (in order of first appearance), what differs in its answers that are a mismatch,
-// missing or unexpected: the Wireshark names of the differing fields (items merged), "bytes no
-// decoded field covers, first at data byte N", or why an answer is missing / unexpected, each
-// with the number of answers it occurs in.
-[[nodiscard]] std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::size_t>>>>
-differences_by_service(std::span<const capture_report> reports);
-
 }  // namespace protos7::replay

@@ -5,13 +5,14 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "fields.hpp"  // protos7::dump field lists (tools/dump), Wireshark field names
 #include "protos7/replay/replay.hpp"
+#include "protos7/stream/reader.hpp"
 #include "protos7/stream/stream.hpp"
 
 namespace protos7::replay {
@@ -31,11 +32,27 @@ enum class match_kind : std::uint8_t {
   other_data,  // a DT payload that is not an S7 PDU: in order
 };
 
+// What the target sent for an expectation that later client PDUs depend on (the PLC job they
+// answer, the split Userdata answer they continue): shared by the expectation and those PDUs.
+struct actual_facts {
+  enum class state : std::uint8_t { open, answered, missing };
+  state st = state::open;
+  std::uint16_t ref = 0;
+  std::uint8_t seq = 0;
+  std::uint8_t data_unit_ref = 0;
+  bool fragmented = false;  // the target's unit said "more data units follow"
+  // The expectation, for the notes of the PDUs that depend on it.
+  std::uint64_t frame = 0;
+  std::uint64_t request_frame = 0;
+  std::string service;
+};
+
 // A server PDU the target should send.
 struct expectation {
   match_kind kind = match_kind::by_ref;
   std::uint16_t pdu_ref = 0;        // by_ref: the request's; initiated: the captured PLC's own
   std::uint64_t frame = 0;          // captured frame of its last byte (0: nothing captured)
+  double time = 0.0;                // its capture time
   std::uint64_t request_frame = 0;  // the captured client frame it answers (0: PLC-initiated)
   std::string service;
   pdu_frames pdu;
@@ -46,7 +63,7 @@ struct expectation {
   std::string absorb_note;
   bool fragmented = false;  // a Userdata response unit with "more data units follow"
   // Bytes of this answer (offsets in pdu.s7) that are not a fixed property of the PLC: the
-  // target's bytes there are tolerated by `rule` (see tolerated_ranges()).
+  // target's bytes there are tolerated by `rule` (see variation.hpp).
   struct tolerated_range {
     std::size_t offset = 0;
     std::size_t length = 0;
@@ -54,34 +71,95 @@ struct expectation {
     std::string what;  // which field, and why (shown with the differing bytes)
   };
   std::vector<tolerated_range> tolerated;
+  // Where the captured PDU stands in a Userdata answer split over data units (describe()).
+  dump::fragment_info frag;
+  // Client send steps of the connection before this one: it is due once they went out.
+  std::size_t sends_before = 0;
+  // Set when later client PDUs depend on what the target sends here.
+  std::shared_ptr<actual_facts> facts;
 };
 
 // A change to a captured client PDU that depends on what the target answered.
 struct pdu_patch {
   enum class what : std::uint8_t { pdu_ref, ud_seq, ud_data_unit_ref };
   what field = what::pdu_ref;
-  std::size_t pdu_offset = 0;   // offset in the S7 PDU (pdu_ref: 2 bytes, others 1)
-  std::size_t from_expect = 0;  // expectation whose actual answer supplies the value
-  std::uint16_t captured = 0;   // the value as captured
+  std::size_t pdu_offset = 0;          // offset in the S7 PDU (pdu_ref: 2 bytes, others 1)
+  std::shared_ptr<actual_facts> from;  // the answer that supplies the value
+  std::uint16_t captured = 0;          // the value as captured
 };
 
 // A client S7 PDU (one or more DT frames).
 struct client_pdu {
-  std::vector<std::size_t> sends;  // send steps carrying its bytes
+  // False until its last segment was captured (an empty segment before it goes out at once).
+  bool complete = false;
+  std::vector<std::size_t> sends;  // build_script(): send steps carrying its bytes
   std::vector<pdu_patch> patches;
-  bool has_dependency = false;  // answers a PLC-initiated PDU: not sent unless that arrived
-  std::size_t depends_on = 0;   // expectation index
+  // Answers a PLC-initiated PDU: not sent unless the target sent that PDU.
+  std::shared_ptr<actual_facts> depends_on;
   std::uint64_t frame = 0;
   std::string service;
+  bool request = false;  // a Job or Userdata request: counts against Max AmQ until answered
+  std::uint16_t pdu_ref = 0;
 };
 
 // A client frame to send.
 struct send_step {
   std::uint64_t frame = 0;  // 0: synthesized
+  double time = 0.0;        // capture time (--pace capture)
   std::vector<std::byte> tpkt;
-  std::size_t payload_offset = 0;  // DT: where the user data starts in `tpkt`
-  std::size_t pdu_offset = 0;      // DT: where that user data sits in its S7 PDU
-  std::ptrdiff_t pdu = -1;         // index into script::pdus, -1: not part of a whole PDU
+  std::size_t payload_offset = 0;         // DT: where the user data starts in `tpkt`
+  std::size_t pdu_offset = 0;             // DT: where that user data sits in its S7 PDU
+  std::shared_ptr<const client_pdu> pdu;  // null: not part of a whole PDU
+  bool last_of_pdu = false;               // the frame that completes `pdu`
+  bool cr = false;                        // a COTP CR (opens the connection)
+};
+
+// The parts of a script as they come (script_builder). expect() and send() are steps, in
+// capture order; absorb() are answers that are not compared (no step, they never wait).
+class script_sink {
+ public:
+  virtual ~script_sink() = default;
+  virtual void send(send_step&& s) = 0;
+  virtual void expect(expectation&& e) = 0;
+  virtual void absorb(expectation&& e) = 0;
+  virtual void note(std::string n) = 0;
+  // The connection is not replayed (called at most once, before any step).
+  virtual void skip(std::string reason) = 0;
+};
+
+// Byte ranges of a captured answer that are not a fixed property of the PLC (variation.hpp).
+class tolerance_source {
+ public:
+  virtual ~tolerance_source() = default;
+  // `conn`: the connection's index, `frame`: the answer's, `req`/`resp`: the S7 PDUs, `ordinal`:
+  // 0 for an answer to a request, n for the n-th follow-up unit of a Userdata answer.
+  [[nodiscard]] virtual std::vector<expectation::tolerated_range> tolerated(
+      std::size_t conn, std::uint64_t frame, std::span<const std::byte> req,
+      std::span<const std::byte> resp, std::size_t ordinal) const = 0;
+};
+
+// What the end of a connection tells the script (stream::connection_end, or a loaded capture).
+struct script_end {
+  bool closed = false;              // FIN or RST from either side
+  std::uint64_t bytes[2] = {0, 0};  // payload bytes of each side
+  std::uint64_t server_bytes_lost = 0;
+  bool server_tail_cut = false;  // the server's last bytes do not form a whole TPKT frame
+};
+
+// Builds the script of one connection from its records, as they come. Never fails: a connection
+// that cannot be replayed is skipped with the reason.
+class script_builder {
+ public:
+  script_builder(script_sink& out, std::size_t conn, const tolerance_source* tol);
+  ~script_builder();
+  script_builder(const script_builder&) = delete;
+  script_builder& operator=(const script_builder&) = delete;
+  void record(const stream::record_view& r);
+  void finish(const script_end& e);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
 };
 
 struct step {
@@ -94,7 +172,7 @@ struct script {
   std::string skip_reason;
   std::vector<std::string> notes;
   std::vector<send_step> sends;
-  std::vector<expectation> expects;
+  std::vector<expectation> expects;  // steps, then the absorbing ones
   std::vector<client_pdu> pdus;
   std::vector<step> steps;  // capture order
 };
@@ -106,21 +184,8 @@ inline constexpr std::uint16_t synth_called_tsap = 0x0102;
 inline constexpr std::uint16_t synth_src_ref = 0x0001;
 inline constexpr std::uint8_t synth_tpdu_size_code = 0x0A;
 
-// Builds the script of one connection. Never fails: a connection that cannot be replayed comes
-// back with replayable = false and the reason.
+// The whole script of one connection of a loaded capture (script_builder collected; tests).
 [[nodiscard]] script build_script(const stream::connection_records& cr);
-
-// Byte ranges of the captured answers of one capture that are not a fixed property of the PLC,
-// by (connection index in `conns`, frame of the answer's last byte):
-//   program_data      Read Var data bytes the PLC's program changed: the capture shows the byte
-//                     with another value later although no client wrote it in between
-//   varies_in_capture data bytes of a Userdata answer that differ between the captured PLC's
-//                     answers to the same request (same bytes but PDU reference and sequence
-//                     number) in this capture: LED states, checksums after a download, ...
-//   clock             the DATE_AND_TIME of SZL 0x0424 records (record bytes 12-19) and of SZL
-//                     0x0132 index 8 (bytes 22-29): the PLC's clock when it answers
-using tolerance_map = std::map<std::pair<std::size_t, std::uint64_t>, std::vector<expectation::tolerated_range>>;
-[[nodiscard]] tolerance_map tolerated_ranges(const std::vector<stream::connection_records>& conns);
 
 // --- Comparison -------------------------------------------------------------------------------
 
@@ -128,6 +193,8 @@ using tolerance_map = std::map<std::pair<std::size_t, std::uint64_t>, std::vecto
 // protos7.cotp.segments (DT frames of the PDU) and protos7.error (a PDU the codec rejects).
 // `frags` tracks Userdata answers split over data units (one tracker per side and connection).
 [[nodiscard]] dump::field_list describe(const pdu_frames& p, dump::fragment_tracker& frags);
+// Same, for a PDU whose place in a split Userdata answer is already known (the tracker saw it).
+[[nodiscard]] dump::field_list describe(const pdu_frames& p, const dump::fragment_info& frag);
 
 struct comparison {
   verdict v = verdict::exact;
