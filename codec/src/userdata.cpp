@@ -86,11 +86,16 @@ void write_param(writer& w, const param& prm) noexcept {
   }
 }
 
-void write_data_unit(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes payload) noexcept {
+void write_data_unit_head(writer& w, std::uint8_t rc, std::uint8_t tsize,
+                          std::size_t payload_length) noexcept {
   w.u8(rc);
   w.u8(tsize);
-  if (payload.size() > 0xFFFF) w.range_error();
-  w.u16be(static_cast<std::uint16_t>(payload.size() & 0xFFFFU));
+  if (payload_length > 0xFFFF) w.range_error();
+  w.u16be(static_cast<std::uint16_t>(payload_length & 0xFFFFU));
+}
+
+void write_data_unit(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes payload) noexcept {
+  write_data_unit_head(w, rc, tsize, payload.size());
   w.raw(payload);
 }
 

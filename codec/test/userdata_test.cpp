@@ -171,6 +171,29 @@ TEST(userdata_write_data_unit, rejects_a_payload_over_65535_bytes) {
   EXPECT_EQ(w.finish().err(), test::err(errc::value_out_of_range, layer::encode, 2));
 }
 
+TEST(userdata_write_data_unit_head, then_the_payload_is_the_whole_data_unit) {
+  // rc FF (success), tsize 09 (octet string), length 0x0022: a 34-byte payload written after
+  // the head gives the same bytes as write_data_unit.
+  const byte_vec payload(0x22, std::byte{0x5A});
+  byte_vec whole(4 + payload.size());
+  writer a{mutable_bytes{whole}};
+  ud::write_data_unit(a, 0xFF, 0x09, view(payload));
+  byte_vec split(4 + payload.size());
+  writer b{mutable_bytes{split}.first(4)};
+  ud::write_data_unit_head(b, 0xFF, 0x09, payload.size());
+  ASSERT_EQ(b.finish().value(), ud::data_unit_head_length);
+  std::copy(payload.begin(), payload.end(), split.begin() + 4);
+  EXPECT_EQ(split, whole);
+  EXPECT_EQ(test::to_hex(view(split).first(4)), "ff090022");
+}
+
+TEST(userdata_write_data_unit_head, rejects_a_length_over_65535) {
+  byte_vec out(4);
+  writer w{mutable_bytes{out}};
+  ud::write_data_unit_head(w, 0xFF, 0x09, 0x10000);
+  EXPECT_EQ(w.finish().err(), test::err(errc::value_out_of_range, layer::encode, 2));
+}
+
 // --- Errors -------------------------------------------------------------------------------
 
 TEST(userdata_parse, rejects_a_missing_parameter) {

@@ -239,6 +239,26 @@ class learner {
   void finish();
 
  private:
+  // finish(), part by part (each fills its part of out_.profile and adds its notes).
+  void finish_limits();
+  void merge_single_szl_records(std::uint16_t full, std::uint16_t one, std::uint16_t len);
+  void protection_template();
+  void finish_identity();
+  void finish_component_names();
+  void finish_settings();
+  void finish_clock();
+  void finish_blocks();
+  void listed_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
+                     std::set<std::uint16_t>& have);
+  void count_only_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
+                         std::set<std::uint16_t>& have);
+  void finish_dbs();
+  void known_dbs(std::map<std::uint16_t, server::profile_db>& dbs,
+                 std::map<std::uint16_t, std::string>& db_src);
+  void size_db(std::uint16_t num, server::profile_db& d);
+  void finish_memory();
+  void memory_runs(const mem_key& key, const std::map<std::uint32_t, byte_state>& bytes_);
+
   std::string src(std::uint64_t frame) const { return fmt::format("{} frame {}", file_, frame); }
   void note(std::string s) {
     if (std::find(out_.notes.begin(), out_.notes.end(), s) == out_.notes.end())
@@ -715,6 +735,51 @@ bool printable(const std::string& s) {
   });
 }
 
+// The profile entry for (id, index) (an entry without an index answers any index).
+const server::szl_entry* find_szl(const server::plc_profile& p, std::uint16_t id,
+                                  std::optional<std::uint16_t> index) {
+  for (const auto& e : p.szl)
+    if (e.id == id && (!e.index || !index || *e.index == *index)) return &e;
+  return nullptr;
+}
+
+// The record of `index` from the full list `full` or the single-record list `one`.
+std::optional<bvec> szl_record(const server::plc_profile& p, std::uint16_t full, std::uint16_t one,
+                               std::uint16_t index) {
+  for (std::uint16_t id : {full, one}) {
+    const server::szl_entry* e =
+        find_szl(p, id, id == one ? std::optional<std::uint16_t>{index} : std::nullopt);
+    if (e == nullptr || e->record_length < 2) continue;
+    for (std::size_t i = 0; i < e->count; ++i) {
+      const bytes r = szl::record_at(e->records, e->record_length, i);
+      if (const auto idx = szl::parse_record_index(r, nullptr); idx && *idx == index)
+        return bvec(r.begin(), r.end());
+    }
+  }
+  return std::nullopt;
+}
+
+// The first record of a list the profile holds for (id, index).
+bytes first_szl_record(const server::plc_profile& p, std::uint16_t id,
+                       std::optional<std::uint16_t> index) {
+  const server::szl_entry* e = find_szl(p, id, index);
+  if (e == nullptr || e->count < 1) return {};
+  return szl::record_at(e->records, e->record_length, 0);
+}
+
+std::optional<szl::module_identification> module_record(const server::plc_profile& p,
+                                                         std::uint16_t index) {
+  const auto r = szl_record(p, 0x0011, 0x0111, index);
+  if (!r) return std::nullopt;
+  const auto m = szl::parse_module_identification(*r, nullptr);
+  if (!m) return std::nullopt;
+  return *m;
+}
+
+bool is_sfc_or_sfb(std::uint8_t type) {
+  return type == server::block_type::sfc || type == server::block_type::sfb;
+}
+
 void learner::finish() {
   server::plc_profile& p = out_.profile;
   p = server::plc_profile{};
@@ -722,7 +787,26 @@ void learner::finish() {
   p.pdu_size = 480;
   p.max_amq = 8;
   p.max_connections = 32;
-  // --- limits ---
+  finish_limits();
+  p.szl = szl_;
+  merge_single_szl_records(0x0011, 0x0111, 28);
+  merge_single_szl_records(0x001C, 0x011C, 34);
+  protection_template();
+  finish_identity();
+  finish_settings();
+  finish_clock();
+  finish_blocks();
+  finish_dbs();
+  finish_memory();
+  for (const auto& [key, v] : szl_varies_) out_.notes.push_back(v);
+  for (const auto& [key, why] : absent_)
+    out_.notes.push_back(fmt::format("{}: Get block info of {} {}: the CPU does not have it", why,
+                                     block_type_name(key.first), key.second));
+}
+
+// --- limits ---
+void learner::finish_limits() {
+  server::plc_profile& p = out_.profile;
   if (pdu_size_ != 0) {
     std::uint16_t pdu = 960;
     for (std::uint16_t allowed : {std::uint16_t{240}, std::uint16_t{480}, std::uint16_t{960}})
@@ -737,104 +821,73 @@ void learner::finish() {
     p.pdu_size = pdu;
   }
   if (max_amq_ != 0) p.max_amq = max_amq_;
-  // --- SZL ---
-  p.szl = szl_;
-  // The server builds 0x0111 / 0x011C (and the identity) from the full lists 0x0011 / 0x001C;
-  // when a capture only read single records, they become the full list.
-  for (const auto& lists :
-       {std::tuple{std::uint16_t{0x0011}, std::uint16_t{0x0111}, std::uint16_t{28}},
-        std::tuple{std::uint16_t{0x001C}, std::uint16_t{0x011C}, std::uint16_t{34}}}) {
-    // (Plain variables: clang 14 cannot capture structured bindings in lambdas.)
-    const std::uint16_t full = std::get<0>(lists);
-    const std::uint16_t one = std::get<1>(lists);
-    const std::uint16_t len = std::get<2>(lists);
-    const bool have_full = std::any_of(p.szl.begin(), p.szl.end(),
-                                       [&](const server::szl_entry& e) { return e.id == full; });
-    if (have_full) continue;
-    std::map<std::uint16_t, bvec> records;
-    std::string from;
-    for (const server::szl_entry& e : p.szl) {
-      if (e.id != one || e.record_length != len) continue;
-      for (std::size_t i = 0; i < e.count; ++i) {
-        const bytes r = szl::record_at(e.records, len, i);
-        if (const auto idx = szl::parse_record_index(r, nullptr))
-          records.emplace(*idx, bvec(r.begin(), r.end()));
-      }
-      from += (from.empty() ? "" : ", ") + out_.sources[id_key(e.id, e.index)];
+}
+
+// The server builds 0x0111 / 0x011C (and the identity) from the full lists 0x0011 / 0x001C;
+// when a capture only read single records (`one`, of `len` bytes), they become the full list.
+void learner::merge_single_szl_records(std::uint16_t full, std::uint16_t one, std::uint16_t len) {
+  server::plc_profile& p = out_.profile;
+  if (std::any_of(p.szl.begin(), p.szl.end(),
+                  [&](const server::szl_entry& e) { return e.id == full; }))
+    return;
+  std::map<std::uint16_t, bvec> records;
+  std::string from;
+  for (const server::szl_entry& e : p.szl) {
+    if (e.id != one || e.record_length != len) continue;
+    for (std::size_t i = 0; i < e.count; ++i) {
+      const bytes r = szl::record_at(e.records, len, i);
+      if (const auto idx = szl::parse_record_index(r, nullptr))
+        records.emplace(*idx, bvec(r.begin(), r.end()));
     }
-    if (records.empty()) continue;
-    server::szl_entry f;
-    f.id = full;
-    f.record_length = len;
-    for (const auto& [idx, r] : records) f.records.insert(f.records.end(), r.begin(), r.end());
-    f.count = static_cast<std::uint16_t>(records.size());
-    std::erase_if(p.szl, [&](const server::szl_entry& e) { return e.id == one; });
-    p.szl.push_back(std::move(f));
-    out_.sources[id_key(full, std::nullopt)] = "records of " + from;
-    out_.notes.push_back(
-        fmt::format("SZL 0x{:04X} was not read as a whole: its {} record(s) read one by one "
-                    "(0x{:04X}) make the profile's "
-                    "0x{:04X} (the server answers 0x{:04X} and the identity from it)",
-                    full, records.size(), one, full, one));
-    if (const auto h =
-            std::find_if(p.szl.begin(), p.szl.end(),
-                         [&](const server::szl_entry& e) { return e.id == (0x0F00U | full); });
-        h != p.szl.end() && h->count != records.size())
-      out_.notes.push_back(
-          fmt::format("SZL 0x{:04X} says the list has {} records; {} were captured", 0x0F00U | full,
-                      h->count, records.size()));
+    from += (from.empty() ? "" : ", ") + out_.sources[id_key(e.id, e.index)];
   }
-  // The server answers 0x0232 index 4 (protection, snap7's GetProtection) from the 0x0132 index 4
-  // record: a capture that read only 0x0232 gives the template.
-  {
-    const auto has = [&](std::uint16_t id) {
-      return std::any_of(p.szl.begin(), p.szl.end(), [&](const server::szl_entry& e) {
-        return e.id == id && e.index && *e.index == 4;
-      });
-    };
-    if (!has(0x0132) && has(0x0232)) {
-      server::szl_entry e = *std::find_if(
-          p.szl.begin(), p.szl.end(),
-          [&](const server::szl_entry& x) { return x.id == 0x0232 && x.index && *x.index == 4; });
-      e.id = 0x0132;
-      out_.sources[id_key(0x0132, 4)] = out_.sources[id_key(0x0232, 4)] + " (the 0x0232 record)";
-      p.szl.push_back(std::move(e));
-      out_.notes.push_back(
-          "SZL 0x0132 index 4 was not captured: the 0x0232 index 4 record stands in for it (the "
-          "server answers both "
-          "from one template)");
-    }
-  }
-  const auto find = [&](std::uint16_t id,
-                        std::optional<std::uint16_t> index) -> const server::szl_entry* {
-    for (const auto& e : p.szl)
-      if (e.id == id && (!e.index || !index || *e.index == *index)) return &e;
-    return nullptr;
+  if (records.empty()) return;
+  server::szl_entry f;
+  f.id = full;
+  f.record_length = len;
+  for (const auto& [idx, r] : records) f.records.insert(f.records.end(), r.begin(), r.end());
+  f.count = static_cast<std::uint16_t>(records.size());
+  std::erase_if(p.szl, [&](const server::szl_entry& e) { return e.id == one; });
+  p.szl.push_back(std::move(f));
+  out_.sources[id_key(full, std::nullopt)] = "records of " + from;
+  out_.notes.push_back(
+      fmt::format("SZL 0x{:04X} was not read as a whole: its {} record(s) read one by one "
+                  "(0x{:04X}) make the profile's "
+                  "0x{:04X} (the server answers 0x{:04X} and the identity from it)",
+                  full, records.size(), one, full, one));
+  if (const auto h =
+          std::find_if(p.szl.begin(), p.szl.end(),
+                       [&](const server::szl_entry& e) { return e.id == (0x0F00U | full); });
+      h != p.szl.end() && h->count != records.size())
+    out_.notes.push_back(fmt::format("SZL 0x{:04X} says the list has {} records; {} were captured",
+                                     0x0F00U | full, h->count, records.size()));
+}
+
+// The server answers 0x0232 index 4 (protection, snap7's GetProtection) from the 0x0132 index 4
+// record: a capture that read only 0x0232 gives the template.
+void learner::protection_template() {
+  server::plc_profile& p = out_.profile;
+  const auto index4 = [](std::uint16_t id) {
+    return [id](const server::szl_entry& e) { return e.id == id && e.index && *e.index == 4; };
   };
-  const auto record = [&](std::uint16_t full, std::uint16_t one,
-                          std::uint16_t index) -> std::optional<bvec> {
-    for (std::uint16_t id : {full, one}) {
-      const server::szl_entry* e =
-          find(id, id == one ? std::optional<std::uint16_t>{index} : std::nullopt);
-      if (e == nullptr || e->record_length < 2) continue;
-      for (std::size_t i = 0; i < e->count; ++i) {
-        const bytes r = szl::record_at(e->records, e->record_length, i);
-        if (const auto idx = szl::parse_record_index(r, nullptr); idx && *idx == index)
-          return bvec(r.begin(), r.end());
-      }
-    }
-    return std::nullopt;
-  };
-  // Identity over the templates: the server writes these fields back into 0x0011 / 0x001C on
-  // every read, so they must reproduce the captured bytes exactly.
-  const auto module = [&](std::uint16_t index) -> std::optional<szl::module_identification> {
-    const auto r = record(0x0011, 0x0111, index);
-    if (!r) return std::nullopt;
-    const auto m = szl::parse_module_identification(*r, nullptr);
-    if (!m) return std::nullopt;
-    return *m;
-  };
-  if (const auto m = module(szl::module_index::module)) {
+  if (std::any_of(p.szl.begin(), p.szl.end(), index4(0x0132))) return;
+  const auto it = std::find_if(p.szl.begin(), p.szl.end(), index4(0x0232));
+  if (it == p.szl.end()) return;
+  server::szl_entry e = *it;
+  e.id = 0x0132;
+  out_.sources[id_key(0x0132, 4)] = out_.sources[id_key(0x0232, 4)] + " (the 0x0232 record)";
+  p.szl.push_back(std::move(e));
+  out_.notes.push_back(
+      "SZL 0x0132 index 4 was not captured: the 0x0232 index 4 record stands in for it (the "
+      "server answers both "
+      "from one template)");
+}
+
+// Identity over the templates: the server writes these fields back into 0x0011 / 0x001C on
+// every read, so they must reproduce the captured bytes exactly.
+void learner::finish_identity() {
+  server::plc_profile& p = out_.profile;
+  if (const auto m = module_record(p, szl::module_index::module)) {
     const std::string mlfb(szl::text_of(m->mlfb));
     const std::string trimmed = trim_right(mlfb, ' ');
     if (printable(trimmed) &&
@@ -844,16 +897,22 @@ void learner::finish() {
       out_.notes.push_back(
           "SZL 0x0011 index 1: the order number is not space-padded ASCII; identity.order_number "
           "left empty");
-    if (const auto m6 = module(szl::module_index::basic_hardware); m6 && m6->mlfb != m->mlfb)
+    if (const auto m6 = module_record(p, szl::module_index::basic_hardware);
+        m6 && m6->mlfb != m->mlfb)
       out_.notes.push_back(
           "SZL 0x0011: index 6 (basic hardware) has another order number than index 1; the server "
           "writes the order "
           "number into both");
   }
-  if (const auto m = module(szl::module_index::basic_firmware)) {
+  if (const auto m = module_record(p, szl::module_index::basic_firmware)) {
     if (const szl::version v = szl::version_of(*m); v.letter == 'V')
       p.id.firmware_version = fmt::format("V{}.{}.{}", v.major, v.minor, v.patch);
   }
+  finish_component_names();
+}
+
+void learner::finish_component_names() {
+  server::plc_profile& p = out_.profile;
   struct field {
     std::uint16_t index;
     std::string* dst;
@@ -867,7 +926,7 @@ void learner::finish() {
                           {7, &p.id.module_type, "module_type"},
                           {8, &p.id.memory_card_serial, "memory_card_serial"}};
   for (const field& f : fields) {
-    const auto r = record(0x001C, 0x011C, f.index);
+    const auto r = szl_record(p, 0x001C, 0x011C, f.index);
     if (!r) continue;
     const auto c = szl::parse_component_identification(*r, nullptr);
     if (!c) continue;
@@ -883,19 +942,18 @@ void learner::finish() {
           f.index, f.what));
     }
   }
-  // The first record of a list the profile holds for (id, index).
-  const auto first_record = [&](std::uint16_t id, std::optional<std::uint16_t> index) -> bytes {
-    const server::szl_entry* e = find(id, index);
-    if (e == nullptr || e->count < 1) return {};
-    return szl::record_at(e->records, e->record_length, 0);
-  };
+}
+
+// Limits (0x0131 index 1), protection and mode selector (0x0132 index 4), operating mode (0x0424).
+void learner::finish_settings() {
+  server::plc_profile& p = out_.profile;
   // --- limits from 0x0131 index 1: max PDU (pdu) and connections (anz) ---
-  if (const auto c = szl::parse_communication_capabilities(first_record(0x0131, 1), nullptr)) {
+  if (const auto c = szl::parse_communication_capabilities(first_szl_record(p, 0x0131, 1), nullptr)) {
     if (c->anz != 0) p.max_connections = c->anz;
     if (c->pdu == 240 || c->pdu == 480 || c->pdu == 960) p.pdu_size = c->pdu;
   }
   // --- protection and mode selector: 0x0132 index 4 (sch_par, bart_sch) ---
-  if (const auto prot = szl::parse_protection(first_record(0x0132, 4), nullptr)) {
+  if (const auto prot = szl::parse_protection(first_szl_record(p, 0x0132, 4), nullptr)) {
     const std::uint16_t par = prot->sch_par;
     const std::uint16_t sel = prot->bart_sch;
     if (sel >= 1 && sel <= 4) p.mode_selector = static_cast<std::uint8_t>(sel);
@@ -909,96 +967,46 @@ void learner::finish() {
     }
   }
   // --- operating mode: 0x0424 bzu_id (0x08 RUN, 0x04 / 0x03 STOP) ---
-  if (const auto m = szl::parse_operating_mode(first_record(0x0424, std::nullopt), nullptr))
+  if (const auto m = szl::parse_operating_mode(first_szl_record(p, 0x0424, std::nullopt), nullptr))
     p.start_mode =
         m->mode() == szl::bzu_run ? server::operating_mode::run : server::operating_mode::stop;
-  // --- clock ---
+}
+
+// --- clock: the offset of the CPU's clock from the capture's, UTC ---
+void learner::finish_clock() {
+  server::plc_profile& p = out_.profile;
   p.clock_local = false;
-  if (clock_) {
-    const ud::timestamp& ts = clock_->first;
-    const std::chrono::year_month_day ymd{std::chrono::year{ts.year}, std::chrono::month{ts.month},
-                                          std::chrono::day{ts.day}};
-    if (ymd.ok()) {
-      const auto plc_ms =
-          std::chrono::sys_days{ymd}.time_since_epoch() +
-          std::chrono::milliseconds{((ts.hour * 60 + ts.minute) * 60 + ts.second) * 1000 +
-                                    ts.millisecond};
-      const auto cap_ms = static_cast<std::int64_t>(std::llround(clock_->second * 1000.0));
-      p.clock_offset_ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(plc_ms).count() - cap_ms;
-      out_.notes.push_back(fmt::format(
-          "{}: the CPU's clock read {:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} when the capture's "
-          "clock read {}: clock "
-          "offset {} ms from UTC",
-          clock_src_, ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.millisecond,
-          static_cast<std::int64_t>(clock_->second), p.clock_offset_ms));
-    }
-  } else {
+  if (!clock_) {
     p.clock_local = true;
+    return;
   }
-  // --- blocks other than DBs ---
+  const ud::timestamp& ts = clock_->first;
+  const std::chrono::year_month_day ymd{std::chrono::year{ts.year}, std::chrono::month{ts.month},
+                                        std::chrono::day{ts.day}};
+  if (!ymd.ok()) return;
+  const auto plc_ms =
+      std::chrono::sys_days{ymd}.time_since_epoch() +
+      std::chrono::milliseconds{((ts.hour * 60 + ts.minute) * 60 + ts.second) * 1000 +
+                                ts.millisecond};
+  const auto cap_ms = static_cast<std::int64_t>(std::llround(clock_->second * 1000.0));
+  p.clock_offset_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(plc_ms).count() - cap_ms;
+  out_.notes.push_back(fmt::format(
+      "{}: the CPU's clock read {:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} when the capture's "
+      "clock read {}: clock "
+      "offset {} ms from UTC",
+      clock_src_, ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.millisecond,
+      static_cast<std::int64_t>(clock_->second), p.clock_offset_ms));
+}
+
+// --- blocks other than DBs ---
+void learner::finish_blocks() {
   for (std::uint8_t type : server::block_list_order) {
     if (type == server::block_type::db) continue;
     std::vector<server::block_meta> blocks;
     std::set<std::uint16_t> have;
-    std::string source;
-    if (const auto it = lists_.find(type); it != lists_.end()) {
-      source = it->second.second;
-      for (const ud::block_entry& e : it->second.first) {
-        server::block_meta b;
-        b.type = type;
-        b.number = e.number;
-        b.list_flags = e.flags;
-        b.info_word = static_cast<std::uint16_t>(e.flags << 8U);
-        b.language = e.language;
-        b.load_memory_length = 72;
-        if (const auto inf = infos_.find({type, e.number}); inf != infos_.end()) {
-          const std::uint8_t flags = b.list_flags;
-          b = inf->second.first;
-          b.list_flags = flags;
-          out_.sources[fmt::format("block:{}:{}", block_type_name(type), e.number)] =
-              inf->second.second;
-        } else {
-          out_.sources[fmt::format("block:{}:{}", block_type_name(type), e.number)] = source;
-        }
-        have.insert(e.number);
-        blocks.push_back(std::move(b));
-      }
-    }
-    for (const auto& [key, info] : infos_) {
-      if (key.first != type || have.contains(key.second)) continue;
-      server::block_meta b = info.first;
-      b.list_flags = static_cast<std::uint8_t>(b.info_word >> 8U);
-      have.insert(key.second);
-      out_.sources[fmt::format("block:{}:{}", block_type_name(type), key.second)] = info.second;
-      blocks.push_back(std::move(b));
-    }
-    if (const auto c = counts_.find(type); c != counts_.end() && c->second.first > blocks.size()) {
-      const std::size_t missing = c->second.first - blocks.size();
-      std::uint16_t next =
-          (type == server::block_type::sfc || type == server::block_type::sfb) ? 0 : 1;
-      for (std::size_t k = 0; k < missing; ++k) {
-        while (have.contains(next)) ++next;
-        server::block_meta b;
-        b.type = type;
-        b.number = next;
-        b.language = type == server::block_type::sdb ? 7 : 1;
-        b.load_memory_length = 72;
-        have.insert(next);
-        out_.sources[fmt::format("block:{}:{}", block_type_name(type), next)] =
-            c->second.second + " (count only: placeholder number)";
-        blocks.push_back(std::move(b));
-      }
-      out_.notes.push_back(fmt::format(
-          "{}: List blocks counts {} {} block(s) but {} listed or described: {} "
-          "placeholder(s) numbered from {} (their real numbers were not captured)",
-          c->second.second, c->second.first, block_type_name(type), c->second.first - missing,
-          missing, (type == server::block_type::sfc || type == server::block_type::sfb) ? 0 : 1));
-    } else if (c != counts_.end() && c->second.first < blocks.size()) {
-      out_.notes.push_back(
-          fmt::format("{}: List blocks counts {} {} block(s), but {} are listed or described",
-                      c->second.second, c->second.first, block_type_name(type), blocks.size()));
-    }
+    listed_blocks(type, blocks, have);
+    count_only_blocks(type, blocks, have);
     // A block uploaded completely is served as the CPU delivered it (its MC7 file carries the
     // info).
     for (auto& b : blocks) {
@@ -1015,23 +1023,122 @@ void learner::finish() {
               up->second.second;
         }
       }
-      p.blocks.push_back(std::move(b));
+      out_.profile.blocks.push_back(std::move(b));
     }
   }
-  // --- DBs: listed, described, or accessed ---
+}
+
+// The blocks of `type` a List blocks of type answer listed or a Get block info described.
+void learner::listed_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
+                            std::set<std::uint16_t>& have) {
+  if (const auto it = lists_.find(type); it != lists_.end()) {
+    const std::string& source = it->second.second;
+    for (const ud::block_entry& e : it->second.first) {
+      server::block_meta b;
+      b.type = type;
+      b.number = e.number;
+      b.list_flags = e.flags;
+      b.info_word = static_cast<std::uint16_t>(e.flags << 8U);
+      b.language = e.language;
+      b.load_memory_length = 72;
+      const std::string key = fmt::format("block:{}:{}", block_type_name(type), e.number);
+      if (const auto inf = infos_.find({type, e.number}); inf != infos_.end()) {
+        const std::uint8_t flags = b.list_flags;
+        b = inf->second.first;
+        b.list_flags = flags;
+        out_.sources[key] = inf->second.second;
+      } else {
+        out_.sources[key] = source;
+      }
+      have.insert(e.number);
+      blocks.push_back(std::move(b));
+    }
+  }
+  for (const auto& [key, info] : infos_) {
+    if (key.first != type || have.contains(key.second)) continue;
+    server::block_meta b = info.first;
+    b.list_flags = static_cast<std::uint8_t>(b.info_word >> 8U);
+    have.insert(key.second);
+    out_.sources[fmt::format("block:{}:{}", block_type_name(type), key.second)] = info.second;
+    blocks.push_back(std::move(b));
+  }
+}
+
+// Blocks List blocks counted but no answer named: placeholders with free numbers.
+void learner::count_only_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
+                                std::set<std::uint16_t>& have) {
+  const auto c = counts_.find(type);
+  if (c == counts_.end()) return;
+  const auto& [count, source] = c->second;
+  if (count < blocks.size()) {
+    out_.notes.push_back(fmt::format("{}: List blocks counts {} {} block(s), but {} are listed or described",
+                                     source, count, block_type_name(type), blocks.size()));
+    return;
+  }
+  if (count == blocks.size()) return;
+  const std::size_t missing = count - blocks.size();
+  std::uint16_t next = is_sfc_or_sfb(type) ? 0 : 1;
+  for (std::size_t k = 0; k < missing; ++k) {
+    while (have.contains(next)) ++next;
+    server::block_meta b;
+    b.type = type;
+    b.number = next;
+    b.language = type == server::block_type::sdb ? 7 : 1;
+    b.load_memory_length = 72;
+    have.insert(next);
+    out_.sources[fmt::format("block:{}:{}", block_type_name(type), next)] =
+        source + " (count only: placeholder number)";
+    blocks.push_back(std::move(b));
+  }
+  out_.notes.push_back(fmt::format(
+      "{}: List blocks counts {} {} block(s) but {} listed or described: {} "
+      "placeholder(s) numbered from {} (their real numbers were not captured)",
+      source, count, block_type_name(type), count - missing, missing, is_sfc_or_sfb(type) ? 0 : 1));
+}
+
+// --- DBs: listed, described, or accessed ---
+void learner::finish_dbs() {
   std::map<std::uint16_t, server::profile_db> dbs;
   std::map<std::uint16_t, std::string> db_src;
+  known_dbs(dbs, db_src);
+  for (auto& [num, d] : dbs) {
+    size_db(num, d);
+    out_.sources[fmt::format("db:{}", num)] = db_src[num];
+  }
+  if (const auto c = counts_.find(server::block_type::db);
+      c != counts_.end() && c->second.first != dbs.size()) {
+    out_.notes.push_back(fmt::format(
+        "{}: List blocks counts {} DB(s), {} are known{}", c->second.second, c->second.first,
+        dbs.size(), c->second.first > dbs.size() ? ": placeholder DBs of 2 bytes added" : ""));
+    std::uint16_t next = 1;
+    while (c->second.first > dbs.size()) {
+      while (dbs.contains(next)) ++next;
+      dbs[next] = server::profile_db{next, 2, std::nullopt, {}};
+      out_.sources[fmt::format("db:{}", next)] = c->second.second + " (count only: placeholder)";
+    }
+  }
+  for (const auto& [num, why] : db_missing_)
+    if (dbs.contains(num))
+      out_.notes.push_back(fmt::format(
+          "{}: DB {} answered \"object does not exist\" although it is known elsewhere", why, num));
+  for (auto& [num, d] : dbs) out_.profile.dbs.push_back(std::move(d));
+  // Exactly these DBs, even none (s7comm_downloading_block_db1.pcap has none at first).
+  out_.profile.declares_dbs = true;
+}
+
+// The DBs a list, a block info, a client access or an upload shows, with the source of each.
+void learner::known_dbs(std::map<std::uint16_t, server::profile_db>& dbs,
+                        std::map<std::uint16_t, std::string>& db_src) {
   if (const auto it = lists_.find(server::block_type::db); it != lists_.end()) {
     for (const ud::block_entry& e : it->second.first) {
       dbs[e.number].number = e.number;
       db_src[e.number] = it->second.second;
-      if (e.flags != 0x22 || e.language != 5) {
-        if (!infos_.contains({server::block_type::db, e.number}))
-          out_.notes.push_back(
-              fmt::format("{}: DB {} is listed with flags 0x{:02X} language {}; without its block "
-                          "info the server lists it with 0x22 / 5",
-                          it->second.second, e.number, e.flags, e.language));
-      }
+      if ((e.flags != 0x22 || e.language != 5) &&
+          !infos_.contains({server::block_type::db, e.number}))
+        out_.notes.push_back(
+            fmt::format("{}: DB {} is listed with flags 0x{:02X} language {}; without its block "
+                        "info the server lists it with 0x22 / 5",
+                        it->second.second, e.number, e.flags, e.language));
     }
   }
   for (const auto& [num, d] : dbs_) {
@@ -1057,123 +1164,107 @@ void learner::finish() {
     m.mc7.clear();
     infos_[key] = {std::move(m), up.second};
   }
-  for (auto& [num, d] : dbs) {
-    const auto inf = infos_.find({server::block_type::db, num});
-    const auto seen = dbs_.find(num);
-    const std::uint32_t extent = seen != dbs_.end() ? seen->second.extent : 0;
-    if (inf != infos_.end()) {
-      server::block_meta b = inf->second.first;
-      if (const auto it = lists_.find(server::block_type::db); it != lists_.end()) {
-        for (const ud::block_entry& e : it->second.first)
-          if (e.number == num) {
-            b.list_flags = e.flags;
-            b.language = e.language;
-          }
-      } else {
-        b.list_flags = static_cast<std::uint8_t>(b.info_word >> 8U);
-      }
-      d.size = std::max<std::uint32_t>(b.mc7_length, 1);
-      if (b.mc7_length == 0) b.mc7_length = 1;
-      if (extent > d.size)
-        out_.notes.push_back(
-            fmt::format("DB {}: block info says {} bytes, but clients accessed {} bytes", num,
-                        inf->second.first.mc7_length, extent));
-      if (extent <= d.size) {
-        if (const auto up = uploaded_.find({server::block_type::db, num}); up != uploaded_.end()) {
-          const bytes sbb = server::mc7::sbb_of(up->second.first);
-          if (sbb.size() == b.sbb_length) d.interface.assign(sbb.begin(), sbb.end());
-        }
-        d.info = std::move(b);
-      } else {
-        d.size = extent;
-      }
-    } else if (extent != 0) {
-      d.size = extent;
-      out_.notes.push_back(fmt::format(
-          "DB {}: size unknown (no block info); {} bytes, the end of what clients accessed", num,
-          extent));
-    } else {
-      d.size = 2;
-      out_.notes.push_back(
-          fmt::format("DB {}: size unknown (listed, never accessed or described): 2 bytes", num));
-    }
-    out_.sources[fmt::format("db:{}", num)] = db_src[num];
+}
+
+// A DB's size and info: its block info, else the end of what clients accessed, else 2 bytes.
+void learner::size_db(std::uint16_t num, server::profile_db& d) {
+  const auto inf = infos_.find({server::block_type::db, num});
+  const auto seen = dbs_.find(num);
+  const std::uint32_t extent = seen != dbs_.end() ? seen->second.extent : 0;
+  if (inf == infos_.end()) {
+    d.size = extent != 0 ? extent : 2;
+    out_.notes.push_back(
+        extent != 0
+            ? fmt::format(
+                  "DB {}: size unknown (no block info); {} bytes, the end of what clients accessed",
+                  num, extent)
+            : fmt::format("DB {}: size unknown (listed, never accessed or described): 2 bytes",
+                          num));
+    return;
   }
-  if (const auto c = counts_.find(server::block_type::db);
-      c != counts_.end() && c->second.first != dbs.size()) {
-    out_.notes.push_back(fmt::format(
-        "{}: List blocks counts {} DB(s), {} are known{}", c->second.second, c->second.first,
-        dbs.size(), c->second.first > dbs.size() ? ": placeholder DBs of 2 bytes added" : ""));
-    std::uint16_t next = 1;
-    while (c->second.first > dbs.size()) {
-      while (dbs.contains(next)) ++next;
-      dbs[next] = server::profile_db{next, 2, std::nullopt, {}};
-      out_.sources[fmt::format("db:{}", next)] = c->second.second + " (count only: placeholder)";
-    }
+  server::block_meta b = inf->second.first;
+  if (const auto it = lists_.find(server::block_type::db); it != lists_.end()) {
+    for (const ud::block_entry& e : it->second.first)
+      if (e.number == num) {
+        b.list_flags = e.flags;
+        b.language = e.language;
+      }
+  } else {
+    b.list_flags = static_cast<std::uint8_t>(b.info_word >> 8U);
   }
-  for (const auto& [num, why] : db_missing_)
-    if (dbs.contains(num))
-      out_.notes.push_back(fmt::format(
-          "{}: DB {} answered \"object does not exist\" although it is known elsewhere", why, num));
-  for (auto& [num, d] : dbs) p.dbs.push_back(std::move(d));
-  p.declares_dbs =
-      true;  // exactly these DBs, even none (s7comm_downloading_block_db1.pcap has none at first)
-  // --- memory: runs of bytes with a known start value (gaps of up to 16 unknown bytes are zeros)
-  // ---
+  d.size = std::max<std::uint32_t>(b.mc7_length, 1);
+  if (b.mc7_length == 0) b.mc7_length = 1;
+  if (extent > d.size) {
+    out_.notes.push_back(fmt::format("DB {}: block info says {} bytes, but clients accessed {} bytes",
+                                     num, inf->second.first.mc7_length, extent));
+    d.size = extent;
+    return;
+  }
+  if (const auto up = uploaded_.find({server::block_type::db, num}); up != uploaded_.end()) {
+    const bytes sbb = server::mc7::sbb_of(up->second.first);
+    if (sbb.size() == b.sbb_length) d.interface.assign(sbb.begin(), sbb.end());
+  }
+  d.info = std::move(b);
+}
+
+// --- memory: runs of bytes with a known start value (gaps of up to 16 unknown bytes are zeros)
+void learner::finish_memory() {
   for (const auto& entry : mem_) {
     const mem_key key = entry.first;
-    const auto& bytes_ = entry.second;
-    if (key.area == 0x84 && !dbs.contains(key.db)) continue;
-    std::optional<server::memory_range> run;
-    std::uint32_t last = 0;
-    std::size_t volatile_count = 0;
-    const auto flush = [&] {
-      if (!run) return;
-      out_.sources[fmt::format("memory:{}:{}:{}", area_name(key.area),
-                               key.area == 0x84 ? std::to_string(key.db) : "-", run->offset)] =
-          src_of_run_;
-      p.memory.push_back(std::move(*run));
-      run.reset();
-    };
-    for (const auto& [off, b] : bytes_) {
-      if (b.changed_by_plc) {
-        ++volatile_count;
-        out_.volatile_memory.push_back(
-            fmt::format("{}{} byte {}: {} different values read", area_name(key.area),
-                        key.area == 0x84 ? std::to_string(key.db) : "", off,
-                        std::max<std::size_t>(b.values.count(), 2)));
-      }
-      if (b.initial_mask == 0) continue;
-      if (key.area == 0x84) {
-        const auto d = std::find_if(p.dbs.begin(), p.dbs.end(), [&](const server::profile_db& x) {
-          return x.number == key.db;
-        });
-        if (d == p.dbs.end() || off >= d->size) continue;
-      }
-      if (run && off - last <= 16 && off > last) {
-        run->bytes.resize(off - run->offset, std::byte{0});
-      } else {
-        flush();
-        run = server::memory_range{key.area, key.area == 0x84 ? key.db : std::uint16_t{0}, off, {}};
-        src_of_run_ = b.first_frame != 0
-                          ? fmt::format("{} frame {}", files_[b.first_capture], b.first_frame)
-                          : std::string();
-      }
-      run->bytes.push_back(std::byte{b.initial});
-      last = off;
-    }
-    flush();
-    if (volatile_count != 0)
-      out_.notes.push_back(fmt::format(
-          "{}{}: {} byte(s) changed between client accesses without a client writing them (the "
-          "PLC's program): the "
-          "profile keeps the first value read",
-          area_name(key.area), key.area == 0x84 ? std::to_string(key.db) : "", volatile_count));
+    if (key.area == 0x84 && !std::any_of(out_.profile.dbs.begin(), out_.profile.dbs.end(),
+                                         [&](const server::profile_db& x) {
+                                           return x.number == key.db;
+                                         }))
+      continue;
+    memory_runs(key, entry.second);
   }
-  for (const auto& [key, v] : szl_varies_) out_.notes.push_back(v);
-  for (const auto& [key, why] : absent_)
-    out_.notes.push_back(fmt::format("{}: Get block info of {} {}: the CPU does not have it", why,
-                                     block_type_name(key.first), key.second));
+}
+
+void learner::memory_runs(const mem_key& key, const std::map<std::uint32_t, byte_state>& bytes_) {
+  server::plc_profile& p = out_.profile;
+  const std::string db = key.area == 0x84 ? std::to_string(key.db) : "";
+  std::optional<server::memory_range> run;
+  std::uint32_t last = 0;
+  std::size_t volatile_count = 0;
+  const auto flush = [&] {
+    if (!run) return;
+    out_.sources[fmt::format("memory:{}:{}:{}", area_name(key.area), db.empty() ? "-" : db,
+                             run->offset)] = src_of_run_;
+    p.memory.push_back(std::move(*run));
+    run.reset();
+  };
+  for (const auto& [off, b] : bytes_) {
+    if (b.changed_by_plc) {
+      ++volatile_count;
+      out_.volatile_memory.push_back(fmt::format("{}{} byte {}: {} different values read",
+                                                 area_name(key.area), db, off,
+                                                 std::max<std::size_t>(b.values.count(), 2)));
+    }
+    if (b.initial_mask == 0) continue;
+    if (key.area == 0x84) {
+      const auto d = std::find_if(p.dbs.begin(), p.dbs.end(),
+                                  [&](const server::profile_db& x) { return x.number == key.db; });
+      if (d == p.dbs.end() || off >= d->size) continue;
+    }
+    if (run && off - last <= 16 && off > last) {
+      run->bytes.resize(off - run->offset, std::byte{0});
+    } else {
+      flush();
+      run = server::memory_range{key.area, key.area == 0x84 ? key.db : std::uint16_t{0}, off, {}};
+      src_of_run_ = b.first_frame != 0
+                        ? fmt::format("{} frame {}", files_[b.first_capture], b.first_frame)
+                        : std::string();
+    }
+    run->bytes.push_back(std::byte{b.initial});
+    last = off;
+  }
+  flush();
+  if (volatile_count != 0)
+    out_.notes.push_back(fmt::format(
+        "{}{}: {} byte(s) changed between client accesses without a client writing them (the "
+        "PLC's program): the "
+        "profile keeps the first value read",
+        area_name(key.area), db, volatile_count));
 }
 
 }  // namespace

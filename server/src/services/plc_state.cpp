@@ -208,24 +208,6 @@ std::uint16_t plc_state::block_count(std::uint8_t type) const {
   return static_cast<std::uint16_t>(std::min<std::size_t>(n, 0xFFFF));
 }
 
-std::vector<block_list_entry> plc_state::list_blocks(std::uint8_t type) const {
-  std::vector<block_list_entry> out;
-  if (type == block_type::db) {
-    for (const auto& [num, db] : mem_.dbs()) {
-      if (hidden_dbs_.contains(num)) continue;
-      const auto it = db_meta_.find(num);
-      // DB entries as the captured CPU lists them: flags 0x22, language 5
-      // (s7comm_downloading_block_db1.pcap frame 78: 00 01 22 05).
-      out.push_back({num, it != db_meta_.end() ? it->second.meta.list_flags : std::uint8_t{0x22},
-                     it != db_meta_.end() ? it->second.meta.language : std::uint8_t{5}});
-    }
-    return out;
-  }
-  for (const block_meta& b : blocks_)
-    if (b.type == type) out.push_back({b.number, b.list_flags, b.language});
-  return out;
-}
-
 std::optional<std::pair<block_meta, std::vector<std::byte>>> plc_state::db_block(
     std::uint16_t number) const {
   if (hidden_dbs_.contains(number)) return std::nullopt;

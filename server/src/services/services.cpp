@@ -42,6 +42,27 @@ std::size_t entries_per_telegram(std::uint16_t pdu) { return (pdu - 32U) / 4U; }
 
 std::string_view name_of(bytes b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
+ud::param response_param(const ud::param& req, std::uint8_t seq, std::uint16_t error,
+                         std::uint8_t dur, bool more) {
+  ud::param rp;
+  rp.method = ud::method_response;
+  rp.type = static_cast<std::uint8_t>(ud::type::response);
+  rp.group = req.group;
+  rp.subfunction = req.subfunction;
+  rp.seq = seq;
+  rp.extended = true;
+  rp.data_unit_ref = dur;
+  rp.last_data_unit = more ? ud::last_unit_no : ud::last_unit_yes;
+  rp.error_code = error;
+  return rp;
+}
+
+// The payload's place in a Userdata data block: after the data unit head.
+codec::mutable_bytes payload_area(codec::mutable_bytes area) {
+  return area.size() < ud::data_unit_head_length ? codec::mutable_bytes{}
+                                                 : area.subspan(ud::data_unit_head_length);
+}
+
 }  // namespace
 
 void pdu_sink::send(const s7::header& h, bytes param, bytes data) {
@@ -62,51 +83,80 @@ std::uint16_t services::write_refusal() const noexcept {
 
 // --- Userdata ----------------------------------------------------------------------------------
 
-void services::userdata_reply(const ud::param& req, std::uint8_t seq, std::uint16_t error, std::uint8_t rc,
-                              bytes payload, std::uint16_t pdu_ref, pdu_sink& out, std::uint8_t dur, bool more) {
-  ud::param rp;
-  rp.method = ud::method_response;
-  rp.type = static_cast<std::uint8_t>(ud::type::response);
-  rp.group = req.group;
-  rp.subfunction = req.subfunction;
-  rp.seq = seq;
-  rp.extended = true;
-  rp.data_unit_ref = dur;
-  rp.last_data_unit = more ? ud::last_unit_no : ud::last_unit_yes;
-  rp.error_code = error;
+void services::userdata_commit(const ud::param& req, std::uint8_t seq, std::uint16_t error,
+                               std::uint8_t rc, codec::mutable_bytes area,
+                               std::size_t payload_length, std::uint16_t pdu_ref, pdu_sink& out,
+                               std::uint8_t dur, bool more) {
   std::array<std::byte, ud::long_param_length> prm{};
   writer pw{prm};
-  ud::write_param(pw, rp);
-  std::vector<std::byte> data(4 + payload.size());
-  writer dw{data};
-  ud::write_data_unit(dw, rc, rc == rc_ok ? ts_octet : std::uint8_t{0}, payload);
+  ud::write_param(pw, response_param(req, seq, error, dur, more));
+  writer dw{area.first(std::min(area.size(), ud::data_unit_head_length))};
+  ud::write_data_unit_head(dw, rc, rc == rc_ok ? ts_octet : std::uint8_t{0}, payload_length);
   s7::header h;
   h.type = s7::rosctr::userdata;
   h.pdu_ref = pdu_ref;
-  out.send(h, prm, data);
+  out.commit(h, prm, ud::data_unit_head_length + payload_length);
 }
 
-void services::send_fragmented(const ud::param& req, std::uint8_t seq, std::vector<std::byte> payload,
-                               std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out) {
-  // A response telegram: header 10 + parameter 12 + data unit head 4 + payload.
-  const std::size_t room = pdu_size - 26U;
-  if (payload.size() <= room) {
+void services::userdata_reply(const ud::param& req, std::uint8_t seq, std::uint16_t error,
+                              std::uint8_t rc, bytes payload, std::uint16_t pdu_ref, pdu_sink& out,
+                              std::uint8_t dur, bool more) {
+  const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
+  const codec::mutable_bytes room = payload_area(area);
+  std::copy_n(payload.begin(), std::min(payload.size(), room.size()), room.begin());
+  userdata_commit(req, seq, error, rc, area, payload.size(), pdu_ref, out, dur, more);
+}
+
+template <class Rewrite>
+void services::send_answer(const ud::param& req, std::uint8_t seq, codec::mutable_bytes area,
+                           std::size_t size, std::size_t room, std::uint16_t pdu_ref,
+                           pdu_sink& out, Rewrite&& rewrite) {
+  if (size <= room) {
     pending_.active = false;
-    userdata_reply(req, seq, 0, rc_ok, payload, pdu_ref, out);
+    userdata_commit(req, seq, 0, rc_ok, area, size, pdu_ref, out);
     return;
   }
-  // Longer than a PDU: the first part now with "more follows" and a data unit reference; the
-  // client asks for the rest (frames 16-20 of s7comm_reading_plc_status.pcap).
+  // Longer than a telegram: the first part now with "more follows" and a data unit reference;
+  // the client asks for the rest (frames 16-20 of s7comm_reading_plc_status.pcap). The answer is
+  // written again whole, and the first part taken from it too, so that every part comes from one
+  // run (a clock in a record cannot differ between parts).
+  pending_.answer.resize(size);
+  rewrite(codec::mutable_bytes{pending_.answer});
+  const codec::mutable_bytes payload = payload_area(area);
+  std::copy_n(pending_.answer.begin(), std::min(room, payload.size()), payload.begin());
   pending_.active = true;
   pending_.group = req.group;
   pending_.subfunction = req.subfunction;
   pending_.seq = seq;
   pending_.dur = st_.next_data_unit_ref();
-  pending_.rest.assign(payload.begin() + static_cast<std::ptrdiff_t>(room), payload.end());
-  userdata_reply(req, seq, 0, rc_ok, bytes{payload.data(), room}, pdu_ref, out, pending_.dur, true);
+  pending_.sent = room;
+  userdata_commit(req, seq, 0, rc_ok, area, room, pdu_ref, out, pending_.dur, true);
 }
 
-void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t pdu_size, pdu_sink& out) {
+// "Next" request of a fragmented answer: 12-byte parameter (method 0x12) with our sequence
+// number, data 0A 00 0000 (frame 19 of s7comm_reading_plc_status.pcap; snap7 opReadSZL).
+void services::next_part(const ud::param& req, std::uint16_t ref, std::uint16_t pdu_size,
+                         pdu_sink& out) {
+  const bool block = req.group == static_cast<std::uint8_t>(ud::group::block);
+  const bool ours =
+      pending_.active && pending_.group == req.group && pending_.subfunction == req.subfunction;
+  if (!ours) {
+    userdata_reply(req, req.seq,
+                   block ? s7::error_code::no_further_block : s7::error_code::info_unavailable_2,
+                   rc_none, {}, ref, out);
+    return;
+  }
+  const std::size_t room = block ? entries_per_telegram(pdu_size) * 4U : pdu_size - 26U;
+  const std::size_t n = std::min(room, pending_.answer.size() - pending_.sent);
+  const bytes part{pending_.answer.data() + pending_.sent, n};
+  pending_.sent += n;
+  const bool more = pending_.sent < pending_.answer.size();
+  if (!more) pending_.active = false;
+  userdata_reply(req, pending_.seq, 0, rc_ok, part, ref, out, pending_.dur, more);
+}
+
+void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t pdu_size,
+                           pdu_sink& out) {
   const ud::param& req = m.prm;
   const std::uint16_t ref = p.hdr.pdu_ref;
   if (req.type != static_cast<std::uint8_t>(ud::type::request)) {
@@ -114,87 +164,66 @@ void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t
     userdata_reply(req, req.seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
     return;
   }
-  // "Next" request of a fragmented answer: 12-byte parameter (method 0x12) with our sequence
-  // number, data 0A 00 0000 (frame 19 of s7comm_reading_plc_status.pcap; snap7 opReadSZL).
   if (req.extended && req.method == ud::method_response) {
-    const bool ours = pending_.active && pending_.group == req.group && pending_.subfunction == req.subfunction;
-    if (!ours) {
-      const std::uint16_t err =
-          req.group == static_cast<std::uint8_t>(ud::group::block) ? s7::error_code::no_further_block : s7::error_code::info_unavailable_2;
-      userdata_reply(req, req.seq, err, rc_none, {}, ref, out);
-      return;
-    }
-    const std::size_t room = req.group == static_cast<std::uint8_t>(ud::group::block)
-                                 ? entries_per_telegram(pdu_size) * 4U
-                                 : pdu_size - 26U;
-    const std::size_t n = std::min(room, pending_.rest.size());
-    std::vector<std::byte> part(pending_.rest.begin(), pending_.rest.begin() + static_cast<std::ptrdiff_t>(n));
-    pending_.rest.erase(pending_.rest.begin(), pending_.rest.begin() + static_cast<std::ptrdiff_t>(n));
-    const bool more = !pending_.rest.empty();
-    const std::uint8_t dur = pending_.dur;
-    if (!more) pending_.active = false;
-    userdata_reply(req, pending_.seq, 0, rc_ok, part, ref, out, dur, more);
+    next_part(req, ref, pdu_size, out);
     return;
   }
   pending_.active = false;  // a new request abandons an unfinished answer
+  if (m.has_data && dispatch_userdata(req, m.data, ref, pdu_size, out)) return;
+  // Programmer commands, cyclic data, message and alarm services, unknown groups and
+  // subfunctions: the answer of an unsupported function (0x8104, data 0A 00 0000).
+  log(log_level::info, "Userdata group {} subfunction 0x{:02X}: not supported, error 0x8104",
+      req.group, req.subfunction);
+  userdata_reply(req, answer_seq(req.group, req.subfunction), s7::error_code::not_implemented,
+                 rc_none, {}, ref, out);
+}
+
+// The Userdata functions a CPU serves; false: not one of them (the caller answers 0x8104).
+bool services::dispatch_userdata(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                                 std::uint16_t pdu_size, pdu_sink& out) {
   switch (static_cast<ud::group>(req.group)) {
     case ud::group::cpu:
-      if (req.subfunction == ud::sub::read_szl && m.has_data) {
-        read_szl(req, m.data, ref, pdu_size, out);
-        return;
+      if (req.subfunction == ud::sub::read_szl) {
+        read_szl(req, d, ref, pdu_size, out);
+        return true;
       }
-      if (req.subfunction == ud::sub::message_service && m.has_data && m.data.payload.size() >= 2) {
+      if (req.subfunction == ud::sub::message_service && d.payload.size() >= 2) {
         // Message service (subscribe to events: mode transitions, system, user, alarms). The
         // captured CPU answers result 0x02 and a reserved 0x00 (s7comm_reading_plc_status.pcap
         // frames 52/53 and 236/237). protos7 sends no event pushes yet.
         static constexpr std::array<std::byte, 2> result{std::byte{0x02}, std::byte{0x00}};
         userdata_reply(req, answer_seq(req.group, req.subfunction), 0, rc_ok, result, ref, out);
-        return;
+        return true;
       }
-      break;
-    case ud::group::block:
-      if (m.has_data) {
-        block_function(req, m.data, ref, pdu_size, out);
-        return;
-      }
-      break;
-    case ud::group::time:
-      if (m.has_data) {
-        time_function(req, m.data, ref, out);
-        return;
-      }
-      break;
-    case ud::group::security:
-      if (m.has_data) {
-        security(req, m.data, ref, out);
-        return;
-      }
-      break;
-    default:
-      break;
+      return false;
+    case ud::group::block: block_function(req, d, ref, pdu_size, out); return true;
+    case ud::group::time: time_function(req, d, ref, out); return true;
+    case ud::group::security: security(req, d, ref, out); return true;
+    default: return false;
   }
-  // Programmer commands, cyclic data, message and alarm services, unknown groups and
-  // subfunctions: the answer of an unsupported function (0x8104, data 0A 00 0000).
-  log(log_level::info, "Userdata group {} subfunction 0x{:02X}: not supported, error 0x8104", req.group,
-      req.subfunction);
-  userdata_reply(req, answer_seq(req.group, req.subfunction), s7::error_code::not_implemented, rc_none, {}, ref, out);
 }
 
-void services::read_szl(const ud::param& req, const ud::data_unit& d, std::uint16_t ref, std::uint16_t pdu_size,
-                        pdu_sink& out) {
+void services::read_szl(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                        std::uint16_t pdu_size, pdu_sink& out) {
   const std::uint8_t seq = answer_seq(req.group, req.subfunction);
   const auto r = codec::szl::parse_request(d.payload, d.payload.data());
   if (!r) {
     userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
     return;
   }
-  auto answer = build_szl(st_, r->id, r->index, szl_context{cfg_.pdu_size, effective_protection()});
-  if (!answer) {
+  const szl_context ctx{cfg_.pdu_size, effective_protection()};
+  const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
+  const auto size = write_szl(st_, r->id, r->index, ctx, payload_area(area));
+  if (!size) {
+    out.cancel();
     log(log_level::debug, "SZL 0x{:04X} index 0x{:04X}: not available", r->id, r->index);
     userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
     return;
   }
-  send_fragmented(req, seq, std::move(*answer), ref, pdu_size, out);
+  // A response telegram: header 10 + parameter 12 + data unit head 4 + payload.
+  send_answer(req, seq, area, *size, pdu_size - 26U, ref, out, [&](codec::mutable_bytes all) {
+    (void)write_szl(st_, r->id, r->index, ctx, all);
+  });
 }
 
 void services::block_function(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
@@ -210,80 +239,81 @@ void services::block_function(const ud::param& req, const ud::data_unit& d, std:
       userdata_reply(req, seq, 0, rc_ok, data, ref, out);
       return;
     }
-    case ud::sub::list_blocks_of_type: {
-      // Request: the type as two ASCII hex digits ("0A"); answer: number(2) flags(1) language(1)
-      // per block; longer lists continue (frames 96-99 of the blocklist capture).
-      const auto type = ud::parse_block_type_request(d.payload, d.payload.data());
-      const auto list = type ? st_.list_blocks(*type) : std::vector<block_list_entry>{};
-      if (list.empty()) {
-        // No block of this type (or no such type): snap7's server, modelled on a real CPU,
-        // answers 0xD20E "no (further) block available".
-        userdata_reply(req, seq, s7::error_code::no_further_block, rc_none, {}, ref, out);
-        return;
-      }
-      std::vector<std::byte> all(list.size() * 4);
-      writer lw{all};
-      for (const block_list_entry& e : list) ud::write_block_entry(lw, {e.number, e.flags, e.language});
-      const std::size_t room = entries_per_telegram(pdu_size) * 4U;
-      if (all.size() <= room) {
-        pending_.active = false;
-        userdata_reply(req, seq, 0, rc_ok, all, ref, out);
-        return;
-      }
-      pending_.active = true;
-      pending_.group = req.group;
-      pending_.subfunction = req.subfunction;
-      pending_.seq = seq;
-      pending_.dur = st_.next_data_unit_ref();
-      pending_.rest.assign(all.begin() + static_cast<std::ptrdiff_t>(room), all.end());
-      userdata_reply(req, seq, 0, rc_ok, bytes{all.data(), room}, ref, out, pending_.dur, true);
-      return;
-    }
-    case ud::sub::block_info: {
-      // Request "0A00001B" (type, number, file system); answer 78 bytes (blocklist capture frame
-      // 137), or error 0xD209 with 0A 00 0000 for a missing block (frames 38, 44).
-      const auto name = s7::decode_block_name8(d.payload);
-      std::optional<block_meta> b;
-      if (name.valid && name.number <= 0xFFFF) b = st_.block_info(name.block_type, static_cast<std::uint16_t>(name.number));
-      if (!b) {
-        userdata_reply(req, seq, s7::error_code::blocks_not_found, rc_none, {}, ref, out);
-        return;
-      }
-      std::array<std::byte, 2 * codec::mc7::block_time_length> times{};
-      writer tw{times};
-      codec::mc7::write_block_time(tw, b->code_time);
-      codec::mc7::write_block_time(tw, b->interface_time);
-      ud::block_info bi;
-      bi.unknown2 = b->info_word;
-      bi.unknown1 = b->block_version;
-      bi.flags = b->attributes;
-      bi.language = b->language;
-      bi.subblock_type = b->type;
-      bi.number = b->number;
-      bi.load_memory_length = b->load_memory_length;
-      bi.security = b->security;
-      bi.code_timestamp = bytes{times.data(), 6};
-      bi.interface_timestamp = bytes{times.data() + 6, 6};
-      bi.ssb_length = b->sbb_length;
-      bi.add_length = b->add_length;
-      bi.local_data_length = b->local_data_length;
-      bi.mc7_length = b->mc7_length;
-      bi.author = bytes{reinterpret_cast<const std::byte*>(b->author.data()), 8};
-      bi.family = bytes{reinterpret_cast<const std::byte*>(b->family.data()), 8};
-      bi.name = bytes{reinterpret_cast<const std::byte*>(b->name.data()), 8};
-      bi.version = b->version;
-      bi.unknown3 = b->info_unknown;
-      bi.checksum = b->checksum;
-      std::array<std::byte, ud::block_info_length> data{};
-      writer w{data};
-      ud::write_block_info(w, bi);
-      userdata_reply(req, seq, 0, rc_ok, data, ref, out);
-      return;
-    }
+    case ud::sub::list_blocks_of_type: list_blocks_of_type(req, d, ref, pdu_size, out); return;
+    case ud::sub::block_info: block_info(req, d, ref, out); return;
     default:
       userdata_reply(req, seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
       return;
   }
+}
+
+// Request: the type as two ASCII hex digits ("0A"); answer: number(2) flags(1) language(1) per
+// block; longer lists continue (frames 96-99 of the blocklist capture).
+void services::list_blocks_of_type(const ud::param& req, const ud::data_unit& d,
+                                   std::uint16_t ref, std::uint16_t pdu_size, pdu_sink& out) {
+  const std::uint8_t seq = answer_seq(req.group, req.subfunction);
+  const auto type = ud::parse_block_type_request(d.payload, d.payload.data());
+  const auto write_entries = [&](codec::mutable_bytes to) {
+    writer w{to};
+    st_.for_each_block(*type, [&](const block_list_entry& e) {
+      ud::write_block_entry(w, {e.number, e.flags, e.language});
+    });
+    return w.size();
+  };
+  if (!type || st_.block_count(*type) == 0) {
+    // No block of this type (or no such type): snap7's server, modelled on a real CPU, answers
+    // 0xD20E "no (further) block available".
+    userdata_reply(req, seq, s7::error_code::no_further_block, rc_none, {}, ref, out);
+    return;
+  }
+  const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
+  const std::size_t size = write_entries(payload_area(area));
+  send_answer(req, seq, area, size, entries_per_telegram(pdu_size) * 4U, ref, out,
+              [&](codec::mutable_bytes all) { (void)write_entries(all); });
+}
+
+// Request "0A00001B" (type, number, file system); answer 78 bytes (blocklist capture frame 137),
+// or error 0xD209 with 0A 00 0000 for a missing block (frames 38, 44).
+void services::block_info(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                          pdu_sink& out) {
+  const std::uint8_t seq = answer_seq(req.group, req.subfunction);
+  const auto name = s7::decode_block_name8(d.payload);
+  std::optional<block_meta> b;
+  if (name.valid && name.number <= 0xFFFF)
+    b = st_.block_info(name.block_type, static_cast<std::uint16_t>(name.number));
+  if (!b) {
+    userdata_reply(req, seq, s7::error_code::blocks_not_found, rc_none, {}, ref, out);
+    return;
+  }
+  std::array<std::byte, 2 * codec::mc7::block_time_length> times{};
+  writer tw{times};
+  codec::mc7::write_block_time(tw, b->code_time);
+  codec::mc7::write_block_time(tw, b->interface_time);
+  ud::block_info bi;
+  bi.unknown2 = b->info_word;
+  bi.unknown1 = b->block_version;
+  bi.flags = b->attributes;
+  bi.language = b->language;
+  bi.subblock_type = b->type;
+  bi.number = b->number;
+  bi.load_memory_length = b->load_memory_length;
+  bi.security = b->security;
+  bi.code_timestamp = bytes{times.data(), 6};
+  bi.interface_timestamp = bytes{times.data() + 6, 6};
+  bi.ssb_length = b->sbb_length;
+  bi.add_length = b->add_length;
+  bi.local_data_length = b->local_data_length;
+  bi.mc7_length = b->mc7_length;
+  bi.author = bytes{reinterpret_cast<const std::byte*>(b->author.data()), 8};
+  bi.family = bytes{reinterpret_cast<const std::byte*>(b->family.data()), 8};
+  bi.name = bytes{reinterpret_cast<const std::byte*>(b->name.data()), 8};
+  bi.version = b->version;
+  bi.unknown3 = b->info_unknown;
+  bi.checksum = b->checksum;
+  const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
+  writer w{payload_area(area)};
+  ud::write_block_info(w, bi);
+  userdata_commit(req, seq, 0, rc_ok, area, w.size(), ref, out);
 }
 
 void services::time_function(const ud::param& req, const ud::data_unit& d, std::uint16_t ref, pdu_sink& out) {

@@ -105,6 +105,11 @@ struct message {
 void write_param(writer& w, const param& prm) noexcept;
 // Writes | rc | tsize | length | payload |.
 void write_data_unit(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes payload) noexcept;
+// Writes the head | rc | tsize | length | of a data unit whose `payload_length` bytes are written
+// after it separately (in place, by the server). A length over 65535 is value_out_of_range.
+inline constexpr std::size_t data_unit_head_length = 4;
+void write_data_unit_head(writer& w, std::uint8_t rc, std::uint8_t tsize,
+                          std::size_t payload_length) noexcept;
 
 // --- Payloads ---
 

@@ -107,7 +107,10 @@ class plc_state {
 
   // --- block directory ---
   [[nodiscard]] std::uint16_t block_count(std::uint8_t type) const;
-  [[nodiscard]] std::vector<block_list_entry> list_blocks(std::uint8_t type) const;
+  // Calls f(block_list_entry) for each block of `type`, DBs by number, other blocks in directory
+  // order (no list is built: the answer of "List blocks of type" is written in place).
+  template <class F>
+  void for_each_block(std::uint8_t type, F&& f) const;
   // Get Block Info: the profile's entry, or a DB's info built from storage.
   [[nodiscard]] std::optional<block_meta> block_info(std::uint8_t type, std::uint16_t number) const;
   // The block as an MC7 file (header, code, interface, footer) for an upload.
@@ -200,5 +203,24 @@ class plc_state {
   std::uint64_t compress_count_ = 0;
   void (*dir_sync_)(const std::string& dir);
 };
+
+template <class F>
+void plc_state::for_each_block(std::uint8_t type, F&& f) const {
+  if (type != block_type::db) {
+    for (const block_meta& b : blocks_)
+      if (b.type == type) f(block_list_entry{b.number, b.list_flags, b.language});
+    return;
+  }
+  for (const auto& entry : mem_.dbs()) {
+    const std::uint16_t num = entry.first;
+    if (hidden_dbs_.contains(num)) continue;
+    const auto it = db_meta_.find(num);
+    // DB entries as the captured CPU lists them: flags 0x22, language 5
+    // (s7comm_downloading_block_db1.pcap frame 78: 00 01 22 05).
+    f(block_list_entry{num,
+                       it != db_meta_.end() ? it->second.meta.list_flags : std::uint8_t{0x22},
+                       it != db_meta_.end() ? it->second.meta.language : std::uint8_t{5}});
+  }
+}
 
 }  // namespace protos7::server

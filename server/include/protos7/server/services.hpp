@@ -83,13 +83,30 @@ class services {
     std::size_t offset = 0;
   };
 
-  void userdata_reply(const codec::s7::ud::param& req, std::uint8_t seq, std::uint16_t error, std::uint8_t rc,
-                      codec::bytes payload, std::uint16_t pdu_ref, pdu_sink& out, std::uint8_t dur = 0,
-                      bool more = false);
-  // Sends `payload` (a whole answer) as one or more Userdata responses; the rest waits for the
-  // client's "next" requests.
-  void send_fragmented(const codec::s7::ud::param& req, std::uint8_t seq, std::vector<std::byte> payload,
-                       std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
+  void userdata_reply(const codec::s7::ud::param& req, std::uint8_t seq, std::uint16_t error,
+                      std::uint8_t rc, codec::bytes payload, std::uint16_t pdu_ref, pdu_sink& out,
+                      std::uint8_t dur = 0, bool more = false);
+  // Commits a Userdata response whose payload (`payload_length` bytes) was written in place after
+  // the data unit head in `area` (what pdu_sink::begin gave).
+  void userdata_commit(const codec::s7::ud::param& req, std::uint8_t seq, std::uint16_t error,
+                       std::uint8_t rc, codec::mutable_bytes area, std::size_t payload_length,
+                       std::uint16_t pdu_ref, pdu_sink& out, std::uint8_t dur = 0,
+                       bool more = false);
+  // An answer written in place in `area` (`size` bytes, `room` of them fit one telegram): sent
+  // whole, or its first `room` bytes with "more follows" and the rest kept for the client's
+  // "next" requests (written again whole into pending_ by `rewrite`).
+  template <class Rewrite>
+  void send_answer(const codec::s7::ud::param& req, std::uint8_t seq, codec::mutable_bytes area,
+                   std::size_t size, std::size_t room, std::uint16_t pdu_ref, pdu_sink& out,
+                   Rewrite&& rewrite);
+  bool dispatch_userdata(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                         std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
+  void next_part(const codec::s7::ud::param& req, std::uint16_t pdu_ref, std::uint16_t pdu_size,
+                 pdu_sink& out);
+  void list_blocks_of_type(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                           std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
+  void block_info(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                  std::uint16_t pdu_ref, pdu_sink& out);
   void read_szl(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d, std::uint16_t pdu_ref,
                 std::uint16_t pdu_size, pdu_sink& out);
   void block_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d, std::uint16_t pdu_ref,
@@ -113,11 +130,13 @@ class services {
   plc_state& st_;
   std::uint8_t conn_type_ = 1;
   bool legitimated_ = false;
-  // The rest of a fragmented Userdata answer.
+  // A Userdata answer longer than one telegram (SZL, List blocks of type): the whole answer and
+  // how much of it was sent; the buffer keeps its capacity for the next one.
   struct pending_ud {
     bool active = false;
     std::uint8_t group = 0, subfunction = 0, seq = 0, dur = 0;
-    std::vector<std::byte> rest;
+    std::vector<std::byte> answer;
+    std::size_t sent = 0;
   } pending_;
   download dl_;
   std::vector<upload> uploads_;
@@ -130,10 +149,13 @@ struct szl_context {
   std::uint16_t pdu_size = 0;         // the configured (largest) PDU size
   std::uint8_t effective_protection = 1;
 };
-// The whole answer payload of "Read SZL" for (id, index): SZL-ID, index, LENTHDR, N_DR,
-// records. nullopt: the CPU's error (0xD402).
-[[nodiscard]] std::optional<std::vector<std::byte>> build_szl(const plc_state& st, std::uint16_t id,
-                                                              std::uint16_t index, const szl_context& ctx);
+// Writes the whole answer payload of "Read SZL" for (id, index) into `out`: SZL-ID, index,
+// LENTHDR, N_DR, records. Returns its size, which is larger than `out` when it did not fit (the
+// bytes that fit are written: the first telegram of a longer answer). nullopt: the CPU's error
+// (0xD402). Allocates nothing.
+[[nodiscard]] std::optional<std::size_t> write_szl(const plc_state& st, std::uint16_t id,
+                                                   std::uint16_t index, const szl_context& ctx,
+                                                   codec::mutable_bytes out);
 // The SZL-IDs the server answers (the records of SZL 0x0000), sorted as the CPU sorts them.
 [[nodiscard]] std::vector<std::uint16_t> szl_ids(const plc_state& st);
 

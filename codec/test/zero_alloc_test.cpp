@@ -1,61 +1,20 @@
 // Decoding and re-encoding every PDU of every Wireshark sample capture allocates nothing.
 //
-// Global operator new is replaced by a counting one; the count is armed only around the codec
-// calls, after the captures have been loaded (loading them is allowed to allocate).
+// Global operator new is replaced by a counting one (alloc_counter.hpp); the count is armed only
+// around the codec calls, after the captures have been loaded (loading them is allowed to
+// allocate; protos7::stream loads them, a test-only dependency: the codec links nothing).
 #include <gtest/gtest.h>
 
 #include <array>
-#include <atomic>
-#include <cstdlib>
-#include <new>
+#include <cstdio>
+#include <vector>
 
+#include "alloc_counter.hpp"
 #include "protos7/codec/cotp.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/stream/corpus.hpp"
-
-// The replacement operator new below is malloc-backed, so its delete frees with free(); gcc
-// cannot see that pairing across the replacement and warns.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-namespace {
-std::atomic<bool> g_armed{false};
-std::atomic<std::size_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  if (g_armed.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-// Every form is replaced, so every allocation is counted and every pair is malloc/free (the
-// library's temporary buffers use the nothrow form; ASan checks the pairing).
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  if (g_armed.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n == 0 ? 1 : n);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return ::operator new(n, t); }
-void* operator new(std::size_t n, std::align_val_t a) {
-  if (g_armed.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const std::size_t al = static_cast<std::size_t>(a);
-  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -110,8 +69,7 @@ TEST(zero_alloc, decode_and_encode_every_pdu_of_every_sample_capture) {
   cotp::reassembler reasm{reasm_storage};
   counts c;
 
-  g_allocations = 0;
-  g_armed = true;
+  p7alloc::arm();
   for (const sample_frame& f : frames) {
     ++c.frames;
     const auto t = tpkt::parse(f.tpkt);
@@ -125,9 +83,9 @@ TEST(zero_alloc, decode_and_encode_every_pdu_of_every_sample_capture) {
     const auto r = reasm.feed(*tp);
     if (r.st == cotp::reassembler::status::complete) exercise_s7(r.pdu, out, c);
   }
-  g_armed = false;
+  const std::size_t allocations = p7alloc::disarm();
 
-  EXPECT_EQ(g_allocations.load(), 0U);
+  EXPECT_EQ(allocations, 0U);
   EXPECT_EQ(c.bad, 0U);
   EXPECT_EQ(c.roundtrip_fail, 0U);
   // The captures hold 10 k+ S7 PDUs; make sure they really went through the codec.
@@ -142,12 +100,11 @@ TEST(zero_alloc, decode_and_encode_every_pdu_of_every_sample_capture) {
 
 // The counter works: a vector allocation while armed is counted (so the test above can fail).
 TEST(zero_alloc, counter_detects_an_allocation) {
-  g_allocations = 0;
-  g_armed = true;
+  p7alloc::arm();
   auto* v = new std::vector<int>(16);
-  g_armed = false;
+  const std::size_t allocations = p7alloc::disarm();
   delete v;
-  EXPECT_GE(g_allocations.load(), 1U);
+  EXPECT_GE(allocations, 1U);
 }
 
 }  // namespace
