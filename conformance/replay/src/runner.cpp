@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <unordered_map>
 
 #include "protos7/replay/replay.hpp"
@@ -29,12 +30,25 @@ std::string endpoint_text(const capture::endpoint& e) {
 
 class runner;
 
+struct step_rt {
+  enum class kind : std::uint8_t { send, expect, close };
+  kind k = kind::send;
+  std::uint64_t frame = 0;  // where it stands in the capture
+  bool done = false;        // send: it went out (or was left out)
+  bool write_send = false;  // counted in runner::write_sends_ / write_answers_
+  bool write_answer = false;
+  std::unique_ptr<send_step> send;
+  std::unique_ptr<expect_rt> exp;
+};
+
 // One S7 connection of the capture: its script as it is built, its replay once it has steps.
 struct conn_ctx final : script_sink {
   runner& r;
   connection_summary summary;
   std::unique_ptr<script_builder> builder;
   std::unique_ptr<session> sess;
+  std::deque<step_rt> steps;  // in capture order; the first ones complete are removed
+  std::uint64_t close_frame = 0;
   conn_ctx(runner& owner, std::size_t index) : r(owner) { summary.index = index; }
   void send(send_step&& s) override;
   void expect(expectation&& e) override;
@@ -42,14 +56,6 @@ struct conn_ctx final : script_sink {
   void note(std::string n) override;
   void skip(std::string reason) override;
   session& ensure_session();
-};
-
-struct step_rt {
-  enum class kind : std::uint8_t { send, expect, close };
-  kind k = kind::send;
-  conn_ctx* conn = nullptr;
-  std::unique_ptr<send_step> send;
-  std::unique_ptr<expect_rt> exp;
 };
 
 class runner final : public stream::sink {
@@ -68,7 +74,7 @@ class runner final : public stream::sink {
   void on_warning(const std::string& w) override { ctx_.sink.capture_note(w); }
 
   // From the scripts.
-  void push(step_rt&& s) { queue_.push_back(std::move(s)); }
+  void push(conn_ctx& c, step_rt&& s);
   detail::runner_ctx& ctx() { return ctx_; }
   void started(double capture_time) {
     if (!t0_ && capture_time > 0) t0_ = capture_time;
@@ -76,8 +82,17 @@ class runner final : public stream::sink {
 
  private:
   std::optional<clock_type::time_point> advance(clock_type::time_point now);
+  bool advance(conn_ctx& c, clock_type::time_point now,
+               std::optional<clock_type::time_point>& wake);
+  void pop(conn_ctx& c);
+  bool send_now(conn_ctx& c, step_rt& h, clock_type::time_point now,
+                std::optional<clock_type::time_point>& wake);
+  [[nodiscard]] bool may_send(const conn_ctx& c, const send_step& st, std::uint64_t frame) const;
+  [[nodiscard]] std::uint64_t head_frame(const conn_ctx& c) const;
   void expire(clock_type::time_point now);
-  void end_lingering(clock_type::time_point now, bool all);
+  // Finalizes the lingering connections whose linger is over, or (before) that the capture
+  // closed before `before`.
+  void end_lingering(clock_type::time_point now, std::uint64_t before = 0);
   void finish(conn_ctx& c);
   std::chrono::milliseconds wait_time(clock_type::time_point now,
                                       std::optional<clock_type::time_point> wake) const;
@@ -85,8 +100,12 @@ class runner final : public stream::sink {
   detail::runner_ctx ctx_;
   const tolerance_source* tol_;
   const std::function<void(const run_counters&)>& tick_;
-  std::unordered_map<std::size_t, std::unique_ptr<conn_ctx>> conns_;
-  std::deque<step_rt> queue_;
+  std::map<std::size_t, std::unique_ptr<conn_ctx>> conns_;
+  std::size_t queued_ = 0;  // steps of all connections
+  // Frames of the queued client PDUs that may change the PLC's state, and of the queued answers
+  // to them: a read on another connection captured after one of them waits for it.
+  std::multiset<std::uint64_t> write_sends_;
+  std::multiset<std::uint64_t> write_answers_;
   std::vector<conn_ctx*> lingering_;
   std::vector<session*> dirty_;
   clock_type::time_point start_ = clock_type::now();
@@ -106,20 +125,20 @@ void conn_ctx::send(send_step&& s) {
   r.started(s.time);
   step_rt st;
   st.k = step_rt::kind::send;
-  st.conn = this;
+  st.frame = s.order_frame != 0 ? s.order_frame : s.frame;
   st.send = std::make_unique<send_step>(std::move(s));
-  r.push(std::move(st));
+  r.push(*this, std::move(st));
 }
 
 void conn_ctx::expect(expectation&& e) {
   session& s = ensure_session();
   step_rt st;
   st.k = step_rt::kind::expect;
-  st.conn = this;
+  st.frame = e.frame;
   st.exp = std::make_unique<expect_rt>();
   st.exp->e = std::move(e);
   s.add_expect(*st.exp);
-  r.push(std::move(st));
+  r.push(*this, std::move(st));
 }
 
 void conn_ctx::absorb(expectation&& e) {
@@ -180,8 +199,9 @@ void runner::on_end(std::size_t index, const stream::connection_end& e) {
   c.sess->capture_ended();
   step_rt st;
   st.k = step_rt::kind::close;
-  st.conn = &c;
-  queue_.push_back(std::move(st));
+  st.frame = e.meta.last_frame;
+  c.close_frame = e.meta.last_frame;
+  push(c, std::move(st));
 }
 
 // The connection is over: its answers and its summary go to the report.
@@ -191,10 +211,10 @@ void runner::finish(conn_ctx& c) {
   conns_.erase(c.summary.index);
 }
 
-void runner::end_lingering(clock_type::time_point now, bool all) {
+void runner::end_lingering(clock_type::time_point now, std::uint64_t before) {
   for (std::size_t i = 0; i < lingering_.size();) {
     conn_ctx* c = lingering_[i];
-    if (all || *c->sess->linger_until() <= now) {
+    if (c->close_frame < before || *c->sess->linger_until() <= now) {
       lingering_.erase(lingering_.begin() + static_cast<std::ptrdiff_t>(i));
       finish(*c);
     } else {
@@ -203,37 +223,132 @@ void runner::end_lingering(clock_type::time_point now, bool all) {
   }
 }
 
-// Executes the head of the step sequence as far as it can: complete expectations go out as
-// answers, client frames are sent once everything captured before them is complete. Returns
-// when to look again if the head waits for a time (pace, connect, Max AmQ).
-std::optional<clock_type::time_point> runner::advance(clock_type::time_point now) {
-  while (!queue_.empty()) {
-    step_rt& h = queue_.front();
-    session& s = *h.conn->sess;
+void runner::push(conn_ctx& c, step_rt&& s) {
+  s.write_send = s.k == step_rt::kind::send && s.send->pdu && s.send->pdu->writes;
+  s.write_answer = s.k == step_rt::kind::expect && s.exp->e.after_write;
+  if (s.write_send) write_sends_.insert(s.frame);
+  if (s.write_answer) write_answers_.insert(s.frame);
+  ++queued_;
+  c.steps.push_back(std::move(s));
+}
+
+// Removes the connection's first steps that are complete; expectations hand out their answers.
+void runner::pop(conn_ctx& c) {
+  while (!c.steps.empty()) {
+    step_rt& h = c.steps.front();
+    if (h.k == step_rt::kind::send && !h.done) return;
+    if (h.k == step_rt::kind::close) return;
     if (h.k == step_rt::kind::expect) {
-      if (!h.exp->resolved()) return std::nullopt;
-      s.pop(*h.exp);
-    } else if (h.k == step_rt::kind::close) {
-      s.start_linger(now);
-      lingering_.push_back(h.conn);
-    } else {
-      const send_step& st = *h.send;
-      // A connection opens: those that ended before it in the capture are closed first (a
-      // target counts its connections).
-      if (st.cr && !lingering_.empty()) end_lingering(now, true);
-      if (ctx_.opt.pace == pace::capture && t0_ && st.time > 0) {
-        const auto due = start_ + std::chrono::duration_cast<clock_type::duration>(
-                                      std::chrono::duration<double>(st.time - *t0_));
-        if (now < due) return due;
-      }
-      std::optional<clock_type::time_point> wake;
-      if (!s.can_send(st, now, wake)) return wake;
-      s.send(st, now);
-      if (std::find(dirty_.begin(), dirty_.end(), &s) == dirty_.end()) dirty_.push_back(&s);
+      if (!h.exp->resolved()) return;
+      c.sess->pop(*h.exp);
     }
-    queue_.pop_front();
+    if (h.write_send) write_sends_.erase(write_sends_.find(h.frame));
+    if (h.write_answer) write_answers_.erase(write_answers_.find(h.frame));
+    c.steps.pop_front();
+    --queued_;
   }
-  return std::nullopt;
+}
+
+// The capture frame of the connection's first step that is not complete.
+std::uint64_t runner::head_frame(const conn_ctx& c) const {
+  for (const step_rt& h : c.steps) {
+    if (h.k == step_rt::kind::expect && h.exp->resolved()) continue;
+    if (h.k == step_rt::kind::send && h.done) continue;
+    return h.frame;
+  }
+  return UINT64_MAX;
+}
+
+// Whether the client frame at `frame` may go now as far as the other connections go. A PDU
+// that may change the PLC's state (and a CR, a DR) waits until everything captured before it on
+// every connection is complete; any other frame until the state-changing PDUs captured before
+// it went out and were answered. So a client that writes on one connection what it reads on
+// another sees the captured order of effects, and reads on different connections overlap as
+// much as the target allows.
+bool runner::may_send(const conn_ctx& c, const send_step& st, std::uint64_t frame) const {
+  const bool barrier = st.cr || !st.pdu || (st.pdu->complete && st.pdu->writes);
+  if (!barrier) {
+    return (write_sends_.empty() || *write_sends_.begin() >= frame) &&
+           (write_answers_.empty() || *write_answers_.begin() >= frame);
+  }
+  for (const auto& [index, other] : conns_)
+    if (other.get() != &c && head_frame(*other) < frame) return false;
+  return true;
+}
+
+// Executes a connection's steps in order as far as it can: complete expectations go out as
+// answers; a client frame is sent once every step captured before it on the connection is
+// complete, except answers to requests that cannot change the PLC's state: as many of those may
+// be outstanding as the capture shows in flight (send_step::window); and once the other
+// connections allow it (may_send). True when anything moved.
+bool runner::advance(conn_ctx& c, clock_type::time_point now,
+                     std::optional<clock_type::time_point>& wake) {
+  bool moved = false;
+  pop(c);
+  for (step_rt& h : c.steps) {
+    session& s = *c.sess;
+    if (h.k == step_rt::kind::expect) {
+      if (h.exp->resolved()) continue;
+      if (h.exp->e.kind == match_kind::by_ref && !h.exp->e.after_write) continue;  // in flight
+      break;
+    }
+    if (h.k == step_rt::kind::close) {
+      if (&h != &c.steps.front()) break;
+      s.start_linger(now);
+      lingering_.push_back(&c);
+      c.steps.pop_front();
+      --queued_;
+      return true;
+    }
+    if (h.done) continue;
+    const send_step& st = *h.send;
+    // A request whose bytes do not depend on an earlier answer (no patch), or an empty DT.
+    const bool free_request =
+        st.pdu && st.pdu->complete && st.pdu->request && !st.pdu->writes && st.pdu->patches.empty();
+    const bool empty_dt = st.pdu && st.tpkt.size() <= st.payload_offset;
+    if (&h != &c.steps.front() && !((free_request && s.in_flight() < st.window) || empty_dt)) break;
+    if (!send_now(c, h, now, wake)) break;
+    moved = true;
+  }
+  pop(c);
+  return moved;
+}
+
+// Sends the client frame if the other connections, the pace and the session allow it.
+bool runner::send_now(conn_ctx& c, step_rt& h, clock_type::time_point now,
+                      std::optional<clock_type::time_point>& wake) {
+  const send_step& st = *h.send;
+  session& s = *c.sess;
+  if (!may_send(c, st, h.frame)) return false;
+  // A connection opens: those that ended before it in the capture are closed first (a target
+  // counts its connections).
+  if (st.cr) end_lingering(now, h.frame);
+  if (ctx_.opt.pace == pace::capture && t0_ && st.time > 0) {
+    const auto due = start_ + std::chrono::duration_cast<clock_type::duration>(
+                                  std::chrono::duration<double>(st.time - *t0_));
+    if (now < due) {
+      wake = wake ? std::min(*wake, due) : due;
+      return false;
+    }
+  }
+  std::optional<clock_type::time_point> w;
+  if (!s.can_send(st, now, w)) {
+    if (w) wake = wake ? std::min(*wake, *w) : *w;
+    return false;
+  }
+  s.send(st, now);
+  h.done = true;
+  if (std::find(dirty_.begin(), dirty_.end(), &s) == dirty_.end()) dirty_.push_back(&s);
+  return true;
+}
+
+std::optional<clock_type::time_point> runner::advance(clock_type::time_point now) {
+  std::optional<clock_type::time_point> wake;
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (auto& [index, c] : conns_) moved = advance(*c, now, wake) || moved;
+  }
+  return wake;
 }
 
 void runner::expire(clock_type::time_point now) {
@@ -260,7 +375,7 @@ std::chrono::milliseconds runner::wait_time(clock_type::time_point now,
 void runner::run(stream::reader& rd) {
   bool more = true;
   for (;;) {
-    while (more && queue_.size() < ctx_.opt.read_ahead) more = rd.read(*this, 256);
+    while (more && queued_ < ctx_.opt.read_ahead) more = rd.read(*this, 256);
     ctx_.counters.frames = rd.stats().frames;
     ctx_.counters.bytes_read = rd.stats().file_offset;
     auto now = clock_type::now();
@@ -268,13 +383,13 @@ void runner::run(stream::reader& rd) {
     for (session* s : dirty_) s->flush_output();
     dirty_.clear();
     if (tick_) tick_(ctx_.counters);
-    if (!more && queue_.empty() && lingering_.empty()) break;
-    if (more && queue_.size() < ctx_.opt.read_ahead) continue;
+    if (!more && queued_ == 0 && lingering_.empty()) break;
+    if (more && queued_ < ctx_.opt.read_ahead) continue;
     for (const detail::poller::ready& r : ctx_.poll.wait(wait_time(now, wake)))
       static_cast<session*>(r.tag)->on_ready(r);
     now = clock_type::now();
     expire(now);
-    end_lingering(now, false);
+    end_lingering(now);
   }
   // Connections that never got a step (the capture ended right after their start).
   while (!conns_.empty()) finish(*conns_.begin()->second);

@@ -68,7 +68,16 @@ struct open_request {
   bvec s7;                  // the request (tolerated ranges of its answer)
   std::size_t ordinal = 0;  // Userdata: 0 first request, n the n-th follow-up
   std::string lost_why;     // server bytes were lost after it (its answer is unknowable)
+  bool writes = false;      // client_pdu::writes
 };
+
+// Requests that cannot change what another connection reads: Setup communication (per
+// connection), Read Var, the upload functions, and Userdata but Set clock.
+bool may_write(const s7_facts& f) {
+  if (f.rosctr == 1)
+    return f.fn != 0xF0 && f.fn != 0x04 && f.fn != 0x1D && f.fn != 0x1E && f.fn != 0x1F;
+  return f.rosctr == 7 && f.group == 0x07 && f.sub == 0x02;  // Time functions / Set clock
+}
 
 // The unit of a split Userdata answer that a follow-up request continues.
 struct fragment_ref {
@@ -113,6 +122,7 @@ struct script_builder::impl {
   std::vector<bvec> sgroup;  // DT segments of the server PDU being assembled
   std::uint16_t last_szl = 0;
   std::vector<open_request> open;
+  std::size_t window = 1;  // the most requests in flight so far (send_step::window)
   std::map<std::uint16_t, std::size_t> ordinals;  // Userdata group << 8 | sub -> follow-ups
   std::size_t next_ordinal = 0;                   // of the latest client request
   std::map<std::uint16_t, std::shared_ptr<actual_facts>> initiated_by_ref;
@@ -250,6 +260,7 @@ void script_builder::impl::start_synthesized() {
   s.tpkt = synthesized_cr();
   s.cr = true;
   s.time = pre.front().time;
+  s.order_frame = pre.front().frame;
   emit(std::move(s));
   expectation e;
   e.kind = match_kind::tpdu;
@@ -272,6 +283,7 @@ void script_builder::impl::start_synthesized() {
 void script_builder::impl::client(const stream::record_view& r) {
   send_step s;
   s.frame = r.frame;
+  s.order_frame = r.frame;
   s.time = r.time;
   s.tpkt.assign(r.tpkt.begin(), r.tpkt.end());
   if (r.resync) drop_group();
@@ -289,7 +301,7 @@ void script_builder::impl::client(const stream::record_view& r) {
   } else {
     drop_group();
     s.cr = is_cr(r);
-    if (s.cr) open.push_back({true, 0, r.frame, "COTP Connect", {}, 0, {}});
+    if (s.cr) open.push_back({true, 0, r.frame, "COTP Connect", {}, 0, {}, false});
     emit(std::move(s));
   }
   if (r.has_s7) client_pdu_done(r);
@@ -307,8 +319,17 @@ void script_builder::impl::client_pdu_done(const stream::record_view& r) {
   if (f.is_request()) {
     p->request = true;
     p->pdu_ref = f.pdu_ref;
-    open.push_back(
-        {false, f.pdu_ref, r.frame, p->service, bvec(r.s7.begin(), r.s7.end()), next_ordinal, {}});
+    p->writes = may_write(f);
+    open.push_back({false,
+                    f.pdu_ref,
+                    r.frame,
+                    p->service,
+                    bvec(r.s7.begin(), r.s7.end()),
+                    next_ordinal,
+                    {},
+                    p->writes});
+    window = std::max(window, static_cast<std::size_t>(std::count_if(
+                                  open.begin(), open.end(), [](const auto& o) { return !o.cr; })));
     // A follow-up request for the next unit of a split Userdata answer echoes the sequence
     // number (and, if it does, the data unit reference) the PLC gave that answer.
     const auto& lf = last_fragment[f.group & 0x0FU];
@@ -324,12 +345,14 @@ void script_builder::impl::client_pdu_done(const stream::record_view& r) {
     const auto it = initiated_by_ref.find(f.pdu_ref);
     if (it != initiated_by_ref.end()) {
       p->depends_on = it->second;
+      p->writes = true;  // part of the PLC's own job (a download)
       p->patches.push_back({pdu_patch::what::pdu_ref, 4, it->second, f.pdu_ref});
       p->service = it->second->service;
     }
   }
   for (std::size_t k = 0; k < group.size(); ++k) {
     group[k].last_of_pdu = k + 1 == group.size();
+    group[k].window = window;
     emit(std::move(group[k]));
   }
   group.clear();
@@ -406,6 +429,7 @@ bool script_builder::impl::server_pdu(const stream::record_view& r, expectation&
     }
     e.request_frame = it->frame;
     e.service = it->service;
+    e.after_write = it->writes;
     // Bytes of the captured answer that are not a fixed property of the PLC (variation.cpp).
     if (tol != nullptr) e.tolerated = tol->tolerated(conn, r.frame, it->s7, r.s7, it->ordinal);
     open.erase(it);
@@ -421,6 +445,7 @@ bool script_builder::impl::server_pdu(const stream::record_view& r, expectation&
   } else if (f.is_initiated()) {
     e.kind = match_kind::initiated;
     e.pdu_ref = f.pdu_ref;
+    e.after_write = true;
     std::uint16_t unused = 0;
     e.service = service_of(r.s7, unused) + (f.rosctr == 1 ? " (PLC job)" : " (PLC push)");
     e.facts = std::make_shared<actual_facts>();

@@ -82,8 +82,7 @@ session::session(runner_ctx& ctx, std::size_t index, connection_summary& summary
     : ctx_(ctx), index_(index), summary_(summary) {}
 
 session::~session() {
-  for (auto& [ref, q] : by_ref_)
-    for (expect_rt* x : q) ctx_.deadlines.erase({x->deadline, x});
+  for (auto& [ref, x] : by_ref_) ctx_.deadlines.erase({x->deadline, x});
   for (auto& q : in_order_)
     for (expect_rt* x : q) ctx_.deadlines.erase({x->deadline, x});
   if (link_.fd() >= 0) ctx_.poll.remove(link_.fd());
@@ -118,7 +117,7 @@ answer session::base_answer(const expectation& e, verdict v) const {
 
 void session::index(expect_rt& x) {
   if (x.e.kind == match_kind::by_ref) {
-    by_ref_[x.e.pdu_ref].push_back(&x);
+    by_ref_.emplace(x.e.pdu_ref, &x);
   } else {
     in_order_[kind_index(x.e.kind)].push_back(&x);
   }
@@ -126,11 +125,11 @@ void session::index(expect_rt& x) {
 
 void session::unindex(expect_rt& x) {
   if (x.e.kind == match_kind::by_ref) {
-    const auto it = by_ref_.find(x.e.pdu_ref);
-    if (it != by_ref_.end()) {
-      auto& q = it->second;
-      q.erase(std::remove(q.begin(), q.end(), &x), q.end());
-      if (q.empty()) by_ref_.erase(it);
+    const auto [first, last] = by_ref_.equal_range(x.e.pdu_ref);
+    for (auto it = first; it != last; ++it) {
+      if (it->second != &x) continue;
+      by_ref_.erase(it);
+      break;
     }
   } else {
     auto& q = in_order_[kind_index(x.e.kind)];
@@ -196,7 +195,7 @@ void session::capture_ended() {
   capture_ended_ = true;
   std::deque<held_pdu> rest = std::move(held_);
   held_.clear();
-  for (held_pdu& h : rest) unmatched(std::move(h.p), h.frag);
+  for (held_pdu& h : rest) unmatched(std::move(h.p), h.service);
 }
 
 void session::promote(clock_type::time_point now) {
@@ -293,8 +292,8 @@ void session::send(const send_step& s, clock_type::time_point now) {
     last_send_ = now;
     if (s.frame != 0) last_sent_frame_ = s.frame;
     if (s.last_of_pdu && s.pdu && s.pdu->request) {
-      service_by_ref_[s.pdu->pdu_ref] = s.pdu->service;
-      ++outstanding_[s.pdu->pdu_ref];
+      outstanding_request& o = outstanding_[s.pdu->pdu_ref];
+      if (o.count++ == 0) o.service = s.pdu->service;
       ++in_flight_;
     }
   }
@@ -444,7 +443,7 @@ void session::give_up(std::string why) {
 
 void session::fail_all() {
   std::vector<expect_rt*> all;
-  for (auto& [ref, q] : by_ref_) all.insert(all.end(), q.begin(), q.end());
+  for (auto& [ref, x] : by_ref_) all.push_back(x);
   for (auto& q : in_order_) all.insert(all.end(), q.begin(), q.end());
   for (expect_rt* x : all) {
     if (x->resolved() || !x->e.compare) continue;
@@ -456,6 +455,9 @@ void session::fail_all() {
 // A frame of the target (every DT segment is kept: answers are compared frame for frame).
 void session::on_event(const codec::transport::event& e) {
   silent_timeouts_ = 0;
+  if (e.st == codec::transport::status::tpdu && e.tpdu.type == cotp::tpdu_type::dt &&
+      e.completes_pdu && segments_.empty() && exact_at_once(e))
+    return;
   std::vector<std::byte> frame(e.frame.begin(), e.frame.end());
   const bool dt = e.st == codec::transport::status::tpdu && e.tpdu.type == cotp::tpdu_type::dt;
   pdu_frames p;
@@ -491,13 +493,13 @@ expect_rt* session::find(match_kind kind, std::uint16_t ref) {
     const auto& q = in_order_[kind_index(kind)];
     return q.empty() ? nullptr : q.front();
   }
-  const auto it = by_ref_.find(ref);
-  if (it == by_ref_.end()) return nullptr;
-  for (expect_rt* x : it->second)
-    if (x->ph == expect_rt::phase::pending) return x;
+  const auto [first, last] = by_ref_.equal_range(ref);
+  for (auto it = first; it != last; ++it)
+    if (it->second->ph == expect_rt::phase::pending) return it->second;
   // An answer to a request already sent whose captured answer comes later in the script.
-  for (expect_rt* x : it->second)
-    if (x->e.request_frame != 0 && x->e.request_frame <= last_sent_frame_) return x;
+  for (auto it = first; it != last; ++it)
+    if (it->second->e.request_frame != 0 && it->second->e.request_frame <= last_sent_frame_)
+      return it->second;
   return nullptr;
 }
 
@@ -511,35 +513,37 @@ void session::deliver(pdu_frames&& p, const dump::fragment_info& frag) {
            : f.is_response() ? match_kind::by_ref
                              : match_kind::initiated;
   }
-  if (kind == match_kind::by_ref) answered(p);
+  std::string service =
+      kind == match_kind::by_ref ? answered(facts_of_s7(p.s7), p.s7) : std::string();
   expect_rt* x = find(kind, ref);
   if (x != nullptr) {
     resolve(*x, p, frag);
     return;
   }
   if (!capture_ended_ && held_.size() < max_held) {
-    held_.push_back({std::move(p), frag});
+    held_.push_back({std::move(p), frag, std::move(service)});
     return;
   }
-  unmatched(std::move(p), frag);
+  unmatched(std::move(p), service);
 }
 
 // An answer of the target frees its slot of Max AmQ; a Setup communication answer sets it.
-void session::answered(const pdu_frames& p) {
-  const detail::s7_facts f = facts_of_s7(p.s7);
+std::string session::answered(const s7_facts& f, std::span<const std::byte> s7) {
+  std::string service;
   const auto it = outstanding_.find(f.pdu_ref);
-  if (it != outstanding_.end() && it->second > 0) {
-    if (--it->second == 0) outstanding_.erase(it);
+  if (it != outstanding_.end()) {
+    service = it->second.service;
+    if (--it->second.count == 0) outstanding_.erase(it);
     --in_flight_;
   }
   if (f.rosctr == 3 && f.fn == 0xF0) {
-    const auto m = codec::s7::decode(p.s7);
+    const auto m = codec::s7::decode(s7);
     if (m && m->p.hdr.error() == 0) amq_ = std::max<std::uint16_t>(m->prm.setup.max_amq_calling, 1);
   }
+  return service;
 }
 
-void session::resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& frag) {
-  const detail::s7_facts f = p.dt ? facts_of_s7(p.s7) : detail::s7_facts{};
+void session::note_actual(expect_rt& x, const s7_facts& f) {
   if (x.e.facts) {
     x.e.facts->st = actual_facts::state::answered;
     x.e.facts->ref = f.pdu_ref;
@@ -548,6 +552,28 @@ void session::resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& fr
     x.e.facts->fragmented = f.extended && f.last_data_unit == 0x01;
   }
   unindex(x);
+}
+
+bool session::exact_at_once(const codec::transport::event& e) {
+  const s7_facts f = facts_of_s7(e.pdu);
+  // Userdata goes the long way (split answers are tracked), Setup communication too (Max AmQ).
+  if (!f.is_response() || f.rosctr == 7 || f.fn == 0xF0) return false;
+  expect_rt* x = find(match_kind::by_ref, f.pdu_ref);
+  if (x == nullptr || !x->e.compare || !x->e.tolerated.empty() || x->e.pdu.frames.size() != 1 ||
+      !std::equal(e.frame.begin(), e.frame.end(), x->e.pdu.frames[0].begin(),
+                  x->e.pdu.frames[0].end()))
+    return false;
+  (void)answered(f, e.pdu);
+  note_actual(*x, f);
+  x->ph = expect_rt::phase::matched;
+  answer a = base_answer(x->e, verdict::exact);
+  if (ctx_.opt.describe_exact) a.actual = summarize(x->e.pdu);  // the same bytes
+  x->result = std::move(a);
+  return true;
+}
+
+void session::resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& frag) {
+  note_actual(x, p.dt ? facts_of_s7(p.s7) : detail::s7_facts{});
   if (!x.e.compare) {
     x.ph = expect_rt::phase::absorbed;
     note(fmt::format("{}: received {}", x.e.absorb_note, summarize(p)));
@@ -571,12 +597,7 @@ void session::resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& fr
   x.result = std::move(a);
 }
 
-std::string session::unexpected_service(const pdu_frames& p, match_kind kind,
-                                        std::uint16_t ref) const {
-  if (kind == match_kind::by_ref) {
-    const auto it = service_by_ref_.find(ref);
-    if (it != service_by_ref_.end()) return it->second;
-  }
+std::string session::unexpected_service(const pdu_frames& p, match_kind kind) {
   if (kind == match_kind::other_data) return "COTP data (not S7)";
   if (p.dt) {
     std::uint16_t szl = 0;
@@ -587,7 +608,7 @@ std::string session::unexpected_service(const pdu_frames& p, match_kind kind,
 
 // A PDU of the target that answers nothing the capture shows: late (after its answer was
 // declared missing) or unexpected.
-void session::unmatched(pdu_frames&& p, const dump::fragment_info&) {
+void session::unmatched(pdu_frames&& p, const std::string& service) {
   match_kind kind = match_kind::tpdu;
   std::uint16_t ref = 0;
   if (p.dt) {
@@ -611,13 +632,12 @@ void session::unmatched(pdu_frames&& p, const dump::fragment_info&) {
   answer a;
   a.v = verdict::unexpected;
   a.actual = summarize(p);
-  a.service = unexpected_service(p, kind, ref);
+  a.service = service.empty() ? unexpected_service(p, kind) : service;
   if (kind == match_kind::by_ref) {
     std::string outstanding;
-    for (const auto& [r, q] : by_ref_)
-      for (const expect_rt* x : q)
-        if (x->ph == expect_rt::phase::pending && x->e.compare)
-          outstanding += fmt::format("{}{}", outstanding.empty() ? "" : ", ", r);
+    for (const auto& [r, x] : by_ref_)
+      if (x->ph == expect_rt::phase::pending && x->e.compare)
+        outstanding += fmt::format("{}{}", outstanding.empty() ? "" : ", ", r);
     a.detail = fmt::format("pduref {} answers no outstanding request (outstanding: {})", ref,
                            outstanding.empty() ? "none" : outstanding);
   } else {
@@ -645,8 +665,8 @@ void session::declare_missing(expect_rt& x, const std::string& why) {
   if (x.e.kind == match_kind::by_ref) {
     // The target will not answer it any more: its slot of Max AmQ is free again.
     const auto it = outstanding_.find(x.e.pdu_ref);
-    if (it != outstanding_.end() && it->second > 0) {
-      if (--it->second == 0) outstanding_.erase(it);
+    if (it != outstanding_.end()) {
+      if (--it->second.count == 0) outstanding_.erase(it);
       --in_flight_;
     }
   }
@@ -709,7 +729,7 @@ void session::start_linger(clock_type::time_point now) {
 void session::finalize() {
   capture_ended();
   std::vector<expect_rt*> all;
-  for (auto& [ref, q] : by_ref_) all.insert(all.end(), q.begin(), q.end());
+  for (auto& [ref, x] : by_ref_) all.push_back(x);
   for (auto& q : in_order_) all.insert(all.end(), q.begin(), q.end());
   for (expect_rt* x : all) {
     if (x->resolved()) continue;

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "facts.hpp"
 #include "net.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/codec/transport.hpp"
@@ -80,6 +81,9 @@ class session {
   // The connection's last step: listen `linger` longer for unexpected PDUs, then finalize.
   void start_linger(clock_type::time_point now);
   [[nodiscard]] bool lingering() const noexcept { return linger_until_.has_value(); }
+  // Requests sent that the target has not answered yet.
+  [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_; }
+  [[nodiscard]] bool closed() const noexcept { return closed_; }
   [[nodiscard]] std::optional<clock_type::time_point> linger_until() const { return linger_until_; }
 
   // --- Events.
@@ -98,13 +102,16 @@ class session {
   void deliver(pdu_frames&& p, const dump::fragment_info& frag);
   void resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& frag);
   expect_rt* find(match_kind kind, std::uint16_t ref);
-  void unmatched(pdu_frames&& p, const dump::fragment_info& frag);
+  void unmatched(pdu_frames&& p, const std::string& service);
   void match_held(expect_rt& x);
   void fail_all();
   void index(expect_rt& x);
-  void answered(const pdu_frames& p);
-  [[nodiscard]] std::string unexpected_service(const pdu_frames& p, match_kind kind,
-                                               std::uint16_t ref) const;
+  // Frees the request's slot of Max AmQ; returns its service.
+  std::string answered(const s7_facts& f, std::span<const std::byte> s7);
+  // The common case without copying: a one-frame answer equal to the captured one.
+  bool exact_at_once(const codec::transport::event& e);
+  void note_actual(expect_rt& x, const s7_facts& f);
+  [[nodiscard]] static std::string unexpected_service(const pdu_frames& p, match_kind kind);
   void make_pending(expect_rt& x, clock_type::time_point from);
   void promote(clock_type::time_point now);
   void unindex(expect_rt& x);
@@ -132,17 +139,20 @@ class session {
 
   // Expectations not yet resolved: by PDU reference (answers), in order (the other kinds), and
   // those whose preceding send has not gone out yet.
-  std::unordered_map<std::uint16_t, std::deque<expect_rt*>> by_ref_;
+  std::multimap<std::uint16_t, expect_rt*> by_ref_;  // equal references in order of creation
   std::deque<expect_rt*> in_order_[4];
   std::deque<expect_rt*> future_;
   std::deque<std::unique_ptr<expect_rt>> absorbing_;
   std::size_t sends_done_ = 0;
   clock_type::time_point last_send_ = clock_type::now();
   std::uint64_t last_sent_frame_ = 0;
-  std::unordered_map<std::uint16_t, std::string> service_by_ref_;  // of requests sent
   // Max AmQ: the target's grant (Setup communication) and the requests it has not answered.
   std::optional<std::uint16_t> amq_;
-  std::unordered_map<std::uint16_t, std::size_t> outstanding_;
+  struct outstanding_request {
+    std::size_t count = 0;
+    std::string service;
+  };
+  std::unordered_map<std::uint16_t, outstanding_request> outstanding_;
   std::size_t in_flight_ = 0;
   std::optional<clock_type::time_point> amq_wait_since_;
   bool amq_noted_ = false;
@@ -165,6 +175,7 @@ class session {
   struct held_pdu {
     pdu_frames p;
     dump::fragment_info frag;
+    std::string service;  // of the request it answers, if one was outstanding
   };
   std::deque<held_pdu> held_;
 

@@ -75,6 +75,9 @@ struct expectation {
   dump::fragment_info frag;
   // Client send steps of the connection before this one: it is due once they went out.
   std::size_t sends_before = 0;
+  // It answers a request that may change the PLC's state (client_pdu::writes) or is a Job of
+  // the PLC: reads on other connections captured after it wait for it.
+  bool after_write = false;
   // Set when later client PDUs depend on what the target sends here.
   std::shared_ptr<actual_facts> facts;
 };
@@ -100,6 +103,10 @@ struct client_pdu {
   std::string service;
   bool request = false;  // a Job or Userdata request: counts against Max AmQ until answered
   std::uint16_t pdu_ref = 0;
+  // It may change the PLC's state (every Job but Setup communication, Read Var and the
+  // upload functions; Set clock; an answer to a Job of the PLC): other connections' steps
+  // captured before it complete first.
+  bool writes = false;
 };
 
 // A client frame to send.
@@ -112,6 +119,12 @@ struct send_step {
   std::shared_ptr<const client_pdu> pdu;  // null: not part of a whole PDU
   bool last_of_pdu = false;               // the frame that completes `pdu`
   bool cr = false;                        // a COTP CR (opens the connection)
+  // Where it stands in the capture: `frame`, or for a synthesized CR the Setup communication's.
+  std::uint64_t order_frame = 0;
+  // The most requests the capture shows in flight on the connection up to this frame: requests
+  // that cannot change the PLC's state go out while fewer of the connection's are unanswered
+  // (within Max AmQ), without waiting for the answers captured before them.
+  std::size_t window = 1;
 };
 
 // The parts of a script as they come (script_builder). expect() and send() are steps, in
