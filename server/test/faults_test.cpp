@@ -52,29 +52,6 @@ buf read_job(std::uint16_t ref, std::uint16_t db, std::uint32_t byte, std::uint1
   return client::job(ref, var_param(s7::function::read_var, items));
 }
 
-// Read SZL (Userdata CPU functions, subfunction 1) built with the codec's writers.
-buf szl_request(std::uint16_t ref, std::uint16_t id, std::uint16_t index) {
-  ud::param prm;
-  prm.length = 4;
-  prm.method = ud::method_request;
-  prm.type = static_cast<std::uint8_t>(ud::type::request);
-  prm.group = static_cast<std::uint8_t>(ud::group::cpu);
-  prm.subfunction = ud::sub::read_szl;
-  buf p(8), req(4), d(8);
-  writer pw{p};
-  ud::write_param(pw, prm);
-  writer rw{req};
-  protos7::codec::szl::write_request(rw, {id, index});
-  writer dw{d};
-  ud::write_data_unit(dw, 0xFF, 0x09, req);
-  buf out(64);
-  s7::header h;
-  h.type = s7::rosctr::userdata;
-  h.pdu_ref = ref;
-  out.resize(*s7::encode(h, p, d, out));
-  return out;
-}
-
 class faults : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -200,9 +177,9 @@ TEST_F(faults, the_issue_example_delays_db1_reads_refuses_db2_writes_and_drops_s
   EXPECT_EQ(to_hex(rs_.mem().find_db(1)->bytes().subspan(10, 2)), "abcd");
   EXPECT_EQ(to_hex(rs_.mem().find_db(2)->bytes().subspan(10, 2)), "0000");
   // Read SZL 0x001C: no answer; the connection still serves the next request.
-  c_->send_pdu(szl_request(4, 0x001C, 0));
+  c_->send_pdu(read_szl_request(4, 0x001C, 0));
   EXPECT_FALSE(c_->read_pdu(500));
-  ASSERT_TRUE(c_->transact(szl_request(5, 0x0011, 0)));
+  ASSERT_TRUE(c_->transact(read_szl_request(5, 0x0011, 0)));
   const auto n = counters(rs_);
   EXPECT_EQ(n[0].injected, 1U);
   EXPECT_EQ(n[0].matched, 1U);
@@ -238,7 +215,7 @@ TEST_F(faults, header_error_answers_a_job_and_a_userdata_request) {
   ASSERT_TRUE(r);
   // Ack_Data, pdu_ref 0x1234, error class 0x85 code 0x00, parameter | 04 | 00 |.
   EXPECT_EQ(to_hex(*r), "32030000" "1234" "00020000" "8500" "0400");
-  const auto u = c_->transact(szl_request(0x55, 0x0011, 0));
+  const auto u = c_->transact(read_szl_request(0x55, 0x0011, 0));
   ASSERT_TRUE(u);
   const auto m = s7::decode(*u);
   ASSERT_TRUE(m);
@@ -435,7 +412,7 @@ TEST_F(faults, a_seeded_probability_injects_the_same_requests_every_run) {
 TEST_F(faults, every_injected_fault_is_recorded_with_what_it_did) {
   set_rules(rs_, R"({"rules": [{"name": "lost SZL", "when": {"szl_id": "0x0011"}, "do": {"no_reply": true}},
                                {"when": {"function": "read_var"}, "do": {"delay_ms": 50, "duplicate": true}}]})");
-  c_->send_pdu(szl_request(0x21, 0x0011, 0));
+  c_->send_pdu(read_szl_request(0x21, 0x0011, 0));
   EXPECT_FALSE(c_->read_pdu(300));
   ASSERT_TRUE(c_->transact(read_job(0x22, 1, 0, 2)));
   std::vector<srv::fault_event> ev;

@@ -36,6 +36,10 @@ struct serve_options {
   std::string capture_path;
   // --capture-port: the server port the capture shows (102: decoded as S7 everywhere; 0: real).
   std::uint16_t capture_port = 102;
+  // --faults FILE: fault rules (fault_rules.hpp), instead of the profile's "faults".
+  std::string faults_path;
+  // --scenario FILE: the timeline the PLC follows (scenario.hpp).
+  std::string scenario_path;
 };
 
 // The server configuration `protos7 serve` runs with: opt.cfg plus the profile (loaded and
