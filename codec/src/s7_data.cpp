@@ -148,4 +148,12 @@ void write_data_item(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes data,
   if ((n & 1U) != 0 && !last) w.u8(0);
 }
 
+void write_data_item(writer& w, const data_item& d, bool last) noexcept {
+  w.u8(d.return_code);
+  w.u8(d.tsize);
+  w.u16be(d.length);
+  w.raw(d.data);
+  if ((d.data.size() & 1U) != 0 && !last) w.u8(0);
+}
+
 }  // namespace protos7::codec::s7

@@ -341,4 +341,12 @@ void write_any(writer& w, const any_address& a) noexcept {
   w.u24be(a.address);
 }
 
+void write_var_spec(writer& w, const var_spec& v) noexcept {
+  w.u8(var_spec_type);
+  if (v.body.size() + 1 > 0xFF) w.range_error();
+  w.u8(static_cast<std::uint8_t>((v.body.size() + 1) & 0xFFU));
+  w.u8(v.syntax);
+  w.raw(v.body);
+}
+
 }  // namespace protos7::codec::s7

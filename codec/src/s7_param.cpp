@@ -392,6 +392,11 @@ void write_var_job(writer& w, function fn, std::span<const any_address> items) n
   for (const any_address& a : items) write_any(w, a);
 }
 
+void write_var_job_head(writer& w, function fn, std::uint8_t item_count) noexcept {
+  w.u8(static_cast<std::uint8_t>(fn));
+  w.u8(item_count);
+}
+
 void write_var_ack(writer& w, function fn, std::uint8_t item_count) noexcept {
   w.u8(static_cast<std::uint8_t>(fn));
   w.u8(item_count);

@@ -151,4 +151,25 @@ void stream_reader::reset() noexcept {
   broken_ = false;
 }
 
+void write_tpdu(writer& w, bytes tpdu) noexcept {
+  tpkt::write_header(w, tpdu.size());
+  w.raw(tpdu);
+}
+
+void write_dt_segments(writer& w, bytes pdu, std::size_t segment_payload) noexcept {
+  // The largest TPKT frame (RFC 1006: a 16-bit length) minus its header and the DT header.
+  constexpr std::size_t max_payload = 0xFFFF - tpkt::header_size - cotp::dt_header_size;
+  if (segment_payload == 0 || segment_payload > max_payload) {
+    w.range_error();
+    return;
+  }
+  do {
+    const std::size_t len = pdu.size() < segment_payload ? pdu.size() : segment_payload;
+    tpkt::write_header(w, cotp::dt_header_size + len);
+    cotp::write_dt_header(w, len == pdu.size());
+    w.raw(pdu.first(len));
+    pdu = pdu.subspan(len);
+  } while (!pdu.empty());
+}
+
 }  // namespace protos7::codec::transport

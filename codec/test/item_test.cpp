@@ -105,6 +105,41 @@ TEST(item_tables, know_13_syntax_ids_and_17_areas) {
   EXPECT_FALSE(s7::is_known_area(0x88));
 }
 
+// --- Re-encoding ----------------------------------------------------------------------------
+
+TEST(item_write_var_spec, re_encodes_items_of_every_syntax_as_sent) {
+  const byte_vec items = hex(
+      "12 0a 10 02 0001 0000 83 000000"   // S7ANY: BYTE 1 of M0.0
+      "12 0c b0 02 04 0001 0000 02 0005 0010"  // DBREAD, 2 areas
+      "12 08 82 41 0001 0002 01 01");      // NCK address
+  reader r{view(items), layer::s7_item};
+  byte_vec out(items.size());
+  writer w{out};
+  s7::var_spec v;
+  for (int i = 0; i < 3; ++i) {
+    s7::parse_var_spec(r, v);
+    ASSERT_TRUE(r.ok()) << i;
+    s7::write_var_spec(w, v);
+  }
+  EXPECT_EQ(w.finish().value(), items.size());
+  EXPECT_BYTES_EQ(view(out), view(items));
+}
+
+TEST(item_write_var_spec, the_job_head_and_specs_make_the_captured_job_parameter) {
+  const byte_vec frame = test::fx::read_var_job();
+  const byte_vec param(frame.begin() + 17, frame.end());  // | 04 | 01 | item |
+  reader r{view(param).subspan(2), layer::s7_item};
+  s7::var_spec v;
+  s7::parse_var_spec(r, v);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(test::writes(
+      [&](writer& w) {
+        s7::write_var_job_head(w, s7::function::read_var, 1);
+        s7::write_var_spec(w, v);
+      },
+      view(param)));
+}
+
 // --- Other syntax ids ---------------------------------------------------------------------
 
 TEST(item_parse, decodes_a_dbread_item_and_its_areas) {

@@ -126,6 +126,24 @@ TEST(s7_data_parse, accepts_reserved_and_success_codes_in_write_requests) {
   EXPECT_EQ(parse_items(in, 2, s7::data_kind::write_request), error{});
 }
 
+TEST(s7_data_write, re_encodes_decoded_items_with_their_length_fields) {
+  // The length field as sent, even where write_data_item(rc, tsize, data) would derive another:
+  // a BYTE item of 12 bits (2 bytes of data), then an octet string.
+  const byte_vec in = hex(
+      "00 04 000c 0a0b"   // 12 bits in 2 bytes
+      "00 09 0003 616263"  // 3 bytes, odd: fill follows
+      "00"
+      "ff 03 0001 01");    // BIT
+  const auto items = items_of(in, 3);
+  ASSERT_EQ(items.size(), 3U);
+  EXPECT_TRUE(test::writes(
+      [&](writer& w) {
+        for (std::size_t i = 0; i < items.size(); ++i)
+          s7::write_data_item(w, items[i], i + 1 == items.size());
+      },
+      view(in)));
+}
+
 TEST(s7_data_tables, know_8_return_codes_and_9_transport_sizes) {
   int rcs = 0;
   int sizes = 0;

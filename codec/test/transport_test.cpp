@@ -176,5 +176,86 @@ TEST(transport_reader, a_frame_larger_than_the_storage_is_refused_however_it_arr
   EXPECT_EQ(r.events, (std::vector<std::string>{"error@0 tpkt_frame_too_large"}));
 }
 
+// --- writers ---------------------------------------------------------------------------------
+
+byte_vec segments_of(bytes pdu, std::size_t segment) {
+  writer count{mutable_bytes{}};
+  tr::write_dt_segments(count, pdu, segment);
+  byte_vec out(count.size());
+  writer w{out};
+  tr::write_dt_segments(w, pdu, segment);
+  EXPECT_EQ(w.finish().value(), out.size());
+  return out;
+}
+
+TEST(transport_writer, writes_a_pdu_as_dt_segments_field_by_field) {
+  const byte_vec pdu = hex("32 01 0000 0005 000e 0000 04 01 12");  // 13 bytes
+  const byte_vec out = segments_of(view(pdu), 8);
+  EXPECT_TRUE(same_bytes(view(out), view(hex("03 00 000f"  // TPKT, length 4 + 3 + 8
+                                               "02 f0 00"   // DT, EOT = 0
+                                               "32 01 0000 0005 000e"  // PDU bytes 0..7
+                                               "03 00 000c"            // TPKT, length 4 + 3 + 5
+                                               "02 f0 80"              // DT, EOT = 1
+                                               "0000 04 01 12"))));    // PDU bytes 8..12
+  // One segment when it fits.
+  EXPECT_TRUE(same_bytes(view(segments_of(view(pdu), 13)),
+                         view(hex("03 00 0014 02 f0 80 32 01 0000 0005 000e 0000 04 01 12"))));
+}
+
+TEST(transport_writer, every_segment_size_reassembles_to_the_same_pdu) {
+  const byte_vec job = fx::read_var_job();
+  const bytes pdu = s7_of(job);
+  for (std::size_t seg = 1; seg <= pdu.size() + 2; ++seg) {
+    const byte_vec out = segments_of(pdu, seg);
+    const std::size_t frames = tr::dt_segment_count(pdu.size(), seg);
+    EXPECT_EQ(out.size(), pdu.size() + frames * (tpkt::header_size + cotp::dt_header_size));
+    const run r = feed({out});
+    ASSERT_EQ(r.events.size(), frames) << "segment " << seg;
+    ASSERT_EQ(r.pdus.size(), 1U);
+    EXPECT_TRUE(same_bytes(view(r.pdus[0]), pdu)) << "segment " << seg;
+    EXPECT_NE(r.events.back().find("/" + std::to_string(frames)), std::string::npos);
+  }
+}
+
+TEST(transport_writer, an_empty_pdu_is_one_empty_dt_with_eot) {
+  const byte_vec out = segments_of({}, 4);
+  EXPECT_TRUE(same_bytes(view(out), view(hex("03 00 0007 02 f0 80"))));
+}
+
+TEST(transport_writer, refuses_a_zero_or_oversized_segment) {
+  const byte_vec job = fx::setup_job();
+  const bytes pdu = s7_of(job);
+  byte_vec out(64);
+  writer w{out};
+  tr::write_dt_segments(w, pdu, 0);
+  ASSERT_FALSE(w.finish());
+  EXPECT_EQ(w.finish().err().code, errc::value_out_of_range);
+  writer big{out};
+  tr::write_dt_segments(big, pdu, 0x10000);
+  EXPECT_EQ(big.finish().err().code, errc::value_out_of_range);
+}
+
+TEST(transport_writer, a_tpdu_in_a_tpkt_frame_reads_back) {
+  // COTP DR with reason 0x81 (congestion), as written by cotp::write_disconnect.
+  byte_vec dr(16);
+  writer dw{dr};
+  cotp::write_disconnect(dw, {cotp::tpdu_type::dr, 0x000F, 0x0001, 0x81, {}});
+  dr.resize(dw.finish().value());
+  byte_vec frame(32);
+  writer w{frame};
+  tr::write_tpdu(w, view(dr));
+  frame.resize(w.finish().value());
+  EXPECT_TRUE(same_bytes(view(frame), view(hex("03 00 000b"       // TPKT, length 11
+                                                 "06 80 000f 0001"  // DR, dst-ref, src-ref
+                                                 "81"))));          // reason: congestion
+  byte_vec frame_buf(2052), pdu_buf(64);
+  tr::stream_reader r{frame_buf, pdu_buf};
+  bytes in = view(frame);
+  const tr::event e = r.next(in);
+  ASSERT_EQ(e.st, tr::status::tpdu);
+  EXPECT_EQ(e.tpdu.type, cotp::tpdu_type::dr);
+  EXPECT_EQ(e.tpdu.reason, 0x81);
+}
+
 }  // namespace
 }  // namespace protos7::codec::test

@@ -12,6 +12,7 @@
 #include "protos7/server/memory.hpp"
 #include "protos7/server/pcap_writer.hpp"
 #include "protos7/server/server.hpp"
+#include "protos7/server/simulation.hpp"
 #include "protos7/server/storage.hpp"
 #include "protos7/server/validate.hpp"
 #include "protos7/webadmin/webadmin.hpp"
@@ -38,31 +39,6 @@ void make_dir(const std::string& p) {
 }
 
 }  // namespace
-
-std::optional<std::chrono::milliseconds> parse_duration(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  std::size_t i = 0;
-  std::uint64_t n = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-    n = n * 10 + static_cast<std::uint64_t>(s[i] - '0');
-    if (n > 100'000'000) return std::nullopt;
-    ++i;
-  }
-  if (i == 0) return std::nullopt;
-  const std::string unit = s.substr(i);
-  std::uint64_t ms = 0;
-  if (unit.empty() || unit == "s")
-    ms = n * 1000;
-  else if (unit == "ms")
-    ms = n;
-  else if (unit == "m" || unit == "min")
-    ms = n * 60'000;
-  else if (unit == "h")
-    ms = n * 3'600'000;
-  else
-    return std::nullopt;
-  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
-}
 
 void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile) {
   set_sqlite_log_level(opt.sqlite_level);
@@ -151,6 +127,12 @@ int serve(const serve_options& opt) {
       cfg.profile->source, cfg.profile->name, cfg.profile->id.module_name,
       cfg.profile->id.order_number, cfg.profile->id.serial_number);
   server srv(cfg, mem);
+  // Fault rules, scenario and living process (docs/FAULTS.md).
+  simulation sim;
+  if (const std::string e = sim.prepare(opt, cfg, srv, mem); !e.empty()) {
+    log(log_level::error, "{}", e);
+    return 1;
+  }
   if (const int err = srv.listen(); err != 0) {
     log(log_level::error, "{}", listen_error_text(err, opt.cfg));
     return err == EACCES || err == EPERM ? 77 : 1;
@@ -165,6 +147,7 @@ int serve(const serve_options& opt) {
       wo.no_auth = cfg.webadmin_no_auth;
       wo.sqlite_path = opt.sqlite_path.empty() ? opt.data_dir + "/protos7.db" : opt.sqlite_path;
       wo.bin_dir = opt.db_bin_path.empty() ? opt.data_dir : opt.db_bin_path;
+      wo.process = &sim.process();
       web = std::make_unique<webadmin::webadmin>(std::move(wo), srv, mem, cfg);
       if (const std::string e = web->start(); !e.empty()) {
         // An address asked for is a must; the default one (127.0.0.1:8080) may be taken by
@@ -208,6 +191,7 @@ int serve(const serve_options& opt) {
     fan = std::make_unique<observer_fanout>(
         std::vector<connection_observer*>{srv.observer(), val.get(), rec.get()});
     srv.set_observer(fan.get());
+    if (val) srv.faults().add_listener(val.get());  // each fault and the client's reaction
   }
   g_server = &srv;
   struct sigaction sa {};
@@ -216,7 +200,10 @@ int serve(const serve_options& opt) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  sim.start();
   srv.run();
+  sim.stop();
+  if (val) srv.faults().remove_listener(val.get());
   g_server = nullptr;
   web.reset();  // after run(): posted work is refused from now on, waiting requests get 503
   if (!mem.commit()) return 1;

@@ -41,6 +41,12 @@ constexpr std::size_t fd_fixed_headroom = 128;
 std::size_t g_fds_needed = 0;
 std::size_t g_fds_limit = 0;
 
+// Closing this socket sends a TCP RST instead of a FIN (SO_LINGER with a zero timeout).
+void reset_socket(int fd) {
+  const linger l{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
 std::string peer_name(const sockaddr_in& a) {
   std::array<char, INET_ADDRSTRLEN> ip{};
   ::inet_ntop(AF_INET, &a.sin_addr, ip.data(), ip.size());
@@ -66,6 +72,7 @@ struct server::connection {
   clock_type::time_point frame_started;  // first byte of the partial frame (--frame-timeout)
   bool close_after_flush = false;
   std::uint32_t events = 0;
+  std::unique_ptr<fault_connection> fx;  // fault injection (after `s`: it refers to it)
 
   connection(int f, const config& cfg, plc_memory& mem, plc_state& plc, std::uint16_t ref,
              std::string peer)
@@ -74,7 +81,11 @@ struct server::connection {
 };
 
 server::server(const config& cfg, plc_memory& mem)
-    : cfg_(cfg), mem_(mem), plc_(cfg, mem), read_buf_(read_chunk) {}
+    : cfg_(cfg),
+      mem_(mem),
+      plc_(cfg, mem),
+      faults_(cfg.profile != nullptr ? cfg.profile->name : std::string()),
+      read_buf_(read_chunk) {}
 
 server::~server() {
   for (auto& [fd, c] : conns_) ::close(fd);
@@ -286,11 +297,17 @@ void server::accept_all() {
       ::close(fd);
       continue;
     }
+    if (faults_.active() && faults_.refuse(fd, peer, ntohl(key))) {
+      reset_socket(fd);  // a fault rule refuses it: reset, as a CPU out of resources does
+      ::close(fd);
+      continue;
+    }
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::uint16_t ref = next_ref_++;
     if (next_ref_ == 0) next_ref_ = 1;
     auto c = std::make_unique<connection>(fd, cfg_, mem_, plc_, ref, peer);
+    c->fx = faults_.attach(c->s, fd, peer, ntohl(key));
     c->key = key;
     c->accepted = c->last_activity = clock_type::now();
     c->events = EPOLLIN | EPOLLRDHUP;
@@ -410,8 +427,10 @@ void server::on_readable(connection& c) {
 
 void server::flush(connection& c) {
   while (c.out_sent < c.out.size()) {
-    const ssize_t n =
-        ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+    std::size_t len = c.out.size() - c.out_sent;
+    // A fault's output gate: held (delay), or sent in pieces (TCP segments, trickle).
+    if (c.fx->gated() && (len = c.fx->sendable(c.out_sent, len, clock_type::now())) == 0) break;
+    const ssize_t n = ::send(c.fd, c.out.data() + c.out_sent, len, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) break;
@@ -423,6 +442,7 @@ void server::flush(connection& c) {
     }
     c.out_sent += static_cast<std::size_t>(n);
     c.sent_total += static_cast<std::size_t>(n);
+    if (c.fx->gated()) c.fx->sent(c.out_sent, clock_type::now());
   }
   after_flush(c);
 }
@@ -447,7 +467,8 @@ void server::update_events(connection& c) {
   // Held back by flow control, a peer's half-close (RDHUP) must not be reported either: the
   // registration is level-triggered and the loop would spin until the answers drain.
   std::uint32_t want = 0;
-  if (c.pending_output() > 0) want |= EPOLLOUT;
+  if (c.pending_output() > 0 && !(c.fx->gated() && c.fx->waiting(c.out_sent, clock_type::now())))
+    want |= EPOLLOUT;
   if (c.in.empty() && can_process(c)) want |= EPOLLIN | EPOLLRDHUP;
   if (want == c.events) return;
   c.events = want;
@@ -474,6 +495,7 @@ void server::close_connection(int fd) {
   if (it == conns_.end()) return;
   if (observer_ != nullptr) observer_->on_close(fd);
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  if (it->second->fx->reset_on_close()) reset_socket(fd);
   ::close(fd);
   log(log_level::debug, "{}: closed", it->second->s.peer());
   connection& c = *it->second;
@@ -509,6 +531,14 @@ void server::sweep_timeouts() {
   flush_suppressed_logs();
 }
 
+// The epoll timeout that wakes the loop when the first reply held by a fault may leave.
+int server::gate_timeout(int timeout_ms) const {
+  const auto w = faults_.next_wake();
+  if (!w) return timeout_ms;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(*w - clock_type::now()).count();
+  return static_cast<int>(std::clamp<long long>(ms, 0, timeout_ms));
+}
+
 // On stop: the listener goes first (clients connecting now get a reset instead of waiting in the
 // backlog), then every connection gets what can be sent without waiting and is closed.
 void server::shutdown_connections() {
@@ -536,6 +566,7 @@ void server::run() {
     int timeout_ms = ready_.empty() ? 200 : 0;
     if (listener_paused_)
       timeout_ms = std::min(timeout_ms, static_cast<int>(fd_exhaustion_pause.count()));
+    if (faults_.any_gated()) timeout_ms = gate_timeout(timeout_ms);
     const int n =
         ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
     if (n < 0 && errno != EINTR) {
@@ -553,6 +584,11 @@ void server::run() {
       touched.push_back(fd);
     }
     ready.clear();
+    if (faults_.any_gated()) {  // replies a fault held back whose time has come
+      const auto now = clock_type::now();
+      for (const fault_connection* fx : faults_.gated())
+        if (const auto w = fx->wake(); w && *w <= now) touched.push_back(fx->id());
+    }
     for (int i = 0; i < n; ++i) {
       const int fd = events[static_cast<std::size_t>(i)].data.fd;
       const std::uint32_t ev = events[static_cast<std::size_t>(i)].events;

@@ -8,6 +8,7 @@
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_item.hpp"
 #include "protos7/codec/writer.hpp"
+#include "protos7/server/faults.hpp"
 #include "protos7/server/log.hpp"
 
 namespace protos7::server {
@@ -128,6 +129,14 @@ void session::on_transport_error(const codec::transport::event& e, std::vector<s
 }
 
 void session::on_tpdu(const codec::transport::event& e, std::vector<std::byte>& out) {
+  if (faults_ != nullptr) [[unlikely]] {
+    faults_->on_tpdu(e, out);  // a fault rule may change what is answered (faults.hpp)
+    return;
+  }
+  process_tpdu(e, out);
+}
+
+void session::process_tpdu(const codec::transport::event& e, std::vector<std::byte>& out) {
   const cotp::tpdu& t = e.tpdu;
   log(log_level::trace, "{}: COTP type 0x{:X}, {} bytes", peer_, static_cast<unsigned>(t.type),
       e.frame.size());

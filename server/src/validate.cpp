@@ -16,6 +16,7 @@
 #include "protos7/codec/transport.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/session.hpp"
+#include "protos7/store/atomic_file.hpp"
 
 namespace protos7::server {
 
@@ -74,6 +75,23 @@ struct connection_validator::impl {
   std::set<std::uint16_t> in_flight;    // the client's requests the server has not answered
   std::set<std::uint16_t> server_jobs;  // the server's jobs the client has not acknowledged
 
+  // Injected faults and the client's reactions (validate.hpp). A fault is reported before the
+  // bytes of the request it hit reach the validator: it is "armed" when they do, and the client's
+  // next step after that is its reaction.
+  using clock = std::chrono::steady_clock;
+  struct fault_rec {
+    fault_reaction r;
+    clock::time_point reply_at;  // when the reply left (or would have)
+    fault_event_kind kind = fault_event_kind::request;
+    std::vector<std::byte> request_pdu;
+    bool armed = false;
+  };
+  clock::time_point opened = clock::now();
+  std::vector<fault_rec> faults;
+  bytes seen_request;  // the request of the client event being checked (valid during it)
+  bool has_request = false;
+  bool seen_cr = false;
+
   void add(std::string code, std::string message, bytes where, std::uint32_t offset,
            std::uint64_t frame, std::uint64_t stream_offset) {
     deviation d;
@@ -94,6 +112,13 @@ struct connection_validator::impl {
   // --- client side ---
 
   void client_event(const codec::transport::event& e, bytes chunk, std::uint64_t chunk_at) {
+    const std::size_t devs_before = devs.size();
+    has_request = seen_cr = false;
+    check_client_event(e, chunk, chunk_at);
+    if (!faults.empty()) after_client_event(devs_before);
+  }
+
+  void check_client_event(const codec::transport::event& e, bytes chunk, std::uint64_t chunk_at) {
     if (e.st == codec::transport::status::error && e.err.where == codec::layer::tpkt) {
       framing_error(e, chunk, chunk_at);
       return;
@@ -157,6 +182,7 @@ struct connection_validator::impl {
       return;
     }
     cr_seen = true;
+    seen_cr = true;
     if (cr.params.tpdu_size_code != 0) tpdu_size = cotp::tpdu_size_bytes(cr.params.tpdu_size_code);
     if (cr.params.calling_tsap.empty())
       add("tsap_calling_missing", "the CR carries no calling TSAP (parameter 0xC1)", f, 4, n, at);
@@ -213,6 +239,8 @@ struct connection_validator::impl {
 
   void request(const s7::header& h, bytes pdu, std::uint64_t n, std::uint64_t at) {
     ++requests;
+    seen_request = pdu;
+    has_request = true;
     const std::uint16_t amq = setup_acked ? amq_calling : amq_before_setup;
     if (in_flight.contains(h.pdu_ref))
       add("pdu_ref_reused",
@@ -375,6 +403,76 @@ struct connection_validator::impl {
     }
   }
 
+  // --- faults and reactions ---
+
+  void after_client_event(std::size_t devs_before) {
+    const auto now = clock::now();
+    if (devs.size() > devs_before) {
+      const deviation& d = devs[devs_before];
+      resolve(now, [&](const fault_rec&) {
+        return std::pair<std::string, std::string>{"violated_rule", d.code + ": " + d.message};
+      });
+    } else if (has_request) {
+      resolve(now, [&](const fault_rec& f) { return classify(f, seen_request); });
+    }
+    arm();
+  }
+
+  // The faulted request again, or another one.
+  std::pair<std::string, std::string> classify(const fault_rec& f, bytes pdu) const {
+    const auto a = s7::parse(pdu);
+    const auto b = s7::parse(f.request_pdu);
+    const auto same = [](bytes x, bytes y) { return std::equal(x.begin(), x.end(), y.begin(), y.end()); };
+    if (!a) return {"new_request", "a request that does not parse"};
+    const std::uint16_t ref = a->hdr.pdu_ref;
+    if (b && a->hdr.type == b->hdr.type && same(a->param, b->param) && same(a->data, b->data)) {
+      std::string d = ref == f.r.pdu_ref ? fmt::format("with the same PDU reference {}", ref)
+                                         : fmt::format("with a new PDU reference {} (was {})", ref, f.r.pdu_ref);
+      if (f.r.delay_ms != 0 && clock::now() < f.reply_at) d += ", before the delayed reply was sent";
+      return {"retried_same_request", d};
+    }
+    return {"new_request", ref == f.r.pdu_ref && f.kind == fault_event_kind::request
+                               ? fmt::format("reusing the faulted PDU reference {}", ref)
+                               : fmt::format("PDU reference {}", ref)};
+  }
+
+  // Every armed fault still waiting gets its reaction.
+  template <class Decide>
+  void resolve(clock::time_point now, Decide&& decide) {
+    for (fault_rec& f : faults) {
+      if (!f.armed || f.r.reaction != "pending") continue;
+      auto [reaction, detail] = decide(f);
+      const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(now - f.reply_at);
+      f.r.after_ms = after.count();
+      if (after > opt.idle_after_fault && reaction != "reconnected" && reaction != "gave_up") {
+        f.r.reaction = "idle";
+        f.r.detail = fmt::format("nothing for {} ms, then {}: {}", after.count(), reaction, detail);
+      } else {
+        f.r.reaction = std::move(reaction);
+        f.r.detail = std::move(detail);
+      }
+    }
+  }
+
+  // The faulted request (or CR) has now been seen: what follows is the client's reaction.
+  void arm() {
+    for (fault_rec& f : faults) {
+      if (f.armed) continue;
+      const bool match =
+          f.kind == fault_event_kind::connect
+              ? seen_cr
+              : has_request && seen_request.size() >= f.request_pdu.size() &&
+                    std::equal(f.request_pdu.begin(), f.request_pdu.end(), seen_request.begin());
+      if (match) {
+        f.armed = true;
+        // The server will never answer it: as for the server's own Max AmQ count, it is no
+        // longer in flight (a retry with the same reference is no reuse).
+        if (f.r.reply_suppressed && f.kind == fault_event_kind::request) in_flight.erase(f.r.pdu_ref);
+        return;
+      }
+    }
+  }
+
   // --- server side: what was negotiated, which requests are answered ---
 
   void server_event(const codec::transport::event& e) {
@@ -467,6 +565,56 @@ void connection_validator::end() {
   s.client.reset();
 }
 
+void connection_validator::fault(const fault_event& e) {
+  impl& s = *p_;
+  impl::fault_rec f;
+  f.r.sequence = e.sequence;
+  f.r.rule = e.rule_name;
+  f.r.action = e.action;
+  for (std::string_view k : e.kinds) f.r.kinds.emplace_back(k);
+  f.r.request = e.request;
+  f.r.pdu_ref = e.pdu_ref;
+  f.r.at_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(e.when - s.opened).count());
+  f.r.delay_ms = e.delay_ms;
+  f.r.reply_suppressed = e.reply_suppressed;
+  f.r.connection_ended = e.connection_ended;
+  f.reply_at = e.when + std::chrono::milliseconds(e.delay_ms);
+  f.kind = e.event;
+  f.request_pdu = e.request_pdu;
+  f.armed = e.event == fault_event_kind::accept;  // no bytes of the client to wait for
+  s.faults.push_back(std::move(f));
+}
+
+bool connection_validator::awaiting_reconnect() const noexcept {
+  return std::any_of(p_->faults.begin(), p_->faults.end(),
+                     [](const impl::fault_rec& f) { return f.r.reaction == "pending"; });
+}
+
+void connection_validator::came_back(bool reconnected, std::int64_t ms, const std::string& detail) {
+  impl& s = *p_;
+  for (impl::fault_rec& f : s.faults) f.armed = true;  // the connection is over
+  s.resolve(impl::clock::now(), [&](const impl::fault_rec&) {
+    return std::pair<std::string, std::string>{
+        reconnected ? "reconnected" : "gave_up",
+        fmt::format("{} ms after the connection ended{}{}", ms, detail.empty() ? "" : ": ", detail)};
+  });
+}
+
+void connection_validator::server_stopped() {
+  impl& s = *p_;
+  for (impl::fault_rec& f : s.faults) f.armed = true;
+  s.resolve(impl::clock::now(), [](const impl::fault_rec&) {
+    return std::pair<std::string, std::string>{"none", "the server stopped first"};
+  });
+}
+
+std::vector<fault_reaction> connection_validator::faults() const {
+  std::vector<fault_reaction> out;
+  for (const impl::fault_rec& f : p_->faults) out.push_back(f.r);
+  return out;
+}
+
 const std::vector<deviation>& connection_validator::deviations() const noexcept {
   return p_->devs;
 }
@@ -493,7 +641,71 @@ std::string connection_validator::report_json() const {
                     {"offset", d.offset},
                     {"bytes", hex(d.bytes)}});
   j["deviations"] = std::move(devs);
+  auto faults = nlohmann::ordered_json::array();
+  for (const fault_reaction& f : this->faults()) {
+    nlohmann::ordered_json o{{"sequence", f.sequence},   {"rule", f.rule},
+                             {"action", f.action},       {"kinds", f.kinds},
+                             {"request", f.request},     {"pdu_ref", f.pdu_ref},
+                             {"at_ms", f.at_ms},         {"delay_ms", f.delay_ms},
+                             {"reply_suppressed", f.reply_suppressed},
+                             {"connection_ended", f.connection_ended},
+                             {"reaction", f.reaction},   {"detail", f.detail}};
+    o["after_ms"] = f.after_ms ? nlohmann::ordered_json(*f.after_ms) : nlohmann::ordered_json();
+    faults.push_back(std::move(o));
+  }
+  j["faults"] = std::move(faults);
   return j.dump(2) + "\n";
+}
+
+namespace {
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // XML 1.0 has no place for control characters other than tab and newlines.
+        out += static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' ? '?' : c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string connection_validator::report_junit() const {
+  const impl& s = *p_;
+  const std::vector<fault_reaction> fs = faults();
+  const auto violated = std::count_if(fs.begin(), fs.end(), [](const fault_reaction& f) {
+    return f.reaction == "violated_rule";
+  });
+  const std::string cls = xml_escape("protos7.validate." + s.peer);
+  std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  x += fmt::format("<testsuites>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n", cls,
+                   1 + fs.size(), (s.devs.empty() ? 0 : 1) + violated);
+  x += fmt::format("<testcase classname=\"{}\" name=\"conformance\">", cls);
+  if (!s.devs.empty()) {
+    x += fmt::format("<failure message=\"{} deviation(s)\">", s.devs.size());
+    for (const deviation& d : s.devs)
+      x += xml_escape(fmt::format("{} (client frame {}): {}\n", d.code, d.frame, d.message));
+    x += "</failure>";
+  }
+  x += "</testcase>\n";
+  for (const fault_reaction& f : fs) {
+    x += fmt::format("<testcase classname=\"{}\" name=\"{}\">", cls,
+                     xml_escape(fmt::format("fault {} ({}): {} on {}", f.sequence, f.rule, f.action, f.request)));
+    const std::string what = fmt::format("{}: {}", f.reaction, f.detail);
+    if (f.reaction == "violated_rule")
+      x += fmt::format("<failure message=\"{}\"/>", xml_escape(what));
+    x += fmt::format("<system-out>{}</system-out></testcase>\n", xml_escape("reaction " + what));
+  }
+  x += "</testsuite>\n</testsuites>\n";
+  return x;
 }
 
 validator::validator(validate_options opt) : opt_(std::move(opt)) {
@@ -511,15 +723,71 @@ validator::~validator() {
     for (const auto& [id, c] : open_) v.push_back(id);
     return v;
   }();
-  for (int id : ids) on_close(id);
+  for (int id : ids) {
+    open_[id].second->server_stopped();
+    on_close(id);
+  }
+  expire(std::chrono::steady_clock::now(), true);
 }
 
+namespace {
+
+std::string address_of(const std::string& peer) {
+  return peer.substr(0, peer.rfind(':'));
+}
+
+}  // namespace
+
 void validator::on_open(int id, const std::string& peer) {
+  const auto now = std::chrono::steady_clock::now();
+  // A client whose connection a fault ended is back: those reports are complete now.
+  for (auto it = ended_.begin(); it != ended_.end();) {
+    if (address_of(it->v->peer()) != address_of(peer)) {
+      ++it;
+      continue;
+    }
+    it->v->came_back(true, std::chrono::duration_cast<std::chrono::milliseconds>(now - it->at).count(),
+                     fmt::format("connection {} from {}", count_ + 1, peer));
+    finish(it->number, *it->v);
+    it = ended_.erase(it);
+  }
+  expire(now, false);
   ++count_;
   open_[id] = {count_, std::make_unique<connection_validator>(opt_, peer)};
 }
 
+void validator::on_fault(const fault_event& e) {
+  if (const auto it = open_.find(e.connection); it != open_.end()) {
+    it->second.second->fault(e);
+    return;
+  }
+  // A connection refused when it was accepted: it has a report of its own (no bytes, one fault).
+  ++count_;
+  auto v = std::make_unique<connection_validator>(opt_, e.peer);
+  v->fault(e);
+  v->end();
+  ended_.push_back({count_, std::move(v), std::chrono::steady_clock::now()});
+}
+
+// Reports that waited longer than the reconnect window (or all of them, at the end): the client
+// did not come back.
+void validator::expire(std::chrono::steady_clock::time_point now, bool all) {
+  for (auto it = ended_.begin(); it != ended_.end();) {
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - it->at);
+    if (!all && waited < opt_.reconnect_window) {
+      ++it;
+      continue;
+    }
+    it->v->came_back(false, waited.count(),
+                     waited < opt_.reconnect_window ? "no new connection before the server stopped"
+                                                    : "no new connection from its address");
+    finish(it->number, *it->v);
+    it = ended_.erase(it);
+  }
+}
+
 void validator::on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) {
+  if (!ended_.empty()) expire(std::chrono::steady_clock::now(), false);
   const auto it = open_.find(id);
   if (it == open_.end()) return;
   connection_validator& v = *it->second.second;
@@ -543,16 +811,35 @@ void validator::on_close(int id) {
   for (std::size_t i = before; i < v->deviations().size(); ++i)
     log(log_level::warn, "{}: validate: {}: {}", v->peer(), v->deviations()[i].code,
         v->deviations()[i].message);
-  deviations_ += v->deviations().size();
-  log(v->deviations().empty() ? log_level::info : log_level::warn, "{}: validate: {} deviation(s)",
-      v->peer(), v->deviations().size());
+  if (v->awaiting_reconnect()) {
+    ended_.push_back({n, std::move(v), std::chrono::steady_clock::now()});
+    return;
+  }
+  finish(n, *v);
+}
+
+// The connection's reports: counted, logged, written (each file whole or not at all).
+void validator::finish(std::size_t n, connection_validator& v) {
+  deviations_ += v.deviations().size();
+  const std::vector<fault_reaction> fs = v.faults();
+  for (const fault_reaction& f : fs)
+    log(log_level::info, "{}: validate: after fault {} ({}) the client: {} ({})", v.peer(),
+        f.sequence, f.action, f.reaction, f.detail);
+  log(v.deviations().empty() ? log_level::info : log_level::warn,
+      "{}: validate: {} deviation(s), {} fault(s)", v.peer(), v.deviations().size(), fs.size());
   if (opt_.report_dir.empty()) return;
-  std::string name = v->peer();
+  std::string name = v.peer();
   std::replace(name.begin(), name.end(), ':', '_');
-  const std::string path = fmt::format("{}/{:04}-{}.json", opt_.report_dir, n, name);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << v->report_json();
-  if (!f) log(log_level::error, "validate: cannot write {}", path);
+  const std::string base = fmt::format("{}/{:04}-{}", opt_.report_dir, n, name);
+  const auto write = [](const std::string& path, const std::string& text) {
+    try {
+      store::write_file_atomically(path, std::as_bytes(std::span<const char>(text)));
+    } catch (const std::exception& e) {
+      log(log_level::error, "validate: {}", e.what());
+    }
+  };
+  write(base + ".json", v.report_json());
+  if (opt_.junit) write(base + ".xml", v.report_junit());
 }
 
 }  // namespace protos7::server

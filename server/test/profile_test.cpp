@@ -68,12 +68,24 @@ TEST(profile, minimal_profile_loads_with_defaults) {
   EXPECT_TRUE(p.blocks.empty());
 }
 
+TEST(profile, carries_fault_rules_checked_at_load_and_written_back) {
+  const auto p = srv::parse_profile(
+      minimal(R"(, "faults": {"rules": [{"when": {"szl_id": "0x001C"}, "do": {"no_reply": true}}]})"), "f.json");
+  ASSERT_TRUE(p.faults);
+  ASSERT_EQ(p.faults->rules.size(), 1U);
+  EXPECT_EQ(p.faults->rules[0].when.szl_id, 0x001C);
+  const auto again = srv::parse_profile(srv::profile_to_json(p), "again.json");
+  EXPECT_EQ(again.faults, p.faults);
+  EXPECT_EQ(error_of(minimal(R"(, "faults": {"rules": [{"do": {"delay_ms": -1}}]})")),
+            "test.json: $.faults: rules[0].do.delay_ms: expected a whole number 0..600000, got -1");
+}
+
 TEST(profile, errors_name_file_path_and_problem) {
   EXPECT_EQ(error_of("{"), error_of("{"));  // not JSON
   EXPECT_NE(error_of("{").find("test.json: not valid JSON"), std::string::npos);
   EXPECT_EQ(error_of(minimal(R"(, "colour": 1)")),
             "test.json: $.colour: unknown key (allowed here: format, version, name, description, identity, limits, "
-            "protection, clock, operating_mode, szl, blocks, dbs, memory, comment)");
+            "protection, clock, operating_mode, szl, blocks, dbs, memory, faults, comment)");
   EXPECT_EQ(error_of(R"({"format": "protos7-profile", "version": 2, "identity": {}, "szl": []})"),
             "test.json: $.version: format version 2 is not supported by this protos7 (it reads version 1)");
   const std::string bad_record = R"({"format": "protos7-profile", "version": 1,

@@ -23,7 +23,9 @@
 
 #include "protos7/codec/cotp.hpp"
 #include "protos7/codec/s7.hpp"
+#include "protos7/codec/szl.hpp"
 #include "protos7/codec/tpkt.hpp"
+#include "protos7/codec/userdata.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/server.hpp"
@@ -325,6 +327,30 @@ inline buf write_data(std::span<const wdata> items) {
     out.insert(out.end(), it.data.begin(), it.data.end());
     if ((it.data.size() & 1U) != 0 && i + 1 != items.size()) out.push_back(std::byte{0});
   }
+  return out;
+}
+
+// Read SZL (Userdata CPU functions, subfunction 1) built with the codec's writers.
+inline buf read_szl_request(std::uint16_t ref, std::uint16_t id, std::uint16_t index) {
+  namespace ud = protos7::codec::s7::ud;
+  ud::param prm;
+  prm.length = 4;
+  prm.method = ud::method_request;
+  prm.type = static_cast<std::uint8_t>(ud::type::request);
+  prm.group = static_cast<std::uint8_t>(ud::group::cpu);
+  prm.subfunction = ud::sub::read_szl;
+  buf p(8), req(4), d(8);
+  writer pw{p};
+  ud::write_param(pw, prm);
+  writer rw{req};
+  protos7::codec::szl::write_request(rw, {id, index});
+  writer dw{d};
+  ud::write_data_unit(dw, 0xFF, 0x09, req);
+  buf out(64);
+  s7::header h;
+  h.type = s7::rosctr::userdata;
+  h.pdu_ref = ref;
+  out.resize(*s7::encode(h, p, d, out));
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "protos7/codec/szl.hpp"
+#include "protos7/server/fault_rules.hpp"
 #include "protos7/server/mc7_block.hpp"
 #include "../memory_limits_json.hpp"
 
@@ -497,7 +498,7 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
   const at root{source, "$"};
   expect_object(doc, root,
                 {"format", "version", "name", "description", "identity", "limits", "protection", "clock",
-                 "operating_mode", "szl", "blocks", "dbs", "memory", "comment"},
+                 "operating_mode", "szl", "blocks", "dbs", "memory", "faults", "comment"},
                 {"format", "version", "identity", "szl"});
   if (!doc.at("format").is_string() || doc.at("format").get_ref<const std::string&>() != "protos7-profile")
     root.key("format").fail("expected \"protos7-profile\"");
@@ -584,6 +585,14 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
     read_dbs(doc.at("dbs"), root.key("dbs"), p.dbs);
   }
   if (doc.contains("memory")) read_memory(doc.at("memory"), root.key("memory"), p.dbs, p.memory);
+  if (doc.contains("faults")) {
+    // The fault rules format of `serve --faults` (fault_rules.hpp, docs/FAULTS.md), checked now.
+    try {
+      p.faults = parse_fault_rules(doc.at("faults").dump(), fmt::format("{}: $.faults", source));
+    } catch (const fault_error& e) {
+      throw profile_error(e.what());
+    }
+  }
   return p;
 }
 
@@ -719,6 +728,7 @@ std::string profile_to_json(const plc_profile& p) {
     }
     doc["memory"] = std::move(mem);
   }
+  if (p.faults) doc["faults"] = json::parse(fault_rules_json(*p.faults));
   return doc.dump(2);
 }
 

@@ -64,7 +64,9 @@ constexpr std::string_view ddl_protos7 =
     "CREATE TABLE IF NOT EXISTS protos7_db_sizes (db_number INTEGER PRIMARY KEY, size INTEGER NOT "
     "NULL);"
     "CREATE TABLE IF NOT EXISTS protos7_variable_types (db_variable_id INTEGER PRIMARY KEY, "
-    "s7_type TEXT NOT NULL);";
+    "s7_type TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS protos7_process_variables (db_variable_id INTEGER PRIMARY KEY, "
+    "definition TEXT NOT NULL);";
 
 struct column_rule {
   std::string_view table;
@@ -300,12 +302,24 @@ std::map<std::uint16_t, std::size_t> read_sizes(sql::connection& c) {
   return out;
 }
 
+// protos7_process_variables: the living process's definitions (rows of variables that exist).
+std::map<std::int64_t, std::string> read_processes(sql::connection& c) {
+  std::map<std::int64_t, std::string> out;
+  if (!c.has_table("protos7_process_variables")) return out;
+  sql::statement s(c,
+                   "SELECT p.db_variable_id, p.definition FROM protos7_process_variables p "
+                   "JOIN db_variables v ON v.id = p.db_variable_id");
+  while (s.step()) out[s.i64(0)] = s.text(1);
+  return out;
+}
+
 catalog read_goprotos7(sql::connection& c) {
   check_schema(c);
   catalog out;
   out.variables = read_variables(c);
   read_states(c, out.variables);
   out.declared_sizes = read_sizes(c);
+  out.processes = read_processes(c);
   return out;
 }
 
@@ -505,6 +519,7 @@ void update_row(sql::connection& c, const variable& v, bool with_values) {
 void delete_row(sql::connection& c, std::int64_t id) {
   for (const char* q : {"DELETE FROM static_var_definitions WHERE db_variable_id = ?",
                         "DELETE FROM protos7_variable_types WHERE db_variable_id = ?",
+                        "DELETE FROM protos7_process_variables WHERE db_variable_id = ?",
                         "DELETE FROM db_variables WHERE id = ?"}) {
     sql::statement s(c, q);
     s.bind(1, id).run();
@@ -627,6 +642,20 @@ void database::set_values(std::int64_t id, const type_spec& type, const value_co
 void database::remove(std::int64_t id) {
   sql::transaction t(impl_->c);
   delete_row(impl_->c, id);
+  t.commit();
+}
+
+void database::set_process(std::int64_t id, const std::optional<std::string>& definition) {
+  sql::transaction t(impl_->c);
+  if (definition) {
+    sql::statement s(impl_->c,
+                     "INSERT INTO protos7_process_variables (db_variable_id, definition) VALUES (?, ?) "
+                     "ON CONFLICT(db_variable_id) DO UPDATE SET definition = excluded.definition");
+    s.bind(1, id).bind(2, std::string_view(*definition)).run();
+  } else {
+    sql::statement s(impl_->c, "DELETE FROM protos7_process_variables WHERE db_variable_id = ?");
+    s.bind(1, id).run();
+  }
   t.commit();
 }
 

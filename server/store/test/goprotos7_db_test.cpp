@@ -388,6 +388,29 @@ TEST(goprotos7_db, writes_keep_goprotos7s_columns_and_conventions) {
   EXPECT_EQ(c.variables.back().type.name(), "TIME");
 }
 
+TEST(goprotos7_db, process_definitions_live_in_a_side_table_goprotos7_does_not_read) {
+  temp_dir d;
+  const std::string f = make_goprotos7_file(d.path);
+  const auto goprotos7_tables = [&] {
+    return rows(f, "SELECT * FROM db_variables ORDER BY id");
+  };
+  const std::vector<std::string> before = goprotos7_tables();
+  database db(f);
+  db.set_process(2, R"({"kind":"sine","min":0,"max":10,"period_s":5})");
+  db.set_process(3, R"({"kind":"toggle","period_s":2})");
+  db.set_process(3, R"({"kind":"toggle","period_s":4})");  // replaced
+  EXPECT_EQ(rows(f, "SELECT db_variable_id, definition FROM protos7_process_variables ORDER BY 1"),
+            (std::vector<std::string>{R"(2|{"kind":"sine","min":0,"max":10,"period_s":5})",
+                                      R"(3|{"kind":"toggle","period_s":4})"}));
+  // goprotos7's own tables are untouched: its dbtool reads the file as before.
+  EXPECT_EQ(goprotos7_tables(), before);
+  EXPECT_EQ(read_catalog(f).processes.size(), 2U);
+  db.set_process(2, std::nullopt);
+  db.remove(3);  // a deleted variable takes its definition along
+  EXPECT_TRUE(rows(f, "SELECT * FROM protos7_process_variables").empty());
+  EXPECT_TRUE(read_catalog(f).processes.empty());
+}
+
 TEST(goprotos7_db, value_columns_and_bytes_round_trip_for_every_type) {
   for (const std::string& name : type_names()) {
     std::string why;

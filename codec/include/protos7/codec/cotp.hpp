@@ -57,6 +57,7 @@ inline constexpr std::uint8_t max_tpdu_size_code_class0 = 11;
 // TSAPs are at most 32 octets (X.224 §13.3.4 a); S7 uses 2.
 inline constexpr std::size_t max_tsap_length = 32;
 inline constexpr std::uint8_t dt_li = 2;  // class 0/1 DT header (ISO 8073 §13.7)
+inline constexpr std::size_t dt_header_size = 3;  // LI, type, TPDU-NR/EOT
 inline constexpr std::uint8_t eot_bit = 0x80;
 
 [[nodiscard]] constexpr std::size_t tpdu_size_bytes(std::uint8_t code) noexcept {

@@ -108,6 +108,10 @@ class data_item_iterator {
 // longer than one byte has no encoding (its length field counts bits) and is value_out_of_range.
 void write_data_item(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes data,
                      bool last) noexcept;
+// Re-encodes a decoded item as it was sent: rc, tsize, the length field as given (not derived
+// from the data), data, and a 0x00 fill byte after odd data when `last` is false
+// (encode(parse(b)) == b for items with zero fill bytes).
+void write_data_item(writer& w, const data_item& d, bool last) noexcept;
 // Size an item occupies including its fill byte: what write_data_item writes.
 [[nodiscard]] constexpr std::size_t data_item_size(std::uint8_t rc, std::size_t data_size,
                                                    bool last) noexcept {

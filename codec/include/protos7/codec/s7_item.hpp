@@ -227,5 +227,9 @@ struct any_extent {
 
 // Writes an S7ANY item (12 bytes).
 void write_any(writer& w, const any_address& a) noexcept;
+// Re-encodes a decoded variable specification of any syntax as it was sent:
+// | 0x12 | length | syntax id | body |, with length = 1 + body size (encode(parse(b)) == b).
+// value_out_of_range when the body does not fit the length byte.
+void write_var_spec(writer& w, const var_spec& v) noexcept;
 
 }  // namespace protos7::codec::s7

@@ -179,6 +179,9 @@ struct block_data {
 void write_setup_communication(writer& w, const setup_communication& s) noexcept;
 // Read Var / Write Var job parameter: fn, count, S7ANY items.
 void write_var_job(writer& w, function fn, std::span<const any_address> items) noexcept;
+// The head of a Read Var / Write Var job parameter, | fn | item count |; the caller writes the
+// `item_count` variable specifications after it (write_any, write_var_spec).
+void write_var_job_head(writer& w, function fn, std::uint8_t item_count) noexcept;
 // Ack_Data parameter of Read Var / Write Var.
 void write_var_ack(writer& w, function fn, std::uint8_t item_count) noexcept;
 

@@ -17,6 +17,7 @@
 
 #include "protos7/codec/cotp.hpp"
 #include "protos7/codec/tpkt.hpp"
+#include "protos7/codec/writer.hpp"
 
 namespace protos7::codec::transport {
 
@@ -94,5 +95,27 @@ class stream_reader {
   bool resyncing_ = false;
   bool broken_ = false;
 };
+
+// --- Writers: the inverse of stream_reader ---------------------------------------------------
+//
+// One TPDU in a TPKT frame:   | 03 | 00 | length (u16) | TPDU |
+void write_tpdu(writer& w, bytes tpdu) noexcept;
+
+// An S7 PDU as class-0 DT segments, each in its own TPKT frame, carrying at most
+// `segment_payload` bytes of the PDU; EOT is set on the last one only:
+//
+//   | 03 00 len | 02 F0 00 | pdu[0 .. n) |  | 03 00 len | 02 F0 00 | ... |  | 03 00 len | 02 F0 80 | ... |
+//
+// A PDU that fits one segment is one frame; an empty PDU is one empty DT with EOT. The reader
+// gives the PDU back whole (`completes_pdu`, `segments` = the frames written).
+// value_out_of_range (at finish()) when `segment_payload` is 0 or a frame would exceed the TPKT
+// length field. Run over an empty span it is its own size function.
+void write_dt_segments(writer& w, bytes pdu, std::size_t segment_payload) noexcept;
+// The number of DT frames write_dt_segments writes for a PDU of `pdu_size` bytes.
+[[nodiscard]] constexpr std::size_t dt_segment_count(std::size_t pdu_size,
+                                                     std::size_t segment_payload) noexcept {
+  if (segment_payload == 0) return 0;
+  return pdu_size == 0 ? 1 : (pdu_size + segment_payload - 1) / segment_payload;
+}
 
 }  // namespace protos7::codec::transport

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "protos7/server/config.hpp"
+#include "protos7/server/duration.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/profile.hpp"
 
@@ -36,15 +37,16 @@ struct serve_options {
   std::string capture_path;
   // --capture-port: the server port the capture shows (102: decoded as S7 everywhere; 0: real).
   std::uint16_t capture_port = 102;
+  // --faults FILE: fault rules (fault_rules.hpp), instead of the profile's "faults".
+  std::string faults_path;
+  // --scenario FILE: the timeline the PLC follows (scenario.hpp).
+  std::string scenario_path;
 };
 
 // The server configuration `protos7 serve` runs with: opt.cfg plus the profile (loaded and
 // with the identity overrides applied), its limits where no flag was given, and the directory
 // where downloaded DBs are stored. Throws profile_error.
 [[nodiscard]] config resolve_config(const serve_options& opt);
-
-// "60s", "500ms", "2m", "1h", "0" (disabled) or a plain number of seconds.
-[[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(const std::string& s);
 
 // Prepares storage into `mem` as `protos7 serve` does. Throws std::runtime_error.
 // With a `profile` that declares its DBs ("dbs", docs/PROFILE.md, even an empty list) those DBs

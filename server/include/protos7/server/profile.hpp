@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "protos7/codec/mc7.hpp"
+#include "protos7/server/fault_rules.hpp"
 #include "protos7/server/memory_limits.hpp"
 
 namespace protos7::server {
@@ -156,6 +157,7 @@ struct plc_profile {
   std::vector<profile_db> dbs;         // DBs the PLC has at start (besides those of storage)
   bool declares_dbs = false;           // "dbs" given (even empty): the sample PLC's DBs are not made
   std::vector<memory_range> memory;    // initial contents of I/Q/M/C/T and of the `dbs`
+  std::optional<fault_rules> faults;   // "faults": rules injected from the start (docs/FAULTS.md)
 };
 
 // Parses a profile from JSON text. `source` names it in errors. Throws profile_error.

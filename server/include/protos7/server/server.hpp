@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "protos7/server/config.hpp"
+#include "protos7/server/faults.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/plc_state.hpp"
 #include "protos7/server/session.hpp"
@@ -76,6 +77,9 @@ class server {
   // The CPU's state shared by all sessions: operating mode, clock, protection, identity, block
   // directory (plc_state.hpp). Loop thread only: other threads go through post().
   [[nodiscard]] plc_state& plc() noexcept { return plc_; }
+  // This PLC's fault injection (faults.hpp): rules, counters, the faults injected. Loop thread
+  // only, like plc(); set the rules before run() or through post().
+  [[nodiscard]] fault_engine& faults() noexcept { return faults_; }
 
   // --- Hooks for components on other threads (server/webadmin). The core stays single-threaded:
   // they never touch plc_memory or connections themselves, they post work to the loop thread.
@@ -117,11 +121,13 @@ class server {
   void close_connection(int fd);
   void update_events(connection& c);
   void sweep_timeouts();
+  int gate_timeout(int timeout_ms) const;
   void commit_round(std::uint64_t failures_before);
 
   const config& cfg_;
   plc_memory& mem_;
   plc_state plc_;  // before conns_: sessions report their closing to it
+  fault_engine faults_;  // before conns_: their fault_connections detach from it
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd for stop()

@@ -44,6 +44,8 @@ inline constexpr std::uint8_t protocol_error_reason = 0x00;
 // request time" (ISO 8073 table 12, 0x81).
 inline constexpr std::uint8_t congestion_reason = 0x81;
 
+class fault_connection;  // faults.hpp
+
 class session {
  public:
   enum class state : std::uint8_t {
@@ -90,12 +92,17 @@ class session {
   [[nodiscard]] const std::string& peer() const noexcept { return peer_; }
   // The CPU services of this connection (SZL, clock, blocks, up/download, protection).
   [[nodiscard]] const services& cpu_services() const noexcept { return svc_; }
+  // Fault injection (faults.hpp): the engine sets this while it has enabled rules and clears it
+  // otherwise; the request path's only cost without rules is the check of this pointer.
+  void set_faults(fault_connection* f) noexcept { faults_ = f; }
 
  private:
   friend struct session_sink;
+  friend class fault_connection;  // answers, closes and clamps on a fault rule's behalf
   using bytes = codec::bytes;
   void on_transport_error(const codec::transport::event& e, std::vector<std::byte>& out);
   void on_tpdu(const codec::transport::event& e, std::vector<std::byte>& out);
+  void process_tpdu(const codec::transport::event& e, std::vector<std::byte>& out);
   void on_connect_request(const codec::cotp::tpdu& cr, std::vector<std::byte>& out);
   void on_pdu(bytes pdu, std::vector<std::byte>& out);
   void on_job(const codec::s7::pdu& p, bytes raw, std::vector<std::byte>& out);
@@ -153,6 +160,7 @@ class session {
   codec::s7::param job_;          // the job being answered (decoded once, reused)
   plc_state::slot slot_ = plc_state::slot::none;  // the CPU's connection resource held
   codec::s7::message check_msg_;  // the reply's self check (reused)
+  fault_connection* faults_ = nullptr;
 };
 
 }  // namespace protos7::server

@@ -25,6 +25,9 @@
 //   protos7_variable_types(db_variable_id INTEGER PK, s7_type TEXT NOT NULL)
 //                           the S7 type of a TIME, DATE, TIME_OF_DAY, S5TIME or DATE_AND_TIME
 //                           variable, stored in db_variables as the goprotos7 type of its bytes
+//   protos7_process_variables(db_variable_id INTEGER PK, definition TEXT NOT NULL)
+//                           the living process: how the variable changes by itself (JSON,
+//                           server/process_sim.hpp); deleted with its variable
 //
 // Files of protos7's first schema (static_var_definitions(name, value), var_type 'DB',
 // data_type 'STRING[32]') are migrated on first open, the original kept as a backup.
@@ -90,6 +93,7 @@ struct variable : variable_definition {
 struct catalog {
   std::vector<variable> variables;                      // ordered by DB, byte, bit, id
   std::map<std::uint16_t, std::size_t> declared_sizes;  // protos7_db_sizes
+  std::map<std::int64_t, std::string> processes;        // protos7_process_variables
 
   // The size of DB `db`: the declared size or the end of its last variable (at most 64 KiB).
   [[nodiscard]] std::size_t db_size(std::uint16_t db) const;
@@ -145,6 +149,9 @@ class database {
   void set_values(std::int64_t id, const type_spec& t, const value_columns& values);
   void remove(std::int64_t id);
   void set_db_size(std::uint16_t db, std::size_t size);
+  // The living process's definition of variable `id` (JSON text, process_sim.hpp); nullopt
+  // removes it.
+  void set_process(std::int64_t id, const std::optional<std::string>& definition);
   void delete_db(std::uint16_t db);  // its variables, their states and its size
   // Makes `vars` the variables of `db` (import): an entry with an id updates that row (with
   // its values when .second), id 0 inserts, rows not listed are deleted. Ids in order.

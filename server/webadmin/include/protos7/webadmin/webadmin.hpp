@@ -18,6 +18,7 @@
 
 #include "protos7/server/config.hpp"
 #include "protos7/server/memory.hpp"
+#include "protos7/server/process_sim.hpp"
 #include "protos7/server/server.hpp"
 
 namespace protos7::webadmin {
@@ -37,6 +38,11 @@ struct options {
   std::size_t max_event_streams = 16;  // concurrent GET /api/events
   std::chrono::milliseconds event_interval{200};  // how often an event stream looks for changes
   std::chrono::milliseconds loop_timeout{10'000}; // waiting for the event loop to run a task
+  // The living process whose definitions the page edits (null: none runs; edits are stored and
+  // take effect at the next start).
+  server::process_sim* process = nullptr;
+  std::chrono::milliseconds trend_interval{1000};  // how often the trend history is sampled
+  std::size_t trend_points = 300;                  // samples kept (5 minutes at 1 s)
 };
 
 // Parses `listen` into host and port. Returns an error sentence or "".

@@ -1,0 +1,194 @@
+// Scenarios (scenario.hpp): the timeline format and its runner.
+#include "protos7/server/scenario.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "protos7/server/app.hpp"
+#include "protos7/server/log.hpp"
+#include "protos7/server/server.hpp"
+
+namespace protos7::server {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+[[noreturn]] void fail(const std::string& where, std::string_view what) {
+  throw std::runtime_error(fmt::format("{}: {}", where, what));
+}
+
+std::chrono::milliseconds get_time(const json& j, const std::string& where) {
+  if (j.is_number()) {
+    const double s = j.get<double>();
+    if (!(s >= 0) || s > 100'000'000) fail(where, "expected 0 to 100000000 seconds");
+    return std::chrono::milliseconds(std::llround(s * 1000));
+  }
+  if (j.is_string())
+    if (const auto d = parse_duration(j.get<std::string>())) return *d;
+  fail(where, "expected a time like \"10s\", \"500ms\", \"2m\" or a number of seconds");
+}
+
+std::string get_text(const json& j, const std::string& where) {
+  if (!j.is_string() || j.get_ref<const std::string&>().empty() ||
+      j.get_ref<const std::string&>().size() > 128)
+    fail(where, "expected a text of 1 to 128 characters");
+  return j.get<std::string>();
+}
+
+void expect_keys(const json& j, const std::string& where, std::initializer_list<std::string_view> allowed) {
+  if (!j.is_object()) fail(where, "expected an object");
+  for (const auto& [k, v] : j.items())
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+      fail(where + "." + k, fmt::format("unknown key (allowed here: {})", fmt::join(allowed, ", ")));
+}
+
+plc_variable get_variable(const json& step, const char* key, const std::string& where,
+                          const variable_lookup& lookup) {
+  const std::string type = step.contains("type") ? get_text(step.at("type"), where + ".type") : "";
+  std::string why;
+  const auto v = parse_plc_variable(get_text(step.at(key), where + "." + key), type, lookup, why);
+  if (!v) fail(where + "." + key, why);
+  return *v;
+}
+
+scenario_step parse_step(const json& j, const std::string& where, const variable_lookup& lookup) {
+  expect_keys(j, where, {"at", "mode", "set", "type", "value", "raise", "clear", "fault", "enabled", "comment"});
+  if (!j.contains("at")) fail(where, "missing key \"at\" (when, e.g. \"10s\")");
+  scenario_step s;
+  s.at = get_time(j.at("at"), where + ".at");
+  const int kinds = int{j.contains("mode")} + int{j.contains("set")} + int{j.contains("raise")} +
+                    int{j.contains("clear")} + int{j.contains("fault")};
+  if (kinds != 1) fail(where, "give exactly one of \"mode\", \"set\", \"raise\", \"clear\", \"fault\"");
+  if (j.contains("mode")) {
+    const std::string m = get_text(j.at("mode"), where + ".mode");
+    if (m != "run" && m != "stop" && m != "RUN" && m != "STOP") fail(where + ".mode", "expected \"run\" or \"stop\"");
+    s.mode = m == "run" || m == "RUN" ? operating_mode::run : operating_mode::stop;
+  } else if (j.contains("fault")) {
+    s.what = scenario_step::kind::fault;
+    s.fault = get_text(j.at("fault"), where + ".fault");
+    if (j.contains("enabled") && !j.at("enabled").is_boolean()) fail(where + ".enabled", "expected true or false");
+    s.enabled = !j.contains("enabled") || j.at("enabled").get<bool>();
+  } else {
+    s.what = scenario_step::kind::set;
+    const char* key = j.contains("set") ? "set" : j.contains("raise") ? "raise" : "clear";
+    s.variable = get_variable(j, key, where, lookup);
+    if (key == std::string_view("set")) {
+      if (!j.contains("value")) fail(where, "\"set\" needs a \"value\"");
+      const json& v = j.at("value");
+      if (!v.is_number() && !v.is_boolean()) fail(where + ".value", "expected a number or true/false");
+      s.value = v.is_boolean() ? (v.get<bool>() ? 1.0 : 0.0) : v.get<double>();
+    } else {
+      if (!s.variable.type.is_bool()) fail(where + "." + key, "raise and clear take a BOOL (e.g. DB1.DBX8.1)");
+      s.value = key == std::string_view("raise") ? 1.0 : 0.0;
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string scenario_step::describe() const {
+  switch (what) {
+    case kind::mode: return mode == operating_mode::run ? "RUN" : "STOP";
+    case kind::fault: return fmt::format("fault rule \"{}\" {}", fault, enabled ? "on" : "off");
+    case kind::set: break;
+  }
+  return fmt::format("{} = {}", variable.label, value);
+}
+
+scenario parse_scenario(std::string_view text, const std::string& source, const variable_lookup& lookup) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    fail(source, fmt::format("not valid JSON: {}", e.what()));
+  }
+  expect_keys(doc, source, {"repeat", "period", "steps", "comment"});
+  if (!doc.contains("steps") || !doc.at("steps").is_array() || doc.at("steps").empty())
+    fail(source, "missing \"steps\" (a list of {\"at\": ..., and what to do})");
+  scenario sc;
+  for (std::size_t i = 0; i < doc.at("steps").size(); ++i)
+    sc.steps.push_back(parse_step(doc.at("steps")[i], fmt::format("{}: steps[{}]", source, i), lookup));
+  std::stable_sort(sc.steps.begin(), sc.steps.end(),
+                   [](const scenario_step& a, const scenario_step& b) { return a.at < b.at; });
+  sc.period = sc.steps.back().at;
+  if (doc.contains("period")) sc.period = get_time(doc.at("period"), source + ": period");
+  if (sc.period < sc.steps.back().at) fail(source + ": period", "shorter than the last step's time");
+  if (doc.contains("repeat")) {
+    const json& r = doc.at("repeat");
+    if (r.is_boolean())
+      sc.passes = r.get<bool>() ? 0 : 1;
+    else if (r.is_number_unsigned() && r.get<std::uint64_t>() >= 1)
+      sc.passes = r.get<std::uint64_t>();
+    else
+      fail(source + ": repeat", "expected true (for ever) or a number of passes (1 or more)");
+  }
+  if (sc.passes != 1 && sc.period.count() == 0) fail(source + ": period", "a repeated scenario needs a period over 0");
+  return sc;
+}
+
+scenario load_scenario(const std::string& path, const variable_lookup& lookup) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error(fmt::format("{}: cannot open the scenario", path));
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return parse_scenario(ss.str(), path, lookup);
+}
+
+scenario_runner::scenario_runner(scenario sc, server& srv, plc_memory& mem)
+    : sc_(std::move(sc)), srv_(srv), mem_(mem) {}
+
+scenario_runner::~scenario_runner() { stop(); }
+
+void scenario_runner::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void scenario_runner::stop() {
+  {
+    const std::lock_guard lock{mu_};
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void scenario_runner::loop() {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::uint64_t pass = 0; sc_.passes == 0 || pass < sc_.passes; ++pass) {
+    for (const scenario_step& step : sc_.steps) {
+      const auto due = t0 + sc_.period * static_cast<std::int64_t>(pass) + step.at;
+      {
+        std::unique_lock lock{mu_};
+        if (cv_.wait_until(lock, due, [this] { return stopping_; })) return;
+      }
+      server* srv = &srv_;
+      plc_memory* mem = &mem_;
+      std::atomic<std::uint64_t>* run = &run_;
+      const std::string when = fmt::format("scenario at {} ms (pass {})", step.at.count(), pass + 1);
+      const bool posted = srv_.post([srv, mem, run, step, when] {
+        bool ok = true;
+        if (step.what == scenario_step::kind::mode)
+          srv->plc().set_mode(step.mode, when);
+        else if (step.what == scenario_step::kind::fault)
+          ok = srv->faults().set_enabled(step.fault, step.enabled);
+        else
+          ok = write_plc_variable(*mem, step.variable, step.value);
+        log(ok ? log_level::info : log_level::warn, "{}: {}{}", when, step.describe(),
+            ok ? "" : step.what == scenario_step::kind::fault ? " (no such rule)" : " (not in memory)");
+        run->fetch_add(1);
+      });
+      if (!posted) return;  // the server stopped
+    }
+  }
+}
+
+}  // namespace protos7::server
