@@ -206,26 +206,6 @@ class learner {
   void finish();
 
  private:
-  // finish(), part by part (each fills its part of out_.profile and adds its notes).
-  void finish_limits();
-  void merge_single_szl_records(std::uint16_t full, std::uint16_t one, std::uint16_t len);
-  void protection_template();
-  void finish_identity();
-  void finish_component_names();
-  void finish_settings();
-  void finish_clock();
-  void finish_blocks();
-  void listed_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
-                     std::set<std::uint16_t>& have);
-  void count_only_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
-                         std::set<std::uint16_t>& have);
-  void finish_dbs();
-  void known_dbs(std::map<std::uint16_t, server::profile_db>& dbs,
-                 std::map<std::uint16_t, std::string>& db_src);
-  void size_db(std::uint16_t num, server::profile_db& d);
-  void finish_memory();
-  void memory_runs(const mem_key& key, const std::map<std::uint32_t, byte_state>& bytes_);
-
   std::string src(std::uint64_t frame) const { return fmt::format("{} frame {}", file_, frame); }
   void note(std::string s) {
     if (std::find(out_.notes.begin(), out_.notes.end(), s) == out_.notes.end())
@@ -656,6 +636,26 @@ class learner {
     d.extent = std::max(d.extent, end);
     if (d.source.empty()) d.source = src(frame);
   }
+
+  // finish(), part by part (each fills its part of out_.profile and adds its notes).
+  void finish_limits();
+  void merge_single_szl_records(std::uint16_t full, std::uint16_t one, std::uint16_t len);
+  void protection_template();
+  void finish_identity();
+  void finish_component_names();
+  void finish_settings();
+  void finish_clock();
+  void finish_blocks();
+  void listed_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
+                     std::set<std::uint16_t>& have);
+  void count_only_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
+                         std::set<std::uint16_t>& have);
+  void finish_dbs();
+  void known_dbs(std::map<std::uint16_t, server::profile_db>& dbs,
+                 std::map<std::uint16_t, std::string>& db_src);
+  void size_db(std::uint16_t num, server::profile_db& d);
+  void finish_memory();
+  void memory_runs(const mem_key& key, const std::map<std::uint32_t, byte_state>& bytes_);
 
   learned& out_;
   std::string file_;
