@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "protos7/codec/mc7.hpp"
+#include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/szl.hpp"
@@ -42,24 +43,6 @@ std::string base_name(const std::string& path) {
 std::string id_key(std::uint16_t id, std::optional<std::uint16_t> index) {
   return index ? fmt::format("szl:0x{:04X}:0x{:04X}", id, *index)
                : fmt::format("szl:0x{:04X}:any", id);
-}
-std::string area_name(std::uint8_t area) {
-  switch (area) {
-    case 0x81:
-      return "I";
-    case 0x82:
-      return "Q";
-    case 0x83:
-      return "M";
-    case 0x84:
-      return "DB";
-    case 0x1C:
-      return "C";
-    case 0x1D:
-      return "T";
-    default:
-      return fmt::format("0x{:02X}", area);
-  }
 }
 
 // --- requests paired with answers ----------------------------------------------------------------
@@ -583,32 +566,7 @@ class learner {
     }
     const auto bi = ud::parse_block_info(payload, nullptr);
     if (!bi) return;
-    server::block_meta b;
-    b.type = name.block_type;
-    b.number = number;
-    b.info_word = bi->unknown2;
-    b.block_version = bi->unknown1;
-    b.attributes = bi->flags;
-    b.language = bi->language;
-    b.load_memory_length = bi->load_memory_length;
-    b.security = bi->security;
-    const auto time_of = [](bytes x) {
-      codec::reader r{x, codec::layer::userdata};
-      const codec::mc7::block_time bt = codec::mc7::read_block_time(r);
-      return server::block_time{bt.ms, bt.days};
-    };
-    b.code_time = time_of(bi->code_timestamp);
-    b.interface_time = time_of(bi->interface_timestamp);
-    b.sbb_length = bi->ssb_length;
-    b.add_length = bi->add_length;
-    b.local_data_length = bi->local_data_length;
-    b.mc7_length = bi->mc7_length;
-    std::memcpy(b.author.data(), bi->author.data(), 8);
-    std::memcpy(b.family.data(), bi->family.data(), 8);
-    std::memcpy(b.name.data(), bi->name.data(), 8);
-    b.version = bi->version;
-    b.info_unknown = bi->unknown3;
-    b.checksum = bi->checksum;
+    server::block_meta b = server::meta_of(*bi, name.block_type, number);
     // The server writes the fixed fields (block type 0x0100, info length 74, "pp", reserved 0)
     // itself.
     if (bi->block_type != 0x0100 || bi->info_length != 74 || bi->constant3 != 0x7070 ||
@@ -1189,13 +1147,14 @@ void learner::finish_memory() {
 
 void learner::memory_runs(const mem_key& key, const std::map<std::uint32_t, byte_state>& bytes_) {
   server::plc_profile& p = out_.profile;
+  const std::string_view area = codec::names::area_mnemonic(key.area, "?");
   const std::string db = key.area == 0x84 ? std::to_string(key.db) : "";
   std::optional<server::memory_range> run;
   std::uint32_t last = 0;
   std::size_t volatile_count = 0;
   const auto flush = [&] {
     if (!run) return;
-    out_.sources[fmt::format("memory:{}:{}:{}", area_name(key.area), db.empty() ? "-" : db,
+    out_.sources[fmt::format("memory:{}:{}:{}", area, db.empty() ? "-" : db,
                              run->offset)] = src_of_run_;
     p.memory.push_back(std::move(*run));
     run.reset();
@@ -1204,7 +1163,7 @@ void learner::memory_runs(const mem_key& key, const std::map<std::uint32_t, byte
     if (b.changed_by_plc) {
       ++volatile_count;
       out_.volatile_memory.push_back(fmt::format("{}{} byte {}: {} different values read",
-                                                 area_name(key.area), db, off,
+                                                 area, db, off,
                                                  std::max<std::size_t>(b.values.size(), 2)));
     }
     if (b.initial_mask == 0) continue;
@@ -1231,7 +1190,7 @@ void learner::memory_runs(const mem_key& key, const std::map<std::uint32_t, byte
         "{}{}: {} byte(s) changed between client accesses without a client writing them (the "
         "PLC's program): the "
         "profile keeps the first value read",
-        area_name(key.area), db, volatile_count));
+        area, db, volatile_count));
 }
 
 }  // namespace

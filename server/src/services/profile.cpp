@@ -14,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include "protos7/codec/hex.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/server/mc7_block.hpp"
 #include "../memory_limits_json.hpp"
@@ -446,22 +447,12 @@ std::optional<std::vector<std::byte>> parse_hex(std::string_view s) {
   return out;
 }
 
-std::string to_hex(std::span<const std::byte> b) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 3);
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (i != 0) s += ' ';
-    const auto v = std::to_integer<unsigned>(b[i]);
-    s += digits[v >> 4U];
-    s += digits[v & 15U];
-  }
-  return s;
-}
 
 namespace {
 constexpr std::chrono::sys_days s7_epoch = std::chrono::sys_days{std::chrono::year{1984} / 1 / 1};
 }
+
+std::string to_hex(std::span<const std::byte> b) { return codec::to_hex(b, ' '); }
 
 std::optional<block_time> parse_block_time(std::string_view s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;

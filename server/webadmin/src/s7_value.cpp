@@ -335,16 +335,6 @@ std::optional<std::int64_t> json_integer(const json& v, bool& too_big) {
   return std::nullopt;
 }
 
-std::string json_kind(const json& v) {
-  if (v.is_null()) return "null";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number_float()) return "a number with a fraction";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_array()) return "an array";
-  return "an object";
-}
-
 encoded_value fail(std::string why) {
   encoded_value e;
   e.error = std::move(why);
@@ -636,6 +626,16 @@ decoded_value decode_time_kind(s7_kind kind, std::uint64_t raw) {
 }
 
 }  // namespace
+
+std::string json_kind(const json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number_float()) return "a number with a fraction";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_array()) return "an array";
+  return "an object";
+}
 
 decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std::uint8_t bit) {
   if (b.size() != t.size()) {
