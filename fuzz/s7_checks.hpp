@@ -382,4 +382,28 @@ inline void check_userdata(const s7::message& m, bytes in) {
   check_payload_helpers(du.payload, p.origin, in.size());
 }
 
+// The body of the per-ROSCTR targets (s7_job, s7_ack_data, userdata): the input with its ROSCTR
+// set to `rosctr` (an exactly sized copy, so reads past the end are still caught), decoded with
+// the strict and the lenient options; errors must be well formed and a leniency only ever
+// accepts more; on success `check(message, options, input)` walks what was decoded.
+template <class Check>
+void fuzz_rosctr(const std::uint8_t* data, std::size_t size, s7::rosctr rosctr, Check&& check) {
+  const std::vector<std::byte> copy =
+      with_rosctr(as_bytes(data, size), static_cast<std::uint8_t>(rosctr));
+  const bytes in{copy.data(), copy.size()};
+  bool strict_ok = false;
+  for (const s7::decode_options& opt : {strict_options(), lenient_options()}) {
+    const auto m = decode_both_ways(in, opt);
+    if (!m) {
+      FUZZ_CHECK(well_formed(m.err(), in.size()));
+      FUZZ_CHECK(!strict_ok);  // a leniency only ever accepts more
+      continue;
+    }
+    if (!opt.header.allow_nonzero_redundancy_id) strict_ok = true;
+    FUZZ_CHECK(m->p.hdr.type == rosctr);
+    check_pdu(m->p, in);
+    check(*m, opt, in);
+  }
+}
+
 }  // namespace protos7::fuzz

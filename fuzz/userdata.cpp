@@ -20,20 +20,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace protos7::fuzz;
-  const std::vector<std::byte> copy = with_rosctr(as_bytes(data, size), 7);
-  const bytes in{copy.data(), copy.size()};
-  bool strict_ok = false;
-  for (const s7::decode_options& opt : {strict_options(), lenient_options()}) {
-    const auto m = decode_both_ways(in, opt);
-    if (!m) {
-      FUZZ_CHECK(well_formed(m.err(), in.size()));
-      FUZZ_CHECK(!strict_ok);  // a leniency only ever accepts more
-      continue;
-    }
-    if (!opt.header.allow_nonzero_redundancy_id) strict_ok = true;
-    FUZZ_CHECK(m->p.hdr.type == s7::rosctr::userdata);
-    check_pdu(m->p, in);
-    check_userdata(*m, in);
-  }
+  fuzz_rosctr(data, size, s7::rosctr::userdata,
+              [](const s7::message& m, const s7::decode_options& /*opt*/, bytes in) { check_userdata(m, in); });
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "protos7/codec/s7_data.hpp"
+#include "protos7/codec/names.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/profile.hpp"
@@ -31,25 +32,6 @@ std::string_view area_flag(std::uint8_t area) {
       return "--timers";
     default:
       return "";
-  }
-}
-
-std::string_view area_name(std::uint8_t area) {
-  switch (area) {
-    case 0x81:
-      return "I";
-    case 0x82:
-      return "Q";
-    case 0x83:
-      return "M";
-    case 0x84:
-      return "DB";
-    case 0x1C:
-      return "C";
-    case 0x1D:
-      return "T";
-    default:
-      return "?";
   }
 }
 
@@ -88,7 +70,7 @@ std::size_t apply_profile_memory(const plc_profile& p, plc_memory& mem,
     if (loc.return_code != codec::s7::return_code::success || loc.ram.size() != r.bytes.size())
       throw profile_error(fmt::format(
           "{}: memory of area {} bytes {} to {} does not fit the area (raise {})", p.source,
-          area_name(r.area), r.offset, r.offset + r.bytes.size() - 1, area_flag(r.area)));
+          codec::names::area_mnemonic(r.area, "?"), r.offset, r.offset + r.bytes.size() - 1, area_flag(r.area)));
     std::memcpy(loc.ram.data(), r.bytes.data(), r.bytes.size());
   }
   return created;

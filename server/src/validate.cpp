@@ -8,6 +8,7 @@
 #include <set>
 
 #include "protos7/codec/cotp.hpp"
+#include "protos7/codec/hex.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_item.hpp"
@@ -30,18 +31,6 @@ using codec::bytes;
 constexpr std::uint16_t amq_before_setup = 1;
 // A PDU collected from DT segments is never longer than this (the 16-bit S7 lengths).
 constexpr std::size_t max_collect = 65535 + s7::long_header_size;
-
-std::string hex(std::span<const std::byte> b) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 2);
-  for (std::byte x : b) {
-    const auto v = std::to_integer<unsigned>(x);
-    s += digits[v >> 4U];
-    s += digits[v & 15U];
-  }
-  return s;
-}
 
 }  // namespace
 
@@ -194,7 +183,7 @@ struct connection_validator::impl {
               "called TSAP {} is not a PG/OP/S7-basic connection to rack {} slot {} (expected "
               "01{:02X}, "
               "02{:02X} or 03{:02X})",
-              cr.params.called_tsap.empty() ? std::string("(none)") : hex(cr.params.called_tsap),
+              cr.params.called_tsap.empty() ? std::string("(none)") : codec::to_hex(cr.params.called_tsap),
               opt.rack, opt.slot, opt.rack * 32 + opt.slot, opt.rack * 32 + opt.slot,
               opt.rack * 32 + opt.slot),
           f, 4, n, at);
@@ -639,7 +628,7 @@ std::string connection_validator::report_json() const {
                     {"frame", d.frame},
                     {"stream_offset", d.stream_offset},
                     {"offset", d.offset},
-                    {"bytes", hex(d.bytes)}});
+                    {"bytes", codec::to_hex(d.bytes)}});
   j["deviations"] = std::move(devs);
   auto faults = nlohmann::ordered_json::array();
   for (const fault_reaction& f : this->faults()) {

@@ -19,6 +19,7 @@
 #include <tuple>
 
 #include "protos7/codec/mc7.hpp"
+#include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/szl.hpp"
@@ -46,24 +47,6 @@ std::string base_name(const std::string& path) {
 std::string id_key(std::uint16_t id, std::optional<std::uint16_t> index) {
   return index ? fmt::format("szl:0x{:04X}:0x{:04X}", id, *index)
                : fmt::format("szl:0x{:04X}:any", id);
-}
-std::string area_name(std::uint8_t area) {
-  switch (area) {
-    case 0x81:
-      return "I";
-    case 0x82:
-      return "Q";
-    case 0x83:
-      return "M";
-    case 0x84:
-      return "DB";
-    case 0x1C:
-      return "C";
-    case 0x1D:
-      return "T";
-    default:
-      return fmt::format("0x{:02X}", area);
-  }
 }
 
 // --- requests paired with answers ----------------------------------------------------------------
@@ -239,26 +222,6 @@ class learner {
   void finish();
 
  private:
-  // finish(), part by part (each fills its part of out_.profile and adds its notes).
-  void finish_limits();
-  void merge_single_szl_records(std::uint16_t full, std::uint16_t one, std::uint16_t len);
-  void protection_template();
-  void finish_identity();
-  void finish_component_names();
-  void finish_settings();
-  void finish_clock();
-  void finish_blocks();
-  void listed_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
-                     std::set<std::uint16_t>& have);
-  void count_only_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
-                         std::set<std::uint16_t>& have);
-  void finish_dbs();
-  void known_dbs(std::map<std::uint16_t, server::profile_db>& dbs,
-                 std::map<std::uint16_t, std::string>& db_src);
-  void size_db(std::uint16_t num, server::profile_db& d);
-  void finish_memory();
-  void memory_runs(const mem_key& key, const std::map<std::uint32_t, byte_state>& bytes_);
-
   std::string src(std::uint64_t frame) const { return fmt::format("{} frame {}", file_, frame); }
   void note(std::string s) {
     if (std::find(out_.notes.begin(), out_.notes.end(), s) == out_.notes.end())
@@ -636,32 +599,7 @@ class learner {
     }
     const auto bi = ud::parse_block_info(payload, nullptr);
     if (!bi) return;
-    server::block_meta b;
-    b.type = name.block_type;
-    b.number = number;
-    b.info_word = bi->unknown2;
-    b.block_version = bi->unknown1;
-    b.attributes = bi->flags;
-    b.language = bi->language;
-    b.load_memory_length = bi->load_memory_length;
-    b.security = bi->security;
-    const auto time_of = [](bytes x) {
-      codec::reader r{x, codec::layer::userdata};
-      const codec::mc7::block_time bt = codec::mc7::read_block_time(r);
-      return server::block_time{bt.ms, bt.days};
-    };
-    b.code_time = time_of(bi->code_timestamp);
-    b.interface_time = time_of(bi->interface_timestamp);
-    b.sbb_length = bi->ssb_length;
-    b.add_length = bi->add_length;
-    b.local_data_length = bi->local_data_length;
-    b.mc7_length = bi->mc7_length;
-    std::memcpy(b.author.data(), bi->author.data(), 8);
-    std::memcpy(b.family.data(), bi->family.data(), 8);
-    std::memcpy(b.name.data(), bi->name.data(), 8);
-    b.version = bi->version;
-    b.info_unknown = bi->unknown3;
-    b.checksum = bi->checksum;
+    server::block_meta b = server::meta_of(*bi, name.block_type, number);
     // The server writes the fixed fields (block type 0x0100, info length 74, "pp", reserved 0)
     // itself.
     if (bi->block_type != 0x0100 || bi->info_length != 74 || bi->constant3 != 0x7070 ||
@@ -689,6 +627,26 @@ class learner {
     d.extent = std::max(d.extent, end);
     if (d.source.empty()) d.source = src(frame);
   }
+
+  // finish(), part by part (each fills its part of out_.profile and adds its notes).
+  void finish_limits();
+  void merge_single_szl_records(std::uint16_t full, std::uint16_t one, std::uint16_t len);
+  void protection_template();
+  void finish_identity();
+  void finish_component_names();
+  void finish_settings();
+  void finish_clock();
+  void finish_blocks();
+  void listed_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
+                     std::set<std::uint16_t>& have);
+  void count_only_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
+                         std::set<std::uint16_t>& have);
+  void finish_dbs();
+  void known_dbs(std::map<std::uint16_t, server::profile_db>& dbs,
+                 std::map<std::uint16_t, std::string>& db_src);
+  void size_db(std::uint16_t num, server::profile_db& d);
+  void finish_memory();
+  void memory_runs(const mem_key& key, const std::map<std::uint32_t, byte_state>& bytes_);
 
   learned& out_;
   std::string file_;
@@ -1222,13 +1180,14 @@ void learner::finish_memory() {
 
 void learner::memory_runs(const mem_key& key, const std::map<std::uint32_t, byte_state>& bytes_) {
   server::plc_profile& p = out_.profile;
+  const std::string_view area = codec::names::area_mnemonic(key.area, "?");
   const std::string db = key.area == 0x84 ? std::to_string(key.db) : "";
   std::optional<server::memory_range> run;
   std::uint32_t last = 0;
   std::size_t volatile_count = 0;
   const auto flush = [&] {
     if (!run) return;
-    out_.sources[fmt::format("memory:{}:{}:{}", area_name(key.area), db.empty() ? "-" : db,
+    out_.sources[fmt::format("memory:{}:{}:{}", area, db.empty() ? "-" : db,
                              run->offset)] = src_of_run_;
     p.memory.push_back(std::move(*run));
     run.reset();
@@ -1237,7 +1196,7 @@ void learner::memory_runs(const mem_key& key, const std::map<std::uint32_t, byte
     if (b.changed_by_plc) {
       ++volatile_count;
       out_.volatile_memory.push_back(fmt::format("{}{} byte {}: {} different values read",
-                                                 area_name(key.area), db, off,
+                                                 area, db, off,
                                                  std::max<std::size_t>(b.values.count(), 2)));
     }
     if (b.initial_mask == 0) continue;
@@ -1264,7 +1223,7 @@ void learner::memory_runs(const mem_key& key, const std::map<std::uint32_t, byte
         "{}{}: {} byte(s) changed between client accesses without a client writing them (the "
         "PLC's program): the "
         "profile keeps the first value read",
-        area_name(key.area), db, volatile_count));
+        area, db, volatile_count));
 }
 
 }  // namespace

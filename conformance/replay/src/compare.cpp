@@ -7,6 +7,7 @@
 #include <map>
 
 #include "facts.hpp"
+#include "protos7/codec/hex.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/tpkt.hpp"
@@ -244,11 +245,8 @@ masked mask_bytes(const pdu_frames& p, const side_facts& self, const side_facts&
 }
 
 std::string hex_window(std::span<const std::byte> b, std::size_t at, std::size_t n) {
-  std::string s;
-  if (at < b.size()) {
-    for (const std::byte x : b.subspan(at, std::min(n, b.size() - at)))
-      fmt::format_to(std::back_inserter(s), "{:02x}", std::to_integer<unsigned>(x));
-  }
+  if (at >= b.size()) return "(end)";
+  const std::string s = codec::to_hex(b.subspan(at, std::min(n, b.size() - at)));
   return s.empty() ? "(end)" : s;
 }
 

@@ -5,6 +5,7 @@
 #include <span>
 
 #include "protos7/codec/cotp.hpp"
+#include "protos7/codec/hex.hpp"
 #include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_peek.hpp"
@@ -122,10 +123,8 @@ std::string summarize(const pdu_frames& p) {
     const s7::peek_result head = s7::peek(p.s7);
     if (!head.header || head.protocol_id != s7::protocol_id) {
       // Not S7 at all: show the start of the payload, that is what a reader needs.
-      std::string h;
-      for (const std::byte b :
-           std::span<const std::byte>(p.s7).first(std::min<std::size_t>(p.s7.size(), 24)))
-        fmt::format_to(std::back_inserter(h), "{:02x}", std::to_integer<unsigned>(b));
+      const std::string h = codec::to_hex(
+          std::span<const std::byte>(p.s7).first(std::min<std::size_t>(p.s7.size(), 24)));
       return fmt::format("COTP DT with {} bytes that are not an S7 PDU: {}{}", p.s7.size(), h,
                          p.s7.size() > 24 ? "..." : "");
     }

@@ -121,4 +121,75 @@ std::span<const std::byte> sbb_of(std::span<const std::byte> file) {
 
 }  // namespace mc7
 
+namespace {
+
+codec::bytes bytes_of(const std::array<char, 8>& a) {
+  return {reinterpret_cast<const std::byte*>(a.data()), a.size()};
+}
+
+void copy_text(codec::bytes from, std::array<char, 8>& to) {
+  for (std::size_t i = 0; i < to.size(); ++i)
+    to[i] = i < from.size() ? static_cast<char>(std::to_integer<unsigned char>(from[i])) : '\0';
+}
+
+block_time time_of(codec::bytes six) {
+  codec::reader r{six, codec::layer::userdata};
+  return cm::read_block_time(r);
+}
+
+}  // namespace
+
+codec::s7::ud::block_info block_info_of(const block_meta& b, block_info_times& times) {
+  codec::writer tw{times};
+  cm::write_block_time(tw, b.code_time);
+  cm::write_block_time(tw, b.interface_time);
+  codec::s7::ud::block_info bi;
+  bi.unknown2 = b.info_word;
+  bi.unknown1 = b.block_version;
+  bi.flags = b.attributes;
+  bi.language = b.language;
+  bi.subblock_type = b.type;
+  bi.number = b.number;
+  bi.load_memory_length = b.load_memory_length;
+  bi.security = b.security;
+  bi.code_timestamp = codec::bytes{times}.first(cm::block_time_length);
+  bi.interface_timestamp = codec::bytes{times}.subspan(cm::block_time_length);
+  bi.ssb_length = b.sbb_length;
+  bi.add_length = b.add_length;
+  bi.local_data_length = b.local_data_length;
+  bi.mc7_length = b.mc7_length;
+  bi.author = bytes_of(b.author);
+  bi.family = bytes_of(b.family);
+  bi.name = bytes_of(b.name);
+  bi.version = b.version;
+  bi.unknown3 = b.info_unknown;
+  bi.checksum = b.checksum;
+  return bi;
+}
+
+block_meta meta_of(const codec::s7::ud::block_info& bi, std::uint8_t type, std::uint16_t number) {
+  block_meta b;
+  b.type = type;
+  b.number = number;
+  b.info_word = bi.unknown2;
+  b.block_version = bi.unknown1;
+  b.attributes = bi.flags;
+  b.language = bi.language;
+  b.load_memory_length = bi.load_memory_length;
+  b.security = bi.security;
+  b.code_time = time_of(bi.code_timestamp);
+  b.interface_time = time_of(bi.interface_timestamp);
+  b.sbb_length = bi.ssb_length;
+  b.add_length = bi.add_length;
+  b.local_data_length = bi.local_data_length;
+  b.mc7_length = bi.mc7_length;
+  copy_text(bi.author, b.author);
+  copy_text(bi.family, b.family);
+  copy_text(bi.name, b.name);
+  b.version = bi.version;
+  b.info_unknown = bi.unknown3;
+  b.checksum = bi.checksum;
+  return b;
+}
+
 }  // namespace protos7::server

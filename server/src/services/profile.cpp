@@ -14,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include "protos7/codec/hex.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/server/fault_rules.hpp"
 #include "protos7/server/mc7_block.hpp"
@@ -447,22 +448,12 @@ std::optional<std::vector<std::byte>> parse_hex(std::string_view s) {
   return out;
 }
 
-std::string to_hex(std::span<const std::byte> b) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 3);
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (i != 0) s += ' ';
-    const auto v = std::to_integer<unsigned>(b[i]);
-    s += digits[v >> 4U];
-    s += digits[v & 15U];
-  }
-  return s;
-}
 
 namespace {
 constexpr std::chrono::sys_days s7_epoch = std::chrono::sys_days{std::chrono::year{1984} / 1 / 1};
 }
+
+std::string to_hex(std::span<const std::byte> b) { return codec::to_hex(b, ' '); }
 
 std::optional<block_time> parse_block_time(std::string_view s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
@@ -624,6 +615,108 @@ void apply_overrides(plc_profile& p, const identity_overrides& o) {
   set(p.id.memory_card_serial, o.memory_card_serial);
 }
 
+namespace {
+
+json szl_json(const std::vector<szl_entry>& list) {
+  json szl = json::array();
+  for (const szl_entry& e : list) {
+    json j;
+    j["id"] = fmt::format("0x{:04X}", e.id);
+    j["index"] = e.index ? fmt::format("0x{:04X}", *e.index) : std::string("any");
+    j["record_length"] = e.record_length;
+    if (codec::szl::is_header_only(e.id)) {
+      j["count"] = e.count;
+    } else {
+      json recs = json::array();
+      for (std::size_t i = 0; i < e.count && e.record_length != 0; ++i)
+        recs.push_back(to_hex(codec::szl::record_at(e.records, e.record_length, i)));
+      j["records"] = std::move(recs);
+      if (e.record_length == 0) j["count"] = e.count;
+    }
+    szl.push_back(std::move(j));
+  }
+  return szl;
+}
+
+std::string str8(const std::array<char, 8>& a) {
+  return std::string(a.data(), strnlen(a.data(), a.size()));
+}
+
+json info_json(const block_meta& b) {
+  return json{{"info_word", fmt::format("0x{:04X}", b.info_word)},
+              {"block_version", fmt::format("0x{:02X}", b.block_version)},
+              {"attributes", fmt::format("0x{:02X}", b.attributes)},
+              {"load_memory_length", b.load_memory_length},
+              {"security", b.security},
+              {"code_time", format_block_time(b.code_time)},
+              {"interface_time", format_block_time(b.interface_time)},
+              {"sbb_length", b.sbb_length},
+              {"add_length", b.add_length},
+              {"local_data_length", b.local_data_length},
+              {"mc7_length", b.mc7_length},
+              {"author", str8(b.author)},
+              {"family", str8(b.family)},
+              {"name", str8(b.name)},
+              {"version", fmt::format("{}.{}", b.version >> 4U, b.version & 15U)},
+              {"info_unknown", fmt::format("0x{:02X}", b.info_unknown)},
+              {"checksum", fmt::format("0x{:04X}", b.checksum)}};
+}
+
+json blocks_json(const std::vector<block_meta>& list) {
+  json blocks = json::array();
+  for (const block_meta& b : list) {
+    json j;
+    j["type"] = std::string(block_type_name(b.type));
+    j["number"] = b.number;
+    j["list_flags"] = fmt::format("0x{:02X}", b.list_flags);
+    j["language"] = b.language;
+    if (!b.mc7.empty()) {
+      j["mc7"] = to_hex(b.mc7);
+    } else {
+      j["info"] = info_json(b);
+    }
+    blocks.push_back(std::move(j));
+  }
+  return blocks;
+}
+
+json dbs_json(const std::vector<profile_db>& list) {
+  json dbs = json::array();
+  for (const profile_db& d : list) {
+    json j{{"number", d.number}, {"size", d.size}};
+    if (d.info) {
+      j["list_flags"] = fmt::format("0x{:02X}", d.info->list_flags);
+      j["language"] = d.info->language;
+      j["info"] = info_json(*d.info);
+      if (!d.interface.empty()) j["interface"] = to_hex(d.interface);
+    }
+    dbs.push_back(std::move(j));
+  }
+  return dbs;
+}
+
+json memory_json(const std::vector<memory_range>& list) {
+  json mem = json::array();
+  for (const memory_range& r : list) {
+    json j;
+    switch (r.area) {
+      case 0x81: j["area"] = "I"; break;
+      case 0x82: j["area"] = "Q"; break;
+      case 0x83: j["area"] = "M"; break;
+      case 0x84: j["area"] = "DB"; j["db"] = r.db; break;
+      case 0x1C: j["area"] = "C"; break;
+      case 0x1D: j["area"] = "T"; break;
+      default: j["area"] = fmt::format("0x{:02X}", r.area); break;
+    }
+    j["offset"] = r.offset;
+    j["hex"] = to_hex(r.bytes);
+    mem.push_back(std::move(j));
+  }
+  return mem;
+}
+
+}  // namespace
+
 std::string profile_to_json(const plc_profile& p) {
   json doc;
   doc["format"] = "protos7-profile";
@@ -642,92 +735,10 @@ std::string profile_to_json(const plc_profile& p) {
                        {"mode_selector", std::string(selectors[std::min<std::size_t>(p.mode_selector, 4)])}};
   doc["clock"] = {{"time_base", p.clock_local ? "local" : "utc"}, {"offset_ms", p.clock_offset_ms}};
   doc["operating_mode"] = p.start_mode == operating_mode::run ? "RUN" : "STOP";
-  json szl = json::array();
-  for (const szl_entry& e : p.szl) {
-    json j;
-    j["id"] = fmt::format("0x{:04X}", e.id);
-    j["index"] = e.index ? fmt::format("0x{:04X}", *e.index) : std::string("any");
-    j["record_length"] = e.record_length;
-    if (codec::szl::is_header_only(e.id)) {
-      j["count"] = e.count;
-    } else {
-      json recs = json::array();
-      for (std::size_t i = 0; i < e.count && e.record_length != 0; ++i)
-        recs.push_back(to_hex(codec::szl::record_at(e.records, e.record_length, i)));
-      j["records"] = std::move(recs);
-      if (e.record_length == 0) j["count"] = e.count;
-    }
-    szl.push_back(std::move(j));
-  }
-  doc["szl"] = std::move(szl);
-  json blocks = json::array();
-  const auto str8 = [](const std::array<char, 8>& a) { return std::string(a.data(), strnlen(a.data(), a.size())); };
-  const auto info_json = [&](const block_meta& b) {
-    return json{{"info_word", fmt::format("0x{:04X}", b.info_word)},
-                {"block_version", fmt::format("0x{:02X}", b.block_version)},
-                {"attributes", fmt::format("0x{:02X}", b.attributes)},
-                {"load_memory_length", b.load_memory_length},
-                {"security", b.security},
-                {"code_time", format_block_time(b.code_time)},
-                {"interface_time", format_block_time(b.interface_time)},
-                {"sbb_length", b.sbb_length},
-                {"add_length", b.add_length},
-                {"local_data_length", b.local_data_length},
-                {"mc7_length", b.mc7_length},
-                {"author", str8(b.author)},
-                {"family", str8(b.family)},
-                {"name", str8(b.name)},
-                {"version", fmt::format("{}.{}", b.version >> 4U, b.version & 15U)},
-                {"info_unknown", fmt::format("0x{:02X}", b.info_unknown)},
-                {"checksum", fmt::format("0x{:04X}", b.checksum)}};
-  };
-  for (const block_meta& b : p.blocks) {
-    json j;
-    j["type"] = std::string(block_type_name(b.type));
-    j["number"] = b.number;
-    j["list_flags"] = fmt::format("0x{:02X}", b.list_flags);
-    j["language"] = b.language;
-    if (!b.mc7.empty()) {
-      j["mc7"] = to_hex(b.mc7);
-    } else {
-      j["info"] = info_json(b);
-    }
-    blocks.push_back(std::move(j));
-  }
-  doc["blocks"] = std::move(blocks);
-  if (p.declares_dbs || !p.dbs.empty()) {
-    json dbs = json::array();
-    for (const profile_db& d : p.dbs) {
-      json j{{"number", d.number}, {"size", d.size}};
-      if (d.info) {
-        j["list_flags"] = fmt::format("0x{:02X}", d.info->list_flags);
-        j["language"] = d.info->language;
-        j["info"] = info_json(*d.info);
-        if (!d.interface.empty()) j["interface"] = to_hex(d.interface);
-      }
-      dbs.push_back(std::move(j));
-    }
-    doc["dbs"] = std::move(dbs);
-  }
-  if (!p.memory.empty()) {
-    json mem = json::array();
-    for (const memory_range& r : p.memory) {
-      json j;
-      switch (r.area) {
-        case 0x81: j["area"] = "I"; break;
-        case 0x82: j["area"] = "Q"; break;
-        case 0x83: j["area"] = "M"; break;
-        case 0x84: j["area"] = "DB"; j["db"] = r.db; break;
-        case 0x1C: j["area"] = "C"; break;
-        case 0x1D: j["area"] = "T"; break;
-        default: j["area"] = fmt::format("0x{:02X}", r.area); break;
-      }
-      j["offset"] = r.offset;
-      j["hex"] = to_hex(r.bytes);
-      mem.push_back(std::move(j));
-    }
-    doc["memory"] = std::move(mem);
-  }
+  doc["szl"] = szl_json(p.szl);
+  doc["blocks"] = blocks_json(p.blocks);
+  if (p.declares_dbs || !p.dbs.empty()) doc["dbs"] = dbs_json(p.dbs);
+  if (!p.memory.empty()) doc["memory"] = memory_json(p.memory);
   if (p.faults) doc["faults"] = json::parse(fault_rules_json(*p.faults));
   return doc.dump(2);
 }

@@ -86,6 +86,16 @@ std::string duration_text(std::int64_t ms) {
   return out;
 }
 
+// Milliseconds of a duration unit (upper case): D, H, M, S, MS.
+std::optional<std::int64_t> unit_ms(std::string_view unit) {
+  if (unit == "D") return 86'400'000;
+  if (unit == "H") return 3'600'000;
+  if (unit == "M") return 60'000;
+  if (unit == "S") return 1000;
+  if (unit == "MS") return 1;
+  return std::nullopt;
+}
+
 // Parses "1d2h3m4s5ms" (units in any case, '_' between parts allowed, an optional leading '-')
 // or a plain number of milliseconds. Limited to +-2^40 ms to stay far from overflow.
 std::optional<std::int64_t> parse_duration(std::string_view s, std::string& why) {
@@ -125,23 +135,14 @@ std::optional<std::int64_t> parse_duration(std::string_view s, std::string& why)
     while (j < s.size() && ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z'))) ++j;
     const std::string unit = upper(s.substr(i, j - i));
     i = j;
-    std::int64_t factor = 0;
+    std::int64_t factor = 1;
     if (unit.empty()) {
       if (any_unit || i != s.size()) {
         why = fmt::format("'{}': a number without unit must stand alone (milliseconds)", s);
         return std::nullopt;
       }
-      factor = 1;
-    } else if (unit == "D") {
-      factor = 86'400'000;
-    } else if (unit == "H") {
-      factor = 3'600'000;
-    } else if (unit == "M") {
-      factor = 60'000;
-    } else if (unit == "S") {
-      factor = 1000;
-    } else if (unit == "MS") {
-      factor = 1;
+    } else if (const auto f = unit_ms(unit)) {
+      factor = *f;
     } else {
       why = fmt::format("unknown time unit '{}' (use d, h, m, s, ms)", unit);
       return std::nullopt;
@@ -334,16 +335,6 @@ std::optional<std::int64_t> json_integer(const json& v, bool& too_big) {
   return std::nullopt;
 }
 
-std::string json_kind(const json& v) {
-  if (v.is_null()) return "null";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number_float()) return "a number with a fraction";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_array()) return "an array";
-  return "an object";
-}
-
 encoded_value fail(std::string why) {
   encoded_value e;
   e.error = std::move(why);
@@ -524,270 +515,318 @@ std::optional<std::string> latin1_from_utf8(std::string_view utf8) {
   return out;
 }
 
-decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std::uint8_t bit) {
+namespace {
+
+std::string non_finite_text(double d) { return std::isnan(d) ? "NaN" : (d > 0 ? "+inf" : "-inf"); }
+
+decoded_value decode_real(std::uint64_t raw) {
   decoded_value out;
+  const float f = std::bit_cast<float>(static_cast<std::uint32_t>(raw));
+  if (std::isfinite(f)) {
+    out.display = float_text(f);
+    // The shortest decimal form, so 0.1f is 0.1 in the JSON and not 0.100000001490116.
+    out.value = std::stod(out.display);
+  } else {
+    out.display = non_finite_text(static_cast<double>(f));
+  }
+  return out;
+}
+
+decoded_value decode_lreal(std::uint64_t raw) {
+  decoded_value out;
+  const double d = std::bit_cast<double>(raw);
+  if (!std::isfinite(d)) {
+    out.display = non_finite_text(d);
+    return out;
+  }
+  out.value = d;
+  out.display = fmt::format("{}", d);
+  return out;
+}
+
+decoded_value decode_character(std::span<const std::byte> b, std::uint64_t raw) {
+  decoded_value out;
+  const auto c = static_cast<unsigned>(raw);  // the one byte
+  out.value = utf8_from_latin1(b);
+  // Non-printable characters in STEP 7's $hh notation.
+  out.display = c >= 0x20 && c != 0x7F && c != '$' && c != '\''
+                    ? fmt::format("'{}'", out.value.get<std::string>())
+                    : fmt::format("'${:02X}'", c);
+  return out;
+}
+
+// Shown even when a program wrote a header that disagrees with the declaration: the characters
+// bounded by every length, and the header beside them.
+decoded_value decode_string(std::span<const std::byte> b) {
+  decoded_value out;
+  const auto str = s7v::parse_string(b, nullptr, {.lenient_header = true});
+  if (!str) return out;
+  const std::string s = utf8_from_latin1(str->text());
+  out.value = s;
+  out.display = s;
+  if (!s7v::parse_string(b, nullptr).ok())
+    out.display =
+        fmt::format("{} (header says max {} / length {})", s, str->max_length, str->length);
+  return out;
+}
+
+decoded_value decode_s5time(std::uint64_t raw) {
+  decoded_value out;
+  const auto w = static_cast<unsigned>(raw);
+  const unsigned d2 = (w >> 8U) & 0xFU;
+  const unsigned d1 = (w >> 4U) & 0xFU;
+  const unsigned d0 = w & 0xFU;
+  if ((w & 0xC000U) != 0 || d2 > 9 || d1 > 9 || d0 > 9) {
+    out.display = fmt::format("invalid S5TIME 16#{:04X}", w);
+    return out;
+  }
+  static constexpr std::int64_t base_ms[] = {10, 100, 1000, 10000};
+  const std::int64_t ms = (d2 * 100 + d1 * 10 + d0) * base_ms[(w >> 12U) & 3U];
+  out.value = ms;
+  out.display = "S5T#" + duration_text(ms);
+  return out;
+}
+
+decoded_value decode_date_and_time(std::span<const std::byte> b) {
+  decoded_value out;
+  const auto dt = s7v::parse_date_and_time(b, nullptr);
+  if (!dt || !valid_date(dt->year, dt->month, dt->day)) {
+    out.display = fmt::format("invalid DATE_AND_TIME 16#{:016X}", get_be(b));
+    return out;
+  }
+  const std::string date = date_text(dt->year, dt->month, dt->day);
+  const std::string time =
+      fmt::format("{:02}:{:02}:{:02}.{:03}", dt->hour, dt->minute, dt->second, dt->millisecond);
+  out.value = date + "T" + time;
+  out.display = "DT#" + date + "-" + time;
+  return out;
+}
+
+// TIME, DATE, TIME_OF_DAY: a number with a literal of its own.
+decoded_value decode_time_kind(s7_kind kind, std::uint64_t raw) {
+  decoded_value out;
+  if (kind == s7_kind::time) {
+    const auto v = static_cast<std::int32_t>(static_cast<std::uint32_t>(raw));
+    out.value = v;
+    out.display = "T#" + duration_text(v);
+  } else if (kind == s7_kind::date) {
+    std::int64_t y = 0;
+    unsigned m = 0;
+    unsigned d = 0;
+    civil_from_days(date_epoch_days + static_cast<std::int64_t>(raw), y, m, d);
+    out.value = date_text(y, m, d);
+    out.display = "D#" + out.value.get<std::string>();
+  } else if (raw >= static_cast<std::uint64_t>(ms_per_day)) {
+    out.display = fmt::format("invalid TIME_OF_DAY ({} ms)", raw);
+  } else {
+    out.value = tod_text(static_cast<std::int64_t>(raw));
+    out.display = "TOD#" + out.value.get<std::string>();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string json_kind(const json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number_float()) return "a number with a fraction";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_array()) return "an array";
+  return "an object";
+}
+
+decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std::uint8_t bit) {
   if (b.size() != t.size()) {
+    decoded_value out;
     out.display = "unavailable";
     return out;
   }
   const std::uint64_t raw =
       t.kind == s7_kind::string || t.kind == s7_kind::date_and_time ? 0 : get_be(b);
   if (t.is_integer()) return decode_integer(t, raw);
-  if (t.kind == s7_kind::lreal) {
-    const double d = std::bit_cast<double>(raw);
-    if (!std::isfinite(d)) {
-      out.display = std::isnan(d) ? "NaN" : (d > 0 ? "+inf" : "-inf");
-      return out;
-    }
-    out.value = d;
-    out.display = fmt::format("{}", d);
-    return out;
-  }
   switch (t.kind) {
+    case s7_kind::lreal: return decode_lreal(raw);
     case s7_kind::boolean: {
+      decoded_value out;
       const bool v = s7v::get_bit(b.front(), bit);
       out.value = v;
       out.display = v ? "TRUE" : "FALSE";
-      break;
+      return out;
     }
-    case s7_kind::character: {
-      const auto c = static_cast<unsigned>(raw);  // the one byte
-      out.value = utf8_from_latin1(b);
-      // Non-printable characters in STEP 7's $hh notation.
-      out.display = c >= 0x20 && c != 0x7F && c != '$' && c != '\''
-                        ? fmt::format("'{}'", out.value.get<std::string>())
-                        : fmt::format("'${:02X}'", c);
-      break;
-    }
-    case s7_kind::real: {
-      const float f = std::bit_cast<float>(static_cast<std::uint32_t>(raw));
-      if (std::isfinite(f)) {
-        out.display = float_text(f);
-        // The shortest decimal form, so 0.1f is 0.1 in the JSON and not 0.100000001490116.
-        out.value = std::stod(out.display);
-      } else {
-        out.display = std::isnan(f) ? "NaN" : (f > 0 ? "+inf" : "-inf");
-      }
-      break;
-    }
-    case s7_kind::string: {
-      // Shown even when a program wrote a header that disagrees with the declaration: the
-      // characters bounded by every length, and the header beside them.
-      const auto str = s7v::parse_string(b, nullptr, {.lenient_header = true});
-      if (!str) break;
-      const std::string s = utf8_from_latin1(str->text());
-      out.value = s;
-      out.display = s;
-      if (!s7v::parse_string(b, nullptr).ok())
-        out.display =
-            fmt::format("{} (header says max {} / length {})", s, str->max_length, str->length);
-      break;
-    }
-    case s7_kind::time: {
-      const auto v = static_cast<std::int32_t>(static_cast<std::uint32_t>(raw));
-      out.value = v;
-      out.display = "T#" + duration_text(v);
-      break;
-    }
-    case s7_kind::s5time: {
-      const auto w = static_cast<unsigned>(raw);
-      bool ok = (w & 0xC000U) == 0;
-      const unsigned d2 = (w >> 8U) & 0xFU;
-      const unsigned d1 = (w >> 4U) & 0xFU;
-      const unsigned d0 = w & 0xFU;
-      if (d2 > 9 || d1 > 9 || d0 > 9) ok = false;
-      if (!ok) {
-        out.display = fmt::format("invalid S5TIME 16#{:04X}", w);
-        break;
-      }
-      static constexpr std::int64_t base_ms[] = {10, 100, 1000, 10000};
-      const std::int64_t ms = (d2 * 100 + d1 * 10 + d0) * base_ms[(w >> 12U) & 3U];
-      out.value = ms;
-      out.display = "S5T#" + duration_text(ms);
-      break;
-    }
-    case s7_kind::date: {
-      std::int64_t y = 0;
-      unsigned m = 0;
-      unsigned d = 0;
-      civil_from_days(date_epoch_days + static_cast<std::int64_t>(raw), y, m, d);
-      out.value = date_text(y, m, d);
-      out.display = "D#" + out.value.get<std::string>();
-      break;
-    }
-    case s7_kind::time_of_day: {
-      if (raw >= static_cast<std::uint64_t>(ms_per_day)) {
-        out.display = fmt::format("invalid TIME_OF_DAY ({} ms)", raw);
-        break;
-      }
-      out.value = tod_text(static_cast<std::int64_t>(raw));
-      out.display = "TOD#" + out.value.get<std::string>();
-      break;
-    }
-    case s7_kind::date_and_time: {
-      const auto dt = s7v::parse_date_and_time(b, nullptr);
-      if (!dt || !valid_date(dt->year, dt->month, dt->day)) {
-        out.display = fmt::format("invalid DATE_AND_TIME 16#{:016X}", get_be(b));
-        break;
-      }
-      const std::string date = date_text(dt->year, dt->month, dt->day);
-      const std::string time =
-          fmt::format("{:02}:{:02}:{:02}.{:03}", dt->hour, dt->minute, dt->second, dt->millisecond);
-      out.value = date + "T" + time;
-      out.display = "DT#" + date + "-" + time;
-      break;
-    }
-    default:
-      break;  // the integer family and LREAL are handled above
+    case s7_kind::character: return decode_character(b, raw);
+    case s7_kind::real: return decode_real(raw);
+    case s7_kind::string: return decode_string(b);
+    case s7_kind::s5time: return decode_s5time(raw);
+    case s7_kind::date_and_time: return decode_date_and_time(b);
+    case s7_kind::time:
+    case s7_kind::date:
+    case s7_kind::time_of_day: return decode_time_kind(t.kind, raw);
+    default: return {};  // the integer family is handled above
   }
-  return out;
 }
 
-encoded_value encode_value(const type_spec& t, const json& v) {
-  const std::string tn = t.name();
-  if (t.is_integer()) return encode_integer(t, v);
+namespace {
+
+encoded_value encode_real(const type_spec& t, const json& v) {
   if (t.kind == s7_kind::lreal) {
     if (!v.is_number()) return fail(fmt::format("LREAL takes a number, not {}", json_kind(v)));
     const double d = v.get<double>();
     if (!std::isfinite(d)) return fail(fmt::format("{} is not a finite number", v.dump()));
     return ok_bytes(put_be(std::bit_cast<std::uint64_t>(d), 8));
   }
+  if (!v.is_number()) return fail(fmt::format("REAL takes a number, not {}", json_kind(v)));
+  const double d = v.get<double>();
+  if (!std::isfinite(d) || std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max()))
+    return fail(fmt::format("{} is out of range for REAL (at most ±3.4028235e38)", v.dump()));
+  return ok_bytes(put_be(std::bit_cast<std::uint32_t>(static_cast<float>(d)), 4));
+}
+
+// CHAR and STRING: ISO 8859-1 characters.
+encoded_value encode_text(const type_spec& t, const json& v) {
+  const std::string tn = t.name();
+  if (!v.is_string()) return fail(fmt::format("{} takes a string, not {}", tn, json_kind(v)));
+  const auto& s = v.get_ref<const std::string&>();
+  const auto bytes = latin1_from_utf8(s);
+  if (!bytes)
+    return fail(fmt::format(
+        "{} holds single-byte characters (U+0000..U+00FF, ISO 8859-1); the text has "
+        "other characters",
+        tn));
+  if (t.kind == s7_kind::character) {
+    if (bytes->size() != 1)
+      return fail(fmt::format("CHAR takes exactly one character, got {}", code_points(s)));
+    return ok_bytes({static_cast<std::byte>(static_cast<unsigned char>((*bytes)[0]))});
+  }
+  if (bytes->size() > t.string_length)
+    return fail(fmt::format("{} holds at most {} characters, got {}", tn, t.string_length,
+                            bytes->size()));
+  std::vector<std::byte> out(t.size());
+  codec::writer w{out};
+  s7v::write_string(w, t.string_length, std::as_bytes(std::span{*bytes}));
+  return ok_bytes(std::move(out));
+}
+
+// TIME and S5TIME: milliseconds, or a literal (T#1h2m3s, S5T#2s340ms).
+encoded_value encode_duration(const type_spec& t, const json& v) {
+  const std::string tn = t.name();
+  std::int64_t ms = 0;
+  bool too_big = false;
+  if (const auto n = json_integer(v, too_big)) {
+    ms = *n;
+  } else if (v.is_string()) {
+    std::string why;
+    const std::string_view s = strip_prefix(
+        trim(v.get_ref<const std::string&>()),
+        t.kind == s7_kind::time ? std::initializer_list<std::string_view>{"TIME#", "T#"}
+                                : std::initializer_list<std::string_view>{"S5TIME#", "S5T#"});
+    const auto d = parse_duration(s, why);
+    if (!d) return fail(fmt::format("{}: {}", tn, why));
+    ms = *d;
+  } else {
+    return fail(fmt::format("{} takes milliseconds or a literal like {}, not {}", tn,
+                            t.kind == s7_kind::time ? "T#1h2m3s" : "S5T#2s340ms",
+                            too_big ? "a number this large" : json_kind(v)));
+  }
+  const int_range r = range_of(t.kind);
+  if (ms < r.lo || ms > r.hi)
+    return fail(fmt::format("{} ms is out of range for {} ({}..{} ms)", ms, tn, r.lo, r.hi));
+  if (t.kind == s7_kind::time) return ok_bytes(put_be(static_cast<std::uint64_t>(ms), 4));
+  // The finest time base holding the value exactly in three BCD digits.
+  static constexpr std::int64_t base_ms[] = {10, 100, 1000, 10000};
+  for (unsigned base = 0; base < 4; ++base) {
+    const std::int64_t unit = base_ms[base];
+    if (ms % unit != 0 || ms / unit > 999) continue;
+    const auto count = static_cast<unsigned>(ms / unit);
+    const unsigned w =
+        (base << 12U) | ((count / 100) << 8U) | ((count / 10 % 10) << 4U) | (count % 10);
+    return ok_bytes(put_be(w, 2));
+  }
+  return fail(
+      fmt::format("S5TIME cannot hold {} ms exactly: it counts 0..999 units of 10 ms, 100 ms, "
+                  "1 s or 10 s (e.g. 9990 ms, 99.9 s = 99900 ms, 999 s, 9990 s)",
+                  ms));
+}
+
+encoded_value encode_date(const json& v) {
+  if (!v.is_string()) return fail(fmt::format("DATE takes \"YYYY-MM-DD\", not {}", json_kind(v)));
+  const std::string_view s = strip_prefix(trim(v.get_ref<const std::string&>()), {"DATE#", "D#"});
+  civil_date c;
+  std::size_t i = 0;
+  if (!parse_date_at(s, i, c) || i != s.size())
+    return fail(fmt::format("'{}' is not a date like 2024-03-05", s.substr(0, 40)));
+  const std::int64_t days = days_from_civil(c.year, c.month, c.day) - date_epoch_days;
+  if (days < 0 || days > max_date_days)
+    return fail(fmt::format("{} is outside the range of DATE (1990-01-01..2168-12-31)", s));
+  return ok_bytes(put_be(static_cast<std::uint64_t>(days), 2));
+}
+
+encoded_value encode_time_of_day(const json& v) {
+  if (!v.is_string())
+    return fail(fmt::format("TIME_OF_DAY takes \"HH:MM:SS.mmm\", not {}", json_kind(v)));
+  const std::string_view s =
+      strip_prefix(trim(v.get_ref<const std::string&>()), {"TIME_OF_DAY#", "TOD#"});
+  std::int64_t ms = 0;
+  std::size_t i = 0;
+  if (!parse_time_at(s, i, ms) || i != s.size())
+    return fail(fmt::format("'{}' is not a time of day like 12:34:56.789", s.substr(0, 40)));
+  return ok_bytes(put_be(static_cast<std::uint64_t>(ms), 4));
+}
+
+encoded_value encode_date_and_time(const json& v) {
+  if (!v.is_string())
+    return fail(
+        fmt::format("DATE_AND_TIME takes \"YYYY-MM-DDTHH:MM:SS.mmm\", not {}", json_kind(v)));
+  const std::string_view s =
+      strip_prefix(trim(v.get_ref<const std::string&>()), {"DATE_AND_TIME#", "DT#"});
+  civil_date c;
+  std::int64_t ms = 0;
+  std::size_t i = 0;
+  const bool ok = parse_date_at(s, i, c) && i < s.size() &&
+                  (s[i] == 'T' || s[i] == 't' || s[i] == ' ' || s[i] == '-') &&
+                  parse_time_at(s, ++i, ms) && i == s.size();
+  if (!ok)
+    return fail(fmt::format("'{}' is not a date and time like 2024-03-05T12:34:56.789",
+                            s.substr(0, 40)));
+  if (c.year < 1990 || c.year > 2089)
+    return fail(fmt::format("{} is outside the range of DATE_AND_TIME (1990..2089)", s));
+  const std::int64_t days = days_from_civil(c.year, c.month, c.day);
+  // 1970-01-01 was a Thursday; S7 counts the weekday 1 = Sunday .. 7 = Saturday.
+  const auto weekday = static_cast<unsigned>(((days % 7) + 7 + 4) % 7 + 1);
+  const auto msec = static_cast<unsigned>(ms % 1000);
+  const auto secs = static_cast<unsigned>(ms / 1000);
+  const s7v::date_and_time dt{
+      static_cast<std::uint16_t>(c.year),        static_cast<std::uint8_t>(c.month),
+      static_cast<std::uint8_t>(c.day),          static_cast<std::uint8_t>(secs / 3600),
+      static_cast<std::uint8_t>(secs / 60 % 60), static_cast<std::uint8_t>(secs % 60),
+      static_cast<std::uint16_t>(msec),          static_cast<std::uint8_t>(weekday)};
+  std::vector<std::byte> out(s7v::date_and_time_length);
+  codec::writer w{out};
+  s7v::write_date_and_time(w, dt);
+  return ok_bytes(std::move(out));
+}
+
+}  // namespace
+
+encoded_value encode_value(const type_spec& t, const json& v) {
+  if (t.is_integer()) return encode_integer(t, v);
   switch (t.kind) {
     case s7_kind::boolean:
       if (!v.is_boolean())
         return fail(fmt::format("a BOOL takes true or false, not {}", json_kind(v)));
       return ok_bytes({std::byte{static_cast<std::uint8_t>(v.get<bool>() ? 1 : 0)}});
-    case s7_kind::real: {
-      if (!v.is_number()) return fail(fmt::format("REAL takes a number, not {}", json_kind(v)));
-      const double d = v.get<double>();
-      if (!std::isfinite(d) ||
-          std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max()))
-        return fail(fmt::format("{} is out of range for REAL (at most ±3.4028235e38)", v.dump()));
-      return ok_bytes(put_be(std::bit_cast<std::uint32_t>(static_cast<float>(d)), 4));
-    }
+    case s7_kind::real:
+    case s7_kind::lreal: return encode_real(t, v);
     case s7_kind::character:
-    case s7_kind::string: {
-      if (!v.is_string()) return fail(fmt::format("{} takes a string, not {}", tn, json_kind(v)));
-      const auto& s = v.get_ref<const std::string&>();
-      const auto bytes = latin1_from_utf8(s);
-      if (!bytes)
-        return fail(fmt::format(
-            "{} holds single-byte characters (U+0000..U+00FF, ISO 8859-1); the text has "
-            "other characters",
-            tn));
-      if (t.kind == s7_kind::character) {
-        if (bytes->size() != 1)
-          return fail(fmt::format("CHAR takes exactly one character, got {}", code_points(s)));
-        return ok_bytes({static_cast<std::byte>(static_cast<unsigned char>((*bytes)[0]))});
-      }
-      if (bytes->size() > t.string_length)
-        return fail(fmt::format("{} holds at most {} characters, got {}", tn, t.string_length,
-                                bytes->size()));
-      std::vector<std::byte> out(t.size());
-      codec::writer w{out};
-      s7v::write_string(w, t.string_length, std::as_bytes(std::span{*bytes}));
-      return ok_bytes(std::move(out));
-    }
+    case s7_kind::string: return encode_text(t, v);
     case s7_kind::time:
-    case s7_kind::s5time: {
-      std::int64_t ms = 0;
-      bool too_big = false;
-      if (const auto n = json_integer(v, too_big)) {
-        ms = *n;
-      } else if (v.is_string()) {
-        std::string why;
-        const std::string_view s = strip_prefix(
-            trim(v.get_ref<const std::string&>()),
-            t.kind == s7_kind::time ? std::initializer_list<std::string_view>{"TIME#", "T#"}
-                                    : std::initializer_list<std::string_view>{"S5TIME#", "S5T#"});
-        const auto d = parse_duration(s, why);
-        if (!d) return fail(fmt::format("{}: {}", tn, why));
-        ms = *d;
-      } else {
-        return fail(fmt::format("{} takes milliseconds or a literal like {}, not {}", tn,
-                                t.kind == s7_kind::time ? "T#1h2m3s" : "S5T#2s340ms",
-                                too_big ? "a number this large" : json_kind(v)));
-      }
-      const int_range r = range_of(t.kind);
-      if (ms < r.lo || ms > r.hi)
-        return fail(fmt::format("{} ms is out of range for {} ({}..{} ms)", ms, tn, r.lo, r.hi));
-      if (t.kind == s7_kind::time) return ok_bytes(put_be(static_cast<std::uint64_t>(ms), 4));
-      // The finest time base holding the value exactly in three BCD digits.
-      static constexpr std::int64_t base_ms[] = {10, 100, 1000, 10000};
-      for (unsigned base = 0; base < 4; ++base) {
-        const std::int64_t unit = base_ms[base];
-        if (ms % unit != 0 || ms / unit > 999) continue;
-        const auto count = static_cast<unsigned>(ms / unit);
-        const unsigned w =
-            (base << 12U) | ((count / 100) << 8U) | ((count / 10 % 10) << 4U) | (count % 10);
-        return ok_bytes(put_be(w, 2));
-      }
-      return fail(
-          fmt::format("S5TIME cannot hold {} ms exactly: it counts 0..999 units of 10 ms, 100 ms, "
-                      "1 s or 10 s (e.g. 9990 ms, 99.9 s = 99900 ms, 999 s, 9990 s)",
-                      ms));
-    }
-    case s7_kind::date: {
-      if (!v.is_string())
-        return fail(fmt::format("DATE takes \"YYYY-MM-DD\", not {}", json_kind(v)));
-      const std::string_view s =
-          strip_prefix(trim(v.get_ref<const std::string&>()), {"DATE#", "D#"});
-      civil_date c;
-      std::size_t i = 0;
-      if (!parse_date_at(s, i, c) || i != s.size())
-        return fail(fmt::format("'{}' is not a date like 2024-03-05", s.substr(0, 40)));
-      const std::int64_t days = days_from_civil(c.year, c.month, c.day) - date_epoch_days;
-      if (days < 0 || days > max_date_days)
-        return fail(fmt::format("{} is outside the range of DATE (1990-01-01..2168-12-31)", s));
-      return ok_bytes(put_be(static_cast<std::uint64_t>(days), 2));
-    }
-    case s7_kind::time_of_day: {
-      if (!v.is_string())
-        return fail(fmt::format("TIME_OF_DAY takes \"HH:MM:SS.mmm\", not {}", json_kind(v)));
-      const std::string_view s =
-          strip_prefix(trim(v.get_ref<const std::string&>()), {"TIME_OF_DAY#", "TOD#"});
-      std::int64_t ms = 0;
-      std::size_t i = 0;
-      if (!parse_time_at(s, i, ms) || i != s.size())
-        return fail(fmt::format("'{}' is not a time of day like 12:34:56.789", s.substr(0, 40)));
-      return ok_bytes(put_be(static_cast<std::uint64_t>(ms), 4));
-    }
-    case s7_kind::date_and_time: {
-      if (!v.is_string())
-        return fail(
-            fmt::format("DATE_AND_TIME takes \"YYYY-MM-DDTHH:MM:SS.mmm\", not {}", json_kind(v)));
-      const std::string_view s =
-          strip_prefix(trim(v.get_ref<const std::string&>()), {"DATE_AND_TIME#", "DT#"});
-      civil_date c;
-      std::int64_t ms = 0;
-      std::size_t i = 0;
-      const bool ok = parse_date_at(s, i, c) && i < s.size() &&
-                      (s[i] == 'T' || s[i] == 't' || s[i] == ' ' || s[i] == '-') &&
-                      parse_time_at(s, ++i, ms) && i == s.size();
-      if (!ok)
-        return fail(fmt::format("'{}' is not a date and time like 2024-03-05T12:34:56.789",
-                                s.substr(0, 40)));
-      if (c.year < 1990 || c.year > 2089)
-        return fail(fmt::format("{} is outside the range of DATE_AND_TIME (1990..2089)", s));
-      const std::int64_t days = days_from_civil(c.year, c.month, c.day);
-      // 1970-01-01 was a Thursday; S7 counts the weekday 1 = Sunday .. 7 = Saturday.
-      const auto weekday = static_cast<unsigned>(((days % 7) + 7 + 4) % 7 + 1);
-      const auto msec = static_cast<unsigned>(ms % 1000);
-      const auto secs = static_cast<unsigned>(ms / 1000);
-      const s7v::date_and_time dt{
-          static_cast<std::uint16_t>(c.year),        static_cast<std::uint8_t>(c.month),
-          static_cast<std::uint8_t>(c.day),          static_cast<std::uint8_t>(secs / 3600),
-          static_cast<std::uint8_t>(secs / 60 % 60), static_cast<std::uint8_t>(secs % 60),
-          static_cast<std::uint16_t>(msec),          static_cast<std::uint8_t>(weekday)};
-      std::vector<std::byte> out(s7v::date_and_time_length);
-      codec::writer w{out};
-      s7v::write_date_and_time(w, dt);
-      return ok_bytes(std::move(out));
-    }
-    default:
-      break;  // the integer family and LREAL are handled above
+    case s7_kind::s5time: return encode_duration(t, v);
+    case s7_kind::date: return encode_date(v);
+    case s7_kind::time_of_day: return encode_time_of_day(v);
+    case s7_kind::date_and_time: return encode_date_and_time(v);
+    default: return fail("unsupported type");  // the integer family is handled above
   }
-  return fail("unsupported type");
 }
 
 std::optional<json> parse_value_text(const type_spec& t, std::string_view text, std::string& why) {

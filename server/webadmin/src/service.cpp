@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "protos7/codec/hex.hpp"
 #include "protos7/codec/s7_item.hpp"
 #include "protos7/codec/s7_value.hpp"
 #include "protos7/server/log.hpp"
@@ -32,16 +33,6 @@ std::string lower(std::string s) {
   for (char& c : s)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return s;
-}
-
-std::string json_kind(const json& v) {
-  if (v.is_null()) return "null";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number_float()) return "a number with a fraction";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_array()) return "an array";
-  return "an object";
 }
 
 // A whole number in [lo, hi] at body[key]; error text when it is something else.
@@ -522,14 +513,7 @@ reply service::read_bytes(std::uint16_t n, std::size_t offset, std::optional<std
   const std::size_t len = std::min(length.value_or(std::min(bytes->size() - offset, max_bytes_read)), bytes->size() - offset);
   if (len > max_bytes_read)
     return reply::error(400, fmt::format("at most {} bytes per request", max_bytes_read), "length");
-  std::string hex;
-  hex.reserve(len * 2);
-  static constexpr char digits[] = "0123456789abcdef";
-  for (std::size_t i = offset; i < offset + len; ++i) {
-    const auto b = std::to_integer<unsigned>((*bytes)[i]);
-    hex += digits[b >> 4U];
-    hex += digits[b & 15U];
-  }
+  const std::string hex = codec::to_hex(std::span<const std::byte>(*bytes).subspan(offset, len));
   return reply::ok({{"db", n}, {"size", bytes->size()}, {"offset", offset}, {"length", len}, {"hex", hex}});
 }
 

@@ -3,6 +3,7 @@
 // downloads share it.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "protos7/codec/mc7.hpp"
+#include "protos7/codec/userdata.hpp"
 #include "protos7/server/profile.hpp"
 
 namespace protos7::server {
@@ -35,5 +37,13 @@ inline constexpr std::size_t footer_length = codec::mc7::footer_length;
 // Reads the header and footer of a complete MC7 file into `b` (sets b.mc7 to nothing new).
 // False (with the reason) when the file is not a consistent MC7 block.
 bool mc7_header_to_meta(std::span<const std::byte> mc7, block_meta& b, std::string& why);
+
+// Get Block Info (Userdata block function 0x03) carries the fields of a block's MC7 header and
+// footer: the answer the server gives for `b`, its views into `b` and into `times` (the two
+// 6-byte time stamps are written there), and the block_meta a captured answer describes.
+using block_info_times = std::array<std::byte, 2 * codec::mc7::block_time_length>;
+[[nodiscard]] codec::s7::ud::block_info block_info_of(const block_meta& b, block_info_times& times);
+[[nodiscard]] block_meta meta_of(const codec::s7::ud::block_info& bi, std::uint8_t type,
+                                 std::uint16_t number);
 
 }  // namespace protos7::server

@@ -183,7 +183,8 @@ class plc_memory;
 // --timers flag to raise) and std::runtime_error when a file cannot be written.
 std::size_t apply_profile_memory(const plc_profile& p, plc_memory& mem, const std::string& bin_dir);
 
-// Hex helpers shared with the services ("0a 1b", "0A1B" and "0a:1b" all read the same).
+// Hex text of the profile format ("0a 1b", "0A1B" and "0a:1b" all read the same); written as
+// "0a 1b" by the codec's one hex encoder (codec/hex.hpp).
 [[nodiscard]] std::optional<std::vector<std::byte>> parse_hex(std::string_view s);
 [[nodiscard]] std::string to_hex(std::span<const std::byte> b);
 

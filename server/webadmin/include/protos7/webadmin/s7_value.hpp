@@ -76,6 +76,8 @@ struct encoded_value {
 // as strings, DATE / TIME_OF_DAY / DATE_AND_TIME accept them with or without the D#, TOD#, DT#
 // prefix). Wrong JSON types and out-of-range values are refused, never clamped.
 [[nodiscard]] encoded_value encode_value(const type_spec& t, const nlohmann::json& v);
+// What a JSON value is, for error texts: "null", "a boolean", "a number", "a string", ...
+[[nodiscard]] std::string json_kind(const nlohmann::json& v);
 
 // Parses a value written as text (CSV import): TRUE/FALSE/1/0, decimal or 16#/2# numbers,
 // numbers with a decimal point, literals (T#, S5T#, D#, TOD#, DT#), text for CHAR and STRING.
