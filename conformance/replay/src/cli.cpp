@@ -89,7 +89,7 @@ int run_cli(const std::vector<std::string>& captures, const cli_options& o, std:
   detail::counting_sink sink{writers};
   stream::progress bar{err, "protos7 replay", o.progress};
   std::uint64_t total = 0;
-  for (const std::string& p : captures) total += 2 * file_bytes(p);
+  for (const std::string& p : captures) total += progress_units * file_bytes(p);
   bar.set_total_bytes(total);
   std::uint64_t done = 0;
   std::size_t base = 0;  // connections of the captures before (--shard counts over all)
@@ -121,7 +121,7 @@ int run_cli(const std::vector<std::string>& captures, const cli_options& o, std:
       for (std::uint64_t n : sink.all().by_verdict) answers += n;
       bar.print(progress_text(c), answers, "answers");
     });
-    done += 2 * file_bytes(path);
+    done += progress_units * file_bytes(path);
     if (!sink.loaded()) status = 2;
   }
   bar.finish();

@@ -180,10 +180,11 @@ class report_sink {
 };
 
 // Counters a replay keeps as it goes (progress lines).
+inline constexpr std::uint64_t progress_units = 10;  // per byte of a capture (both passes)
 struct run_counters {
-  std::uint64_t frames = 0;      // frames of the capture read
-  std::uint64_t bytes_read = 0;  // of the capture file
-  std::uint64_t bytes_total = 0;
+  std::uint64_t frames = 0;       // frames of the capture replayed so far
+  std::uint64_t bytes_read = 0;   // progress: weighted bytes of the capture read (both passes)
+  std::uint64_t bytes_total = 0;  // progress_units x the file's size
   std::array<std::uint64_t, 5> verdicts{};
 };
 
