@@ -1,5 +1,6 @@
-// The replay of a capture: its S7 connections turned into scripts as the capture is read, their
-// steps in one sequence in capture order, executed in one event loop (replay.hpp).
+// The replay of a capture: its S7 connections turned into scripts as the capture is read (a
+// window of it ahead), each connection's steps executed in capture order in one event loop, the
+// connections kept in the captured order of their effects (replay.hpp, may_send()).
 #include <fmt/format.h>
 
 #include <algorithm>
