@@ -14,7 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <map>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -1059,6 +1061,129 @@ TEST(capture_limits, connection_limit_skips_further_connections) {
   ASSERT_EQ(file.warnings.size(), 1u);
   EXPECT_NE(file.warnings[0].find("connection limit of 10000 reached in frame 10001"),
             std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming: the reader's events, connections retired when closed
+
+namespace {
+
+// Records a stream reader's events per connection.
+struct recorder final : cap::stream_sink {
+  struct conn {
+    cap::connection meta;
+    std::vector<std::uint8_t> data[2];
+    std::vector<std::string> notes;
+    bool closed = false;
+  };
+  std::map<std::size_t, conn> conns;
+  std::vector<std::string> warnings;
+  std::size_t max_open = 0;
+  std::size_t open = 0;
+  void on_open(std::size_t id, const cap::connection& c) override {
+    conns[id].meta = c;
+    max_open = std::max(max_open, ++open);
+  }
+  void on_data(std::size_t id, const cap::chunk& ch, std::span<const std::byte> b) override {
+    auto& d = conns.at(id).data[ch.side];
+    EXPECT_EQ(d.size(), ch.begin);
+    for (std::byte x : b) d.push_back(std::to_integer<std::uint8_t>(x));
+    EXPECT_EQ(d.size(), ch.end);
+  }
+  void on_note(std::size_t id, const std::string& n) override { conns.at(id).notes.push_back(n); }
+  void on_close(std::size_t id, const cap::connection& c) override {
+    conn& k = conns.at(id);
+    EXPECT_FALSE(k.closed);
+    k.closed = true;
+    k.meta.last_frame = c.last_frame;
+    --open;
+  }
+  void on_warning(const std::string& w) override { warnings.push_back(w); }
+};
+
+recorder stream_all(const pcap_builder& p, bool retire) {
+  const std::vector<std::byte> file = p.file();
+  cap::reader r{cap::reader_options{.retire_closed = retire}};
+  cap::load_error err;
+  EXPECT_TRUE(r.open_memory(file, err)) << err.message;
+  recorder rec;
+  while (r.read(rec, 3)) {
+  }
+  EXPECT_EQ(r.open_connections(), 0u);
+  return rec;
+}
+
+// `n` connections one after the other from client ports 5000.., each CR, CC, FIN both ways and
+// the client's last ACK.
+pcap_builder sequential_connections(int n) {
+  pcap_builder p(lt_ethernet);
+  for (int i = 0; i < n; ++i) {
+    flow f;
+    f.cport = static_cast<std::uint16_t>(5000 + i);
+    f.handshake(p);
+    p.frame(f.client(0, cotp_cr)).frame(f.server(0, cotp_cc));
+    p.frame(f.client(22, {}, fin | ack)).frame(f.server(22, {}, fin | ack));
+    p.frame(f.client(23, {}, ack));
+  }
+  return p;
+}
+
+}  // namespace
+
+TEST(capture_stream, events_carry_what_load_collects) {
+  const pcap_builder p = sequential_connections(3);
+  const cap::capture_file loaded = load_ok(p);
+  for (bool retire : {false, true}) {
+    const recorder rec = stream_all(p, retire);
+    ASSERT_EQ(rec.conns.size(), loaded.connections.size());
+    for (std::size_t i = 0; i < loaded.connections.size(); ++i) {
+      const cap::connection& c = loaded.connections[i];
+      const recorder::conn& k = rec.conns.at(i);
+      EXPECT_TRUE(k.closed);
+      EXPECT_EQ(k.data[0], as_u8(c.sides[0].data));
+      EXPECT_EQ(k.data[1], as_u8(c.sides[1].data));
+      EXPECT_EQ(k.notes, c.notes);
+      EXPECT_EQ(k.meta.first_frame, c.first_frame);
+    }
+  }
+}
+
+TEST(capture_stream, closed_connections_are_retired_so_memory_follows_the_open_ones) {
+  const pcap_builder p = sequential_connections(50);
+  const recorder kept = stream_all(p, false);
+  EXPECT_EQ(kept.max_open, 50u);
+  const recorder retired = stream_all(p, true);
+  EXPECT_EQ(retired.max_open, 1u);
+  ASSERT_EQ(retired.conns.size(), 50u);
+  // Retired at the server's FIN (frame 7 of each): the client's last ACK opens nothing new.
+  EXPECT_EQ(retired.conns.at(0).meta.last_frame, 7u);
+  EXPECT_TRUE(retired.warnings.empty()) << joined(retired.warnings);
+}
+
+TEST(capture_stream, a_new_syn_on_a_retired_four_tuple_is_a_new_connection) {
+  pcap_builder p(lt_ethernet);
+  flow f;
+  for (int round = 0; round < 2; ++round) {
+    f.handshake(p);
+    p.frame(f.client(0, cotp_cr));
+    p.frame(f.client(22, {}, fin | ack)).frame(f.server(0, {}, fin | ack));
+    p.frame(f.client(23, {}, ack));
+    f.cisn += 100000;
+  }
+  const recorder rec = stream_all(p, true);
+  ASSERT_EQ(rec.conns.size(), 2u);
+  EXPECT_EQ(rec.conns.at(1).data[0], cotp_cr);
+  EXPECT_TRUE(rec.conns.at(1).meta.start_seen);
+}
+
+TEST(capture_stream, emit_plays_a_loaded_capture_back_in_frame_order) {
+  const pcap_builder p = sequential_connections(2);
+  const cap::capture_file loaded = load_ok(p);
+  recorder rec;
+  cap::emit(loaded, rec);
+  ASSERT_EQ(rec.conns.size(), 2u);
+  EXPECT_EQ(rec.conns.at(1).data[0], as_u8(loaded.connections[1].sides[0].data));
+  EXPECT_EQ(rec.max_open, 1u);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "protos7/replay/report.hpp"
 #include "protos7/stream/progress.hpp"
@@ -69,6 +70,102 @@ std::uint64_t file_bytes(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// One `protos7 replay` run: the captures one after the other into the writers.
+class cli_run {
+ public:
+  cli_run(const cli_options& o, options& opt, std::FILE* out, std::FILE* err)
+      : o_(o), opt_(opt), err_(err), reach_(err), bar_(err, "protos7 replay", o.progress) {
+    main_ = o.json ? detail::json_writer(out, o.verbose) : detail::text_writer(out, o.verbose);
+    writers_ = {main_.get(), &reach_};
+    if (!o.junit.empty()) {
+      junit_ = detail::junit_writer(o.junit);
+      writers_.push_back(junit_.get());
+    }
+    info_.timeout_ms = static_cast<long long>(opt.timeout.count());
+    info_.shard = o.shard.all() ? std::string() : o.shard.to_string();
+    sink_.emplace(writers_);
+  }
+
+  void run(const std::vector<std::string>& captures) {
+    std::uint64_t total = 0;
+    for (const std::string& p : captures) total += progress_units * file_bytes(p);
+    bar_.set_total_bytes(total);
+    for (const std::string& path : captures) capture(path);
+    bar_.finish();
+    begin();
+    bool written = true;
+    for (detail::report_writer* w : writers_) written = w->end_run() && written;
+    if (junit_ && !written) {
+      fmt::print(err_, "protos7 replay: cannot write {}\n", o_.junit);
+      status_ = 2;
+    }
+  }
+
+  // 0 every answer exact or equivalent, 1 some not, 2 the run failed or compared nothing.
+  [[nodiscard]] int exit_status() const {
+    const tally& all = sink_->all();
+    if (all.failures() != 0) return status_ != 0 ? status_ : 1;
+    if (all.total() != 0) return status_;
+    if (!o_.shard.all()) {
+      fmt::print(err_, "protos7 replay: shard {}: no answer in this shard's connections\n",
+                 o_.shard.to_string());
+      return status_;
+    }
+    fmt::print(err_, "protos7 replay: nothing was compared (no replayable S7 connection)\n");
+    return 2;
+  }
+
+ private:
+  void begin() {
+    if (begun_) return;
+    begun_ = true;
+    info_.target = opt_.label.empty() ? opt_.tgt.to_string() : opt_.label;
+    for (detail::report_writer* w : writers_) w->begin_run(info_);
+  }
+
+  void capture(const std::string& path) {
+    if (o_.before_capture) {
+      if (std::string why = o_.before_capture(path, opt_.tgt); !why.empty()) {
+        begin();
+        sink_->begin_capture(path);
+        sink_->capture_error(why);
+        sink_->end_capture();
+        status_ = 2;
+        return;
+      }
+    }
+    begin();
+    const std::size_t base = base_;
+    opt_.select = [this, base](std::size_t i) { return o_.shard.takes(base + i); };
+    base_ += replay_stream(path, opt_, *sink_, [this](const run_counters& c) {
+      if (!bar_.due()) return;
+      bar_.set_done_bytes(done_ + c.bytes_read);
+      bar_.print(progress_text(c), sink_->all().total(), "answers");
+    });
+    done_ += progress_units * file_bytes(path);
+    if (!sink_->loaded()) status_ = 2;
+  }
+
+  const cli_options& o_;
+  options& opt_;
+  std::FILE* err_;
+  std::unique_ptr<detail::report_writer> main_;
+  std::unique_ptr<detail::report_writer> junit_;
+  reach_errors reach_;
+  std::vector<detail::report_writer*> writers_;
+  std::optional<detail::counting_sink> sink_;  // after writers_ are known
+  stream::progress bar_;
+  detail::run_info info_;
+  std::uint64_t done_ = 0;
+  std::size_t base_ = 0;  // connections of the captures before (--shard counts over all)
+  int status_ = 0;
+  bool begun_ = false;
+};
+
+}  // namespace
+
 int run_cli(const std::vector<std::string>& captures, const cli_options& o, std::FILE* out,
             std::FILE* err) {
   options opt = options_of(o);
@@ -77,73 +174,9 @@ int run_cli(const std::vector<std::string>& captures, const cli_options& o, std:
     fmt::print(err, "protos7 replay: {}\n", perr);
     return 2;
   }
-  const auto main =
-      o.json ? detail::json_writer(out, o.verbose) : detail::text_writer(out, o.verbose);
-  const auto junit = o.junit.empty() ? nullptr : detail::junit_writer(o.junit);
-  reach_errors reach{err};
-  std::vector<detail::report_writer*> writers{main.get(), &reach};
-  if (junit) writers.push_back(junit.get());
-  detail::run_info info;
-  info.timeout_ms = static_cast<long long>(opt.timeout.count());
-  info.shard = o.shard.all() ? std::string() : o.shard.to_string();
-  detail::counting_sink sink{writers};
-  stream::progress bar{err, "protos7 replay", o.progress};
-  std::uint64_t total = 0;
-  for (const std::string& p : captures) total += 2 * file_bytes(p);
-  bar.set_total_bytes(total);
-  std::uint64_t done = 0;
-  std::size_t base = 0;  // connections of the captures before (--shard counts over all)
-  int status = 0;
-  bool begun = false;
-  const auto begin = [&] {
-    if (begun) return;
-    begun = true;
-    info.target = opt.label.empty() ? opt.tgt.to_string() : opt.label;
-    for (detail::report_writer* w : writers) w->begin_run(info);
-  };
-  for (const std::string& path : captures) {
-    if (o.before_capture) {
-      if (std::string why = o.before_capture(path, opt.tgt); !why.empty()) {
-        begin();
-        sink.begin_capture(path);
-        sink.capture_error(why);
-        sink.end_capture();
-        status = 2;
-        continue;
-      }
-    }
-    begin();
-    opt.select = [&o, base](std::size_t i) { return o.shard.takes(base + i); };
-    base += replay_stream(path, opt, sink, [&](const run_counters& c) {
-      if (!bar.due()) return;
-      bar.set_done_bytes(done + c.bytes_read);
-      std::uint64_t answers = 0;
-      for (std::uint64_t n : sink.all().by_verdict) answers += n;
-      bar.print(progress_text(c), answers, "answers");
-    });
-    done += 2 * file_bytes(path);
-    if (!sink.loaded()) status = 2;
-  }
-  bar.finish();
-  begin();
-  bool written = true;
-  for (detail::report_writer* w : writers) written = w->end_run() && written;
-  if (junit && !written) {
-    fmt::print(err, "protos7 replay: cannot write {}\n", o.junit);
-    status = 2;
-  }
-  const tally& all = sink.all();
-  if (all.failures() != 0) return status != 0 ? status : 1;
-  if (all.total() == 0) {
-    if (!o.shard.all()) {
-      fmt::print(err, "protos7 replay: shard {}: no answer in this shard's connections\n",
-                 o.shard.to_string());
-      return status;
-    }
-    fmt::print(err, "protos7 replay: nothing was compared (no replayable S7 connection)\n");
-    return 2;
-  }
-  return status;
+  cli_run r{o, opt, out, err};
+  r.run(captures);
+  return r.exit_status();
 }
 
 }  // namespace protos7::replay

@@ -111,13 +111,13 @@ void service_table::add(const service_tally& s) {
   if (inserted) rows_.push_back({s.service, {}, {}});
   service_tally& r = rows_[it->second];
   for (std::size_t v = 0; v < verdict_count; ++v) r.t.by_verdict[v] += s.t.by_verdict[v];
-  for (const auto& [rule, n] : s.tolerated) {
+  for (const auto& t : s.tolerated) {
     auto k = std::find_if(r.tolerated.begin(), r.tolerated.end(),
-                          [&](const auto& x) { return x.first == rule; });
+                          [&](const auto& x) { return x.first == t.first; });
     if (k == r.tolerated.end()) {
-      r.tolerated.emplace_back(rule, n);
+      r.tolerated.push_back(t);
     } else {
-      k->second += n;
+      k->second += t.second;
     }
   }
 }

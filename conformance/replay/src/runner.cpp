@@ -1,5 +1,6 @@
-// The replay of a capture: its S7 connections turned into scripts as the capture is read, their
-// steps in one sequence in capture order, executed in one event loop (replay.hpp).
+// The replay of a capture: its S7 connections turned into scripts as the capture is read (a
+// window of it ahead), each connection's steps executed in capture order in one event loop, the
+// connections kept in the captured order of their effects (replay.hpp, may_send()).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -435,23 +436,24 @@ class collector final : public report_sink {
   std::map<std::size_t, connection_report> conns_;
 };
 
-// Both passes over one capture: what varies in it, then the replay.
+// Both passes over one capture: what varies in it, then the replay. For the progress line a
+// byte of the capture counts 1 in the first pass and progress_units - 1 in the replay, which
+// takes about that much longer.
 void replay_passes(stream::reader& first, stream::reader& second, const options& opt,
                    report_sink& sink, const std::function<void(const run_counters&)>& tick) {
   detail::variation_facts facts;
   run_counters c;
-  c.bytes_total = 2 * first.stats().file_bytes;
+  c.bytes_total = progress_units * first.stats().file_bytes;
   while (first.read(facts, 4096)) {
-    c.frames = first.stats().frames;
+    c.frames = 0;  // frames count in the replay pass; this one shows in the percentage
     c.bytes_read = first.stats().file_offset;
     if (tick) tick(c);
   }
   const std::uint64_t file_bytes = first.stats().file_bytes;
   const std::function<void(const run_counters&)> second_tick = [&](const run_counters& rc) {
     run_counters x = rc;
-    x.bytes_total = 2 * file_bytes;
-    x.bytes_read = file_bytes + rc.bytes_read;
-    x.frames = first.stats().frames + rc.frames;
+    x.bytes_total = progress_units * file_bytes;
+    x.bytes_read = file_bytes + (progress_units - 1) * rc.bytes_read;
     if (tick) tick(x);
   };
   runner r{opt, sink, &facts, second_tick};

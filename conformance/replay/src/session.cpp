@@ -198,8 +198,7 @@ void session::capture_ended() {
   for (held_pdu& h : rest) unmatched(std::move(h.p), h.service);
 }
 
-void session::promote(clock_type::time_point now) {
-  (void)now;
+void session::promote() {
   while (!future_.empty() && future_.front()->e.sends_before <= sends_done_) {
     expect_rt* x = future_.front();
     future_.pop_front();
@@ -297,7 +296,7 @@ void session::send(const send_step& s, clock_type::time_point now) {
       ++in_flight_;
     }
   }
-  promote(now);
+  promote();
 }
 
 // A client answer to a PLC-initiated PDU goes out only when the target sent that PDU.

@@ -113,7 +113,7 @@ class session {
   void note_actual(expect_rt& x, const s7_facts& f);
   [[nodiscard]] static std::string unexpected_service(const pdu_frames& p, match_kind kind);
   void make_pending(expect_rt& x, clock_type::time_point from);
-  void promote(clock_type::time_point now);
+  void promote();
   void unindex(expect_rt& x);
   void declare_missing(expect_rt& x, const std::string& why);
   void give_up(std::string why);

@@ -536,6 +536,60 @@ TEST(replay_verdict, without_a_cc_nothing_else_is_sent) {
   EXPECT_EQ(srv.received()[0].size(), 1U);  // the CR only
 }
 
+// --- Requests in flight --------------------------------------------------------------------------
+
+// Two Read Var jobs in flight (frames 5, 6 before the answers 7, 8), then two more.
+fake::conversation pipelined_session() {
+  fake::conversation c;
+  c.client(cr).server(cc).client(setup_job).server(setup_ack);
+  for (const std::uint8_t ref : {std::uint8_t{1}, std::uint8_t{3}}) {
+    c.client(with(read_job, s7_at + 4, {0x00, ref}))
+        .client(with(read_job, s7_at + 4, {0x00, static_cast<std::uint8_t>(ref + 1)}));
+    c.server(with(read_ack, s7_at + 4, {0x00, ref}))
+        .server(with(read_ack, s7_at + 4, {0x00, static_cast<std::uint8_t>(ref + 1)}));
+  }
+  c.fin(0).fin(1);
+  return c;
+}
+
+TEST(replay_in_flight, never_more_requests_than_the_target_granted_max_amq) {
+  const cap::capture_file f = load({pipelined_session()});
+  // The captured PLC granted Max AmQ 1 (setup_ack) but the capture has 2 jobs in flight: the
+  // target's grant holds. This target wants both requests before it answers, so the second one
+  // goes out only when the wait for an answer times out.
+  fake::server srv{mirror(f)};
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = replay(f, srv, 300);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 6U) << dump(r);
+  EXPECT_TRUE(has_note(r.connections[0].notes, "the target granted Max AmQ calling 1"))
+      << dump(r);
+  EXPECT_GE(took, std::chrono::milliseconds(2 * 300));
+}
+
+TEST(replay_in_flight, as_many_requests_in_flight_as_the_capture_shows_within_max_amq) {
+  // The same capture with Max AmQ 2 granted. The target answers the first request only once it
+  // has the third: a runner that waited for every answer captured before the third request
+  // (both of the first round) would get nothing; one that keeps the capture's 2 requests in
+  // flight sends the third as soon as the first is answered.
+  fake::conversation c = pipelined_session();
+  const bytes amq2_job = with(setup_job, setup_job.size() - 6, {0x00, 0x02, 0x00, 0x02});
+  const bytes amq2_ack = with(setup_ack, setup_ack.size() - 6, {0x00, 0x02, 0x00, 0x02});
+  for (fake::segment& sg : c.segments) {
+    if (sg.payload == setup_job) sg.payload = amq2_job;
+    if (sg.payload == setup_ack) sg.payload = amq2_ack;
+  }
+  const cap::capture_file f = load({c});
+  const auto ack = [](std::uint8_t ref) { return with(read_ack, s7_at + 4, {0x00, ref}); };
+  fake::script s{fake::recv(), fake::send(cc),     fake::recv(),     fake::send(amq2_ack),
+                 fake::recv(), fake::recv(),       fake::send(ack(1)), fake::recv(),
+                 fake::send(ack(2)), fake::recv(), fake::send(ack(3)), fake::send(ack(4))};
+  fake::server srv{{s}};
+  const auto r = replay(f, srv, 2000);
+  EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 6U) << dump(r);
+  EXPECT_FALSE(has_note(r.connections[0].notes, "Max AmQ")) << dump(r);
+}
+
 // --- PLC-initiated jobs and follow-up requests ---------------------------------------------------
 
 // Request download, then the PLC's own Download block and Download ended Jobs, each answered by
@@ -1041,6 +1095,10 @@ TEST(replay_wireshark, every_sample_capture_replays_exactly_against_its_own_answ
     EXPECT_GT(t.total(), 0U) << name;
     EXPECT_EQ(n(t, rp::verdict::exact), t.total()) << name << "\n" << dump(r);
     total += t.total();
+    // The same capture read as a stream from its file (what `protos7 replay` does).
+    fake::server again{mirror(f)};
+    const auto s = rp::replay_capture((dir / name).string(), options_for(again.port(), 2000));
+    EXPECT_EQ(n(tally_of(s), rp::verdict::exact), t.total()) << name << "\n" << dump(s);
   }
   EXPECT_EQ(total, 5167U);  // every captured answer of the six captures (SHA256SUMS pins them)
 }

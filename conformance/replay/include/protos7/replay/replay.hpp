@@ -10,14 +10,15 @@
 //   client frame (CR, DT, the empty DT Step 7 sends after each answer, ...)  -> sent as captured
 //   server PDU (CC, Ack_Data, Userdata response, a Job the PLC sends itself) -> expected
 //
-// The steps of all connections form one sequence in capture order. A client frame is sent once
-// every step captured before it (on any connection) is complete: its frames sent, its answers
-// received or declared missing after options::timeout. So as many jobs are in flight on each
-// connection as the capture shows (never more than the Max AmQ the target negotiated), the
-// connections interleave as captured, and a client that writes on one connection what it reads
-// on another sees the effects in the captured order. Answers are paired by PDU reference; PDUs
-// the PLC initiates (Download block Jobs during a download, Userdata pushes) in order. When the
-// PLC sends a Job, the runner answers with the captured client Ack_Data, its PDU reference
+// Within a connection steps go in capture order, except that requests which cannot change the
+// PLC's state go out while fewer of the connection's requests are unanswered than the capture
+// ever had in flight on it (never more than the Max AmQ the target negotiated). Across
+// connections effects keep the captured order: a PDU that may change the PLC's state waits for
+// every step captured before it on every connection, a read for the state-changing PDUs captured
+// before it; so a client that writes on one connection what it reads on another sees the captured
+// order, and reads overlap as much as the target allows. Answers are paired by PDU reference;
+// PDUs the PLC initiates (Download block Jobs during a download, Userdata pushes) in order. When
+// the PLC sends a Job, the runner answers with the captured client Ack_Data, its PDU reference
 // patched to the one the target used; a follow-up "next unit" Userdata request gets the sequence
 // number the target chose for the unit before. Each answer gets a verdict (see `verdict`).
 //
@@ -180,10 +181,11 @@ class report_sink {
 };
 
 // Counters a replay keeps as it goes (progress lines).
+inline constexpr std::uint64_t progress_units = 10;  // per byte of a capture (both passes)
 struct run_counters {
-  std::uint64_t frames = 0;      // frames of the capture read
-  std::uint64_t bytes_read = 0;  // of the capture file
-  std::uint64_t bytes_total = 0;
+  std::uint64_t frames = 0;       // frames of the capture replayed so far
+  std::uint64_t bytes_read = 0;   // progress: weighted bytes of the capture read (both passes)
+  std::uint64_t bytes_total = 0;  // progress_units x the file's size
   std::array<std::uint64_t, 5> verdicts{};
 };
 
