@@ -173,7 +173,7 @@ TEST(validate_faults, a_client_that_reconnects_after_a_reset_and_one_that_moves_
   EXPECT_EQ(f[0].at("action"), "reset (RST)");
   EXPECT_EQ(f[0].at("connection_ended"), true);
   EXPECT_EQ(f[0].at("reaction"), "reconnected");
-  EXPECT_NE(f[0].at("detail").get<std::string>().find("connection 2 from 127.0.0.1:"), std::string::npos);
+  EXPECT_EQ(f[0].at("detail"), "connection 2 from the same address");
   EXPECT_EQ(f[1].at("reaction"), "new_request");
   EXPECT_EQ(f[1].at("detail"), "PDU reference 6");
 }
@@ -198,7 +198,7 @@ TEST(validate_faults, a_client_that_does_not_come_back_gave_up_and_a_silent_one_
   const auto f = vs.faults();
   ASSERT_EQ(f.size(), 2U);
   EXPECT_EQ(f[0].at("reaction"), "gave_up");
-  EXPECT_NE(f[0].at("detail").get<std::string>().find("no new connection from its address"), std::string::npos);
+  EXPECT_EQ(f[0].at("detail"), "no new connection from its address");
   EXPECT_EQ(f[1].at("reaction"), "idle");
   EXPECT_EQ(f[1].at("detail").get<std::string>().rfind("nothing for ", 0), 0U);
   EXPECT_NE(f[1].at("detail").get<std::string>().find("then retried_same_request: with a new PDU reference 3 (was 2)"), std::string::npos)
