@@ -19,7 +19,8 @@ function makeChart(el, series, height, opts) {
     cursor: { show: !!o.legend, drag: { x: false, y: false } },
     scales: { x: { time: true }, y: o.y || {} },
     axes: o.axes === false ? [{ show: false }, { show: false }] : [
-      { stroke: axisColor, grid, ticks: grid, size: 30 },
+      { stroke: axisColor, grid, ticks: grid, size: 30,
+        values: (u, vals) => vals.map((v) => new Date(v * 1000).toLocaleTimeString([], { hour12: false })) },
       { stroke: axisColor, grid, ticks: grid, size: 48 },
     ],
     series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.6, fill: s.fill, spanGaps: false, points: { show: false } }))],

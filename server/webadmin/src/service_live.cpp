@@ -33,7 +33,8 @@ json event_json(const server::fault_event& e) {
   json kinds = json::array();
   for (std::string_view k : e.kinds) kinds.push_back(std::string(k));
   return {{"sequence", e.sequence},
-          {"time", fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", std::chrono::floor<std::chrono::seconds>(e.at))},
+          {"time", fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(e.at),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count() % 1000)},
           {"peer", e.peer},
           {"rule", e.rule + 1},
           {"rule_name", e.rule_name},
