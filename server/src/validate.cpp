@@ -422,13 +422,17 @@ struct connection_validator::impl {
   std::pair<std::string, std::string> classify(const fault_rec& f, bytes pdu) const {
     const auto a = s7::parse(pdu);
     const auto b = s7::parse(f.request_pdu);
-    const auto same = [](bytes x, bytes y) { return std::equal(x.begin(), x.end(), y.begin(), y.end()); };
+    const auto same = [](bytes x, bytes y) {
+      return std::equal(x.begin(), x.end(), y.begin(), y.end());
+    };
     if (!a) return {"new_request", "a request that does not parse"};
     const std::uint16_t ref = a->hdr.pdu_ref;
     if (b && a->hdr.type == b->hdr.type && same(a->param, b->param) && same(a->data, b->data)) {
-      std::string d = ref == f.r.pdu_ref ? fmt::format("with the same PDU reference {}", ref)
-                                         : fmt::format("with a new PDU reference {} (was {})", ref, f.r.pdu_ref);
-      if (f.r.delay_ms != 0 && clock::now() < f.reply_at) d += ", before the delayed reply was sent";
+      std::string d = ref == f.r.pdu_ref
+                          ? fmt::format("with the same PDU reference {}", ref)
+                          : fmt::format("with a new PDU reference {} (was {})", ref, f.r.pdu_ref);
+      if (f.r.delay_ms != 0 && clock::now() < f.reply_at)
+        d += ", before the delayed reply was sent";
       return {"retried_same_request", d};
     }
     return {"new_request", ref == f.r.pdu_ref && f.kind == fault_event_kind::request
@@ -709,7 +713,8 @@ std::string connection_validator::report_junit() const {
   x += "</testcase>\n";
   for (const fault_reaction& f : fs) {
     x += fmt::format("<testcase classname=\"{}\" name=\"{}\">", cls,
-                     xml_escape(fmt::format("fault {} ({}): {} on {}", f.sequence, f.rule, f.action, f.request)));
+                     xml_escape(fmt::format("fault {} ({}): {} on {}", f.sequence, f.rule, f.action,
+                                            f.request)));
     const std::string what = fmt::format("{}: {}", f.reaction, f.detail);
     if (f.reaction == "violated_rule")
       x += fmt::format("<failure message=\"{}\"/>", xml_escape(what));
@@ -824,9 +829,12 @@ void validator::on_close(int id) {
   if (v->awaiting_reconnect()) {
     // Some clients open the new connection before they close the old one.
     for (const auto& [other, o] : open_) {
-      if (address_of(o.second->peer()) != address_of(v->peer()) || o.second->opened_at() < *v->last_fault_at())
+      if (address_of(o.second->peer()) != address_of(v->peer()) ||
+          o.second->opened_at() < *v->last_fault_at())
         continue;
-      v->came_back(true, fmt::format("connection {} from the same address, opened before this one closed", o.first));
+      v->came_back(true,
+                   fmt::format("connection {} from the same address, opened before this one closed",
+                               o.first));
       break;
     }
   }

@@ -613,13 +613,16 @@ void webadmin::impl::routes() {
     if (!has_content_type(req, "application/json"))
       return send_error(res, 415, "send the rules as Content-Type: application/json");
     if (json_too_deep(req.body))
-      return send_error(res, 400, fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
+      return send_error(res, 400,
+                        fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
     send(res, svc->set_faults(req.body));
   });
   http.Patch(R"(/api/faults/rules/([^/]+))", [this](const Request& req, Response& res) {
     std::int64_t n = 0;
-    if (!path_number(req.matches[1].str(), 1, 256, n)) return send_error(res, 404, "no such fault rule (1..256)");
-    if (const auto b = json_body(req, res)) send(res, svc->set_fault_enabled(static_cast<std::size_t>(n), *b));
+    if (!path_number(req.matches[1].str(), 1, 256, n))
+      return send_error(res, 404, "no such fault rule (1..256)");
+    if (const auto b = json_body(req, res))
+      send(res, svc->set_fault_enabled(static_cast<std::size_t>(n), *b));
   });
   http.Get("/api/faults/events", [this](const Request& req, Response& res) {
     std::int64_t limit = 50;
@@ -627,20 +630,22 @@ void webadmin::impl::routes() {
       return send_error(res, 400, "limit must be a whole number 1..200", "limit");
     send(res, svc->fault_events(static_cast<std::size_t>(limit)));
   });
-  http.Delete("/api/faults/counters", [this](const Request&, Response& res) { send(res, svc->reset_fault_counters()); });
-  http.Get(R"(/api/dbs/([^/]+)/variables/([^/]+)/process)", [this](const Request& req, Response& res) {
+  http.Delete("/api/faults/counters",
+              [this](const Request&, Response& res) { send(res, svc->reset_fault_counters()); });
+  const std::string process = R"(/api/dbs/([^/]+)/variables/([^/]+)/process)";
+  http.Get(process, [this](const Request& req, Response& res) {
     const auto n = db_from_path(req, res);
     if (!n) return;
     if (const auto id = id_from_path(req, res)) send(res, svc->get_process(*n, *id));
   });
-  http.Put(R"(/api/dbs/([^/]+)/variables/([^/]+)/process)", [this](const Request& req, Response& res) {
+  http.Put(process, [this](const Request& req, Response& res) {
     const auto n = db_from_path(req, res);
     if (!n) return;
     const auto id = id_from_path(req, res);
     if (!id) return;
     if (const auto b = json_body(req, res)) send(res, svc->set_process(*n, *id, *b));
   });
-  http.Delete(R"(/api/dbs/([^/]+)/variables/([^/]+)/process)", [this](const Request& req, Response& res) {
+  http.Delete(process, [this](const Request& req, Response& res) {
     const auto n = db_from_path(req, res);
     if (!n) return;
     if (const auto id = id_from_path(req, res)) send(res, svc->delete_process(*n, *id));
@@ -649,7 +654,8 @@ void webadmin::impl::routes() {
     std::optional<std::uint16_t> db;
     if (req.has_param("db")) {
       std::int64_t n = 0;
-      if (!path_number(req.get_param_value("db"), 1, 65535, n)) return send_error(res, 400, "db must be a DB number 1..65535", "db");
+      if (!path_number(req.get_param_value("db"), 1, 65535, n))
+        return send_error(res, 400, "db must be a DB number 1..65535", "db");
       db = static_cast<std::uint16_t>(n);
     }
     send(res, svc->trends(db));

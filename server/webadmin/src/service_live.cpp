@@ -20,7 +20,9 @@ using server::log;
 using server::log_level;
 
 reply loop_down() {
-  return reply::error(503, "the PLC core did not run the request (the server is stopping or overloaded); try again");
+  return reply::error(
+      503,
+      "the PLC core did not run the request (the server is stopping or overloaded); try again");
 }
 
 // The trend of a variable: numbers, BOOL as 0/1; text and date types are not charted.
@@ -32,18 +34,22 @@ constexpr std::size_t max_trended_variables = 512;
 json event_json(const server::fault_event& e) {
   json kinds = json::array();
   for (std::string_view k : e.kinds) kinds.push_back(std::string(k));
-  return {{"sequence", e.sequence},
-          {"time", fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(e.at),
-                               std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count() % 1000)},
-          {"peer", e.peer},
-          {"rule", e.rule + 1},
-          {"rule_name", e.rule_name},
-          {"action", e.action},
-          {"kinds", std::move(kinds)},
-          {"request", e.request},
-          {"delay_ms", e.delay_ms},
-          {"reply_suppressed", e.reply_suppressed},
-          {"connection_ended", e.connection_ended}};
+  return {
+      {"sequence", e.sequence},
+      {"time",
+       fmt::format(
+           "{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(e.at),
+           std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count() %
+               1000)},
+      {"peer", e.peer},
+      {"rule", e.rule + 1},
+      {"rule_name", e.rule_name},
+      {"action", e.action},
+      {"kinds", std::move(kinds)},
+      {"request", e.request},
+      {"delay_ms", e.delay_ms},
+      {"reply_suppressed", e.reply_suppressed},
+      {"connection_ended", e.connection_ended}};
 }
 
 // The engine's state for GET /api/faults (loop thread).
@@ -96,7 +102,8 @@ reply service::set_faults(const std::string& body) {
 }
 
 reply service::set_fault_enabled(std::size_t rule, const json& body) {
-  if (!body.is_object() || body.size() != 1 || !body.contains("enabled") || !body.at("enabled").is_boolean())
+  if (!body.is_object() || body.size() != 1 || !body.contains("enabled") ||
+      !body.at("enabled").is_boolean())
     return reply::error(400, "send {\"enabled\": true} or {\"enabled\": false}", "enabled");
   const bool on = body.at("enabled").get<bool>();
   auto r = on_loop([this, rule, on]() -> std::optional<json> {
@@ -114,7 +121,8 @@ reply service::fault_events(std::size_t limit) {
   auto r = on_loop([this, limit] {
     json out = json::array();
     const auto& recent = srv_.faults().recent();
-    for (auto it = recent.rbegin(); it != recent.rend() && out.size() < limit; ++it) out.push_back(event_json(*it));
+    for (auto it = recent.rbegin(); it != recent.rend() && out.size() < limit; ++it)
+      out.push_back(event_json(*it));
     return out;
   });
   if (!r.ran) return loop_down();
@@ -143,7 +151,8 @@ json service::process_json_of(std::int64_t id) const {
 void service::catalog_changed() {
   ++catalog_gen_;
   std::erase_if(processes_, [this](const auto& p) {
-    return std::none_of(vars_.begin(), vars_.end(), [&](const var_def& v) { return v.id == p.first; });
+    return std::none_of(vars_.begin(), vars_.end(),
+                        [&](const var_def& v) { return v.id == p.first; });
   });
   update_process();
 }
@@ -156,7 +165,8 @@ void service::update_process() {
     const auto it = processes_.find(v.id);
     if (it == processes_.end()) continue;
     std::string why;
-    const auto target = server::parse_plc_variable(fmt::format("DB{}.{}", v.db, v.name), "", lookup, why);
+    const auto target =
+        server::parse_plc_variable(fmt::format("DB{}.{}", v.db, v.name), "", lookup, why);
     const auto def = target ? server::parse_process(it->second, v.type, lookup, why) : std::nullopt;
     if (!def) {
       log(log_level::warn, "webadmin: DB{}.{}: its process is not run: {}", v.db, v.name, why);
@@ -169,7 +179,8 @@ void service::update_process() {
 
 reply service::get_process(std::uint16_t n, std::int64_t id) {
   const std::lock_guard lock{mu_};
-  if (find_var(n, id) == nullptr) return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
+  if (find_var(n, id) == nullptr)
+    return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
   return reply::ok({{"id", id}, {"process", process_json_of(id)}});
 }
 
@@ -179,14 +190,16 @@ reply service::set_process(std::uint16_t n, std::int64_t id, const json& body) {
   if (v == nullptr) return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
   std::string why;
   const server::variable_lookup lookup = server::definitions_lookup({vars_.begin(), vars_.end()});
-  const auto target = server::parse_plc_variable(fmt::format("DB{}.{}", v->db, v->name), "", lookup, why);
+  const auto target =
+      server::parse_plc_variable(fmt::format("DB{}.{}", v->db, v->name), "", lookup, why);
   const auto def = target ? server::parse_process(body.dump(), v->type, lookup, why) : std::nullopt;
   if (!def) return reply::error(400, fmt::format("{}: {}", v->name, why), "process");
   const std::string text = server::process_json(*def);
   try {
     store_.set_process(id, text);
   } catch (const std::exception& e) {
-    return reply::error(500, fmt::format("the process of '{}' was not stored: {}", v->name, e.what()));
+    return reply::error(500,
+                        fmt::format("the process of '{}' was not stored: {}", v->name, e.what()));
   }
   processes_[id] = text;
   update_process();
@@ -202,7 +215,8 @@ reply service::delete_process(std::uint16_t n, std::int64_t id) {
   try {
     store_.set_process(id, std::nullopt);
   } catch (const std::exception& e) {
-    return reply::error(500, fmt::format("the process of '{}' was not removed: {}", v->name, e.what()));
+    return reply::error(500,
+                        fmt::format("the process of '{}' was not removed: {}", v->name, e.what()));
   }
   processes_.erase(id);
   update_process();
@@ -243,7 +257,8 @@ void service::sample_trends() {
   const auto rate = [&](std::uint64_t cur, std::uint64_t last) {
     return secs > 0 && cur >= last ? static_cast<double>(cur - last) / secs : 0.0;
   };
-  h.t.push_back(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  h.t.push_back(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   h.rps.push_back(rate(r.value.requests, h.last_requests));
   h.fps.push_back(rate(r.value.faults, h.last_faults));
   h.last_requests = r.value.requests;
@@ -256,7 +271,9 @@ void service::sample_trends() {
     vals.resize(h.t.size());
     const auto b = r.value.bytes.find(v.db);
     if (b == r.value.bytes.end() || v.end_byte() > b->second.size()) continue;
-    const decoded_value d = decode_value(v.type, std::span<const std::byte>(b->second).subspan(v.byte_offset, v.type.size()), v.bit_offset);
+    const decoded_value d = decode_value(
+        v.type, std::span<const std::byte>(b->second).subspan(v.byte_offset, v.type.size()),
+        v.bit_offset);
     if (d.value.is_number()) vals.back() = d.value.get<double>();
     if (d.value.is_boolean()) vals.back() = d.value.get<bool>() ? 1.0 : 0.0;
   }
@@ -300,7 +317,8 @@ void service::start_sampler() {
     for (;;) {
       {
         std::unique_lock lock{sampler_mu_};
-        if (sampler_cv_.wait_for(lock, opt_.trend_interval, [this] { return sampler_stop_; })) return;
+        if (sampler_cv_.wait_for(lock, opt_.trend_interval, [this] { return sampler_stop_; }))
+          return;
       }
       sample_trends();
     }

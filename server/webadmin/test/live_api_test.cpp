@@ -33,7 +33,8 @@ class webadmin_live : public ::testing::Test {
   std::thread loop;
 
   void SetUp() override {
-    srv::set_log_level(std::getenv("PROTOS7_TEST_LOG") != nullptr ? srv::log_level::trace : srv::log_level::off);
+    srv::set_log_level(std::getenv("PROTOS7_TEST_LOG") != nullptr ? srv::log_level::trace
+                                                                  : srv::log_level::off);
     std::string t = "/tmp/protos7-webapi-XXXXXX";
     dir = ::mkdtemp(t.data());
     srv::serve_options so;
@@ -98,7 +99,8 @@ class webadmin_live : public ::testing::Test {
     client c{server->port()};
     EXPECT_TRUE(c.open());
     const std::array items{any(0x04, 1, 0x84, 1, 0)};
-    const auto it = read_items(*c.transact(client::job(1, var_param(s7::function::read_var, items))));
+    const auto it =
+        read_items(*c.transact(client::job(1, var_param(s7::function::read_var, items))));
     return static_cast<std::int16_t>((u8(it.at(0).data[0]) << 8U) | u8(it.at(0).data[1]));
   }
 };
@@ -142,7 +144,8 @@ TEST_F(webadmin_live, fault_rules_are_replaced_toggled_counted_and_listed) {
 
 TEST_F(webadmin_live, refused_rules_say_where_and_change_nothing) {
   ASSERT_EQ(put("/api/faults", R"({"rules": [{"do": {"stop": true}}]})").first, 200);
-  const auto [st, body] = put("/api/faults", R"({"rules": [{"when": {"db": 70000}, "do": {"no_reply": true}}]})");
+  const auto [st, body] =
+      put("/api/faults", R"({"rules": [{"when": {"db": 70000}, "do": {"no_reply": true}}]})");
   EXPECT_EQ(st, 400);
   EXPECT_EQ(body["error"], "rules: rules[0].when.db: 70000 is outside 1..65535");
   EXPECT_EQ(get("/api/faults").second["rules"].size(), 1U);
@@ -151,22 +154,29 @@ TEST_F(webadmin_live, refused_rules_say_where_and_change_nothing) {
 
 TEST_F(webadmin_live, a_process_set_in_the_page_drives_the_variable_and_lives_in_the_side_table) {
   const std::int64_t id = var_id(1, "Counter");
-  auto [st, body] = put(fmt::format("/api/dbs/1/variables/{}/process", id),
-                        R"({"kind": "counter", "step": 1, "every_ms": 20, "min": 0, "max": 30000})");
+  auto [st, body] =
+      put(fmt::format("/api/dbs/1/variables/{}/process", id),
+          R"({"kind": "counter", "step": 1, "every_ms": 20, "min": 0, "max": 30000})");
   ASSERT_EQ(st, 200) << body.dump();
   EXPECT_EQ(body["process"]["kind"], "counter");
   const int first = s7_counter();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_GT(s7_counter(), first);
-  EXPECT_EQ(get(fmt::format("/api/dbs/1/variables/{}", id)).second["variable"]["process"]["every_ms"], 20);
+  EXPECT_EQ(
+      get(fmt::format("/api/dbs/1/variables/{}", id)).second["variable"]["process"]["every_ms"],
+      20);
   // Stored beside goprotos7's tables.
   sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2((dir + "/protos7.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open_v2((dir + "/protos7.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
   sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, "SELECT definition FROM protos7_process_variables WHERE db_variable_id = ?", -1, &s, nullptr);
+  sqlite3_prepare_v2(db,
+                     "SELECT definition FROM protos7_process_variables WHERE db_variable_id = ?",
+                     -1, &s, nullptr);
   sqlite3_bind_int64(s, 1, id);
   ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
-  EXPECT_EQ(json::parse(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)))["kind"], "counter");
+  EXPECT_EQ(json::parse(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)))["kind"],
+            "counter");
   sqlite3_finalize(s);
   sqlite3_close(db);
   // Removed: the value stays where it is.
@@ -180,13 +190,16 @@ TEST_F(webadmin_live, a_process_set_in_the_page_drives_the_variable_and_lives_in
 
 TEST_F(webadmin_live, a_process_that_cannot_work_is_refused_with_the_reason) {
   const std::int64_t id = var_id(1, "Counter");
-  auto [st, body] = put(fmt::format("/api/dbs/1/variables/{}/process", id), R"({"kind": "sine", "max": -5})");
+  auto [st, body] =
+      put(fmt::format("/api/dbs/1/variables/{}/process", id), R"({"kind": "sine", "max": -5})");
   EXPECT_EQ(st, 400);
   EXPECT_EQ(body["error"], "Counter: \"max\" must not be below \"min\"");
   const std::int64_t name = var_id(200, "MachineName");
-  std::tie(st, body) = put(fmt::format("/api/dbs/200/variables/{}/process", name), R"({"kind": "ramp"})");
+  std::tie(st, body) =
+      put(fmt::format("/api/dbs/200/variables/{}/process", name), R"({"kind": "ramp"})");
   EXPECT_EQ(st, 400);
-  EXPECT_NE(body["error"].get<std::string>().find("only numbers and BOOL"), std::string::npos) << body.dump();
+  EXPECT_NE(body["error"].get<std::string>().find("only numbers and BOOL"), std::string::npos)
+      << body.dump();
   EXPECT_EQ(put("/api/dbs/1/variables/99999/process", R"({"kind": "ramp"})").first, 404);
 }
 
