@@ -100,18 +100,26 @@ json name_or_number(const std::array<named, N>& table, std::uint8_t v) {
 
 std::string_view type_of(const json& j) {
   switch (j.type()) {
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a fraction";
-    default: return "null";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a fraction";
+    default:
+      return "null";
   }
 }
 
-void expect_object(const json& j, const at& where, std::initializer_list<std::string_view> allowed) {
+void expect_object(const json& j, const at& where,
+                   std::initializer_list<std::string_view> allowed) {
   if (!j.is_object()) where.fail(fmt::format("expected an object, got {}", type_of(j)));
   for (const auto& [k, v] : j.items())
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
@@ -124,7 +132,8 @@ std::uint64_t get_uint(const json& j, const at& where, std::uint64_t lo, std::ui
   if (j.is_number_unsigned()) {
     v = j.get<std::uint64_t>();
   } else if (j.is_number_integer()) {
-    where.fail(fmt::format("expected a whole number {}..{}, got {}", lo, hi, j.get<std::int64_t>()));
+    where.fail(
+        fmt::format("expected a whole number {}..{}, got {}", lo, hi, j.get<std::int64_t>()));
   } else if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
@@ -169,7 +178,8 @@ std::chrono::milliseconds get_duration(const json& j, const at& where) {
     return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
   }
   if (!j.is_string())
-    where.fail(fmt::format("expected a duration (\"10s\", \"500ms\" or seconds), got {}", type_of(j)));
+    where.fail(
+        fmt::format("expected a duration (\"10s\", \"500ms\" or seconds), got {}", type_of(j)));
   const auto d = parse_duration(j.get<std::string>());
   if (!d) where.fail("expected a duration like \"500ms\", \"10s\", \"2m\" or a number of seconds");
   return *d;
@@ -194,7 +204,8 @@ ipv4_prefix get_client(const json& j, const at& where) {
   const std::string addr = s.substr(0, slash);
   in_addr a{};
   if (::inet_pton(AF_INET, addr.c_str(), &a) != 1)
-    where.fail(fmt::format("\"{}\" is not an IPv4 address (write \"10.0.0.5\" or \"10.0.0.0/8\")", s));
+    where.fail(
+        fmt::format("\"{}\" is not an IPv4 address (write \"10.0.0.5\" or \"10.0.0.0/8\")", s));
   ipv4_prefix p{ntohl(a.s_addr), 32};
   if (slash != std::string::npos) {
     const std::string bits = s.substr(slash + 1);
@@ -234,13 +245,16 @@ void parse_request_selectors(const json& w, const at& where, fault_selector& s) 
   if (w.contains("group"))
     s.group = get_named(w.at("group"), where.key("group"), group_names, 0, 0x0F);
   if (w.contains("subfunction"))
-    s.subfunction = static_cast<std::uint8_t>(get_uint(w.at("subfunction"), where.key("subfunction"), 0, 0xFF));
+    s.subfunction =
+        static_cast<std::uint8_t>(get_uint(w.at("subfunction"), where.key("subfunction"), 0, 0xFF));
   if (w.contains("area")) s.area = get_named(w.at("area"), where.key("area"), area_names, 0, 0xFF);
-  if (w.contains("db")) s.db = static_cast<std::uint16_t>(get_uint(w.at("db"), where.key("db"), 1, 65535));
+  if (w.contains("db"))
+    s.db = static_cast<std::uint16_t>(get_uint(w.at("db"), where.key("db"), 1, 65535));
   if (w.contains("szl_id"))
     s.szl_id = static_cast<std::uint16_t>(get_uint(w.at("szl_id"), where.key("szl_id"), 0, 0xFFFF));
   if (w.contains("szl_index"))
-    s.szl_index = static_cast<std::uint16_t>(get_uint(w.at("szl_index"), where.key("szl_index"), 0, 0xFFFF));
+    s.szl_index =
+        static_cast<std::uint16_t>(get_uint(w.at("szl_index"), where.key("szl_index"), 0, 0xFFFF));
 }
 
 fault_selector parse_when(const json& w, const at& where) {
@@ -251,10 +265,15 @@ fault_selector parse_when(const json& w, const at& where) {
   fault_selector s;
   if (w.contains("event")) {
     const std::string e = get_string(w.at("event"), where.key("event"), 16);
-    if (e == "request") s.event = fault_event_kind::request;
-    else if (e == "connect") s.event = fault_event_kind::connect;
-    else if (e == "accept") s.event = fault_event_kind::accept;
-    else where.key("event").fail("expected \"request\", \"connect\" (the COTP CR) or \"accept\" (TCP)");
+    if (e == "request")
+      s.event = fault_event_kind::request;
+    else if (e == "connect")
+      s.event = fault_event_kind::connect;
+    else if (e == "accept")
+      s.event = fault_event_kind::accept;
+    else
+      where.key("event").fail(
+          "expected \"request\", \"connect\" (the COTP CR) or \"accept\" (TCP)");
   }
   if (w.contains("plc")) s.plc = get_string(w.at("plc"), where.key("plc"), 64);
   if (w.contains("client")) s.client = get_client(w.at("client"), where.key("client"));
@@ -269,24 +288,32 @@ fault_selector parse_when(const json& w, const at& where) {
 }
 
 void parse_reply_shaping(const json& d, const at& where, fault_action& a) {
-  if (d.contains("wrong_pdu_ref")) a.wrong_pdu_ref = get_bool(d.at("wrong_pdu_ref"), where.key("wrong_pdu_ref"));
+  if (d.contains("wrong_pdu_ref"))
+    a.wrong_pdu_ref = get_bool(d.at("wrong_pdu_ref"), where.key("wrong_pdu_ref"));
   if (d.contains("pdu_ref"))
-    a.pdu_ref = static_cast<std::uint16_t>(get_uint(d.at("pdu_ref"), where.key("pdu_ref"), 0, 0xFFFF));
+    a.pdu_ref =
+        static_cast<std::uint16_t>(get_uint(d.at("pdu_ref"), where.key("pdu_ref"), 0, 0xFFFF));
   if (d.contains("duplicate")) a.duplicate = get_bool(d.at("duplicate"), where.key("duplicate"));
   if (d.contains("cotp_segment"))
-    a.cotp_segment = static_cast<std::uint16_t>(get_uint(d.at("cotp_segment"), where.key("cotp_segment"), 1, 1021));
+    a.cotp_segment = static_cast<std::uint16_t>(
+        get_uint(d.at("cotp_segment"), where.key("cotp_segment"), 1, 1021));
   if (d.contains("tcp_segment"))
-    a.tcp_segment = static_cast<std::uint16_t>(get_uint(d.at("tcp_segment"), where.key("tcp_segment"), 1, 65535));
+    a.tcp_segment = static_cast<std::uint16_t>(
+        get_uint(d.at("tcp_segment"), where.key("tcp_segment"), 1, 65535));
   if (d.contains("trickle")) {
     const json& t = d.at("trickle");
     const at tw = where.key("trickle");
     expect_object(t, tw, {"bytes", "interval_ms"});
-    if (!t.contains("bytes") || !t.contains("interval_ms")) tw.fail("give \"bytes\" and \"interval_ms\"");
-    a.trickle_bytes = static_cast<std::uint16_t>(get_uint(t.at("bytes"), tw.key("bytes"), 1, 65535));
-    a.trickle_interval_ms = static_cast<std::uint32_t>(get_uint(t.at("interval_ms"), tw.key("interval_ms"), 1, 60'000));
+    if (!t.contains("bytes") || !t.contains("interval_ms"))
+      tw.fail("give \"bytes\" and \"interval_ms\"");
+    a.trickle_bytes =
+        static_cast<std::uint16_t>(get_uint(t.at("bytes"), tw.key("bytes"), 1, 65535));
+    a.trickle_interval_ms =
+        static_cast<std::uint32_t>(get_uint(t.at("interval_ms"), tw.key("interval_ms"), 1, 60'000));
   }
   if (d.contains("clamp_pdu"))
-    a.clamp_pdu = static_cast<std::uint16_t>(get_uint(d.at("clamp_pdu"), where.key("clamp_pdu"), 64, 960));
+    a.clamp_pdu =
+        static_cast<std::uint16_t>(get_uint(d.at("clamp_pdu"), where.key("clamp_pdu"), 64, 960));
 }
 
 // The header error as an Ack_Data the strict codec accepts (the server never sends a reply it
@@ -319,9 +346,10 @@ void check_item_return_code(std::uint8_t rc, const at& where) {
   codec::reader r{std::span<const std::byte>(buf).first(n ? *n : 0), codec::layer::s7_data};
   s7::parse_data_items(r, 1, s7::data_kind::read_response);
   if (rc == s7::return_code::success || rc == s7::return_code::reserved || !r.ok())
-    where.fail(fmt::format("0x{:02X} is not an item error code (e.g. \"0x05\" address out of "
-                           "range, \"0x0A\" object does not exist)",
-                           rc));
+    where.fail(
+        fmt::format("0x{:02X} is not an item error code (e.g. \"0x05\" address out of "
+                    "range, \"0x0A\" object does not exist)",
+                    rc));
 }
 
 fault_action parse_do(const json& d, const at& where) {
@@ -332,9 +360,11 @@ fault_action parse_do(const json& d, const at& where) {
   if (d.empty()) where.fail("no action (e.g. \"delay_ms\": 400 or \"no_reply\": true)");
   fault_action a;
   if (d.contains("delay_ms"))
-    a.delay_ms = static_cast<std::uint32_t>(get_uint(d.at("delay_ms"), where.key("delay_ms"), 0, 600'000));
+    a.delay_ms =
+        static_cast<std::uint32_t>(get_uint(d.at("delay_ms"), where.key("delay_ms"), 0, 600'000));
   if (d.contains("jitter_ms"))
-    a.jitter_ms = static_cast<std::uint32_t>(get_uint(d.at("jitter_ms"), where.key("jitter_ms"), 0, 600'000));
+    a.jitter_ms =
+        static_cast<std::uint32_t>(get_uint(d.at("jitter_ms"), where.key("jitter_ms"), 0, 600'000));
   if (d.contains("no_reply")) a.no_reply = get_bool(d.at("no_reply"), where.key("no_reply"));
   if (d.contains("close")) a.close = get_bool(d.at("close"), where.key("close"));
   if (d.contains("reset")) a.reset = get_bool(d.at("reset"), where.key("reset"));
@@ -347,11 +377,13 @@ fault_action parse_do(const json& d, const at& where) {
     }
   }
   if (d.contains("header_error")) {
-    a.header_error = static_cast<std::uint16_t>(get_uint(d.at("header_error"), where.key("header_error"), 1, 0xFFFF));
+    a.header_error = static_cast<std::uint16_t>(
+        get_uint(d.at("header_error"), where.key("header_error"), 1, 0xFFFF));
     check_header_error(*a.header_error, where.key("header_error"));
   }
   if (d.contains("item_return_code")) {
-    a.item_return_code = static_cast<std::uint8_t>(get_uint(d.at("item_return_code"), where.key("item_return_code"), 0, 0xFF));
+    a.item_return_code = static_cast<std::uint8_t>(
+        get_uint(d.at("item_return_code"), where.key("item_return_code"), 0, 0xFF));
     check_item_return_code(*a.item_return_code, where.key("item_return_code"));
   }
   parse_reply_shaping(d, where, a);
@@ -367,16 +399,21 @@ void check_action(const fault_action& a, const at& where) {
   if (terminal > 1) where.fail("no_reply, close, reset and cotp_dr exclude each other");
   const bool shapes = a.header_error || a.item_return_code || a.pdu_ref || a.wrong_pdu_ref ||
                       a.duplicate || a.cotp_segment != 0 || a.clamp_pdu != 0;
-  const bool timing = a.delay_ms != 0 || a.jitter_ms != 0 || a.tcp_segment != 0 || a.trickle_bytes != 0;
+  const bool timing =
+      a.delay_ms != 0 || a.jitter_ms != 0 || a.tcp_segment != 0 || a.trickle_bytes != 0;
   if ((a.no_reply || a.close || a.reset) && (shapes || timing))
-    where.fail("no_reply, close and reset send nothing: they cannot be combined with actions on "
-               "the reply (only with \"stop\")");
+    where.fail(
+        "no_reply, close and reset send nothing: they cannot be combined with actions on "
+        "the reply (only with \"stop\")");
   if (a.cotp_dr && shapes)
-    where.fail("cotp_dr replaces the reply: only delay_ms, jitter_ms, tcp_segment, trickle and "
-               "stop combine with it");
-  if (a.header_error && a.item_return_code) where.fail("give header_error or item_return_code, not both");
+    where.fail(
+        "cotp_dr replaces the reply: only delay_ms, jitter_ms, tcp_segment, trickle and "
+        "stop combine with it");
+  if (a.header_error && a.item_return_code)
+    where.fail("give header_error or item_return_code, not both");
   if (a.pdu_ref && a.wrong_pdu_ref) where.fail("give pdu_ref or wrong_pdu_ref, not both");
-  if (a.tcp_segment != 0 && a.trickle_bytes != 0) where.fail("give tcp_segment or trickle, not both");
+  if (a.tcp_segment != 0 && a.trickle_bytes != 0)
+    where.fail("give tcp_segment or trickle, not both");
   if (a.refuse_connections && (shapes || timing || terminal > 0 || a.stop))
     where.fail("refuse_connections cannot be combined with other actions");
 }
@@ -389,35 +426,45 @@ void check_rule(fault_rule& r, const at& where) {
                                  s.db || s.szl_id || s.szl_index;
   const at w = where.key("when");
   if (a.refuse_connections) {
-    if (s.event == fault_event_kind::connect) w.key("event").fail("refuse_connections acts on TCP connections (\"accept\")");
+    if (s.event == fault_event_kind::connect)
+      w.key("event").fail("refuse_connections acts on TCP connections (\"accept\")");
     s.event = fault_event_kind::accept;
   }
   if (s.event == fault_event_kind::accept) {
-    if (!a.refuse_connections) where.key("do").fail("\"event\": \"accept\" takes refuse_connections only");
+    if (!a.refuse_connections)
+      where.key("do").fail("\"event\": \"accept\" takes refuse_connections only");
     if (request_selectors || s.tsap || s.connection_type)
-      w.fail("a TCP connection has no TSAP or request yet: select by plc, client and counters only");
+      w.fail(
+          "a TCP connection has no TSAP or request yet: select by plc, client and counters only");
     return;
   }
   if (s.event == fault_event_kind::connect) {
-    if (request_selectors) w.fail("a COTP CR is not a request: function, area, db, szl_* do not apply");
+    if (request_selectors)
+      w.fail("a COTP CR is not a request: function, area, db, szl_* do not apply");
     if (a.header_error || a.item_return_code || a.pdu_ref || a.wrong_pdu_ref || a.cotp_segment ||
         a.clamp_pdu || a.duplicate)
-      where.key("do").fail("at a COTP CR only delay_ms, jitter_ms, no_reply, close, reset, "
-                           "cotp_dr, tcp_segment, trickle and stop apply");
+      where.key("do").fail(
+          "at a COTP CR only delay_ms, jitter_ms, no_reply, close, reset, "
+          "cotp_dr, tcp_segment, trickle and stop apply");
     return;
   }
   const bool var = s.function == 0x04 || s.function == 0x05;
-  if ((s.area || s.db) && s.function && !var) w.fail("area and db select Read Var / Write Var items");
+  if ((s.area || s.db) && s.function && !var)
+    w.fail("area and db select Read Var / Write Var items");
   if ((s.group || s.subfunction || s.szl_id || s.szl_index) && s.function)
-    w.fail("group, subfunction and szl_* select Userdata requests: use \"function\": \"userdata\" or none");
+    w.fail(
+        "group, subfunction and szl_* select Userdata requests: use \"function\": \"userdata\" or "
+        "none");
   if (s.szl_index && !s.szl_id) w.key("szl_index").fail("give szl_id too");
   if (s.szl_id && ((s.group && *s.group != 4) || (s.subfunction && *s.subfunction != 1)))
     w.fail("Read SZL is group 4 (cpu), subfunction 1");
   if (a.item_return_code && !var)
     where.key("do").fail("item_return_code needs \"function\": \"read_var\" or \"write_var\"");
   const bool userdata_only = s.userdata || s.group || s.subfunction || s.szl_id;
-  if (a.header_error && !userdata_only && !is_header_error_class(static_cast<std::uint8_t>(*a.header_error >> 8U)))
-    where.key("do").key("header_error")
+  if (a.header_error && !userdata_only &&
+      !is_header_error_class(static_cast<std::uint8_t>(*a.header_error >> 8U)))
+    where.key("do")
+        .key("header_error")
         .fail(fmt::format("0x{:04X}: a Job's error class is 0x81, 0x82, 0x83, 0x84, 0x85 or 0x87 "
                           "(e.g. \"0x8500\"); any code goes only for Userdata requests "
                           "(\"function\": \"userdata\")",
@@ -440,7 +487,8 @@ fault_rule parse_rule(const json& j, const at& where) {
 }
 
 json duration_json(std::chrono::milliseconds d) {
-  return d.count() % 1000 == 0 ? fmt::format("{}s", d.count() / 1000) : fmt::format("{}ms", d.count());
+  return d.count() % 1000 == 0 ? fmt::format("{}s", d.count() / 1000)
+                               : fmt::format("{}ms", d.count());
 }
 
 json when_json(const fault_selector& s) {
@@ -452,9 +500,11 @@ json when_json(const fault_selector& s) {
     const in_addr a{htonl(s.client->address)};
     std::array<char, INET_ADDRSTRLEN> t{};
     ::inet_ntop(AF_INET, &a, t.data(), t.size());
-    w["client"] = s.client->bits == 32 ? std::string(t.data()) : fmt::format("{}/{}", t.data(), s.client->bits);
+    w["client"] = s.client->bits == 32 ? std::string(t.data())
+                                       : fmt::format("{}/{}", t.data(), s.client->bits);
   }
-  if (s.connection_type) w["connection_type"] = name_or_number(connection_type_names, *s.connection_type);
+  if (s.connection_type)
+    w["connection_type"] = name_or_number(connection_type_names, *s.connection_type);
   if (s.tsap) w["tsap"] = fmt::format("0x{:04X}", *s.tsap);
   if (s.userdata) w["function"] = "userdata";
   if (s.function) w["function"] = name_or_number(function_names, *s.function);
@@ -499,21 +549,42 @@ json do_json(const fault_action& a) {
 }  // namespace
 
 const std::vector<std::string_view>& fault_kind_names() {
-  static const std::vector<std::string_view> names{
-      "delay",     "no_reply",     "close",       "reset",         "cotp_dr",
-      "header_error", "item_return_code", "wrong_pdu_ref", "duplicate", "cotp_segment",
-      "tcp_segment", "trickle",    "refuse_connection", "stop",      "clamp_pdu"};
+  static const std::vector<std::string_view> names{"delay",
+                                                   "no_reply",
+                                                   "close",
+                                                   "reset",
+                                                   "cotp_dr",
+                                                   "header_error",
+                                                   "item_return_code",
+                                                   "wrong_pdu_ref",
+                                                   "duplicate",
+                                                   "cotp_segment",
+                                                   "tcp_segment",
+                                                   "trickle",
+                                                   "refuse_connection",
+                                                   "stop",
+                                                   "clamp_pdu"};
   return names;
 }
 
 std::vector<std::string_view> fault_action::kinds() const {
   const auto& n = fault_kind_names();
   std::vector<std::string_view> k;
-  const std::array<bool, 15> on{delay_ms != 0 || jitter_ms != 0, no_reply, close, reset,
-                                cotp_dr.has_value(), header_error.has_value(),
-                                item_return_code.has_value(), wrong_pdu_ref || pdu_ref.has_value(),
-                                duplicate, cotp_segment != 0, tcp_segment != 0, trickle_bytes != 0,
-                                refuse_connections, stop, clamp_pdu != 0};
+  const std::array<bool, 15> on{delay_ms != 0 || jitter_ms != 0,
+                                no_reply,
+                                close,
+                                reset,
+                                cotp_dr.has_value(),
+                                header_error.has_value(),
+                                item_return_code.has_value(),
+                                wrong_pdu_ref || pdu_ref.has_value(),
+                                duplicate,
+                                cotp_segment != 0,
+                                tcp_segment != 0,
+                                trickle_bytes != 0,
+                                refuse_connections,
+                                stop,
+                                clamp_pdu != 0};
   for (std::size_t i = 0; i < on.size(); ++i)
     if (on[i]) k.push_back(n[i]);
   return k;
@@ -529,14 +600,16 @@ std::string fault_action::describe() const {
   if (reset) parts.emplace_back("reset (RST)");
   if (cotp_dr) parts.push_back(fmt::format("COTP DR reason 0x{:02X}", *cotp_dr));
   if (header_error) parts.push_back(fmt::format("header error 0x{:04X}", *header_error));
-  if (item_return_code) parts.push_back(fmt::format("item return code 0x{:02X}", *item_return_code));
+  if (item_return_code)
+    parts.push_back(fmt::format("item return code 0x{:02X}", *item_return_code));
   if (wrong_pdu_ref) parts.emplace_back("wrong PDU reference (+1)");
   if (pdu_ref) parts.push_back(fmt::format("PDU reference {}", *pdu_ref));
   if (duplicate) parts.emplace_back("duplicated reply");
   if (cotp_segment != 0) parts.push_back(fmt::format("COTP DT segments of {} bytes", cotp_segment));
   if (tcp_segment != 0) parts.push_back(fmt::format("TCP segments of {} bytes", tcp_segment));
   if (trickle_bytes != 0)
-    parts.push_back(fmt::format("trickle {} byte(s) every {} ms", trickle_bytes, trickle_interval_ms));
+    parts.push_back(
+        fmt::format("trickle {} byte(s) every {} ms", trickle_bytes, trickle_interval_ms));
   if (refuse_connections) parts.emplace_back("connection refused (RST)");
   if (stop) parts.emplace_back("CPU to STOP");
   if (clamp_pdu != 0) parts.push_back(fmt::format("PDU size clamped to {}", clamp_pdu));
@@ -556,14 +629,16 @@ fault_rules parse_fault_rules(std::string_view json_text, const std::string& sou
   if (doc.contains("seed")) out.seed = get_uint(doc.at("seed"), root.key("seed"), 0, UINT64_MAX);
   if (!doc.contains("rules")) root.fail("missing key \"rules\" (a list of {\"when\", \"do\"})");
   const json& rules = doc.at("rules");
-  if (!rules.is_array()) root.key("rules").fail(fmt::format("expected a list, got {}", type_of(rules)));
+  if (!rules.is_array())
+    root.key("rules").fail(fmt::format("expected a list, got {}", type_of(rules)));
   if (rules.size() > 256) root.key("rules").fail("at most 256 rules");
   std::set<std::string> names;
   for (std::size_t i = 0; i < rules.size(); ++i) {
     out.rules.push_back(parse_rule(rules[i], root.key("rules").item(i)));
     const std::string& n = out.rules.back().name;
     if (!n.empty() && !names.insert(n).second)
-      root.key("rules").item(i).key("name").fail(fmt::format("\"{}\" names an earlier rule too", n));
+      root.key("rules").item(i).key("name").fail(
+          fmt::format("\"{}\" names an earlier rule too", n));
   }
   return out;
 }

@@ -32,18 +32,30 @@ constexpr std::size_t max_rebuilt_pdu = 65535 + s7::long_header_size;
 
 std::string_view function_name(std::uint8_t fn) {
   switch (static_cast<s7::function>(fn)) {
-    case s7::function::setup_communication: return "Setup Communication";
-    case s7::function::read_var: return "Read Var";
-    case s7::function::write_var: return "Write Var";
-    case s7::function::request_download: return "Request Download";
-    case s7::function::download_block: return "Download Block";
-    case s7::function::download_ended: return "Download Ended";
-    case s7::function::start_upload: return "Start Upload";
-    case s7::function::upload: return "Upload";
-    case s7::function::end_upload: return "End Upload";
-    case s7::function::pi_service: return "PI Service";
-    case s7::function::plc_stop: return "PLC Stop";
-    default: return "Job";
+    case s7::function::setup_communication:
+      return "Setup Communication";
+    case s7::function::read_var:
+      return "Read Var";
+    case s7::function::write_var:
+      return "Write Var";
+    case s7::function::request_download:
+      return "Request Download";
+    case s7::function::download_block:
+      return "Download Block";
+    case s7::function::download_ended:
+      return "Download Ended";
+    case s7::function::start_upload:
+      return "Start Upload";
+    case s7::function::upload:
+      return "Upload";
+    case s7::function::end_upload:
+      return "End Upload";
+    case s7::function::pi_service:
+      return "PI Service";
+    case s7::function::plc_stop:
+      return "PLC Stop";
+    default:
+      return "Job";
   }
 }
 
@@ -94,7 +106,8 @@ void fault_engine::set_rules(fault_rules r) {
   enabled_at_.assign(rules_.rules.size(), clock::now());
   update_hooks();
   log(log_level::info, "fault injection: {} rule(s), {} enabled", rules_.rules.size(),
-      std::count_if(rules_.rules.begin(), rules_.rules.end(), [](const fault_rule& x) { return x.enabled; }));
+      std::count_if(rules_.rules.begin(), rules_.rules.end(),
+                    [](const fault_rule& x) { return x.enabled; }));
 }
 
 bool fault_engine::set_enabled(std::string_view name, bool enabled) {
@@ -127,7 +140,7 @@ void fault_engine::remove_listener(fault_listener* l) {
 }
 
 std::unique_ptr<fault_connection> fault_engine::attach(session& s, int id, const std::string& peer,
-                                                        std::uint32_t ipv4) {
+                                                       std::uint32_t ipv4) {
   auto c = std::make_unique<fault_connection>(*this, s, id, peer, ipv4);
   connections_.insert(c.get());
   if (active_) s.set_faults(c.get());
@@ -184,7 +197,8 @@ void fault_engine::record(fault_event ev) {
 
 bool fault_engine::refuse(int id, const std::string& peer, std::uint32_t ipv4) {
   if (!active_) return false;
-  const auto rule = decide(fault_event_kind::accept, ipv4, [](const fault_selector&) { return true; });
+  const auto rule =
+      decide(fault_event_kind::accept, ipv4, [](const fault_selector&) { return true; });
   if (!rule) return false;
   fault_event ev;
   ev.when = clock::now();
@@ -319,7 +333,7 @@ fault_connection::request_info fault_connection::describe(bytes pdu) {
   request_info ri;
   ri.pdu = pdu;
   s7::decode_options opt;
-  opt.params.items.allow_unknown_syntax = true;   // as the session decodes jobs
+  opt.params.items.allow_unknown_syntax = true;  // as the session decodes jobs
   opt.params.data.allow_nonzero_fill = true;
   if (const codec::error err = s7::decode(pdu, msg_, nullptr, opt)) {
     const auto h = s7::parse(pdu);
@@ -338,7 +352,8 @@ fault_connection::request_info fault_connection::describe(bytes pdu) {
     ri.is_request = true;
     ri.function = msg_.prm.fn;
     ri.text = fmt::format("{} (pdu_ref {}", function_name(msg_.prm.fn), ri.pdu_ref);
-    if (msg_.prm.fn == 0x04 || msg_.prm.fn == 0x05) ri.text += fmt::format(", {} item(s)", msg_.prm.item_count);
+    if (msg_.prm.fn == 0x04 || msg_.prm.fn == 0x05)
+      ri.text += fmt::format(", {} item(s)", msg_.prm.item_count);
     ri.text += ")";
   } else if (ri.type == s7::rosctr::userdata &&
              msg_.ud.prm.type == static_cast<std::uint8_t>(ud::type::request)) {
@@ -346,8 +361,8 @@ fault_connection::request_info fault_connection::describe(bytes pdu) {
     ri.group = msg_.ud.prm.group;
     ri.subfunction = msg_.ud.prm.subfunction;
     ri.seq = msg_.ud.prm.seq;
-    if (ri.group == static_cast<std::uint8_t>(ud::group::cpu) && ri.subfunction == ud::sub::read_szl &&
-        msg_.ud.has_data)
+    if (ri.group == static_cast<std::uint8_t>(ud::group::cpu) &&
+        ri.subfunction == ud::sub::read_szl && msg_.ud.has_data)
       if (const auto r = codec::szl::parse_request(msg_.ud.data.payload, nullptr)) {
         ri.szl_id = r->id;
         ri.szl_index = r->index;
@@ -383,9 +398,8 @@ void fault_connection::on_request(const codec::transport::event& e, std::vector<
     s_.process_tpdu(e, out);
     return;
   }
-  const auto rule = engine_.decide(fault_event_kind::request, ipv4_, [&](const fault_selector& s) {
-    return request_matches(s, ri);
-  });
+  const auto rule = engine_.decide(fault_event_kind::request, ipv4_,
+                                   [&](const fault_selector& s) { return request_matches(s, ri); });
   if (!rule) {
     s_.process_tpdu(e, out);
     return;
@@ -393,8 +407,8 @@ void fault_connection::on_request(const codec::transport::event& e, std::vector<
   fault_event ev = event_for(*rule, fault_event_kind::request);
   ev.request = ri.text;
   ev.pdu_ref = ri.pdu_ref;
-  ev.request_pdu.assign(e.pdu.begin(),
-                        e.pdu.begin() + static_cast<std::ptrdiff_t>(std::min(e.pdu.size(), kept_request_bytes)));
+  ev.request_pdu.assign(e.pdu.begin(), e.pdu.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                           e.pdu.size(), kept_request_bytes)));
   apply(*rule, ev, ri, e, out);
 }
 
@@ -402,7 +416,8 @@ void fault_connection::apply(std::size_t rule, fault_event& ev, const request_in
                              const codec::transport::event& e, std::vector<std::byte>& out) {
   const fault_rule& r = engine_.rules_.rules[rule];
   const fault_action& a = r.act;
-  if (a.stop) s_.plc_.set_mode(operating_mode::stop, fmt::format("fault rule \"{}\"", ev.rule_name));
+  if (a.stop)
+    s_.plc_.set_mode(operating_mode::stop, fmt::format("fault rule \"{}\"", ev.rule_name));
   ev.delay_ms = a.delay_ms + engine_.draw_jitter(rule, a.jitter_ms);
   const std::size_t begin = out.size();
   if (!end_reply(a, ev, ri, e, out)) {
@@ -441,8 +456,11 @@ bool fault_connection::end_reply(const fault_action& a, fault_event& ev, const r
     const bool at_cr = e.tpdu.type == cotp::tpdu_type::cr;
     std::array<std::byte, 16> dr{};
     writer dw{dr};
-    cotp::write_disconnect(dw, {cotp::tpdu_type::dr, at_cr ? e.tpdu.src_ref : s_.peer_ref_,
-                                at_cr ? std::uint16_t{0} : s_.local_ref_, *a.cotp_dr, {}});
+    cotp::write_disconnect(dw, {cotp::tpdu_type::dr,
+                                at_cr ? e.tpdu.src_ref : s_.peer_ref_,
+                                at_cr ? std::uint16_t{0} : s_.local_ref_,
+                                *a.cotp_dr,
+                                {}});
     std::array<std::byte, 32> frame{};
     writer fw{frame};
     codec::transport::write_tpdu(fw, bytes{dr.data(), dw.size()});
@@ -500,7 +518,8 @@ std::optional<bytes> fault_connection::first_pdu(bytes frames) {
 }
 
 // The Read/Write Var job without the items the rule picked, for the session to answer.
-bool fault_connection::build_sub_job(const item_hits& hit, std::size_t kept, std::uint16_t pdu_ref) {
+bool fault_connection::build_sub_job(const item_hits& hit, std::size_t kept,
+                                     std::uint16_t pdu_ref) {
   const s7::param& prm = msg_.prm;
   std::vector<std::byte> param(2 + prm.items.size());
   writer pw{param};
@@ -512,7 +531,8 @@ bool fault_connection::build_sub_job(const item_hits& hit, std::size_t kept, std
   std::vector<std::byte> data(msg_.p.data.size() + kept);
   writer dw{data};
   if (prm.fn == static_cast<std::uint8_t>(s7::function::write_var)) {
-    s7::data_item_iterator items{msg_.p.data, prm.item_count, nullptr, {.allow_nonzero_fill = true}};
+    s7::data_item_iterator items{
+        msg_.p.data, prm.item_count, nullptr, {.allow_nonzero_fill = true}};
     s7::data_item d;
     std::size_t written = 0;
     for (std::size_t i = 0; items.next(d); ++i)
@@ -646,7 +666,8 @@ void fault_connection::rewrite_pdu(const fault_action& a, const request_info& ri
   if (a.clamp_pdu != 0 && h.type == s7::rosctr::ack_data && !s7::decode(pdu, m) &&
       m.prm.fn == static_cast<std::uint8_t>(s7::function::setup_communication)) {
     writer sw{setup};
-    s7::write_setup_communication(sw, {m.prm.setup.reserved, s_.amq_calling(), s_.amq_called(), s_.pdu_size()});
+    s7::write_setup_communication(
+        sw, {m.prm.setup.reserved, s_.amq_calling(), s_.amq_called(), s_.pdu_size()});
     param = setup;
   }
   if (h.type != s7::rosctr::job) {  // a reply, not a job the server sends itself
@@ -659,7 +680,8 @@ void fault_connection::rewrite_pdu(const fault_action& a, const request_info& ri
     log(log_level::error, "{}: BUG: a reply rebuilt by a fault does not decode", peer_);
     return;
   }
-  const std::size_t seg = a.cotp_segment != 0 ? a.cotp_segment : s_.tpdu_size() - cotp::dt_header_size;
+  const std::size_t seg =
+      a.cotp_segment != 0 ? a.cotp_segment : s_.tpdu_size() - cotp::dt_header_size;
   writer count{codec::mutable_bytes{}};
   codec::transport::write_dt_segments(count, bytes{pdu_.data(), *n}, seg);
   const std::size_t at = out.size();

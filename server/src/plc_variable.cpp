@@ -24,7 +24,9 @@ struct cursor {
   std::string_view s;
   std::size_t at = 0;
   [[nodiscard]] bool done() const { return at == s.size(); }
-  [[nodiscard]] char peek() const { return done() ? '\0' : static_cast<char>(std::toupper(static_cast<unsigned char>(s[at]))); }
+  [[nodiscard]] char peek() const {
+    return done() ? '\0' : static_cast<char>(std::toupper(static_cast<unsigned char>(s[at])));
+  }
   bool eat(char c) {
     if (peek() != c) return false;
     ++at;
@@ -45,17 +47,22 @@ struct cursor {
 // The width letter after the area: X bit, B byte, W word, D double word (0: bit, written "M10.3").
 std::size_t width_of(char c) {
   switch (c) {
-    case 'B': return 1;
-    case 'W': return 2;
-    case 'D': return 4;
-    default: return 0;
+    case 'B':
+      return 1;
+    case 'W':
+      return 2;
+    case 'D':
+      return 4;
+    default:
+      return 0;
   }
 }
 
-std::optional<store::type_spec> type_for(std::size_t width, std::string_view type, std::string& why) {
+std::optional<store::type_spec> type_for(std::size_t width, std::string_view type,
+                                         std::string& why) {
   store::type_spec t;
   if (type.empty()) {
-    t.kind = width == 0 ? store::s7_kind::boolean
+    t.kind = width == 0   ? store::s7_kind::boolean
              : width == 1 ? store::s7_kind::byte
              : width == 2 ? store::s7_kind::integer
                           : store::s7_kind::dinteger;
@@ -72,7 +79,8 @@ std::optional<store::type_spec> type_for(std::size_t width, std::string_view typ
 }
 
 // "DB<n>.DB<w><b>[.<bit>]" or "<area><w><b>[.<bit>]"; nullopt when it is not that shape at all.
-std::optional<plc_variable> parse_address(std::string_view text, std::string_view type, std::string& why) {
+std::optional<plc_variable> parse_address(std::string_view text, std::string_view type,
+                                          std::string& why) {
   cursor c{text};
   plc_variable v;
   if (c.eat('D') && c.eat('B') && std::isdigit(static_cast<unsigned char>(c.peek())) != 0) {
@@ -83,10 +91,14 @@ std::optional<plc_variable> parse_address(std::string_view text, std::string_vie
   } else {
     c.at = 0;
     const char a = c.peek();
-    if (a == 'I' || a == 'E') v.area = static_cast<std::uint8_t>(s7::area::inputs);
-    else if (a == 'Q' || a == 'A') v.area = static_cast<std::uint8_t>(s7::area::outputs);
-    else if (a == 'M') v.area = static_cast<std::uint8_t>(s7::area::flags);
-    else return std::nullopt;
+    if (a == 'I' || a == 'E')
+      v.area = static_cast<std::uint8_t>(s7::area::inputs);
+    else if (a == 'Q' || a == 'A')
+      v.area = static_cast<std::uint8_t>(s7::area::outputs);
+    else if (a == 'M')
+      v.area = static_cast<std::uint8_t>(s7::area::flags);
+    else
+      return std::nullopt;
     ++c.at;
   }
   const std::size_t width = width_of(c.peek());
@@ -133,13 +145,15 @@ std::optional<plc_variable> parse_plc_variable(std::string_view text, std::strin
   }
   if (!v) {
     if (why.empty())
-      why = fmt::format("\"{}\" is neither a STEP 7 address (DB1.DBW2, DB1.DBX0.1, MW10, Q0.3) nor "
-                        "a variable of the table (DB1.Name)",
-                        text);
+      why = fmt::format(
+          "\"{}\" is neither a STEP 7 address (DB1.DBW2, DB1.DBX0.1, MW10, Q0.3) nor "
+          "a variable of the table (DB1.Name)",
+          text);
     return std::nullopt;
   }
   if (v->type.is_text() || v->type.kind == store::s7_kind::date_and_time) {
-    why = fmt::format("\"{}\" is a {}: only numbers and BOOL can be set and driven", text, v->type.name());
+    why = fmt::format("\"{}\" is a {}: only numbers and BOOL can be set and driven", text,
+                      v->type.name());
     return std::nullopt;
   }
   v->label = std::string(text);

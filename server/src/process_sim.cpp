@@ -15,8 +15,28 @@
 namespace protos7::server {
 
 struct process_expr {
-  enum class op : std::uint8_t { number, variable, time, neg, inv, add, sub, mul, div, mod, pow,
-                                 lt, le, gt, ge, eq, ne, conj, disj, call };
+  enum class op : std::uint8_t {
+    number,
+    variable,
+    time,
+    neg,
+    inv,
+    add,
+    sub,
+    mul,
+    div,
+    mod,
+    pow,
+    lt,
+    le,
+    gt,
+    ge,
+    eq,
+    ne,
+    conj,
+    disj,
+    call
+  };
   op o = op::number;
   double number = 0;
   plc_variable var;
@@ -36,10 +56,20 @@ struct function_info {
   std::string_view name;
   std::size_t arity;
 };
-constexpr std::array<function_info, 14> functions{{{"sin", 1}, {"cos", 1}, {"tan", 1}, {"abs", 1},
-                                                    {"sqrt", 1}, {"floor", 1}, {"ceil", 1}, {"round", 1},
-                                                    {"exp", 1}, {"log", 1}, {"min", 2}, {"max", 2},
-                                                    {"clamp", 3}, {"pow", 2}}};
+constexpr std::array<function_info, 14> functions{{{"sin", 1},
+                                                   {"cos", 1},
+                                                   {"tan", 1},
+                                                   {"abs", 1},
+                                                   {"sqrt", 1},
+                                                   {"floor", 1},
+                                                   {"ceil", 1},
+                                                   {"round", 1},
+                                                   {"exp", 1},
+                                                   {"log", 1},
+                                                   {"min", 2},
+                                                   {"max", 2},
+                                                   {"clamp", 3},
+                                                   {"pow", 2}}};
 
 // Recursive descent over the expression text; errors throw a sentence (caught in parse_process).
 class expr_parser {
@@ -70,7 +100,12 @@ class expr_parser {
     static const std::array<std::vector<std::pair<std::string_view, op>>, 5> levels{{
         {{"||", op::disj}},
         {{"&&", op::conj}},
-        {{"<=", op::le}, {">=", op::ge}, {"==", op::eq}, {"!=", op::ne}, {"<", op::lt}, {">", op::gt}},
+        {{"<=", op::le},
+         {">=", op::ge},
+         {"==", op::eq},
+         {"!=", op::ne},
+         {"<", op::lt},
+         {">", op::gt}},
         {{"+", op::add}, {"-", op::sub}},
         {{"*", op::mul}, {"/", op::div}, {"%", op::mod}},
     }};
@@ -118,7 +153,8 @@ class expr_parser {
       if (!eat(")")) fail("missing )");
       return e;
     }
-    if (at_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[at_])) != 0 || s_[at_] == '.')) {
+    if (at_ < s_.size() &&
+        (std::isdigit(static_cast<unsigned char>(s_[at_])) != 0 || s_[at_] == '.')) {
       std::size_t used = 0;
       e.number = std::stod(std::string(s_.substr(at_, 40)), &used);
       at_ += used;
@@ -140,13 +176,14 @@ class expr_parser {
   }
   std::string word() {
     const std::size_t from = at_;
-    while (at_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[at_])) != 0 || s_[at_] == '_' ||
-                               (s_[at_] == '.' && at_ > from)))
+    while (at_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[at_])) != 0 ||
+                               s_[at_] == '_' || (s_[at_] == '.' && at_ > from)))
       ++at_;
     return std::string(s_.substr(from, at_ - from));
   }
   process_expr call(const std::string& name) {
-    const auto f = std::find_if(functions.begin(), functions.end(), [&](const function_info& i) { return i.name == name; });
+    const auto f = std::find_if(functions.begin(), functions.end(),
+                                [&](const function_info& i) { return i.name == name; });
     if (f == functions.end()) fail(fmt::format("unknown function {}", name));
     process_expr e;
     e.o = op::call;
@@ -168,7 +205,8 @@ class expr_parser {
 
 double call_function(const process_expr& e, plc_memory& mem, double t) {
   std::array<double, 3> a{};
-  for (std::size_t i = 0; i < e.args.size() && i < a.size(); ++i) a[i] = evaluate(e.args[i], mem, t);
+  for (std::size_t i = 0; i < e.args.size() && i < a.size(); ++i)
+    a[i] = evaluate(e.args[i], mem, t);
   if (e.fn == "sin") return std::sin(a[0]);
   if (e.fn == "cos") return std::cos(a[0]);
   if (e.fn == "tan") return std::tan(a[0]);
@@ -197,21 +235,33 @@ constexpr std::array<std::string_view, 8> kind_names{"ramp",    "sine",   "squar
 // The keys each kind takes (besides "kind").
 std::vector<std::string_view> keys_of(process_kind k) {
   switch (k) {
-    case process_kind::ramp: return {"min", "max", "period_s"};
-    case process_kind::sine: return {"min", "max", "period_s", "phase_deg"};
-    case process_kind::square: return {"min", "max", "period_s", "duty"};
-    case process_kind::random_walk: return {"min", "max", "step", "seed", "start"};
-    case process_kind::counter: return {"min", "max", "step", "every_ms"};
-    case process_kind::toggle: return {"period_s"};
-    case process_kind::copy: return {"source"};
-    case process_kind::expression: return {"expression"};
+    case process_kind::ramp:
+      return {"min", "max", "period_s"};
+    case process_kind::sine:
+      return {"min", "max", "period_s", "phase_deg"};
+    case process_kind::square:
+      return {"min", "max", "period_s", "duty"};
+    case process_kind::random_walk:
+      return {"min", "max", "step", "seed", "start"};
+    case process_kind::counter:
+      return {"min", "max", "step", "every_ms"};
+    case process_kind::toggle:
+      return {"period_s"};
+    case process_kind::copy:
+      return {"source"};
+    case process_kind::expression:
+      return {"expression"};
   }
   return {};
 }
 
 void read_numbers(const json& d, process_def& p, std::string& why) {
   p.min = number(d, "min", p.kind == process_kind::counter ? 0 : p.min, why);
-  p.max = number(d, "max", p.kind == process_kind::square ? 1 : p.kind == process_kind::counter ? 65535 : p.max, why);
+  p.max = number(d, "max",
+                 p.kind == process_kind::square    ? 1
+                 : p.kind == process_kind::counter ? 65535
+                                                   : p.max,
+                 why);
   p.period_s = number(d, "period_s", p.kind == process_kind::toggle ? 2 : p.period_s, why);
   p.phase_deg = number(d, "phase_deg", 0, why);
   p.duty = number(d, "duty", 0.5, why);
@@ -220,12 +270,18 @@ void read_numbers(const json& d, process_def& p, std::string& why) {
   const double every = number(d, "every_ms", 1000, why);
   const double seed = number(d, "seed", 1, why);
   if (!why.empty()) return;
-  if (p.max < p.min) why = "\"max\" must not be below \"min\"";
-  else if (!(p.period_s >= 0.1 && p.period_s <= 86400)) why = "\"period_s\" must be 0.1 to 86400";
-  else if (!(p.duty >= 0 && p.duty <= 1)) why = "\"duty\" must be 0 to 1";
-  else if (!(every >= 10 && every <= 86'400'000)) why = "\"every_ms\" must be 10 to 86400000";
-  else if (!(seed >= 0 && seed < 9.0e15)) why = "\"seed\" must be a whole number 0 or more";
-  else if (!(p.step > 0)) why = "\"step\" must be above 0";
+  if (p.max < p.min)
+    why = "\"max\" must not be below \"min\"";
+  else if (!(p.period_s >= 0.1 && p.period_s <= 86400))
+    why = "\"period_s\" must be 0.1 to 86400";
+  else if (!(p.duty >= 0 && p.duty <= 1))
+    why = "\"duty\" must be 0 to 1";
+  else if (!(every >= 10 && every <= 86'400'000))
+    why = "\"every_ms\" must be 10 to 86400000";
+  else if (!(seed >= 0 && seed < 9.0e15))
+    why = "\"seed\" must be a whole number 0 or more";
+  else if (!(p.step > 0))
+    why = "\"step\" must be above 0";
   p.every_ms = static_cast<std::uint32_t>(every);
   p.seed = static_cast<std::uint64_t>(seed);
 }
@@ -235,26 +291,46 @@ void read_numbers(const json& d, process_def& p, std::string& why) {
 double evaluate(const process_expr& e, plc_memory& mem, double t) {
   const auto arg = [&](std::size_t i) { return evaluate(e.args[i], mem, t); };
   switch (e.o) {
-    case op::number: return e.number;
-    case op::time: return t;
-    case op::variable: return read_plc_variable(mem, e.var).value_or(0.0);
-    case op::neg: return -arg(0);
-    case op::inv: return arg(0) == 0 ? 1 : 0;
-    case op::add: return arg(0) + arg(1);
-    case op::sub: return arg(0) - arg(1);
-    case op::mul: return arg(0) * arg(1);
-    case op::div: return arg(0) / arg(1);
-    case op::mod: return std::fmod(arg(0), arg(1));
-    case op::pow: return std::pow(arg(0), arg(1));
-    case op::lt: return arg(0) < arg(1) ? 1 : 0;
-    case op::le: return arg(0) <= arg(1) ? 1 : 0;
-    case op::gt: return arg(0) > arg(1) ? 1 : 0;
-    case op::ge: return arg(0) >= arg(1) ? 1 : 0;
-    case op::eq: return arg(0) == arg(1) ? 1 : 0;
-    case op::ne: return arg(0) != arg(1) ? 1 : 0;
-    case op::conj: return arg(0) != 0 && arg(1) != 0 ? 1 : 0;
-    case op::disj: return arg(0) != 0 || arg(1) != 0 ? 1 : 0;
-    case op::call: return call_function(e, mem, t);
+    case op::number:
+      return e.number;
+    case op::time:
+      return t;
+    case op::variable:
+      return read_plc_variable(mem, e.var).value_or(0.0);
+    case op::neg:
+      return -arg(0);
+    case op::inv:
+      return arg(0) == 0 ? 1 : 0;
+    case op::add:
+      return arg(0) + arg(1);
+    case op::sub:
+      return arg(0) - arg(1);
+    case op::mul:
+      return arg(0) * arg(1);
+    case op::div:
+      return arg(0) / arg(1);
+    case op::mod:
+      return std::fmod(arg(0), arg(1));
+    case op::pow:
+      return std::pow(arg(0), arg(1));
+    case op::lt:
+      return arg(0) < arg(1) ? 1 : 0;
+    case op::le:
+      return arg(0) <= arg(1) ? 1 : 0;
+    case op::gt:
+      return arg(0) > arg(1) ? 1 : 0;
+    case op::ge:
+      return arg(0) >= arg(1) ? 1 : 0;
+    case op::eq:
+      return arg(0) == arg(1) ? 1 : 0;
+    case op::ne:
+      return arg(0) != arg(1) ? 1 : 0;
+    case op::conj:
+      return arg(0) != 0 && arg(1) != 0 ? 1 : 0;
+    case op::disj:
+      return arg(0) != 0 || arg(1) != 0 ? 1 : 0;
+    case op::call:
+      return call_function(e, mem, t);
   }
   return 0;
 }
@@ -273,8 +349,8 @@ std::optional<process_def> parse_process(std::string_view text, const store::typ
   }
   const auto k = std::find(kind_names.begin(), kind_names.end(), d.at("kind").get<std::string>());
   if (k == kind_names.end()) {
-    why = fmt::format("unknown kind \"{}\" (one of {})", d.at("kind").get<std::string>().substr(0, 32),
-                      fmt::join(kind_names, ", "));
+    why = fmt::format("unknown kind \"{}\" (one of {})",
+                      d.at("kind").get<std::string>().substr(0, 32), fmt::join(kind_names, ", "));
     return std::nullopt;
   }
   process_def p;
@@ -282,17 +358,22 @@ std::optional<process_def> parse_process(std::string_view text, const store::typ
   const auto allowed = keys_of(p.kind);
   for (const auto& [key, v] : d.items())
     if (key != "kind" && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      why = fmt::format("\"{}\" does not apply to {} (it takes {})", key, *k, fmt::join(allowed, ", "));
+      why = fmt::format("\"{}\" does not apply to {} (it takes {})", key, *k,
+                        fmt::join(allowed, ", "));
       return std::nullopt;
     }
   read_numbers(d, p, why);
-  if (why.empty() && p.kind == process_kind::toggle && !target.is_bool()) why = "toggle drives a BOOL";
+  if (why.empty() && p.kind == process_kind::toggle && !target.is_bool())
+    why = "toggle drives a BOOL";
   if (why.empty() && p.kind == process_kind::copy) {
-    p.source = d.contains("source") && d.at("source").is_string() ? d.at("source").get<std::string>() : "";
+    p.source =
+        d.contains("source") && d.at("source").is_string() ? d.at("source").get<std::string>() : "";
     p.source_variable = parse_plc_variable(p.source, "", lookup, why);
   }
   if (why.empty() && p.kind == process_kind::expression) {
-    p.expression = d.contains("expression") && d.at("expression").is_string() ? d.at("expression").get<std::string>() : "";
+    p.expression = d.contains("expression") && d.at("expression").is_string()
+                       ? d.at("expression").get<std::string>()
+                       : "";
     if (p.expression.empty() || p.expression.size() > max_expression_length) {
       why = fmt::format("\"expression\" must be 1 to {} characters", max_expression_length);
     } else {
@@ -312,17 +393,28 @@ std::string process_json(const process_def& p) {
   d["kind"] = std::string(process_kind_name(p.kind));
   for (std::string_view key : keys_of(p.kind)) {
     const std::string k(key);
-    if (k == "min") d[k] = p.min;
-    else if (k == "max") d[k] = p.max;
-    else if (k == "period_s") d[k] = p.period_s;
-    else if (k == "phase_deg") d[k] = p.phase_deg;
-    else if (k == "duty") d[k] = p.duty;
-    else if (k == "step") d[k] = p.step;
-    else if (k == "seed") d[k] = p.seed;
-    else if (k == "start" && p.start) d[k] = *p.start;
-    else if (k == "every_ms") d[k] = p.every_ms;
-    else if (k == "source") d[k] = p.source;
-    else if (k == "expression") d[k] = p.expression;
+    if (k == "min")
+      d[k] = p.min;
+    else if (k == "max")
+      d[k] = p.max;
+    else if (k == "period_s")
+      d[k] = p.period_s;
+    else if (k == "phase_deg")
+      d[k] = p.phase_deg;
+    else if (k == "duty")
+      d[k] = p.duty;
+    else if (k == "step")
+      d[k] = p.step;
+    else if (k == "seed")
+      d[k] = p.seed;
+    else if (k == "start" && p.start)
+      d[k] = *p.start;
+    else if (k == "every_ms")
+      d[k] = p.every_ms;
+    else if (k == "source")
+      d[k] = p.source;
+    else if (k == "expression")
+      d[k] = p.expression;
   }
   return d.dump();
 }
@@ -331,12 +423,14 @@ variable_lookup definitions_lookup(std::vector<store::variable_definition> defs)
   auto shared = std::make_shared<const std::vector<store::variable_definition>>(std::move(defs));
   return [shared](std::string_view name) -> std::optional<plc_variable> {
     // "DB<n>.<name>"
-    if (name.size() < 4 || (name[0] != 'D' && name[0] != 'd') || (name[1] != 'B' && name[1] != 'b')) return std::nullopt;
+    if (name.size() < 4 || (name[0] != 'D' && name[0] != 'd') || (name[1] != 'B' && name[1] != 'b'))
+      return std::nullopt;
     const auto dot = name.find('.');
     if (dot == std::string_view::npos || dot < 3) return std::nullopt;
     std::uint32_t db = 0;
     for (char c : name.substr(2, dot - 2)) {
-      if (c < '0' || c > '9' || (db = db * 10 + static_cast<std::uint32_t>(c - '0')) > 65535) return std::nullopt;
+      if (c < '0' || c > '9' || (db = db * 10 + static_cast<std::uint32_t>(c - '0')) > 65535)
+        return std::nullopt;
     }
     const std::string_view var = name.substr(dot + 1);
     for (const store::variable_definition& d : *shared) {
@@ -353,9 +447,9 @@ variable_lookup definitions_lookup(std::vector<store::variable_definition> defs)
   };
 }
 
-std::vector<driven_variable> driven_from(const store::catalog& c, std::vector<std::string>& problems) {
-  const variable_lookup lookup =
-      definitions_lookup({c.variables.begin(), c.variables.end()});
+std::vector<driven_variable> driven_from(const store::catalog& c,
+                                         std::vector<std::string>& problems) {
+  const variable_lookup lookup = definitions_lookup({c.variables.begin(), c.variables.end()});
   std::vector<driven_variable> out;
   for (const store::variable& v : c.variables) {
     const auto it = c.processes.find(v.id);
@@ -377,7 +471,9 @@ std::vector<driven_variable> driven_from(const store::catalog& c, std::vector<st
 
 process_sim::process_sim(std::chrono::milliseconds tick) : tick_(tick) {}
 
-process_sim::~process_sim() { stop(); }
+process_sim::~process_sim() {
+  stop();
+}
 
 void process_sim::set(std::vector<driven_variable> vars) {
   const std::lock_guard lock{mu_};
@@ -411,11 +507,16 @@ double process_sim::value_of(state& s, plc_memory& mem, double t) const {
   const double span = d.max - d.min;
   const double phase = std::fmod(t, d.period_s) / d.period_s;  // 0 .. 1 within the period
   switch (d.kind) {
-    case process_kind::ramp: return d.min + span * phase;
+    case process_kind::ramp:
+      return d.min + span * phase;
     case process_kind::sine:
-      return d.min + span / 2 * (1 + std::sin(2 * std::numbers::pi * phase + d.phase_deg * std::numbers::pi / 180));
-    case process_kind::square: return phase < d.duty ? d.max : d.min;
-    case process_kind::toggle: return phase < 0.5 ? 1 : 0;
+      return d.min + span / 2 *
+                         (1 + std::sin(2 * std::numbers::pi * phase +
+                                       d.phase_deg * std::numbers::pi / 180));
+    case process_kind::square:
+      return phase < d.duty ? d.max : d.min;
+    case process_kind::toggle:
+      return phase < 0.5 ? 1 : 0;
     case process_kind::random_walk:
       if (!s.started) {
         s.walk = d.start.value_or(d.min + span / 2);
@@ -431,7 +532,8 @@ double process_sim::value_of(state& s, plc_memory& mem, double t) const {
     }
     case process_kind::copy:
       return d.source_variable ? read_plc_variable(mem, *d.source_variable).value_or(0) : 0;
-    case process_kind::expression: return d.expr ? evaluate(*d.expr, mem, t) : 0;
+    case process_kind::expression:
+      return d.expr ? evaluate(*d.expr, mem, t) : 0;
   }
   return 0;
 }
@@ -445,7 +547,8 @@ void process_sim::tick(plc_memory& mem, double t) {
     // Written only when it changes what a client reads (REAL: as a float).
     const double want = s.v.variable.type.kind == store::s7_kind::real
                             ? static_cast<double>(static_cast<float>(v))
-                            : s.v.variable.type.is_float() ? v : std::round(v);
+                        : s.v.variable.type.is_float() ? v
+                                                       : std::round(v);
     if (*now != want) (void)write_plc_variable(mem, s.v.variable, v);
   }
   ticks_.fetch_add(1);
@@ -482,7 +585,8 @@ void process_sim::stop() {
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   // A tick still queued in the loop refers to this object: wait until it ran or was dropped.
-  for (int i = 0; i < 1000 && busy_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 1000 && busy_.load(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
 }  // namespace protos7::server

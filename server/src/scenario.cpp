@@ -43,11 +43,13 @@ std::string get_text(const json& j, const std::string& where) {
   return j.get<std::string>();
 }
 
-void expect_keys(const json& j, const std::string& where, std::initializer_list<std::string_view> allowed) {
+void expect_keys(const json& j, const std::string& where,
+                 std::initializer_list<std::string_view> allowed) {
   if (!j.is_object()) fail(where, "expected an object");
   for (const auto& [k, v] : j.items())
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-      fail(where + "." + k, fmt::format("unknown key (allowed here: {})", fmt::join(allowed, ", ")));
+      fail(where + "." + k,
+           fmt::format("unknown key (allowed here: {})", fmt::join(allowed, ", ")));
 }
 
 plc_variable get_variable(const json& step, const char* key, const std::string& where,
@@ -60,21 +62,26 @@ plc_variable get_variable(const json& step, const char* key, const std::string& 
 }
 
 scenario_step parse_step(const json& j, const std::string& where, const variable_lookup& lookup) {
-  expect_keys(j, where, {"at", "mode", "set", "type", "value", "raise", "clear", "fault", "enabled", "comment"});
+  expect_keys(
+      j, where,
+      {"at", "mode", "set", "type", "value", "raise", "clear", "fault", "enabled", "comment"});
   if (!j.contains("at")) fail(where, "missing key \"at\" (when, e.g. \"10s\")");
   scenario_step s;
   s.at = get_time(j.at("at"), where + ".at");
   const int kinds = int{j.contains("mode")} + int{j.contains("set")} + int{j.contains("raise")} +
                     int{j.contains("clear")} + int{j.contains("fault")};
-  if (kinds != 1) fail(where, "give exactly one of \"mode\", \"set\", \"raise\", \"clear\", \"fault\"");
+  if (kinds != 1)
+    fail(where, "give exactly one of \"mode\", \"set\", \"raise\", \"clear\", \"fault\"");
   if (j.contains("mode")) {
     const std::string m = get_text(j.at("mode"), where + ".mode");
-    if (m != "run" && m != "stop" && m != "RUN" && m != "STOP") fail(where + ".mode", "expected \"run\" or \"stop\"");
+    if (m != "run" && m != "stop" && m != "RUN" && m != "STOP")
+      fail(where + ".mode", "expected \"run\" or \"stop\"");
     s.mode = m == "run" || m == "RUN" ? operating_mode::run : operating_mode::stop;
   } else if (j.contains("fault")) {
     s.what = scenario_step::kind::fault;
     s.fault = get_text(j.at("fault"), where + ".fault");
-    if (j.contains("enabled") && !j.at("enabled").is_boolean()) fail(where + ".enabled", "expected true or false");
+    if (j.contains("enabled") && !j.at("enabled").is_boolean())
+      fail(where + ".enabled", "expected true or false");
     s.enabled = !j.contains("enabled") || j.at("enabled").get<bool>();
   } else {
     s.what = scenario_step::kind::set;
@@ -83,10 +90,12 @@ scenario_step parse_step(const json& j, const std::string& where, const variable
     if (key == std::string_view("set")) {
       if (!j.contains("value")) fail(where, "\"set\" needs a \"value\"");
       const json& v = j.at("value");
-      if (!v.is_number() && !v.is_boolean()) fail(where + ".value", "expected a number or true/false");
+      if (!v.is_number() && !v.is_boolean())
+        fail(where + ".value", "expected a number or true/false");
       s.value = v.is_boolean() ? (v.get<bool>() ? 1.0 : 0.0) : v.get<double>();
     } else {
-      if (!s.variable.type.is_bool()) fail(where + "." + key, "raise and clear take a BOOL (e.g. DB1.DBX8.1)");
+      if (!s.variable.type.is_bool())
+        fail(where + "." + key, "raise and clear take a BOOL (e.g. DB1.DBX8.1)");
       s.value = key == std::string_view("raise") ? 1.0 : 0.0;
     }
   }
@@ -97,14 +106,18 @@ scenario_step parse_step(const json& j, const std::string& where, const variable
 
 std::string scenario_step::describe() const {
   switch (what) {
-    case kind::mode: return mode == operating_mode::run ? "RUN" : "STOP";
-    case kind::fault: return fmt::format("fault rule \"{}\" {}", fault, enabled ? "on" : "off");
-    case kind::set: break;
+    case kind::mode:
+      return mode == operating_mode::run ? "RUN" : "STOP";
+    case kind::fault:
+      return fmt::format("fault rule \"{}\" {}", fault, enabled ? "on" : "off");
+    case kind::set:
+      break;
   }
   return fmt::format("{} = {}", variable.label, value);
 }
 
-scenario parse_scenario(std::string_view text, const std::string& source, const variable_lookup& lookup) {
+scenario parse_scenario(std::string_view text, const std::string& source,
+                        const variable_lookup& lookup) {
   json doc;
   try {
     doc = json::parse(text);
@@ -116,12 +129,14 @@ scenario parse_scenario(std::string_view text, const std::string& source, const 
     fail(source, "missing \"steps\" (a list of {\"at\": ..., and what to do})");
   scenario sc;
   for (std::size_t i = 0; i < doc.at("steps").size(); ++i)
-    sc.steps.push_back(parse_step(doc.at("steps")[i], fmt::format("{}: steps[{}]", source, i), lookup));
+    sc.steps.push_back(
+        parse_step(doc.at("steps")[i], fmt::format("{}: steps[{}]", source, i), lookup));
   std::stable_sort(sc.steps.begin(), sc.steps.end(),
                    [](const scenario_step& a, const scenario_step& b) { return a.at < b.at; });
   sc.period = sc.steps.back().at;
   if (doc.contains("period")) sc.period = get_time(doc.at("period"), source + ": period");
-  if (sc.period < sc.steps.back().at) fail(source + ": period", "shorter than the last step's time");
+  if (sc.period < sc.steps.back().at)
+    fail(source + ": period", "shorter than the last step's time");
   if (doc.contains("repeat")) {
     const json& r = doc.at("repeat");
     if (r.is_boolean())
@@ -131,7 +146,8 @@ scenario parse_scenario(std::string_view text, const std::string& source, const 
     else
       fail(source + ": repeat", "expected true (for ever) or a number of passes (1 or more)");
   }
-  if (sc.passes != 1 && sc.period.count() == 0) fail(source + ": period", "a repeated scenario needs a period over 0");
+  if (sc.passes != 1 && sc.period.count() == 0)
+    fail(source + ": period", "a repeated scenario needs a period over 0");
   return sc;
 }
 
@@ -146,7 +162,9 @@ scenario load_scenario(const std::string& path, const variable_lookup& lookup) {
 scenario_runner::scenario_runner(scenario sc, server& srv, plc_memory& mem)
     : sc_(std::move(sc)), srv_(srv), mem_(mem) {}
 
-scenario_runner::~scenario_runner() { stop(); }
+scenario_runner::~scenario_runner() {
+  stop();
+}
 
 void scenario_runner::start() {
   thread_ = std::thread([this] { loop(); });
@@ -173,7 +191,8 @@ void scenario_runner::loop() {
       server* srv = &srv_;
       plc_memory* mem = &mem_;
       std::atomic<std::uint64_t>* run = &run_;
-      const std::string when = fmt::format("scenario at {} ms (pass {})", step.at.count(), pass + 1);
+      const std::string when =
+          fmt::format("scenario at {} ms (pass {})", step.at.count(), pass + 1);
       const bool posted = srv_.post([srv, mem, run, step, when] {
         bool ok = true;
         if (step.what == scenario_step::kind::mode)
@@ -183,7 +202,9 @@ void scenario_runner::loop() {
         else
           ok = write_plc_variable(*mem, step.variable, step.value);
         log(ok ? log_level::info : log_level::warn, "{}: {}{}", when, step.describe(),
-            ok ? "" : step.what == scenario_step::kind::fault ? " (no such rule)" : " (not in memory)");
+            ok                                        ? ""
+            : step.what == scenario_step::kind::fault ? " (no such rule)"
+                                                      : " (not in memory)");
         run->fetch_add(1);
       });
       if (!posted) return;  // the server stopped

@@ -411,13 +411,17 @@ struct connection_validator::impl {
   std::pair<std::string, std::string> classify(const fault_rec& f, bytes pdu) const {
     const auto a = s7::parse(pdu);
     const auto b = s7::parse(f.request_pdu);
-    const auto same = [](bytes x, bytes y) { return std::equal(x.begin(), x.end(), y.begin(), y.end()); };
+    const auto same = [](bytes x, bytes y) {
+      return std::equal(x.begin(), x.end(), y.begin(), y.end());
+    };
     if (!a) return {"new_request", "a request that does not parse"};
     const std::uint16_t ref = a->hdr.pdu_ref;
     if (b && a->hdr.type == b->hdr.type && same(a->param, b->param) && same(a->data, b->data)) {
-      std::string d = ref == f.r.pdu_ref ? fmt::format("with the same PDU reference {}", ref)
-                                         : fmt::format("with a new PDU reference {} (was {})", ref, f.r.pdu_ref);
-      if (f.r.delay_ms != 0 && clock::now() < f.reply_at) d += ", before the delayed reply was sent";
+      std::string d = ref == f.r.pdu_ref
+                          ? fmt::format("with the same PDU reference {}", ref)
+                          : fmt::format("with a new PDU reference {} (was {})", ref, f.r.pdu_ref);
+      if (f.r.delay_ms != 0 && clock::now() < f.reply_at)
+        d += ", before the delayed reply was sent";
       return {"retried_same_request", d};
     }
     return {"new_request", ref == f.r.pdu_ref && f.kind == fault_event_kind::request
@@ -454,9 +458,13 @@ struct connection_validator::impl {
                     std::equal(f.request_pdu.begin(), f.request_pdu.end(), seen_request.begin());
       if (match) {
         f.armed = true;
-        // The server will never answer it: as for the server's own Max AmQ count, it is no
-        // longer in flight (a retry with the same reference is no reuse).
-        if (f.r.reply_suppressed && f.kind == fault_event_kind::request) in_flight.erase(f.r.pdu_ref);
+        // The server will never answer it (or answered it under another reference): as for the
+        // server's own Max AmQ count, it is no longer in flight (a retry with the same reference
+        // is no reuse, the next request no excess).
+        const bool re_referenced =
+            std::find(f.r.kinds.begin(), f.r.kinds.end(), "wrong_pdu_ref") != f.r.kinds.end();
+        if ((f.r.reply_suppressed || re_referenced) && f.kind == fault_event_kind::request)
+          in_flight.erase(f.r.pdu_ref);
         return;
       }
     }
@@ -580,14 +588,21 @@ bool connection_validator::awaiting_reconnect() const noexcept {
                      [](const impl::fault_rec& f) { return f.r.reaction == "pending"; });
 }
 
-void connection_validator::came_back(bool reconnected, std::int64_t ms, const std::string& detail) {
+void connection_validator::came_back(bool reconnected, const std::string& detail) {
   impl& s = *p_;
   for (impl::fault_rec& f : s.faults) f.armed = true;  // the connection is over
   s.resolve(impl::clock::now(), [&](const impl::fault_rec&) {
-    return std::pair<std::string, std::string>{
-        reconnected ? "reconnected" : "gave_up",
-        fmt::format("{} ms after the connection ended{}{}", ms, detail.empty() ? "" : ": ", detail)};
+    return std::pair<std::string, std::string>{reconnected ? "reconnected" : "gave_up", detail};
   });
+}
+
+std::chrono::steady_clock::time_point connection_validator::opened_at() const noexcept {
+  return p_->opened;
+}
+
+std::optional<std::chrono::steady_clock::time_point> connection_validator::last_fault_at() const {
+  if (p_->faults.empty()) return std::nullopt;
+  return p_->faults.back().reply_at - std::chrono::milliseconds(p_->faults.back().r.delay_ms);
 }
 
 void connection_validator::server_stopped() {
@@ -687,7 +702,8 @@ std::string connection_validator::report_junit() const {
   x += "</testcase>\n";
   for (const fault_reaction& f : fs) {
     x += fmt::format("<testcase classname=\"{}\" name=\"{}\">", cls,
-                     xml_escape(fmt::format("fault {} ({}): {} on {}", f.sequence, f.rule, f.action, f.request)));
+                     xml_escape(fmt::format("fault {} ({}): {} on {}", f.sequence, f.rule, f.action,
+                                            f.request)));
     const std::string what = fmt::format("{}: {}", f.reaction, f.detail);
     if (f.reaction == "violated_rule")
       x += fmt::format("<failure message=\"{}\"/>", xml_escape(what));
@@ -735,8 +751,7 @@ void validator::on_open(int id, const std::string& peer) {
       ++it;
       continue;
     }
-    it->v->came_back(true, std::chrono::duration_cast<std::chrono::milliseconds>(now - it->at).count(),
-                     fmt::format("connection {} from {}", count_ + 1, peer));
+    it->v->came_back(true, fmt::format("connection {} from the same address", count_ + 1));
     finish(it->number, *it->v);
     it = ended_.erase(it);
   }
@@ -767,9 +782,9 @@ void validator::expire(std::chrono::steady_clock::time_point now, bool all) {
       ++it;
       continue;
     }
-    it->v->came_back(false, waited.count(),
-                     waited < opt_.reconnect_window ? "no new connection before the server stopped"
-                                                    : "no new connection from its address");
+    it->v->came_back(false, waited < opt_.reconnect_window
+                                ? "no new connection before the server stopped"
+                                : "no new connection from its address");
     finish(it->number, *it->v);
     it = ended_.erase(it);
   }
@@ -800,6 +815,18 @@ void validator::on_close(int id) {
   for (std::size_t i = before; i < v->deviations().size(); ++i)
     log(log_level::warn, "{}: validate: {}: {}", v->peer(), v->deviations()[i].code,
         v->deviations()[i].message);
+  if (v->awaiting_reconnect()) {
+    // Some clients open the new connection before they close the old one.
+    for (const auto& [other, o] : open_) {
+      if (address_of(o.second->peer()) != address_of(v->peer()) ||
+          o.second->opened_at() < *v->last_fault_at())
+        continue;
+      v->came_back(true,
+                   fmt::format("connection {} from the same address, opened before this one closed",
+                               o.first));
+      break;
+    }
+  }
   if (v->awaiting_reconnect()) {
     ended_.push_back({n, std::move(v), std::chrono::steady_clock::now()});
     return;

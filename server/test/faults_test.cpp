@@ -1,5 +1,7 @@
 // Fault injection (faults.hpp, fault_rules.hpp) over real sockets: each action's bytes on the
 // wire, the selectors and counters, and the rules format with its errors.
+#include "protos7/server/faults.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
@@ -11,7 +13,6 @@
 #include "protos7/codec/transport.hpp"
 #include "protos7/codec/userdata.hpp"
 #include "protos7/server/fault_rules.hpp"
-#include "protos7/server/faults.hpp"
 #include "test_client.hpp"
 
 using namespace p7test;
@@ -130,20 +131,25 @@ TEST(fault_rules, refuses_what_cannot_work_and_says_where) {
   EXPECT_EQ(error_of(R"({"rules": [{"when": {"db": 2}, "do": {"item_return_code": 5}}]})"),
             "f.json: rules[0].do: item_return_code needs \"function\": \"read_var\" or "
             "\"write_var\"");
-  EXPECT_EQ(error_of(R"({"rules": [{"when": {"function": "read_var"}, "do": {"item_return_code": "0xFF"}}]})"),
-            "f.json: rules[0].do.item_return_code: 0xFF is not an item error code (e.g. \"0x05\" "
-            "address out of range, \"0x0A\" object does not exist)");
-  EXPECT_EQ(error_of(R"({"rules": [{"when": {"function": "raed_var"}, "do": {"stop": true}}]})"),
-            "f.json: rules[0].when.function: unknown name \"raed_var\" (one of setup_communication, "
-            "read_var, write_var, request_download, download_block, download_ended, start_upload, "
-            "upload, end_upload, pi_service, plc_stop, or a number)");
-  EXPECT_EQ(error_of(R"({"rules": [{"when": {"event": "connect", "db": 1}, "do": {"close": true}}]})"),
-            "f.json: rules[0].when: a COTP CR is not a request: function, area, db, szl_* do not "
-            "apply");
+  EXPECT_EQ(
+      error_of(
+          R"({"rules": [{"when": {"function": "read_var"}, "do": {"item_return_code": "0xFF"}}]})"),
+      "f.json: rules[0].do.item_return_code: 0xFF is not an item error code (e.g. \"0x05\" "
+      "address out of range, \"0x0A\" object does not exist)");
+  EXPECT_EQ(
+      error_of(R"({"rules": [{"when": {"function": "raed_var"}, "do": {"stop": true}}]})"),
+      "f.json: rules[0].when.function: unknown name \"raed_var\" (one of setup_communication, "
+      "read_var, write_var, request_download, download_block, download_ended, start_upload, "
+      "upload, end_upload, pi_service, plc_stop, or a number)");
+  EXPECT_EQ(
+      error_of(R"({"rules": [{"when": {"event": "connect", "db": 1}, "do": {"close": true}}]})"),
+      "f.json: rules[0].when: a COTP CR is not a request: function, area, db, szl_* do not "
+      "apply");
   EXPECT_EQ(error_of(R"({"rules": [{"when": {"client": "10.0.0.300"}, "do": {"stop": true}}]})"),
             "f.json: rules[0].when.client: \"10.0.0.300\" is not an IPv4 address (write "
             "\"10.0.0.5\" or \"10.0.0.0/8\")");
-  EXPECT_EQ(error_of(R"({"rules": [{"name": "x", "do": {"stop": true}}, {"name": "x", "do": {"stop": true}}]})"),
+  EXPECT_EQ(error_of(R"({"rules": [{"name": "x", "do": {"stop": true}}, {"name": "x")"
+                     R"(, "do": {"stop": true}}]})"),
             "f.json: rules[1].name: \"x\" names an earlier rule too");
   EXPECT_EQ(error_of(R"({"rules": [{"do": {"header_error": "0x0001"}}]})"),
             "f.json: rules[0].do.header_error: 0x0001: a Job's error class is 0x81, 0x82, 0x83, "
@@ -169,7 +175,8 @@ TEST_F(faults, the_issue_example_delays_db1_reads_refuses_db2_writes_and_drops_s
   // Write Var of DB1 and DB2 in one job: DB2's item answered 0x05 and not written.
   const std::array<s7::any_address, 2> items{any(0x02, 2, 0x84, 1, 10), any(0x02, 2, 0x84, 2, 10)};
   const std::array<wdata, 2> data{wdata{0x04, hex("abcd"), {}}, wdata{0x04, hex("abcd"), {}}};
-  const auto w = c_->transact(client::job(3, var_param(s7::function::write_var, items), write_data(data)));
+  const auto w =
+      c_->transact(client::job(3, var_param(s7::function::write_var, items), write_data(data)));
   ASSERT_TRUE(w);
   const auto m = s7::decode(*w);
   ASSERT_TRUE(m);
@@ -188,7 +195,8 @@ TEST_F(faults, the_issue_example_delays_db1_reads_refuses_db2_writes_and_drops_s
 }
 
 TEST_F(faults, item_return_code_on_reads_keeps_the_other_items_and_their_order) {
-  set_rules(rs_, R"({"rules": [{"when": {"function": "read_var", "db": 3}, "do": {"item_return_code": "0x0A"}}]})");
+  set_rules(rs_, R"({"rules": [{"when": {"function": "read_var", "db": 3})"
+                 R"(, "do": {"item_return_code": "0x0A"}}]})");
   const std::array<s7::any_address, 3> items{any(0x02, 3, 0x84, 1, 0), any(0x02, 2, 0x84, 3, 0),
                                              any(0x02, 1, 0x84, 1, 7)};
   const auto r = c_->transact(client::job(7, var_param(s7::function::read_var, items)));
@@ -214,7 +222,12 @@ TEST_F(faults, header_error_answers_a_job_and_a_userdata_request) {
   const auto r = c_->transact(read_job(0x1234, 1, 0, 4));
   ASSERT_TRUE(r);
   // Ack_Data, pdu_ref 0x1234, error class 0x85 code 0x00, parameter | 04 | 00 |.
-  EXPECT_EQ(to_hex(*r), "32030000" "1234" "00020000" "8500" "0400");
+  EXPECT_EQ(to_hex(*r),
+            "32030000"
+            "1234"
+            "00020000"
+            "8500"
+            "0400");
   const auto u = c_->transact(read_szl_request(0x55, 0x0011, 0));
   ASSERT_TRUE(u);
   const auto m = s7::decode(*u);
@@ -238,7 +251,8 @@ TEST_F(faults, a_wrong_pdu_reference_is_exactly_that) {
   EXPECT_EQ(to_hex(*wrong), to_hex(expected));
   const std::array<s7::any_address, 1> items{any(0x02, 1, 0x84, 1, 0)};
   const std::array<wdata, 1> data{wdata{0x04, hex("00"), {}}};
-  const auto w = c_->transact(client::job(0xFFFF, var_param(s7::function::write_var, items), write_data(data)));
+  const auto w = c_->transact(
+      client::job(0xFFFF, var_param(s7::function::write_var, items), write_data(data)));
   ASSERT_TRUE(w);
   EXPECT_EQ(s7::decode(*w)->p.hdr.pdu_ref, 7);
 }
@@ -276,7 +290,8 @@ TEST_F(faults, a_reply_split_into_cotp_segments_reassembles_to_the_same_pdu) {
 }
 
 TEST_F(faults, tcp_segments_and_a_trickle_deliver_the_reply_in_pieces) {
-  set_rules(rs_, R"({"rules": [{"when": {"function": "read_var"}, "do": {"trickle": {"bytes": 5, "interval_ms": 30}}}]})");
+  set_rules(rs_, R"({"rules": [{"when": {"function": "read_var"})"
+                 R"(, "do": {"trickle": {"bytes": 5, "interval_ms": 30}}}]})");
   c_->send_pdu(read_job(4, 1, 0, 16));  // the answer: 4 + 3 + 14 + 4 + 16 = 41 bytes
   const auto t0 = clk::now();
   std::size_t got = 0;
@@ -291,7 +306,7 @@ TEST_F(faults, tcp_segments_and_a_trickle_deliver_the_reply_in_pieces) {
     ++reads;
   }
   EXPECT_EQ(got, 41U);
-  EXPECT_GE(reads, 3U);  // (a slow reader may find several steps waiting)
+  EXPECT_GE(reads, 3U);             // (a slow reader may find several steps waiting)
   EXPECT_GE(ms_since(t0), 8 * 30);  // 9 steps, 30 ms apart
   // TCP segments: the next reply leaves in 3-byte sends (the client sees it whole and unchanged).
   set_rules(rs_, R"({"rules": [{"when": {"function": "read_var"}, "do": {"tcp_segment": 3}}]})");
@@ -306,13 +321,17 @@ TEST_F(faults, cotp_dr_carries_its_reason_and_the_connection_ends) {
   const auto f = c_->read_frame();
   ASSERT_TRUE(f);
   // TPKT, DR, dst-ref = the client's 0x000F, src-ref = ours (1), reason 0x80.
-  EXPECT_EQ(to_hex(*f), "0300000b" "0680000f0001" "80");
+  EXPECT_EQ(to_hex(*f),
+            "0300000b"
+            "0680000f0001"
+            "80");
   EXPECT_TRUE(c_->closed_by_peer());
 }
 
 TEST_F(faults, close_sends_a_fin_and_reset_an_rst) {
-  set_rules(rs_, R"({"rules": [{"when": {"function": "read_var", "db": 1}, "do": {"close": true}},
-                               {"when": {"function": "read_var", "db": 3}, "do": {"reset": true}}]})");
+  set_rules(rs_, R"({"rules": [
+      {"when": {"function": "read_var", "db": 1}, "do": {"close": true}},
+      {"when": {"function": "read_var", "db": 3}, "do": {"reset": true}}]})");
   c_->send_pdu(read_job(1, 1, 0, 4));
   std::array<std::byte, 16> b{};
   pollfd p{c_->fd(), POLLIN, 0};
@@ -328,7 +347,8 @@ TEST_F(faults, close_sends_a_fin_and_reset_an_rst) {
 }
 
 TEST_F(faults, refuse_connections_resets_new_connections_from_the_address) {
-  set_rules(rs_, R"({"rules": [{"when": {"client": "127.0.0.2", "max": 1}, "do": {"refuse_connections": true}}]})");
+  set_rules(rs_, R"({"rules": [{"when": {"client": "127.0.0.2", "max": 1})"
+                 R"(, "do": {"refuse_connections": true}}]})");
   client refused(rs_.port(), 0, "127.0.0.2");
   ASSERT_TRUE(refused.connected());
   std::array<std::byte, 16> b{};
@@ -343,7 +363,8 @@ TEST_F(faults, refuse_connections_resets_new_connections_from_the_address) {
 }
 
 TEST_F(faults, stop_puts_the_cpu_in_stop_and_the_request_is_still_served) {
-  set_rules(rs_, R"({"rules": [{"when": {"function": "read_var", "nth": 2}, "do": {"stop": true}}]})");
+  set_rules(rs_,
+            R"({"rules": [{"when": {"function": "read_var", "nth": 2}, "do": {"stop": true}}]})");
   ASSERT_TRUE(c_->transact(read_job(1, 1, 0, 1)));
   srv::operating_mode mode{};
   on_loop(rs_, [&] { mode = rs_.srv().plc().mode(); });
@@ -356,7 +377,9 @@ TEST_F(faults, stop_puts_the_cpu_in_stop_and_the_request_is_still_served) {
 }
 
 TEST_F(faults, clamp_pdu_lowers_the_negotiated_pdu_size) {
-  set_rules(rs_, R"({"rules": [{"when": {"function": "setup_communication"}, "do": {"clamp_pdu": 240}}]})");
+  set_rules(
+      rs_,
+      R"({"rules": [{"when": {"function": "setup_communication"}, "do": {"clamp_pdu": 240}}]})");
   client c(rs_.port());
   const auto cc = c.connect_request(cotp::make_s7_tsap(1, 0, 2));
   ASSERT_TRUE(cc);
@@ -380,7 +403,8 @@ TEST_F(faults, a_delay_at_connect_holds_the_cc) {
 }
 
 TEST_F(faults, every_nth_and_max_count_the_matching_requests) {
-  set_rules(rs_, R"({"rules": [{"when": {"function": "read_var", "every": 2, "max": 2}, "do": {"header_error": "0x8500"}}]})");
+  set_rules(rs_, R"({"rules": [{"when": {"function": "read_var", "every": 2, "max": 2})"
+                 R"(, "do": {"header_error": "0x8500"}}]})");
   std::string seen;
   for (std::uint16_t i = 1; i <= 6; ++i) {
     const auto r = c_->transact(read_job(i, 1, 0, 1));
@@ -395,7 +419,8 @@ TEST_F(faults, every_nth_and_max_count_the_matching_requests) {
 
 TEST_F(faults, a_seeded_probability_injects_the_same_requests_every_run) {
   const auto pattern = [&] {
-    set_rules(rs_, R"({"seed": 5, "rules": [{"when": {"function": "read_var", "probability": 0.5}, "do": {"header_error": "0x8500"}}]})");
+    set_rules(rs_, R"({"seed": 5, "rules": [{"when": {"function": "read_var", "probability": 0.5})"
+                   R"(, "do": {"header_error": "0x8500"}}]})");
     std::string seen;
     for (std::uint16_t i = 1; i <= 24; ++i) {
       const auto r = c_->transact(read_job(i, 1, 0, 1));
@@ -410,8 +435,10 @@ TEST_F(faults, a_seeded_probability_injects_the_same_requests_every_run) {
 }
 
 TEST_F(faults, every_injected_fault_is_recorded_with_what_it_did) {
-  set_rules(rs_, R"({"rules": [{"name": "lost SZL", "when": {"szl_id": "0x0011"}, "do": {"no_reply": true}},
-                               {"when": {"function": "read_var"}, "do": {"delay_ms": 50, "duplicate": true}}]})");
+  set_rules(rs_,
+            R"({"rules": [
+      {"name": "lost SZL", "when": {"szl_id": "0x0011"}, "do": {"no_reply": true}},
+      {"when": {"function": "read_var"}, "do": {"delay_ms": 50, "duplicate": true}}]})");
   c_->send_pdu(read_szl_request(0x21, 0x0011, 0));
   EXPECT_FALSE(c_->read_pdu(300));
   ASSERT_TRUE(c_->transact(read_job(0x22, 1, 0, 2)));
@@ -441,7 +468,8 @@ TEST_F(faults, every_injected_fault_is_recorded_with_what_it_did) {
 TEST_F(faults, disabled_rules_and_no_rules_leave_every_answer_unchanged) {
   const auto normal = c_->transact(read_job(0x42, 1, 0, 32));
   ASSERT_TRUE(normal);
-  set_rules(rs_, R"({"rules": [{"name": "x", "enabled": false, "do": {"header_error": "0x8500"}}]})");
+  set_rules(rs_,
+            R"({"rules": [{"name": "x", "enabled": false, "do": {"header_error": "0x8500"}}]})");
   EXPECT_EQ(to_hex(*c_->transact(read_job(0x42, 1, 0, 32))), to_hex(*normal));
   bool found = false;
   on_loop(rs_, [&] { found = rs_.srv().faults().set_enabled("x", true); });

@@ -4,6 +4,8 @@
 // Tolerance of the timing test: a change is seen no earlier than programmed (minus 20 ms for the
 // client's clock read) and at most 250 ms later: the client polls every 10 ms, and the rest is
 // the scheduling of a shared, loaded machine (CI runs this under ASan too).
+#include "protos7/server/scenario.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,7 +15,6 @@
 #include "protos7/codec/szl.hpp"
 #include "protos7/server/plc_variable.hpp"
 #include "protos7/server/process_sim.hpp"
-#include "protos7/server/scenario.hpp"
 #include "test_client.hpp"
 
 using namespace p7test;
@@ -99,12 +100,14 @@ TEST(scenario_format, refuses_what_cannot_run_and_says_where) {
             "s.json: steps[0].raise: raise and clear take a BOOL (e.g. DB1.DBX8.1)");
   EXPECT_EQ(error_of(R"({"steps": [{"at": "1s", "set": "DB1.DBW0"}]})"),
             "s.json: steps[0]: \"set\" needs a \"value\"");
-  EXPECT_EQ(error_of(R"({"steps": [{"at": "1s", "mode": "run", "raise": "M0.0"}]})"),
-            "s.json: steps[0]: give exactly one of \"mode\", \"set\", \"raise\", \"clear\", \"fault\"");
+  EXPECT_EQ(
+      error_of(R"({"steps": [{"at": "1s", "mode": "run", "raise": "M0.0"}]})"),
+      "s.json: steps[0]: give exactly one of \"mode\", \"set\", \"raise\", \"clear\", \"fault\"");
   EXPECT_EQ(error_of(R"({"period": "1s", "steps": [{"at": "2s", "mode": "run"}]})"),
             "s.json: period: shorter than the last step's time");
   EXPECT_EQ(error_of(R"({"steps": [{"at": "soon", "mode": "run"}]})"),
-            "s.json: steps[0].at: expected a time like \"10s\", \"500ms\", \"2m\" or a number of seconds");
+            "s.json: steps[0].at: expected a time like \"10s\", \"500ms\", \"2m\" or a number of "
+            "seconds");
 }
 
 // The client's view of the operating mode: SZL 0x0424's BZU-ID (8 RUN, 4 STOP).
@@ -138,7 +141,8 @@ TEST(scenario_runner, an_s7_client_sees_the_programmed_changes_at_the_programmed
   std::uint16_t ref = 1;
   const std::array<s7::any_address, 1> item{any(0x02, 10, 0x84, 2, 0)};
   while (seen.size() < 4 && clk::now() - t0 < std::chrono::seconds(5)) {
-    const int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(clk::now() - t0).count());
+    const int ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(clk::now() - t0).count());
     const auto mode = mode_of(c, ref++);
     const auto r = c.transact(client::job(ref++, var_param(s7::function::read_var, item)));
     ASSERT_TRUE(mode && r);
@@ -150,7 +154,8 @@ TEST(scenario_runner, an_s7_client_sees_the_programmed_changes_at_the_programmed
     if ((u8(items[0].data[8]) & 0x04U) != 0) seen.emplace("raise", ms);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  const std::map<std::string, int> programmed{{"stop", 300}, {"set", 500}, {"raise", 700}, {"run", 900}};
+  const std::map<std::string, int> programmed{
+      {"stop", 300}, {"set", 500}, {"raise", 700}, {"run", 900}};
   for (const auto& [what, at] : programmed) {
     ASSERT_TRUE(seen.contains(what)) << what;
     EXPECT_GE(seen[what], at - early_ms) << what;
@@ -161,7 +166,8 @@ TEST(scenario_runner, an_s7_client_sees_the_programmed_changes_at_the_programmed
 
 // --- the living process ------------------------------------------------------------------
 
-srv::process_def def(const char* json, protos7::store::s7_kind kind = protos7::store::s7_kind::real) {
+srv::process_def def(const char* json,
+                     protos7::store::s7_kind kind = protos7::store::s7_kind::real) {
   protos7::store::type_spec t;
   t.kind = kind;
   std::string why;
@@ -181,23 +187,28 @@ TEST(process_sim, each_kind_gives_its_values) {
   protos7::server::plc_memory mem{protos7::server::area_sizes{}};
   mem.add_db(ram_db(1, 64, true));
   srv::process_sim sim;
-  sim.set({driven("DB1.Temperature", "", R"({"kind": "ramp", "min": 0, "max": 100, "period_s": 10})"),
-           driven("DB1.DBD24", "REAL", R"({"kind": "sine", "min": -1, "max": 1, "period_s": 4})"),
-           driven("DB1.DBW28", "INT", R"({"kind": "square", "min": 5, "max": 9, "period_s": 2, "duty": 0.25})"),
-           driven("DB1.DBX30.0", "", R"({"kind": "toggle", "period_s": 2})"),
-           driven("DB1.DBW32", "", R"({"kind": "counter", "step": 2, "every_ms": 400, "min": 0, "max": 6})"),
-           driven("DB1.DBD34", "REAL", R"({"kind": "copy", "source": "DB1.Temperature"})"),
-           driven("DB1.DBD38", "REAL", R"j({"kind": "expression", "expression": "DB1.Temperature * 2 + max(t, 1)"})j")});
+  sim.set(
+      {driven("DB1.Temperature", "", R"({"kind": "ramp", "min": 0, "max": 100, "period_s": 10})"),
+       driven("DB1.DBD24", "REAL", R"({"kind": "sine", "min": -1, "max": 1, "period_s": 4})"),
+       driven("DB1.DBW28", "INT",
+              R"({"kind": "square", "min": 5, "max": 9, "period_s": 2, "duty": 0.25})"),
+       driven("DB1.DBX30.0", "", R"({"kind": "toggle", "period_s": 2})"),
+       driven("DB1.DBW32", "",
+              R"({"kind": "counter", "step": 2, "every_ms": 400, "min": 0, "max": 6})"),
+       driven("DB1.DBD34", "REAL", R"({"kind": "copy", "source": "DB1.Temperature"})"),
+       driven("DB1.DBD38", "REAL",
+              R"j({"kind": "expression", "expression": "DB1.Temperature * 2 + max(t, 1)"})j")});
   const auto at = [&](const char* address, const char* type) {
     std::string why;
-    return srv::read_plc_variable(mem, *srv::parse_plc_variable(address, type, nullptr, why)).value();
+    return srv::read_plc_variable(mem, *srv::parse_plc_variable(address, type, nullptr, why))
+        .value();
   };
   sim.tick(mem, 2.3);
   EXPECT_NEAR(at("DB1.DBD4", "REAL"), 23.0, 1e-4);  // 2.3 s of a 10 s ramp from 0 to 100
   EXPECT_NEAR(at("DB1.DBD24", "REAL"), std::sin(2 * 3.14159265358979 * 0.575), 1e-6);
-  EXPECT_EQ(at("DB1.DBW28", ""), 9);   // 0.3 s into a 2 s period: within the first quarter
+  EXPECT_EQ(at("DB1.DBW28", ""), 9);    // 0.3 s into a 2 s period: within the first quarter
   EXPECT_EQ(at("DB1.DBX30.0", ""), 1);  // first half of the period
-  EXPECT_EQ(at("DB1.DBW32", ""), 2);   // 5 steps of 2 from 0, wrapping after 6: 10 mod 8
+  EXPECT_EQ(at("DB1.DBW32", ""), 2);    // 5 steps of 2 from 0, wrapping after 6: 10 mod 8
   EXPECT_NEAR(at("DB1.DBD34", "REAL"), 23.0, 1e-4);
   EXPECT_NEAR(at("DB1.DBD38", "REAL"), 48.3, 1e-4);
   sim.tick(mem, 3.2);
@@ -210,7 +221,8 @@ TEST(process_sim, a_random_walk_is_the_same_for_the_same_seed_and_stays_in_range
     protos7::server::plc_memory mem{protos7::server::area_sizes{}};
     mem.add_db(ram_db(1, 16, true));
     srv::process_sim sim;
-    sim.set({driven("DB1.DBD0", "REAL", R"({"kind": "random_walk", "min": 0, "max": 10, "step": 3, "seed": 11})")});
+    sim.set({driven("DB1.DBD0", "REAL",
+                    R"({"kind": "random_walk", "min": 0, "max": 10, "step": 3, "seed": 11})")});
     std::vector<double> v;
     std::string why;
     const auto var = *srv::parse_plc_variable("DB1.DBD0", "REAL", nullptr, why);
@@ -239,7 +251,8 @@ TEST(process_sim, definitions_that_cannot_work_are_refused_with_the_reason) {
     return why;
   };
   EXPECT_EQ(why_of(R"({"kind": "wave"})"),
-            "unknown kind \"wave\" (one of ramp, sine, square, random_walk, counter, toggle, copy, expression)");
+            "unknown kind \"wave\" (one of ramp, sine, square, random_walk, counter, toggle, copy, "
+            "expression)");
   EXPECT_EQ(why_of(R"({"kind": "ramp", "min": 5, "max": 1})"), "\"max\" must not be below \"min\"");
   EXPECT_EQ(why_of(R"({"kind": "sine", "step": 1})"),
             "\"step\" does not apply to sine (it takes min, max, period_s, phase_deg)");
@@ -248,21 +261,24 @@ TEST(process_sim, definitions_that_cannot_work_are_refused_with_the_reason) {
             "expression: at character 21: missing )");
   EXPECT_EQ(why_of(R"j({"kind": "expression", "expression": "foo(1)"})j"),
             "expression: at character 5: unknown function foo");
-  EXPECT_NE(why_of(R"({"kind": "copy", "source": "DB1.Pressure"})").find("neither a STEP 7 address"),
-            std::string::npos);
+  EXPECT_NE(
+      why_of(R"({"kind": "copy", "source": "DB1.Pressure"})").find("neither a STEP 7 address"),
+      std::string::npos);
 }
 
 TEST(process_sim, a_running_process_changes_what_an_s7_client_reads) {
   running_server rs;
   rs.start();
   srv::process_sim sim(std::chrono::milliseconds(20));
-  sim.set({driven("DB2.DBW0", "", R"({"kind": "counter", "step": 1, "every_ms": 50, "min": 0, "max": 30000})")});
+  sim.set({driven("DB2.DBW0", "",
+                  R"({"kind": "counter", "step": 1, "every_ms": 50, "min": 0, "max": 30000})")});
   sim.start(rs.srv(), rs.mem());
   client c(rs.port());
   ASSERT_TRUE(c.open());
   const std::array<s7::any_address, 1> item{any(0x04, 1, 0x84, 2, 0)};
   const auto value = [&](std::uint16_t ref) {
-    const auto items = read_items(*c.transact(client::job(ref, var_param(s7::function::read_var, item))));
+    const auto items =
+        read_items(*c.transact(client::job(ref, var_param(s7::function::read_var, item))));
     return static_cast<unsigned>((u8(items.at(0).data[0]) << 8U) | u8(items.at(0).data[1]));
   };
   const unsigned first = value(1);

@@ -23,12 +23,13 @@ namespace {
 class validated_server {
  public:
   explicit validated_server(const std::string& rules) : mem_(cfg_.areas) {
-    dir_ = std::filesystem::temp_directory_path() / ("protos7-validate-" + std::to_string(::getpid()) + "-" +
-                                                     std::to_string(counter_++));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("protos7-validate-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     cfg_.port = 0;
     cfg_.listen_address = "127.0.0.1";
     cfg_.abort_on_bad_reply = true;
-    srv::set_log_level(std::getenv("PROTOS7_TEST_LOG") != nullptr ? srv::log_level::trace : srv::log_level::off);
+    srv::set_log_level(std::getenv("PROTOS7_TEST_LOG") != nullptr ? srv::log_level::trace
+                                                                  : srv::log_level::off);
     mem_.add_db(ram_db(1, 256));
     srv::validate_options vo;
     vo.report_dir = dir_.string();
@@ -92,7 +93,8 @@ buf read_job(std::uint16_t ref) {
 }
 
 TEST(validate_faults, a_retry_with_a_new_pdu_reference_after_a_lost_reply) {
-  validated_server vs(R"({"rules": [{"when": {"function": "read_var", "nth": 1}, "do": {"no_reply": true}}]})");
+  validated_server vs(
+      R"({"rules": [{"when": {"function": "read_var", "nth": 1}, "do": {"no_reply": true}}]})");
   client c(vs.port());
   ASSERT_TRUE(c.open());
   c.send_pdu(read_job(10));
@@ -110,7 +112,8 @@ TEST(validate_faults, a_retry_with_a_new_pdu_reference_after_a_lost_reply) {
 }
 
 TEST(validate_faults, a_malformed_request_after_a_fault_violates_a_rule) {
-  validated_server vs(R"({"rules": [{"when": {"function": "read_var", "nth": 1}, "do": {"header_error": "0x8500"}}]})");
+  validated_server vs(R"({"rules": [{"when": {"function": "read_var", "nth": 1})"
+                      R"(, "do": {"header_error": "0x8500"}}]})");
   client c(vs.port());
   ASSERT_TRUE(c.open());
   ASSERT_TRUE(c.transact(read_job(10)));
@@ -137,7 +140,8 @@ TEST(validate_faults, a_malformed_request_after_a_fault_violates_a_rule) {
 }
 
 TEST(validate_faults, a_retry_with_the_same_reference_after_a_lost_reply_is_no_violation) {
-  validated_server vs(R"({"rules": [{"when": {"function": "read_var", "nth": 1}, "do": {"no_reply": true}}]})");
+  validated_server vs(
+      R"({"rules": [{"when": {"function": "read_var", "nth": 1}, "do": {"no_reply": true}}]})");
   client c(vs.port());
   ASSERT_TRUE(c.open());
   c.send_pdu(read_job(10));
@@ -165,7 +169,8 @@ TEST(validate_faults, a_client_that_reconnects_after_a_reset_and_one_that_moves_
   ASSERT_TRUE(again.open());
   const std::array<s7::any_address, 1> items{any(0x02, 1, 0x84, 1, 0)};
   const std::array<wdata, 1> data{wdata{0x04, hex("07"), {}}};
-  ASSERT_TRUE(again.transact(client::job(5, var_param(s7::function::write_var, items), write_data(data))));
+  ASSERT_TRUE(
+      again.transact(client::job(5, var_param(s7::function::write_var, items), write_data(data))));
   ASSERT_TRUE(again.transact(read_job(6)));
   vs.stop();
   const auto f = vs.faults();
@@ -173,7 +178,7 @@ TEST(validate_faults, a_client_that_reconnects_after_a_reset_and_one_that_moves_
   EXPECT_EQ(f[0].at("action"), "reset (RST)");
   EXPECT_EQ(f[0].at("connection_ended"), true);
   EXPECT_EQ(f[0].at("reaction"), "reconnected");
-  EXPECT_NE(f[0].at("detail").get<std::string>().find("connection 2 from 127.0.0.1:"), std::string::npos);
+  EXPECT_EQ(f[0].at("detail"), "connection 2 from the same address");
   EXPECT_EQ(f[1].at("reaction"), "new_request");
   EXPECT_EQ(f[1].at("detail"), "PDU reference 6");
 }
@@ -198,15 +203,18 @@ TEST(validate_faults, a_client_that_does_not_come_back_gave_up_and_a_silent_one_
   const auto f = vs.faults();
   ASSERT_EQ(f.size(), 2U);
   EXPECT_EQ(f[0].at("reaction"), "gave_up");
-  EXPECT_NE(f[0].at("detail").get<std::string>().find("no new connection from its address"), std::string::npos);
+  EXPECT_EQ(f[0].at("detail"), "no new connection from its address");
   EXPECT_EQ(f[1].at("reaction"), "idle");
   EXPECT_EQ(f[1].at("detail").get<std::string>().rfind("nothing for ", 0), 0U);
-  EXPECT_NE(f[1].at("detail").get<std::string>().find("then retried_same_request: with a new PDU reference 3 (was 2)"), std::string::npos)
+  EXPECT_NE(f[1].at("detail").get<std::string>().find(
+                "then retried_same_request: with a new PDU reference 3 (was 2)"),
+            std::string::npos)
       << f[1].at("detail");
 }
 
 TEST(validate_faults, a_retry_before_a_delayed_reply_is_noted) {
-  validated_server vs(R"({"rules": [{"when": {"function": "read_var", "nth": 1}, "do": {"delay_ms": 600}}]})");
+  validated_server vs(
+      R"({"rules": [{"when": {"function": "read_var", "nth": 1}, "do": {"delay_ms": 600}}]})");
   client c(vs.port(), 0);
   ASSERT_TRUE(c.open(480, 2));  // two jobs in flight allowed
   c.send_pdu(read_job(1));
@@ -219,7 +227,8 @@ TEST(validate_faults, a_retry_before_a_delayed_reply_is_noted) {
   ASSERT_EQ(f.size(), 1U);
   EXPECT_EQ(f[0].at("delay_ms"), 600);
   EXPECT_EQ(f[0].at("reaction"), "retried_same_request");
-  EXPECT_EQ(f[0].at("detail"), "with a new PDU reference 2 (was 1), before the delayed reply was sent");
+  EXPECT_EQ(f[0].at("detail"),
+            "with a new PDU reference 2 (was 1), before the delayed reply was sent");
   EXPECT_LT(f[0].at("after_ms").get<int>(), 0);
 }
 

@@ -212,12 +212,12 @@ int main(int argc, char** argv) {
                   "deviations per connection in --validate-dir");
   serve->add_option("--validate-dir", so.validate_dir, "Where --validate writes its reports (default <data-dir>/validate)");
   serve->add_option("--faults", so.faults_path,
-                    "Fault rules (JSON, docs/FAULTS.md): delays, lost or wrong replies, resets, STOP ...; "
-                    "replaces the profile's \"faults\"")
+                    "Fault rules (JSON, docs/FAULTS.md): delays, lost or wrong replies, "
+                    "resets, STOP ...; replaces the profile's \"faults\"")
       ->check(CLI::ExistingFile);
   serve->add_option("--scenario", so.scenario_path,
-                    "A timeline the PLC follows (JSON, docs/FAULTS.md): mode changes, values, alarm bits, "
-                    "fault rules on and off")
+                    "A timeline the PLC follows (JSON, docs/FAULTS.md): mode changes, values, "
+                    "alarm bits, fault rules on and off")
       ->check(CLI::ExistingFile);
   serve->add_option("--capture", so.capture_path,
                     "Record every connection as a pcap file (Ethernet/IPv4/TCP synthesized; opens in Wireshark)");

@@ -649,7 +649,8 @@ void database::set_process(std::int64_t id, const std::optional<std::string>& de
   sql::transaction t(impl_->c);
   if (definition) {
     sql::statement s(impl_->c,
-                     "INSERT INTO protos7_process_variables (db_variable_id, definition) VALUES (?, ?) "
+                     "INSERT INTO protos7_process_variables (db_variable_id, definition) "
+                     "VALUES (?, ?) "
                      "ON CONFLICT(db_variable_id) DO UPDATE SET definition = excluded.definition");
     s.bind(1, id).bind(2, std::string_view(*definition)).run();
   } else {

@@ -67,6 +67,7 @@ function icon(name) {
     plus: 'M12 5v14M5 12h14',
     down: 'M12 4v12M7 11l5 5 5-5M5 20h14',
     up: 'M12 20V8M7 13l5-5 5 5M5 4h14',
+    wave: 'M3 12c2-6 4-6 6 0s4 6 6 0 4-6 6 0',
   };
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
@@ -429,11 +430,14 @@ function card(db, v) {
         h('div', { class: 'card-title' }, breakable(v.name)),
         h('div', { class: 'card-meta' },
           h('span', { class: 'type-badge' }, v.type),
-          h('span', { class: 'address', title: 'Absolute address (STEP 7 notation)' }, v.address))),
+          h('span', { class: 'address', title: 'Absolute address (STEP 7 notation)' }, v.address),
+          processBadge(v))),
       h('div', { class: 'card-menu' },
+        processButton(db, v),
         h('button', { class: 'btn', type: 'button', title: `Edit ${v.name}`, 'aria-label': `Edit ${v.name}`, onclick: () => variableDialog(db, v) }, icon('edit')),
         h('button', { class: 'btn', type: 'button', title: `Delete ${v.name}`, 'aria-label': `Delete ${v.name}`, onclick: () => deleteVariable(db, v) }, icon('trash')))),
     valueEl,
+    cardTrend(v),
     ctl.el,
     v.description ? h('div', { class: 'desc' }, v.description) : null);
   update(v.value, v.display);
@@ -472,6 +476,7 @@ async function reloadDashboard(n) {
 function renderDashboard() {
   const db = state.db;
   state.cards.clear();
+  trendCharts.clear();
   const search = h('input', { class: 'search', type: 'search', placeholder: 'Filter variables', 'aria-label': 'Filter variables', value: state.filter });
   const grid = h('div', { class: 'grid', id: 'cards' });
   const fillGrid = () => {
@@ -502,6 +507,7 @@ function renderDashboard() {
     db.variables.length ? grid : h('div', { class: 'empty' }, `DB${db.number} has no variables yet. `,
       h('button', { class: 'btn primary', type: 'button', onclick: () => variableDialog(db.number, null) }, 'Add the first variable')));
   fillGrid();
+  startDbTrends(db.number);
 }
 
 async function importTable(db, input) {
@@ -714,6 +720,7 @@ async function showPlc() {
   const clientsBody = h('tbody', {});
   const requestsBody = h('tbody', {});
   const clientsTitle = h('h2', {}, 'Connected clients');
+  const activity = activityPanel();
   let clockBase = null;  // [PLC ms since epoch (as UTC fields), local ms when read]
 
   main.replaceChildren(
@@ -731,6 +738,7 @@ async function showPlc() {
         h('div', { class: 'panel-body' }, clock, clockInfo)),
       h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'S7 endpoint')), h('div', { class: 'panel-body' }, endpoint)),
       h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Identity')), h('div', { class: 'panel-body' }, identity))),
+    activity.el,
     h('section', { class: 'panel spaced' }, h('div', { class: 'panel-head' }, clientsTitle),
       h('div', { class: 'table-wrap' }, h('table', { 'data-testid': 'clients' },
         h('thead', {}, h('tr', {}, ['Client', 'Type', 'TSAP (calling → called)', 'PDU', 'Requests', 'Read', 'Write', 'Other', 'Errors', 'Connected'].map((t, i) => h('th', { class: i >= 3 && i <= 8 ? 'num' : '' }, t)))),
@@ -787,8 +795,10 @@ async function showPlc() {
       if (!pending) pending = setTimeout(() => { pending = null; refreshTraffic(); }, 300);
     }
   };
+  let ticks = 0;
   const tick = () => {
     if (state.view !== 'plc') return;
+    if (ticks++ % 8 === 0) activity.refresh();  // every 2 s
     if (clockBase) {
       const d = new Date(clockBase[0] + (Date.now() - clockBase[1]));
       clock.textContent = d.toISOString().replace('T', ' ').replace('Z', '').slice(0, 19);
@@ -801,7 +811,7 @@ async function showPlc() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// routing: #/dbs, #/db/200, #/plc
+// routing: #/dbs, #/db/200, #/plc, #/faults (live.js)
 
 async function route() {
   state.plcRefresh = null;
@@ -816,6 +826,7 @@ async function route() {
   }
   if (hash === '#/dbs') return showDbs();
   if (hash === '#/plc') return showPlc();
+  if (hash === '#/faults') return showFaults();
   // Home: the first DB's dashboard, or the DB list when there is none.
   if (!state.dbs.length) await loadDbList();
   location.replace(state.dbs.length ? `#/db/${state.dbs[0].number}` : '#/dbs');

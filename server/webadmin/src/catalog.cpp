@@ -200,6 +200,7 @@ catalog_store::loaded catalog_store::load() {
   loaded out;
   for (store::variable& v : c.variables) out.variables.push_back(from_store(std::move(v)));
   out.sizes = std::move(c.declared_sizes);
+  out.processes = std::move(c.processes);
   return out;
 }
 

@@ -436,6 +436,7 @@ struct webadmin::impl {
     }
     const std::string status = dump({{"connections", snap.connections},
                                      {"requests_total", snap.requests_total},
+                                     {"faults_total", snap.faults_total},
                                      {"traffic_generation", snap.traffic_generation},
                                      {"mode", snap.mode.empty() ? json() : json(snap.mode)}});
     if (status != st.last_status) {
@@ -627,6 +628,60 @@ void webadmin::impl::routes() {
     send(res, svc->requests(static_cast<std::size_t>(limit)));
   });
 
+  // --- fault injection, the living process, trends (docs/API.md) ---
+  http.Get("/api/faults", [this](const Request&, Response& res) { send(res, svc->faults()); });
+  http.Put("/api/faults", [this](const Request& req, Response& res) {
+    if (!has_content_type(req, "application/json"))
+      return send_error(res, 415, "send the rules as Content-Type: application/json");
+    if (json_too_deep(req.body))
+      return send_error(res, 400,
+                        fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
+    send(res, svc->set_faults(req.body));
+  });
+  http.Patch(R"(/api/faults/rules/([^/]+))", [this](const Request& req, Response& res) {
+    std::int64_t n = 0;
+    if (!path_number(req.matches[1].str(), 1, 256, n))
+      return send_error(res, 404, "no such fault rule (1..256)");
+    if (const auto b = json_body(req, res))
+      send(res, svc->set_fault_enabled(static_cast<std::size_t>(n), *b));
+  });
+  http.Get("/api/faults/events", [this](const Request& req, Response& res) {
+    std::int64_t limit = 50;
+    if (req.has_param("limit") && !path_number(req.get_param_value("limit"), 1, 200, limit))
+      return send_error(res, 400, "limit must be a whole number 1..200", "limit");
+    send(res, svc->fault_events(static_cast<std::size_t>(limit)));
+  });
+  http.Delete("/api/faults/counters",
+              [this](const Request&, Response& res) { send(res, svc->reset_fault_counters()); });
+  const std::string process = R"(/api/dbs/([^/]+)/variables/([^/]+)/process)";
+  http.Get(process, [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    if (const auto id = id_from_path(req, res)) send(res, svc->get_process(*n, *id));
+  });
+  http.Put(process, [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    const auto id = id_from_path(req, res);
+    if (!id) return;
+    if (const auto b = json_body(req, res)) send(res, svc->set_process(*n, *id, *b));
+  });
+  http.Delete(process, [this](const Request& req, Response& res) {
+    const auto n = db_from_path(req, res);
+    if (!n) return;
+    if (const auto id = id_from_path(req, res)) send(res, svc->delete_process(*n, *id));
+  });
+  http.Get("/api/trends", [this](const Request& req, Response& res) {
+    std::optional<std::uint16_t> db;
+    if (req.has_param("db")) {
+      std::int64_t n = 0;
+      if (!path_number(req.get_param_value("db"), 1, 65535, n))
+        return send_error(res, 400, "db must be a DB number 1..65535", "db");
+      db = static_cast<std::uint16_t>(n);
+    }
+    send(res, svc->trends(db));
+  });
+
   // --- live updates (server-sent events) ---
   http.Get("/api/events", [this](const Request& req, Response& res) {
     auto st = std::make_shared<stream_state>();
@@ -670,6 +725,7 @@ std::string webadmin::start() {
   }
   d.thread = std::thread([&d] { d.http.listen_after_bind(); });
   d.running = true;
+  d.svc->start_sampler();
   if (d.token.empty()) {
     log(log_level::warn,
         "web admin on {} without authentication (--webadmin-no-auth): every local user can use it",
@@ -700,6 +756,7 @@ void webadmin::stop() {
     d.stopping.store(true);
   }
   d.stop_cv.notify_all();
+  d.svc->stop_sampler();
   d.http.stop_clients();  // workers blocked on slow clients return now: the join below is bounded
   d.http.stop();
   if (d.thread.joinable()) d.thread.join();

@@ -214,36 +214,9 @@ service::service(const options& opt, server::server& srv, server::plc_memory& me
   auto loaded = store_.load();
   vars_ = std::move(loaded.variables);
   skipped_ = std::move(loaded.skipped);
+  processes_ = std::move(loaded.processes);
   for (const std::string& s : skipped_) log(log_level::warn, "webadmin: {}: ignored", s);
   sort_vars();
-}
-
-template <class F>
-auto service::on_loop(F f) -> loop_outcome<std::invoke_result_t<F&>> {
-  using R = std::invoke_result_t<F&>;
-  struct state {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    loop_outcome<R> out;
-  };
-  auto st = std::make_shared<state>();
-  auto fn = std::make_shared<F>(std::move(f));
-  const bool queued = srv_.post(
-      [st, fn] {
-        st->out.value = (*fn)();
-        st->out.ran = true;
-      },
-      [st](bool committed) {
-        const std::lock_guard lock{st->mu};
-        st->out.committed = committed;
-        st->done = true;
-        st->cv.notify_all();
-      });
-  if (!queued) return {};
-  std::unique_lock lock{st->mu};
-  if (!st->cv.wait_for(lock, opt_.loop_timeout, [&] { return st->done; })) return {};
-  return std::move(st->out);
 }
 
 void service::sort_vars() {
@@ -287,7 +260,8 @@ json service::var_json(const var_def& v, const std::vector<std::byte>* bytes) co
          {"size", v.type.size()},
          {"address", v.address()},
          {"description", v.description},
-         {"states", std::move(states)}};
+         {"states", std::move(states)},
+         {"process", process_json_of(v.id)}};
   if (bytes != nullptr && v.end_byte() <= bytes->size()) {
     const decoded_value d = decode_value(v.type, slice(*bytes, v), v.bit_offset);
     j["value"] = d.value;
@@ -410,7 +384,7 @@ reply service::create_db(const json& body) {
   } catch (const std::exception& e) {
     log(log_level::error, "webadmin: DB{} created but its size was not recorded in SQLite: {}", n, e.what());
   }
-  ++catalog_gen_;
+  catalog_changed();
   log(log_level::info, "webadmin: created DB{} ({} bytes)", n, sz);
   return reply::ok(db_json(n, sz, &image), 201);
 }
@@ -463,7 +437,7 @@ reply service::resize_db(std::uint16_t n, const json& body) {
   } catch (const std::exception& e) {
     log(log_level::error, "webadmin: DB{} resized but the size was not recorded in SQLite: {}", n, e.what());
   }
-  ++catalog_gen_;
+  catalog_changed();
   log(log_level::info, "webadmin: resized DB{} to {} bytes", n, sz);
   bool ran = false;
   const auto bytes = db_bytes(n, ran);
@@ -498,7 +472,7 @@ reply service::delete_db(std::uint16_t n) {
     fsync_dir(dir_of(path));
   }
   std::erase_if(vars_, [n](const var_def& v) { return v.db == n; });
-  ++catalog_gen_;
+  catalog_changed();
   log(log_level::info, "webadmin: deleted DB{}", n);
   return reply::ok({{"deleted", n}});
 }
@@ -656,7 +630,7 @@ reply service::create_variable(std::uint16_t n, const json& body) {
   }
   vars_.push_back(v);
   sort_vars();
-  ++catalog_gen_;
+  catalog_changed();
   if (enc) {
     if (auto e = write_value(v, enc->bytes, *bytes)) {
       e->body["error"] = fmt::format("the variable was created, but {}", e->body["error"].get<std::string>());
@@ -700,7 +674,7 @@ reply service::update_variable(std::uint16_t n, std::int64_t id, const json& bod
   for (var_def& x : vars_)
     if (x.id == v.id) x = v;
   sort_vars();
-  ++catalog_gen_;
+  catalog_changed();
   if (enc) {
     if (auto e = write_value(v, enc->bytes, *bytes)) {
       e->body["error"] = fmt::format("the variable was saved, but {}", e->body["error"].get<std::string>());
@@ -721,7 +695,7 @@ reply service::delete_variable(std::uint16_t n, std::int64_t id) {
   }
   log(log_level::info, "webadmin: DB{}: deleted '{}'", n, v->name);
   std::erase_if(vars_, [id](const var_def& x) { return x.id == id; });
-  ++catalog_gen_;
+  catalog_changed();
   return reply::ok({{"deleted", id}});
 }
 
@@ -748,6 +722,7 @@ reply service::set_value(std::uint16_t n, std::int64_t id, const json& body) {
                                          v.name, n, e.what()));
   }
   log(log_level::debug, "webadmin: DB{}: set '{}' = {}", n, v.name, body.at("value").dump());
+  const std::lock_guard lock{mu_};  // var_json reads the process definitions
   return reply::ok({{"variable", var_json(v, &after)}});
 }
 
@@ -1092,7 +1067,7 @@ reply service::import_db(std::uint16_t n, const std::string& format, const std::
     vars_.push_back(v);
   }
   sort_vars();
-  ++catalog_gen_;
+  catalog_changed();
   if (auto e = write_imported_values(t.values)) return *e;
   log(log_level::info, "webadmin: DB{}: imported {} variables ({}, {})", n, t.rows, format, mode);
   auto after = db_bytes(n, ran);
@@ -1264,6 +1239,7 @@ live_snapshot service::snapshot(std::optional<std::uint16_t> db) {
     s.mode = mode_name(srv_.plc().mode());
     s.connections = monitor_.open_connections();
     s.requests_total = monitor_.total_requests();
+    s.faults_total = srv_.faults().injected_total();
     return s;
   });
   r.value.ran = r.ran;

@@ -16,11 +16,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -68,6 +70,7 @@ struct live_snapshot {
   std::uint64_t traffic_generation = 0;
   std::size_t connections = 0;
   std::uint64_t requests_total = 0;
+  std::uint64_t faults_total = 0;  // faults injected since start (or the last counter reset)
   std::string mode;  // "RUN" / "STOP" / "" (unknown)
 };
 
@@ -104,6 +107,23 @@ class service {
   reply clients();
   reply requests(std::size_t limit);
 
+  // Fault injection (service_live.cpp; docs/API.md "Faults").
+  reply faults();
+  reply set_faults(const std::string& body);  // the rules format (docs/FAULTS.md)
+  reply set_fault_enabled(std::size_t rule, const json& body);  // rule: 1-based
+  reply fault_events(std::size_t limit);
+  reply reset_fault_counters();
+  // The living process of a variable.
+  reply get_process(std::uint16_t n, std::int64_t id);
+  reply set_process(std::uint16_t n, std::int64_t id, const json& body);
+  reply delete_process(std::uint16_t n, std::int64_t id);
+  // Trends: requests and faults per second and the variables' values, sampled every
+  // options::trend_interval by a thread of the service (start_sampler / stop_sampler).
+  reply trends(std::optional<std::uint16_t> db);
+  void sample_trends();
+  void start_sampler();
+  void stop_sampler();
+
   // Event streams.
   live_snapshot snapshot(std::optional<std::uint16_t> db);
   // {"db": n, "variables": [{"id", "value", "display"}]} for the bytes of DB n.
@@ -136,6 +156,11 @@ class service {
                          json::parse_event_t ev, json& parsed);
   std::optional<reply> write_imported_values(
       const std::vector<std::pair<var_def, std::vector<std::byte>>>& values);
+  // After any change of the variable table (mu_ held): the generation, and the living process
+  // follows the variables (moved, retyped or deleted ones).
+  void catalog_changed();
+  void update_process();  // mu_ held
+  [[nodiscard]] json process_json_of(std::int64_t id) const;  // mu_ held
 
   const options& opt_;
   server::server& srv_;
@@ -147,8 +172,55 @@ class service {
   mutable std::mutex mu_;
   catalog_store store_;
   std::vector<var_def> vars_;
+  std::map<std::int64_t, std::string> processes_;  // definitions by variable id (mu_)
   std::vector<std::string> skipped_;
   std::atomic<std::uint64_t> catalog_gen_{1};
+
+  // Trend history (guarded by trend_mu_), sampled by sampler_.
+  struct trend_history {
+    std::deque<double> t;  // Unix time, seconds
+    std::deque<double> rps, fps;  // requests and injected faults per second
+    std::map<std::int64_t, std::deque<std::optional<double>>> vars;  // by variable id
+    std::uint64_t last_requests = 0, last_faults = 0;
+    std::chrono::steady_clock::time_point last{};
+    bool primed = false;
+  };
+  std::mutex trend_mu_;
+  trend_history trend_;
+  std::thread sampler_;
+  std::mutex sampler_mu_;
+  std::condition_variable sampler_cv_;
+  bool sampler_stop_ = false;
 };
+
+// Runs `f` on the event loop (server::post) and waits for it and the round's commit, at most
+// options::loop_timeout. Closures capture by value only: after a timeout the closure may still run.
+template <class F>
+auto service::on_loop(F f) -> loop_outcome<std::invoke_result_t<F&>> {
+  using R = std::invoke_result_t<F&>;
+  struct state {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    loop_outcome<R> out;
+  };
+  auto st = std::make_shared<state>();
+  auto fn = std::make_shared<F>(std::move(f));
+  const bool queued = srv_.post(
+      [st, fn] {
+        st->out.value = (*fn)();
+        st->out.ran = true;
+      },
+      [st](bool committed) {
+        const std::lock_guard lock{st->mu};
+        st->out.committed = committed;
+        st->done = true;
+        st->cv.notify_all();
+      });
+  if (!queued) return {};
+  std::unique_lock lock{st->mu};
+  if (!st->cv.wait_for(lock, opt_.loop_timeout, [&] { return st->done; })) return {};
+  return std::move(st->out);
+}
 
 }  // namespace protos7::webadmin

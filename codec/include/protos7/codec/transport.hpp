@@ -104,7 +104,9 @@ void write_tpdu(writer& w, bytes tpdu) noexcept;
 // An S7 PDU as class-0 DT segments, each in its own TPKT frame, carrying at most
 // `segment_payload` bytes of the PDU; EOT is set on the last one only:
 //
-//   | 03 00 len | 02 F0 00 | pdu[0 .. n) |  | 03 00 len | 02 F0 00 | ... |  | 03 00 len | 02 F0 80 | ... |
+//   | 03 00 len | 02 F0 00 | pdu[0 .. n) |   (EOT = 0)
+//   | 03 00 len | 02 F0 00 | pdu[n .. 2n) |  ...
+//   | 03 00 len | 02 F0 80 | the rest |      (EOT = 1)
 //
 // A PDU that fits one segment is one frame; an empty PDU is one empty DT with EOT. The reader
 // gives the PDU back whole (`completes_pdu`, `segments` = the frames written).

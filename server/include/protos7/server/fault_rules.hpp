@@ -53,23 +53,23 @@ enum class fault_event_kind : std::uint8_t {
 
 struct fault_selector {
   fault_event_kind event = fault_event_kind::request;
-  std::string plc;                           // the PLC's name (a plant member); "" = any
-  std::optional<ipv4_prefix> client;         // the client's address
+  std::string plc;                              // the PLC's name (a plant member); "" = any
+  std::optional<ipv4_prefix> client;            // the client's address
   std::optional<std::uint8_t> connection_type;  // 1 PG, 2 OP, 3 S7 basic (the CR's called TSAP)
-  std::optional<std::uint16_t> tsap;         // the CR's called TSAP, both bytes
-  std::optional<std::uint8_t> function;      // a Job's function code (0x04 Read Var ...)
-  bool userdata = false;                     // "function": "userdata": any Userdata request
-  std::optional<std::uint8_t> group;         // Userdata function group (4 = CPU functions)
-  std::optional<std::uint8_t> subfunction;   // Userdata subfunction
-  std::optional<std::uint8_t> area;          // an item of Read/Write Var in this area
-  std::optional<std::uint16_t> db;           // an item of Read/Write Var in this DB (DB or DI)
-  std::optional<std::uint16_t> szl_id;       // a Read SZL request of this SZL-ID
-  std::optional<std::uint16_t> szl_index;    // ... and index
+  std::optional<std::uint16_t> tsap;            // the CR's called TSAP, both bytes
+  std::optional<std::uint8_t> function;         // a Job's function code (0x04 Read Var ...)
+  bool userdata = false;                        // "function": "userdata": any Userdata request
+  std::optional<std::uint8_t> group;            // Userdata function group (4 = CPU functions)
+  std::optional<std::uint8_t> subfunction;      // Userdata subfunction
+  std::optional<std::uint8_t> area;             // an item of Read/Write Var in this area
+  std::optional<std::uint16_t> db;              // an item of Read/Write Var in this DB (DB or DI)
+  std::optional<std::uint16_t> szl_id;          // a Read SZL request of this SZL-ID
+  std::optional<std::uint16_t> szl_index;       // ... and index
   // Counting (over the selected events since the rule was enabled):
-  std::uint64_t nth = 0;      // only the nth (1-based); 0 = every one
-  std::uint64_t every = 0;    // every nth: the every-th, 2*every-th, ...; 0 = every one
-  double probability = 1.0;   // of the rest, this share (the rule's seeded generator decides)
-  std::uint64_t max = 0;      // at most this many injections; 0 = no limit
+  std::uint64_t nth = 0;     // only the nth (1-based); 0 = every one
+  std::uint64_t every = 0;   // every nth: the every-th, 2*every-th, ...; 0 = every one
+  double probability = 1.0;  // of the rest, this share (the rule's seeded generator decides)
+  std::uint64_t max = 0;     // at most this many injections; 0 = no limit
   std::chrono::milliseconds after{0};              // not before this long after enabling
   std::optional<std::chrono::milliseconds> until;  // not after this long after enabling
   friend bool operator==(const fault_selector&, const fault_selector&) = default;
@@ -78,24 +78,24 @@ struct fault_selector {
 // What to do; several actions may be combined (a delayed, split, duplicated reply), within the
 // limits parse_fault_rules() checks.
 struct fault_action {
-  std::uint32_t delay_ms = 0;   // hold the reply back this long ...
-  std::uint32_t jitter_ms = 0;  // ... plus 0..jitter_ms (seeded)
-  bool no_reply = false;        // the job is executed, its reply is never sent
-  bool close = false;           // no reply: the connection is closed (TCP FIN)
-  bool reset = false;           // no reply: the connection is reset (TCP RST)
+  std::uint32_t delay_ms = 0;                    // hold the reply back this long ...
+  std::uint32_t jitter_ms = 0;                   // ... plus 0..jitter_ms (seeded)
+  bool no_reply = false;                         // the job is executed, its reply is never sent
+  bool close = false;                            // no reply: the connection is closed (TCP FIN)
+  bool reset = false;                            // no reply: the connection is reset (TCP RST)
   std::optional<std::uint8_t> cotp_dr;           // no reply: COTP DR with this reason, close
   std::optional<std::uint16_t> header_error;     // answered with this S7 error (class, code)
   std::optional<std::uint8_t> item_return_code;  // Read/Write Var: the selected items get it
   std::optional<std::uint16_t> pdu_ref;          // the reply carries this PDU reference
-  bool wrong_pdu_ref = false;   // the reply carries the request's PDU reference + 1
-  bool duplicate = false;       // the reply is sent twice
-  std::uint16_t cotp_segment = 0;  // the reply in COTP DT segments of this many PDU bytes
-  std::uint16_t tcp_segment = 0;   // the reply sent in TCP segments of this many bytes
+  bool wrong_pdu_ref = false;             // the reply carries the request's PDU reference + 1
+  bool duplicate = false;                 // the reply is sent twice
+  std::uint16_t cotp_segment = 0;         // the reply in COTP DT segments of this many PDU bytes
+  std::uint16_t tcp_segment = 0;          // the reply sent in TCP segments of this many bytes
   std::uint16_t trickle_bytes = 0;        // the reply sent this many bytes ...
   std::uint32_t trickle_interval_ms = 0;  // ... every this many milliseconds
-  bool refuse_connections = false;  // matching TCP connections are reset when accepted
-  bool stop = false;                // the CPU goes to STOP (the request is then served)
-  std::uint16_t clamp_pdu = 0;      // Setup Communication: the PDU size is at most this
+  bool refuse_connections = false;        // matching TCP connections are reset when accepted
+  bool stop = false;                      // the CPU goes to STOP (the request is then served)
+  std::uint16_t clamp_pdu = 0;            // Setup Communication: the PDU size is at most this
   friend bool operator==(const fault_action&, const fault_action&) = default;
 
   // Whether the request gets no reply at all (no_reply, close, reset, cotp_dr).

@@ -47,11 +47,11 @@ struct fault_event {
   std::uint64_t sequence = 0;  // 1 for the first since start
   std::chrono::system_clock::time_point at{};
   std::chrono::steady_clock::time_point when{};  // the same instant, for intervals
-  int connection = -1;        // the server's id of the connection (its socket)
-  std::string peer;           // "address:port"
-  std::size_t rule = 0;       // index in the rules (0-based)
-  std::string rule_name;      // fault_rule_label()
-  std::string action;         // fault_action::describe()
+  int connection = -1;                           // the server's id of the connection (its socket)
+  std::string peer;                              // "address:port"
+  std::size_t rule = 0;                          // index in the rules (0-based)
+  std::string rule_name;                         // fault_rule_label()
+  std::string action;                            // fault_action::describe()
   std::vector<std::string_view> kinds;
   fault_event_kind event = fault_event_kind::request;
   std::string request;        // "Read Var (pdu_ref 5, 1 item)", "COTP CR", "TCP connection"
@@ -80,8 +80,7 @@ struct fault_rule_counters {
 class fault_connection {
  public:
   using clock = std::chrono::steady_clock;
-  fault_connection(fault_engine& engine, session& s, int id, std::string peer,
-                   std::uint32_t ipv4);
+  fault_connection(fault_engine& engine, session& s, int id, std::string peer, std::uint32_t ipv4);
   ~fault_connection();
   fault_connection(const fault_connection&) = delete;
   fault_connection& operator=(const fault_connection&) = delete;
@@ -115,7 +114,7 @@ class fault_connection {
     std::size_t begin = 0, end = 0;  // [begin, end) of the output queue
     std::size_t chunk = 0;           // bytes per send (0: all)
     std::chrono::milliseconds interval{0};
-    clock::time_point next{};        // the next chunk may leave at
+    clock::time_point next{};  // the next chunk may leave at
   };
   struct request_info;
   using item_hits = std::array<bool, 256>;
@@ -134,8 +133,8 @@ class fault_connection {
                               const codec::transport::event& e, std::vector<std::byte>& out);
   bool build_sub_job(const item_hits& hit, std::size_t kept, std::uint16_t pdu_ref);
   void merge_item_answers(std::uint8_t fn, std::size_t count, const item_hits& hit,
-                          std::uint8_t code, const codec::s7::message& ans,
-                          const request_info& ri, std::vector<std::byte>& out);
+                          std::uint8_t code, const codec::s7::message& ans, const request_info& ri,
+                          std::vector<std::byte>& out);
   [[nodiscard]] std::optional<codec::bytes> first_pdu(codec::bytes frames);
   void clamp_pdu(std::uint16_t clamp);
   void reshape(const fault_action& a, const request_info& ri, const std::vector<std::byte>& reply,
@@ -178,7 +177,9 @@ class fault_engine {
   [[nodiscard]] const std::string& plc_name() const noexcept { return plc_; }
   void set_plc_name(std::string name) { plc_ = std::move(name); }
 
-  [[nodiscard]] const std::vector<fault_rule_counters>& counters() const noexcept { return counters_; }
+  [[nodiscard]] const std::vector<fault_rule_counters>& counters() const noexcept {
+    return counters_;
+  }
   [[nodiscard]] const std::map<std::string, std::uint64_t, std::less<>>& by_kind() const noexcept {
     return by_kind_;
   }
@@ -193,7 +194,8 @@ class fault_engine {
 
   // --- the server ---
   // A fault_connection for a connection just accepted (registered until it is destroyed).
-  [[nodiscard]] std::unique_ptr<fault_connection> attach(session& s, int id, const std::string& peer,
+  [[nodiscard]] std::unique_ptr<fault_connection> attach(session& s, int id,
+                                                         const std::string& peer,
                                                          std::uint32_t ipv4);
   // Whether a TCP connection just accepted from `ipv4` must be refused (a rule with
   // refuse_connections injected; counted and logged).

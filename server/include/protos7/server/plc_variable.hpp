@@ -21,9 +21,9 @@ struct plc_variable {
   std::uint8_t area = 0x84;  // S7 area code: 0x81 I, 0x82 Q, 0x83 M, 0x84 DB
   std::uint16_t db = 0;
   std::size_t byte = 0;
-  std::uint8_t bit = 0;      // BOOL only
+  std::uint8_t bit = 0;  // BOOL only
   store::type_spec type;
-  std::string label;         // as written by the user ("DB1.DBW2", "DB1.Temperature")
+  std::string label;  // as written by the user ("DB1.DBW2", "DB1.Temperature")
   friend bool operator==(const plc_variable&, const plc_variable&) = default;
 };
 

@@ -46,7 +46,16 @@ class server;
 class plc_memory;
 struct process_expr;  // a parsed expression (process_sim.cpp)
 
-enum class process_kind : std::uint8_t { ramp, sine, square, random_walk, counter, toggle, copy, expression };
+enum class process_kind : std::uint8_t {
+  ramp,
+  sine,
+  square,
+  random_walk,
+  counter,
+  toggle,
+  copy,
+  expression
+};
 
 struct process_def {
   process_kind kind = process_kind::ramp;
@@ -58,10 +67,10 @@ struct process_def {
   std::uint64_t seed = 1;
   std::optional<double> start;  // random_walk: the first value (default: the middle)
   std::uint32_t every_ms = 1000;
-  std::string source;           // copy: the variable's name or address
-  std::string expression;       // expression: its text
-  std::shared_ptr<const process_expr> expr;      // expression, parsed
-  std::optional<plc_variable> source_variable;   // copy, resolved
+  std::string source;                           // copy: the variable's name or address
+  std::string expression;                       // expression: its text
+  std::shared_ptr<const process_expr> expr;     // expression, parsed
+  std::optional<plc_variable> source_variable;  // copy, resolved
 };
 
 // Parses a definition (the JSON above) for a variable of type `target`; names are resolved with

@@ -39,7 +39,7 @@ struct scenario_step {
   operating_mode mode = operating_mode::run;  // kind::mode
   plc_variable variable;                      // kind::set ("raise": 1, "clear": 0)
   double value = 0;
-  std::string fault;                          // kind::fault: the rule's name
+  std::string fault;  // kind::fault: the rule's name
   bool enabled = true;
   [[nodiscard]] std::string describe() const;
 };

@@ -119,9 +119,11 @@ class connection_validator {
   void fault(const fault_event& e);
   // After end(): faults whose reaction waits for the client to come back.
   [[nodiscard]] bool awaiting_reconnect() const noexcept;
-  // After end(): the client came back (`reaction` reconnected) or not (gave_up), `ms` after the
-  // connection ended.
-  void came_back(bool reconnected, std::int64_t ms, const std::string& detail);
+  // After end(): the client came back (`reaction` reconnected) or not (gave_up).
+  void came_back(bool reconnected, const std::string& detail);
+  [[nodiscard]] std::chrono::steady_clock::time_point opened_at() const noexcept;
+  // When the last fault on this connection was injected (nullopt: none).
+  [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> last_fault_at() const;
   // The server stops with the connection open: faults still waiting get `none` (or `idle`).
   void server_stopped();
   [[nodiscard]] std::vector<fault_reaction> faults() const;

@@ -89,6 +89,7 @@ class catalog_store {
     std::vector<var_def> variables;              // ordered by DB, byte, bit
     std::map<std::uint16_t, std::size_t> sizes;  // protos7_db_sizes
     std::vector<std::string> skipped;            // rows that could not be used, and why
+    std::map<std::int64_t, std::string> processes;  // the living process's definitions by id
   };
   [[nodiscard]] loaded load();
 
@@ -99,6 +100,10 @@ class catalog_store {
   void set_value(const var_def& v, const initial_value& value) { db_.set_values(v.id, v.type, value); }
   void delete_variable(std::int64_t id) { db_.remove(id); }
   void set_db_size(std::uint16_t db, std::size_t size) { db_.set_db_size(db, size); }
+  // The living process's definition of a variable (JSON, server/process_sim.hpp); nullopt: none.
+  void set_process(std::int64_t id, const std::optional<std::string>& definition) {
+    db_.set_process(id, definition);
+  }
   // Deletes the DB's variables, their named states and its size row.
   void delete_db(std::uint16_t db) { db_.delete_db(db); }
   // Makes `vars` the variable table of `db` (import): entries with an id update that row,
