@@ -105,9 +105,13 @@ void read_item(reader& r, data_item& it, bool last, data_kind kind, const data_o
 
 }  // namespace
 
-void parse_data_items(reader& r, std::size_t count, data_kind kind, const data_options& opt) noexcept {
+void read_data_items(reader& r, std::size_t count, data_kind kind, const data_options& opt) noexcept {
   data_item it;
   for (std::size_t i = 0; i < count && r.ok(); ++i) read_item(r, it, i + 1 == count, kind, opt);
+}
+
+void parse_data_items(reader& r, std::size_t count, data_kind kind, const data_options& opt) noexcept {
+  read_data_items(r, count, kind, opt);
   if (r.ok() && !r.empty()) r.fail(errc::trailing_bytes);
 }
 

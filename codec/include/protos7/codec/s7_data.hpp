@@ -84,6 +84,12 @@ struct data_options {
 void parse_data_items(reader& r, std::size_t count, data_kind kind,
                       const data_options& opt = {}) noexcept;
 
+// Reads `count` items at `r` and stops after the last one: what follows belongs to the caller
+// (the associated values inside an alarm message). Errors: those of parse_data_items but
+// trailing_bytes.
+void read_data_items(reader& r, std::size_t count, data_kind kind,
+                     const data_options& opt = {}) noexcept;
+
 // Lazily walks data items already validated by parse_data_items.
 class data_item_iterator {
  public:
