@@ -230,7 +230,7 @@ def records_from_packet(layers: Obj, mode: str, exclude=()) -> list:
 class Records(list):
     """tshark's records, plus `retransmitted`: the frames whose TCP segment tshark flagged as a
     retransmission (tcp.analysis.retransmission, also set for spurious ones) and therefore did
-    not hand to TPKT at all (FIELDS.md section 6.3)."""
+    not hand to TPKT at all (FIELDS.md section 7.3)."""
 
     def __init__(self):
         super().__init__()
@@ -558,7 +558,7 @@ def _differences(t: Record, o: Record, fs: FieldSet, strict: bool, res: CaptureR
 def _reconcile_retransmissions(res: CaptureResult, tmap: dict, omap: dict, fs: FieldSet,
                                strict: bool, retransmitted: set) -> None:
     """Our capture reader keeps every byte a retransmitted TCP segment adds, tshark does not
-    dissect a segment it flags as a retransmission (FIELDS.md section 6.3). Two cases are
+    dissect a segment it flags as a retransmission (FIELDS.md section 7.3). Two cases are
     reconciled, both only in frames tshark flagged so: a PDU tshark dissected in the segment
     after a hole, which our reader attributes to the retransmission that filled the hole (equal
     in every field: counted equal, listed as moved), and records only our reader sees there
