@@ -21,6 +21,9 @@ Seeds written, one file per seed named by the SHA-1 of its content, under OUT/<t
                   connection (several link types, IPv6, VLAN, reordering, a retransmission, a
                   lost segment, a TPKT split over segments): no sample capture is copied
 
+The S7 PDUs of the twelve field captures ($PROTOS7_FIELD_PCAP_DIR, else ../shared/pcaps/field;
+pcapng is read too) are added to s7_header, roundtrip_s7, s7_job, s7_ack_data and userdata.
+
 S7 PDUs are deduplicated by shape (PDU reference and Userdata sequence number zeroed; at most
 --per-shape PDUs per ROSCTR, parameter, data length). With --merge BUILD_DIR (a libFuzzer build,
 e.g. build-fuzz) each target's seeds are then minimized with `fuzz_<target> -merge=1`.
@@ -46,6 +49,16 @@ SAMPLES = [
     "s7comm_varservice_libnodavedemo.pcap",
     "s7comm_varservice_libnodavedemo_bench.pcap",
 ]
+# The field captures (../shared/pcaps/field, $PROTOS7_FIELD_PCAP_DIR): their S7 PDUs add the
+# Userdata layouts, syntax ids and item kinds the samples lack (programmer commands, cyclic
+# services, alarms, DBREAD...) to the S7 targets. Skipped with a note when absent.
+FIELD_CAPTURES = [
+    "s7comm_clean.pcap", "snap7_s300_everything.pcapng", "step7_s300_AuthPassword.pcapng",
+    "step7_s300_readDiagData.pcapng", "step7_s300_readVarTab.pcapng", "step7_s300_stop.pcapng",
+    "tia_s300_downloadOb1.pcapng", "tia_s300_flashLed.pcapng", "tia_s300_goOnline.pcapng",
+    "wincc_s300_setup-alarm-read.pcapng", "wincc_s300_setup-alarm-read_2.pcapng",
+    "wincc_s400_production.pcapng",
+]
 TARGETS = ["tpkt_framer", "cotp", "s7_header", "s7_job", "s7_ack_data", "userdata", "szl",
            "capture", "roundtrip_cotp", "roundtrip_s7"]
 # -max_len per target; run_ci.sh and oss-fuzz/build.sh use the same values.
@@ -55,10 +68,37 @@ DEFAULT_MAX_LEN = 1024
 
 # --- reading the captures -------------------------------------------------------------------
 
+def read_pcapng(data):
+    """Yields (frame_number, linktype, packet bytes) of a pcapng file (SHB, IDB, EPB, SPB)."""
+    pos, n, endian, links = 0, 0, "<", []
+    while pos + 12 <= len(data):
+        btype = struct.unpack(endian + "I", data[pos:pos + 4])[0]
+        if btype == 0x0A0D0D0A:  # section header: its byte-order magic sets the endianness
+            endian = "<" if data[pos + 8:pos + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+            links = []
+        blen = struct.unpack(endian + "I", data[pos + 4:pos + 8])[0]
+        if blen < 12 or pos + blen > len(data):
+            return
+        body = data[pos + 8:pos + blen - 4]
+        if btype == 1 and len(body) >= 2:
+            links.append(struct.unpack(endian + "H", body[:2])[0])
+        elif btype == 6 and len(body) >= 20:
+            iface, _, _, caplen = struct.unpack(endian + "IIII", body[:16])
+            n += 1
+            yield n, links[iface] if iface < len(links) else -1, body[20:20 + caplen]
+        elif btype == 3 and len(body) >= 4:
+            n += 1
+            yield n, links[0] if links else -1, body[4:]
+        pos += blen
+
+
 def read_pcap(path):
-    """Yields (frame_number, linktype, packet bytes) of a classic pcap file."""
+    """Yields (frame_number, linktype, packet bytes) of a classic pcap or a pcapng file."""
     with open(path, "rb") as f:
         data = f.read()
+    if data[:4] == b"\x0a\x0d\x0d\x0a":
+        yield from read_pcapng(data)
+        return
     magic = data[:4]
     if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
         endian = "<"
@@ -338,6 +378,31 @@ def capture_seeds(conns):
 
 # --- main ------------------------------------------------------------------------------------
 
+def field_seeds(args, seeds, s7_seen, s7_count):
+    """The S7 PDUs of the field captures, deduplicated by shape with those of the samples."""
+    for name in FIELD_CAPTURES:
+        path = os.path.join(args.field_dir, name)
+        if not os.path.exists(path):
+            print("extract_seeds: %s not found, its seeds are skipped (set PROTOS7_FIELD_PCAP_DIR "
+                  "or --field-dir)" % path, file=sys.stderr)
+            continue
+        for c2s, s2c in streams(path):
+            for stream in (c2s, s2c):
+                for pdu in s7_pdus(tpkt_frames(stream)):
+                    if len(pdu) < 10 or pdu[0] != 0x32 or len(pdu) > DEFAULT_MAX_LEN:
+                        continue
+                    sh, key = shape(pdu), shape_key(pdu)
+                    if sh in s7_seen or s7_count.get(key, 0) >= args.per_shape:
+                        continue
+                    s7_seen.add(sh)
+                    s7_count[key] = s7_count.get(key, 0) + 1
+                    seeds["s7_header"].append(pdu)
+                    seeds["roundtrip_s7"].append(pdu)
+                    by_type = {1: "s7_job", 3: "s7_ack_data", 7: "userdata"}.get(pdu[1])
+                    if by_type:
+                        seeds[by_type].append(pdu)
+
+
 def write_seeds(out_dir, target, seeds, replace):
     d = os.path.join(out_dir, target)
     os.makedirs(d, exist_ok=True)
@@ -360,6 +425,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pcap-dir", default=os.environ.get("PROTOS7_PCAP_DIR",
                                                          os.path.join(REPO, "..", "shared", "pcaps", "wireshark")))
+    ap.add_argument("--field-dir", default=os.environ.get(
+        "PROTOS7_FIELD_PCAP_DIR", os.path.join(REPO, "..", "shared", "pcaps", "field")))
     ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
     ap.add_argument("--replace", action="store_true", help="remove the seeds (sha1-named files) already in OUT/<target>")
     ap.add_argument("--merge", metavar="BUILD_DIR", help="minimize with BUILD_DIR/fuzz/fuzz_<target> -merge=1")
@@ -412,6 +479,7 @@ def main():
                     szl = szl_payloads(pdu)
                     if szl is not None:
                         seeds["szl"].append(szl)
+    field_seeds(args, seeds, s7_seen, s7_count)
     # The reassembly form of the cotp target: | len | TPDU | records, PDUs cut into DTs.
     pdus = seeds["s7_header"]
     for pdu in [p for p in pdus if len(p) > 30][:12]:

@@ -13,6 +13,7 @@
 #include "fuzz_common.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/szl.hpp"
+#include "ud_checks.hpp"
 
 namespace protos7::fuzz {
 
@@ -340,6 +341,7 @@ inline void check_payload_helpers(bytes payload, const std::byte* origin, std::s
   const s7::block_filename fn = s7::decode_filename(payload);
   check_filename(fn, payload);
   if (fn.valid) FUZZ_CHECK(payload.size() == s7::block_filename_length);
+  check_ud_layouts(payload, origin, origin_size);
 }
 
 // The payload helpers on `payload` measured from itself and from a prefix before it: same
@@ -367,6 +369,13 @@ inline void check_userdata(const s7::message& m, bytes in) {
   namespace ud = s7::ud;
   const s7::pdu& p = m.p;
   const ud::param& prm = m.ud.prm;
+  if (prm.mode_transition) {
+    // The mode-transition push: 01 00 and 6 bytes, no data (userdata.hpp).
+    FUZZ_CHECK(prm.head0 == ud::mode_transition_head0 && prm.head1 == 0);
+    FUZZ_CHECK(p.param.size() == ud::short_param_length && p.data.empty() && !m.ud.has_data);
+    FUZZ_CHECK(!prm.extended);
+    return;
+  }
   FUZZ_CHECK(prm.head0 == 0 && (prm.length == 4 || prm.length == 8));
   FUZZ_CHECK(prm.extended == (prm.length == 8));
   FUZZ_CHECK(p.param.size() == 4U + prm.length);

@@ -85,6 +85,8 @@ std::string_view to_string(errc code) noexcept {
     case errc::userdata_data_length_mismatch: return "userdata_data_length_mismatch";
     case errc::userdata_bad_payload: return "userdata_bad_payload";
     case errc::userdata_bad_timestamp: return "userdata_bad_timestamp";
+    case errc::userdata_tis_bad_size: return "userdata_tis_bad_size";
+    case errc::userdata_bad_item_count: return "userdata_bad_item_count";
     case errc::szl_bad_length: return "szl_bad_length";
     case errc::szl_bad_request: return "szl_bad_request";
     case errc::szl_bad_record_length: return "szl_bad_record_length";

@@ -24,7 +24,8 @@ bool is_known_data_tsize(std::uint8_t ts) noexcept {
 }
 
 std::uint8_t data_tsize_for(std::uint8_t param_tsize) noexcept {
-  // What S7-300/400 CPUs answer (the mapping snap7's server and client also use).
+  // What S7-300/400 CPUs answer: captured for BIT, BYTE, WORD, DWORD, REAL, COUNTER and TIMER,
+  // snap7's server for the others (docs/TRANSPORT_SIZES.md).
   switch (static_cast<transport_size>(param_tsize)) {
     case transport_size::bit:
       return static_cast<std::uint8_t>(data_tsize::bit);
@@ -33,6 +34,7 @@ std::uint8_t data_tsize_for(std::uint8_t param_tsize) noexcept {
       return static_cast<std::uint8_t>(data_tsize::integer);
     case transport_size::real:
       return static_cast<std::uint8_t>(data_tsize::real);
+    case transport_size::char_:
     case transport_size::counter:
     case transport_size::timer:
     case transport_size::iec_counter:
@@ -105,9 +107,13 @@ void read_item(reader& r, data_item& it, bool last, data_kind kind, const data_o
 
 }  // namespace
 
-void parse_data_items(reader& r, std::size_t count, data_kind kind, const data_options& opt) noexcept {
+void read_data_items(reader& r, std::size_t count, data_kind kind, const data_options& opt) noexcept {
   data_item it;
   for (std::size_t i = 0; i < count && r.ok(); ++i) read_item(r, it, i + 1 == count, kind, opt);
+}
+
+void parse_data_items(reader& r, std::size_t count, data_kind kind, const data_options& opt) noexcept {
+  read_data_items(r, count, kind, opt);
   if (r.ok() && !r.empty()) r.fail(errc::trailing_bytes);
 }
 
@@ -154,6 +160,41 @@ void write_data_item(writer& w, const data_item& d, bool last) noexcept {
   w.u16be(d.length);
   w.raw(d.data);
   if ((d.data.size() & 1U) != 0 && !last) w.u8(0);
+}
+
+void write_dbread_answer_head(writer& w, std::size_t data_length) noexcept {
+  if (data_length > 0xFFFF) w.range_error();
+  w.u8(return_code::success);
+  w.u8(dbread_answer_tsize);
+  w.u16be(static_cast<std::uint16_t>(data_length & 0xFFFFU));
+}
+
+void write_dbread_area(writer& w, std::uint8_t rc, bytes data) noexcept {
+  w.u8(rc);
+  if (rc == return_code::success) w.raw(data);
+}
+
+void write_fill(writer& w, std::size_t data_length, bool last) noexcept {
+  if ((data_length & 1U) != 0 && !last) w.u8(0);
+}
+
+bool dbread_answer_at(bytes item_data, const var_spec& request, std::size_t index,
+                      dbread_area_answer& out) noexcept {
+  if (index >= request.dbread_count) return false;
+  reader r{item_data, layer::s7_data};
+  dbread_area a;
+  bool found = false;
+  for (std::size_t i = 0; dbread_at(request, i, a); ++i) {
+    const std::uint8_t rc = r.u8();
+    const bytes data = rc == return_code::success ? r.take(a.length) : bytes{};
+    if (!r.ok()) return false;
+    if (i == index) {
+      out.return_code = rc;
+      out.data = data;
+      found = true;
+    }
+  }
+  return found && r.empty();
 }
 
 }  // namespace protos7::codec::s7

@@ -349,4 +349,56 @@ void write_var_spec(writer& w, const var_spec& v) noexcept {
   w.raw(v.body);
 }
 
+void write_dbread(writer& w, std::span<const dbread_area> areas) noexcept {
+  // The length of rest (syntax + count + 5 per area) must fit its byte.
+  if (areas.empty() || areas.size() > 50) w.range_error();
+  const std::size_t n = areas.size() > 50 ? 50 : areas.size();
+  w.u8(var_spec_type);
+  w.u8(static_cast<std::uint8_t>(2U + 5U * n));
+  w.u8(static_cast<std::uint8_t>(syntax_id::dbread));
+  w.u8(static_cast<std::uint8_t>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    w.u8(areas[i].length);
+    w.u16be(areas[i].db);
+    w.u16be(areas[i].start);
+  }
+}
+
+void write_nck(writer& w, std::uint8_t syntax, const nck_address& a) noexcept {
+  if ((syntax != 0x82 && syntax != 0x83 && syntax != 0x84) || a.area > 7 || a.unit > 31)
+    w.range_error();
+  w.u8(var_spec_type);
+  w.u8(8);
+  w.u8(syntax);
+  w.u8(static_cast<std::uint8_t>(((a.area & 7U) << 5U) | (a.unit & 0x1FU)));
+  w.u16be(a.column);
+  w.u16be(a.line);
+  w.u8(a.module);
+  w.u8(a.line_count);
+}
+
+void write_driveesany(writer& w, const driveesany_address& a) noexcept {
+  w.u8(var_spec_type);
+  w.u8(10);
+  w.u8(static_cast<std::uint8_t>(syntax_id::driveesany));
+  w.u8(a.unknown1);
+  w.u16be(a.unknown2);
+  w.u16be(a.unknown3);
+  w.u16be(a.parameter);
+  w.u16be(a.index);
+}
+
+void write_1200sym(writer& w, const sym1200_address& a) noexcept {
+  const std::size_t words = a.lids.size() / 4U;
+  if (a.lids.size() % 4U != 0 || words == 0 || words > 61) w.range_error();
+  w.u8(var_spec_type);
+  w.u8(static_cast<std::uint8_t>((10U + a.lids.size()) & 0xFFU));
+  w.u8(static_cast<std::uint8_t>(syntax_id::s1200sym));
+  w.u8(a.reserved);
+  w.u16be(a.area1);
+  w.u16be(a.area2);
+  w.u32be(a.crc);
+  w.raw(a.lids);
+}
+
 }  // namespace protos7::codec::s7

@@ -21,16 +21,39 @@ bool is_known_type(std::uint8_t t) noexcept {
   return t == 0x0 || t == 0x4 || t == 0x8 || t == 0x3 || t == 0x7 || t == 0xB;
 }
 
+namespace {
+// The mode-transition push: 8 bytes of parameter, no data.
+result<message> parse_mode_transition(const pdu& p, reader& r, message& m) noexcept {
+  const std::uint32_t at = r.offset() - 3;
+  if (p.param.size() != short_param_length)
+    return error{errc::userdata_bad_length, layer::userdata, at, 0};
+  if (!p.data.empty())
+    return error{errc::param_data_not_allowed, layer::userdata, p.data_offset, 0};
+  m.prm.mode_transition = true;
+  m.prm.length = r.u8();
+  m.prm.method = r.u8();
+  const std::uint8_t tg = r.u8();
+  m.prm.type = tg >> 4U;
+  m.prm.group = tg & 0x0FU;
+  m.prm.subfunction = r.u8();
+  m.prm.seq = r.u8();
+  if (!r.ok()) return r.err();
+  return m;
+}
+}  // namespace
+
 result<message> parse(const pdu& p) noexcept {
   message m;
   if (p.param.empty()) return error{errc::s7_missing_param, layer::userdata, p.param_offset, 0};
   reader r{p.param, p.origin, layer::userdata};
   const std::uint32_t at = r.offset();
   m.prm.head0 = r.u8();
-  const std::uint8_t count = r.u8();
-  const std::uint8_t spec = r.u8();
+  m.prm.head1 = r.u8();
+  m.prm.head2 = r.u8();
   if (!r.ok()) return r.err();
-  if (m.prm.head0 != 0x00 || count != 0x01 || spec != 0x12)
+  if (m.prm.head0 == mode_transition_head0 && m.prm.head1 == 0x00)
+    return parse_mode_transition(p, r, m);
+  if (m.prm.head0 != 0x00 || m.prm.head1 != 0x01 || m.prm.head2 != 0x12)
     return error{errc::userdata_bad_head, layer::userdata, at, 0};
   m.prm.length = r.u8();
   if (!r.ok()) return r.err();
@@ -71,6 +94,17 @@ result<message> parse(const pdu& p) noexcept {
 }
 
 void write_param(writer& w, const param& prm) noexcept {
+  if (prm.mode_transition) {
+    w.u8(mode_transition_head0);
+    w.u8(0x00);
+    w.u8(prm.head2);
+    w.u8(prm.length);
+    w.u8(prm.method);
+    w.u8(static_cast<std::uint8_t>(((prm.type & 0x0FU) << 4U) | (prm.group & 0x0FU)));
+    w.u8(prm.subfunction);
+    w.u8(prm.seq);
+    return;
+  }
   w.u8(0x00);
   w.u8(0x01);
   w.u8(0x12);

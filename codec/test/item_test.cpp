@@ -4,6 +4,8 @@
 // unless a test goes through a whole frame.
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "capture_fixtures.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_item.hpp"
@@ -577,6 +579,72 @@ TEST(item_write_any, rejects_an_address_over_24_bits) {
   s7::write_any(w, a);
   EXPECT_EQ(w.finish().err(),
             test::err(errc::value_out_of_range, layer::encode, 9));  // the address
+}
+
+// --- Writers of the other syntax ids: parse(write(x)) == x, write(parse(b)) == b ---------------
+
+TEST(item_write_dbread, round_trips_the_captured_item) {
+  // wincc_s400_production.pcapng frame 24: 3 areas (DB74.DBB108 2, DB76.DBB404 4, DB81.DBB60 2).
+  const byte_vec in =
+      hex("12 11 b0 03"
+          "02 004a 006c"
+          "04 004c 0194"
+          "02 0051 003c");
+  s7::var_spec v;
+  ASSERT_EQ(parse_one(in, v), error{});
+  std::array<s7::dbread_area, 3> areas{};
+  for (std::size_t i = 0; i < areas.size(); ++i) ASSERT_TRUE(s7::dbread_at(v, i, areas[i]));
+  EXPECT_EQ(areas[1].db, 76);
+  EXPECT_EQ(areas[1].start, 404);
+  EXPECT_WRITES([&](writer& w) { s7::write_dbread(w, areas); }, view(in));
+}
+
+TEST(item_write_dbread, refuses_no_area_and_more_than_fit_the_length_byte) {
+  byte_vec out(300);
+  writer none{mutable_bytes{out}};
+  s7::write_dbread(none, {});
+  EXPECT_EQ(none.finish().err().code, errc::value_out_of_range);
+  std::array<s7::dbread_area, 51> many{};
+  writer w{mutable_bytes{out}};
+  s7::write_dbread(w, many);
+  EXPECT_EQ(w.finish().err().code, errc::value_out_of_range);
+}
+
+TEST(item_write_nck, round_trips_and_checks_area_and_unit) {
+  const byte_vec in = hex("12 08 83 41 0001 0002 03 04");
+  s7::var_spec v;
+  ASSERT_EQ(parse_one(in, v), error{});
+  s7::nck_address a;
+  ASSERT_TRUE(s7::decode_nck(v, a));
+  EXPECT_WRITES([&](writer& w) { s7::write_nck(w, 0x83, a); }, view(in));
+  byte_vec out(10);
+  writer w{mutable_bytes{out}};
+  s7::write_nck(w, 0x10, a);
+  EXPECT_EQ(w.finish().err().code, errc::value_out_of_range);
+}
+
+TEST(item_write_driveesany, round_trips) {
+  const byte_vec in = hex("12 0a a2 00 0001 0002 0003 0004");
+  s7::var_spec v;
+  ASSERT_EQ(parse_one(in, v), error{});
+  s7::driveesany_address a;
+  ASSERT_TRUE(s7::decode_driveesany(v, a));
+  EXPECT_WRITES([&](writer& w) { s7::write_driveesany(w, a); }, view(in));
+}
+
+TEST(item_write_1200sym, round_trips_and_needs_whole_lids) {
+  const byte_vec in = hex("12 12 b2 ff 8a0e 0001 12345678 80000004 00000002");
+  s7::var_spec v;
+  ASSERT_EQ(parse_one(in, v), error{});
+  s7::sym1200_address a;
+  ASSERT_TRUE(s7::decode_1200sym(v, a));
+  EXPECT_WRITES([&](writer& w) { s7::write_1200sym(w, a); }, view(in));
+  const byte_vec partial = hex("800000");
+  a.lids = view(partial);
+  byte_vec out(20);
+  writer w{mutable_bytes{out}};
+  s7::write_1200sym(w, a);
+  EXPECT_EQ(w.finish().err().code, errc::value_out_of_range);
 }
 
 }  // namespace

@@ -176,7 +176,7 @@ TEST(s7_data_tsize_for, answers_as_an_s7_cpu_does) {
   const auto answer = [](ts t) { return s7::data_tsize_for(static_cast<std::uint8_t>(t)); };
   EXPECT_EQ(answer(ts::bit), 0x03);
   EXPECT_EQ(answer(ts::byte), 0x04);
-  EXPECT_EQ(answer(ts::char_), 0x04);
+  EXPECT_EQ(answer(ts::char_), 0x09);  // snap7's server (docs/TRANSPORT_SIZES.md)
   EXPECT_EQ(answer(ts::word), 0x04);
   EXPECT_EQ(answer(ts::dword), 0x04);
   EXPECT_EQ(answer(ts::int_), 0x05);
@@ -392,6 +392,70 @@ TEST(s7_data_item_size, equals_what_write_data_item_writes) {
       }
     }
   }
+}
+
+// --- The answer to a DBREAD item ----------------------------------------------------------
+
+// wincc_s400_production.pcapng frame 24 (request, 3 areas of 2, 4 and 2 bytes) and frame 25
+// (its answer: one octet-string item of 11 bytes, each area 0xFF and its bytes).
+TEST(s7_data_dbread, decodes_and_writes_the_captured_answer) {
+  const byte_vec req =
+      hex("12 11 b0 03"
+          "02 004a 006c"
+          "04 004c 0194"
+          "02 0051 003c");
+  reader rr{view(req), layer::s7_item};
+  s7::var_spec v;
+  s7::parse_var_spec(rr, v);
+  ASSERT_TRUE(rr.ok());
+  const byte_vec item =
+      hex("ff 09 000b"
+          "ff 040a"
+          "ff 0544053e"
+          "ff 040a");
+  const bytes data = view(item).subspan(4);
+  s7::dbread_area_answer a;
+  ASSERT_TRUE(s7::dbread_answer_at(data, v, 1, a));
+  EXPECT_EQ(a.return_code, 0xFF);
+  EXPECT_BYTES_EQ(a.data, view(hex("0544053e")));
+  EXPECT_FALSE(s7::dbread_answer_at(data, v, 3, a));
+  EXPECT_WRITES(
+      [&](writer& w) {
+        s7::write_dbread_answer_head(w, 11);
+        s7::write_dbread_area(w, 0xFF, view(hex("040a")));
+        s7::write_dbread_area(w, 0xFF, view(hex("0544053e")));
+        s7::write_dbread_area(w, 0xFF, view(hex("040a")));
+        s7::write_fill(w, 11, true);
+      },
+      view(item));
+  // The item is an ordinary data item to a reader that does not know the request.
+  EXPECT_EQ(parse_items(item, 1), error{});
+}
+
+TEST(s7_data_dbread, an_area_with_an_error_code_has_no_bytes) {
+  const byte_vec req =
+      hex("12 0c b0 02"
+          "02 0001 0000"
+          "02 0063 0000");
+  reader rr{view(req), layer::s7_item};
+  s7::var_spec v;
+  s7::parse_var_spec(rr, v);
+  ASSERT_TRUE(rr.ok());
+  const byte_vec data =
+      hex("ff 1234"
+          "0a");
+  s7::dbread_area_answer a;
+  ASSERT_TRUE(s7::dbread_answer_at(view(data), v, 1, a));
+  EXPECT_EQ(a.return_code, 0x0A);
+  EXPECT_TRUE(a.data.empty());
+  const byte_vec extra =
+      hex("ff 1234"
+          "0a"
+          "00");
+  EXPECT_FALSE(s7::dbread_answer_at(view(extra), v, 0, a));
+  const byte_vec cut = hex("ff 12");
+  EXPECT_FALSE(s7::dbread_answer_at(view(cut), v, 0, a));
+  EXPECT_WRITES([](writer& w) { s7::write_fill(w, 3, false); }, view(hex("00")));
 }
 
 }  // namespace

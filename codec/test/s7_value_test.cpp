@@ -206,5 +206,15 @@ TEST(s7_bool, gets_and_sets_the_bit_of_an_address) {
   EXPECT_EQ(value::set_bit(std::byte{0}, 9, true), std::byte{0b10});
 }
 
+TEST(s7_value_counter_timer, words_with_bits_15_14_fit_no_counter_or_timer) {
+  // Counters 0..999 (0x03e7), S5TIME with time base 3 and 999 (0x3999) fit; the words of
+  // snap7_s300_everything.pcapng frame 53 (0xefbe, 0xfeca) do not.
+  EXPECT_TRUE(value::fits_counter_or_timer(view(hex("03e7 3999 0000"))));
+  EXPECT_FALSE(value::fits_counter_or_timer(view(hex("0000 efbe"))));
+  EXPECT_FALSE(value::fits_counter_or_timer(view(hex("feca"))));
+  EXPECT_FALSE(value::fits_counter_or_timer(view(hex("4000"))));
+  EXPECT_TRUE(value::fits_counter_or_timer(view(hex(""))));
+}
+
 }  // namespace
 }  // namespace protos7::codec

@@ -611,6 +611,41 @@ TEST(userdata_password, decodes_a_password_request) {
   EXPECT_EQ(u->data.payload.size(), 8U);
 }
 
+// --- Mode-transition push -------------------------------------------------------------------
+
+// step7_s300_stop.pcapng frame 4: the CPU tells the PG it went to STOP.
+byte_vec mode_transition_push() {
+  return hex(
+      "0300 0019 02f080"
+      "32 07 0000 0000 0008 0000"  // Userdata, parameter 8, no data
+      "01 00 10 10 00 00 00 00");  // 01 00 | 10 10 00 00 | mode 0 (STOP) | 00
+}
+
+TEST(userdata_mode_transition, decodes_the_push_with_the_userdata_fields) {
+  const decoded d{mode_transition_push()};
+  ASSERT_TRUE(d.ok);
+  const ud::param& p = d.m.prm;
+  EXPECT_TRUE(p.mode_transition);
+  EXPECT_EQ((p.head0 << 16U) | (p.head1 << 8U) | p.head2, 0x010010);
+  EXPECT_EQ(p.length, 0x10);
+  EXPECT_EQ(p.method, 0);
+  EXPECT_EQ(p.group, static_cast<std::uint8_t>(ud::group::mode_transition));
+  EXPECT_EQ(p.subfunction, 0);  // STOP
+  EXPECT_FALSE(p.extended);
+  EXPECT_FALSE(d.m.has_data);
+  EXPECT_TRUE(userdata_round_trips(mode_transition_push()));
+}
+
+TEST(userdata_mode_transition, needs_eight_parameter_bytes_and_no_data) {
+  const byte_vec longer = hex("32 07 0000 0000 0009 0000 01 00 10 10 00 00 00 00 00");
+  EXPECT_FAILS_WITH(parse_pdu(longer), userdata_bad_length, userdata, 10U);
+  const byte_vec with_data = hex("32 07 0000 0000 0008 0004 01 00 10 10 00 00 00 00 ff 09 0000");
+  EXPECT_FAILS_WITH(parse_pdu(with_data), param_data_not_allowed, userdata, 18U);
+  // Any other head is still refused.
+  const byte_vec other = hex("32 07 0000 0000 0008 0000 02 00 10 10 00 00 00 00");
+  EXPECT_FAILS_WITH(parse_pdu(other), userdata_bad_head, userdata, 10U);
+}
+
 }  // namespace
 }  // namespace protos7::codec
 

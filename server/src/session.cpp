@@ -10,6 +10,7 @@
 #include "protos7/codec/writer.hpp"
 #include "protos7/server/faults.hpp"
 #include "protos7/server/log.hpp"
+#include "protos7/server/var_items.hpp"
 
 namespace protos7::server {
 
@@ -26,6 +27,11 @@ constexpr std::uint8_t u8(std::byte b) noexcept {
 }
 
 void append(std::vector<std::byte>& out, bytes b) { out.insert(out.end(), b.begin(), b.end()); }
+
+constexpr bool counter_or_timer(std::uint8_t area) noexcept {
+  return area == static_cast<std::uint8_t>(codec::s7::area::counters) ||
+         area == static_cast<std::uint8_t>(codec::s7::area::timers);
+}
 
 // Header error of a job answered as a whole. 0x8500 "wrong frames" is what S7-300/400 CPUs
 // answer for a Read Var whose response exceeds the PDU (PLC4X and libnodave report it as
@@ -545,8 +551,12 @@ void session::read_var(const s7::header& req, const s7::param& prm, const std::b
   s7::var_spec v;
   std::size_t i = 0;
   while (it.next(v)) {
-    const resolved r = resolve(v);
     const bool last = ++i == prm.item_count;
+    if (v.syntax == static_cast<std::uint8_t>(s7::syntax_id::dbread)) {
+      var_items::write_dbread(w, v, mem_, plc_, last);
+      continue;
+    }
+    const resolved r = resolve(v);
     if (r.rc != rc::success) {
       s7::write_data_item(w, r.rc, 0, {}, last);
     } else if (r.bit) {
@@ -603,6 +613,10 @@ void session::write_var(const s7::header& req, const s7::param& prm, const s7::p
                  (bits ? std::size_t{d.length} != d.data.size() * 8U
                        : std::size_t{d.length} != d.data.size())) {
         code = rc::type_inconsistent;
+      } else if (counter_or_timer(v.any.area) &&
+                 var_items::check_counter_timer_write(d.data) != rc::success) {
+        // A word no counter or timer holds: refused as the captured CPU did.
+        code = var_items::check_counter_timer_write(d.data);
       } else if (!mem_.write(r.loc, d.data)) {
         code = rc::hardware_error;
       }

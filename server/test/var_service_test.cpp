@@ -71,7 +71,7 @@ TEST_F(read_var, every_transport_size_gets_the_cpu_data_transport_size) {
     std::uint16_t length_field;
   };
   // Two elements at DB1.DBB10 (pattern byte i = i).
-  for (const row r : {row{2, 0x04, 2, 16}, row{3, 0x04, 2, 16}, row{4, 0x04, 4, 32}, row{5, 0x05, 4, 32},
+  for (const row r : {row{2, 0x04, 2, 16}, row{3, 0x09, 2, 2}, row{4, 0x04, 4, 32}, row{5, 0x05, 4, 32},
                       row{6, 0x04, 8, 64}, row{7, 0x05, 8, 64}, row{8, 0x07, 8, 8}, row{11, 0x04, 8, 64},
                       row{12, 0x04, 4, 32}, row{15, 0x04, 16, 128}}) {
     const auto it = read1(any(r.tsize, 2, DB, 1, 10));

@@ -40,11 +40,13 @@ class field_list {
 void describe_tpkt_cotp(std::span<const std::byte> frame, const codec::cotp::tpdu* cotp,
                         field_list& out);
 
-// Where a Userdata response stands in an answer split over several data units. Wireshark
-// reassembles such answers and shows the SZL head with the last unit, so the dump does too.
+// Where a Userdata PDU stands in an answer split over several data units. Wireshark
+// reassembles the units of a data unit reference and decodes the payload with the last unit,
+// so the dump does too.
 struct fragment_info {
-  bool first_of_many = false;  // more units follow; shown without the SZL head
-  bool last_of_many = false;   // completes an answer
+  bool more_follows = false;             // not the last unit: its payload is not decoded
+  bool first_of_many = false;            // the first of several units
+  bool last_of_many = false;             // completes an answer
   std::vector<std::byte> whole_payload;  // with last_of_many: all units' payloads, in order
 };
 

@@ -107,6 +107,8 @@ enum class errc : std::uint16_t {
   userdata_data_length_mismatch = 705,  // data unit length field != bytes present
   userdata_bad_payload = 706,       // group/subfunction payload malformed
   userdata_bad_timestamp = 707,     // BCD clock value with a non-BCD digit or out of range
+  userdata_tis_bad_size = 708,      // programmer command: parameter / data sizes != the payload
+  userdata_bad_item_count = 709,    // an item count the items of a payload do not fill exactly
 
   // SZL.
   szl_bad_length = 800,            // partial list length * count exceeds the data

@@ -19,6 +19,8 @@
 
 namespace protos7::codec::s7 {
 
+struct var_spec;
+
 namespace return_code {
 inline constexpr std::uint8_t reserved = 0x00;  // what Step 7 and snap7 put in write requests
 inline constexpr std::uint8_t hardware_error = 0x01;
@@ -50,7 +52,10 @@ enum class data_tsize : std::uint8_t {
 [[nodiscard]] constexpr std::size_t data_bytes(std::uint8_t ts, std::uint16_t length) noexcept {
   return length_in_bits(ts) ? (std::size_t{length} + 7U) / 8U : length;
 }
-// The data transport size a CPU answers for a parameter transport size (Read Var response).
+// The data transport size a CPU answers for a parameter transport size (Read Var response):
+// BIT 0x03; BYTE, WORD, DWORD, DATE, TOD, TIME, S5TIME, DATE_AND_TIME 0x04; INT, DINT 0x05;
+// REAL 0x07; CHAR, COUNTER, TIMER (and the S7-200 IEC / HS counters and timers) 0x09. The
+// evidence of each row is in docs/TRANSPORT_SIZES.md.
 [[nodiscard]] std::uint8_t data_tsize_for(std::uint8_t param_tsize) noexcept;
 
 struct data_item {
@@ -84,6 +89,12 @@ struct data_options {
 void parse_data_items(reader& r, std::size_t count, data_kind kind,
                       const data_options& opt = {}) noexcept;
 
+// Reads `count` items at `r` and stops after the last one: what follows belongs to the caller
+// (the associated values inside an alarm message). Errors: those of parse_data_items but
+// trailing_bytes.
+void read_data_items(reader& r, std::size_t count, data_kind kind,
+                     const data_options& opt = {}) noexcept;
+
 // Lazily walks data items already validated by parse_data_items.
 class data_item_iterator {
  public:
@@ -112,6 +123,28 @@ void write_data_item(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes data,
 // from the data), data, and a 0x00 fill byte after odd data when `last` is false
 // (encode(parse(b)) == b for items with zero fill bytes).
 void write_data_item(writer& w, const data_item& d, bool last) noexcept;
+// The data item that answers a DBREAD item (an S7-400 Read Var, s7_item.hpp;
+// wincc_s400_production.pcapng frames 24 and 25): one item with return code 0xFF, transport size
+// 0x09 (octet string, length in bytes), whose data holds for each area of the request
+//   | return code | the area's bytes when the code is 0xFF, nothing otherwise |
+// with no fill bytes between areas (frame 1210: areas of 13 and 22 bytes, 37 bytes of data).
+inline constexpr std::uint8_t dbread_answer_tsize = 0x09;
+// Writes the item head for `data_length` bytes of area answers.
+void write_dbread_answer_head(writer& w, std::size_t data_length) noexcept;
+// Writes one area's answer: the return code, then `data` when it is 0xFF.
+void write_dbread_area(writer& w, std::uint8_t rc, bytes data) noexcept;
+// Writes the fill byte that follows an odd item that is not the last one.
+void write_fill(writer& w, std::size_t data_length, bool last) noexcept;
+// The answer of area `index` of DBREAD request `request` inside the answer item's data, whose
+// areas are all walked and checked (each 0xFF with its length, or an error code alone; the
+// areas fill the data exactly). False when the data does not have that layout.
+struct dbread_area_answer {
+  std::uint8_t return_code = 0;
+  bytes data;
+};
+[[nodiscard]] bool dbread_answer_at(bytes item_data, const var_spec& request, std::size_t index,
+                                    dbread_area_answer& out) noexcept;
+
 // Size an item occupies including its fill byte: what write_data_item writes.
 [[nodiscard]] constexpr std::size_t data_item_size(std::uint8_t rc, std::size_t data_size,
                                                    bool last) noexcept {

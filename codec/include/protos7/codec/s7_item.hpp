@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "protos7/codec/error.hpp"
 #include "protos7/codec/reader.hpp"
@@ -231,5 +232,18 @@ void write_any(writer& w, const any_address& a) noexcept;
 // | 0x12 | length | syntax id | body |, with length = 1 + body size (encode(parse(b)) == b).
 // value_out_of_range when the body does not fit the length byte.
 void write_var_spec(writer& w, const var_spec& v) noexcept;
+// Writes a DBREAD item: | 0x12 | 1 + 1 + 5n | 0xB0 | n | n x (length, DB, start) | (1..50 areas;
+// value_out_of_range otherwise, as the length of rest is one byte).
+void write_dbread(writer& w, std::span<const dbread_area> areas) noexcept;
+// Writes an NCK item (`syntax` 0x82, 0x83 or 0x84; value_out_of_range otherwise, and for an area
+// above 7 or a unit above 31).
+void write_nck(writer& w, std::uint8_t syntax, const nck_address& a) noexcept;
+// Writes a DRIVEESANY item (12 bytes).
+void write_driveesany(writer& w, const driveesany_address& a) noexcept;
+// Writes a 1200SYM item; value_out_of_range unless the LIDs are 1..61 words of 4 bytes.
+void write_1200sym(writer& w, const sym1200_address& a) noexcept;
+// The area of a data record item (S7ANY with area 0x01, RDREC): count, DB and address are then
+// the maximum length (MLEN), the record index and the diagnostic address (ID).
+inline constexpr std::uint8_t data_record_area = 0x01;
 
 }  // namespace protos7::codec::s7

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "protos7/codec/error.hpp"
 #include "protos7/codec/reader.hpp"
@@ -103,6 +104,17 @@ void write_date_and_time(writer& w, const date_and_time& t) noexcept;
   const int hi = b >> 4U;
   const int lo = b & 0x0F;
   return hi > 9 || lo > 9 ? -1 : hi * 10 + lo;
+}
+
+// --- Counter and timer words ------------------------------------------------------------------
+
+// The words of the counter (C) and timer (T) areas, 2 bytes each: a timer holds an S5TIME (bits
+// 13-12 the time base, 11-0 three BCD digits), a counter its value 0..999. Neither sets bits
+// 15-14: true when no word of `words` does (an odd last byte is a word's high byte).
+[[nodiscard]] constexpr bool fits_counter_or_timer(std::span<const std::byte> words) noexcept {
+  for (std::size_t i = 0; i < words.size(); i += 2)
+    if ((std::to_integer<unsigned>(words[i]) & 0xC0U) != 0) return false;
+  return true;
 }
 
 // --- BOOL --------------------------------------------------------------------------------------

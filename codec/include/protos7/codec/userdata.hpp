@@ -69,12 +69,22 @@ inline constexpr std::uint8_t change_driven_modify = 0x07;
 inline constexpr std::uint8_t last_unit_yes = 0x00;
 inline constexpr std::uint8_t last_unit_no = 0x01;
 
+// The mode-transition push a CPU sends to a PG when its mode changes (step7_s300_stop.pcapng
+// frame 4, parameter 01 00 10 10 00 00 00 00, no data): the same 8 bytes read with another head,
+//   | 01 | 00 | 4 bytes (10 10 00 00) | mode (0 STOP, 2 RUN, ...) | 00 |
+// Wireshark 4.0 reads them with the Userdata fields (head 0x010010, length 16, method 0, type and
+// group 0, the mode as subfunction, sequence 0); param keeps them in those fields.
+inline constexpr std::uint8_t mode_transition_head0 = 0x01;
+
 struct param {
-  std::uint8_t head0 = 0;   // 0x00
-  std::uint8_t length = 0;  // length of rest: 4 (short) or 8 (extended)
-  std::uint8_t method = 0;  // 0x11 request, 0x12 response
-  std::uint8_t type = 0;    // high nibble of byte 5
-  std::uint8_t group = 0;   // low nibble of byte 5
+  std::uint8_t head0 = 0;  // 0x00 (0x01: mode transition)
+  std::uint8_t head1 = 0x01;
+  std::uint8_t head2 = 0x12;
+  bool mode_transition = false;  // head 01 00 ..: see mode_transition_head0
+  std::uint8_t length = 0;       // length of rest: 4 (short) or 8 (extended)
+  std::uint8_t method = 0;       // 0x11 request, 0x12 response
+  std::uint8_t type = 0;         // high nibble of byte 5
+  std::uint8_t group = 0;        // low nibble of byte 5
   std::uint8_t subfunction = 0;
   std::uint8_t seq = 0;
   bool extended = false;  // data unit ref, last data unit and error code present
@@ -97,9 +107,10 @@ struct message {
   data_unit data;
 };
 
-// Decodes the parameter head and the data unit of a Userdata PDU.
+// Decodes the parameter head and the data unit of a Userdata PDU (a mode-transition push too).
 // Errors: s7_missing_param, userdata_bad_head, userdata_bad_length, userdata_bad_method,
-// userdata_bad_type, userdata_data_too_short, userdata_data_length_mismatch.
+// userdata_bad_type, userdata_data_too_short, userdata_data_length_mismatch; for a mode
+// transition userdata_bad_length (a parameter other than 8 bytes), param_data_not_allowed.
 [[nodiscard]] result<message> parse(const pdu& p) noexcept;
 
 void write_param(writer& w, const param& prm) noexcept;
