@@ -115,10 +115,14 @@ void reserve_from_profile(const plc_profile& p, config& cfg) {
 }  // namespace
 
 config resolve_config(const serve_options& opt) {
-  config cfg = opt.cfg;
   auto prof = std::make_shared<plc_profile>(
       opt.profile_path.empty() ? bundled_profile() : load_profile(opt.profile_path));
   apply_overrides(*prof, opt.identity);
+  return resolve_config(opt, std::move(prof));
+}
+
+config resolve_config(const serve_options& opt, std::shared_ptr<const plc_profile> prof) {
+  config cfg = opt.cfg;
   if (!opt.profile_path.empty()) {
     if (!opt.pdu_size_given) cfg.pdu_size = prof->pdu_size;
     if (!opt.max_amq_given) cfg.max_amq = prof->max_amq;

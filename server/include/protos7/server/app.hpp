@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -42,6 +43,10 @@ struct serve_options {
 // with the identity overrides applied), its limits where no flag was given, and the directory
 // where downloaded DBs are stored. Throws profile_error.
 [[nodiscard]] config resolve_config(const serve_options& opt);
+// The same with the profile already loaded (a plant shares one profile between its PLCs and
+// gives each its identity through plc_state::set_identity; opt.identity is not applied here).
+[[nodiscard]] config resolve_config(const serve_options& opt,
+                                    std::shared_ptr<const plc_profile> profile);
 
 // "60s", "500ms", "2m", "1h", "0" (disabled) or a plain number of seconds.
 [[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(const std::string& s);
