@@ -10,6 +10,8 @@
 # Env: ROUNDS=5, DURATION=6 (s measured per run), WARMUP=1 (s before measuring),
 #      CONFIGS="1:1 16:1 16:8" (connections:jobs in flight), WORKLOADS="single multi",
 #      OUT=<file> (raw RESULT lines; default /tmp/protos7-bench-<time>.txt, printed at the end),
+#      BASELINE=<protos7 binary>: a second protos7 (e.g. the build before a change) runs as a
+#      third server "baseline" in the same alternation, and the table gives protos7 / baseline,
 #      BENCH_NICE=-20 (root only): run both servers (every thread) and s7load at that nice
 #      value. On a shared machine whose CPUs are oversubscribed by other work, a woken server
 #      or client thread otherwise waits a scheduler slice (2-7 ms, seen with `perf sched
@@ -18,6 +20,7 @@
 #      them, while snap7's thread per client stalls one client at a time and gets a larger
 #      share of an oversubscribed CPU. The other work is slowed down while this runs.
 #
+# Every protos7 runs with its web admin on an ephemeral port (its traffic tap on, as by default).
 # Both servers run for the whole benchmark on 127.0.0.1 with the interop layout (DB1 256 B,
 # DB2 1024 B, I/Q/M 256 B, 256 counters and timers). Every configuration is run ROUNDS times
 # per server, the servers alternating run by run (the order flips every round so neither
@@ -47,9 +50,10 @@ out="${OUT:-${TMPDIR:-/tmp}/protos7-bench-$(date -u +%Y%m%d-%H%M%S).txt}"
 
 p7_pid=""
 s7_pid=""
+bl_pid=""
 cleanup() {
-  for p in $p7_pid $s7_pid; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in $p7_pid $s7_pid; do wait "$p" 2>/dev/null || true; done
+  for p in $p7_pid $s7_pid $bl_pid; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in $p7_pid $s7_pid $bl_pid; do wait "$p" 2>/dev/null || true; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -60,8 +64,24 @@ head -c 256 /dev/zero >"$tmp/bins/DB1.bin"
 head -c 1024 /dev/zero >"$tmp/bins/DB2.bin"
 "$protos7" serve --listen 127.0.0.1 --port 0 --data-dir "$tmp/data" -b "$tmp/bins" \
   --inputs-size 256 --outputs-size 256 --flags-size 256 --counters 256 --timers 256 \
-  --max-connections 64 --log-level info >"$tmp/protos7.log" 2>&1 &
+  --max-connections 64 --log-level info --webadmin-listen 127.0.0.1:0 >"$tmp/protos7.log" 2>&1 &
 p7_pid=$!
+
+bl_port=""
+if [[ -n "${BASELINE:-}" ]]; then
+  mkdir -p "$tmp/bl-data" "$tmp/bl-bins"
+  cp "$tmp/bins/"*.bin "$tmp/bl-bins/"
+  "$BASELINE" serve --listen 127.0.0.1 --port 0 --data-dir "$tmp/bl-data" -b "$tmp/bl-bins" \
+    --inputs-size 256 --outputs-size 256 --flags-size 256 --counters 256 --timers 256 \
+    --max-connections 64 --log-level info --webadmin-listen 127.0.0.1:0 >"$tmp/baseline.log" 2>&1 &
+  bl_pid=$!
+  for _ in $(seq 100); do
+    bl_port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmp/baseline.log" | head -n1)"
+    [[ -n "$bl_port" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$bl_port" ]] || { echo "the baseline protos7 did not start:" >&2; cat "$tmp/baseline.log" >&2; exit 1; }
+fi
 
 s7_port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 (cd "$root/interop" && PORT="$s7_port" exec node snap7_server.js) >"$tmp/snap7.log" 2>&1 &
@@ -78,7 +98,7 @@ grep -q listening "$tmp/snap7.log" || { echo "snap7_server.js did not start:" >&
 
 nice_cmd=()
 if [[ -n "${BENCH_NICE:-}" ]]; then
-  for p in "$p7_pid" "$s7_pid"; do
+  for p in "$p7_pid" "$s7_pid" $bl_pid; do
     for t in /proc/"$p"/task/*; do renice -n "$BENCH_NICE" -p "${t##*/}" >/dev/null; done
   done
   nice_cmd=(nice -n "$BENCH_NICE")
@@ -88,11 +108,16 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 echo "# date: $(date -u '+%Y-%m-%d %H:%M UTC')" | tee -a "$out"
 echo "# machine: $(nproc) CPUs ($cpu), $(uname -sr), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
 echo "# protos7 $protos7 pid $p7_pid port $p7_port; snap7 (node-snap7 S7Server) pid $s7_pid port $s7_port" | tee -a "$out"
+[[ -n "$bl_pid" ]] && echo "# baseline $BASELINE pid $bl_pid port $bl_port" | tee -a "$out"
 echo "# rounds $rounds, $duration s measured + $warmup s warm-up per run, configs $configs, workloads $workloads, nice ${BENCH_NICE:-0}" | tee -a "$out"
 
 run_one() {  # server round workload conns k
   local server="$1" round="$2" workload="$3" conns="$4" k="$5" port pid line
-  if [[ "$server" == protos7 ]]; then port="$p7_port"; pid="$p7_pid"; else port="$s7_port"; pid="$s7_pid"; fi
+  case "$server" in
+    protos7) port="$p7_port"; pid="$p7_pid" ;;
+    baseline) port="$bl_port"; pid="$bl_pid" ;;
+    *) port="$s7_port"; pid="$s7_pid" ;;
+  esac
   kill -0 "$pid" 2>/dev/null || { echo "$server died" >&2; exit 1; }
   line="$("${nice_cmd[@]}" "$s7load" --port "$port" --connections "$conns" --inflight "$k" --duration "$duration" \
     --warmup "$warmup" --workload "$workload" --server-pid "$pid" | grep '^RESULT ')" ||
@@ -102,7 +127,8 @@ run_one() {  # server round workload conns k
 
 # --- runs ------------------------------------------------------------------------------------
 for round in $(seq "$rounds"); do
-  if ((round % 2)); then order="protos7 snap7"; else order="snap7 protos7"; fi
+  servers="protos7${bl_pid:+ baseline} snap7"
+  if ((round % 2)); then order="$servers"; else order="$(echo "$servers" | tr ' ' '\n' | tac | tr '\n' ' ')"; fi
   for workload in $workloads; do
     for cfg in $configs; do
       for server in $order; do run_one "$server" "$round" "$workload" "${cfg%%:*}" "${cfg##*:}"; done
@@ -123,19 +149,23 @@ for r in runs:
     groups.setdefault((r['workload'], int(r['conns']), int(r['k'])), {}).setdefault(r['server'], []).append(r)
 med = lambda rs, key: statistics.median(float(r[key]) for r in rs)
 print()
-print('| workload | clients × in flight | server | granted PDU / AmQ | requests/s | p50 µs | p99 µs | server CPU µs/request | errors | protos7 / snap7 requests/s |')
-print('|---|---|---|---|---:|---:|---:|---:|---:|---:|')
+has_bl = any(r['server'] == 'baseline' for r in runs)
+print('| workload | clients × in flight | server | granted PDU / AmQ | requests/s | p50 µs | p99 µs | server CPU µs/request | errors | protos7 / snap7 requests/s |'
+      + (' protos7 / baseline requests/s |' if has_bl else ''))
+print('|---|---|---|---|---:|---:|---:|---:|---:|---:|' + ('---:|' if has_bl else ''))
 for (w, c, k), by in groups.items():
-    p7, s7 = by.get('protos7', []), by.get('snap7', [])
+    p7, s7, bl = by.get('protos7', []), by.get('snap7', []), by.get('baseline', [])
     ratio = med(p7, 'rps') / med(s7, 'rps') if p7 and s7 and med(s7, 'rps') > 0 else float('nan')
-    for name, rs in (('protos7', p7), ('snap7', s7)):
+    ratio_bl = med(p7, 'rps') / med(bl, 'rps') if p7 and bl and med(bl, 'rps') > 0 else float('nan')
+    for name, rs in (('protos7', p7), ('baseline', bl), ('snap7', s7)):
         if not rs:
             continue
         granted = sorted({f"{r['pdu']} / {r['amq_calling']}-{r['amq_called']} (window {r['window']})" for r in rs})
         errors = sum(int(r['errors']) for r in rs)
         print(f"| {w} | {c} × {k} | {name} | {', '.join(granted)} | {med(rs, 'rps'):,.0f} | "
               f"{med(rs, 'p50_us'):.0f} | {med(rs, 'p99_us'):.0f} | {med(rs, 'server_cpu_us_per_req'):.1f} | "
-              f"{errors} | {f'**{ratio:.2f}**' if name == 'protos7' else ''} |")
+              f"{errors} | {f'**{ratio:.2f}**' if name == 'protos7' else ''} |"
+              + (f" {f'**{ratio_bl:.2f}**' if name == 'protos7' else ''} |" if has_bl else ''))
 print()
 loads = [float(r['load1']) for r in runs if 'load1' in r]
 if loads:
