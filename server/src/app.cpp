@@ -66,6 +66,10 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& s) {
 
 void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile) {
   set_sqlite_log_level(opt.sqlite_level);
+  prepare_plc_storage(opt, mem, profile);
+}
+
+void prepare_plc_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile) {
   const bool default_sqlite = opt.sqlite_path.empty();
   const bool default_bins = opt.db_bin_path.empty();
   if (default_sqlite || default_bins) make_dir(opt.data_dir);

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "protos7/server/app.hpp"
+#include "protos7/server/storage.hpp"
 
 namespace protos7::server {
 
@@ -18,6 +19,9 @@ namespace {
 constexpr std::chrono::milliseconds rate_interval{1000};
 // Descriptors a loop holds besides the listeners: epoll, eventfd, the spare one.
 constexpr std::size_t fds_per_loop = 3;
+// Threads preparing storage at start: creating it waits for fdatasync, and concurrent syncs of
+// different files overlap (the block layer merges their cache flushes).
+constexpr std::size_t storage_threads = 8;
 
 std::string listen_failure(int err, const config& cfg) {
   if (err == EADDRNOTAVAIL)
@@ -138,27 +142,49 @@ void plant::listen() {
   }
 }
 
+// One PLC's storage (on a storage thread).
+void plant::prepare_one(plc& p) {
+  const log_scope scope{&p.log};
+  // The plant's data folder (the PLC's folder is made by prepare_plc_storage, as for serve).
+  if (p.opt.sqlite_path.empty() || p.opt.db_bin_path.empty())
+    std::filesystem::create_directories(std::filesystem::path(p.opt.data_dir).parent_path());
+  prepare_plc_storage(p.opt, p.mem, &p.srv.plc().profile());
+}
+
+// The PLCs' storage is prepared on several threads: creating it is bound by fdatasync (the sample
+// PLC's SQLite file and BIN files, written atomically), reading it by SQLite's CPU time; the
+// threads overlap both. After an error no further PLC is started; the error of the first PLC (in
+// file order) that failed is reported.
 void plant::prepare_storage(log_level sqlite_level) {
+  set_sqlite_log_level(sqlite_level);  // process-wide: before the threads use SQLite
   // Three info lines per PLC would bury the log of a large plant: warnings and errors only (with
   // the PLC's name), unless debug or trace was asked for.
   const log_level saved = log_detail::current.load();
   if (plcs_.size() > 1 && saved == log_level::info) set_log_level(log_level::warn);
-  for (auto& p : plcs_) {
-    const log_scope scope{&p->log};
-    serve_options o = p->opt;
-    o.sqlite_level = sqlite_level;
-    try {
-      // The plant's data folder (the PLC's folder is made by prepare_storage, as for serve).
-      if (o.sqlite_path.empty() || o.db_bin_path.empty())
-        std::filesystem::create_directories(std::filesystem::path(o.data_dir).parent_path());
-      ::protos7::server::prepare_storage(o, p->mem, &p->srv.plc().profile());
-    } catch (const std::exception& e) {
-      set_log_level(saved);
-      throw plant_error(
-          fmt::format("{}: {} (PLC \"{}\"): {}", source_, p->json_path, p->name, e.what()));
+  std::vector<std::string> errors(plcs_.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  const auto work = [&] {
+    for (std::size_t i = next++; i < plcs_.size() && !failed.load(); i = next++) {
+      try {
+        prepare_one(*plcs_[i]);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+        failed.store(true);
+      }
     }
-  }
+  };
+  const std::size_t n =
+      std::min(plcs_.size(), std::max<std::size_t>(loops_.size(), storage_threads));
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < n; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
   set_log_level(saved);
+  for (std::size_t i = 0; i < plcs_.size(); ++i)
+    if (!errors[i].empty())
+      throw plant_error(fmt::format("{}: {} (PLC \"{}\"): {}", source_, plcs_[i]->json_path,
+                                    plcs_[i]->name, errors[i]));
 }
 
 void plant::run() {

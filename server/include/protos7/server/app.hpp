@@ -57,6 +57,9 @@ struct serve_options {
 // SQLite file is still seeded for the web admin).
 class plc_memory;
 void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile = nullptr);
+// The same without setting SQLite's process-wide log (set_sqlite_log_level, which must not run
+// while other threads use SQLite): a plant prepares its PLCs' storage on several threads.
+void prepare_plc_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile);
 
 // Runs the server until SIGINT/SIGTERM. Returns the process exit code.
 int serve(const serve_options& opt);

@@ -70,7 +70,8 @@ class plant {
   // listener and the others' are closed again when the plant is destroyed); writes nothing.
   void listen();
   // Prepares every PLC's storage as `protos7 serve` does (its folder, the sample PLC's SQLite
-  // file, DB<n>.bin files, the profile's DBs). Throws plant_error naming the PLC.
+  // file, DB<n>.bin files, the profile's DBs), on several threads. Throws plant_error naming the
+  // first PLC (in file order) whose storage failed; no further PLC is started after a failure.
   void prepare_storage(log_level sqlite_level);
   // Serves until stop(): loop 0 on the calling thread, the others on threads of their own.
   void run();
@@ -92,6 +93,7 @@ class plant {
 
  private:
   void sample_rates(unsigned shard);
+  static void prepare_one(plc& p);
 
   std::string name_;
   std::string source_;
