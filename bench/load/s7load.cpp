@@ -18,6 +18,9 @@
 //   multi   10 mixed items: DB1 BYTE 16, DB1 WORD 2, DB2 REAL 3, M BYTE 3 (odd: fill byte),
 //           I WORD 1, Q BYTE 5 (odd), DB1 BIT 30.3, C 0..1, T 0..1, DB2 DWORD 4
 //           (the answer is 124 bytes: fits a PDU of 240)
+//   hmi     10 mixed items inside the sample PLC of `protos7 serve` (DB1 256 B, DB200 64 B), what
+//           a plant's PLCs have by default: DB1 BYTE 16, DB1 WORD 2, DB1 REAL 3, DB200 INT 1,
+//           M BYTE 3, I WORD 1, Q BYTE 5, DB1 BIT 30.3, C 0..1, T 0..1
 //
 // A plant (protos7 serve --plant, bench/plant_load.sh): --plant FILE takes the targets from a
 // plant file, --connections per PLC (default 1); --interval-ms T makes every connection an
@@ -106,7 +109,7 @@ struct target {
       stderr,
       "s7load: %s\n"
       "usage: s7load [--host A] [--port N] [--connections N] [--inflight K] [--duration S]\n"
-      "              [--warmup S] [--workload single|multi] [--pdu 240|480|960] [--rack R]\n"
+      "              [--warmup S] [--workload single|multi|hmi] [--pdu 240|480|960] [--rack R]\n"
       "              [--slot S] [--threads T] [--server-pid PID]\n"
       "              [--plant FILE [--interval-ms T] [--identity]]\n",
       why);
@@ -160,7 +163,8 @@ options parse_args(int argc, char** argv) {
   if (o.inflight == 0 || o.inflight > 255) usage("--inflight must be 1..255");
   if (o.threads == 0) o.threads = 1;
   if (o.plant.empty() && o.threads > o.connections) o.threads = o.connections;
-  if (o.workload != "single" && o.workload != "multi") usage("--workload must be single or multi");
+  if (o.workload != "single" && o.workload != "multi" && o.workload != "hmi")
+    usage("--workload must be single, multi or hmi");
   if (o.duration_s <= 0) usage("--duration must be > 0");
   return o;
 }
@@ -179,6 +183,19 @@ constexpr std::uint8_t ts(s7::transport_size t) noexcept { return static_cast<st
 std::vector<s7::any_address> workload_items(const std::string& name) {
   using T = s7::transport_size;
   if (name == "single") return {{ts(T::byte), 16, 1, area_db, 0}};
+  if (name == "hmi")
+    return {
+        {ts(T::byte), 16, 1, area_db, 0},
+        {ts(T::word), 2, 1, area_db, 20 * 8},
+        {ts(T::real), 3, 1, area_db, 100 * 8},
+        {ts(T::int_), 1, 200, area_db, 0},
+        {ts(T::byte), 3, 0, area_m, 10 * 8},
+        {ts(T::word), 1, 0, area_i, 0},
+        {ts(T::byte), 5, 0, area_q, 4 * 8},
+        {ts(T::bit), 1, 1, area_db, 30 * 8 + 3},
+        {ts(T::counter), 2, 0, area_c, 0},
+        {ts(T::timer), 2, 0, area_t, 0},
+    };
   return {
       {ts(T::byte), 16, 1, area_db, 0},
       {ts(T::word), 2, 1, area_db, 20 * 8},
