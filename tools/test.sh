@@ -22,6 +22,11 @@ ctest --preset dev
 step "interop: node-snap7 and nodes7 against protos7 serve (PDU 480, 240, 960)"
 bash interop/run_vs_protos7.sh build/dev/tools/protos7
 
+step "interop: a plant of 64 PLCs on 127.0.14.x:102 in one process, node-snap7 and nodes7"
+rc=0
+bash interop/run_plant.sh build/dev/tools/protos7 || rc=$?
+((rc == 0 || rc == 77)) || exit "$rc"
+
 step "learn + replay against protos7 (counts per capture), bundled-profile replay, serve --validate"
 python3 conformance/learn/test/learn_replay.py build/dev/tools/protos7 conformance/learn/test/known_gaps.txt \
   "$PROTOS7_PCAP_DIR"/s7comm_*.pcap pcaps/*.pcap

@@ -56,13 +56,17 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return n;
 }
 
-void emit(log_level lvl, std::string_view message) {
+void emit(log_level lvl, std::string_view message, const log_context* ctx) {
   timeval tv{};
   gettimeofday(&tv, nullptr);
   tm t{};
   localtime_r(&tv.tv_sec, &t);
   std::string line = fmt::format("{:02}:{:02}:{:02}.{:03} [{}] ", t.tm_hour, t.tm_min, t.tm_sec,
                                  tv.tv_usec / 1000, level_names[static_cast<std::size_t>(lvl)]);
+  if (ctx != nullptr) {
+    line += escape_log_text(ctx->name);
+    line += ": ";
+  }
   line += escape_log_text(message);
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), g_file != nullptr ? g_file : stderr);
@@ -71,8 +75,10 @@ void emit(log_level lvl, std::string_view message) {
 
 void emit_summary(site& s) {
   if (s.suppressed == 0) return;
-  emit(s.level, fmt::format("{} more line(s) like \"{}\" suppressed in {} s", s.suppressed,
-                            s.format, std::max<std::int64_t>(1, log_window.count())));
+  emit(s.level,
+       fmt::format("{} more line(s) like \"{}\" suppressed in {} s", s.suppressed, s.format,
+                   std::max<std::int64_t>(1, log_window.count())),
+       nullptr);
   s.suppressed = 0;
 }
 
@@ -151,15 +157,32 @@ void set_log_file(std::FILE* f) noexcept {
   g_file = f;
 }
 
+log_scope::log_scope(log_context* ctx) noexcept : previous_(log_detail::scope) {
+  log_detail::scope = ctx;
+}
+
+log_scope::~log_scope() {
+  log_detail::scope = previous_;
+}
+
 namespace log_detail {
 std::atomic<log_level> current{log_level::info};
+thread_local log_context* scope = nullptr;
 
 void write(log_level lvl, fmt::string_view fmt_str, fmt::format_args args) noexcept {
   try {
     const std::string message = fmt::vformat(fmt_str, args);
+    log_context* ctx = scope;
+    if (ctx != nullptr && lvl >= log_level::warn && lvl < log_level::off) {
+      const std::lock_guard lock{ctx->mu};
+      ctx->last.text = escape_log_text(message);
+      ctx->last.at = std::chrono::system_clock::now();
+      ++ctx->last.count;
+    }
+    if (!log_enabled(lvl)) return;
     const std::lock_guard lock{g_mu};
     if (!admit(lvl, fmt_str)) return;
-    emit(lvl, message);
+    emit(lvl, message, ctx);
   } catch (...) {
     // Logging never takes the server down.
   }

@@ -270,64 +270,99 @@ bool plc_memory::write(const location& loc, std::span<const std::byte> data) noe
   return true;
 }
 
-// fdatasync of fds[i] for every i, errs[i] = its errno (0: synced); in parallel when several.
-void plc_memory::sync_all(std::span<const int> fds, std::span<int> errs) noexcept {
-  const auto one = [&](std::size_t i) {
+// One batch of a commit: files written and open, waiting for their fdatasync.
+struct plc_memory::batch {
+  std::size_t n = 0;
+  std::array<data_block*, max_open_per_commit> dbs{};
+  std::array<plc_memory*, max_open_per_commit> owners{};
+  std::array<int, max_open_per_commit> fds{};
+  std::array<int, max_open_per_commit> errs{};
+};
+
+namespace {
+// The sync threads of the calling thread (one pool per event loop, started at its first commit of
+// more than one file; a plant of many PLCs on few loops starts few threads).
+thread_local std::unique_ptr<sync_pool> t_pool;
+}  // namespace
+
+// fdatasync of every file of the batch (each with its memory's fdatasync), in parallel when
+// several; then each block learns the result.
+void plc_memory::sync_batch(batch& b) noexcept {
+  const auto one = [&b](std::size_t i) {
     int r = 0;
-    while ((r = fdatasync_(fds[i])) != 0 && errno == EINTR) {
+    while ((r = b.owners[i]->fdatasync_(b.fds[i])) != 0 && errno == EINTR) {
     }
-    errs[i] = r == 0 ? 0 : (errno != 0 ? errno : EIO);
+    b.errs[i] = r == 0 ? 0 : (errno != 0 ? errno : EIO);
   };
-  if (fds.size() > 1 && !pool_) {
+  if (b.n > 1 && !t_pool) {
     try {
-      pool_ = std::make_unique<sync_pool>();
+      t_pool = std::make_unique<sync_pool>();
     } catch (const std::exception& e) {
       log(log_level::warn, "cannot start the sync threads ({}): DB files are synced one by one",
           e.what());
     }
   }
-  if (fds.size() <= 1 || !pool_) {
-    for (std::size_t i = 0; i < fds.size(); ++i) one(i);
-    return;
+  bool parallel = b.n > 1 && t_pool;
+  if (parallel) {
+    try {
+      t_pool->run(b.n, one);
+    } catch (const std::exception&) {  // a mutex error: nothing ran twice, finish here
+      parallel = false;
+    }
   }
-  try {
-    pool_->run(fds.size(), one);
-  } catch (const std::exception&) {  // a mutex error: nothing ran twice, finish here
-    for (std::size_t i = 0; i < fds.size(); ++i) one(i);
+  if (!parallel)
+    for (std::size_t i = 0; i < b.n; ++i) one(i);
+  for (std::size_t i = 0; i < b.n; ++i) {
+    const log_scope scope{b.owners[i]->log_ctx_ != nullptr ? b.owners[i]->log_ctx_
+                                                           : log_detail::scope};
+    if (!b.dbs[i]->sync_done(b.fds[i], b.errs[i])) b.owners[i]->commit_ok_ = false;
   }
+  b.n = 0;
 }
 
 bool plc_memory::commit() noexcept {
-  bool ok = true;
-  std::vector<data_block*> keep;  // ranges whose write failed before the sync: written again
-  std::array<data_block*, max_open_per_commit> dbs{};
-  std::array<int, max_open_per_commit> fds{};
-  std::array<int, max_open_per_commit> errs{};
-  std::size_t next = 0;
-  while (next < dirty_.size()) {
-    std::size_t n = 0;
-    for (; next < dirty_.size() && n < max_open_per_commit; ++next) {
-      data_block* db = dirty_[next];
+  plc_memory* self = this;
+  const std::uint64_t before = commit_failures_;
+  commit_group(std::span<plc_memory* const>(&self, 1));
+  return commit_failures_ == before;
+}
+
+void plc_memory::commit_group(std::span<plc_memory* const> mems) noexcept {
+  batch b;
+  for (plc_memory* m : mems) {
+    const log_scope scope{m->log_ctx_ != nullptr ? m->log_ctx_ : log_detail::scope};
+    m->commit_ok_ = true;
+    // Blocks whose write failed before the sync stay in dirty_ (written again next time); the
+    // list is compacted in place, so a commit allocates nothing.
+    std::size_t kept = 0;
+    for (data_block* db : m->dirty_) {
       const int fd = db->write_out();
       if (fd == ram_only) continue;
       if (fd < 0) {
-        ok = false;
-        keep.push_back(db);
+        m->commit_ok_ = false;
+        m->dirty_[kept++] = db;
         continue;
       }
-      dbs[n] = db;
-      fds[n++] = fd;
+      b.dbs[b.n] = db;
+      b.owners[b.n] = m;
+      b.fds[b.n++] = fd;
+      if (b.n == max_open_per_commit) sync_batch(b);
     }
-    sync_all(std::span(fds).first(n), std::span(errs).first(n));
-    for (std::size_t i = 0; i < n; ++i) ok = dbs[i]->sync_done(fds[i], errs[i]) && ok;
+    m->dirty_.resize(kept);
   }
-  dirty_ = std::move(keep);
-  if (!ok) ++commit_failures_;
-  return ok;
+  sync_batch(b);
+  for (plc_memory* m : mems)
+    if (!m->commit_ok_) ++m->commit_failures_;
 }
 
 bool plc_memory::has_uncommitted() const noexcept {
   return !dirty_.empty();
+}
+
+std::size_t plc_memory::db_bytes() const noexcept {
+  std::size_t n = 0;
+  for (const auto& [number, db] : dbs_) n += db->size();
+  return n;
 }
 
 std::size_t plc_memory::failed_dbs() const noexcept {

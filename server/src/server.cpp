@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,9 +23,11 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 // (EAGAIN == EWOULDBLOCK on Linux; only EAGAIN is tested.)
-constexpr std::size_t read_chunk = 16 * 1024;
-// Bytes read from one connection per round before the others get their turn.
-constexpr std::size_t max_read_per_round = 4 * read_chunk;
+// Bytes read from one connection per round before the others get their turn (4 reads of the
+// loop's 16 KiB buffer, event_loop.cpp).
+constexpr std::size_t max_read_per_round = 64 * 1024;
+// Requests held back by flow control keep their buffer for the next time up to this size.
+constexpr std::size_t kept_input_capacity = 16 * 1024;
 // An output queue that has drained keeps at most this much capacity (a burst's scratch is freed).
 constexpr std::size_t kept_output_capacity = 4 * 1024;
 // accept() failing for want of file descriptors: the listener is not polled for this long (the
@@ -34,6 +35,8 @@ constexpr std::size_t kept_output_capacity = 4 * 1024;
 constexpr std::chrono::milliseconds fd_exhaustion_pause{100};
 // Refused connections and accept() failures are logged aggregated, at most once per interval.
 constexpr std::chrono::seconds refusal_report_interval{1};
+// Connection timeouts are checked this often.
+constexpr std::chrono::milliseconds sweep_interval{200};
 // See fd_headroom(): fixed part (listeners, SQLite, web admin, logs, the spare descriptor).
 constexpr std::size_t fd_fixed_headroom = 128;
 
@@ -85,14 +88,25 @@ server::server(const config& cfg, plc_memory& mem)
       mem_(mem),
       plc_(cfg, mem),
       faults_(cfg.profile != nullptr ? cfg.profile->name : std::string()),
-      read_buf_(read_chunk) {}
+      own_loop_(std::make_unique<event_loop>()),
+      loop_(own_loop_.get()),
+      tag_(loop_->attach(*this)) {}
+
+server::server(const config& cfg, plc_memory& mem, event_loop& loop)
+    : cfg_(cfg),
+      mem_(mem),
+      plc_(cfg, mem),
+      faults_(cfg.profile != nullptr ? cfg.profile->name : std::string()),
+      loop_(&loop),
+      tag_(loop.attach(*this)) {}
 
 server::~server() {
   for (auto& [fd, c] : conns_) ::close(fd);
   if (listen_fd_ >= 0) ::close(listen_fd_);
-  if (epoll_fd_ >= 0) ::close(epoll_fd_);
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+std::uint64_t server::tagged(int fd) const noexcept {
+  return (std::uint64_t{tag_} << 32U) | static_cast<std::uint32_t>(fd);
 }
 
 std::size_t fd_headroom(const plc_memory& mem) noexcept {
@@ -128,16 +142,19 @@ server_stats server::stats() const noexcept {
   st.refused = refused_.load();
   st.frame_timeouts = frame_timeouts_.load();
   st.peak_answers_waiting = peak_answers_.load();
+  st.requests = requests_.load(std::memory_order_relaxed);
   return st;
 }
 
 int server::listen() {
   rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+  if (own_loop_ && ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
     g_fds_needed = cfg_.max_connections + cfg_.reserved_pg + cfg_.reserved_op + fd_headroom(mem_);
     g_fds_limit = lim.rlim_cur;
     if (g_fds_needed > g_fds_limit) return EMFILE;
   }
+  if (own_loop_)
+    if (const int err = own_loop_->open(); err != 0) return err;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(cfg_.port);
@@ -151,30 +168,24 @@ int server::listen() {
   socklen_t len = sizeof addr;
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) return errno;
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) return errno;
-  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return errno;
-  ev.data.fd = wake_fd_;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) return errno;
-  log(log_level::info,
+  ev.data.u64 = tagged(listen_fd_);
+  if (::epoll_ctl(loop_->epoll_fd(), EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return errno;
+  // A plant logs one line for all its PLCs (plant.cpp).
+  log(own_loop_ ? log_level::info : log_level::debug,
       "listening on {}:{} (rack {} slot {}, PDU {} max, AmQ {} max, {} connections max)",
       cfg_.listen_address, port_, cfg_.rack, cfg_.slot, cfg_.pdu_size, cfg_.max_amq,
       cfg_.max_connections);
   return 0;
 }
 
+void server::run() {
+  if (own_loop_) own_loop_->run();
+}
+
 void server::stop() noexcept {
-  stopping_.store(true);
-  if (wake_fd_ >= 0) {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
-  }
+  loop_->stop();
 }
 
 bool server::post(std::function<void()> work, std::function<void(bool committed)> done) {
@@ -182,28 +193,30 @@ bool server::post(std::function<void()> work, std::function<void(bool committed)
     const std::lock_guard lock{posted_mu_};
     if (!accepting_posts_) return false;
     posted_.push_back({std::move(work), std::move(done)});
+    has_posted_.store(true);
   }
-  if (wake_fd_ >= 0) {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
-  }
+  loop_->notify_posted(tag_);
   return true;
+}
+
+void server::update_listener(int op) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = tagged(listen_fd_);
+  ::epoll_ctl(loop_->epoll_fd(), op, listen_fd_, op == EPOLL_CTL_DEL ? nullptr : &ev);
 }
 
 void server::pause_listener(clock_type::time_point until) {
   listener_paused_until_ = until;
   if (listener_paused_) return;
   listener_paused_ = true;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  update_listener(EPOLL_CTL_DEL);
 }
 
 void server::resume_listener_if_due(clock_type::time_point now) {
   if (!listener_paused_ || now < listener_paused_until_ || listen_fd_ < 0) return;
   listener_paused_ = false;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  update_listener(EPOLL_CTL_ADD);
 }
 
 // accept() failed. Out of file descriptors (EMFILE/ENFILE) the waiting client cannot be taken, and
@@ -214,16 +227,17 @@ void server::resume_listener_if_due(clock_type::time_point now) {
 void server::on_accept_error(int err) {
   ++accept_failed_;
   accept_errno_ = err;
-  if ((err == EMFILE || err == ENFILE) && spare_fd_ >= 0) {
+  int& spare_fd = loop_->spare_fd_;
+  if ((err == EMFILE || err == ENFILE) && spare_fd >= 0) {
     fd_exhausted_.fetch_add(1);
-    ::close(spare_fd_);
+    ::close(spare_fd);
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
       ::close(fd);
       ++refused_no_fd_;
       refused_.fetch_add(1);
     }
-    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   } else if (err == EMFILE || err == ENFILE) {
     fd_exhausted_.fetch_add(1);
   }
@@ -313,8 +327,8 @@ void server::accept_all() {
     c->events = EPOLLIN | EPOLLRDHUP;
     epoll_event ev{};
     ev.events = c->events;
-    ev.data.fd = fd;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    ev.data.u64 = tagged(fd);
+    if (::epoll_ctl(loop_->epoll_fd(), EPOLL_CTL_ADD, fd, &ev) != 0) {
       log(log_level::error, "{}: epoll_ctl: {}", peer, std::strerror(errno));
       ::close(fd);
       continue;
@@ -370,7 +384,12 @@ void server::consume(connection& c, std::span<const std::byte> in) {
     in = in.subspan(r.consumed);
     used += r.consumed;
     c.queued_total += c.out.size() - queued;
-    if (r.replies > 0) c.answer_ends.push_back(c.queued_total);
+    if (r.replies > 0) {
+      c.answer_ends.push_back(c.queued_total);
+      // Written by this thread only: a plain increment, no locked instruction per request.
+      requests_.store(requests_.load(std::memory_order_relaxed) + r.replies,
+                      std::memory_order_relaxed);
+    }
     if (c.answer_ends.size() > peak_answers_.load()) peak_answers_.store(c.answer_ends.size());
     // A frame began in these bytes (none was pending, or one completed): its deadline starts now.
     if (c.s.partial_frame() > 0 && (partial == 0 || c.s.partial_frame() < partial + r.consumed))
@@ -391,16 +410,17 @@ void server::on_readable(connection& c) {
     std::vector<std::byte> held;
     held.swap(c.in);
     consume(c, held);
-    if (c.in.empty() && held.capacity() <= read_chunk) {
+    if (c.in.empty() && held.capacity() <= kept_input_capacity) {
       held.clear();
       c.in.swap(held);  // keep the buffer for the next time
     }
     account(c);
     if (!c.in.empty()) return;
   }
+  const std::span<std::byte> buf = loop_->read_buffer();
   std::size_t total = 0;
   while (total < max_read_per_round && can_process(c)) {
-    const ssize_t n = ::recv(c.fd, read_buf_.data(), read_buf_.size(), 0);
+    const ssize_t n = ::recv(c.fd, buf.data(), buf.size(), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) return;
@@ -417,11 +437,11 @@ void server::on_readable(connection& c) {
     }
     total += static_cast<std::size_t>(n);
     c.last_activity = clock_type::now();
-    consume(c, std::span<const std::byte>(read_buf_.data(), static_cast<std::size_t>(n)));
+    consume(c, std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
     // A short read drained the socket: do not spend a recv() on EAGAIN (one syscall of the
     // three or four per request at one job in flight). The epoll registration is
     // level-triggered, so bytes or an EOF that arrive meanwhile are reported next round.
-    if (static_cast<std::size_t>(n) < read_buf_.size() || !c.in.empty()) return;
+    if (static_cast<std::size_t>(n) < buf.size() || !c.in.empty()) return;
   }
 }
 
@@ -460,7 +480,17 @@ void server::after_flush(connection& c) {
   c.answer_ends.erase(c.answer_ends.begin(),
                       c.answer_ends.begin() + static_cast<std::ptrdiff_t>(answered));
   account(c);
-  if (!c.in.empty() && can_process(c)) ready_.push_back(c.fd);
+  if (!c.in.empty() && can_process(c)) {
+    ready_.push_back(c.fd);
+    schedule();
+  }
+}
+
+// Held-back requests wait for the next round, which the loop runs without waiting for events.
+void server::schedule() {
+  if (scheduled_) return;
+  scheduled_ = true;
+  loop_->schedule(*this);
 }
 
 void server::update_events(connection& c) {
@@ -474,8 +504,8 @@ void server::update_events(connection& c) {
   c.events = want;
   epoll_event ev{};
   ev.events = want;
-  ev.data.fd = c.fd;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  ev.data.u64 = tagged(c.fd);
+  ::epoll_ctl(loop_->epoll_fd(), EPOLL_CTL_MOD, c.fd, &ev);
 }
 
 // The total went back under max_output_total: every connection may be read again.
@@ -488,13 +518,14 @@ void server::unblock_all() {
     update_events(*c);
     if (!c->in.empty()) ready_.push_back(fd);
   }
+  if (!ready_.empty()) schedule();
 }
 
 void server::close_connection(int fd) {
   const auto it = conns_.find(fd);
   if (it == conns_.end()) return;
   if (observer_ != nullptr) observer_->on_close(fd);
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  ::epoll_ctl(loop_->epoll_fd(), EPOLL_CTL_DEL, fd, nullptr);
   if (it->second->fx->reset_on_close()) reset_socket(fd);
   ::close(fd);
   log(log_level::debug, "{}: closed", it->second->s.peer());
@@ -528,7 +559,6 @@ void server::sweep_timeouts() {
   }
   for (int fd : expired) close_connection(fd);
   report_refusals(now, false);
-  flush_suppressed_logs();
 }
 
 // The epoll timeout that wakes the loop when the first reply held by a fault may leave.
@@ -542,8 +572,7 @@ int server::gate_timeout(int timeout_ms) const {
 // On stop: the listener goes first (clients connecting now get a reset instead of waiting in the
 // backlog), then every connection gets what can be sent without waiting and is closed.
 void server::shutdown_connections() {
-  if (listener_paused_ || listen_fd_ >= 0)
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  if (!listener_paused_ && listen_fd_ >= 0) update_listener(EPOLL_CTL_DEL);
   if (listen_fd_ >= 0) ::close(listen_fd_);
   listen_fd_ = -1;
   std::vector<int> fds;
@@ -555,112 +584,79 @@ void server::shutdown_connections() {
   report_refusals(clock_type::now(), true);
 }
 
-void server::run() {
-  std::array<epoll_event, 64> events{};
-  auto last_sweep = clock_type::now();
-  last_report_ = last_sweep;
-  std::vector<int> touched;
-  std::vector<int> ready;
-  while (!stopping_.load()) {
-    rounds_.fetch_add(1);
-    int timeout_ms = ready_.empty() ? 200 : 0;
-    if (listener_paused_)
-      timeout_ms = std::min(timeout_ms, static_cast<int>(fd_exhaustion_pause.count()));
-    if (faults_.any_gated()) timeout_ms = gate_timeout(timeout_ms);
-    const int n =
-        ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
-    if (n < 0 && errno != EINTR) {
-      log(log_level::error, "epoll_wait: {}", std::strerror(errno));
-      break;
-    }
-    touched.clear();
-    const std::uint64_t failures_before = mem_.commit_failures();
-    ready.swap(ready_);
-    // Connections whose held-back requests may now be processed (flow control released them).
-    for (int fd : ready) {
-      const auto it = conns_.find(fd);
-      if (it == conns_.end()) continue;
-      on_readable(*it->second);
-      touched.push_back(fd);
-    }
-    ready.clear();
-    if (faults_.any_gated()) {  // replies a fault held back whose time has come
-      const auto now = clock_type::now();
-      for (const fault_connection* fx : faults_.gated())
-        if (const auto w = fx->wake(); w && *w <= now) touched.push_back(fx->id());
-    }
-    for (int i = 0; i < n; ++i) {
-      const int fd = events[static_cast<std::size_t>(i)].data.fd;
-      const std::uint32_t ev = events[static_cast<std::size_t>(i)].events;
-      if (fd == listen_fd_) {
-        accept_all();
-        continue;
-      }
-      if (fd == wake_fd_) {
-        std::uint64_t count = 0;  // reset the eventfd (stop() and post() write to it)
-        [[maybe_unused]] const auto r = ::read(wake_fd_, &count, sizeof count);
-        continue;
-      }
-      const auto it = conns_.find(fd);
-      if (it == conns_.end()) continue;
-      connection& c = *it->second;
-      if ((ev & (EPOLLHUP | EPOLLERR)) != 0 && (c.events & EPOLLIN) == 0) {
-        c.close_after_flush =
-            true;  // reset or fully closed while not being read: nothing to send to
-        c.out.clear();
-        c.out_sent = 0;
-      } else if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) {
-        on_readable(c);
-      }
-      touched.push_back(fd);
-    }
-    commit_round(failures_before);
-    for (int fd : touched) {
-      const auto it = conns_.find(fd);
-      if (it == conns_.end()) continue;
-      connection& c = *it->second;
-      flush(c);
-      if (c.close_after_flush && c.out.empty()) {
-        close_connection(fd);
-        continue;
-      }
-      update_events(c);
-    }
-    unblock_all();
-    const auto now = clock_type::now();
-    resume_listener_if_due(now);
-    if (now - last_sweep > std::chrono::milliseconds(200)) {
-      last_sweep = now;
-      sweep_timeouts();
-    }
+// --- one loop round (event_loop.cpp calls these in this order) ---
+
+void server::join_round() {
+  if (in_round_) return;
+  in_round_ = true;
+  rounds_.fetch_add(1);
+  // A commit that fails in this round (here, in _INSE or in posted work) fails its answers.
+  failures_before_ = mem_.commit_failures();
+  loop_->join(*this);
+}
+
+// Connections whose held-back requests may now be processed (flow control released them).
+void server::run_ready() {
+  scheduled_ = false;
+  join_round();
+  ready_taken_.swap(ready_);
+  for (int fd : ready_taken_) {
+    const auto it = conns_.find(fd);
+    if (it == conns_.end()) continue;
+    on_readable(*it->second);
+    touched_.push_back(fd);
   }
-  shutdown_connections();
-  std::vector<posted> dropped;
-  {
-    const std::lock_guard lock{posted_mu_};
-    accepting_posts_ = false;
-    dropped.swap(posted_);
+  ready_taken_.clear();
+}
+
+void server::run_gated(clock_type::time_point now) {
+  for (const fault_connection* fx : faults_.gated()) {
+    const auto w = fx->wake();
+    if (!w || *w > now) continue;
+    join_round();
+    touched_.push_back(fx->id());
   }
-  for (posted& p : dropped)
-    if (p.done) p.done(false);
-  log(log_level::info, "stopped");
+}
+
+void server::on_event(int fd, std::uint32_t ev) {
+  join_round();
+  if (fd == listen_fd_) {
+    accept_all();
+    return;
+  }
+  const auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  connection& c = *it->second;
+  if ((ev & (EPOLLHUP | EPOLLERR)) != 0 && (c.events & EPOLLIN) == 0) {
+    c.close_after_flush = true;  // reset or fully closed while not being read: nothing to send to
+    c.out.clear();
+    c.out_sent = 0;
+  } else if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) {
+    on_readable(c);
+  }
+  touched_.push_back(fd);
 }
 
 // Work posted by other threads (the web admin) runs here, so its DB writes join the commit.
-// Group commit: make this round's DB writes durable before any acknowledgement leaves.
-void server::commit_round(std::uint64_t failures_before) {
-  std::vector<posted> ran;
+void server::run_posted() {
+  if (!has_posted_.load()) return;  // no lock on the request path
   {
     const std::lock_guard lock{posted_mu_};
-    ran.swap(posted_);
+    ran_.swap(posted_);  // ran_ is empty: end_round() cleared it
+    has_posted_.store(false);
   }
-  for (posted& p : ran)
+  for (posted& p : ran_)
     if (p.work) p.work();
-  const bool synced = !mem_.has_uncommitted() || mem_.commit();
-  // Also a failed commit made earlier in the round (by _INSE or the web admin's work).
-  const bool committed = synced && mem_.commit_failures() == failures_before;
-  for (posted& p : ran)
+}
+
+// After the group commit (event_loop::commit_round): the round's answers leave, or, when a sync
+// failed, the connections that wrote are closed without theirs.
+void server::end_round() {
+  in_round_ = false;
+  const bool committed = mem_.commit_failures() == failures_before_;
+  for (posted& p : ran_)
     if (p.done) p.done(committed);
+  ran_.clear();
   if (!committed) {
     for (auto& [fd, c] : conns_) {
       if (c->s.wrote()) {
@@ -672,6 +668,41 @@ void server::commit_round(std::uint64_t failures_before) {
     }
   }
   for (auto& [fd, c] : conns_) c->s.clear_wrote();
+  for (int fd : touched_) {
+    const auto it = conns_.find(fd);
+    if (it == conns_.end()) continue;
+    connection& c = *it->second;
+    flush(c);
+    if (c.close_after_flush && c.out.empty()) {
+      close_connection(fd);
+      continue;
+    }
+    update_events(c);
+  }
+  touched_.clear();
+  unblock_all();
+}
+
+void server::tick(clock_type::time_point now) {
+  resume_listener_if_due(now);
+  if (now - last_sweep_ < sweep_interval) return;
+  if (last_sweep_ == clock_type::time_point{}) last_report_ = now;
+  last_sweep_ = now;
+  sweep_timeouts();
+}
+
+void server::shut_down() {
+  shutdown_connections();
+  std::vector<posted> dropped;
+  {
+    const std::lock_guard lock{posted_mu_};
+    accepting_posts_ = false;
+    dropped.swap(posted_);
+    has_posted_.store(false);
+  }
+  for (posted& p : dropped)
+    if (p.done) p.done(false);
+  log(own_loop_ ? log_level::info : log_level::debug, "stopped");
 }
 
 }  // namespace protos7::server

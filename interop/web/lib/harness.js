@@ -21,10 +21,13 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 // The web admin requires a token on loopback too (issue #16): the harness gives its own through
 // the environment (never on the command line) and opens the page with ?token= like a user
 // clicking the address protos7 prints; `loginUrl` is that address, `token` the token for API calls.
-async function startServer(extraArgs = []) {
+// opts.plant(dir): writes a plant file into the fresh directory and returns its path; the server
+// is then `protos7 serve --plant` (docs/PLANT.md) and s7Port the port of its first PLC.
+async function startServer(extraArgs = [], opts = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'protos7-web-'));
   const token = require('node:crypto').randomBytes(16).toString('hex');
-  const child = spawn(BIN, ['serve', '--data-dir', dir, '--port', '0', '--webadmin-listen', '127.0.0.1:0', ...extraArgs],
+  const base = opts.plant ? ['serve', '--plant', opts.plant(dir)] : ['serve', '--data-dir', dir, '--port', '0'];
+  const child = spawn(BIN, [...base, '--webadmin-listen', '127.0.0.1:0', ...extraArgs],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PROTOS7_WEBADMIN_TOKEN: token } });
   let log = '';
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal || code)));

@@ -600,19 +600,23 @@ const plc_profile& bundled_profile() {
   return p;
 }
 
-void apply_overrides(plc_profile& p, const identity_overrides& o) {
+void apply_overrides(identity& id, const identity_overrides& o) {
   const auto set = [](std::string& dst, const std::optional<std::string>& v) {
     if (v) dst = *v;
   };
-  set(p.id.order_number, o.order_number);
-  set(p.id.firmware_version, o.firmware_version);
-  set(p.id.as_name, o.as_name);
-  set(p.id.module_name, o.module_name);
-  set(p.id.plant_id, o.plant_id);
-  set(p.id.copyright, o.copyright);
-  set(p.id.serial_number, o.serial_number);
-  set(p.id.module_type, o.module_type);
-  set(p.id.memory_card_serial, o.memory_card_serial);
+  set(id.order_number, o.order_number);
+  set(id.firmware_version, o.firmware_version);
+  set(id.as_name, o.as_name);
+  set(id.module_name, o.module_name);
+  set(id.plant_id, o.plant_id);
+  set(id.copyright, o.copyright);
+  set(id.serial_number, o.serial_number);
+  set(id.module_type, o.module_type);
+  set(id.memory_card_serial, o.memory_card_serial);
+}
+
+void apply_overrides(plc_profile& p, const identity_overrides& o) {
+  apply_overrides(p.id, o);
 }
 
 namespace {

@@ -5,6 +5,12 @@
 
 const CSRF = document.querySelector('meta[name="protos7-csrf"]').content;
 const main = document.getElementById('main');
+// A plant (protos7 serve --plant) has a page per PLC at /plcs/NAME/ whose API is
+// /api/plcs/NAME/...; the plant page itself is at /. One PLC: everything under /api/.
+const PLC_NAME = (/^\/plcs\/([A-Za-z0-9._-]+)\/?$/.exec(location.pathname) || [])[1] || null;
+const API_BASE = PLC_NAME ? `/api/plcs/${PLC_NAME}` : '/api';
+const apiPath = (path) => (path.startsWith('/api/') && path !== '/api/session' && !path.startsWith('/api/plcs')
+  ? API_BASE + path.slice(4) : path);
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -42,7 +48,7 @@ async function api(method, path, body, contentType) {
   if (method !== 'GET') headers['X-Protos7-CSRF'] = CSRF;
   let res;
   try {
-    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store' });
+    res = await fetch(apiPath(path), { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store' });
   } catch (e) {
     throw new ApiError('the server cannot be reached', 0);
   }
@@ -141,6 +147,7 @@ const state = {
   plcRefresh: null,
   lastTraffic: -1,
   filter: '',
+  plant: null,        // GET /api/session's "plant" (null: one PLC)
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -183,7 +190,7 @@ function setModeBadge(mode) {
 
 function openStream(db) {
   if (state.stream) state.stream.close();
-  const es = new EventSource(db ? `/api/events?db=${db}` : '/api/events');
+  const es = new EventSource(apiPath(db ? `/api/events?db=${db}` : '/api/events'));
   state.stream = es;
   setLive('connecting');
   es.onopen = () => setLive('on');
@@ -811,12 +818,72 @@ async function showPlc() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// routing: #/dbs, #/db/200, #/plc, #/faults (live.js)
+// plant: every PLC with its mode, connections, request rate and last error (GET /api/plcs)
+
+async function showPlant() {
+  state.view = 'plant';
+  if (state.stream) { state.stream.close(); state.stream = null; }
+  setLive('on');
+  const filter = h('input', { type: 'search', placeholder: 'Filter by name or address', 'aria-label': 'Filter PLCs', class: 'search' });
+  const summary = h('div', { class: 'sub', 'data-testid': 'plant-summary' });
+  const body = h('tbody', {});
+  main.replaceChildren(
+    h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, `Plant ${state.plant.name}`), summary)),
+    h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'PLCs'), filter),
+      h('div', { class: 'table-wrap' }, h('table', { 'data-testid': 'plant' },
+        h('thead', {}, h('tr', {}, ['PLC', 'Address', 'Loop', 'Mode', 'Connections', 'Requests/s', 'Requests', 'Last error']
+          .map((t, i) => h('th', { class: i === 2 || (i >= 4 && i <= 6) ? 'num' : '' }, t)))),
+        body))));
+  let last = null;
+  const render = () => {
+    if (!last) return;
+    const f = filter.value.trim().toLowerCase();
+    const rows = last.plcs.filter((p) => !f || p.name.toLowerCase().includes(f) || p.listen.includes(f));
+    const run = last.plcs.filter((p) => p.mode === 'RUN').length;
+    const rate = last.plcs.reduce((a, p) => a + p.requests_per_s, 0);
+    const conns = last.plcs.reduce((a, p) => a + p.connections, 0);
+    summary.textContent = `${last.plcs.length} PLCs on ${last.plant.threads} event loop(s) · ${run} in RUN, ${last.plcs.length - run} in STOP · ${conns} connections · ${rate.toFixed(0)} requests/s · ${last.plant.source}`;
+    body.replaceChildren(...(rows.length ? rows.slice(0, 2000).map((p) => h('tr', {},
+      h('td', {}, h('a', { href: `/plcs/${encodeURIComponent(p.name)}/#/plc` }, p.name)),
+      h('td', { class: 'mono' }, p.listen), h('td', { class: 'num' }, p.thread),
+      h('td', {}, h('span', { class: 'mode-badge', dataset: { mode: p.mode } }, p.mode)),
+      h('td', { class: 'num' }, `${p.connections}`), h('td', { class: 'num' }, p.requests_per_s.toFixed(1)),
+      h('td', { class: 'num' }, p.requests_total),
+      h('td', { class: p.last_error ? 'result-err' : 'muted', title: p.last_error ? `${p.last_error.count} warning(s) and error(s) since start` : '' },
+        p.last_error ? `${localTime(p.last_error.at)} ${p.last_error.text}` : '—')))
+      : [h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No PLC matches.'))]));
+  };
+  filter.addEventListener('input', render);
+  const refresh = async () => {
+    if (state.view !== 'plant') return;
+    try { last = await api('GET', '/api/plcs'); render(); setLive('on'); } catch (e) { setLive('off'); }
+    setTimeout(refresh, 2000);
+  };
+  refresh();
+}
+
+// The top bar and sidebar of a plant's pages: the plant page, or the PLC being looked at.
+function initPlant(plant) {
+  state.plant = plant;
+  if (!plant) return;
+  const brand = document.querySelector('.brand');
+  brand.href = '/';
+  brand.querySelector('.brand-sub').textContent = PLC_NAME ? `plant ${plant.name} › ${PLC_NAME}` : `plant ${plant.name}`;
+  document.title = PLC_NAME ? `protos7 · ${PLC_NAME}` : `protos7 · plant ${plant.name}`;
+  if (!PLC_NAME) {
+    document.querySelector('.sidebar').hidden = true;
+    document.getElementById('mode-badge').hidden = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// routing: #/dbs, #/db/200, #/plc, #/faults (live.js); a plant's page at /: the plant
 
 async function route() {
   state.plcRefresh = null;
   state.lastTraffic = -1;
   closeDialog();
+  if (state.plant && !PLC_NAME) return showPlant();
   const hash = location.hash || '#/';
   highlightNav();
   let m;
@@ -835,4 +902,5 @@ async function route() {
 
 initTheme();
 window.addEventListener('hashchange', route);
-loadDbList().then(route);
+api('GET', '/api/session').then((s) => initPlant(s.plant), () => initPlant(null))
+  .then(() => (state.plant && !PLC_NAME ? route() : loadDbList().then(route)));

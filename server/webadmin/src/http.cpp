@@ -1,10 +1,9 @@
 // HTTP side of the web admin: routes, the page's files, authentication, CSRF protection and the
 // event stream. The operations themselves are in service.cpp.
+#include <fmt/core.h>
 #include <httplib.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,6 +16,7 @@
 
 #include "assets.hpp"
 #include "guarded_server.hpp"
+#include "plant_services.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/webadmin/webadmin.hpp"
 #include "service.hpp"
@@ -168,8 +168,10 @@ bool path_number(const std::string& text, std::int64_t lo, std::int64_t hi, std:
 
 std::optional<std::uint16_t> db_from_path(const Request& req, Response& res) {
   std::int64_t n = 0;
-  if (!path_number(req.matches[1].str(), 1, 65535, n)) {
-    send_error(res, 404, fmt::format("there is no DB{}: DB numbers are 1..65535", req.matches[1].str().substr(0, 20)));
+  if (!path_number(req.matches[2].str(), 1, 65535, n)) {
+    send_error(res, 404,
+               fmt::format("there is no DB{}: DB numbers are 1..65535",
+                           req.matches[2].str().substr(0, 20)));
     return std::nullopt;
   }
   return static_cast<std::uint16_t>(n);
@@ -177,7 +179,7 @@ std::optional<std::uint16_t> db_from_path(const Request& req, Response& res) {
 
 std::optional<std::int64_t> id_from_path(const Request& req, Response& res) {
   std::int64_t n = 0;
-  if (!path_number(req.matches[2].str(), 1, std::numeric_limits<std::int64_t>::max(), n)) {
+  if (!path_number(req.matches[3].str(), 1, std::numeric_limits<std::int64_t>::max(), n)) {
     send_error(res, 404, "no variable has this id");
     return std::nullopt;
   }
@@ -218,6 +220,7 @@ bool is_loopback(const std::string& host) {
 }
 
 struct stream_state {
+  service* svc = nullptr;  // the PLC the stream watches
   std::optional<std::uint16_t> db;
   bool first = true;
   std::uint64_t catalog_gen = 0;
@@ -229,14 +232,15 @@ struct stream_state {
 
 struct webadmin::impl {
   options opt;
-  const server::config& cfg;
   std::string host;
   std::uint16_t port = 0;
   bool loopback = true;
   std::string token;
   std::string csrf;
   std::vector<std::string> allowed_hosts;  // Host headers accepted without a token (DNS rebinding)
-  std::unique_ptr<service> svc;
+  std::unique_ptr<service> svc;            // one PLC (`protos7 serve`)
+  std::unique_ptr<plant_services> plant;   // a plant (`protos7 serve --plant`)
+  std::atomic<std::size_t> streams{0};     // open event streams
   guarded_server http;
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -244,7 +248,21 @@ struct webadmin::impl {
   std::condition_variable stop_cv;
   bool running = false;
 
-  impl(options o, server::server& srv, server::plc_memory& mem, const server::config& c) : opt(std::move(o)), cfg(c) {
+  impl(options o, server::server& srv, server::plc_memory& mem, const server::config& cfg)
+      : opt(std::move(o)) {
+    init();
+    svc = std::make_unique<service>(opt, srv, mem, cfg);
+    srv.set_observer(&svc->monitor());
+    routes();
+  }
+
+  impl(options o, server::plant& p) : opt(std::move(o)) {
+    init();
+    plant = std::make_unique<plant_services>(opt, p);
+    routes();
+  }
+
+  void init() {
     if (const std::string e = parse_listen(opt.listen, host, port); !e.empty()) throw std::runtime_error("--webadmin-listen " + e);
     loopback = is_loopback(host);
     if (opt.no_auth && !loopback)
@@ -255,9 +273,6 @@ struct webadmin::impl {
     token = opt.token;
     if (token.empty() && !opt.no_auth) token = random_token(16);
     csrf = random_token(16);
-    svc = std::make_unique<service>(opt, srv, mem, cfg);
-    srv.set_observer(&svc->monitor());
-    routes();
   }
 
   [[nodiscard]] bool host_allowed(const Request& req) const {
@@ -412,9 +427,9 @@ struct webadmin::impl {
       if (stop_cv.wait_for(lock, opt.event_interval, [&] { return stopping.load(); })) return false;
     }
     st.first = false;
-    const live_snapshot snap = svc->snapshot(st.db);
+    const live_snapshot snap = st.svc->snapshot(st.db);
     if (!snap.ran) return !stopping.load();
-    const std::uint64_t gen = svc->catalog_generation();
+    const std::uint64_t gen = st.svc->catalog_generation();
     if (gen != st.catalog_gen) {
       if (st.catalog_gen != 0) out += sse_event("catalog", {{"generation", gen}});
       st.catalog_gen = gen;
@@ -427,7 +442,7 @@ struct webadmin::impl {
         st.last_values.clear();
       } else {
         st.missing_sent = false;
-        const std::string values = dump(svc->values_json(*st.db, snap.db_bytes));
+        const std::string values = dump(st.svc->values_json(*st.db, snap.db_bytes));
         if (values != st.last_values) {
           out += fmt::format("event: values\ndata: {}\n\n", values);
           st.last_values = values;
@@ -451,6 +466,12 @@ struct webadmin::impl {
   }
 
   void routes();
+  void db_routes();
+  void db_content_routes();
+  void variable_routes();
+  void plc_routes();
+  void plant_routes();
+  service* svc_for(const Request& req, Response& res);
 };
 
 void webadmin::impl::routes() {
@@ -524,27 +545,79 @@ void webadmin::impl::routes() {
                            {"max_description_length", max_description_length},
                            {"max_states", max_states},
                            {"max_string_length", max_string_length},
-                           {"max_body", opt.max_body}}}}));
+                           {"max_body", opt.max_body}}},
+                         {"plant", plant ? plant->session_info() : json()}}));
   });
 
-  // --- data blocks ---
-  http.Get("/api/dbs", [this](const Request&, Response& res) { send(res, svc->list_dbs()); });
-  http.Post("/api/dbs", [this](const Request& req, Response& res) {
-    if (const auto b = json_body(req, res)) send(res, svc->create_db(*b));
+  db_routes();
+  db_content_routes();
+  variable_routes();
+  plc_routes();
+  plant_routes();
+}
+
+namespace {
+// Every PLC route is "/api" + path for a single PLC and "/api/plcs/NAME" + path in a plant:
+// match 1 is the PLC's name (empty without it), the route's own groups follow.
+std::string api(std::string_view path) {
+  return fmt::format(R"(/api(?:/plcs/([^/]+))?{})", path);
+}
+}  // namespace
+
+service* webadmin::impl::svc_for(const Request& req, Response& res) {
+  const std::string name = req.matches[1].str();
+  if (!plant) {
+    if (name.empty()) return svc.get();
+    send_error(res, 404, "this protos7 serves one PLC: its API is /api/... (no /api/plcs/NAME)");
+    return nullptr;
+  }
+  if (name.empty()) {
+    send_error(res, 404,
+               fmt::format("this protos7 serves a plant of {} PLCs: address one by its name, "
+                           "/api/plcs/NAME{} (GET /api/plcs lists them)",
+                           plant->size(), req.path.substr(4, 80)));
+    return nullptr;
+  }
+  service* s = plant->find(name);
+  if (s == nullptr)
+    send_error(
+        res, 404,
+        fmt::format("the plant has no PLC \"{}\" (GET /api/plcs lists them)", name.substr(0, 64)));
+  return s;
+}
+
+void webadmin::impl::db_routes() {
+  http.Get(api("/dbs"), [this](const Request& req, Response& res) {
+    if (service* s = svc_for(req, res)) send(res, s->list_dbs());
   });
-  http.Get(R"(/api/dbs/([^/]+))", [this](const Request& req, Response& res) {
-    if (const auto n = db_from_path(req, res)) send(res, svc->get_db(*n));
+  http.Post(api("/dbs"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
+    if (const auto b = json_body(req, res)) send(res, s->create_db(*b));
   });
-  http.Patch(R"(/api/dbs/([^/]+))", [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
+  http.Get(api("/dbs/([^/]+)"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
+    if (const auto n = db_from_path(req, res)) send(res, s->get_db(*n));
+  });
+  http.Patch(api("/dbs/([^/]+)"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
     if (!n) return;
-    if (const auto b = json_body(req, res)) send(res, svc->resize_db(*n, *b));
+    if (const auto b = json_body(req, res)) send(res, s->resize_db(*n, *b));
   });
-  http.Delete(R"(/api/dbs/([^/]+))", [this](const Request& req, Response& res) {
-    if (const auto n = db_from_path(req, res)) send(res, svc->delete_db(*n));
+  http.Delete(api("/dbs/([^/]+)"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
+    if (const auto n = db_from_path(req, res)) send(res, s->delete_db(*n));
   });
-  http.Get(R"(/api/dbs/([^/]+)/bytes)", [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
+}
+
+// A DB's bytes and its variable table as a file.
+void webadmin::impl::db_content_routes() {
+  http.Get(api("/dbs/([^/]+)/bytes"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
     if (!n) return;
     std::int64_t offset = 0;
     std::optional<std::size_t> length;
@@ -556,76 +629,102 @@ void webadmin::impl::routes() {
         return send_error(res, 400, "length must be a whole number 0..65536", "length");
       length = static_cast<std::size_t>(l);
     }
-    send(res, svc->read_bytes(*n, static_cast<std::size_t>(offset), length));
+    send(res, s->read_bytes(*n, static_cast<std::size_t>(offset), length));
   });
-  http.Get(R"(/api/dbs/([^/]+)/export)", [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
+  http.Get(api("/dbs/([^/]+)/export"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
     if (!n) return;
-    send(res, svc->export_db(*n, req.has_param("format") ? req.get_param_value("format") : "json"));
+    send(res, s->export_db(*n, req.has_param("format") ? req.get_param_value("format") : "json"));
   });
-  http.Post(R"(/api/dbs/([^/]+)/import)", [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
+  http.Post(api("/dbs/([^/]+)/import"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
     if (!n) return;
     std::string format = req.has_param("format") ? req.get_param_value("format") : "";
     if (format.empty()) {
-      if (has_content_type(req, "application/json")) format = "json";
-      else if (has_content_type(req, "text/csv")) format = "csv";
-      else return send_error(res, 415, "send the table as Content-Type: text/csv or application/json (or ?format=csv|json)");
+      if (has_content_type(req, "application/json"))
+        format = "json";
+      else if (has_content_type(req, "text/csv"))
+        format = "csv";
+      else
+        return send_error(
+            res, 415,
+            "send the table as Content-Type: text/csv or application/json (or ?format=csv|json)");
     }
     if (format == "json" && json_too_deep(req.body))
       return send_error(res, 400, fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
-    send(res, svc->import_db(*n, format, req.has_param("mode") ? req.get_param_value("mode") : "replace", req.body));
+    send(res,
+         s->import_db(*n, format, req.has_param("mode") ? req.get_param_value("mode") : "replace",
+                      req.body));
   });
+}
 
-  // --- variables ---
-  http.Get(R"(/api/dbs/([^/]+)/variables)", [this](const Request& req, Response& res) {
-    if (const auto n = db_from_path(req, res)) send(res, svc->list_variables(*n));
+void webadmin::impl::variable_routes() {
+  http.Get(api("/dbs/([^/]+)/variables"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
+    if (const auto n = db_from_path(req, res)) send(res, s->list_variables(*n));
   });
-  http.Post(R"(/api/dbs/([^/]+)/variables)", [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
+  http.Post(api("/dbs/([^/]+)/variables"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
     if (!n) return;
-    if (const auto b = json_body(req, res)) send(res, svc->create_variable(*n, *b));
+    if (const auto b = json_body(req, res)) send(res, s->create_variable(*n, *b));
   });
-  http.Get(R"(/api/dbs/([^/]+)/variables/([^/]+))", [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
+  http.Get(api("/dbs/([^/]+)/variables/([^/]+)"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
     if (!n) return;
-    if (const auto id = id_from_path(req, res)) send(res, svc->get_variable(*n, *id));
+    if (const auto id = id_from_path(req, res)) send(res, s->get_variable(*n, *id));
   });
-  http.Patch(R"(/api/dbs/([^/]+)/variables/([^/]+))", [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
-    if (!n) return;
-    const auto id = id_from_path(req, res);
+  http.Patch(api("/dbs/([^/]+)/variables/([^/]+)"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
+    const auto id = n ? id_from_path(req, res) : std::nullopt;
     if (!id) return;
-    if (const auto b = json_body(req, res)) send(res, svc->update_variable(*n, *id, *b));
+    if (const auto b = json_body(req, res)) send(res, s->update_variable(*n, *id, *b));
   });
-  http.Delete(R"(/api/dbs/([^/]+)/variables/([^/]+))", [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
+  http.Delete(api("/dbs/([^/]+)/variables/([^/]+)"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
     if (!n) return;
-    if (const auto id = id_from_path(req, res)) send(res, svc->delete_variable(*n, *id));
+    if (const auto id = id_from_path(req, res)) send(res, s->delete_variable(*n, *id));
   });
-  http.Put(R"(/api/dbs/([^/]+)/variables/([^/]+)/value)", [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
-    if (!n) return;
-    const auto id = id_from_path(req, res);
+  http.Put(api("/dbs/([^/]+)/variables/([^/]+)/value"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
+    const auto id = n ? id_from_path(req, res) : std::nullopt;
     if (!id) return;
-    if (const auto b = json_body(req, res)) send(res, svc->set_value(*n, *id, *b));
+    if (const auto b = json_body(req, res)) send(res, s->set_value(*n, *id, *b));
   });
+}
 
-  // --- the PLC ---
-  http.Get("/api/plc", [this](const Request&, Response& res) { send(res, svc->plc_info()); });
-  http.Put("/api/plc/mode", [this](const Request& req, Response& res) {
-    if (const auto b = json_body(req, res)) send(res, svc->set_mode(*b));
+void webadmin::impl::plc_routes() {
+  http.Get(api("/plc"), [this](const Request& req, Response& res) {
+    if (service* s = svc_for(req, res)) send(res, s->plc_info());
   });
-  http.Put("/api/plc/clock", [this](const Request& req, Response& res) {
-    if (const auto b = json_body(req, res)) send(res, svc->set_clock(*b));
+  http.Put(api("/plc/mode"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
+    if (const auto b = json_body(req, res)) send(res, s->set_mode(*b));
   });
-  http.Get("/api/plc/clients", [this](const Request&, Response& res) { send(res, svc->clients()); });
-  http.Get("/api/plc/requests", [this](const Request& req, Response& res) {
+  http.Put(api("/plc/clock"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
+    if (const auto b = json_body(req, res)) send(res, s->set_clock(*b));
+  });
+  http.Get(api("/plc/clients"), [this](const Request& req, Response& res) {
+    if (service* s = svc_for(req, res)) send(res, s->clients());
+  });
+  http.Get(api("/plc/requests"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
     std::int64_t limit = static_cast<std::int64_t>(default_request_limit);
     if (req.has_param("limit") &&
         !path_number(req.get_param_value("limit"), 1, static_cast<std::int64_t>(request_log_size), limit))
       return send_error(res, 400, fmt::format("limit must be a whole number 1..{}", request_log_size), "limit");
-    send(res, svc->requests(static_cast<std::size_t>(limit)));
+    send(res, s->requests(static_cast<std::size_t>(limit)));
   });
 
   // --- fault injection, the living process, trends (docs/API.md) ---
@@ -683,28 +782,65 @@ void webadmin::impl::routes() {
   });
 
   // --- live updates (server-sent events) ---
-  http.Get("/api/events", [this](const Request& req, Response& res) {
+  http.Get(api("/events"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
     auto st = std::make_shared<stream_state>();
+    st->svc = s;
     if (req.has_param("db")) {
       std::int64_t n = 0;
       if (!path_number(req.get_param_value("db"), 1, 65535, n))
         return send_error(res, 400, "db must be a DB number 1..65535", "db");
       st->db = static_cast<std::uint16_t>(n);
     }
-    if (svc->event_streams.fetch_add(1) >= opt.max_event_streams) {
-      --svc->event_streams;
+    // One limit for the whole web admin: each stream holds one of its HTTP threads.
+    if (streams.fetch_add(1) >= opt.max_event_streams) {
+      --streams;
       return send_error(res, 503, fmt::format("too many event streams open (at most {}); close other tabs", opt.max_event_streams));
     }
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
     res.set_chunked_content_provider(
-        "text/event-stream", [this, st](std::size_t, httplib::DataSink& sink) { return pump(*st, sink); },
-        [this](bool) { --svc->event_streams; });
+        "text/event-stream",
+        [this, st](std::size_t, httplib::DataSink& sink) { return pump(*st, sink); },
+        [this](bool) { --streams; });
+  });
+}
+
+// A plant: its PLCs (GET /api/plcs, /api/plcs/NAME) and a page per PLC at /plcs/NAME/.
+void webadmin::impl::plant_routes() {
+  http.Get("/api/plcs", [this](const Request&, Response& res) {
+    if (!plant)
+      return send_error(res, 404, "this protos7 serves one PLC, not a plant: its API is /api/...");
+    send(res, reply::ok(plant->overview()));
+  });
+  http.Get(R"(/api/plcs/([^/]+))", [this](const Request& req, Response& res) {
+    if (!plant)
+      return send_error(res, 404, "this protos7 serves one PLC, not a plant: its API is /api/...");
+    json j = plant->summary(req.matches[1].str());
+    if (j.is_null())
+      return send_error(res, 404,
+                        fmt::format("the plant has no PLC \"{}\" (GET /api/plcs lists them)",
+                                    req.matches[1].str().substr(0, 64)));
+    send(res, reply::ok(std::move(j)));
+  });
+  http.Get(R"(/plcs/([^/]+)/?)", [this](const Request& req, Response& res) {
+    if (!plant || plant->summary(req.matches[1].str()).is_null())
+      return send_error(res, 404, fmt::format("no such page: {}", req.path.substr(0, 80)));
+    if (!req.path.ends_with("/")) {  // the page's relative state lives under the folder
+      res.status = 301;
+      res.set_header("Location", req.path + "/");
+      return;
+    }
+    serve_asset(req, res, "index.html");
   });
 }
 
 webadmin::webadmin(options opt, server::server& srv, server::plc_memory& mem, const server::config& cfg)
     : impl_(std::make_unique<impl>(std::move(opt), srv, mem, cfg)) {}
+
+webadmin::webadmin(options opt, server::plant& p)
+    : impl_(std::make_unique<impl>(std::move(opt), p)) {}
 
 webadmin::~webadmin() { stop(); }
 

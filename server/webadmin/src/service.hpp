@@ -129,7 +129,6 @@ class service {
   // {"db": n, "variables": [{"id", "value", "display"}]} for the bytes of DB n.
   json values_json(std::uint16_t db, const std::vector<std::byte>& bytes);
   [[nodiscard]] std::uint64_t catalog_generation() const noexcept { return catalog_gen_.load(); }
-  std::atomic<std::size_t> event_streams{0};
 
  private:
   template <class F>

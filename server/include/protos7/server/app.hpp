@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -47,6 +48,10 @@ struct serve_options {
 // with the identity overrides applied), its limits where no flag was given, and the directory
 // where downloaded DBs are stored. Throws profile_error.
 [[nodiscard]] config resolve_config(const serve_options& opt);
+// The same with the profile already loaded (a plant shares one profile between its PLCs and
+// gives each its identity through plc_state::set_identity; opt.identity is not applied here).
+[[nodiscard]] config resolve_config(const serve_options& opt,
+                                    std::shared_ptr<const plc_profile> profile);
 
 // Prepares storage into `mem` as `protos7 serve` does. Throws std::runtime_error.
 // With a `profile` that declares its DBs ("dbs", docs/PROFILE.md, even an empty list) those DBs
@@ -54,6 +59,9 @@ struct serve_options {
 // SQLite file is still seeded for the web admin).
 class plc_memory;
 void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile = nullptr);
+// The same without setting SQLite's process-wide log (set_sqlite_log_level, which must not run
+// while other threads use SQLite): a plant prepares its PLCs' storage on several threads.
+void prepare_plc_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile);
 
 // Runs the server until SIGINT/SIGTERM. Returns the process exit code.
 int serve(const serve_options& opt);

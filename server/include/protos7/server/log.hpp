@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -50,8 +51,41 @@ void flush_suppressed_logs() noexcept;
 // Where lines go; nullptr = stderr (tests capture the log with open_memstream).
 void set_log_file(std::FILE* f) noexcept;
 
+// The PLC a thread works for while a log_scope is open (a plant serves many PLCs from one
+// thread, plant.hpp): every line logged meanwhile starts with "<name>: ", and the last warning or
+// error is kept here (the plant page's "last error" of a PLC), whatever the log level.
+struct log_context {
+  std::string name;
+  struct problem {
+    std::string text;  // the line, escaped, without the name
+    std::chrono::system_clock::time_point at{};
+    std::uint64_t count = 0;  // warnings and errors since start
+  };
+  [[nodiscard]] problem last_problem() const {
+    const std::lock_guard lock{mu};
+    return last;
+  }
+
+  mutable std::mutex mu;  // guards `last` (written on the loop thread, read by the web admin)
+  problem last;
+};
+
+// Makes `ctx` the calling thread's log context until destroyed (then the previous one again).
+// nullptr: none (lines as `protos7 serve` writes them).
+class log_scope {
+ public:
+  explicit log_scope(log_context* ctx) noexcept;
+  ~log_scope();
+  log_scope(const log_scope&) = delete;
+  log_scope& operator=(const log_scope&) = delete;
+
+ private:
+  log_context* previous_;
+};
+
 namespace log_detail {
 extern std::atomic<log_level> current;
+extern thread_local log_context* scope;
 void write(log_level lvl, fmt::string_view fmt_str, fmt::format_args args) noexcept;
 }  // namespace log_detail
 
@@ -64,7 +98,8 @@ inline void set_log_level(log_level l) noexcept {
 
 template <class... Args>
 void log(log_level lvl, fmt::format_string<Args...> f, Args&&... args) noexcept {
-  if (!log_enabled(lvl)) return;
+  // Warnings and errors of a PLC are kept in its log_context even when not logged.
+  if (!log_enabled(lvl) && (lvl < log_level::warn || log_detail::scope == nullptr)) return;
   log_detail::write(lvl, f, fmt::make_format_args(args...));
 }
 

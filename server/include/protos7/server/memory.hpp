@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "protos7/server/config.hpp"
+#include "protos7/server/log.hpp"
 
 namespace protos7::server {
 
@@ -115,25 +116,36 @@ class plc_memory {
   // Writes and syncs every DB written since the last commit. Returns false if any failed (the
   // caller must not acknowledge the round's writes).
   [[nodiscard]] bool commit() noexcept;
+  // commit() of several memories as one group (the PLCs of a plant's loop that wrote in one
+  // round): every DB file of every memory is written, then all are synced together, in parallel
+  // (batches of max_fds_per_commit). A memory whose commit failed counts it in commit_failures().
+  static void commit_group(std::span<plc_memory* const> mems) noexcept;
   [[nodiscard]] bool has_uncommitted() const noexcept;
   // Failed commits since start: a round compares it before and after, so a commit made inside
   // the round for someone else (_INSE, the web admin) that failed also fails the round.
   [[nodiscard]] std::uint64_t commit_failures() const noexcept { return commit_failures_; }
+  // DB bytes held in RAM (a plant's density figure is the memory beyond these).
+  [[nodiscard]] std::size_t db_bytes() const noexcept;
   // How many DBs failed a sync since start (the web admin shows each DB's failed()).
   [[nodiscard]] std::size_t failed_dbs() const noexcept;
 
   // Tests: the fdatasync the commits call (default ::fdatasync).
   void set_fdatasync(fdatasync_fn f) noexcept { fdatasync_ = f; }
+  // The log context of the PLC this memory belongs to (a plant's; log.hpp): a commit of several
+  // memories logs each one's problems under its PLC's name.
+  void set_log_context(log_context* ctx) noexcept { log_ctx_ = ctx; }
 
  private:
-  void sync_all(std::span<const int> fds, std::span<int> errs) noexcept;
+  struct batch;
+  static void sync_batch(batch& b) noexcept;
 
   std::vector<std::byte> inputs_, outputs_, flags_, counters_, timers_;
   std::map<std::uint16_t, std::unique_ptr<data_block>> dbs_;
   std::vector<data_block*> dirty_;
   fdatasync_fn fdatasync_;
   std::uint64_t commit_failures_ = 0;
-  std::unique_ptr<sync_pool> pool_;  // started at the first commit of more than one DB
+  bool commit_ok_ = true;  // commit_group(): this memory's commit so far
+  log_context* log_ctx_ = nullptr;
 };
 
 }  // namespace protos7::server

@@ -171,6 +171,7 @@ struct plc_profile {
 [[nodiscard]] std::string profile_to_json(const plc_profile& p);
 
 void apply_overrides(plc_profile& p, const identity_overrides& o);
+void apply_overrides(identity& id, const identity_overrides& o);
 
 class plc_memory;
 // Puts the profile's `dbs` and `memory` into `mem` (profile_memory.cpp): every DB of `dbs` that

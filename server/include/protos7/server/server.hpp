@@ -1,10 +1,12 @@
-// The event loop: one thread, one epoll instance, every connection non-blocking.
+// An S7 server: one PLC (its config, memory and CPU state) at one listening address, and the
+// connections of its clients. It runs on an event loop (event_loop.hpp): its own (`protos7
+// serve`, run()) or one shared with the other PLCs of a plant's shard (plant.hpp).
 //
-// Per epoll round: read what is readable and run it through each connection's session
-// (replies are queued, not sent); then plc_memory::commit() fdatasyncs every DB file written in
-// the round (group commit); then the queued replies are sent. A Write Var acknowledgement
-// therefore never leaves before its bytes are on disk. If the sync fails, the connections that
-// wrote in that round are closed without their acknowledgements.
+// Per loop round: read what is readable and run it through each connection's session (replies
+// are queued, not sent); then plc_memory::commit_group() fdatasyncs every DB file written in the
+// round (group commit); then the queued replies are sent. A Write Var acknowledgement therefore
+// never leaves before its bytes are on disk. If the sync fails, the connections that wrote in
+// that round are closed without their acknowledgements.
 //
 // Flow control: a connection's requests are processed while fewer of its answers than the
 // negotiated Max AmQ calling are waiting to be sent, its queued bytes are under
@@ -26,6 +28,8 @@
 
 #include "protos7/server/config.hpp"
 #include "protos7/server/faults.hpp"
+#include "protos7/server/event_loop.hpp"
+#include "protos7/server/log.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/plc_state.hpp"
 #include "protos7/server/session.hpp"
@@ -55,22 +59,29 @@ struct server_stats {
   std::uint64_t refused = 0;             // connections closed at accept (limits, no fds)
   std::uint64_t frame_timeouts = 0;      // connections closed by --frame-timeout
   std::size_t peak_answers_waiting = 0;  // most answers one connection had queued, not yet sent
+  std::uint64_t requests = 0;            // requests answered: COTP CRs, S7 jobs and Userdata
 };
 
 class server {
  public:
+  // A server with an event loop of its own: run() serves it (`protos7 serve`).
   server(const config& cfg, plc_memory& mem);
+  // A server on `loop`, shared with other servers (a plant's shard): loop.run() serves it. The
+  // loop must outlive the server and must not run while servers are added.
+  server(const config& cfg, plc_memory& mem, event_loop& loop);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
   // Binds and listens. Returns 0 or the errno of the failing call (EACCES: port < 1024
-  // without CAP_NET_BIND_SERVICE; EMFILE: RLIMIT_NOFILE is below max_connections + fd_headroom()).
+  // without CAP_NET_BIND_SERVICE; EMFILE, own loop only: RLIMIT_NOFILE is below max_connections +
+  // fd_headroom(); a plant checks the limit for all its PLCs).
   [[nodiscard]] int listen();
   // The bound port (the ephemeral one when config.port is 0).
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
-  // Serves until stop() is called (from any thread or a signal handler).
+  // Serves until stop() is called (from any thread or a signal handler). Own loop only.
   void run();
+  // Stops the loop the server runs on (a shared loop: every server of it).
   void stop() noexcept;
   [[nodiscard]] std::size_t connection_count() const noexcept { return count_.load(); }
   [[nodiscard]] server_stats stats() const noexcept;
@@ -80,6 +91,12 @@ class server {
   // This PLC's fault injection (faults.hpp): rules, counters, the faults injected. Loop thread
   // only, like plc(); set the rules before run() or through post().
   [[nodiscard]] fault_engine& faults() noexcept { return faults_; }
+  [[nodiscard]] plc_memory& memory() noexcept { return mem_; }
+  [[nodiscard]] const config& cfg() const noexcept { return cfg_; }
+  // While the loop works for this server, its log lines carry ctx->name and its warnings are
+  // kept in ctx (a plant's PLC; log.hpp). Set before the loop runs; ctx must outlive the server.
+  void set_log_context(log_context* ctx) noexcept { log_ctx_ = ctx; }
+  [[nodiscard]] log_context* log_ctx() const noexcept { return log_ctx_; }
 
   // --- Hooks for components on other threads (server/webadmin). The core stays single-threaded:
   // they never touch plc_memory or connections themselves, they post work to the loop thread.
@@ -101,8 +118,22 @@ class server {
     std::function<void(bool)> done;
   };
   struct connection;
+  friend class event_loop;
   using clock_type = std::chrono::steady_clock;
   using connection_key = std::uint32_t;  // the client's IPv4 address (network order)
+
+  // --- one loop round, called by event_loop (server.cpp) ---
+  void join_round();                            // takes part in the round (first call of a round)
+  void run_ready();                             // requests flow control released (scheduled)
+  void run_gated(clock_type::time_point now);  // replies a fault held back whose time has come
+  void on_event(int fd, std::uint32_t events);  // the listener or a connection
+  void run_posted();                            // work other threads posted
+  void end_round();                             // after the group commit: acknowledge or close
+  void tick(clock_type::time_point now);        // timeouts, a paused listener
+  void shut_down();                             // the loop stops
+  void schedule();
+  [[nodiscard]] std::uint64_t tagged(int fd) const noexcept;  // epoll data word of `fd`
+
   void accept_all();
   void on_accept_error(int err);
   [[nodiscard]] bool admit(const connection_key& key, const std::string& peer);
@@ -122,22 +153,28 @@ class server {
   void update_events(connection& c);
   void sweep_timeouts();
   int gate_timeout(int timeout_ms) const;
-  void commit_round(std::uint64_t failures_before);
+  void update_listener(int op);
 
   const config& cfg_;
   plc_memory& mem_;
   plc_state plc_;  // before conns_: sessions report their closing to it
   fault_engine faults_;  // before conns_: their fault_connections detach from it
+  std::unique_ptr<event_loop> own_loop_;  // `protos7 serve`; null on a shared loop
+  event_loop* loop_;
+  std::uint32_t tag_ = 0;  // this server's tag on the loop (epoll data, high 32 bits)
+  log_context* log_ctx_ = nullptr;
   int listen_fd_ = -1;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;  // eventfd for stop()
   std::uint16_t port_ = 0;
   std::uint16_t next_ref_ = 1;
-  std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> count_{0};
   std::map<int, std::unique_ptr<connection>> conns_;
-  std::vector<std::byte> read_buf_;
-  int spare_fd_ = -1;  // /dev/null, given up to accept-and-close one client when out of fds
+  // The current round: taking part, the commit failures before it, the connections touched.
+  bool in_round_ = false;
+  bool scheduled_ = false;  // on the loop's list for the next round (ready_ not empty)
+  std::uint64_t failures_before_ = 0;
+  std::vector<int> touched_;
+  std::vector<int> ready_taken_;
+  clock_type::time_point last_sweep_{};
   clock_type::time_point listener_paused_until_{};
   bool listener_paused_ = false;
   std::unordered_map<connection_key, std::size_t> per_address_;
@@ -158,9 +195,12 @@ class server {
   std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> frame_timeouts_{0};
   std::atomic<std::size_t> peak_answers_{0};
+  std::atomic<std::uint64_t> requests_{0};  // written by the loop only
   std::mutex
       posted_mu_;  // guards posted_ and accepting_posts_ (the only state shared with other threads)
   std::vector<posted> posted_;
+  std::vector<posted> ran_;              // the posted work of the current round (loop thread)
+  std::atomic<bool> has_posted_{false};  // posted_ is not empty: checked without the lock
   bool accepting_posts_ = true;
   connection_observer* observer_ = nullptr;
 };

@@ -19,6 +19,7 @@
 #include "protos7/server/config.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/process_sim.hpp"
+#include "protos7/server/plant.hpp"
 #include "protos7/server/server.hpp"
 
 namespace protos7::webadmin {
@@ -56,6 +57,10 @@ class webadmin {
   // monitor to `srv` (call before srv.run()). `mem` and `cfg` must outlive this object; they are
   // only used on the event-loop thread (through srv.post) apart from reading `cfg`.
   webadmin(options opt, server::server& srv, server::plc_memory& mem, const server::config& cfg);
+  // The web admin of a plant (`protos7 serve --plant`): GET /api/plcs lists the PLCs, every PLC's
+  // API is /api/plcs/NAME/... and its page /plcs/NAME/ (docs/API.md, "Plants"). opt.sqlite_path and
+  // opt.bin_dir are ignored (each PLC has its own). `p` must outlive this object.
+  webadmin(options opt, server::plant& p);
   ~webadmin();
   webadmin(const webadmin&) = delete;
   webadmin& operator=(const webadmin&) = delete;
