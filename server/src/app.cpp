@@ -9,7 +9,9 @@
 #include <stdexcept>
 
 #include "protos7/codec/szl.hpp"
+#include "protos7/server/exit_codes.hpp"
 #include "protos7/server/memory.hpp"
+#include "protos7/server/operations.hpp"
 #include "protos7/server/pcap_writer.hpp"
 #include "protos7/server/server.hpp"
 #include "protos7/server/storage.hpp"
@@ -33,8 +35,8 @@ bool exists(const std::string& p) {
 
 void make_dir(const std::string& p) {
   if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST)
-    throw std::runtime_error(
-        fmt::format("cannot create directory {}: {}", p, std::strerror(errno)));
+    throw startup_error(exit_code::cant_create,
+                        fmt::format("cannot create directory {}: {}", p, std::strerror(errno)));
 }
 
 }  // namespace
@@ -74,7 +76,8 @@ void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profil
   make_dir(bin_dir);
   if (!exists(sqlite_path)) {
     if (!default_sqlite)
-      throw std::runtime_error(fmt::format("SQLite database {} does not exist", sqlite_path));
+      throw startup_error(exit_code::no_input,
+                          fmt::format("SQLite database {} does not exist", sqlite_path));
     log(log_level::info, "creating the sample PLC in {} (goprotos7 schema)", sqlite_path);
     create_sample_database(sqlite_path);
   }
@@ -139,13 +142,18 @@ int serve(const serve_options& opt) {
     cfg = resolve_config(opt);
   } catch (const std::exception& e) {
     log(log_level::error, "{}", e.what());
-    return 1;
+    return exit_code::data_error;
   }
+  data_lock lock;  // one server per data directory, from before the first write to the end
+  if (const int rc = lock_storage(opt, lock); rc != 0) return rc;
   try {
     prepare_storage(opt, mem, cfg.profile.get());
+  } catch (const startup_error& e) {
+    log(log_level::error, "{}", e.what());
+    return e.code;
   } catch (const std::exception& e) {
     log(log_level::error, "{}", e.what());
-    return 1;
+    return exit_code::data_error;
   }
   log(log_level::info, "PLC profile: {} ({}), module \"{}\", order number {}, serial {}",
       cfg.profile->source, cfg.profile->name, cfg.profile->id.module_name,
@@ -153,7 +161,7 @@ int serve(const serve_options& opt) {
   server srv(cfg, mem);
   if (const int err = srv.listen(); err != 0) {
     log(log_level::error, "{}", listen_error_text(err, opt.cfg));
-    return err == EACCES || err == EPERM ? 77 : 1;
+    return listen_exit_code(err);
   }
   // The web admin: HTTP on its own threads, every PLC operation posted to srv's loop.
   std::unique_ptr<webadmin::webadmin> web;
@@ -166,27 +174,24 @@ int serve(const serve_options& opt) {
       wo.sqlite_path = opt.sqlite_path.empty() ? opt.data_dir + "/protos7.db" : opt.sqlite_path;
       wo.bin_dir = opt.db_bin_path.empty() ? opt.data_dir : opt.db_bin_path;
       web = std::make_unique<webadmin::webadmin>(std::move(wo), srv, mem, cfg);
+      // An address that cannot be bound (the default one too) is an error: a PLC that came up
+      // without the web admin asked for would be found out only later (issue #17).
       if (const std::string e = web->start(); !e.empty()) {
-        // An address asked for is a must; the default one (127.0.0.1:8080) may be taken by
-        // another program or another protos7: then the PLC runs without its web admin.
-        if (cfg.webadmin_listen != config{}.webadmin_listen) {
-          log(log_level::error, "{}", e);
-          return 1;
-        }
-        log(log_level::warn, "{}; the PLC runs without it", e);
-        srv.set_observer(nullptr);
-        web.reset();
+        log(log_level::error, "{}", e);
+        return exit_code::unavailable;
       }
     } catch (const std::exception& e) {
       log(log_level::error, "web admin: {}", e.what());
-      return 1;
+      return exit_code::config;
     }
   }
   // --validate / --capture: observers next to the web admin's (validate.hpp, pcap_writer.hpp).
   std::unique_ptr<validator> val;
   std::unique_ptr<capture_recorder> rec;
   std::unique_ptr<observer_fanout> fan;
-  if (opt.validate || !opt.capture_path.empty()) {
+  serve_metrics metrics(opt, srv, mem);  // --metrics-listen
+  if (const int rc = metrics.start(); rc != 0) return rc;
+  if (opt.validate || !opt.capture_path.empty() || metrics.observer() != nullptr) {
     try {
       if (opt.validate) {
         validate_options vo;
@@ -203,10 +208,10 @@ int serve(const serve_options& opt) {
       }
     } catch (const std::exception& e) {
       log(log_level::error, "{}", e.what());
-      return 1;
+      return exit_code::cant_create;
     }
-    fan = std::make_unique<observer_fanout>(
-        std::vector<connection_observer*>{srv.observer(), val.get(), rec.get()});
+    fan = std::make_unique<observer_fanout>(std::vector<connection_observer*>{
+        srv.observer(), val.get(), rec.get(), metrics.observer()});
     srv.set_observer(fan.get());
   }
   g_server = &srv;
@@ -216,11 +221,12 @@ int serve(const serve_options& opt) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  log_stop_hint();
   srv.run();
   g_server = nullptr;
   web.reset();  // after run(): posted work is refused from now on, waiting requests get 503
-  if (!mem.commit()) return 1;
-  return 0;
+  if (!mem.commit()) return exit_code::io_error;
+  return exit_code::ok;
 }
 
 }  // namespace protos7::server

@@ -40,19 +40,14 @@ constexpr std::size_t fd_fixed_headroom = 128;
 // What listen() found missing, for listen_error_text() (written once, before the loop runs).
 std::size_t g_fds_needed = 0;
 std::size_t g_fds_limit = 0;
-
-std::string peer_name(const sockaddr_in& a) {
-  std::array<char, INET_ADDRSTRLEN> ip{};
-  ::inet_ntop(AF_INET, &a.sin_addr, ip.data(), ip.size());
-  return fmt::format("{}:{}", ip.data(), ntohs(a.sin_port));
-}
+std::string g_resolve_error;  // why config::listen_address does not resolve
 
 }  // namespace
 
 struct server::connection {
   int fd = -1;
   session s;
-  connection_key key = 0;
+  connection_key key{};
   std::vector<std::byte> out;  // replies not sent yet
   std::size_t out_sent = 0;
   std::vector<std::byte> in;  // requests read but held back by flow control
@@ -78,7 +73,7 @@ server::server(const config& cfg, plc_memory& mem)
 
 server::~server() {
   for (auto& [fd, c] : conns_) ::close(fd);
-  if (listen_fd_ >= 0) ::close(listen_fd_);
+  for (const int fd : listen_fds_) ::close(fd);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (spare_fd_ >= 0) ::close(spare_fd_);
@@ -104,7 +99,14 @@ std::string listen_error_text(int err, const config& cfg) {
         "web admin and listeners), but the limit (ulimit -n, RLIMIT_NOFILE) is {}: raise the limit "
         "(e.g. LimitNOFILE= in the systemd unit) or lower --max-connections",
         cfg.max_connections, g_fds_needed, g_fds_limit);
-  return fmt::format("cannot listen on {}:{}: {}", cfg.listen_address, cfg.port,
+  if (err == EINVAL && !g_resolve_error.empty())
+    return fmt::format("cannot listen on {}: {}", cfg.listen_address, g_resolve_error);
+  if (err == EADDRINUSE)
+    return fmt::format(
+        "cannot listen on {} port {}: {} (another protos7 or PLC simulator? stop it or choose "
+        "another --port)",
+        cfg.listen_address, cfg.port, std::strerror(err));
+  return fmt::format("cannot listen on {} port {}: {}", cfg.listen_address, cfg.port,
                      std::strerror(err));
 }
 
@@ -127,19 +129,15 @@ int server::listen() {
     g_fds_limit = lim.rlim_cur;
     if (g_fds_needed > g_fds_limit) return EMFILE;
   }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(cfg_.port);
-  if (::inet_pton(AF_INET, cfg_.listen_address.c_str(), &addr.sin_addr) != 1) return EINVAL;
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) return errno;
-  const int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return errno;
-  if (::listen(listen_fd_, 64) != 0) return errno;
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  std::vector<sockaddr_storage> addrs;
+  g_resolve_error = resolve_listen(cfg_.listen_address, cfg_.port, addrs);
+  if (!g_resolve_error.empty()) return EINVAL;
+  // One address ("::" included) takes IPv4 too where the system allows (dual stack); several
+  // ("localhost": 127.0.0.1 and ::1) are bound each on its own.
+  for (sockaddr_storage& a : addrs) {
+    if (port_ != 0) reinterpret_cast<sockaddr_in&>(a).sin_port = htons(port_);  // same in v6
+    if (const int err = listen_on(a, addrs.size() > 1); err != 0) return err;
+  }
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) return errno;
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -147,15 +145,46 @@ int server::listen() {
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return errno;
+  for (const int fd : listen_fds_) {
+    ev.data.fd = fd;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno;
+  }
   ev.data.fd = wake_fd_;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) return errno;
+  std::string where;
+  for (sockaddr_storage& a : addrs) {
+    reinterpret_cast<sockaddr_in&>(a).sin_port = htons(port_);
+    where += (where.empty() ? "" : " and ") + address_text(a);
+  }
   log(log_level::info,
-      "listening on {}:{} (rack {} slot {}, PDU {} max, AmQ {} max, {} connections max)",
-      cfg_.listen_address, port_, cfg_.rack, cfg_.slot, cfg_.pdu_size, cfg_.max_amq,
-      cfg_.max_connections);
+      "listening on {} (rack {} slot {}, PDU {} max, AmQ {} max, {} connections max)", where,
+      cfg_.rack, cfg_.slot, cfg_.pdu_size, cfg_.max_amq, cfg_.max_connections);
   return 0;
+}
+
+// Binds one listening socket (port 0: an ephemeral port, then kept for the other addresses).
+int server::listen_on(const sockaddr_storage& a, bool v6only) {
+  const int fd = ::socket(a.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  listen_fds_.push_back(fd);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (a.ss_family == AF_INET6) {
+    const int only = v6only ? 1 : 0;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only);
+  }
+  const socklen_t len = a.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), len) != 0) return errno;
+  if (::listen(fd, 64) != 0) return errno;
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  port_ = ntohs(reinterpret_cast<const sockaddr_in&>(bound).sin_port);
+  return 0;
+}
+
+bool server::is_listener(int fd) const noexcept {
+  return std::find(listen_fds_.begin(), listen_fds_.end(), fd) != listen_fds_.end();
 }
 
 void server::stop() noexcept {
@@ -183,16 +212,18 @@ void server::pause_listener(clock_type::time_point until) {
   listener_paused_until_ = until;
   if (listener_paused_) return;
   listener_paused_ = true;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  for (const int fd : listen_fds_) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
 void server::resume_listener_if_due(clock_type::time_point now) {
-  if (!listener_paused_ || now < listener_paused_until_ || listen_fd_ < 0) return;
+  if (!listener_paused_ || now < listener_paused_until_ || listen_fds_.empty()) return;
   listener_paused_ = false;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = listen_fd_;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  for (const int fd : listen_fds_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
 }
 
 // accept() failed. Out of file descriptors (EMFILE/ENFILE) the waiting client cannot be taken, and
@@ -200,13 +231,13 @@ void server::resume_listener_if_due(clock_type::time_point now) {
 // As libev's documentation recommends, a spare descriptor is given up to accept that client and
 // close it at once (it learns that it was refused instead of hanging), and, as nginx does, the
 // listener is not polled for a moment. Other errors (ENOBUFS, ENOMEM) pause the listener too.
-void server::on_accept_error(int err) {
+void server::on_accept_error(int listener, int err) {
   ++accept_failed_;
   accept_errno_ = err;
   if ((err == EMFILE || err == ENFILE) && spare_fd_ >= 0) {
     fd_exhausted_.fetch_add(1);
     ::close(spare_fd_);
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
       ::close(fd);
       ++refused_no_fd_;
@@ -269,19 +300,19 @@ void server::report_refusals(clock_type::time_point now, bool force) {
   refused_full_ = refused_address_ = refused_no_fd_ = accept_failed_ = 0;
 }
 
-void server::accept_all() {
+void server::accept_all(int listener) {
   for (;;) {
-    sockaddr_in a{};
+    sockaddr_storage a{};
     socklen_t len = sizeof a;
     const int fd =
-        ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        ::accept4(listener, reinterpret_cast<sockaddr*>(&a), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN) on_accept_error(errno);
+      if (errno != EAGAIN) on_accept_error(listener, errno);
       return;
     }
-    std::string peer = peer_name(a);
-    const connection_key key = a.sin_addr.s_addr;
+    std::string peer = address_text(a);
+    const connection_key key = key_of(a);
     if (!admit(key, peer)) {
       ::close(fd);
       continue;
@@ -512,10 +543,11 @@ void server::sweep_timeouts() {
 // On stop: the listener goes first (clients connecting now get a reset instead of waiting in the
 // backlog), then every connection gets what can be sent without waiting and is closed.
 void server::shutdown_connections() {
-  if (listener_paused_ || listen_fd_ >= 0)
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  listen_fd_ = -1;
+  for (const int fd : listen_fds_) {
+    if (!listener_paused_) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+  }
+  listen_fds_.clear();
   std::vector<int> fds;
   for (auto& [fd, c] : conns_) {
     flush(*c);
@@ -542,6 +574,7 @@ void server::run() {
       log(log_level::error, "epoll_wait: {}", std::strerror(errno));
       break;
     }
+    const auto round_start = clock_type::now();
     touched.clear();
     const std::uint64_t failures_before = mem_.commit_failures();
     ready.swap(ready_);
@@ -556,8 +589,8 @@ void server::run() {
     for (int i = 0; i < n; ++i) {
       const int fd = events[static_cast<std::size_t>(i)].data.fd;
       const std::uint32_t ev = events[static_cast<std::size_t>(i)].events;
-      if (fd == listen_fd_) {
-        accept_all();
+      if (is_listener(fd)) {
+        accept_all(fd);
         continue;
       }
       if (fd == wake_fd_) {
@@ -590,6 +623,7 @@ void server::run() {
       }
       update_events(c);
     }
+    if (observer_ != nullptr && !touched.empty()) observer_->on_round(round_start, round_commit_);
     unblock_all();
     const auto now = clock_type::now();
     resume_listener_if_due(now);
@@ -620,7 +654,10 @@ void server::commit_round(std::uint64_t failures_before) {
   }
   for (posted& p : ran)
     if (p.work) p.work();
-  const bool synced = !mem_.has_uncommitted() || mem_.commit();
+  const auto commit_start = clock_type::now();
+  const bool wrote = mem_.has_uncommitted();
+  const bool synced = !wrote || mem_.commit();
+  round_commit_ = wrote ? clock_type::now() - commit_start : clock_type::duration::zero();
   // Also a failed commit made earlier in the round (by _INSE or the web admin's work).
   const bool committed = synced && mem_.commit_failures() == failures_before;
   for (posted& p : ran)

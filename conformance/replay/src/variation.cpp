@@ -26,6 +26,19 @@ namespace ud = codec::s7::ud;
 using range = expectation::tolerated_range;
 using bvec = std::vector<std::byte>;
 
+// Orders (request bytes, ordinal) keys by length, then bytes, then ordinal. (std::less on the
+// pair compares the vectors with memcmp, which GCC 12 at -O3 flags as a possible over-read,
+// -Wstringop-overread, a false positive this loop does not trip.)
+struct request_key_less {
+  bool operator()(const std::pair<bvec, std::size_t>& a,
+                  const std::pair<bvec, std::size_t>& b) const noexcept {
+    if (a.first.size() != b.first.size()) return a.first.size() < b.first.size();
+    for (std::size_t i = 0; i < a.first.size(); ++i)
+      if (a.first[i] != b.first[i]) return a.first[i] < b.first[i];
+    return a.second < b.second;
+  }
+};
+
 constexpr std::string_view rule_program = "program_data";
 constexpr std::string_view rule_varies = "varies_in_capture";
 constexpr std::string_view rule_clock = "clock";
@@ -267,7 +280,7 @@ tolerance_map tolerated_ranges(const std::vector<stream::connection_records>& co
     }
   }
   // --- Userdata answers that vary between identical requests ------------------------------------
-  std::map<std::pair<bvec, std::size_t>, std::vector<std::size_t>> groups;
+  std::map<std::pair<bvec, std::size_t>, std::vector<std::size_t>, request_key_less> groups;
   for (std::size_t i = 0; i < answers.size(); ++i) {
     const answer_ref& a = answers[i];
     const detail::s7_facts f = detail::facts_of_s7(*a.resp);

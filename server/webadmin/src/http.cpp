@@ -1,10 +1,9 @@
 // HTTP side of the web admin: routes, the page's files, authentication, CSRF protection and the
 // event stream. The operations themselves are in service.cpp.
+#include <fmt/core.h>
 #include <httplib.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +17,7 @@
 #include "assets.hpp"
 #include "guarded_server.hpp"
 #include "protos7/server/log.hpp"
+#include "protos7/version.hpp"
 #include "protos7/webadmin/webadmin.hpp"
 #include "service.hpp"
 
@@ -491,7 +491,7 @@ void webadmin::impl::routes() {
 
   // --- session ---
   http.Get("/api/session", [this](const Request&, Response& res) {
-    send(res, reply::ok({{"version", "0.1.0"},
+    send(res, reply::ok({{"version", protos7::version()},
                          {"csrf_header", csrf_header},
                          {"csrf_token", csrf},
                          {"auth", token.empty() ? "none" : "token"},

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "protos7/server/config.hpp"
@@ -36,6 +37,14 @@ struct serve_options {
   std::string capture_path;
   // --capture-port: the server port the capture shows (102: decoded as S7 everywhere; 0: real).
   std::uint16_t capture_port = 102;
+  // --metrics-listen HOST:PORT: GET /metrics and /healthz (ops_http.hpp); empty: off.
+  std::string metrics_listen;
+};
+
+// A start-up failure with the exit status it calls for (exit_codes.hpp).
+struct startup_error : std::runtime_error {
+  startup_error(int status, const std::string& what) : std::runtime_error(what), code(status) {}
+  int code;
 };
 
 // The server configuration `protos7 serve` runs with: opt.cfg plus the profile (loaded and
@@ -46,14 +55,15 @@ struct serve_options {
 // "60s", "500ms", "2m", "1h", "0" (disabled) or a plain number of seconds.
 [[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(const std::string& s);
 
-// Prepares storage into `mem` as `protos7 serve` does. Throws std::runtime_error.
+// Prepares storage into `mem` as `protos7 serve` does. Throws startup_error (a directory that
+// cannot be created, a -s file that does not exist) or std::runtime_error (SQLite).
 // With a `profile` that declares its DBs ("dbs", docs/PROFILE.md, even an empty list) those DBs
 // are created in the BIN directory where missing, and the sample PLC's DBs are not generated (the
 // SQLite file is still seeded for the web admin).
 class plc_memory;
 void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile = nullptr);
 
-// Runs the server until SIGINT/SIGTERM. Returns the process exit code.
+// Runs the server until SIGINT/SIGTERM. Returns the process exit status (exit_codes.hpp).
 int serve(const serve_options& opt);
 
 }  // namespace protos7::server

@@ -50,6 +50,12 @@ void flush_suppressed_logs() noexcept;
 // Where lines go; nullptr = stderr (tests capture the log with open_memstream).
 void set_log_file(std::FILE* f) noexcept;
 
+// text: "HH:MM:SS.mmm [level] message" (local time); json: one object a line,
+// {"time":"2026-12-07T06:29:13.123Z","level":"info","msg":"..."} (RFC 3339, UTC), for log
+// collectors (journald, Loki, Elasticsearch). The message is the same escaped text either way.
+enum class log_format : std::uint8_t { text, json };
+void set_log_format(log_format f) noexcept;
+
 namespace log_detail {
 extern std::atomic<log_level> current;
 void write(log_level lvl, fmt::string_view fmt_str, fmt::format_args args) noexcept;

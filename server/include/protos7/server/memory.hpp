@@ -124,6 +124,7 @@ class plc_memory {
 
   // Tests: the fdatasync the commits call (default ::fdatasync).
   void set_fdatasync(fdatasync_fn f) noexcept { fdatasync_ = f; }
+  [[nodiscard]] fdatasync_fn fdatasync_function() const noexcept { return fdatasync_; }
 
  private:
   void sync_all(std::span<const int> fds, std::span<int> errs) noexcept;

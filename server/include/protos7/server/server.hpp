@@ -26,6 +26,7 @@
 
 #include "protos7/server/config.hpp"
 #include "protos7/server/memory.hpp"
+#include "protos7/server/net_address.hpp"
 #include "protos7/server/plc_state.hpp"
 #include "protos7/server/session.hpp"
 
@@ -43,6 +44,14 @@ class connection_observer {
   virtual void on_traffic(int id, std::span<const std::byte> in,
                           std::span<const std::byte> out) = 0;
   virtual void on_close(int id) = 0;
+  // After an epoll round that served clients, once its replies were handed to the kernel (after
+  // the group commit): `started` is when the round's epoll_wait returned, `commit` how long the
+  // round's plc_memory::commit() took (zero when nothing was written). Default: nothing.
+  virtual void on_round(std::chrono::steady_clock::time_point started,
+                        std::chrono::steady_clock::duration commit) {
+    (void)started;
+    (void)commit;
+  }
 };
 
 // Counters of the event loop, readable from any thread (tests, diagnostics).
@@ -63,8 +72,11 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Binds and listens. Returns 0 or the errno of the failing call (EACCES: port < 1024
-  // without CAP_NET_BIND_SERVICE; EMFILE: RLIMIT_NOFILE is below max_connections + fd_headroom()).
+  // Binds and listens on every address config::listen_address resolves to (net_address.hpp).
+  // Returns 0 or the errno of the failing call (EACCES: port < 1024 without
+  // CAP_NET_BIND_SERVICE; EMFILE: RLIMIT_NOFILE is below max_connections + fd_headroom();
+  // EADDRNOTAVAIL: an address that is not this host's; EINVAL: a name that does not resolve,
+  // listen_error_text() says why).
   [[nodiscard]] int listen();
   // The bound port (the ephemeral one when config.port is 0).
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
@@ -98,9 +110,11 @@ class server {
   };
   struct connection;
   using clock_type = std::chrono::steady_clock;
-  using connection_key = std::uint32_t;  // the client's IPv4 address (network order)
-  void accept_all();
-  void on_accept_error(int err);
+  using connection_key = peer_key;  // the client's address (net_address.hpp)
+  [[nodiscard]] int listen_on(const sockaddr_storage& a, bool v6only);
+  [[nodiscard]] bool is_listener(int fd) const noexcept;
+  void accept_all(int listener);
+  void on_accept_error(int listener, int err);
   [[nodiscard]] bool admit(const connection_key& key, const std::string& peer);
   void evict_unconnected();
   void pause_listener(clock_type::time_point until);
@@ -122,7 +136,8 @@ class server {
   const config& cfg_;
   plc_memory& mem_;
   plc_state plc_;  // before conns_: sessions report their closing to it
-  int listen_fd_ = -1;
+  std::vector<int> listen_fds_;          // one per address of config::listen_address
+  clock_type::duration round_commit_{};  // this round's commit time (connection_observer)
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd for stop()
   std::uint16_t port_ = 0;
@@ -134,7 +149,7 @@ class server {
   int spare_fd_ = -1;  // /dev/null, given up to accept-and-close one client when out of fds
   clock_type::time_point listener_paused_until_{};
   bool listener_paused_ = false;
-  std::unordered_map<connection_key, std::size_t> per_address_;
+  std::unordered_map<connection_key, std::size_t, peer_key_hash> per_address_;
   std::vector<int> ready_;      // connections with unprocessed requests that may now be processed
   bool blocked_total_ = false;  // queued bytes above max_output_total: nobody is read
   // Refusals since the last report (logged aggregated, once per second at most).
