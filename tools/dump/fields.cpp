@@ -5,6 +5,7 @@
 #include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_peek.hpp"
+#include "protos7/codec/step7_address.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/tpkt.hpp"
 
@@ -52,6 +53,8 @@ void describe_items(const s7::pdu& p, const s7::param& prm, field_list& out) {
       out.num("s7comm.param.item.address", v.any.address);
       out.num("s7comm.param.item.address.byte", v.any.byte_offset());
       out.num("s7comm.param.item.address.bit", v.any.bit());
+      if (const auto step7 = codec::step7::to_text(v.any); !step7.empty())
+        out.note("step7.operand", step7.view());
     } else if (v.syntax == static_cast<std::uint8_t>(s7::syntax_id::dbread)) {
       out.num("s7comm.param.item.dbread.numareas", v.dbread_count);
       s7::dbread_area a;

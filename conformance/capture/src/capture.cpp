@@ -49,6 +49,7 @@ bool read_all(pcap_t* p, capture_file& out, load_error& err) {
     if (rc == PCAP_ERROR_BREAK) break;  // end of file
     if (rc != 1) {
       // A record cut off by the end of the file, or a corrupt block: keep what was read.
+      out.ended_early = true;
       detail::add_capped(out.warnings, "capture ends early after frame " +
                                            std::to_string(out.frames) + ": " +
                                            (rc == 0 ? "no packet" : pcap_geterr(p)));

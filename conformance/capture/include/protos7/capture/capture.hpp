@@ -111,6 +111,9 @@ struct capture_file {
   std::vector<connection> connections;  // in order of their first frame
   // File-level problems: skipped frames, a file that ends mid-record, limits reached.
   std::vector<std::string> warnings;
+  // The file ends in the middle of a record or a block (cut off, or corrupt there): what
+  // follows is missing from the analysis. One of the warnings says where.
+  bool ended_early = false;
 };
 
 // Why a capture could not be loaded at all.
