@@ -154,7 +154,8 @@ int server::listen() {
   std::string where;
   for (sockaddr_storage& a : addrs) {
     reinterpret_cast<sockaddr_in&>(a).sin_port = htons(port_);
-    where += (where.empty() ? "" : " and ") + address_text(a);
+    if (!where.empty()) where += " and ";
+    where += address_text(a);
   }
   log(log_level::info,
       "listening on {} (rack {} slot {}, PDU {} max, AmQ {} max, {} connections max)", where,

@@ -37,10 +37,12 @@ std::string options_section(const CLI::App& app) {
   for (const CLI::Option* o : app.get_options()) {
     if (o->get_group().empty()) continue;
     std::string names;
-    for (const std::string& s : o->get_snames())
-      names += (names.empty() ? "" : ", ") + ("\\fB\\-" + s + "\\fR");
-    for (const std::string& l : o->get_lnames())
-      names += (names.empty() ? "" : ", ") + ("\\fB\\-\\-" + roff(l) + "\\fR");
+    const auto add = [&names](std::string_view dashes, const std::string& name) {
+      if (!names.empty()) names += ", ";
+      names += fmt::format("\\fB{}{}\\fR", dashes, roff(name));
+    };
+    for (const std::string& s : o->get_snames()) add("\\-", s);
+    for (const std::string& l : o->get_lnames()) add("\\-\\-", l);
     if (names.empty())
       names = "\\fI" + roff(o->get_name()) + "\\fR";
     else if (o->get_type_size() != 0)

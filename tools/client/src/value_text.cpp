@@ -177,8 +177,10 @@ std::string format_value(const s7::any_address& a, std::span<const std::byte> da
   const std::size_t size = ts == transport_size::bit ? 1 : s7::element_size(a.tsize);
   if (size == 0 || data.size() % size != 0 || data.empty()) return hex_bytes(data);
   std::string out;
-  for (std::size_t i = 0; i < data.size(); i += size)
-    out += (i == 0 ? "" : " ") + format_element(ts, data.subspan(i, size));
+  for (std::size_t i = 0; i < data.size(); i += size) {
+    if (i > 0) out += ' ';
+    out += format_element(ts, data.subspan(i, size));
+  }
   return out;
 }
 
