@@ -29,8 +29,8 @@ if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     log "installing build tools from Debian: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends python3 make g++ >/dev/null
+    apt-get -o Acquire::Retries=5 update -qq
+    apt-get -o Acquire::Retries=5 install -y -qq --no-install-recommends python3 make g++ >/dev/null
   else
     die "missing build tools: ${missing[*]} (apt-get install python3 make g++)"
   fi
@@ -67,7 +67,15 @@ export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=f
 strict=()
 npm_major="$(npm -v | cut -d. -f1)"
 if ((npm_major >= 11)) && npm help install-scripts >/dev/null 2>&1; then strict=(--strict-allow-scripts); fi
-npm ci --no-audit --no-fund --foreground-scripts "${strict[@]}"
+# A transient registry error (a timeout, a 5xx) is retried: npm's own fetch retries, and up to
+# 3 attempts of the whole `npm ci` (which starts from a clean node_modules each time).
+export npm_config_fetch_retries=5 npm_config_fetch_retry_mintimeout=2000 npm_config_fetch_retry_maxtimeout=60000
+for attempt in 1 2 3; do
+  npm ci --no-audit --no-fund --foreground-scripts "${strict[@]}" && break
+  ((attempt < 3)) || die "npm ci failed 3 times: is the npm registry reachable?"
+  log "npm ci failed (attempt $attempt of 3); retrying in $((attempt * 10)) s"
+  sleep $((attempt * 10))
+done
 
 addon_ok() { node -e "const s=require('node-snap7'); new s.S7Client(); new s.S7Server()" 2>/dev/null; }
 

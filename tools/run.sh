@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Builds protos7 (release) and runs it: with no arguments, the server on its bundled sample PLC
-# (port 1102 when not root, so no privilege is needed); with arguments, `protos7 ARGS...`.
+# Builds protos7 (release preset, the protos7 binary only) and runs it: with no arguments the
+# server on its bundled sample PLC (port 1102 when not root, so no privilege is needed); with
+# arguments `protos7 ARGS...`, run in the caller's directory (relative paths are the caller's).
+# Everything the build prints goes to stderr: stdout is protos7's alone, so
+# `tools/run.sh dump --json capture.pcap > capture.json` writes only the dump.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-tools/deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release
-bin=build/release/tools/protos7
+repo="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+"$repo/tools/deps.sh" >&2
+(
+  cd "$repo"
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target protos7
+) >&2
+bin="$repo/build/release/tools/protos7"
 if [[ $# -gt 0 ]]; then exec "$bin" "$@"; fi
-if "$bin" serve --help >/dev/null 2>&1; then
-  port=102; [[ $(id -u) -eq 0 ]] || port=1102
-  exec "$bin" serve --port "$port"
-fi
-# The server is not built yet: show the codec at work on a sample capture instead.
-pcaps="${PROTOS7_PCAP_DIR:-../shared/pcaps/wireshark}"
-exec "$bin" dump "$pcaps/s7comm_varservice_libnodavedemo.pcap"
+port=102
+[[ $(id -u) -eq 0 ]] || port=1102
+echo "protos7: the binary is $bin (export PATH=\"$(dirname "$bin"):\$PATH\" to call it as protos7)" >&2
+exec "$bin" serve --port "$port"

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Builds and runs every test: gcc 12 with warnings as errors, the interop suite with real
-# third-party clients, the whole suite again built by clang 14 (warnings as errors) under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then the fuzzers for a bounded time.
+# third-party clients, the release build (-O3) with warnings as errors, every README example,
+# the Debian package, the container image and the Kubernetes manifests (podman), the whole suite
+# again built by clang 14 (warnings as errors) under AddressSanitizer +
+# UndefinedBehaviorSanitizer, then the fuzzers for a bounded time.
 #   FUZZ_SECONDS=30 (per target; 0 skips the timed fuzzing, the corpus replay still runs)
+# Needs root (apt-get, dpkg -i, podman), the Debian archive and the npm registry (or a warm apt
+# and npm cache): tools/deps.sh and interop/setup.sh install what is missing, retrying transient
+# errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/deps.sh --test
@@ -32,6 +37,25 @@ python3 conformance/learn/test/learn_replay.py build/dev/tools/protos7 conforman
   "$PROTOS7_PCAP_DIR"/s7comm_*.pcap pcaps/*.pcap
 python3 conformance/learn/test/replay_bundled.py build/dev/tools/protos7 "$PROTOS7_PCAP_DIR"/s7comm_*.pcap
 bash conformance/learn/test/validate_interop.sh "$PWD/build/dev/tools/protos7" "$PWD/build/dev/validate-ci"
+
+# The release preset (-O3) sees warnings the -O2 builds do not; only the binary (and what it
+# links), which the deployment steps below use.
+step "release preset (gcc 12 -O3), warnings as errors: protos7"
+cmake --preset release -DPROTOS7_WERROR=ON >/dev/null
+cmake --build --preset release --target protos7
+
+step "README examples, run as written (tools/readme_test.py)"
+python3 tools/readme_test.py build/release/tools/protos7
+
+step "Debian package: dpkg -i, the unit's ExecStart as an unprivileged user"
+bash deploy/debian/test_deb.sh build/release
+
+step "container image (podman, no registry): node-snap7 reads the PLC it serves"
+bash deploy/oci/test_image.sh build/release/tools/protos7 localhost/protos7:latest
+
+step "Kubernetes manifests (podman kube play) and the compose file"
+/usr/bin/python3 deploy/kubernetes/test_kube_play.py localhost/protos7:latest build/release/tools/protos7
+/usr/bin/python3 deploy/compose/test_compose.py localhost/protos7:latest build/release/tools/protos7
 
 # clang 14 with warnings as errors is proved by this build (the asan-ubsan preset is clang).
 step "clang 14, warnings as errors: AddressSanitizer + UndefinedBehaviorSanitizer"

@@ -16,6 +16,8 @@ std::string_view to_string(layer where) noexcept {
     case layer::encode: return "encode";
     case layer::mc7: return "mc7";
     case layer::s7_value: return "s7_value";
+    case layer::step7_text:
+      return "step7_text";
   }
   return "unknown";
 }
@@ -96,6 +98,12 @@ std::string_view to_string(errc code) noexcept {
     case errc::value_bad_date_and_time: return "value_bad_date_and_time";
     case errc::value_string_bad_max_length: return "value_string_bad_max_length";
     case errc::value_string_too_long: return "value_string_too_long";
+    case errc::address_syntax:
+      return "address_syntax";
+    case errc::address_out_of_range:
+      return "address_out_of_range";
+    case errc::address_bad_type:
+      return "address_bad_type";
   }
   return "unknown";
 }

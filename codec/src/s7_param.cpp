@@ -180,6 +180,11 @@ void write_block_name8(writer& w, const block_ref& b) noexcept {
   w.u8(static_cast<std::uint8_t>(b.filesystem));
 }
 
+void write_block_filename(writer& w, const block_ref& b, char file_id) noexcept {
+  w.u8(static_cast<std::uint8_t>(file_id));
+  write_block_name8(w, b);
+}
+
 result<pi_block_list> parse_pi_block_list(bytes param_block, const std::byte* origin) noexcept {
   reader r{param_block, origin == nullptr ? param_block.data() : origin, layer::s7_param};
   const std::uint32_t at = r.offset();

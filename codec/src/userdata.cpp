@@ -182,6 +182,12 @@ result<std::uint8_t> parse_block_type_request(bytes payload, const std::byte* or
   return static_cast<std::uint8_t>(hi * 16 + lo);
 }
 
+void write_block_type_request(writer& w, std::uint8_t block_type) noexcept {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  w.u8(static_cast<std::uint8_t>(hex[block_type >> 4U]));
+  w.u8(static_cast<std::uint8_t>(hex[block_type & 0x0FU]));
+}
+
 result<block_info> parse_block_info(bytes payload, const std::byte* origin) noexcept {
   reader r{payload, origin == nullptr ? payload.data() : origin, layer::userdata};
   if (payload.size() != block_info_length)

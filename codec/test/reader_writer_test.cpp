@@ -213,15 +213,16 @@ TEST(error_to_string, keeps_the_stable_numbers) {
 
 TEST(error_to_string, names_every_layer) {
   std::set<std::string> names;
-  for (unsigned v = 0; v <= 11; ++v) {
+  for (unsigned v = 0; v <= 12; ++v) {
     const std::string_view s = to_string(static_cast<layer>(v));
     EXPECT_NE(s, "unknown") << v;
     names.insert(std::string(s));
   }
-  EXPECT_EQ(names.size(), 12U);
+  EXPECT_EQ(names.size(), 13U);
   EXPECT_EQ(to_string(layer::s7_item), "s7_item");
   EXPECT_EQ(to_string(layer::s7_value), "s7_value");
-  EXPECT_EQ(to_string(static_cast<layer>(12)), "unknown");
+  EXPECT_EQ(to_string(layer::step7_text), "step7_text");
+  EXPECT_EQ(to_string(static_cast<layer>(13)), "unknown");
 }
 
 TEST(result, holds_a_value_or_an_error) {

@@ -526,6 +526,26 @@ TEST(s7_param_filename, decodes_block_file_names) {
   EXPECT_FALSE(s7::decode_filename({}).valid);
 }
 
+TEST(s7_param_filename, writes_block_file_names_that_decode_back) {
+  byte_vec out(s7::block_filename_length);
+  writer w{out};
+  s7::write_block_filename(w, {0x08, 1, 'P'});
+  ASSERT_TRUE(w.finish().ok());
+  EXPECT_EQ(out, hex("5f 3038 3030303031 50"));  // "_0800001P": OB 1, passive
+  const s7::block_filename f = s7::decode_filename(view(out));
+  EXPECT_TRUE(f.valid);
+  EXPECT_EQ(f.file_id, '_');
+  EXPECT_EQ(f.block_type, 0x08);
+  EXPECT_EQ(f.number, 1U);
+  writer hw{out};
+  s7::write_block_filename(hw, {0x0E, 99999, 'A'}, '$');
+  ASSERT_TRUE(hw.finish().ok());
+  EXPECT_EQ(out, hex("24 3045 3939393939 41"));
+  writer bad{out};
+  s7::write_block_filename(bad, {0x0A, 100000, 'P'});
+  EXPECT_EQ(bad.finish().err().code, errc::value_out_of_range);
+}
+
 TEST(s7_param_filename, decodes_eight_character_block_names) {
   const byte_vec name = hex("3042 3332373638 42");  // "0B32768B": SDB 32768
   const s7::block_filename f = s7::decode_block_name8(view(name));

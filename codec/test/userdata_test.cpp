@@ -677,6 +677,21 @@ TEST(block_list_records, write_what_block_count_at_and_block_entry_at_read) {
   EXPECT_EQ(back.language, e.language);
 }
 
+TEST(block_type_request, writes_two_upper_case_hex_digits_that_read_back) {
+  for (const int t : {0x08, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F}) {
+    const auto type = static_cast<std::uint8_t>(t);
+    byte_vec out(2);
+    writer w{out};
+    s7::ud::write_block_type_request(w, type);
+    ASSERT_TRUE(w.finish().ok());
+    EXPECT_EQ(*s7::ud::parse_block_type_request(view(out), nullptr), type);
+  }
+  byte_vec db(2);
+  writer w{db};
+  s7::ud::write_block_type_request(w, 0x0A);
+  EXPECT_EQ(db, hex("3041"));  // "0A": DB
+}
+
 TEST(block_type_request, reads_two_hex_digits_and_refuses_the_rest) {
   const byte_vec db = hex("3041");
   const auto t = s7::ud::parse_block_type_request(view(db), nullptr);

@@ -23,7 +23,7 @@ if [ -z "$repo" ]; then
 fi
 work=${WORK:-$(mktemp -d)}
 jobs=${JOBS:-$(nproc)}
-targets=(tpkt_framer cotp s7_header s7_job s7_ack_data userdata szl capture roundtrip_cotp roundtrip_s7)
+targets=(tpkt_framer cotp s7_header s7_job s7_ack_data userdata szl capture roundtrip_cotp roundtrip_s7 step7_address)
 
 if [ -d "${SRC:-/nonexistent}/libpcap" ]; then
   cmake -S "$SRC/libpcap" -B "$work/libpcap-build" -G Ninja \

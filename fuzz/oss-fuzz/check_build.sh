@@ -26,7 +26,7 @@ export CXXFLAGS="$CFLAGS"
 bash "$here/build.sh" >"$tmp/build.log" 2>&1 || { tail -40 "$tmp/build.log"; echo "check_build: build.sh failed"; exit 1; }
 
 status=0
-for t in tpkt_framer cotp s7_header s7_job s7_ack_data userdata szl capture roundtrip_cotp roundtrip_s7; do
+for t in tpkt_framer cotp s7_header s7_job s7_ack_data userdata szl capture roundtrip_cotp roundtrip_s7 step7_address; do
   for f in "fuzz_$t" "fuzz_$t.dict" "fuzz_$t.options" "fuzz_${t}_seed_corpus.zip"; do
     [ -e "$OUT/$f" ] || { echo "check_build: missing \$OUT/$f"; status=1; }
   done

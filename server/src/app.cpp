@@ -9,7 +9,9 @@
 #include <stdexcept>
 
 #include "protos7/codec/szl.hpp"
+#include "protos7/server/exit_codes.hpp"
 #include "protos7/server/memory.hpp"
+#include "protos7/server/operations.hpp"
 #include "protos7/server/pcap_writer.hpp"
 #include "protos7/server/server.hpp"
 #include "protos7/server/simulation.hpp"
@@ -38,13 +40,18 @@ int serve(const serve_options& opt) {
     cfg = resolve_config(opt);
   } catch (const std::exception& e) {
     log(log_level::error, "{}", e.what());
-    return 1;
+    return exit_code::data_error;
   }
+  data_lock lock;  // one server per data directory, from before the first write to the end
+  if (const int rc = lock_storage(opt, lock); rc != 0) return rc;
   try {
     prepare_storage(opt, mem, cfg.profile.get());
+  } catch (const startup_error& e) {
+    log(log_level::error, "{}", e.what());
+    return e.code;
   } catch (const std::exception& e) {
     log(log_level::error, "{}", e.what());
-    return 1;
+    return exit_code::data_error;
   }
   log(log_level::info, "PLC profile: {} ({}), module \"{}\", order number {}, serial {}",
       cfg.profile->source, cfg.profile->name, cfg.profile->id.module_name,
@@ -58,7 +65,7 @@ int serve(const serve_options& opt) {
   }
   if (const int err = srv.listen(); err != 0) {
     log(log_level::error, "{}", listen_error_text(err, opt.cfg));
-    return err == EACCES || err == EPERM ? 77 : 1;
+    return listen_exit_code(err);
   }
   // The web admin: HTTP on its own threads, every PLC operation posted to srv's loop.
   std::unique_ptr<webadmin::webadmin> web;
@@ -72,27 +79,24 @@ int serve(const serve_options& opt) {
       wo.bin_dir = opt.db_bin_path.empty() ? opt.data_dir : opt.db_bin_path;
       wo.process = &sim.process();
       web = std::make_unique<webadmin::webadmin>(std::move(wo), srv, mem, cfg);
+      // An address that cannot be bound (the default one too) is an error: a PLC that came up
+      // without the web admin asked for would be found out only later (issue #17).
       if (const std::string e = web->start(); !e.empty()) {
-        // An address asked for is a must; the default one (127.0.0.1:8080) may be taken by
-        // another program or another protos7: then the PLC runs without its web admin.
-        if (cfg.webadmin_listen != config{}.webadmin_listen) {
-          log(log_level::error, "{}", e);
-          return 1;
-        }
-        log(log_level::warn, "{}; the PLC runs without it", e);
-        srv.set_observer(nullptr);
-        web.reset();
+        log(log_level::error, "{}", e);
+        return exit_code::unavailable;
       }
     } catch (const std::exception& e) {
       log(log_level::error, "web admin: {}", e.what());
-      return 1;
+      return exit_code::config;
     }
   }
   // --validate / --capture: observers next to the web admin's (validate.hpp, pcap_writer.hpp).
   std::unique_ptr<validator> val;
   std::unique_ptr<capture_recorder> rec;
   std::unique_ptr<observer_fanout> fan;
-  if (opt.validate || !opt.capture_path.empty()) {
+  serve_metrics metrics(opt, srv, mem);  // --metrics-listen
+  if (const int rc = metrics.start(); rc != 0) return rc;
+  if (opt.validate || !opt.capture_path.empty() || metrics.observer() != nullptr) {
     try {
       if (opt.validate) {
         validate_options vo;
@@ -109,10 +113,10 @@ int serve(const serve_options& opt) {
       }
     } catch (const std::exception& e) {
       log(log_level::error, "{}", e.what());
-      return 1;
+      return exit_code::cant_create;
     }
-    fan = std::make_unique<observer_fanout>(
-        std::vector<connection_observer*>{srv.observer(), val.get(), rec.get()});
+    fan = std::make_unique<observer_fanout>(std::vector<connection_observer*>{
+        srv.observer(), val.get(), rec.get(), metrics.observer()});
     srv.set_observer(fan.get());
     if (val) srv.faults().add_listener(val.get());  // each fault and the client's reaction
   }
@@ -124,13 +128,14 @@ int serve(const serve_options& opt) {
   ::sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   sim.start();
+  log_stop_hint();
   srv.run();
   sim.stop();
   if (val) srv.faults().remove_listener(val.get());
   g_server = nullptr;
   web.reset();  // after run(): posted work is refused from now on, waiting requests get 503
-  if (!mem.commit()) return 1;
-  return 0;
+  if (!mem.commit()) return exit_code::io_error;
+  return exit_code::ok;
 }
 
 }  // namespace protos7::server

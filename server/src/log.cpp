@@ -30,6 +30,7 @@ constexpr std::size_t site_slots = 64;
 std::mutex g_mu;  // guards g_sites and g_file, and keeps lines whole
 std::array<site, site_slots> g_sites{};
 std::FILE* g_file = nullptr;
+log_format g_format = log_format::text;  // guarded by g_mu
 
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
@@ -56,9 +57,33 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return n;
 }
 
+// The escaped message as a JSON string body: escape_log_text() leaves only printable ASCII,
+// valid UTF-8 and backslash escapes, so '"' and '\\' are all JSON needs escaped besides.
+std::string json_line(const timeval& tv, log_level lvl, std::string_view message) {
+  tm t{};
+  gmtime_r(&tv.tv_sec, &t);
+  std::string line = fmt::format(
+      "{{\"time\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"level\":\"{}\",\"msg\":\"",
+      t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, tv.tv_usec / 1000,
+      level_names[static_cast<std::size_t>(lvl)]);
+  for (const char c : escape_log_text(message)) {
+    if (c == '"' || c == '\\') line += '\\';
+    line += c;
+  }
+  line += "\"}\n";
+  return line;
+}
+
 void emit(log_level lvl, std::string_view message, const log_context* ctx) {
   timeval tv{};
   gettimeofday(&tv, nullptr);
+  if (g_format == log_format::json) {
+    const std::string line = json_line(
+        tv, lvl, ctx != nullptr ? fmt::format("{}: {}", ctx->name, message) : std::string(message));
+    std::fwrite(line.data(), 1, line.size(), g_file != nullptr ? g_file : stderr);
+    if (g_file != nullptr) std::fflush(g_file);
+    return;
+  }
   tm t{};
   localtime_r(&tv.tv_sec, &t);
   std::string line = fmt::format("{:02}:{:02}:{:02}.{:03} [{}] ", t.tm_hour, t.tm_min, t.tm_sec,
@@ -163,6 +188,11 @@ log_scope::log_scope(log_context* ctx) noexcept : previous_(log_detail::scope) {
 
 log_scope::~log_scope() {
   log_detail::scope = previous_;
+}
+
+void set_log_format(log_format f) noexcept {
+  const std::lock_guard lock{g_mu};
+  g_format = f;
 }
 
 namespace log_detail {

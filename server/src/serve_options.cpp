@@ -11,6 +11,7 @@
 
 #include "protos7/codec/szl.hpp"
 #include "protos7/server/app.hpp"
+#include "protos7/server/exit_codes.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/storage.hpp"
 
@@ -25,8 +26,8 @@ bool exists(const std::string& p) {
 
 void make_dir(const std::string& p) {
   if (::mkdir(p.c_str(), 0755) != 0 && errno != EEXIST)
-    throw std::runtime_error(
-        fmt::format("cannot create directory {}: {}", p, std::strerror(errno)));
+    throw startup_error(exit_code::cant_create,
+                        fmt::format("cannot create directory {}: {}", p, std::strerror(errno)));
 }
 
 }  // namespace
@@ -45,7 +46,8 @@ void prepare_plc_storage(const serve_options& opt, plc_memory& mem, const plc_pr
   make_dir(bin_dir);
   if (!exists(sqlite_path)) {
     if (!default_sqlite)
-      throw std::runtime_error(fmt::format("SQLite database {} does not exist", sqlite_path));
+      throw startup_error(exit_code::no_input,
+                          fmt::format("SQLite database {} does not exist", sqlite_path));
     log(log_level::info, "creating the sample PLC in {} (goprotos7 schema)", sqlite_path);
     create_sample_database(sqlite_path);
   }

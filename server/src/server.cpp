@@ -50,18 +50,14 @@ void reset_socket(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 }
 
-std::string peer_name(const sockaddr_in& a) {
-  std::array<char, INET_ADDRSTRLEN> ip{};
-  ::inet_ntop(AF_INET, &a.sin_addr, ip.data(), ip.size());
-  return fmt::format("{}:{}", ip.data(), ntohs(a.sin_port));
-}
+std::string g_resolve_error;  // why config::listen_address does not resolve
 
 }  // namespace
 
 struct server::connection {
   int fd = -1;
   session s;
-  connection_key key = 0;
+  connection_key key{};
   std::vector<std::byte> out;  // replies not sent yet
   std::size_t out_sent = 0;
   std::vector<std::byte> in;  // requests read but held back by flow control
@@ -102,7 +98,7 @@ server::server(const config& cfg, plc_memory& mem, event_loop& loop)
 
 server::~server() {
   for (auto& [fd, c] : conns_) ::close(fd);
-  if (listen_fd_ >= 0) ::close(listen_fd_);
+  for (const int fd : listen_fds_) ::close(fd);
 }
 
 std::uint64_t server::tagged(int fd) const noexcept {
@@ -129,7 +125,14 @@ std::string listen_error_text(int err, const config& cfg) {
         "web admin and listeners), but the limit (ulimit -n, RLIMIT_NOFILE) is {}: raise the limit "
         "(e.g. LimitNOFILE= in the systemd unit) or lower --max-connections",
         cfg.max_connections, g_fds_needed, g_fds_limit);
-  return fmt::format("cannot listen on {}:{}: {}", cfg.listen_address, cfg.port,
+  if (err == EINVAL && !g_resolve_error.empty())
+    return fmt::format("cannot listen on {}: {}", cfg.listen_address, g_resolve_error);
+  if (err == EADDRINUSE)
+    return fmt::format(
+        "cannot listen on {} port {}: {} (another protos7 or PLC simulator? stop it or choose "
+        "another --port)",
+        cfg.listen_address, cfg.port, std::strerror(err));
+  return fmt::format("cannot listen on {} port {}: {}", cfg.listen_address, cfg.port,
                      std::strerror(err));
 }
 
@@ -155,29 +158,57 @@ int server::listen() {
   }
   if (own_loop_)
     if (const int err = own_loop_->open(); err != 0) return err;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(cfg_.port);
-  if (::inet_pton(AF_INET, cfg_.listen_address.c_str(), &addr.sin_addr) != 1) return EINVAL;
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) return errno;
-  const int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return errno;
-  if (::listen(listen_fd_, 64) != 0) return errno;
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = tagged(listen_fd_);
-  if (::epoll_ctl(loop_->epoll_fd(), EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return errno;
+  std::vector<sockaddr_storage> addrs;
+  g_resolve_error = resolve_listen(cfg_.listen_address, cfg_.port, addrs);
+  if (!g_resolve_error.empty()) return EINVAL;
+  // One address ("::" included) takes IPv4 too where the system allows (dual stack); several
+  // ("localhost": 127.0.0.1 and ::1) are bound each on its own.
+  for (sockaddr_storage& a : addrs) {
+    if (port_ != 0) reinterpret_cast<sockaddr_in&>(a).sin_port = htons(port_);  // same in v6
+    if (const int err = listen_on(a, addrs.size() > 1); err != 0) return err;
+  }
+  for (const int fd : listen_fds_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tagged(fd);
+    if (::epoll_ctl(loop_->epoll_fd(), EPOLL_CTL_ADD, fd, &ev) != 0) return errno;
+  }
+  std::string where;
+  for (sockaddr_storage& a : addrs) {
+    reinterpret_cast<sockaddr_in&>(a).sin_port = htons(port_);
+    if (!where.empty()) where += " and ";
+    where += address_text(a);
+  }
   // A plant logs one line for all its PLCs (plant.cpp).
   log(own_loop_ ? log_level::info : log_level::debug,
-      "listening on {}:{} (rack {} slot {}, PDU {} max, AmQ {} max, {} connections max)",
-      cfg_.listen_address, port_, cfg_.rack, cfg_.slot, cfg_.pdu_size, cfg_.max_amq,
-      cfg_.max_connections);
+      "listening on {} (rack {} slot {}, PDU {} max, AmQ {} max, {} connections max)", where,
+      cfg_.rack, cfg_.slot, cfg_.pdu_size, cfg_.max_amq, cfg_.max_connections);
   return 0;
+}
+
+// Binds one listening socket (port 0: an ephemeral port, then kept for the other addresses).
+int server::listen_on(const sockaddr_storage& a, bool v6only) {
+  const int fd = ::socket(a.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  listen_fds_.push_back(fd);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (a.ss_family == AF_INET6) {
+    const int only = v6only ? 1 : 0;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only);
+  }
+  const socklen_t len = a.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), len) != 0) return errno;
+  if (::listen(fd, 64) != 0) return errno;
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  port_ = ntohs(reinterpret_cast<const sockaddr_in&>(bound).sin_port);
+  return 0;
+}
+
+bool server::is_listener(int fd) const noexcept {
+  return std::find(listen_fds_.begin(), listen_fds_.end(), fd) != listen_fds_.end();
 }
 
 void server::run() {
@@ -200,10 +231,12 @@ bool server::post(std::function<void()> work, std::function<void(bool committed)
 }
 
 void server::update_listener(int op) {
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = tagged(listen_fd_);
-  ::epoll_ctl(loop_->epoll_fd(), op, listen_fd_, op == EPOLL_CTL_DEL ? nullptr : &ev);
+  for (const int fd : listen_fds_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tagged(fd);
+    ::epoll_ctl(loop_->epoll_fd(), op, fd, &ev);
+  }
 }
 
 void server::pause_listener(clock_type::time_point until) {
@@ -214,7 +247,7 @@ void server::pause_listener(clock_type::time_point until) {
 }
 
 void server::resume_listener_if_due(clock_type::time_point now) {
-  if (!listener_paused_ || now < listener_paused_until_ || listen_fd_ < 0) return;
+  if (!listener_paused_ || now < listener_paused_until_ || listen_fds_.empty()) return;
   listener_paused_ = false;
   update_listener(EPOLL_CTL_ADD);
 }
@@ -224,14 +257,14 @@ void server::resume_listener_if_due(clock_type::time_point now) {
 // As libev's documentation recommends, a spare descriptor is given up to accept that client and
 // close it at once (it learns that it was refused instead of hanging), and, as nginx does, the
 // listener is not polled for a moment. Other errors (ENOBUFS, ENOMEM) pause the listener too.
-void server::on_accept_error(int err) {
+void server::on_accept_error(int listener, int err) {
   ++accept_failed_;
   accept_errno_ = err;
   int& spare_fd = loop_->spare_fd_;
   if ((err == EMFILE || err == ENFILE) && spare_fd >= 0) {
     fd_exhausted_.fetch_add(1);
     ::close(spare_fd);
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd >= 0) {
       ::close(fd);
       ++refused_no_fd_;
@@ -294,24 +327,24 @@ void server::report_refusals(clock_type::time_point now, bool force) {
   refused_full_ = refused_address_ = refused_no_fd_ = accept_failed_ = 0;
 }
 
-void server::accept_all() {
+void server::accept_all(int listener) {
   for (;;) {
-    sockaddr_in a{};
+    sockaddr_storage a{};
     socklen_t len = sizeof a;
     const int fd =
-        ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        ::accept4(listener, reinterpret_cast<sockaddr*>(&a), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN) on_accept_error(errno);
+      if (errno != EAGAIN) on_accept_error(listener, errno);
       return;
     }
-    std::string peer = peer_name(a);
-    const connection_key key = a.sin_addr.s_addr;
+    std::string peer = address_text(a);
+    const connection_key key = key_of(a);
     if (!admit(key, peer)) {
       ::close(fd);
       continue;
     }
-    if (faults_.active() && faults_.refuse(fd, peer, ntohl(key))) {
+    if (faults_.active() && faults_.refuse(fd, peer, ipv4_of(key))) {
       reset_socket(fd);  // a fault rule refuses it: reset, as a CPU out of resources does
       ::close(fd);
       continue;
@@ -321,7 +354,7 @@ void server::accept_all() {
     std::uint16_t ref = next_ref_++;
     if (next_ref_ == 0) next_ref_ = 1;
     auto c = std::make_unique<connection>(fd, cfg_, mem_, plc_, ref, peer);
-    c->fx = faults_.attach(c->s, fd, peer, ntohl(key));
+    c->fx = faults_.attach(c->s, fd, peer, ipv4_of(key));
     c->key = key;
     c->accepted = c->last_activity = clock_type::now();
     c->events = EPOLLIN | EPOLLRDHUP;
@@ -572,9 +605,14 @@ int server::gate_timeout(int timeout_ms) const {
 // On stop: the listener goes first (clients connecting now get a reset instead of waiting in the
 // backlog), then every connection gets what can be sent without waiting and is closed.
 void server::shutdown_connections() {
-  if (!listener_paused_ && listen_fd_ >= 0) update_listener(EPOLL_CTL_DEL);
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  listen_fd_ = -1;
+  for (const int fd : listen_fds_) {
+    if (!listener_paused_) {
+      epoll_event ev{};
+      ::epoll_ctl(loop_->epoll_fd(), EPOLL_CTL_DEL, fd, &ev);
+    }
+    ::close(fd);
+  }
+  listen_fds_.clear();
   std::vector<int> fds;
   for (auto& [fd, c] : conns_) {
     flush(*c);
@@ -589,6 +627,7 @@ void server::shutdown_connections() {
 void server::join_round() {
   if (in_round_) return;
   in_round_ = true;
+  round_start_ = clock_type::now();
   rounds_.fetch_add(1);
   // A commit that fails in this round (here, in _INSE or in posted work) fails its answers.
   failures_before_ = mem_.commit_failures();
@@ -620,8 +659,8 @@ void server::run_gated(clock_type::time_point now) {
 
 void server::on_event(int fd, std::uint32_t ev) {
   join_round();
-  if (fd == listen_fd_) {
-    accept_all();
+  if (is_listener(fd)) {
+    accept_all(fd);
     return;
   }
   const auto it = conns_.find(fd);
@@ -679,6 +718,7 @@ void server::end_round() {
     }
     update_events(c);
   }
+  if (observer_ != nullptr && !touched_.empty()) observer_->on_round(round_start_, round_commit_);
   touched_.clear();
   unblock_all();
 }

@@ -24,6 +24,7 @@ using json = nlohmann::ordered_json;
 void to_json(const field_list& fl, json& o) {
   // A name seen once is a scalar; seen again, it becomes an array in tree order.
   for (const field& f : fl.fields()) {
+    if (f.text_only) continue;
     json v = std::holds_alternative<std::int64_t>(f.value) ? json(std::get<std::int64_t>(f.value))
                                                            : json(std::get<std::string>(f.value));
     auto it = o.find(f.name);
@@ -93,7 +94,9 @@ void print_record(const stream::record_view& r, std::size_t conn_index, fragment
     }());
   }
   fmt::print(out, "frame {:>6} {} {}\n", r.frame, dir, what);
-  for (const field& f : fl.fields()) fmt::print(out, "    {} = {}\n", f.name, text_value(f));
+  for (const field& f : fl.fields())
+    fmt::print(out, "    {} = {}\n", f.name,
+               f.text_only ? std::get<std::string>(f.value) : text_value(f));
   if (e) {
     fmt::print(out, "    ERROR {} (layer {}, offset {})\n", codec::to_string(e.code),
                codec::to_string(e.where), e.offset);

@@ -5,6 +5,7 @@
 #include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_peek.hpp"
+#include "protos7/codec/step7_address.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/codec/ud_alarm.hpp"
@@ -155,6 +156,8 @@ void describe_any(const s7::any_address& a, field_list& out) {
     out.num("s7comm.param.item.address.byte", (a.address & 0x7FFF8U) >> 3U);
     out.num("s7comm.param.item.address.bit", a.address & 7U);
   }
+  if (const auto step7 = codec::step7::to_text(a); !step7.empty())
+    out.note("step7.operand", step7.view());
 }
 
 void describe_dbread(const s7::var_spec& v, field_list& out) {

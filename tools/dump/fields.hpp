@@ -20,6 +20,9 @@ namespace protos7::dump {
 struct field {
   std::string name;
   std::variant<std::int64_t, std::string> value;
+  // A reading aid of the text output (the STEP 7 notation of an item's address), not a
+  // Wireshark field: the JSON output, which equals tshark's, leaves it out.
+  bool text_only = false;
 };
 
 class field_list {
@@ -29,6 +32,9 @@ class field_list {
     fields_.push_back({std::string(name), std::string(v)});
   }
   void hex(std::string_view name, std::span<const std::byte> b);
+  void note(std::string_view name, std::string_view v) {
+    fields_.push_back({std::string(name), std::string(v), true});
+  }
   [[nodiscard]] const std::vector<field>& fields() const { return fields_; }
   [[nodiscard]] bool empty() const { return fields_.empty(); }
 

@@ -125,6 +125,7 @@ struct reader::impl {
     if (rc == PCAP_ERROR_BREAK) return false;  // end of file
     if (rc != 1) {
       // A record cut off by the end of the file, or a corrupt block: keep what was read.
+      st.ended_early = true;
       asm_.warn("capture ends early after frame " + std::to_string(st.frames) + ": " +
                 (rc == 0 ? "no packet" : pcap_geterr(p.get())));
       return false;
@@ -234,6 +235,7 @@ bool read_all(reader& r, capture_file& out) {
   out.tcp_frames = s.tcp_frames;
   out.ignored_frames = s.ignored_frames;
   out.skipped_frames = s.skipped_frames;
+  out.ended_early = s.ended_early;
   return true;
 }
 

@@ -23,6 +23,7 @@
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/szl.hpp"
+#include "protos7/server/exit_codes.hpp"
 #include "protos7/server/services.hpp"
 #include "protos7/stream/reader.hpp"
 
@@ -1286,6 +1287,8 @@ learned learn_files(const std::vector<std::string>& paths, const options& opt) {
                             stream::progress::grouped(l.answers)),
                 l.answers, "answers");
     });
+    if (rd.stats().ended_early)
+      l.truncated.push_back(fmt::format("{}: capture ends early after frame {}", p, rd.stats().frames));
     done += file_bytes(p);
     read.push_back(p);
   }
@@ -1345,22 +1348,37 @@ std::string to_json(const learned& l) {
   return out.dump(2) + "\n";
 }
 
+namespace {
+
+// Why nothing may be learned from these captures ("" when something may).
+std::string refusal(const learned& l, const options& opt) {
+  if (!l.errors.empty()) return "a capture cannot be read: nothing written";
+  if (!l.truncated.empty() && !opt.allow_truncated)
+    return "a capture ends in the middle of a record: what it cut off would be missing from the "
+           "profile; learn from the whole capture, or give --allow-truncated to learn from what "
+           "is left";
+  if (l.answers == 0)
+    return fmt::format("no answer of an S7 CPU in {} capture(s): nothing to learn", l.captures);
+  return {};
+}
+
+}  // namespace
+
 int run_cli(const std::vector<std::string>& captures, const std::string& output, const options& opt,
             std::FILE* out, std::FILE* err) {
   const learned l = learn_files(captures, opt);
   for (const std::string& e : l.errors) fmt::print(err, "protos7 learn: {}\n", e);
-  if (l.captures == 0) return 2;
-  if (l.answers == 0) {
-    fmt::print(err, "protos7 learn: no answer of an S7 CPU in {} capture(s): nothing to learn\n",
-               l.captures);
-    return 2;
+  for (const std::string& t : l.truncated) fmt::print(err, "protos7 learn: {}\n", t);
+  if (const std::string why = refusal(l, opt); !why.empty()) {
+    fmt::print(err, "protos7 learn: {}\n", why);
+    return exit_code::data_error;
   }
   const std::string text = to_json(l);
   try {
     (void)server::parse_profile(text, output);
   } catch (const std::exception& e) {
     fmt::print(err, "protos7 learn: BUG: the learned profile does not load: {}\n", e.what());
-    return 1;
+    return exit_code::software;
   }
   if (output == "-") {
     fmt::print(out, "{}", text);
@@ -1369,7 +1387,7 @@ int run_cli(const std::vector<std::string>& captures, const std::string& output,
     f << text;
     if (!f) {
       fmt::print(err, "protos7 learn: cannot write {}\n", output);
-      return 2;
+      return exit_code::cant_create;
     }
   }
   const server::plc_profile& p = l.profile;

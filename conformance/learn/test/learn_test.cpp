@@ -178,7 +178,52 @@ TEST(learn, unreadable_files_and_captures_without_s7) {
   EXPECT_EQ(l.captures, 0U);
   EXPECT_EQ(l.answers, 0U);
   std::FILE* sink = std::fopen("/dev/null", "w");
-  EXPECT_EQ(lrn::run_cli({"/nonexistent/x.pcap"}, "-", {}, sink, sink), 2);
+  EXPECT_EQ(lrn::run_cli({"/nonexistent/x.pcap"}, "-", {}, sink, sink), 65);  // EX_DATAERR
+  std::fclose(sink);
+}
+
+TEST(learn, a_capture_cut_off_in_a_record_is_refused_unless_allowed) {
+  const std::string whole = (pcap_dir() / "s7comm_reading_plc_status.pcap").string();
+  const std::string cut =
+      (std::filesystem::temp_directory_path() / "protos7_learn_truncated.pcap").string();
+  {
+    std::ifstream in(whole, std::ios::binary);
+    std::string head(3000, '\0');  // the pcap header, 29 whole frames, part of the 30th
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    std::ofstream(cut, std::ios::binary).write(head.data(), in.gcount());
+  }
+  const lrn::learned l = lrn::learn_files({cut});
+  ASSERT_EQ(l.truncated.size(), 1U);
+  EXPECT_NE(l.truncated[0].find("capture ends early"), std::string::npos);
+  EXPECT_GT(l.answers, 0U);
+  const std::string out =
+      (std::filesystem::temp_directory_path() / "protos7_learn_truncated.json").string();
+  std::remove(out.c_str());
+  std::FILE* sink = std::fopen("/dev/null", "w");
+  EXPECT_EQ(lrn::run_cli({cut}, out, {}, sink, sink), 65);
+  EXPECT_FALSE(std::filesystem::exists(out));  // nothing written
+  lrn::options allow;
+  allow.allow_truncated = true;
+  EXPECT_EQ(lrn::run_cli({cut}, out, allow, sink, sink), 0);
+  EXPECT_TRUE(std::filesystem::exists(out));
+  std::fclose(sink);
+  std::remove(out.c_str());
+  std::remove(cut.c_str());
+}
+
+TEST(learn, replay_learn_takes_each_capture_on_its_own) {
+  // Learned from all six captures together the libnodave captures' answers mismatch (issue #17):
+  // each is replayed against the profile of its own capture.
+  std::vector<std::string> caps;
+  for (const char* n : {"s7comm_varservice_libnodavedemo.pcap", "s7comm_reading_plc_status.pcap",
+                        "s7comm_program_blocklist_onlineview.pcap"})
+    caps.push_back((pcap_dir() / n).string());
+  lrn::replay_cli_options o;
+  o.learn = true;
+  std::FILE* sink = std::fopen("/dev/null", "w");
+  EXPECT_EQ(lrn::run_replay_cli(caps, o, sink, sink), 0);
+  o.save_profile = "/tmp/protos7_never_written.json";  // --save-profile: one capture only
+  EXPECT_EQ(lrn::run_replay_cli(caps, o, sink, sink), 64);
   std::fclose(sink);
 }
 
@@ -493,10 +538,10 @@ TEST(inproc, replays_a_learned_profile_of_each_capture) {
   EXPECT_EQ(doc["totals"]["exact"].get<int>() + doc["totals"]["equivalent"].get<int>(), 9);
   EXPECT_NE(doc["target"].get<std::string>().find("learned"), std::string::npos);
   std::remove(out_path.c_str());
-  // --target and --learn exclude each other.
+  // --target and --learn exclude each other: a usage error (EX_USAGE).
   o.replay.target = "127.0.0.1:1";
   std::FILE* sink = std::fopen("/dev/null", "w");
-  EXPECT_EQ(lrn::run_replay_cli({cap}, o, sink, sink), 2);
+  EXPECT_EQ(lrn::run_replay_cli({cap}, o, sink, sink), 64);
   std::fclose(sink);
 }
 

@@ -18,6 +18,7 @@
 #include "guarded_server.hpp"
 #include "plant_services.hpp"
 #include "protos7/server/log.hpp"
+#include "protos7/version.hpp"
 #include "protos7/webadmin/webadmin.hpp"
 #include "service.hpp"
 
@@ -534,7 +535,7 @@ void webadmin::impl::routes() {
 
   // --- session ---
   http.Get("/api/session", [this](const Request&, Response& res) {
-    send(res, reply::ok({{"version", "0.1.0"},
+    send(res, reply::ok({{"version", protos7::version()},
                          {"csrf_header", csrf_header},
                          {"csrf_token", csrf},
                          {"auth", token.empty() ? "none" : "token"},

@@ -82,6 +82,10 @@ struct block_ref {
 inline constexpr std::size_t block_name8_length = 8;
 // Writes the 8 characters; value_out_of_range (at finish) for a number above 99999.
 void write_block_name8(writer& w, const block_ref& b) noexcept;
+// Writes a 9-character block file name: `file_id` ('_' the whole block, '$' its header), then the
+// 8-character name ("_0800001P" names OB 1 in the passive file system, as Start upload and
+// Request download carry it). value_out_of_range as write_block_name8.
+void write_block_filename(writer& w, const block_ref& b, char file_id = '_') noexcept;
 
 // The PI parameter block of _INSE, _INS2 and _DELE: a list of blocks
 // (s7comm_downloading_block_db1.pcap frame 58: 01 00 "0A00001P"):

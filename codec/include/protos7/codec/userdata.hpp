@@ -148,6 +148,8 @@ void write_block_entry(writer& w, const block_entry& e) noexcept;
 // Errors: userdata_bad_payload (not two hex digits).
 [[nodiscard]] result<std::uint8_t> parse_block_type_request(bytes payload,
                                                             const std::byte* origin) noexcept;
+// Writes the List blocks of type request: the two upper-case ASCII hex digits of the type.
+void write_block_type_request(writer& w, std::uint8_t block_type) noexcept;
 
 // Get block info response payload (78 bytes), as an S7-300 sends it (capture
 // s7comm_program_blocklist_onlineview.pcap frame 137):

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "protos7/server/config.hpp"
@@ -42,6 +43,14 @@ struct serve_options {
   std::string faults_path;
   // --scenario FILE: the timeline the PLC follows (scenario.hpp).
   std::string scenario_path;
+  // --metrics-listen HOST:PORT: GET /metrics and /healthz (ops_http.hpp); empty: off.
+  std::string metrics_listen;
+};
+
+// A start-up failure with the exit status it calls for (exit_codes.hpp).
+struct startup_error : std::runtime_error {
+  startup_error(int status, const std::string& what) : std::runtime_error(what), code(status) {}
+  int code;
 };
 
 // The server configuration `protos7 serve` runs with: opt.cfg plus the profile (loaded and
@@ -53,7 +62,8 @@ struct serve_options {
 [[nodiscard]] config resolve_config(const serve_options& opt,
                                     std::shared_ptr<const plc_profile> profile);
 
-// Prepares storage into `mem` as `protos7 serve` does. Throws std::runtime_error.
+// Prepares storage into `mem` as `protos7 serve` does. Throws startup_error (a directory that
+// cannot be created, a -s file that does not exist) or std::runtime_error (SQLite).
 // With a `profile` that declares its DBs ("dbs", docs/PROFILE.md, even an empty list) those DBs
 // are created in the BIN directory where missing, and the sample PLC's DBs are not generated (the
 // SQLite file is still seeded for the web admin).
@@ -63,7 +73,7 @@ void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profil
 // while other threads use SQLite): a plant prepares its PLCs' storage on several threads.
 void prepare_plc_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile);
 
-// Runs the server until SIGINT/SIGTERM. Returns the process exit code.
+// Runs the server until SIGINT/SIGTERM. Returns the process exit status (exit_codes.hpp).
 int serve(const serve_options& opt);
 
 }  // namespace protos7::server

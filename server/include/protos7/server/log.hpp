@@ -83,6 +83,12 @@ class log_scope {
   log_context* previous_;
 };
 
+// text: "HH:MM:SS.mmm [level] message" (local time); json: one object a line,
+// {"time":"2026-12-07T06:29:13.123Z","level":"info","msg":"..."} (RFC 3339, UTC), for log
+// collectors (journald, Loki, Elasticsearch). The message is the same escaped text either way.
+enum class log_format : std::uint8_t { text, json };
+void set_log_format(log_format f) noexcept;
+
 namespace log_detail {
 extern std::atomic<log_level> current;
 extern thread_local log_context* scope;

@@ -134,6 +134,7 @@ class plc_memory {
   // The log context of the PLC this memory belongs to (a plant's; log.hpp): a commit of several
   // memories logs each one's problems under its PLC's name.
   void set_log_context(log_context* ctx) noexcept { log_ctx_ = ctx; }
+  [[nodiscard]] fdatasync_fn fdatasync_function() const noexcept { return fdatasync_; }
 
  private:
   struct batch;

@@ -31,6 +31,7 @@
 #include "protos7/server/event_loop.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/memory.hpp"
+#include "protos7/server/net_address.hpp"
 #include "protos7/server/plc_state.hpp"
 #include "protos7/server/session.hpp"
 
@@ -48,6 +49,14 @@ class connection_observer {
   virtual void on_traffic(int id, std::span<const std::byte> in,
                           std::span<const std::byte> out) = 0;
   virtual void on_close(int id) = 0;
+  // After an epoll round that served clients, once its replies were handed to the kernel (after
+  // the group commit): `started` is when the round's epoll_wait returned, `commit` how long the
+  // round's plc_memory::commit() took (zero when nothing was written). Default: nothing.
+  virtual void on_round(std::chrono::steady_clock::time_point started,
+                        std::chrono::steady_clock::duration commit) {
+    (void)started;
+    (void)commit;
+  }
 };
 
 // Counters of the event loop, readable from any thread (tests, diagnostics).
@@ -73,9 +82,11 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Binds and listens. Returns 0 or the errno of the failing call (EACCES: port < 1024
-  // without CAP_NET_BIND_SERVICE; EMFILE, own loop only: RLIMIT_NOFILE is below max_connections +
-  // fd_headroom(); a plant checks the limit for all its PLCs).
+  // Binds and listens on every address config::listen_address resolves to (net_address.hpp).
+  // Returns 0 or the errno of the failing call (EACCES: port < 1024 without
+  // CAP_NET_BIND_SERVICE; EMFILE: RLIMIT_NOFILE is below max_connections + fd_headroom();
+  // EADDRNOTAVAIL: an address that is not this host's; EINVAL: a name that does not resolve,
+  // listen_error_text() says why).
   [[nodiscard]] int listen();
   // The bound port (the ephemeral one when config.port is 0).
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
@@ -120,7 +131,7 @@ class server {
   struct connection;
   friend class event_loop;
   using clock_type = std::chrono::steady_clock;
-  using connection_key = std::uint32_t;  // the client's IPv4 address (network order)
+  using connection_key = peer_key;  // the client's address (net_address.hpp)
 
   // --- one loop round, called by event_loop (server.cpp) ---
   void join_round();                            // takes part in the round (first call of a round)
@@ -134,8 +145,10 @@ class server {
   void schedule();
   [[nodiscard]] std::uint64_t tagged(int fd) const noexcept;  // epoll data word of `fd`
 
-  void accept_all();
-  void on_accept_error(int err);
+  [[nodiscard]] int listen_on(const sockaddr_storage& a, bool v6only);
+  [[nodiscard]] bool is_listener(int fd) const noexcept;
+  void accept_all(int listener);
+  void on_accept_error(int listener, int err);
   [[nodiscard]] bool admit(const connection_key& key, const std::string& peer);
   void evict_unconnected();
   void pause_listener(clock_type::time_point until);
@@ -163,7 +176,9 @@ class server {
   event_loop* loop_;
   std::uint32_t tag_ = 0;  // this server's tag on the loop (epoll data, high 32 bits)
   log_context* log_ctx_ = nullptr;
-  int listen_fd_ = -1;
+  std::vector<int> listen_fds_;          // one per address of config::listen_address
+  clock_type::time_point round_start_{};  // this round's start and commit time (on_round)
+  clock_type::duration round_commit_{};
   std::uint16_t port_ = 0;
   std::uint16_t next_ref_ = 1;
   std::atomic<std::size_t> count_{0};
@@ -177,7 +192,7 @@ class server {
   clock_type::time_point last_sweep_{};
   clock_type::time_point listener_paused_until_{};
   bool listener_paused_ = false;
-  std::unordered_map<connection_key, std::size_t> per_address_;
+  std::unordered_map<connection_key, std::size_t, peer_key_hash> per_address_;
   std::vector<int> ready_;      // connections with unprocessed requests that may now be processed
   bool blocked_total_ = false;  // queued bytes above max_output_total: nobody is read
   // Refusals since the last report (logged aggregated, once per second at most).

@@ -111,6 +111,9 @@ struct capture_file {
   std::vector<connection> connections;  // in order of their first frame
   // File-level problems: skipped frames, a file that ends mid-record, limits reached.
   std::vector<std::string> warnings;
+  // The file ends in the middle of a record or a block (cut off, or corrupt there): what
+  // follows is missing from the analysis. One of the warnings says where.
+  bool ended_early = false;
 };
 
 // Why a capture could not be loaded at all.
@@ -178,6 +181,8 @@ struct reader_stats {
   std::uint64_t skipped_frames = 0;
   std::uint64_t file_bytes = 0;   // size of the file (0 when unknown)
   std::uint64_t file_offset = 0;  // bytes of it read so far (progress)
+  // The file ends in the middle of a record or a block; a warning says where (capture_file).
+  bool ended_early = false;
 };
 
 class reader {

@@ -4,8 +4,8 @@
 //
 //   protos7 replay CAPTURE...                     in-process server, bundled profile
 //   protos7 replay CAPTURE... --profile FILE      in-process server, that profile
-//   protos7 replay CAPTURE... --learn             in-process server, a profile learned from the
-//                                                 same captures first
+//   protos7 replay CAPTURE... --learn             in-process server, for each capture the
+//                                                 profile learned from that capture
 //   protos7 replay CAPTURE... --target HOST:PORT  any running S7 server (protos7::replay alone)
 //
 // In-process, every capture gets a fresh server (the state a capture leaves behind, e.g. a
@@ -65,13 +65,15 @@ class inproc_server {
 struct replay_cli_options {
   replay::cli_options replay;      // --target empty: in-process
   std::string profile;             // --profile FILE
-  bool learn = false;              // --learn
-  std::string save_profile;        // --save-profile FILE: the profile learned with --learn
+  bool learn = false;              // --learn: each capture against a profile learned from it
+  std::string save_profile;        // --save-profile FILE: with --learn and one capture
   std::string server_log = "off";  // --server-log LEVEL: the in-process server's log on stderr
 };
 
-// `protos7 replay` with the in-process modes. Exit status as replay::run_cli; 2 also when the
-// profile cannot be loaded or learned.
+// `protos7 replay` with the in-process modes. Exit status (exit_codes.hpp): 0 every answer exact
+// or equivalent, 1 some answer differs (replay::run_cli); 64 options that exclude each other;
+// 65 a profile that does not load, a capture nothing could be learned from or compared;
+// 73 --save-profile cannot be written.
 int run_replay_cli(const std::vector<std::string>& captures, const replay_cli_options& o,
                    std::FILE* out, std::FILE* err);
 

@@ -47,6 +47,8 @@ struct options {
   // learn_files(): a progress line on stderr (the captures are read as streams: memory is bounded
   // by the open connections and by what is learned, the PLC's memory, not by the captures' size).
   stream::progress::mode progress = stream::progress::mode::off;
+  // run_cli: learn from a capture that ends in the middle of a record (otherwise an error).
+  bool allow_truncated = false;
 };
 
 struct learned {
@@ -55,6 +57,9 @@ struct learned {
   std::vector<std::string> notes;
   // Captures that could not be read at all ("path: why").
   std::vector<std::string> errors;
+  // Captures that end in the middle of a record ("path: the loader's warning"): what followed is
+  // not in the profile.
+  std::vector<std::string> truncated;
   // Where each profile entry came from ("s7comm_reading_plc_status.pcap frame 59"), keyed
   // "szl:0x0011:any", "szl:0x0131:0x0001", "block:SFC:0", "db:1", "memory:M:-:0" / "memory:DB:1:0".
   std::map<std::string, std::string> sources;
@@ -77,8 +82,10 @@ struct learned {
 [[nodiscard]] std::string to_json(const learned& l);
 
 // `protos7 learn CAPTURE... -o PROFILE`: writes the profile (to stdout when `output` is "-"),
-// prints a summary and the notes to `err`. Exit status 0; 1 when the learned profile does not
-// load back (a bug); 2 when no capture could be read or nothing was learned.
+// prints a summary and the notes to `err`. Exit status (exit_codes.hpp): 0; 65 (data error) when
+// a capture cannot be read, ends in the middle of a record (unless opt.allow_truncated) or holds
+// no answer of a CPU, and nothing is written then; 73 when the output cannot be written; 70 when
+// the learned profile does not load back (a bug).
 int run_cli(const std::vector<std::string>& captures, const std::string& output, const options& opt,
             std::FILE* out, std::FILE* err);
 
