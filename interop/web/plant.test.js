@@ -54,6 +54,8 @@ test('the plant page lists every PLC with its address, loop, mode and connection
   try {
     await page.goto(srv.loginUrl);
     await page.locator('[data-testid="plant"]').waitFor();
+    // The table is drawn first and filled when GET /api/plcs answers.
+    await row(NAMES[0]).waitFor();
     assert.match(await page.locator('h1').innerText(), /Plant line 3/);
     assert.equal(await page.locator('[data-testid="plant"] tbody tr').count(), 3);
     for (const n of NAMES) {
@@ -72,7 +74,9 @@ test('the plant page lists every PLC with its address, loop, mode and connection
 test("STOP on a PLC's page stops that PLC only", async () => {
   await row('oven').locator('a').click();
   await page.waitForURL(/\/plcs\/oven\/#\/plc$/);
-  assert.match(await page.locator('.brand-sub').innerText(), /plant line 3 › oven/);
+  // The top bar names the PLC once GET /api/session has answered.
+  await waitFor(async () => /plant line 3 › oven/.test(await page.locator('.brand-sub').innerText()), 5000,
+    'the top bar names the plant and the PLC');
   await page.locator('[data-testid="mode-stop"]').click();
   await waitFor(async () => (await page.locator('[data-testid="plc-mode"]').innerText()) === 'STOP', 5000, 'STOP');
   const oven = await connect('oven');
@@ -86,6 +90,7 @@ test("STOP on a PLC's page stops that PLC only", async () => {
   }
   await page.locator('.brand').click();
   await page.locator('[data-testid="plant"]').waitFor();
+  await row('oven').waitFor();
   await waitFor(async () => /STOP/.test(await row('oven').innerText()), 5000, 'oven STOP on the plant page');
   assert.match(await row('press').innerText(), /RUN/);
   assert.match(await row('robot').innerText(), /RUN/);

@@ -208,7 +208,14 @@ TEST(metrics, count_requests_errors_and_latency_per_function) {
   EXPECT_EQ(ms.m().requests(k::other_job), 1U);
   EXPECT_EQ(ms.m().errors(k::other_job), 1U);
   EXPECT_EQ(ms.m().errors(k::read_var), 0U);
-  const std::string text = ms.m().render(ms.s());
+  // A round's latency is observed after its answers are sent (the client may read it first).
+  std::string text = ms.m().render(ms.s());
+  for (int i = 0;
+       i < 100 && text.find("protos7_request_duration_seconds_count 4\n") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    text = ms.m().render(ms.s());
+  }
   EXPECT_NE(text.find("protos7_item_errors_total{function=\"read_var\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("protos7_request_duration_seconds_count 4\n"), std::string::npos) << text;
   EXPECT_NE(text.find("protos7_commit_duration_seconds_count 1\n"), std::string::npos) << text;

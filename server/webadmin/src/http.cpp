@@ -471,6 +471,9 @@ struct webadmin::impl {
   void db_content_routes();
   void variable_routes();
   void plc_routes();
+  void fault_routes();
+  void process_routes();
+  void event_routes();
   void plant_routes();
   service* svc_for(const Request& req, Response& res);
 };
@@ -554,6 +557,9 @@ void webadmin::impl::routes() {
   db_content_routes();
   variable_routes();
   plc_routes();
+  fault_routes();
+  process_routes();
+  event_routes();
   plant_routes();
 }
 
@@ -728,50 +734,71 @@ void webadmin::impl::plc_routes() {
     send(res, s->requests(static_cast<std::size_t>(limit)));
   });
 
-  // --- fault injection, the living process, trends (docs/API.md) ---
-  http.Get("/api/faults", [this](const Request&, Response& res) { send(res, svc->faults()); });
-  http.Put("/api/faults", [this](const Request& req, Response& res) {
+}
+
+// Fault injection (docs/FAULTS.md, docs/API.md).
+void webadmin::impl::fault_routes() {
+  http.Get(api("/faults"), [this](const Request& req, Response& res) {
+    if (service* s = svc_for(req, res)) send(res, s->faults());
+  });
+  http.Put(api("/faults"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
     if (!has_content_type(req, "application/json"))
       return send_error(res, 415, "send the rules as Content-Type: application/json");
     if (json_too_deep(req.body))
       return send_error(res, 400,
                         fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
-    send(res, svc->set_faults(req.body));
+    send(res, s->set_faults(req.body));
   });
-  http.Patch(R"(/api/faults/rules/([^/]+))", [this](const Request& req, Response& res) {
+  http.Patch(api("/faults/rules/([^/]+)"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
     std::int64_t n = 0;
-    if (!path_number(req.matches[1].str(), 1, 256, n))
+    if (!path_number(req.matches[2].str(), 1, 256, n))
       return send_error(res, 404, "no such fault rule (1..256)");
     if (const auto b = json_body(req, res))
-      send(res, svc->set_fault_enabled(static_cast<std::size_t>(n), *b));
+      send(res, s->set_fault_enabled(static_cast<std::size_t>(n), *b));
   });
-  http.Get("/api/faults/events", [this](const Request& req, Response& res) {
+  http.Get(api("/faults/events"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
     std::int64_t limit = 50;
     if (req.has_param("limit") && !path_number(req.get_param_value("limit"), 1, 200, limit))
       return send_error(res, 400, "limit must be a whole number 1..200", "limit");
-    send(res, svc->fault_events(static_cast<std::size_t>(limit)));
+    send(res, s->fault_events(static_cast<std::size_t>(limit)));
   });
-  http.Delete("/api/faults/counters",
-              [this](const Request&, Response& res) { send(res, svc->reset_fault_counters()); });
-  const std::string process = R"(/api/dbs/([^/]+)/variables/([^/]+)/process)";
+  http.Delete(api("/faults/counters"), [this](const Request& req, Response& res) {
+    if (service* s = svc_for(req, res)) send(res, s->reset_fault_counters());
+  });
+}
+
+// A variable's living process and the trends (docs/API.md).
+void webadmin::impl::process_routes() {
+  const std::string process = api(R"(/dbs/([^/]+)/variables/([^/]+)/process)");
   http.Get(process, [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
     if (!n) return;
-    if (const auto id = id_from_path(req, res)) send(res, svc->get_process(*n, *id));
+    if (const auto id = id_from_path(req, res)) send(res, s->get_process(*n, *id));
   });
   http.Put(process, [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
     if (!n) return;
     const auto id = id_from_path(req, res);
     if (!id) return;
-    if (const auto b = json_body(req, res)) send(res, svc->set_process(*n, *id, *b));
+    if (const auto b = json_body(req, res)) send(res, s->set_process(*n, *id, *b));
   });
   http.Delete(process, [this](const Request& req, Response& res) {
-    const auto n = db_from_path(req, res);
+    service* s = svc_for(req, res);
+    const auto n = s == nullptr ? std::nullopt : db_from_path(req, res);
     if (!n) return;
-    if (const auto id = id_from_path(req, res)) send(res, svc->delete_process(*n, *id));
+    if (const auto id = id_from_path(req, res)) send(res, s->delete_process(*n, *id));
   });
-  http.Get("/api/trends", [this](const Request& req, Response& res) {
+  http.Get(api("/trends"), [this](const Request& req, Response& res) {
+    service* s = svc_for(req, res);
+    if (s == nullptr) return;
     std::optional<std::uint16_t> db;
     if (req.has_param("db")) {
       std::int64_t n = 0;
@@ -779,9 +806,11 @@ void webadmin::impl::plc_routes() {
         return send_error(res, 400, "db must be a DB number 1..65535", "db");
       db = static_cast<std::uint16_t>(n);
     }
-    send(res, svc->trends(db));
+    send(res, s->trends(db));
   });
+}
 
+void webadmin::impl::event_routes() {
   // --- live updates (server-sent events) ---
   http.Get(api("/events"), [this](const Request& req, Response& res) {
     service* s = svc_for(req, res);
@@ -862,7 +891,7 @@ std::string webadmin::start() {
   }
   d.thread = std::thread([&d] { d.http.listen_after_bind(); });
   d.running = true;
-  d.svc->start_sampler();
+  if (d.svc) d.svc->start_sampler();
   if (d.token.empty()) {
     log(log_level::warn,
         "web admin on {} without authentication (--webadmin-no-auth): every local user can use it",
@@ -893,7 +922,7 @@ void webadmin::stop() {
     d.stopping.store(true);
   }
   d.stop_cv.notify_all();
-  d.svc->stop_sampler();
+  if (d.svc) d.svc->stop_sampler();
   d.http.stop_clients();  // workers blocked on slow clients return now: the join below is bounded
   d.http.stop();
   if (d.thread.joinable()) d.thread.join();

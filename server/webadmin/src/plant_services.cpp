@@ -8,7 +8,9 @@ namespace protos7::webadmin {
 
 plant_services::plant_services(const options& base, server::plant& p) : base_(base), plant_(p) {}
 
-plant_services::~plant_services() = default;
+plant_services::~plant_services() {
+  for (auto& [name, e] : made_) e->svc->stop_sampler();
+}
 
 service* plant_services::find(std::string_view name) {
   server::plant::plc* p = plant_.find(name);
@@ -28,6 +30,7 @@ service* plant_services::find(std::string_view name) {
   server::server* srv = &p->srv;
   (void)srv->post([srv, mon] { srv->set_observer(mon); });
   service* s = e->svc.get();
+  s->start_sampler();  // the PLC's trends, from when it is first addressed
   made_.emplace(std::string(name), std::move(e));
   return s;
 }
