@@ -479,6 +479,70 @@ std::string format_block_time(const block_time& t) {
                      ms / 60'000U % 60U, ms / 1000U % 60U, ms % 1000U);
 }
 
+namespace {
+
+void read_limits(const json& l, const at& w, const std::string& source, plc_profile& p) {
+  expect_object(l, w, {"pdu_size", "max_amq", "max_connections", "load_memory", "work_memory", "max_blocks", "comment"});
+  read_memory_limits(l, fmt::format("{}: $.limits", source), p.mem_limits);
+  if (l.contains("pdu_size")) {
+    p.pdu_size = static_cast<std::uint16_t>(get_uint(l.at("pdu_size"), w.key("pdu_size"), 0xFFFF));
+    if (p.pdu_size != 240 && p.pdu_size != 480 && p.pdu_size != 960)
+      w.key("pdu_size").fail("expected 240, 480 or 960");
+  }
+  if (l.contains("max_amq")) {
+    p.max_amq = static_cast<std::uint16_t>(get_uint(l.at("max_amq"), w.key("max_amq"), 255));
+    if (p.max_amq == 0) w.key("max_amq").fail("must be at least 1");
+  }
+  if (l.contains("max_connections"))
+    p.max_connections = static_cast<std::uint16_t>(get_uint(l.at("max_connections"), w.key("max_connections"), 4096));
+}
+
+void read_protection(const json& pr, const at& w, plc_profile& p) {
+  expect_object(pr, w, {"level", "password", "mode_selector", "comment"});
+  if (pr.contains("level")) {
+    p.protection_level = static_cast<std::uint8_t>(get_uint(pr.at("level"), w.key("level"), 3));
+    if (p.protection_level == 0) w.key("level").fail("expected 1 (none), 2 (write) or 3 (read/write protection)");
+  }
+  if (pr.contains("password")) p.password = get_string(pr.at("password"), w.key("password"), 8);
+  if (p.protection_level > 1 && p.password.empty())
+    w.fail(fmt::format("protection level {} needs a password (a CPU parameterises the level together with it)",
+                       p.protection_level));
+  if (pr.contains("mode_selector")) {
+    const std::string m = get_string(pr.at("mode_selector"), w.key("mode_selector"), 8);
+    if (m == "RUN") p.mode_selector = 1;
+    else if (m == "RUN-P") p.mode_selector = 2;
+    else if (m == "STOP") p.mode_selector = 3;
+    else if (m == "MRES") p.mode_selector = 4;
+    else w.key("mode_selector").fail("expected RUN, RUN-P, STOP or MRES");
+  }
+}
+
+void read_clock(const json& c, const at& w, plc_profile& p) {
+  expect_object(c, w, {"time_base", "offset_ms", "comment"});
+  if (c.contains("time_base")) {
+    const std::string tb = get_string(c.at("time_base"), w.key("time_base"), 8);
+    if (tb == "local") p.clock_local = true;
+    else if (tb == "utc") p.clock_local = false;
+    else w.key("time_base").fail("expected \"local\" or \"utc\"");
+  }
+  if (c.contains("offset_ms")) p.clock_offset_ms = get_int(c.at("offset_ms"), w.key("offset_ms"));
+}
+
+void read_szl_list(const json& szl, const at& where, std::vector<szl_entry>& out) {
+  if (!szl.is_array()) where.fail(fmt::format("expected an array, got {}", type_of(szl)));
+  for (std::size_t i = 0; i < szl.size(); ++i) {
+    szl_entry e = read_szl(szl[i], where.item(i));
+    for (const szl_entry& o : out) {
+      if (o.id == e.id && (!o.index || !e.index || *o.index == *e.index))
+        where.item(i).fail(fmt::format("SZL-ID 0x{:04X} index {} is defined twice", e.id,
+                                       e.index ? fmt::format("0x{:04X}", *e.index) : "any"));
+    }
+    out.push_back(std::move(e));
+  }
+}
+
+}  // namespace
+
 plc_profile parse_profile(std::string_view text, const std::string& source) {
   json doc;
   try {
@@ -503,73 +567,16 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
   if (doc.contains("description")) p.description = get_string(doc.at("description"), root.key("description"), 4096);
   read_identity(doc.at("identity"), root.key("identity"), p.id);
 
-  if (doc.contains("limits")) {
-    const json& l = doc.at("limits");
-    const at w = root.key("limits");
-    expect_object(l, w, {"pdu_size", "max_amq", "max_connections", "load_memory", "work_memory", "max_blocks", "comment"});
-    read_memory_limits(l, fmt::format("{}: $.limits", source), p.mem_limits);
-    if (l.contains("pdu_size")) {
-      p.pdu_size = static_cast<std::uint16_t>(get_uint(l.at("pdu_size"), w.key("pdu_size"), 0xFFFF));
-      if (p.pdu_size != 240 && p.pdu_size != 480 && p.pdu_size != 960)
-        w.key("pdu_size").fail("expected 240, 480 or 960");
-    }
-    if (l.contains("max_amq")) {
-      p.max_amq = static_cast<std::uint16_t>(get_uint(l.at("max_amq"), w.key("max_amq"), 255));
-      if (p.max_amq == 0) w.key("max_amq").fail("must be at least 1");
-    }
-    if (l.contains("max_connections"))
-      p.max_connections = static_cast<std::uint16_t>(get_uint(l.at("max_connections"), w.key("max_connections"), 4096));
-  }
-  if (doc.contains("protection")) {
-    const json& pr = doc.at("protection");
-    const at w = root.key("protection");
-    expect_object(pr, w, {"level", "password", "mode_selector", "comment"});
-    if (pr.contains("level")) {
-      p.protection_level = static_cast<std::uint8_t>(get_uint(pr.at("level"), w.key("level"), 3));
-      if (p.protection_level == 0) w.key("level").fail("expected 1 (none), 2 (write) or 3 (read/write protection)");
-    }
-    if (pr.contains("password")) p.password = get_string(pr.at("password"), w.key("password"), 8);
-    if (p.protection_level > 1 && p.password.empty())
-      w.fail(fmt::format("protection level {} needs a password (a CPU parameterises the level together with it)",
-                         p.protection_level));
-    if (pr.contains("mode_selector")) {
-      const std::string m = get_string(pr.at("mode_selector"), w.key("mode_selector"), 8);
-      if (m == "RUN") p.mode_selector = 1;
-      else if (m == "RUN-P") p.mode_selector = 2;
-      else if (m == "STOP") p.mode_selector = 3;
-      else if (m == "MRES") p.mode_selector = 4;
-      else w.key("mode_selector").fail("expected RUN, RUN-P, STOP or MRES");
-    }
-  }
-  if (doc.contains("clock")) {
-    const json& c = doc.at("clock");
-    const at w = root.key("clock");
-    expect_object(c, w, {"time_base", "offset_ms", "comment"});
-    if (c.contains("time_base")) {
-      const std::string tb = get_string(c.at("time_base"), w.key("time_base"), 8);
-      if (tb == "local") p.clock_local = true;
-      else if (tb == "utc") p.clock_local = false;
-      else w.key("time_base").fail("expected \"local\" or \"utc\"");
-    }
-    if (c.contains("offset_ms")) p.clock_offset_ms = get_int(c.at("offset_ms"), w.key("offset_ms"));
-  }
+  if (doc.contains("limits")) read_limits(doc.at("limits"), root.key("limits"), source, p);
+  if (doc.contains("protection")) read_protection(doc.at("protection"), root.key("protection"), p);
+  if (doc.contains("clock")) read_clock(doc.at("clock"), root.key("clock"), p);
   if (doc.contains("operating_mode")) {
     const std::string m = get_string(doc.at("operating_mode"), root.key("operating_mode"), 8);
     if (m == "RUN") p.start_mode = operating_mode::run;
     else if (m == "STOP") p.start_mode = operating_mode::stop;
     else root.key("operating_mode").fail("expected \"RUN\" or \"STOP\"");
   }
-  const json& szl = doc.at("szl");
-  if (!szl.is_array()) root.key("szl").fail(fmt::format("expected an array, got {}", type_of(szl)));
-  for (std::size_t i = 0; i < szl.size(); ++i) {
-    szl_entry e = read_szl(szl[i], root.key("szl").item(i));
-    for (const szl_entry& o : p.szl) {
-      if (o.id == e.id && (!o.index || !e.index || *o.index == *e.index))
-        root.key("szl").item(i).fail(fmt::format("SZL-ID 0x{:04X} index {} is defined twice", e.id,
-                                                 e.index ? fmt::format("0x{:04X}", *e.index) : "any"));
-    }
-    p.szl.push_back(std::move(e));
-  }
+  read_szl_list(doc.at("szl"), root.key("szl"), p.szl);
   if (doc.contains("blocks")) read_blocks(doc.at("blocks"), root.key("blocks"), p.blocks);
   if (doc.contains("dbs")) {
     p.declares_dbs = true;
