@@ -44,8 +44,8 @@ int start_webadmin(const serve_options& opt, const config& cfg, server& srv, plc
     web = std::make_unique<webadmin::webadmin>(std::move(wo), srv, mem, cfg);
     // An address that cannot be bound (the default one too) is an error: a PLC that came up
     // without the web admin asked for would be found out only later (issue #17).
-    if (const std::string e = web->start(); !e.empty()) {
-      log(log_level::error, "{}", e);
+    if (const status s = web->start(); !s) {
+      log(log_level::error, "{}", s.why());
       return exit_code::unavailable;
     }
   } catch (const std::exception& e) {
@@ -139,8 +139,8 @@ int serve(const serve_options& opt) {
   server srv(cfg, mem);
   // Fault rules, scenario and living process (docs/FAULTS.md).
   simulation sim;
-  if (const std::string e = sim.prepare(opt, cfg, srv, mem); !e.empty()) {
-    log(log_level::error, "{}", e);
+  if (const status s = sim.prepare(opt, cfg, srv, mem); !s) {
+    log(log_level::error, "{}", s.why());
     return exit_code::data_error;
   }
   if (const int err = srv.listen(); err != 0) {

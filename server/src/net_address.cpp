@@ -19,11 +19,13 @@ bool is_v4_mapped(const in6_addr& a) noexcept {
 
 }  // namespace
 
-std::string resolve_listen(const std::string& host, std::uint16_t port,
-                           std::vector<sockaddr_storage>& out) {
+status resolve_listen(const std::string& host, std::uint16_t port,
+                      std::vector<sockaddr_storage>& out) {
   std::string h = host;
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  if (h.empty()) return "give an address or host name, e.g. 0.0.0.0, ::, 127.0.0.1 or localhost";
+  if (h.empty())
+    return status::failure(
+        "give an address or host name, e.g. 0.0.0.0, ::, 127.0.0.1 or localhost");
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -31,8 +33,9 @@ std::string resolve_listen(const std::string& host, std::uint16_t port,
   addrinfo* list = nullptr;
   const std::string service = std::to_string(port);
   if (const int rc = ::getaddrinfo(h.c_str(), service.c_str(), &hints, &list); rc != 0)
-    return fmt::format("'{}' is neither an address nor a host name this system resolves ({})", host,
-                       ::gai_strerror(rc));
+    return status::failure(
+        fmt::format("'{}' is neither an address nor a host name this system resolves ({})", host,
+                    ::gai_strerror(rc)));
   out.clear();
   for (const addrinfo* a = list; a != nullptr; a = a->ai_next) {
     if (a->ai_family != AF_INET && a->ai_family != AF_INET6) continue;
@@ -43,7 +46,7 @@ std::string resolve_listen(const std::string& host, std::uint16_t port,
     if (!seen) out.push_back(s);
   }
   ::freeaddrinfo(list);
-  if (out.empty()) return fmt::format("'{}' has no IPv4 or IPv6 address", host);
+  if (out.empty()) return status::failure(fmt::format("'{}' has no IPv4 or IPv6 address", host));
   return {};
 }
 

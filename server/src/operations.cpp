@@ -19,8 +19,8 @@ int lock_storage(const serve_options& opt, data_lock& lock) {
     return exit_code::cant_create;
   }
   bool busy = false;
-  if (const std::string e = lock.acquire(dir, busy); !e.empty()) {
-    log(log_level::error, "{}", e);
+  if (const status s = lock.acquire(dir, busy); !s) {
+    log(log_level::error, "{}", s.why());
     return busy ? exit_code::temp_fail : exit_code::cant_create;
   }
   return 0;
@@ -60,8 +60,8 @@ serve_metrics::~serve_metrics() {
 
 int serve_metrics::start() {
   if (!http_) return 0;
-  if (const std::string e = http_->start(); !e.empty()) {
-    log(log_level::error, "{}", e);
+  if (const status s = http_->start(); !s) {
+    log(log_level::error, "{}", s.why());
     return exit_code::unavailable;
   }
   return 0;

@@ -113,18 +113,20 @@ ops_http::~ops_http() {
   stop();
 }
 
-std::string ops_http::start() {
+status ops_http::start() {
   impl& d = *impl_;
-  if (const std::string e = webadmin::parse_listen(d.listen, d.host, d.port); !e.empty())
-    return "--metrics-listen " + e;
+  if (const status s = webadmin::parse_listen(d.listen, d.host, d.port); !s)
+    return status::failure("--metrics-listen " + s.why());
   if (d.port == 0) {
     const int p = d.http.bind_to_any_port(d.host);
     if (p <= 0)
-      return fmt::format("metrics: cannot listen on {}: {}", d.listen, std::strerror(errno));
+      return status::failure(
+          fmt::format("metrics: cannot listen on {}: {}", d.listen, std::strerror(errno)));
     d.port = static_cast<std::uint16_t>(p);
   } else if (!d.http.bind_to_port(d.host, d.port)) {
-    return fmt::format("metrics: cannot listen on {} ({}): choose another --metrics-listen",
-                       d.listen, std::strerror(errno));
+    return status::failure(
+        fmt::format("metrics: cannot listen on {} ({}): choose another --metrics-listen",
+                    d.listen, std::strerror(errno)));
   }
   d.thread = std::thread([&d] { d.http.listen_after_bind(); });
   d.running = true;

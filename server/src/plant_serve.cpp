@@ -4,6 +4,8 @@
 #include <csignal>
 #include <memory>
 
+#include "protos7/server/exit_codes.hpp"
+#include "protos7/server/operations.hpp"
 #include "protos7/server/plant.hpp"
 #include "protos7/webadmin/webadmin.hpp"
 
@@ -29,12 +31,9 @@ std::unique_ptr<webadmin::webadmin> start_webadmin(const serve_options& opt, pla
   wo.token = opt.cfg.webadmin_token;
   wo.no_auth = opt.cfg.webadmin_no_auth;
   auto web = std::make_unique<webadmin::webadmin>(std::move(wo), p);
-  if (const std::string e = web->start(); !e.empty()) {
-    // As for `serve`: an address asked for is a must, the default one may be taken.
-    if (opt.cfg.webadmin_listen != config{}.webadmin_listen) throw std::runtime_error(e);
-    log(log_level::warn, "{}; the plant runs without it", e);
-    return nullptr;
-  }
+  // As for `serve`: an address that cannot be bound is an error (--flags.disable-webadmin runs
+  // the plant without it).
+  if (const status s = web->start(); !s) throw std::runtime_error(s.why());
   return web;
 }
 
@@ -58,7 +57,9 @@ int serve_plant(const serve_options& opt, const std::string& plant_path, unsigne
     p->prepare_storage(opt.sqlite_level);
   } catch (const std::exception& e) {
     log(log_level::error, "{}", e.what());
-    return p && (p->listen_errno() == EACCES || p->listen_errno() == EPERM) ? 77 : 1;
+    // A plant file or storage that cannot be used: 65; an address that cannot be bound: as serve.
+    if (p && p->listen_errno() != 0) return listen_exit_code(p->listen_errno());
+    return exit_code::data_error;
   }
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
@@ -70,7 +71,7 @@ int serve_plant(const serve_options& opt, const std::string& plant_path, unsigne
     web = start_webadmin(opt, *p);
   } catch (const std::exception& e) {
     log(log_level::error, "web admin: {}", e.what());
-    return 1;
+    return exit_code::unavailable;
   }
   g_plant = p.get();
   struct sigaction sa {};
@@ -82,7 +83,7 @@ int serve_plant(const serve_options& opt, const std::string& plant_path, unsigne
   p->run();
   g_plant = nullptr;
   web.reset();  // after run(): posted work is refused from now on, waiting requests get 503
-  return p->commit_all() ? 0 : 1;
+  return p->commit_all() ? exit_code::ok : exit_code::io_error;
 }
 
 }  // namespace protos7::server

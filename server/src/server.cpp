@@ -159,8 +159,11 @@ int server::listen() {
   if (own_loop_)
     if (const int err = own_loop_->open(); err != 0) return err;
   std::vector<sockaddr_storage> addrs;
-  g_resolve_error = resolve_listen(cfg_.listen_address, cfg_.port, addrs);
-  if (!g_resolve_error.empty()) return EINVAL;
+  if (const status s = resolve_listen(cfg_.listen_address, cfg_.port, addrs); !s) {
+    g_resolve_error = s.why();
+    return EINVAL;
+  }
+  g_resolve_error.clear();
   // One address ("::" included) takes IPv4 too where the system allows (dual stack); several
   // ("localhost": 127.0.0.1 and ::1) are bound each on its own.
   for (sockaddr_storage& a : addrs) {

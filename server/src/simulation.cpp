@@ -12,8 +12,8 @@ simulation::~simulation() {
   stop();
 }
 
-std::string simulation::prepare(const serve_options& opt, const config& cfg, server& srv,
-                                plc_memory& mem) {
+status simulation::prepare(const serve_options& opt, const config& cfg, server& srv,
+                           plc_memory& mem) {
   srv_ = &srv;
   mem_ = &mem;
   try {
@@ -47,7 +47,7 @@ std::string simulation::prepare(const serve_options& opt, const config& cfg, ser
       scenario_ = std::make_unique<scenario_runner>(std::move(sc), srv, mem);
     }
   } catch (const std::exception& e) {
-    return e.what();
+    return status::failure(e.what());
   }
   return {};
 }

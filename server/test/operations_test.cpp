@@ -33,23 +33,23 @@ std::string text_of(const sockaddr_storage& a) {
 
 TEST(net_address, resolves_literals_and_names) {
   std::vector<sockaddr_storage> out;
-  ASSERT_EQ(srv::resolve_listen("0.0.0.0", 102, out), "");
+  ASSERT_TRUE(srv::resolve_listen("0.0.0.0", 102, out).ok());
   ASSERT_EQ(out.size(), 1U);
   EXPECT_EQ(text_of(out[0]), "0.0.0.0:102");
-  ASSERT_EQ(srv::resolve_listen("::1", 1102, out), "");
+  ASSERT_TRUE(srv::resolve_listen("::1", 1102, out).ok());
   ASSERT_EQ(out.size(), 1U);
   EXPECT_EQ(text_of(out[0]), "[::1]:1102");
-  ASSERT_EQ(srv::resolve_listen("[::]", 1102, out), "");
+  ASSERT_TRUE(srv::resolve_listen("[::]", 1102, out).ok());
   EXPECT_EQ(text_of(out[0]), "[::]:1102");
-  ASSERT_EQ(srv::resolve_listen("localhost", 7, out), "");
+  ASSERT_TRUE(srv::resolve_listen("localhost", 7, out).ok());
   ASSERT_FALSE(out.empty());
   bool loopback = false;
   for (const sockaddr_storage& a : out)
     loopback = loopback || text_of(a) == "127.0.0.1:7" || text_of(a) == "[::1]:7";
   EXPECT_TRUE(loopback);
-  EXPECT_NE(srv::resolve_listen("no-such-host.invalid", 102, out), "");
-  EXPECT_NE(srv::resolve_listen("", 102, out), "");
-  EXPECT_NE(srv::resolve_listen("300.1.1.1", 102, out), "");
+  EXPECT_FALSE(srv::resolve_listen("no-such-host.invalid", 102, out).ok());
+  EXPECT_FALSE(srv::resolve_listen("", 102, out).ok());
+  EXPECT_FALSE(srv::resolve_listen("300.1.1.1", 102, out).ok());
 }
 
 TEST(net_address, an_ipv4_client_is_one_address_on_either_listener) {
@@ -104,24 +104,28 @@ TEST(data_lock, a_second_lock_on_the_same_directory_is_refused_until_the_first_g
   {
     srv::data_lock first;
     bool busy = true;
-    ASSERT_EQ(first.acquire(dir.string(), busy), "");
+    ASSERT_TRUE(first.acquire(dir.string(), busy).ok());
     EXPECT_FALSE(busy);
     srv::data_lock second;
-    const std::string why = second.acquire(dir.string(), busy);
+    const srv::status s = second.acquire(dir.string(), busy);
+    EXPECT_FALSE(s.ok());
+    const std::string& why = s.why();
     EXPECT_TRUE(busy);
     EXPECT_NE(why.find("in use by another protos7"), std::string::npos) << why;
     EXPECT_NE(why.find(std::to_string(::getpid())), std::string::npos) << why;
   }
   srv::data_lock third;
   bool busy = true;
-  EXPECT_EQ(third.acquire(dir.string(), busy), "");
+  EXPECT_TRUE(third.acquire(dir.string(), busy).ok());
   fs::remove_all(dir);
 }
 
 TEST(data_lock, a_directory_that_cannot_hold_the_lock_file_is_an_error) {
   srv::data_lock l;
   bool busy = true;
-  EXPECT_NE(l.acquire("/nonexistent/protos7", busy), "");
+  const srv::status s = l.acquire("/nonexistent/protos7", busy);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.why().find("/nonexistent/protos7"), std::string::npos) << s.why();
   EXPECT_FALSE(busy);
 }
 

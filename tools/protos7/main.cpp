@@ -85,9 +85,9 @@ int main(int argc, char** argv) {
   if (*serve.app && !serve.config_file.empty())
     if (const int rc = cli::apply_config(app, argc, argv, serve); rc >= 0) return rc;
   if (!man_dir.empty()) {
-    const std::string e = cli::write_man_pages(app, man_dir);
-    if (!e.empty()) fmt::print(stderr, "protos7: {}\n", e);
-    return e.empty() ? protos7::exit_code::ok : protos7::exit_code::cant_create;
+    const protos7::server::status s = cli::write_man_pages(app, man_dir);
+    if (!s) fmt::print(stderr, "protos7: {}\n", s.why());
+    return s ? protos7::exit_code::ok : protos7::exit_code::cant_create;
   }
   try {
     if (*serve.app) return cli::run_serve(serve);

@@ -125,16 +125,17 @@ std::string man_page(const CLI::App& app, const CLI::App* command) {
   return out;
 }
 
-std::string write_man_pages(const CLI::App& app, const std::string& dir) {
+server::status write_man_pages(const CLI::App& app, const std::string& dir) {
   const auto write = [&](const std::string& file, const std::string& text) {
     std::ofstream f(dir + "/" + file, std::ios::trunc);
     f << text;
-    return f.flush() ? std::string{} : fmt::format("cannot write {}/{}", dir, file);
+    return f.flush() ? server::status{}
+                     : server::status::failure(fmt::format("cannot write {}/{}", dir, file));
   };
-  if (std::string e = write("protos7.1", man_page(app, nullptr)); !e.empty()) return e;
-  for (const CLI::App* s : app.get_subcommands({}))
-    if (std::string e = write("protos7-" + s->get_name() + ".1", man_page(app, s)); !e.empty())
-      return e;
+  if (server::status s = write("protos7.1", man_page(app, nullptr)); !s) return s;
+  for (const CLI::App* sub : app.get_subcommands({}))
+    if (server::status s = write("protos7-" + sub->get_name() + ".1", man_page(app, sub)); !s)
+      return s;
   return {};
 }
 

@@ -7,11 +7,13 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "protos7/server/status.hpp"
+
 namespace protos7::cli {
 
 // Writes protos7.1 and protos7-<command>.1 for each command of `app` into `dir` (which must
-// exist). Returns "" or why a file could not be written.
-[[nodiscard]] std::string write_man_pages(const CLI::App& app, const std::string& dir);
+// exist). Fails, saying which file could not be written.
+server::status write_man_pages(const CLI::App& app, const std::string& dir);
 
 // The roff source of one page (tests).
 [[nodiscard]] std::string man_page(const CLI::App& app, const CLI::App* command);

@@ -51,11 +51,11 @@ constexpr const char* per_plc_flags[] = {"--listen",
 
 }  // namespace
 
-// `serve --plant` with a per-PLC flag: the message naming it, or "".
-std::string plant_flag_conflict(const CLI::App& serve) {
+// `serve --plant` with a per-PLC flag: fails with the message naming it.
+server::status plant_flag_conflict(const CLI::App& serve) {
   for (const char* f : per_plc_flags)
     if (serve.count(f) > 0)
-      return fmt::format(
+      return server::status::failure(fmt::format(
           "{} is a setting of one PLC: with --plant put it in the plant file (per PLC, or in "
           "\"defaults\" for all; docs/PLANT.md){}",
           f,
@@ -63,7 +63,7 @@ std::string plant_flag_conflict(const CLI::App& serve) {
                   std::string_view(f).starts_with("--capture") ||
                   std::string_view(f) == "--scenario"
               ? " - --validate, --capture and --scenario are not available for plants yet"
-              : "");
+              : ""));
   return {};
 }
 

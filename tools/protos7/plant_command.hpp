@@ -6,6 +6,7 @@
 #include <string>
 
 #include "protos7/server/plant_config.hpp"
+#include "protos7/server/status.hpp"
 
 namespace protos7::cli {
 
@@ -20,7 +21,7 @@ int run_plant(const plant_command& c);
 
 // serve --plant FILE [--threads N].
 void add_plant_serve_options(CLI::App& serve, std::string& plant_path, unsigned& threads);
-// `serve --plant` with a per-PLC flag: the message naming it, or "".
-[[nodiscard]] std::string plant_flag_conflict(const CLI::App& serve);
+// `serve --plant` with a per-PLC flag: fails with the message naming it.
+server::status plant_flag_conflict(const CLI::App& serve);
 
 }  // namespace protos7::cli

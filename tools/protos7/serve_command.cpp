@@ -236,11 +236,12 @@ void add_serve(CLI::App& app, serve_command& c) {
   c.app = s;
 }
 
-std::string webadmin_token(const std::string& file, std::string& token) {
+server::status webadmin_token(const std::string& file, std::string& token) {
   std::string from = "PROTOS7_WEBADMIN_TOKEN";
   if (!file.empty()) {
     std::ifstream in(file);
-    if (!in || !std::getline(in, token)) return fmt::format("cannot read the token from {}", file);
+    if (!in || !std::getline(in, token))
+      return server::status::failure(fmt::format("cannot read the token from {}", file));
     from = file;
   } else if (const char* env = std::getenv("PROTOS7_WEBADMIN_TOKEN"); env != nullptr) {
     token = env;
@@ -254,19 +255,19 @@ std::string webadmin_token(const std::string& file, std::string& token) {
   if (token.size() < 16 || token.size() > 256 ||
       !std::all_of(token.begin(), token.end(),
                    [](char ch) { return ch > ' ' && ch < 127 && ch != '&' && ch != '#'; }))
-    return fmt::format(
+    return server::status::failure(fmt::format(
         "the web admin token of {} must be 16 to 256 printable characters without spaces, '&' or "
         "'#'",
-        from);
+        from));
   return {};
 }
 
 namespace {
 
-// FILE's settings as command-line arguments ("--port=1102"); "" or why not.
-std::string config_arguments(const std::string& file, std::vector<std::string>& out) {
+// FILE's settings as command-line arguments ("--port=1102"), or why they cannot be.
+server::status config_arguments(const std::string& file, std::vector<std::string>& out) {
   std::ifstream in(file);
-  if (!in) return fmt::format("cannot read {}", file);
+  if (!in) return server::status::failure(fmt::format("cannot read {}", file));
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     const auto trim = [](std::string s) {
@@ -282,7 +283,8 @@ std::string config_arguments(const std::string& file, std::vector<std::string>& 
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
       value = value.substr(1, value.size() - 2);
     if (name.empty() || name.starts_with('-') || name == "config")
-      return fmt::format("{} line {}: expected `name = value` with a long option name", file, n);
+      return server::status::failure(
+          fmt::format("{} line {}: expected `name = value` with a long option name", file, n));
     out.push_back(fmt::format("--{}={}", name, value));
   }
   return {};
@@ -292,8 +294,8 @@ std::string config_arguments(const std::string& file, std::vector<std::string>& 
 
 int apply_config(CLI::App& app, int argc, char** argv, serve_command& c) {
   std::vector<std::string> settings;
-  if (const std::string e = config_arguments(c.config_file, settings); !e.empty()) {
-    fmt::print(stderr, "protos7 serve: {}\n", e);
+  if (const server::status s = config_arguments(c.config_file, settings); !s) {
+    fmt::print(stderr, "protos7 serve: {}\n", s.why());
     return exit_code::no_input;
   }
   // argv with the settings right after "serve", reversed as CLI11's parse(vector) takes it.
@@ -336,8 +338,8 @@ int run_serve(serve_command& c) {
         stderr);
     return exit_code::usage;
   }
-  if (const std::string e = webadmin_token(c.token_file, so.cfg.webadmin_token); !e.empty()) {
-    std::fprintf(stderr, "protos7 serve: %s\n", e.c_str());
+  if (const server::status t = webadmin_token(c.token_file, so.cfg.webadmin_token); !t) {
+    std::fprintf(stderr, "protos7 serve: %s\n", t.why().c_str());
     return exit_code::config;
   }
   (void)server::parse_log_level(c.level, so.level);
@@ -345,8 +347,8 @@ int run_serve(serve_command& c) {
   server::set_log_format(c.log_format == "json" ? server::log_format::json
                                                 : server::log_format::text);
   if (!c.plant_path.empty()) {
-    if (const std::string e = plant_flag_conflict(s); !e.empty()) {
-      std::fprintf(stderr, "protos7 serve: %s\n", e.c_str());
+    if (const server::status st = plant_flag_conflict(s); !st) {
+      std::fprintf(stderr, "protos7 serve: %s\n", st.why().c_str());
       return exit_code::usage;
     }
     return server::serve_plant(so, c.plant_path, c.threads);

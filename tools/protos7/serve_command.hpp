@@ -5,6 +5,7 @@
 #include <string>
 
 #include "protos7/server/app.hpp"
+#include "protos7/server/status.hpp"
 
 namespace protos7::cli {
 
@@ -36,7 +37,8 @@ int apply_config(CLI::App& app, int argc, char** argv, serve_command& c);
 int run_serve(serve_command& c);
 
 // The web admin token from --webadmin-token-file (its first line) or PROTOS7_WEBADMIN_TOKEN;
-// "" when neither is given (the web admin generates one). Returns an error sentence or "".
-std::string webadmin_token(const std::string& file, std::string& token);
+// left empty when neither is given (the web admin generates one). Fails, saying why, on a token
+// that cannot be read or is too weak.
+server::status webadmin_token(const std::string& file, std::string& token);
 
 }  // namespace protos7::cli

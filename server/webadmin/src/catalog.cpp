@@ -35,7 +35,7 @@ std::string printable(char c) {
 // ------------------------------------------------------------------------------------------
 // Validation
 
-std::string check_name(std::string_view name, std::string_view what) {
+std::optional<std::string> check_name(std::string_view name, std::string_view what) {
   if (name.empty()) return fmt::format("the {} is empty", what);
   if (name.size() > max_name_length)
     return fmt::format("the {} is {} characters long; at most {} are allowed", what, name.size(), max_name_length);
@@ -48,31 +48,31 @@ std::string check_name(std::string_view name, std::string_view what) {
     return fmt::format("the {} contains {} at position {}; use letters, digits, spaces, '_', '-' and '.' only",
                        what, printable(c), i + 1);
   }
-  return {};
+  return std::nullopt;
 }
 
-std::string check_description(std::string_view text) {
+std::optional<std::string> check_description(std::string_view text) {
   // Valid UTF-8 (structure and no overlong forms are enough here: the text is only stored and
   // shown), no control characters.
   std::size_t chars = 0;
   for (std::size_t i = 0; i < text.size();) {
     const auto b = static_cast<unsigned char>(text[i]);
     const std::size_t n = b < 0x80 ? 1 : (b & 0xE0U) == 0xC0U && b >= 0xC2 ? 2 : (b & 0xF0U) == 0xE0U ? 3 : (b & 0xF8U) == 0xF0U && b <= 0xF4 ? 4 : 0;
-    if (n == 0 || i + n > text.size()) return "the description is not valid UTF-8";
+    if (n == 0 || i + n > text.size()) return std::string("the description is not valid UTF-8");
     for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0U) != 0x80U) return "the description is not valid UTF-8";
-    if (b < 0x20 || b == 0x7F) return "the description contains a control character (line breaks and tabs included)";
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0U) != 0x80U) return std::string("the description is not valid UTF-8");
+    if (b < 0x20 || b == 0x7F) return std::string("the description contains a control character (line breaks and tabs included)");
     i += n;
     ++chars;
   }
   if (chars > max_description_length)
     return fmt::format("the description is {} characters long; at most {} are allowed", chars, max_description_length);
-  return {};
+  return std::nullopt;
 }
 
 problem check_variable(const var_def& v, std::size_t db_size, const std::vector<var_def>& others) {
-  if (std::string e = check_name(v.name); !e.empty()) return {e, "name"};
-  if (std::string e = check_description(v.description); !e.empty()) return {e, "description"};
+  if (auto e = check_name(v.name)) return {*e, "name"};
+  if (auto e = check_description(v.description)) return {*e, "description"};
   const std::string tn = v.type.name();
   if (v.type.is_bool()) {
     if (v.bit_offset > 7) return {fmt::format("bit_offset {} is not a bit of a byte (0..7)", v.bit_offset), "bit_offset"};
@@ -118,8 +118,8 @@ problem check_variable(const var_def& v, std::size_t db_size, const std::vector<
   std::set<std::string> state_names;
   std::set<std::string> state_values;
   for (const named_state& s : v.states) {
-    if (std::string e = check_name(s.name, "state name"); !e.empty())
-      return {fmt::format("{} ('{}')", e, s.name.substr(0, 40)), "states"};
+    if (auto e = check_name(s.name, "state name"))
+      return {fmt::format("{} ('{}')", *e, s.name.substr(0, 40)), "states"};
     std::string why;
     const auto made = make_state(v.type, s.name, state_value(s, v.type), why);
     if (!made || made->kind != s.kind)

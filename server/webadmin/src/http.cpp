@@ -191,13 +191,14 @@ std::string sse_event(const char* name, const json& data) { return fmt::format("
 
 }  // namespace
 
-std::string parse_listen(const std::string& listen, std::string& host, std::uint16_t& port) {
+server::status parse_listen(const std::string& listen, std::string& host, std::uint16_t& port) {
   std::string h;
   std::string p;
   if (!listen.empty() && listen.front() == '[') {
     const auto close = listen.find(']');
     if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':')
-      return fmt::format("'{}': an IPv6 address is written [ADDR]:PORT", listen);
+      return server::status::failure(
+          fmt::format("'{}': an IPv6 address is written [ADDR]:PORT", listen));
     h = listen.substr(1, close - 1);
     p = listen.substr(close + 2);
   } else if (const auto colon = listen.rfind(':'); colon != std::string::npos) {
@@ -207,9 +208,13 @@ std::string parse_listen(const std::string& listen, std::string& host, std::uint
     h = "127.0.0.1";
     p = listen;
   }
-  if (h.empty()) return fmt::format("'{}': give the address to listen on, e.g. 127.0.0.1:8080 or 0.0.0.0:8080", listen);
+  if (h.empty())
+    return server::status::failure(fmt::format(
+        "'{}': give the address to listen on, e.g. 127.0.0.1:8080 or 0.0.0.0:8080", listen));
   std::int64_t n = 0;
-  if (!path_number(p, 0, 65535, n)) return fmt::format("'{}': the port must be a number 0..65535", listen);
+  if (!path_number(p, 0, 65535, n))
+    return server::status::failure(
+        fmt::format("'{}': the port must be a number 0..65535", listen));
   host = h;
   port = static_cast<std::uint16_t>(n);
   return {};
@@ -264,7 +269,8 @@ struct webadmin::impl {
   }
 
   void init() {
-    if (const std::string e = parse_listen(opt.listen, host, port); !e.empty()) throw std::runtime_error("--webadmin-listen " + e);
+    if (const server::status s = parse_listen(opt.listen, host, port); !s)
+      throw std::runtime_error("--webadmin-listen " + s.why());
     loopback = is_loopback(host);
     if (opt.no_auth && !loopback)
       throw std::runtime_error(
@@ -874,15 +880,19 @@ webadmin::webadmin(options opt, server::plant& p)
 
 webadmin::~webadmin() { stop(); }
 
-std::string webadmin::start() {
+server::status webadmin::start() {
   impl& d = *impl_;
   if (d.port == 0) {
     const int p = d.http.bind_to_any_port(d.host);
-    if (p <= 0) return fmt::format("web admin: cannot listen on {}: {}", d.opt.listen, std::strerror(errno));
+    if (p <= 0)
+      return server::status::failure(
+          fmt::format("web admin: cannot listen on {}: {}", d.opt.listen, std::strerror(errno)));
     d.port = static_cast<std::uint16_t>(p);
   } else if (!d.http.bind_to_port(d.host, d.port)) {
-    return fmt::format("web admin: cannot listen on {} ({}): use another --webadmin-listen or --flags.disable-webadmin",
-                       d.opt.listen, std::strerror(errno));
+    return server::status::failure(
+        fmt::format("web admin: cannot listen on {} ({}): use another --webadmin-listen or "
+                    "--flags.disable-webadmin",
+                    d.opt.listen, std::strerror(errno)));
   }
   for (const std::string& h : {std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]"),
                                d.host.find(':') != std::string::npos ? "[" + d.host + "]" : d.host}) {

@@ -69,8 +69,9 @@ std::optional<std::string> get_string(const json& body, const char* key, std::st
   return v.get<std::string>();
 }
 
-// Unknown keys are refused, so a misspelt field is an error and not silently ignored.
-std::string unknown_key(const json& body, std::initializer_list<const char*> known) {
+// Unknown keys are refused, so a misspelt field is an error and not silently ignored: the
+// sentence saying so, or nothing.
+std::optional<std::string> unknown_key(const json& body, std::initializer_list<const char*> known) {
   for (const auto& item : body.items()) {
     const std::string& k = item.key();  // (clang 14 cannot capture a structured binding)
     if (std::none_of(known.begin(), known.end(), [&](const char* n) { return k == n; })) {
@@ -79,7 +80,7 @@ std::string unknown_key(const json& body, std::initializer_list<const char*> kno
       return fmt::format("unknown field '{}'; the fields are {}", k.substr(0, 40), list);
     }
   }
-  return {};
+  return std::nullopt;
 }
 
 std::vector<std::byte> slice(const std::vector<std::byte>& bytes, const var_def& v) {
@@ -327,7 +328,7 @@ reply service::get_db(std::uint16_t n) {
 }
 
 reply service::create_db(const json& body) {
-  if (std::string e = unknown_key(body, {"number", "size"}); !e.empty()) return reply::error(400, e);
+  if (auto e = unknown_key(body, {"number", "size"})) return reply::error(400, *e);
   if (!body.contains("number")) return reply::error(400, "number is missing: the DB number, 1..65535", "number");
   if (!body.contains("size")) return reply::error(400, "size is missing: the DB size in bytes, 1..65536", "size");
   std::string err;
@@ -390,7 +391,7 @@ reply service::create_db(const json& body) {
 }
 
 reply service::resize_db(std::uint16_t n, const json& body) {
-  if (std::string e = unknown_key(body, {"size"}); !e.empty()) return reply::error(400, e);
+  if (auto e = unknown_key(body, {"size"})) return reply::error(400, *e);
   if (!body.contains("size")) return reply::error(400, "size is missing: the new DB size in bytes, 1..65536", "size");
   std::string err;
   const auto size = get_int(body, "size", 1, static_cast<std::int64_t>(max_db_size), err);
@@ -503,9 +504,9 @@ service::parsed_var service::parse_var(std::uint16_t db, const json& body, const
     return std::move(p);
   };
   if (!body.is_object()) return fail("the body must be a JSON object", "");
-  if (std::string e = unknown_key(body, {"name", "type", "byte_offset", "bit_offset", "description", "states", "value"});
-      !e.empty())
-    return fail(e, "");
+  if (auto e = unknown_key(
+          body, {"name", "type", "byte_offset", "bit_offset", "description", "states", "value"}))
+    return fail(*e, "");
   if (require_all) {
     for (const char* k : {"name", "type", "byte_offset"})
       if (!body.contains(k)) return fail(fmt::format("{} is missing", k), k);
@@ -700,7 +701,7 @@ reply service::delete_variable(std::uint16_t n, std::int64_t id) {
 }
 
 reply service::set_value(std::uint16_t n, std::int64_t id, const json& body) {
-  if (std::string e = unknown_key(body, {"value"}); !e.empty()) return reply::error(400, e);
+  if (auto e = unknown_key(body, {"value"})) return reply::error(400, *e);
   if (!body.contains("value")) return reply::error(400, "value is missing", "value");
   var_def v;
   {
@@ -1150,7 +1151,7 @@ reply service::plc_info() {
 }
 
 reply service::set_mode(const json& body) {
-  if (std::string e = unknown_key(body, {"mode"}); !e.empty()) return reply::error(400, e);
+  if (auto e = unknown_key(body, {"mode"})) return reply::error(400, *e);
   if (!body.contains("mode") || !body.at("mode").is_string())
     return reply::error(400, "mode must be \"RUN\" or \"STOP\"", "mode");
   const std::string m = body.at("mode").get<std::string>();
@@ -1166,7 +1167,7 @@ reply service::set_mode(const json& body) {
 }
 
 reply service::set_clock(const json& body) {
-  if (std::string e = unknown_key(body, {"time", "offset_ms"}); !e.empty()) return reply::error(400, e);
+  if (auto e = unknown_key(body, {"time", "offset_ms"})) return reply::error(400, *e);
   if (body.contains("time") == body.contains("offset_ms"))
     return reply::error(400, "give either time (\"YYYY-MM-DDTHH:MM:SS.mmm\", the new PLC time) or offset_ms (from "
                              "the host's clock; 0 = the host's time)");

@@ -94,7 +94,8 @@ class webadmin_api : public ::testing::Test {
     opt.sqlite_path = dir + "/protos7.db";
     opt.bin_dir = dir;
     admin = std::make_unique<web::webadmin>(opt, *srv, *mem, cfg);
-    ASSERT_EQ(admin->start(), "");
+    const auto started = admin->start();
+    ASSERT_TRUE(started.ok()) << started.why();
     loop = std::thread([this] { srv->run(); });
   }
 

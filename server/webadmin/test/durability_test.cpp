@@ -50,7 +50,7 @@ TEST(webadmin_durability, acknowledged_values_survive_kill_9) {
       o.bin_dir = dir;
       o.no_auth = true;  // loopback; this test is about durability, not authentication
       protos7::webadmin::webadmin w(o, srv, mem, cfg);
-      if (!w.start().empty()) ::_exit(5);
+      if (!w.start().ok()) ::_exit(5);
       const std::uint16_t port = w.port();
       const std::string csrf = w.csrf_token();
       if (::write(pipefd[1], &port, sizeof port) != sizeof port) ::_exit(6);

@@ -55,7 +55,8 @@ class webadmin_live : public ::testing::Test {
     opt.process = &sim;
     opt.trend_interval = std::chrono::milliseconds(100);
     admin = std::make_unique<web::webadmin>(opt, *server, *mem, cfg);
-    ASSERT_EQ(admin->start(), "");
+    const auto started = admin->start();
+    ASSERT_TRUE(started.ok()) << started.why();
     sim.start(*server, *mem);
     loop = std::thread([this] { server->run(); });
   }

@@ -49,7 +49,8 @@ class webadmin_plant : public ::testing::Test {
     web::options o;
     o.listen = "127.0.0.1:0";
     admin = std::make_unique<web::webadmin>(o, *plant);
-    ASSERT_EQ(admin->start(), "");
+    const auto started = admin->start();
+    ASSERT_TRUE(started.ok()) << started.why();
     loop = std::thread([this] { plant->run(); });
   }
   void TearDown() override {

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "protos7/server/status.hpp"
+
 namespace protos7::server {
 
 class data_lock {
@@ -16,9 +18,9 @@ class data_lock {
   data_lock(const data_lock&) = delete;
   data_lock& operator=(const data_lock&) = delete;
 
-  // Locks `dir` (which must exist). Returns "" or why not: another process holds it (with its
+  // Locks `dir` (which must exist). Fails, saying why, when another process holds it (with its
   // PID when the file names one), or the lock file cannot be created. `busy` tells the two apart.
-  [[nodiscard]] std::string acquire(const std::string& dir, bool& busy);
+  status acquire(const std::string& dir, bool& busy);
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
  private:

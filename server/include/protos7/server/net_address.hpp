@@ -11,14 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "protos7/server/status.hpp"
+
 namespace protos7::server {
 
 // What `--listen HOST --port PORT` binds: "0.0.0.0" and "::" (every address; "::" also takes
 // IPv4 where the system allows), a literal IPv4 or IPv6 address ("[::1]" too), or a host name,
-// which binds each of its addresses ("localhost": 127.0.0.1 and ::1). Returns "" and the
-// addresses in `out`, or why HOST cannot be listened on.
-[[nodiscard]] std::string resolve_listen(const std::string& host, std::uint16_t port,
-                                         std::vector<sockaddr_storage>& out);
+// which binds each of its addresses ("localhost": 127.0.0.1 and ::1). Fills `out` with the
+// addresses, or fails saying why HOST cannot be listened on.
+status resolve_listen(const std::string& host, std::uint16_t port,
+                      std::vector<sockaddr_storage>& out);
 
 // "192.0.2.1:1234", "[2001:db8::1]:1234"; an IPv4-mapped IPv6 address (a dual-stack listener's
 // IPv4 client) is written as IPv4.

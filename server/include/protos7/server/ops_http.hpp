@@ -16,6 +16,7 @@
 #include "protos7/server/memory.hpp"
 #include "protos7/server/metrics.hpp"
 #include "protos7/server/server.hpp"
+#include "protos7/server/status.hpp"
 
 namespace protos7::server {
 
@@ -27,9 +28,9 @@ class ops_http {
   ops_http(const ops_http&) = delete;
   ops_http& operator=(const ops_http&) = delete;
 
-  // Binds HOST:PORT ([IPV6]:PORT; port 0: a free one) and serves on a thread. Returns "" or why
-  // it cannot listen.
-  [[nodiscard]] std::string start();
+  // Binds HOST:PORT ([IPV6]:PORT; port 0: a free one) and serves on a thread; fails, saying
+  // why, when it cannot listen.
+  status start();
   void stop();
   [[nodiscard]] std::uint16_t port() const noexcept;
 

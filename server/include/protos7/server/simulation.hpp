@@ -8,6 +8,7 @@
 
 #include "protos7/server/process_sim.hpp"
 #include "protos7/server/scenario.hpp"
+#include "protos7/server/status.hpp"
 
 namespace protos7::server {
 
@@ -23,10 +24,9 @@ class simulation {
   simulation(const simulation&) = delete;
   simulation& operator=(const simulation&) = delete;
 
-  // Loads the rules into srv.faults(), the scenario and the driven variables. Returns "" or
-  // why `serve` cannot start (a rules file, scenario or profile that is refused).
-  [[nodiscard]] std::string prepare(const serve_options& opt, const config& cfg, server& srv,
-                                    plc_memory& mem);
+  // Loads the rules into srv.faults(), the scenario and the driven variables; fails, saying why
+  // `serve` cannot start, on a rules file, scenario or profile that is refused.
+  status prepare(const serve_options& opt, const config& cfg, server& srv, plc_memory& mem);
   // Starts the scenario and the process (threads that post to srv's loop); stop() ends them.
   void start();
   void stop();

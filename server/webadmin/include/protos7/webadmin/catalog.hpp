@@ -61,14 +61,15 @@ using initial_value = store::value_columns;
 // text; ULINT/LWORD values above 2^63-1 as the unsigned number they are).
 [[nodiscard]] nlohmann::json state_value(const named_state& s, const type_spec& t);
 
-// --- Validation; each returns an empty string when fine, else a sentence for the user. ---
+// --- Validation; each returns nothing when fine, else a sentence for the user. ---
 
 // Names: 1..64 characters, letters, digits, '_', '-', '.', and spaces inside (goprotos7 uses
 // names like "Flags_Machine In Critical"); a letter or '_' first. Quotes, ';', '=', '%', '\',
 // control characters and the like are refused (they would also break CSV and addresses).
-[[nodiscard]] std::string check_name(std::string_view name, std::string_view what = "name");
+[[nodiscard]] std::optional<std::string> check_name(std::string_view name,
+                                                  std::string_view what = "name");
 // Descriptions: up to 256 characters of valid UTF-8 without control characters.
-[[nodiscard]] std::string check_description(std::string_view text);
+[[nodiscard]] std::optional<std::string> check_description(std::string_view text);
 struct problem {
   std::string message;    // empty: none
   std::string field;      // the request field it concerns ("name", "byte_offset", "states", ...)

@@ -21,6 +21,7 @@
 #include "protos7/server/process_sim.hpp"
 #include "protos7/server/plant.hpp"
 #include "protos7/server/server.hpp"
+#include "protos7/server/status.hpp"
 
 namespace protos7::webadmin {
 
@@ -46,8 +47,8 @@ struct options {
   std::size_t trend_points = 300;                  // samples kept (5 minutes at 1 s)
 };
 
-// Parses `listen` into host and port. Returns an error sentence or "".
-[[nodiscard]] std::string parse_listen(const std::string& listen, std::string& host, std::uint16_t& port);
+// Parses `listen` into host and port; fails with a sentence saying what is wrong with it.
+server::status parse_listen(const std::string& listen, std::string& host, std::uint16_t& port);
 // 127.0.0.0/8, ::1, localhost.
 [[nodiscard]] bool is_loopback(const std::string& host);
 
@@ -65,8 +66,8 @@ class webadmin {
   webadmin(const webadmin&) = delete;
   webadmin& operator=(const webadmin&) = delete;
 
-  // Binds and starts serving on a thread of its own. Returns "" or why it could not listen.
-  [[nodiscard]] std::string start();
+  // Binds and starts serving on a thread of its own; fails, saying why, when it cannot listen.
+  server::status start();
   // Stops serving (waits for the HTTP threads). Idempotent; the destructor calls it.
   void stop();
 
