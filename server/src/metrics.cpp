@@ -336,6 +336,9 @@ std::string metrics::render(const server& srv) const {
           static_cast<double>(st.frame_timeouts));
   gauge(out, "protos7_queued_bytes", "Memory held for unsent replies and unprocessed requests.",
         static_cast<double>(st.queued_bytes));
+  counter(out, "protos7_faults_injected_total",
+          "Faults injected by the fault rules (serve --faults, docs/FAULTS.md).",
+          static_cast<double>(srv.faults().injected_total()));
   counter(out, "protos7_undecodable_pdus_total",
           "Frames or PDUs of either direction that did not decode (metrics' own view).",
           static_cast<double>(protocol_errors_.load()));

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "protos7/server/data_lock.hpp"
+#include "protos7/server/fault_rules.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/metrics.hpp"
 #include "protos7/server/net_address.hpp"
@@ -155,7 +156,7 @@ TEST(log_format, json_lines_carry_an_rfc3339_utc_time_the_level_and_the_message)
 // A server with the metrics observer and one file-backed DB (so writes are committed and synced).
 class metrics_server {
  public:
-  metrics_server() : mem_(cfg_.areas) {
+  explicit metrics_server(const char* fault_rules = nullptr) : mem_(cfg_.areas) {
     cfg_.port = 0;
     cfg_.listen_address = "127.0.0.1";
     srv::set_log_level(srv::log_level::off);
@@ -165,6 +166,7 @@ class metrics_server {
     m_.time_syncs(mem_);
     s_ = std::make_unique<srv::server>(cfg_, mem_);
     s_->set_observer(&m_);
+    if (fault_rules != nullptr) s_->faults().set_rules(srv::parse_fault_rules(fault_rules, "test"));
     EXPECT_EQ(s_->listen(), 0);
     t_ = std::thread([this] { s_->run(); });
   }
@@ -225,6 +227,27 @@ TEST(metrics, count_requests_errors_and_latency_per_function) {
   EXPECT_NE(text.find("protos7_commit_duration_seconds_count 1\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("protos7_fsync_duration_seconds_count 0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("protos7_connections_accepted_total 1\n"), std::string::npos);
+  EXPECT_NE(text.find("protos7_faults_injected_total 0\n"), std::string::npos) << text;
+}
+
+TEST(metrics, count_the_faults_the_rules_inject) {
+  metrics_server ms(R"({"rules": [{"when": {"function": "read_var", "db": 7},
+                                    "do": {"item_return_code": "0x05"}}]})");
+  {
+    p7test::client c(ms.s().port());
+    ASSERT_TRUE(c.open());
+    const auto read = p7test::var_param(protos7::codec::s7::function::read_var,
+                                        std::vector{p7test::any(2, 2, 0x84, 7, 0)});
+    ASSERT_TRUE(c.transact(p7test::client::job(1, read)));
+    ASSERT_TRUE(c.transact(p7test::client::job(2, read)));
+  }
+  std::string text = ms.m().render(ms.s());
+  for (int i = 0; i < 100 && text.find("protos7_faults_injected_total 2\n") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    text = ms.m().render(ms.s());
+  }
+  EXPECT_NE(text.find("protos7_faults_injected_total 2\n"), std::string::npos) << text;
 }
 
 }  // namespace

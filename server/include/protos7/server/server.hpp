@@ -102,6 +102,7 @@ class server {
   // This PLC's fault injection (faults.hpp): rules, counters, the faults injected. Loop thread
   // only, like plc(); set the rules before run() or through post().
   [[nodiscard]] fault_engine& faults() noexcept { return faults_; }
+  [[nodiscard]] const fault_engine& faults() const noexcept { return faults_; }
   [[nodiscard]] plc_memory& memory() noexcept { return mem_; }
   [[nodiscard]] const config& cfg() const noexcept { return cfg_; }
   // While the loop works for this server, its log lines carry ctx->name and its warnings are
