@@ -80,6 +80,7 @@ int serve_plant(const serve_options& opt, const std::string& plant_path, unsigne
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  log_stop_hint();
   p->run();
   g_plant = nullptr;
   web.reset();  // after run(): posted work is refused from now on, waiting requests get 503
