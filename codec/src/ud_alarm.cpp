@@ -123,7 +123,6 @@ std::uint8_t object_length(std::uint8_t syntax) noexcept {
     case ind:
       return 10;
     case ack:
-      return 8;
     case queryreq:
       return 8;
     case notify:
