@@ -71,7 +71,7 @@ def split_comment(line):
 def untracked(repo):
     """Top-level paths git does not track (untracked or ignored), as `git status` lists them."""
     out = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=normal"],
-                         cwd=repo, capture_output=True, text=True, check=True).stdout
+                         cwd=repo, capture_output=True, text=True, errors="replace", check=True).stdout
     return {l[3:].rstrip("/") for l in out.splitlines() if l[:2] in ("??", "!!")}
 
 
@@ -157,13 +157,13 @@ def run_block(block, work, env, failures):
             if cmd.startswith("export "):
                 var = cmd.split()[1].split("=", 1)[0]
                 p = subprocess.run(["bash", "-c", f'{cmd} && printf %s "${var}"'], cwd=work, env=env,
-                                   capture_output=True, text=True, timeout=60)
+                                   capture_output=True, text=True, errors="replace", timeout=60)
                 if p.returncode == 0:
                     env[var] = p.stdout
             else:
                 try:
                     p = subprocess.run(["bash", "-c", cmd], cwd=work, env=env, capture_output=True,
-                                       text=True, timeout=900)
+                                       text=True, errors="replace", timeout=900)
                 except subprocess.TimeoutExpired:
                     failures.append(f"{where}: still running after 900 s")
                     continue

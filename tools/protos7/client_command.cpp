@@ -105,10 +105,20 @@ int do_write(client::connection& c, const client_command& cmd) {
 // A record of a list the codec models, decoded; "" for the others (printed as hex only).
 std::string describe_record(std::uint16_t id, codec::bytes rec) {
   const std::uint8_t list = szl::list_number(id);
+  // The text without its padding; bytes that are not printable ASCII as \xHH (SZL 0x001C index
+  // 9 holds binary IDs, and a terminal must never get raw control bytes or broken UTF-8).
   const auto trimmed = [](const auto& chars) {
     std::string s(chars.begin(), chars.end());
     while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
-    return s;
+    std::string out;
+    for (const char c : s) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u >= 0x20 && u < 0x7F && c != '\\' && c != '"')
+        out += c;
+      else
+        out += fmt::format("\\x{:02X}", u);
+    }
+    return out;
   };
   if (list == 0x11) {
     if (const auto m = szl::parse_module_identification(rec, nullptr)) {
