@@ -44,7 +44,7 @@ describe('the sample PLC\'s program blocks (node-snap7)', { skip }, () => {
     });
   });
 
-  it('ListBlocksOfType lists as many blocks as ListBlocks counts; instance DBs are there', async () => {
+  it('ListBlocksOfType lists what ListBlocks counts; the instance DBs are there', async () => {
     await withClient(async (c) => {
       const l = await call(c, 'ListBlocks');
       for (const [name, type, field] of TYPES) {
@@ -59,7 +59,7 @@ describe('the sample PLC\'s program blocks (node-snap7)', { skip }, () => {
     });
   });
 
-  it('GetAgBlockInfo answers for every listed block, FullUpload delivers OBs, FBs, FCs, DBs', async () => {
+  it('GetAgBlockInfo of every listed block; FullUpload of OBs, FBs, FCs, DBs', async () => {
     await withClient(async (c) => {
       let infos = 0;
       let uploads = 0;
@@ -96,9 +96,13 @@ describe('the sample PLC\'s program blocks (node-snap7)', { skip }, () => {
   });
 });
 
-describe('the sample PLC\'s program blocks (@st-one-io/nodes7, as node-red-contrib-s7 uses it)', { skip }, () => {
-  it('blockCount and listBlocks of every type agree; getBlockInfo and uploadBlock of FC2', async () => {
-    const ep = new S7Endpoint({ host: cfg.host, port: cfg.port, rack: cfg.rack, slot: cfg.slot, autoReconnect: 0 });
+describe('the sample PLC\'s program blocks (@st-one-io/nodes7, node-red-contrib-s7\'s library)', {
+  skip,
+}, () => {
+  it('blockCount = listBlocks of every type; getBlockInfo, uploadBlock of FC2', async () => {
+    const ep = new S7Endpoint({
+      host: cfg.host, port: cfg.port, rack: cfg.rack, slot: cfg.slot, autoReconnect: 0,
+    });
     ep.on('error', () => {});
     await ep.connect();
     try {
@@ -114,7 +118,7 @@ describe('the sample PLC\'s program blocks (@st-one-io/nodes7, as node-red-contr
       const blk = await ep.uploadBlock('FC', 2);
       assert.equal(blk.readUInt16BE(0), 0x7070);
       assert.equal(blk.readUInt32BE(8), blk.length);
-      assert.equal(blk.readUInt32BE(8), info.readUInt32BE(14), 'load memory length as the info says');
+      assert.equal(blk.readUInt32BE(8), info.readUInt32BE(14), 'load memory length as in the info');
     } finally { await ep.disconnect().catch(() => {}); }
   });
 });
