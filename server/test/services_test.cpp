@@ -335,8 +335,9 @@ TEST_F(services, list_blocks_counts_profile_blocks_and_storage_dbs) {
   start();
   const auto a = ud_transact(*c_, ud_request(0x40, 3, 1, ""));
   ASSERT_TRUE(a);
-  // OB 1, FB 0, FC 0, DB 3 (the test server's DB1..3), SDB 12, SFC 71, SFB 14.
-  EXPECT_EQ(to_hex(a->payload), "3038000130450000304300003041000330420" "00c304400473046000e");
+  // OB 3 (OB1, OB35, OB100), FB 2, FC 3 (the sample program of the bundled profile), DB 3 (the
+  // test server's DB1..3), SDB 12, SFC 71, SFB 14.
+  EXPECT_EQ(to_hex(a->payload), "3038000330450002304300033041000330420" "00c304400473046000e");
 }
 
 TEST_F(services, list_blocks_of_type_continues_as_the_cpu_does) {
@@ -351,10 +352,11 @@ TEST_F(services, list_blocks_of_type_continues_as_the_cpu_does) {
   ASSERT_TRUE(b);
   EXPECT_FALSE(b->more);
   EXPECT_EQ(b->payload.size(), 76U);  // 19 entries (frame 99)
-  // No FC in the profile: 0xD20E.
+  // The sample program's FCs: FC1, FC2 (AWL), FC3 (KOP), flags 0x22.
   const auto fc = ud_transact(*c_, ud_request(0x43, 3, 2, "3043"));
   ASSERT_TRUE(fc);
-  EXPECT_EQ(fc->error, 0xD20E);
+  EXPECT_EQ(fc->error, 0);
+  EXPECT_EQ(to_hex(fc->payload), "000122010002220100032202");
   // DBs from storage, flags 0x22 language 5 (frame 78 of the download capture: 0001 22 05).
   const auto db = ud_transact(*c_, ud_request(0x44, 3, 2, "3041"));
   ASSERT_TRUE(db);
@@ -428,6 +430,162 @@ TEST_F(services, upload_of_a_storage_db_is_an_mc7_block_with_its_contents) {
   r = c_->transact(client::job(0x72, hex("1e 00 0000 000000ee")));
   ASSERT_TRUE(r);
   EXPECT_EQ(s7::decode(*r)->p.hdr.error(), 0x8401);
+}
+
+// Every block of the bundled profile's CPU, as a client sees it: List blocks counts = entries of
+// List blocks of type = Get block info answers = uploads (issue #13).
+
+namespace {
+
+// "08" for OB ... "0F" for SFB: the ASCII block type of block functions and file names.
+std::string type_ascii_hex(std::uint8_t type) {
+  return fmt::format("30{:02x}", type < 0x0A ? 0x30 + type : 0x41 + type - 0x0A);
+}
+
+std::string ascii_hex(std::string_view s) {
+  std::string out;
+  for (const char ch : s) out += fmt::format("{:02x}", static_cast<unsigned char>(ch));
+  return out;
+}
+
+// The entries (number, flags, language) of List blocks of type, continuations followed.
+std::optional<buf> list_of_type(client& c, std::uint8_t type, std::uint16_t* error) {
+  auto a = ud_transact(c, ud_request(0x200, 3, 2, type_ascii_hex(type)));
+  if (!a) return std::nullopt;
+  *error = a->error;
+  buf all = a->payload;
+  for (int i = 0; a->more && i < 100; ++i) {
+    a = ud_transact(c, ud_next(static_cast<std::uint16_t>(0x201 + i), 3, 2, a->seq));
+    if (!a || a->error != 0) return std::nullopt;
+    all.insert(all.end(), a->payload.begin(), a->payload.end());
+  }
+  return all;
+}
+
+// Start upload, upload until the last data unit, end upload: the block file, or the error of
+// Start upload.
+std::optional<buf> upload(client& c, std::uint8_t type, std::uint16_t number,
+                          std::uint16_t* error) {
+  const std::string name = fmt::format("{:05}A", number);
+  auto r = c.transact(client::job(
+      0x300, hex("1d 00 0000 00000000 09 5f" + type_ascii_hex(type) + ascii_hex(name))));
+  if (!r) return std::nullopt;
+  auto m = s7::decode(*r);
+  if (!m) return std::nullopt;
+  *error = m->p.hdr.error();
+  if (*error != 0) return buf{};
+  const std::uint32_t id = m->prm.block.upload_id;
+  buf block;
+  for (int i = 0; i < 1000; ++i) {
+    buf up = hex("1e 00 0000 00000000");
+    up[7] = static_cast<std::byte>(id & 0xFFU);
+    r = c.transact(client::job(static_cast<std::uint16_t>(0x301 + i), up));
+    if (!r) return std::nullopt;
+    m = s7::decode(*r);
+    if (!m) return std::nullopt;
+    const auto bd = s7::parse_block_data(m->p.data, nullptr);
+    if (!bd) return std::nullopt;
+    block.insert(block.end(), bd->payload.begin(), bd->payload.end());
+    if ((m->prm.block.status & 1U) == 0) break;
+  }
+  buf end = hex("1f 00 0000 00000000");
+  end[7] = static_cast<std::byte>(id & 0xFFU);
+  if (!c.transact(client::job(0x3F0, end))) return std::nullopt;
+  return block;
+}
+
+std::uint32_t w32(const buf& b, std::size_t at) {
+  return (std::uint32_t{w16(b, at)} << 16U) | w16(b, at + 2);
+}
+
+}  // namespace
+
+TEST_F(services, every_listed_block_has_its_info_and_uploads) {
+  start(240);
+  const auto counts = ud_transact(*c_, ud_request(0x80, 3, 1, ""));
+  ASSERT_TRUE(counts);
+  ASSERT_EQ(counts->payload.size(), 28U);
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < 7; ++i) {
+    const unsigned digit = u8(counts->payload[4 * i + 1]);  // "08" .. "0F": the type's hex digit
+    const auto t = static_cast<std::uint8_t>(digit >= 0x41 ? digit - 0x41 + 0x0A : digit - 0x30);
+    const std::uint16_t count = w16(counts->payload, 4 * i + 2);
+    SCOPED_TRACE(fmt::format("{} ({} blocks)", srv::block_type_name(t), count));
+    EXPECT_GT(count, 0U);  // a CPU with a program: every type is there
+    std::uint16_t error = 0;
+    const auto list = list_of_type(*c_, t, &error);
+    ASSERT_TRUE(list);
+    ASSERT_EQ(error, 0);
+    ASSERT_EQ(list->size(), 4U * count);
+    for (std::size_t k = 0; k < count; ++k) {
+      const std::uint16_t n = w16(*list, 4 * k);
+      SCOPED_TRACE(fmt::format("{} {}", srv::block_type_name(t), n));
+      const auto bi = ud_transact(
+          *c_, ud_request(0x90, 3, 3, type_ascii_hex(t) + ascii_hex(fmt::format("{:05}A", n))));
+      ASSERT_TRUE(bi);
+      ASSERT_EQ(bi->error, 0);
+      ASSERT_EQ(bi->payload.size(), 78U);
+      EXPECT_EQ(u8(bi->payload[11]), t);                       // sub block type
+      EXPECT_EQ(w16(bi->payload, 12), n);                      // number
+      EXPECT_EQ(u8(bi->payload[10]), u8((*list)[4 * k + 3]));  // language as listed
+      const auto file = upload(*c_, t, n, &error);
+      ASSERT_TRUE(file);
+      ASSERT_EQ(error, 0);
+      srv::block_meta meta;
+      std::string why;
+      ASSERT_TRUE(srv::mc7_header_to_meta(*file, meta, why)) << why;
+      EXPECT_EQ(meta.type, t);
+      EXPECT_EQ(meta.number, n);
+      EXPECT_EQ(meta.load_memory_length, file->size());
+      EXPECT_EQ(w32(bi->payload, 14), file->size());     // info: load memory length
+      EXPECT_EQ(w16(bi->payload, 40), meta.mc7_length);  // info: MC7 code length
+      ++total;
+    }
+  }
+  EXPECT_EQ(total, 3U + 2 + 3 + 3 + 12 + 71 + 14);
+}
+
+TEST_F(services, the_sample_programs_blocks_carry_their_names_and_shape) {
+  start();
+  struct want {
+    std::uint8_t type;
+    std::uint16_t number;
+    const char* name;
+    std::uint32_t load_memory;
+  };
+  // OB1's shape is the captured OB1's (tia_s300_goOnline.pcapng frame 134: 324 bytes).
+  for (const want& w :
+       {want{srv::block_type::ob, 1, "CYCLE", 324}, want{srv::block_type::ob, 35, "CYC_INT5", 148},
+        want{srv::block_type::ob, 100, "COMPLETE", 122}, want{srv::block_type::fb, 1, "MOTOR", 470},
+        want{srv::block_type::fb, 2, "TEMPCTRL", 686}, want{srv::block_type::fc, 1, "INIT", 144},
+        want{srv::block_type::fc, 2, "SCALE", 212}, want{srv::block_type::fc, 3, "ALARMS", 210}}) {
+    SCOPED_TRACE(w.name);
+    const auto bi = ud_transact(
+        *c_, ud_request(0x90, 3, 3,
+                        type_ascii_hex(w.type) + ascii_hex(fmt::format("{:05}A", w.number))));
+    ASSERT_TRUE(bi);
+    ASSERT_EQ(bi->payload.size(), 78U);
+    EXPECT_EQ(w16(bi->payload, 4), 0x2200);  // as the captured OB1, DB1, FB1 (goOnline 134-140)
+    EXPECT_EQ(w32(bi->payload, 14), w.load_memory);
+    EXPECT_EQ(text(bi->payload, 42, 8), "protos7");
+    EXPECT_EQ(text(bi->payload, 50, 8), "SAMPLE");
+    EXPECT_EQ(text(bi->payload, 58, 8), w.name);
+  }
+}
+
+TEST_F(services, a_cpu_without_blocks_of_a_type_answers_d20e) {
+  auto p = std::make_shared<srv::plc_profile>(srv::parse_profile(
+      R"({"format": "protos7-profile", "version": 1,
+          "identity": {"order_number": "6ES7 315-2EH14-0AB0", "module_name": "m",
+                       "serial_number": "s"},
+          "szl": [], "blocks": [{"type": "OB", "number": 1}]})",
+      "t.json"));
+  start(480, p);
+  std::uint16_t error = 0;
+  ASSERT_TRUE(list_of_type(*c_, srv::block_type::fc, &error));
+  EXPECT_EQ(error, 0xD20E);
+  ASSERT_TRUE(list_of_type(*c_, srv::block_type::ob, &error));
+  EXPECT_EQ(error, 0);
 }
 
 // --- protection --------------------------------------------------------------------------------

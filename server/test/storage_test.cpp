@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 
 #include "protos7/server/app.hpp"
 #include "protos7/server/storage.hpp"
@@ -126,12 +127,22 @@ TEST(storage, sample_plc_is_created_from_the_embedded_seed) {
   ASSERT_NE(mem.find_db(200), nullptr);
   const auto db200 = mem.find_db(200)->bytes();
   EXPECT_EQ(p7test::to_hex(db200.first(24)), "000001001411" "476f50726f746f5337456d756c61746f7200");
+  // The sample program's instance DBs and the watch table DB (issue #13).
+  const std::pair<std::uint16_t, std::size_t> program_dbs[] = {
+      {10, 16}, {11, 16}, {20, 22}, {100, 40}};
+  for (const auto& [n, size] : program_dbs) {
+    ASSERT_NE(mem.find_db(n), nullptr) << n;
+    EXPECT_EQ(mem.find_db(n)->size(), size) << n;
+  }
+  const auto db100 = mem.find_db(100)->bytes();
+  EXPECT_EQ(p7test::to_hex(db100.subspan(4, 2)), "0200");                 // Level INT 512
+  EXPECT_EQ(p7test::to_hex(db100.subspan(22, 9)), "100770726f746f7337");  // STRING[16] "protos7"
   const catalog c = load_catalog(opt.data_dir + "/protos7.db");
-  EXPECT_EQ(c.state_count(), 3U + 6 * 2);  // MachineStatus' three, TRUE/FALSE of each BOOL
+  EXPECT_EQ(c.state_count(), 3U + 17 * 2);  // MachineStatus' three, TRUE/FALSE of each BOOL
   // A second start reuses the files.
   plc_memory again{area_sizes{}};
   prepare_storage(opt, again);
-  EXPECT_EQ(again.dbs().size(), 3U);
+  EXPECT_EQ(again.dbs().size(), 7U);  // DB1, DB2, DB10, DB11, DB20, DB100, DB200
 }
 
 TEST(storage, explicit_missing_sqlite_path_is_an_error) {

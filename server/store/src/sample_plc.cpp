@@ -2,6 +2,9 @@
 // dashboard.png): MachineStatus INT at 0 with its named states, TestVar 2.0, Flags_Machine In
 // Critical 3.0, MachineName STRING[20] at 4, MachineConditions_maintenance/_warning 26.0/26.1.
 // BOOLs are LIST variables with TRUE/FALSE buttons, as goprotos7's dbtool creates them.
+// DB10 and DB11 are the instance DBs of FB1 MOTOR, DB20 that of FB2 TEMPCTRL (the bundled
+// profile's program blocks, docs/PROFILE.md), DB100 a watch table's variables of every everyday
+// type.
 #include "protos7/store/goprotos7_db.hpp"
 
 namespace protos7::store {
@@ -69,13 +72,48 @@ catalog sample_catalog() {
       {23, 200, "MachineName", "STRING[20]", 4, 0, "Machine name", s("GoProtoS7Emulator")},
       {24, 200, "MachineConditions_maintenance", "BOOL", 26, 0, "maintenance", b(false)},
       {25, 200, "MachineConditions_warning", "BOOL", 26, 1, "warning", b(false)},
+      // DB10, DB11: instance DBs of FB1 MOTOR (IN, OUT, then STAT, as Step 7 lays them out).
+      {30, 10, "Start", "BOOL", 0, 0, "Conveyor motor: start command", b(false)},
+      {31, 10, "Stop", "BOOL", 0, 1, "Conveyor motor: stop command", b(false)},
+      {32, 10, "SpeedSetpoint", "INT", 2, 0, "Conveyor motor: speed setpoint (rpm)", i(1450)},
+      {33, 10, "Running", "BOOL", 4, 0, "Conveyor motor: running", b(true)},
+      {34, 10, "Fault", "BOOL", 4, 1, "Conveyor motor: fault", b(false)},
+      {35, 10, "SpeedActual", "INT", 6, 0, "Conveyor motor: actual speed (rpm)", i(1447)},
+      {36, 10, "RunHours", "DINT", 8, 0, "Conveyor motor: operating hours", i(1834)},
+      {37, 10, "Starts", "DINT", 12, 0, "Conveyor motor: number of starts", i(412)},
+      {40, 11, "Start", "BOOL", 0, 0, "Pump motor: start command", b(false)},
+      {41, 11, "Stop", "BOOL", 0, 1, "Pump motor: stop command", b(false)},
+      {42, 11, "SpeedSetpoint", "INT", 2, 0, "Pump motor: speed setpoint (rpm)", i(2900)},
+      {43, 11, "Running", "BOOL", 4, 0, "Pump motor: running", b(false)},
+      {44, 11, "Fault", "BOOL", 4, 1, "Pump motor: fault", b(false)},
+      {45, 11, "SpeedActual", "INT", 6, 0, "Pump motor: actual speed (rpm)", i(0)},
+      {46, 11, "RunHours", "DINT", 8, 0, "Pump motor: operating hours", i(977)},
+      {47, 11, "Starts", "DINT", 12, 0, "Pump motor: number of starts", i(128)},
+      // DB20: instance DB of FB2 TEMPCTRL (called by OB35).
+      {50, 20, "Setpoint", "REAL", 0, 0, "Oven temperature setpoint (C)", r(180.0)},
+      {51, 20, "Actual", "REAL", 4, 0, "Oven temperature (C)", r(178.5)},
+      {52, 20, "Auto", "BOOL", 8, 0, "Automatic mode", b(true)},
+      {53, 20, "Output", "REAL", 10, 0, "Heater output (%)", r(42.0)},
+      {54, 20, "Gain", "REAL", 14, 0, "Proportional gain", r(2.5)},
+      {55, 20, "ResetTime", "TIME", 18, 0, "Integral time", i(20000)},
+      // DB100: a watch table's worth of variables, one of each everyday type.
+      {60, 100, "Lamp", "BOOL", 0, 0, "Signal lamp", b(true)},
+      {61, 100, "Horn", "BOOL", 0, 1, "Horn", b(false)},
+      {62, 100, "Mode", "BYTE", 1, 0, "Operating mode (1 manual, 2 auto)", i(2)},
+      {63, 100, "Status", "WORD", 2, 0, "Status word", i(0x0011)},
+      {64, 100, "Level", "INT", 4, 0, "Tank level (mm)", i(512)},
+      {65, 100, "Mask", "DWORD", 6, 0, "Enable mask", i(0x0000FFFF)},
+      {66, 100, "Cycles", "DINT", 10, 0, "Machine cycles", i(98765)},
+      {67, 100, "Flow", "REAL", 14, 0, "Flow (m3/h)", r(12.5)},
+      {68, 100, "Uptime", "TIME", 18, 0, "Time since start", i(3600000)},
+      {69, 100, "Operator", "STRING[16]", 22, 0, "Operator on shift", s("protos7")},
   };
   catalog c;
   for (const sample_row& row : rows) c.variables.push_back(make(row));
   c.variables[10].states = {{"Idle", list_kind::integer, 0, 0},
                             {"Running", list_kind::integer, 1, 0},
                             {"Critical", list_kind::integer, 2, 0}};
-  c.declared_sizes = {{1, 256}, {2, 64}, {200, 64}};
+  c.declared_sizes = {{1, 256}, {2, 64}, {10, 16}, {11, 16}, {20, 22}, {100, 40}, {200, 64}};
   return c;
 }
 

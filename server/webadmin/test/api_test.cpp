@@ -237,10 +237,11 @@ TEST_F(webadmin_api, unknown_endpoints_get_a_json_404) {
 TEST_F(webadmin_api, dbs_lists_every_db_with_its_variable_count) {
   const resp r = get("/api/dbs");
   ASSERT_EQ(r.status, 200);
-  ASSERT_EQ(r.body["dbs"].size(), 3U);
+  // The sample PLC: DB1, DB2, DB10, DB11, DB20, DB100, DB200 (server/store/src/sample_plc.cpp).
+  ASSERT_EQ(r.body["dbs"].size(), 7U);
   EXPECT_EQ(r.body["dbs"][0], (json{{"number", 1}, {"name", "DB1"}, {"size", 256}, {"variables", 7}}));
-  EXPECT_EQ(r.body["dbs"][2]["number"], 200);
-  EXPECT_EQ(r.body["dbs"][2]["variables"], 6);
+  EXPECT_EQ(r.body["dbs"][6]["number"], 200);
+  EXPECT_EQ(r.body["dbs"][6]["variables"], 6);
 }
 
 TEST_F(webadmin_api, db_get_shows_variables_with_addresses_values_and_states) {
@@ -301,7 +302,7 @@ TEST_F(webadmin_api, db_create_refuses_bad_input_with_a_message) {
     EXPECT_EQ(r.error(), b.error) << b.body.dump();
   }
   EXPECT_FALSE(file_exists(dir + "/DB5.bin"));
-  EXPECT_EQ(get("/api/dbs").body["dbs"].size(), 3U);
+  EXPECT_EQ(get("/api/dbs").body["dbs"].size(), 7U);
 }
 
 TEST_F(webadmin_api, unknown_or_invalid_db_numbers_are_404) {
@@ -459,7 +460,7 @@ TEST_F(webadmin_api, names_with_sql_metacharacters_are_refused_and_change_nothin
                       {{"name", "D"}, {"type", "INT"}, {"byte_offset", 40}, {"description", "'; DROP TABLE db_variables; --"}});
   ASSERT_EQ(d.status, 201);
   const auto c = protos7::server::load_catalog(dir + "/protos7.db");
-  EXPECT_EQ(c.variables.size(), 17U);
+  EXPECT_EQ(c.variables.size(), 49U);  // the sample PLC's 48 and D
   EXPECT_EQ(get("/api/dbs/200").body["variables"][6]["description"], "'; DROP TABLE db_variables; --");
 }
 
@@ -700,7 +701,7 @@ TEST_F(webadmin_api, plc_shows_identity_mode_and_clock_and_switches_mode) {
   EXPECT_EQ(r.body["mode"], "RUN");
   EXPECT_FALSE(r.body["identity"]["order_number"].get<std::string>().empty());
   EXPECT_EQ(r.body["s7"]["port"], srv->port());
-  EXPECT_EQ(r.body["dbs"], 3);
+  EXPECT_EQ(r.body["dbs"], 7);  // the sample PLC's DBs
   EXPECT_EQ(r.body["clock"].get<std::string>().size(), 23U);
   r = put("/api/plc/mode", {{"mode", "STOP"}});
   ASSERT_EQ(r.status, 200);
@@ -781,7 +782,7 @@ TEST_F(webadmin_api, state_changing_requests_need_the_csrf_header) {
   EXPECT_EQ(wrap(c.Put("/api/plc/mode", R"({"mode":"STOP"})", "application/json")).status, 403);
   // A form post (what a cross-site page can send without a preflight) is refused too.
   EXPECT_EQ(wrap(c.Post("/api/dbs", "number=5&size=10", "application/x-www-form-urlencoded")).status, 403);
-  EXPECT_EQ(get("/api/dbs").body["dbs"].size(), 3U);
+  EXPECT_EQ(get("/api/dbs").body["dbs"].size(), 7U);
   EXPECT_EQ(get("/api/plc").body["mode"], "RUN");
   EXPECT_EQ(to_hex(s7_read(200, 0, 2)), "0000");
 }

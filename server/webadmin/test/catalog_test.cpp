@@ -152,7 +152,7 @@ TEST(catalog_store, reads_the_sample_plc_with_its_named_states) {
   protos7::server::create_sample_database(path);
   catalog_store s(path);
   const auto l = s.load();
-  EXPECT_EQ(l.variables.size(), 16U);
+  EXPECT_EQ(l.variables.size(), 48U);
   EXPECT_TRUE(l.skipped.empty());
   const auto it = std::find_if(l.variables.begin(), l.variables.end(), [](const var_def& v) { return v.name == "MachineStatus"; });
   ASSERT_NE(it, l.variables.end());
@@ -176,8 +176,9 @@ TEST(catalog_store, writes_rows_that_storage_cpp_renders_back) {
     id = s.insert_variable(v, iv);  // bound parameters: stored as text, nothing executed
     s.set_db_size(9, 128);
   }
-  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM db_variables"), 17);
-  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM static_var_definitions"), 15 + 2);
+  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM db_variables"), 49);
+  // MachineStatus' three states, TRUE/FALSE of the sample's 17 BOOLs, the new Off/On.
+  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM static_var_definitions"), 3 + 17 * 2 + 2);
   const auto c = protos7::server::load_catalog(path);
   const auto img = protos7::server::render_db(c, 2);
   ASSERT_GE(img.size(), 42U);
@@ -189,8 +190,9 @@ TEST(catalog_store, writes_rows_that_storage_cpp_renders_back) {
     s.delete_variable(id);
     s.delete_db(200);
   }
-  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM db_variables"), 10);
-  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM static_var_definitions"), 4);  // DB1's two BOOLs
+  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM db_variables"), 42);
+  // TRUE/FALSE of DB1's two BOOLs and of the 11 BOOLs of DB10, DB11, DB20, DB100.
+  EXPECT_EQ(count_rows(path, "SELECT count(*) FROM static_var_definitions"), (2 + 11) * 2);
   EXPECT_EQ(count_rows(path, "SELECT count(*) FROM protos7_db_sizes WHERE db_number = 200"), 0);
 }
 

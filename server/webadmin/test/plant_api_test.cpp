@@ -124,7 +124,7 @@ TEST_F(webadmin_plant, addresses_each_plc_by_name) {
   EXPECT_EQ(get("/api/plcs/press/plc")["mode"], "RUN");
   // The sample PLC's DBs, each PLC its own: a value set on press is not on oven.
   const json dbs = get("/api/plcs/press/dbs");
-  EXPECT_EQ(dbs["dbs"].size(), 3U);
+  EXPECT_EQ(dbs["dbs"].size(), 7U);
   const json before = get("/api/plcs/oven/dbs/1/bytes?offset=0&length=2");
   json db1 = get("/api/plcs/press/dbs/1");
   std::int64_t id = 0;
