@@ -1,6 +1,7 @@
 // Codec throughput: decode + validate, and encode, per PDU.
 //
-//   ./build-release/bench/codec_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   ./build-release/bench/codec_bench --benchmark_repetitions=5
+//   --benchmark_report_aggregates_only=true
 //
 // Inputs: every TPKT frame of s7comm_varservice_libnodavedemo_bench.pcap (10 k PDUs of a real
 // libnodave session), and synthetic Read Var jobs of 1 and 20 S7ANY items.

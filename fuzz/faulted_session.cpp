@@ -15,16 +15,19 @@ namespace {
 
 constexpr std::array<const char*, 6> rule_sets{
     R"({"rules": [{"when": {"function": "read_var", "db": 1}, "do": {"item_return_code": "0x0A"}},
-                  {"when": {"function": "write_var", "area": "m"}, "do": {"item_return_code": "0x05"}}]})",
+                  {"when": {"function": "write_var", "area": "m"}, "do": {"item_return_code":
+                    "0x05"}}]})",
     R"({"rules": [{"do": {"wrong_pdu_ref": true, "cotp_segment": 5, "duplicate": true}}]})",
     R"({"rules": [{"when": {"function": "userdata"}, "do": {"header_error": "0xD401"}},
                   {"do": {"header_error": "0x8500", "tcp_segment": 3}}]})",
     R"({"rules": [{"when": {"function": "setup_communication"}, "do": {"clamp_pdu": 64}},
                   {"when": {"every": 3}, "do": {"stop": true, "pdu_ref": 7}}]})",
     R"({"rules": [{"when": {"every": 2}, "do": {"no_reply": true}},
-                  {"when": {"event": "connect"}, "do": {"delay_ms": 5, "trickle": {"bytes": 2, "interval_ms": 1}}}]})",
+                  {"when": {"event": "connect"}, "do": {"delay_ms": 5, "trickle": {"bytes": 2,
+                    "interval_ms": 1}}}]})",
     R"({"seed": 3, "rules": [{"when": {"probability": 0.3}, "do": {"cotp_dr": "0x80"}},
-                             {"when": {"function": "read_var"}, "do": {"item_return_code": "0x05"}}]})",
+                             {"when": {"function": "read_var"}, "do": {"item_return_code":
+                               "0x05"}}]})",
 };
 
 }  // namespace

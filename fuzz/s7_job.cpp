@@ -19,7 +19,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace protos7::fuzz;
-  fuzz_rosctr(data, size, s7::rosctr::job,
-              [](const s7::message& m, const s7::decode_options& opt, bytes /*in*/) { check_job(m, opt); });
+  fuzz_rosctr(
+      data, size, s7::rosctr::job,
+      [](const s7::message& m, const s7::decode_options& opt, bytes /*in*/) { check_job(m, opt); });
   return 0;
 }

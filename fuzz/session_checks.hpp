@@ -38,7 +38,8 @@ struct plc_fixture {
     cfg.abort_on_bad_reply = true;  // the session's own self-check aborts: a crash here
     mem = std::make_unique<server::plc_memory>(cfg.areas);
     for (const std::uint16_t n : std::array<std::uint16_t, 3>{1, 2, 200})
-      mem->add_db(std::make_unique<server::data_block>(n, std::vector<std::byte>(n == 2 ? 1024 : 64), ""));
+      mem->add_db(
+          std::make_unique<server::data_block>(n, std::vector<std::byte>(n == 2 ? 1024 : 64), ""));
     plc = std::make_unique<server::plc_state>(cfg, *mem);
   }
 };

@@ -38,16 +38,16 @@ void check_result(const ud_c::result<T>& r, std::size_t origin_size) {
 
 inline void check_tis_lists(bytes data, const std::byte* origin, std::size_t origin_size) {
   namespace tis = ud_s7::tis;
-  for (const tis::list_kind kind : {tis::list_kind::addresses, tis::list_kind::values,
-                                    tis::list_kind::addresses_and_values,
-                                    tis::list_kind::return_codes}) {
+  for (const tis::list_kind kind :
+       {tis::list_kind::addresses, tis::list_kind::values, tis::list_kind::addresses_and_values,
+        tis::list_kind::return_codes}) {
     const auto l = tis::parse_item_list(data, kind, origin);
     check_result(l, origin_size);
     if (!l) continue;
-    FUZZ_CHECK(l->addresses.size() == (kind == tis::list_kind::addresses ||
-                                               kind == tis::list_kind::addresses_and_values
-                                           ? std::size_t{l->count} * tis::item_address_length
-                                           : 0));
+    FUZZ_CHECK(l->addresses.size() ==
+               (kind == tis::list_kind::addresses || kind == tis::list_kind::addresses_and_values
+                    ? std::size_t{l->count} * tis::item_address_length
+                    : 0));
     tis::address_iterator ai{l->addresses, origin};
     tis::item_address a;
     std::size_t n = 0;
@@ -72,8 +72,8 @@ inline void check_tis(bytes payload, const std::byte* origin, std::size_t origin
   if (f) {
     FUZZ_CHECK(within(f->param, payload) && within(f->data, payload));
     FUZZ_CHECK(f->param.size() + f->data.size() + tis::frame_head_length == payload.size());
-    FUZZ_CHECK(writes_back([&](ud_c::writer& w) { tis::write_frame(w, f->param, f->data); },
-                           payload));
+    FUZZ_CHECK(
+        writes_back([&](ud_c::writer& w) { tis::write_frame(w, f->param, f->data); }, payload));
   }
   const auto jp = tis::parse_job_param(payload, origin);
   check_result(jp, origin_size);
@@ -84,7 +84,8 @@ inline void check_tis(bytes payload, const std::byte* origin, std::size_t origin
   for (const std::uint8_t sub : {tis::sub::enable_job, tis::sub::delete_job, tis::sub::flash_led}) {
     const auto j = tis::parse_job_ref(sub, payload, origin);
     check_result(j, origin_size);
-    if (j) FUZZ_CHECK(writes_back([&](ud_c::writer& w) { tis::write_job_ref(w, sub, *j); }, payload));
+    if (j)
+      FUZZ_CHECK(writes_back([&](ud_c::writer& w) { tis::write_job_ref(w, sub, *j); }, payload));
   }
   const auto jl = tis::parse_job_list(payload, origin);
   FUZZ_CHECK(jl.ok() == (payload.size() % tis::job_entry_length == 0));
@@ -97,8 +98,8 @@ inline void check_tis(bytes payload, const std::byte* origin, std::size_t origin
     std::size_t n = 0;
     while (tis::block_status_line_at(*b, n, l)) ++n;
     FUZZ_CHECK(n == b->line_count);
-    FUZZ_CHECK(writes_back([&](ud_c::writer& w) { tis::write_block_status_request(w, *b); },
-                           payload));
+    FUZZ_CHECK(
+        writes_back([&](ud_c::writer& w) { tis::write_block_status_request(w, *b); }, payload));
   }
 }
 
@@ -127,8 +128,9 @@ inline void check_alarm_messages(bytes payload, const std::byte* origin, std::si
     alarm::dataset_iterator it{*q, origin};
     alarm::query_dataset d;
     std::size_t bytes_walked = 0;
-    while (it.next(d)) bytes_walked += 12 + d.timestamp_coming.size() + d.value_coming.size() +
-                                        d.timestamp_going.size() + d.value_going.size();
+    while (it.next(d))
+      bytes_walked += 12 + d.timestamp_coming.size() + d.value_coming.size() +
+                      d.timestamp_going.size() + d.value_going.size();
     FUZZ_CHECK(bytes_walked == q->datasets.size());
   }
 }
@@ -137,17 +139,18 @@ inline void check_alarm(bytes payload, const std::byte* origin, std::size_t orig
   namespace alarm = ud_s7::alarm;
   const auto s = alarm::parse_subscription(payload, origin);
   check_result(s, origin_size);
-  if (s) FUZZ_CHECK(writes_back([&](ud_c::writer& w) { alarm::write_subscription(w, *s); }, payload));
+  if (s)
+    FUZZ_CHECK(writes_back([&](ud_c::writer& w) { alarm::write_subscription(w, *s); }, payload));
   const auto a = alarm::parse_subscription_answer(payload, origin);
   check_result(a, origin_size);
   if (a)
-    FUZZ_CHECK(writes_back([&](ud_c::writer& w) { alarm::write_subscription_answer(w, *a); },
-                           payload));
+    FUZZ_CHECK(
+        writes_back([&](ud_c::writer& w) { alarm::write_subscription_answer(w, *a); }, payload));
   const auto d = alarm::parse_diagnostic_message(payload, origin);
   FUZZ_CHECK(d.ok() == (payload.size() == alarm::diagnostic_message_length));
   if (d)
-    FUZZ_CHECK(writes_back([&](ud_c::writer& w) { alarm::write_diagnostic_message(w, *d); },
-                           payload));
+    FUZZ_CHECK(
+        writes_back([&](ud_c::writer& w) { alarm::write_diagnostic_message(w, *d); }, payload));
   check_alarm_messages(payload, origin, origin_size);
 }
 
@@ -164,7 +167,8 @@ inline void check_cyclic(bytes payload, const std::byte* origin, std::size_t ori
   }
   const auto u = cyclic::parse_unsubscribe(payload, origin);
   FUZZ_CHECK(u.ok() == (payload.size() == cyclic::unsubscribe_length));
-  if (u) FUZZ_CHECK(writes_back([&](ud_c::writer& w) { cyclic::write_unsubscribe(w, *u); }, payload));
+  if (u)
+    FUZZ_CHECK(writes_back([&](ud_c::writer& w) { cyclic::write_unsubscribe(w, *u); }, payload));
 }
 
 inline void check_ud_layouts(bytes payload, const std::byte* origin, std::size_t origin_size) {

@@ -21,6 +21,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace protos7::fuzz;
   fuzz_rosctr(data, size, s7::rosctr::userdata,
-              [](const s7::message& m, const s7::decode_options& /*opt*/, bytes in) { check_userdata(m, in); });
+              [](const s7::message& m, const s7::decode_options& /*opt*/, bytes in) {
+                check_userdata(m, in);
+              });
   return 0;
 }

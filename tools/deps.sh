@@ -11,7 +11,8 @@ pkgs=(build-essential cmake ninja-build pkg-config
       libpcap-dev libgtest-dev libcli11-dev libfmt-dev libsqlite3-dev
       libcpp-httplib-dev nlohmann-json3-dev libbenchmark-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(clang libclang-rt-14-dev tshark python3 nmap nodejs zip unzip chromium sqlite3
+  pkgs+=(clang clang-format clang-tidy libclang-rt-14-dev tshark python3 nmap nodejs zip unzip
+         chromium sqlite3
          podman runc catatonit python3-prometheus-client python3-yaml curl man-db)
 fi
 

@@ -121,7 +121,9 @@ struct target {
   std::exit(1);
 }
 
-std::string errno_text(const char* call) { return std::string(call) + ": " + std::strerror(errno); }
+std::string errno_text(const char* call) {
+  return std::string(call) + ": " + std::strerror(errno);
+}
 
 options parse_args(int argc, char** argv) {
   options o;
@@ -140,21 +142,36 @@ options parse_args(int argc, char** argv) {
       if (errno != 0 || end == v || *end != '\0' || d < 0) usage("bad number");
       return d;
     };
-    if (a == "--host") o.host = v;
-    else if (a == "--port") o.port = static_cast<std::uint16_t>(num());
-    else if (a == "--connections") o.connections = static_cast<unsigned>(num());
-    else if (a == "--inflight") o.inflight = static_cast<unsigned>(num());
-    else if (a == "--duration") o.duration_s = num();
-    else if (a == "--warmup") o.warmup_s = num();
-    else if (a == "--workload") o.workload = v;
-    else if (a == "--pdu") o.pdu = static_cast<std::uint16_t>(num());
-    else if (a == "--rack") o.rack = static_cast<unsigned>(num());
-    else if (a == "--slot") o.slot = static_cast<unsigned>(num());
-    else if (a == "--threads") o.threads = static_cast<unsigned>(num());
-    else if (a == "--server-pid") o.server_pid = static_cast<long>(num());
-    else if (a == "--plant") o.plant = v;
-    else if (a == "--interval-ms") o.interval_ms = num();
-    else usage("unknown option");
+    if (a == "--host")
+      o.host = v;
+    else if (a == "--port")
+      o.port = static_cast<std::uint16_t>(num());
+    else if (a == "--connections")
+      o.connections = static_cast<unsigned>(num());
+    else if (a == "--inflight")
+      o.inflight = static_cast<unsigned>(num());
+    else if (a == "--duration")
+      o.duration_s = num();
+    else if (a == "--warmup")
+      o.warmup_s = num();
+    else if (a == "--workload")
+      o.workload = v;
+    else if (a == "--pdu")
+      o.pdu = static_cast<std::uint16_t>(num());
+    else if (a == "--rack")
+      o.rack = static_cast<unsigned>(num());
+    else if (a == "--slot")
+      o.slot = static_cast<unsigned>(num());
+    else if (a == "--threads")
+      o.threads = static_cast<unsigned>(num());
+    else if (a == "--server-pid")
+      o.server_pid = static_cast<long>(num());
+    else if (a == "--plant")
+      o.plant = v;
+    else if (a == "--interval-ms")
+      o.interval_ms = num();
+    else
+      usage("unknown option");
     if (a == "--connections") o.connections_given = true;
   }
   if (!o.plant.empty() && !o.connections_given) o.connections = 1;  // per PLC
@@ -178,35 +195,27 @@ constexpr std::uint8_t area_m = 0x83;
 constexpr std::uint8_t area_c = 0x1C;
 constexpr std::uint8_t area_t = 0x1D;
 
-constexpr std::uint8_t ts(s7::transport_size t) noexcept { return static_cast<std::uint8_t>(t); }
+constexpr std::uint8_t ts(s7::transport_size t) noexcept {
+  return static_cast<std::uint8_t>(t);
+}
 
 std::vector<s7::any_address> workload_items(const std::string& name) {
   using T = s7::transport_size;
   if (name == "single") return {{ts(T::byte), 16, 1, area_db, 0}};
   if (name == "hmi")
     return {
-        {ts(T::byte), 16, 1, area_db, 0},
-        {ts(T::word), 2, 1, area_db, 20 * 8},
-        {ts(T::real), 3, 1, area_db, 100 * 8},
-        {ts(T::int_), 1, 200, area_db, 0},
-        {ts(T::byte), 3, 0, area_m, 10 * 8},
-        {ts(T::word), 1, 0, area_i, 0},
-        {ts(T::byte), 5, 0, area_q, 4 * 8},
-        {ts(T::bit), 1, 1, area_db, 30 * 8 + 3},
-        {ts(T::counter), 2, 0, area_c, 0},
-        {ts(T::timer), 2, 0, area_t, 0},
+        {ts(T::byte), 16, 1, area_db, 0},      {ts(T::word), 2, 1, area_db, 20 * 8},
+        {ts(T::real), 3, 1, area_db, 100 * 8}, {ts(T::int_), 1, 200, area_db, 0},
+        {ts(T::byte), 3, 0, area_m, 10 * 8},   {ts(T::word), 1, 0, area_i, 0},
+        {ts(T::byte), 5, 0, area_q, 4 * 8},    {ts(T::bit), 1, 1, area_db, 30 * 8 + 3},
+        {ts(T::counter), 2, 0, area_c, 0},     {ts(T::timer), 2, 0, area_t, 0},
     };
   return {
-      {ts(T::byte), 16, 1, area_db, 0},
-      {ts(T::word), 2, 1, area_db, 20 * 8},
-      {ts(T::real), 3, 2, area_db, 100 * 8},
-      {ts(T::byte), 3, 0, area_m, 10 * 8},
-      {ts(T::word), 1, 0, area_i, 0},
-      {ts(T::byte), 5, 0, area_q, 4 * 8},
-      {ts(T::bit), 1, 1, area_db, 30 * 8 + 3},
-      {ts(T::counter), 2, 0, area_c, 0},
-      {ts(T::timer), 2, 0, area_t, 0},
-      {ts(T::dword), 4, 2, area_db, 500 * 8},
+      {ts(T::byte), 16, 1, area_db, 0},        {ts(T::word), 2, 1, area_db, 20 * 8},
+      {ts(T::real), 3, 2, area_db, 100 * 8},   {ts(T::byte), 3, 0, area_m, 10 * 8},
+      {ts(T::word), 1, 0, area_i, 0},          {ts(T::byte), 5, 0, area_q, 4 * 8},
+      {ts(T::bit), 1, 1, area_db, 30 * 8 + 3}, {ts(T::counter), 2, 0, area_c, 0},
+      {ts(T::timer), 2, 0, area_t, 0},         {ts(T::dword), 4, 2, area_db, 500 * 8},
   };
 }
 
@@ -267,13 +276,16 @@ cotp::tpdu recv_tpdu(int fd, std::vector<std::byte>& buf) {
   recv_exact(fd, buf.data(), 4);
   const auto m = codec::tpkt::measure(buf);
   if (m.status == codec::tpkt::frame_status::invalid) die("bad TPKT header from the server");
-  const std::size_t len = (std::to_integer<std::size_t>(buf[2]) << 8U) | std::to_integer<std::size_t>(buf[3]);
+  const std::size_t len =
+      (std::to_integer<std::size_t>(buf[2]) << 8U) | std::to_integer<std::size_t>(buf[3]);
   buf.resize(len);
   recv_exact(fd, buf.data() + 4, len - 4);
   const auto f = codec::tpkt::parse(buf);
   if (!f) die("bad TPKT frame from the server");
   const auto t = cotp::parse(f->payload, buf.data());
-  if (!t) die(std::string("bad COTP TPDU from the server: ") + std::string(codec::to_string(t.err().code)));
+  if (!t)
+    die(std::string("bad COTP TPDU from the server: ") +
+        std::string(codec::to_string(t.err().code)));
   return *t;
 }
 
@@ -312,7 +324,8 @@ int connect_and_setup(const options& o, const target& t, std::uint16_t src_ref, 
   w.u8(0);  // TPKT header, patched below
   w.u8(0);
   w.u16be(0);
-  cotp::write_connect(w, {cotp::tpdu_type::cr, 0, src_ref, 0, codec::bytes{params.data(), pw.size()}});
+  cotp::write_connect(w,
+                      {cotp::tpdu_type::cr, 0, src_ref, 0, codec::bytes{params.data(), pw.size()}});
   const auto n = w.finish();
   if (!n) die("internal: CR does not fit");
   codec::writer hw{std::span<std::byte>(cr).first(4)};
@@ -326,14 +339,15 @@ int connect_and_setup(const options& o, const target& t, std::uint16_t src_ref, 
   // Setup Communication.
   std::array<std::byte, s7::setup_communication_length> sp{};
   codec::writer sw{sp};
-  s7::write_setup_communication(
-      sw, {0, static_cast<std::uint16_t>(o.inflight), static_cast<std::uint16_t>(o.inflight), o.pdu});
+  s7::write_setup_communication(sw, {0, static_cast<std::uint16_t>(o.inflight),
+                                     static_cast<std::uint16_t>(o.inflight), o.pdu});
   send_all(fd, job_frame(sp, 0xFFFF));
   const cotp::tpdu dt = recv_tpdu(fd, buf);
   if (dt.type != cotp::tpdu_type::dt || !dt.eot) die("Setup Communication: no DT answer");
   s7::message m;
   if (const codec::error e = s7::decode(dt.user_data, m, buf.data()))
-    die(std::string("Setup Communication answer does not decode: ") + std::string(codec::to_string(e.code)));
+    die(std::string("Setup Communication answer does not decode: ") +
+        std::string(codec::to_string(e.code)));
   if (m.p.hdr.type != s7::rosctr::ack_data || m.p.hdr.error() != 0 || m.prm.fn != 0xF0)
     die("Setup Communication refused");
   got = {m.prm.setup.pdu_length, m.prm.setup.max_amq_calling, m.prm.setup.max_amq_called};
@@ -510,7 +524,8 @@ class worker {
       epoll_event ev{};
       ev.events = EPOLLIN;
       ev.data.u64 = i;
-      if (::epoll_ctl(ep_, EPOLL_CTL_ADD, conns_[i]->fd, &ev) != 0) return fail(errno_text("epoll_ctl"));
+      if (::epoll_ctl(ep_, EPOLL_CTL_ADD, conns_[i]->fd, &ev) != 0)
+        return fail(errno_text("epoll_ctl"));
     }
     const auto now = clock_type::now();
     if (polling()) {
@@ -534,7 +549,8 @@ class worker {
       for (int i = 0; i < n && st_->fatal.empty(); ++i) {
         connection& c = *conns_[events[static_cast<std::size_t>(i)].data.u64];
         if ((events[static_cast<std::size_t>(i)].events & EPOLLOUT) != 0 && !flush(c)) break;
-        if ((events[static_cast<std::size_t>(i)].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) on_readable(c);
+        if ((events[static_cast<std::size_t>(i)].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0)
+          on_readable(c);
       }
     }
     ::close(ep_);
@@ -587,7 +603,8 @@ class worker {
   // Sends what is queued; arms EPOLLOUT if the socket is full. False on a fatal error.
   bool flush(connection& c) {
     while (c.tx_sent < c.tx.size()) {
-      const ssize_t n = ::send(c.fd, c.tx.data() + c.tx_sent, c.tx.size() - c.tx_sent, MSG_NOSIGNAL);
+      const ssize_t n =
+          ::send(c.fd, c.tx.data() + c.tx_sent, c.tx.size() - c.tx_sent, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) break;
       if (n < 0) {
@@ -629,7 +646,8 @@ class worker {
     while (c.rx_len - pos >= 4) {
       const codec::bytes rest{c.rx.data() + pos, c.rx_len - pos};
       const auto m = codec::tpkt::measure(rest);
-      if (m.status == codec::tpkt::frame_status::invalid) return fail("bad TPKT header in an answer");
+      if (m.status == codec::tpkt::frame_status::invalid)
+        return fail("bad TPKT header in an answer");
       if (m.status == codec::tpkt::frame_status::need_more) break;
       if (!on_answer(c, rest.first(m.frame_size), now, in_window)) return;
       if (!polling()) {
@@ -655,8 +673,9 @@ class worker {
     if (!t->eot) return fail("answer segmented over several DTs (not supported by s7load)"), false;
     if (const codec::error e = s7::decode(t->user_data, msg_, frame.data()))
       return fail("answer does not decode: " + std::string(codec::to_string(e.code))), false;
-    const auto it = std::find_if(c.inflight.begin(), c.inflight.end(),
-                                 [&](const inflight_job& j) { return j.ref == msg_.p.hdr.pdu_ref; });
+    const auto it = std::find_if(c.inflight.begin(), c.inflight.end(), [&](const inflight_job& j) {
+      return j.ref == msg_.p.hdr.pdu_ref;
+    });
     if (it == c.inflight.end()) return fail("answer with an unknown PDU reference"), false;
     const clock_type::time_point sent = it->sent;
     c.inflight.erase(it);
@@ -715,7 +734,9 @@ double process_cpu_seconds(long pid) {
 double self_cpu_seconds() {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
-  const auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  const auto tv = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
@@ -780,8 +801,10 @@ totals run_load(const options& o, opened& op, const std::vector<std::byte>& requ
   for (std::size_t i = 0; i < op.conns.size(); ++i) groups[i % nthreads].push_back(&op.conns[i]);
   shared_timing timing;
   const auto start = clock_type::now();
-  timing.t0 = start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.warmup_s));
-  timing.t1 = timing.t0 + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.duration_s));
+  timing.t0 = start + std::chrono::duration_cast<clock_type::duration>(
+                          std::chrono::duration<double>(o.warmup_s));
+  timing.t1 = timing.t0 + std::chrono::duration_cast<clock_type::duration>(
+                              std::chrono::duration<double>(o.duration_s));
   const auto interval = std::chrono::duration_cast<clock_type::duration>(
       std::chrono::duration<double, std::milli>(o.interval_ms));
   std::vector<worker_stats> stats(nthreads);
@@ -842,8 +865,8 @@ void report(const options& o, const opened& op, totals& t, std::size_t items, st
               op.uniform ? "" : " (not the same on every connection)");
   std::printf("  %.1f s: %" PRIu64 " answered, %" PRIu64 " with errors: %.0f requests/s\n", t.secs,
               t.ok, t.failed, rps);
-  std::printf("  latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f\n", p50, p90, p99,
-              p999, max_us, mean_us);
+  std::printf("  latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  mean %.1f\n", p50,
+              p90, p99, p999, max_us, mean_us);
   if (t.srv_cpu >= 0)
     std::printf("  server CPU: %.2f s = %.2f us/request; s7load CPU: %.2f s\n", t.srv_cpu,
                 srv_us_per_req, t.cli_cpu);

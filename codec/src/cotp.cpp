@@ -6,11 +6,21 @@ namespace protos7::codec::cotp {
 
 namespace {
 
-constexpr std::uint8_t u8_of(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+constexpr std::uint8_t u8_of(std::byte b) noexcept {
+  return std::to_integer<std::uint8_t>(b);
+}
 
 bool known_type(std::uint8_t t) noexcept {
   switch (t) {
-    case 0x1: case 0x2: case 0x5: case 0x6: case 0x7: case 0x8: case 0xC: case 0xD: case 0xE:
+    case 0x1:
+    case 0x2:
+    case 0x5:
+    case 0x6:
+    case 0x7:
+    case 0x8:
+    case 0xC:
+    case 0xD:
+    case 0xE:
     case 0xF:
       return true;
     default:
@@ -52,40 +62,64 @@ void parse_params(reader& r, tpdu_type type, connection_params& out,
       }
       case param_code::calling_tsap:  // also ER's "invalid TPDU" parameter
         bit = 1;
-        if (type == tpdu_type::er) { bit = -1; break; }
-        if (len == 0 || len > max_tsap_length) { bit = -2; break; }
+        if (type == tpdu_type::er) {
+          bit = -1;
+          break;
+        }
+        if (len == 0 || len > max_tsap_length) {
+          bit = -2;
+          break;
+        }
         out.calling_tsap = v.take(len);
         break;
       case param_code::called_tsap:
         bit = 2;
-        if (len == 0 || len > max_tsap_length) { bit = -2; break; }
+        if (len == 0 || len > max_tsap_length) {
+          bit = -2;
+          break;
+        }
         out.called_tsap = v.take(len);
         break;
       case param_code::checksum:
         bit = 3;
-        if (len != 2) { bit = -2; break; }
+        if (len != 2) {
+          bit = -2;
+          break;
+        }
         out.has_checksum = true;
         out.checksum = v.u16be();
         break;
       case param_code::version:
         bit = 4;
-        if (len != 1) { bit = -2; break; }
+        if (len != 1) {
+          bit = -2;
+          break;
+        }
         out.has_version = true;
         out.version = v.u8();
         break;
       case param_code::additional_options:
         bit = 5;
-        if (len != 1) { bit = -2; break; }
+        if (len != 1) {
+          bit = -2;
+          break;
+        }
         out.has_additional_options = true;
         out.additional_options = v.u8();
         break;
       case param_code::preferred_max_tpdu_size: {
         bit = 6;
         // Wireshark: 1 to 4 octets, value in units of 128 octets.
-        if (len < 1 || len > 4) { bit = -2; break; }
+        if (len < 1 || len > 4) {
+          bit = -2;
+          break;
+        }
         std::uint32_t value = 0;
         for (std::uint8_t i = 0; i < len; ++i) value = (value << 8U) | v.u8();
-        if (value > (0xFFFFFFFFU >> 7U)) { bit = -2; break; }
+        if (value > (0xFFFFFFFFU >> 7U)) {
+          bit = -2;
+          break;
+        }
         out.preferred_max_tpdu_size = value * 128U;
         break;
       }
@@ -117,8 +151,18 @@ void parse_params(reader& r, tpdu_type type, connection_params& out,
 
 bool is_known_dr_reason(std::uint8_t reason) noexcept {
   switch (reason) {
-    case 0x00: case 0x01: case 0x02: case 0x03:
-    case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x87: case 0x88:
+    case 0x00:
+    case 0x01:
+    case 0x02:
+    case 0x03:
+    case 0x80:
+    case 0x81:
+    case 0x82:
+    case 0x83:
+    case 0x84:
+    case 0x85:
+    case 0x87:
+    case 0x88:
     case 0x8A:
       return true;
     default:
@@ -351,7 +395,8 @@ reassembler::feed_result reassembler::feed(const tpdu& dt) noexcept {
     segments_ = 0;
     return out;
   }
-  if (!dt.user_data.empty()) std::memcpy(buf_.data() + used_, dt.user_data.data(), dt.user_data.size());
+  if (!dt.user_data.empty())
+    std::memcpy(buf_.data() + used_, dt.user_data.data(), dt.user_data.size());
   used_ += dt.user_data.size();
   ++segments_;
   if (!dt.eot) return out;

@@ -4,24 +4,38 @@ namespace protos7::codec {
 
 std::string_view to_string(layer where) noexcept {
   switch (where) {
-    case layer::none: return "none";
-    case layer::tpkt: return "tpkt";
-    case layer::cotp: return "cotp";
-    case layer::s7_header: return "s7_header";
-    case layer::s7_param: return "s7_param";
-    case layer::s7_item: return "s7_item";
-    case layer::s7_data: return "s7_data";
-    case layer::userdata: return "userdata";
-    case layer::szl: return "szl";
-    case layer::encode: return "encode";
-    case layer::mc7: return "mc7";
-    case layer::s7_value: return "s7_value";
+    case layer::none:
+      return "none";
+    case layer::tpkt:
+      return "tpkt";
+    case layer::cotp:
+      return "cotp";
+    case layer::s7_header:
+      return "s7_header";
+    case layer::s7_param:
+      return "s7_param";
+    case layer::s7_item:
+      return "s7_item";
+    case layer::s7_data:
+      return "s7_data";
+    case layer::userdata:
+      return "userdata";
+    case layer::szl:
+      return "szl";
+    case layer::encode:
+      return "encode";
+    case layer::mc7:
+      return "mc7";
+    case layer::s7_value:
+      return "s7_value";
     case layer::step7_text:
       return "step7_text";
   }
   return "unknown";
 }
 
+// One line per code: a table (clang-format would spread each case over two lines).
+// clang-format off
 std::string_view to_string(errc code) noexcept {
   switch (code) {
     case errc::ok: return "ok";
@@ -98,14 +112,12 @@ std::string_view to_string(errc code) noexcept {
     case errc::value_bad_date_and_time: return "value_bad_date_and_time";
     case errc::value_string_bad_max_length: return "value_string_bad_max_length";
     case errc::value_string_too_long: return "value_string_too_long";
-    case errc::address_syntax:
-      return "address_syntax";
-    case errc::address_out_of_range:
-      return "address_out_of_range";
-    case errc::address_bad_type:
-      return "address_bad_type";
+    case errc::address_syntax: return "address_syntax";
+    case errc::address_out_of_range: return "address_out_of_range";
+    case errc::address_bad_type: return "address_bad_type";
   }
   return "unknown";
 }
+// clang-format on
 
 }  // namespace protos7::codec

@@ -6,7 +6,14 @@ namespace protos7::codec::s7 {
 
 bool is_known_return_code(std::uint8_t rc) noexcept {
   switch (rc) {
-    case 0x00: case 0x01: case 0x03: case 0x05: case 0x06: case 0x07: case 0x0A: case 0xFF:
+    case 0x00:
+    case 0x01:
+    case 0x03:
+    case 0x05:
+    case 0x06:
+    case 0x07:
+    case 0x0A:
+    case 0xFF:
       return true;
     default:
       return false;
@@ -15,7 +22,14 @@ bool is_known_return_code(std::uint8_t rc) noexcept {
 
 bool is_known_data_tsize(std::uint8_t ts) noexcept {
   switch (ts) {
-    case 0x00: case 0x03: case 0x04: case 0x05: case 0x06: case 0x07: case 0x09: case 0x11:
+    case 0x00:
+    case 0x03:
+    case 0x04:
+    case 0x05:
+    case 0x06:
+    case 0x07:
+    case 0x09:
+    case 0x11:
     case 0x12:
       return true;
     default:
@@ -49,7 +63,8 @@ std::uint8_t data_tsize_for(std::uint8_t param_tsize) noexcept {
 namespace {
 
 // Reads one item at `r`; `last` says whether a fill byte may follow.
-void read_item(reader& r, data_item& it, bool last, data_kind kind, const data_options& opt) noexcept {
+void read_item(reader& r, data_item& it, bool last, data_kind kind,
+               const data_options& opt) noexcept {
   it.offset = r.offset();
   if (r.remaining() < 4) {
     r.fail(r.empty() ? errc::param_item_count_mismatch : errc::data_item_truncated);
@@ -107,12 +122,14 @@ void read_item(reader& r, data_item& it, bool last, data_kind kind, const data_o
 
 }  // namespace
 
-void read_data_items(reader& r, std::size_t count, data_kind kind, const data_options& opt) noexcept {
+void read_data_items(reader& r, std::size_t count, data_kind kind,
+                     const data_options& opt) noexcept {
   data_item it;
   for (std::size_t i = 0; i < count && r.ok(); ++i) read_item(r, it, i + 1 == count, kind, opt);
 }
 
-void parse_data_items(reader& r, std::size_t count, data_kind kind, const data_options& opt) noexcept {
+void parse_data_items(reader& r, std::size_t count, data_kind kind,
+                      const data_options& opt) noexcept {
   read_data_items(r, count, kind, opt);
   if (r.ok() && !r.empty()) r.fail(errc::trailing_bytes);
 }
@@ -130,7 +147,8 @@ bool data_item_iterator::next(data_item& out) noexcept {
   return true;
 }
 
-void write_data_item(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes data, bool last) noexcept {
+void write_data_item(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes data,
+                     bool last) noexcept {
   w.u8(rc);
   if (rc != return_code::success && rc != return_code::reserved) {
     w.u8(0);

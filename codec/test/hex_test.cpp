@@ -25,7 +25,9 @@ TEST(hex, every_byte_value_is_two_lower_case_digits) {
   EXPECT_EQ(s, test::to_hex(all));  // the tests' own encoder agrees
 }
 
-TEST(hex, empty_input_is_empty_text) { EXPECT_EQ(to_hex({}), ""); }
+TEST(hex, empty_input_is_empty_text) {
+  EXPECT_EQ(to_hex({}), "");
+}
 
 TEST(hex, write_hex_stops_at_the_end_of_its_buffer) {
   const std::array<std::byte, 3> in{std::byte{0x12}, std::byte{0xAB}, std::byte{0xFF}};

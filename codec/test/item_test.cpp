@@ -110,10 +110,10 @@ TEST(item_tables, know_13_syntax_ids_and_17_areas) {
 // --- Re-encoding ----------------------------------------------------------------------------
 
 TEST(item_write_var_spec, re_encodes_items_of_every_syntax_as_sent) {
-  const byte_vec items = hex(
-      "12 0a 10 02 0001 0000 83 000000"   // S7ANY: BYTE 1 of M0.0
-      "12 0c b0 02 04 0001 0000 02 0005 0010"  // DBREAD, 2 areas
-      "12 08 82 41 0001 0002 01 01");      // NCK address
+  const byte_vec items =
+      hex("12 0a 10 02 0001 0000 83 000000"        // S7ANY: BYTE 1 of M0.0
+          "12 0c b0 02 04 0001 0000 02 0005 0010"  // DBREAD, 2 areas
+          "12 08 82 41 0001 0002 01 01");          // NCK address
   reader r{view(items), layer::s7_item};
   byte_vec out(items.size());
   writer w{out};

@@ -129,11 +129,11 @@ TEST(s7_data_parse, accepts_reserved_and_success_codes_in_write_requests) {
 TEST(s7_data_write, re_encodes_decoded_items_with_their_length_fields) {
   // The length field as sent, even where write_data_item(rc, tsize, data) would derive another:
   // a BYTE item of 12 bits (2 bytes of data), then an octet string.
-  const byte_vec in = hex(
-      "00 04 000c 0a0b"   // 12 bits in 2 bytes
-      "00 09 0003 616263"  // 3 bytes, odd: fill follows
-      "00"
-      "ff 03 0001 01");    // BIT
+  const byte_vec in =
+      hex("00 04 000c 0a0b"    // 12 bits in 2 bytes
+          "00 09 0003 616263"  // 3 bytes, odd: fill follows
+          "00"
+          "ff 03 0001 01");  // BIT
   const auto items = items_of(in, 3);
   ASSERT_EQ(items.size(), 3U);
   EXPECT_TRUE(test::writes(

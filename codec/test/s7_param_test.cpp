@@ -850,11 +850,14 @@ TEST(pi_block_list, round_trips_several_blocks) {
 
 TEST(pi_block_list, refuses_a_wrong_count_or_a_bad_name_at_its_offset) {
   const byte_vec zero = hex("00 00");
-  EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(zero), nullptr), param_bad_pi_service, s7_param, 0);
+  EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(zero), nullptr), param_bad_pi_service, s7_param,
+                    0);
   const byte_vec short_list = hex("02 00 3041303030303150");
-  EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(short_list), nullptr), param_bad_pi_service, s7_param, 0);
+  EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(short_list), nullptr), param_bad_pi_service,
+                    s7_param, 0);
   const byte_vec empty;
-  EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(empty), nullptr), param_bad_pi_service, s7_param, 0);
+  EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(empty), nullptr), param_bad_pi_service, s7_param,
+                    0);
   const byte_vec bad = hex("02 00 3041303030303150 3047303030303150");  // "0G..." is not hex
   EXPECT_FAILS_WITH(s7::parse_pi_block_list(view(bad), nullptr), param_bad_filename, s7_param, 10);
   const s7::block_ref too_big{0x0A, 100000, 'P'};

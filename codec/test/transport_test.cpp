@@ -191,12 +191,12 @@ byte_vec segments_of(bytes pdu, std::size_t segment) {
 TEST(transport_writer, writes_a_pdu_as_dt_segments_field_by_field) {
   const byte_vec pdu = hex("32 01 0000 0005 000e 0000 04 01 12");  // 13 bytes
   const byte_vec out = segments_of(view(pdu), 8);
-  EXPECT_TRUE(same_bytes(view(out), view(hex("03 00 000f"  // TPKT, length 4 + 3 + 8
-                                               "02 f0 00"   // DT, EOT = 0
-                                               "32 01 0000 0005 000e"  // PDU bytes 0..7
-                                               "03 00 000c"            // TPKT, length 4 + 3 + 5
-                                               "02 f0 80"              // DT, EOT = 1
-                                               "0000 04 01 12"))));    // PDU bytes 8..12
+  EXPECT_TRUE(same_bytes(view(out), view(hex("03 00 000f"            // TPKT, length 4 + 3 + 8
+                                             "02 f0 00"              // DT, EOT = 0
+                                             "32 01 0000 0005 000e"  // PDU bytes 0..7
+                                             "03 00 000c"            // TPKT, length 4 + 3 + 5
+                                             "02 f0 80"              // DT, EOT = 1
+                                             "0000 04 01 12"))));    // PDU bytes 8..12
   // One segment when it fits.
   EXPECT_TRUE(same_bytes(view(segments_of(view(pdu), 13)),
                          view(hex("03 00 0014 02 f0 80 32 01 0000 0005 000e 0000 04 01 12"))));
@@ -246,8 +246,8 @@ TEST(transport_writer, a_tpdu_in_a_tpkt_frame_reads_back) {
   tr::write_tpdu(w, view(dr));
   frame.resize(w.finish().value());
   EXPECT_TRUE(same_bytes(view(frame), view(hex("03 00 000b"       // TPKT, length 11
-                                                 "06 80 000f 0001"  // DR, dst-ref, src-ref
-                                                 "81"))));          // reason: congestion
+                                               "06 80 000f 0001"  // DR, dst-ref, src-ref
+                                               "81"))));          // reason: congestion
   byte_vec frame_buf(2052), pdu_buf(64);
   tr::stream_reader r{frame_buf, pdu_buf};
   bytes in = view(frame);

@@ -701,7 +701,9 @@ TEST(block_type_request, reads_two_hex_digits_and_refuses_the_rest) {
   EXPECT_EQ(*s7::ud::parse_block_type_request(view(lower), nullptr), 0x0E);
   for (const char* bad : {"30", "304130", "3047", ""}) {
     const byte_vec b = hex(bad);
-    EXPECT_FAILS_WITH(s7::ud::parse_block_type_request(view(b), nullptr), userdata_bad_payload, userdata, 0) << bad;
+    EXPECT_FAILS_WITH(s7::ud::parse_block_type_request(view(b), nullptr), userdata_bad_payload,
+                      userdata, 0)
+        << bad;
   }
 }
 

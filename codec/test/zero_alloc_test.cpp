@@ -22,7 +22,8 @@ using namespace protos7::codec;
 using protos7::stream::sample_frame;
 
 struct counts {
-  std::size_t frames = 0, s7 = 0, items = 0, data_items = 0, userdata = 0, bad = 0, roundtrip_fail = 0;
+  std::size_t frames = 0, s7 = 0, items = 0, data_items = 0, userdata = 0, bad = 0,
+              roundtrip_fail = 0;
 };
 
 // Everything the codec offers for one S7 PDU, then its re-encoding.
@@ -53,7 +54,8 @@ void exercise_s7(bytes pdu, std::span<std::byte> out, counts& c) {
     (void)s7::ud::parse_block_info(d.payload, m->p.origin);
   }
   const auto n = s7::encode(m->p.hdr, m->p.param, m->p.data, out);
-  if (!n || *n != pdu.size() || !std::equal(pdu.begin(), pdu.end(), out.begin())) ++c.roundtrip_fail;
+  if (!n || *n != pdu.size() || !std::equal(pdu.begin(), pdu.end(), out.begin()))
+    ++c.roundtrip_fail;
 }
 
 TEST(zero_alloc, decode_and_encode_every_pdu_of_every_sample_capture) {
@@ -73,11 +75,18 @@ TEST(zero_alloc, decode_and_encode_every_pdu_of_every_sample_capture) {
   for (const sample_frame& f : frames) {
     ++c.frames;
     const auto t = tpkt::parse(f.tpkt);
-    if (!t) { ++c.bad; continue; }
+    if (!t) {
+      ++c.bad;
+      continue;
+    }
     const auto tp = cotp::parse(t->payload, f.tpkt.data());
-    if (!tp) { ++c.bad; continue; }
+    if (!tp) {
+      ++c.bad;
+      continue;
+    }
     const auto e = cotp::encode(*tp, out);
-    if (!e || *e != t->payload.size() || !std::equal(t->payload.begin(), t->payload.end(), out.begin()))
+    if (!e || *e != t->payload.size() ||
+        !std::equal(t->payload.begin(), t->payload.end(), out.begin()))
       ++c.roundtrip_fail;
     if (tp->type != cotp::tpdu_type::dt) continue;
     const auto r = reasm.feed(*tp);
@@ -94,8 +103,10 @@ TEST(zero_alloc, decode_and_encode_every_pdu_of_every_sample_capture) {
   EXPECT_GT(c.userdata, 100U);
   RecordProperty("frames", static_cast<int>(c.frames));
   RecordProperty("s7_pdus", static_cast<int>(c.s7));
-  std::printf("zero_alloc: %zu frames, %zu S7 PDUs, %zu items, %zu data items, %zu userdata, 0 allocations\n",
-              c.frames, c.s7, c.items, c.data_items, c.userdata);
+  std::printf(
+      "zero_alloc: %zu frames, %zu S7 PDUs, %zu items, %zu data items, %zu userdata, 0 "
+      "allocations\n",
+      c.frames, c.s7, c.items, c.data_items, c.userdata);
 }
 
 // The counter works: a vector allocation while armed is counted (so the test above can fail).

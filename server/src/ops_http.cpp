@@ -125,8 +125,8 @@ status ops_http::start() {
     d.port = static_cast<std::uint16_t>(p);
   } else if (!d.http.bind_to_port(d.host, d.port)) {
     return status::failure(
-        fmt::format("metrics: cannot listen on {} ({}): choose another --metrics-listen",
-                    d.listen, std::strerror(errno)));
+        fmt::format("metrics: cannot listen on {} ({}): choose another --metrics-listen", d.listen,
+                    std::strerror(errno)));
   }
   d.thread = std::thread([&d] { d.http.listen_after_bind(); });
   d.running = true;

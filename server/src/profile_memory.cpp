@@ -7,8 +7,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/names.hpp"
+#include "protos7/codec/s7_data.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/profile.hpp"
@@ -68,9 +68,10 @@ std::size_t apply_profile_memory(const plc_profile& p, plc_memory& mem,
     // Counters and timers: 2 bytes each, counter n at byte 2n (as the session addresses them).
     const location loc = mem.locate(r.area, 0, r.offset, r.bytes.size());
     if (loc.return_code != codec::s7::return_code::success || loc.ram.size() != r.bytes.size())
-      throw profile_error(fmt::format(
-          "{}: memory of area {} bytes {} to {} does not fit the area (raise {})", p.source,
-          codec::names::area_mnemonic(r.area, "?"), r.offset, r.offset + r.bytes.size() - 1, area_flag(r.area)));
+      throw profile_error(
+          fmt::format("{}: memory of area {} bytes {} to {} does not fit the area (raise {})",
+                      p.source, codec::names::area_mnemonic(r.area, "?"), r.offset,
+                      r.offset + r.bytes.size() - 1, area_flag(r.area)));
     std::memcpy(loc.ram.data(), r.bytes.data(), r.bytes.size());
   }
   return created;

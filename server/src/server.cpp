@@ -304,7 +304,8 @@ bool server::admit(const connection_key& key, const std::string& peer) {
 void server::evict_unconnected() {
   connection* oldest = nullptr;
   for (auto& [fd, c] : conns_)
-    if (c->s.current_state() == session::state::wait_cr && (oldest == nullptr || c->accepted < oldest->accepted))
+    if (c->s.current_state() == session::state::wait_cr &&
+        (oldest == nullptr || c->accepted < oldest->accepted))
       oldest = c.get();
   if (oldest == nullptr) return;
   log(log_level::debug, "{}: closed to make room (no COTP CR yet)", oldest->s.peer());
@@ -436,7 +437,8 @@ void server::consume(connection& c, std::span<const std::byte> in) {
     }
   }
   if (observer_ != nullptr && (used > 0 || c.out.size() > queued_before))
-    observer_->on_traffic(c.fd, all.first(used), std::span<const std::byte>(c.out).subspan(queued_before));
+    observer_->on_traffic(c.fd, all.first(used),
+                          std::span<const std::byte>(c.out).subspan(queued_before));
   if (!in.empty()) c.in.insert(c.in.end(), in.begin(), in.end());
   account(c);
 }

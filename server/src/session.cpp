@@ -26,7 +26,9 @@ constexpr std::uint8_t u8(std::byte b) noexcept {
   return std::to_integer<std::uint8_t>(b);
 }
 
-void append(std::vector<std::byte>& out, bytes b) { out.insert(out.end(), b.begin(), b.end()); }
+void append(std::vector<std::byte>& out, bytes b) {
+  out.insert(out.end(), b.begin(), b.end());
+}
 
 constexpr bool counter_or_timer(std::uint8_t area) noexcept {
   return area == static_cast<std::uint8_t>(codec::s7::area::counters) ||

@@ -183,7 +183,8 @@ struct connection_validator::impl {
               "called TSAP {} is not a PG/OP/S7-basic connection to rack {} slot {} (expected "
               "01{:02X}, "
               "02{:02X} or 03{:02X})",
-              cr.params.called_tsap.empty() ? std::string("(none)") : codec::to_hex(cr.params.called_tsap),
+              cr.params.called_tsap.empty() ? std::string("(none)")
+                                            : codec::to_hex(cr.params.called_tsap),
               opt.rack, opt.slot, opt.rack * 32 + opt.slot, opt.rack * 32 + opt.slot,
               opt.rack * 32 + opt.slot),
           f, 4, n, at);
@@ -647,13 +648,18 @@ std::string connection_validator::report_json() const {
   j["deviations"] = std::move(devs);
   auto faults = nlohmann::ordered_json::array();
   for (const fault_reaction& f : this->faults()) {
-    nlohmann::ordered_json o{{"sequence", f.sequence},   {"rule", f.rule},
-                             {"action", f.action},       {"kinds", f.kinds},
-                             {"request", f.request},     {"pdu_ref", f.pdu_ref},
-                             {"at_ms", f.at_ms},         {"delay_ms", f.delay_ms},
+    nlohmann::ordered_json o{{"sequence", f.sequence},
+                             {"rule", f.rule},
+                             {"action", f.action},
+                             {"kinds", f.kinds},
+                             {"request", f.request},
+                             {"pdu_ref", f.pdu_ref},
+                             {"at_ms", f.at_ms},
+                             {"delay_ms", f.delay_ms},
                              {"reply_suppressed", f.reply_suppressed},
                              {"connection_ended", f.connection_ended},
-                             {"reaction", f.reaction},   {"detail", f.detail}};
+                             {"reaction", f.reaction},
+                             {"detail", f.detail}};
     o["after_ms"] = f.after_ms ? nlohmann::ordered_json(*f.after_ms) : nlohmann::ordered_json();
     faults.push_back(std::move(o));
   }
@@ -667,11 +673,21 @@ std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // XML 1.0 has no place for control characters other than tab and newlines.
         out += static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' ? '?' : c;
@@ -685,9 +701,8 @@ std::string xml_escape(std::string_view s) {
 std::string connection_validator::report_junit() const {
   const impl& s = *p_;
   const std::vector<fault_reaction> fs = faults();
-  const auto violated = std::count_if(fs.begin(), fs.end(), [](const fault_reaction& f) {
-    return f.reaction == "violated_rule";
-  });
+  const auto violated = std::count_if(
+      fs.begin(), fs.end(), [](const fault_reaction& f) { return f.reaction == "violated_rule"; });
   const std::string cls = xml_escape("protos7.validate." + s.peer);
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   x += fmt::format("<testsuites>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n", cls,

@@ -47,7 +47,8 @@ TEST(cotp_connect, refuses_wrong_slot_with_dr_and_closes) {
 TEST(cotp_connect, refuses_unknown_connection_type_and_wrong_rack) {
   running_server s;
   s.start();
-  for (std::uint16_t tsap : {cotp::make_s7_tsap(0x10, 0, 2), cotp::make_s7_tsap(1, 1, 2), std::uint16_t{0x0000}}) {
+  for (std::uint16_t tsap :
+       {cotp::make_s7_tsap(0x10, 0, 2), cotp::make_s7_tsap(1, 1, 2), std::uint16_t{0x0000}}) {
     client c{s.port()};
     const auto r = c.connect_request(tsap);
     ASSERT_TRUE(r);
@@ -165,8 +166,9 @@ TEST(setup_communication, pdu_size_and_amq_are_clamped) {
   struct row {
     std::uint16_t pdu, calling, called, want_pdu, want_calling, want_called;
   };
-  for (const row r : {row{960, 1, 1, 480, 1, 1}, row{240, 3, 2, 240, 3, 2}, row{480, 20, 20, 480, 8, 8},
-                      row{100, 0, 0, 240, 1, 1}, row{65535, 65535, 8, 480, 8, 8}}) {
+  for (const row r :
+       {row{960, 1, 1, 480, 1, 1}, row{240, 3, 2, 240, 3, 2}, row{480, 20, 20, 480, 8, 8},
+        row{100, 0, 0, 240, 1, 1}, row{65535, 65535, 8, 480, 8, 8}}) {
     client c{s.port()};
     ASSERT_TRUE(c.connect_request(cotp::make_s7_tsap(1, 0, 2)));
     const auto got = c.setup(r.pdu, r.calling, r.called);
@@ -206,7 +208,8 @@ TEST(setup_communication, pipelined_jobs_are_answered_in_order_with_their_own_re
   buf burst;
   for (std::uint16_t i = 0; i < 4; ++i) {
     const std::array items{any(2, 1, 0x84, 1, i)};
-    const buf job = client::job(static_cast<std::uint16_t>(100 + i), var_param(s7::function::read_var, items));
+    const buf job =
+        client::job(static_cast<std::uint16_t>(100 + i), var_param(s7::function::read_var, items));
     buf f(4);
     writer w{f};
     protos7::codec::tpkt::write_header(w, job.size() + 3);

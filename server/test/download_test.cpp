@@ -27,25 +27,33 @@ constexpr std::string_view pg_request_download =
 // 56 bytes; function status 01 = more, 00 = last). Header bytes 4-5 (the PDU reference) are
 // patched to the reference of the server's job.
 const std::string pg_block_1 =
-    "320300000100000200e200001b0100de00fb70700101050a0001000001f400000000029147602bb5029147602bb5001c000000000190" +
+    "320300000100000200e200001b0100de00fb70700101050a0001000001f400000000029147602bb5029147602bb500"
+    "1c000000000190" +
     std::string(372, '0');
-const std::string pg_block_2 = "320300000300000200e200001b0100de00fb" + std::string(428, '0') + "0501000c00080011";
+const std::string pg_block_2 =
+    "320300000300000200e200001b0100de00fb" + std::string(428, '0') + "0501000c00080011";
 constexpr std::string_view pg_block_3 =
-    "3203000005000002003c00001b00003800fb0401100c010000c7000504010000010100000052545749000000000054657374484d49"
+    "3203000005000002003c00001b00003800fb0401100c010000c7000504010000010100000052545749000000000054"
+    "657374484d49"
     "0044415441444200000100c0df0000000000000000";
 // Frame 57: Ack_Data of Download Ended.
 constexpr std::string_view pg_ended = "3203000007000001000000001c";
 // Frame 58: PI-Service _INSE "0A00001P".
-constexpr std::string_view pg_insert = "320100000f00001a000028000000000000fd000a01003041303030303150055f494e5345";
+constexpr std::string_view pg_insert =
+    "320100000f00001a000028000000000000fd000a01003041303030303150055f494e5345";
 
 // --- the CPU's frames ---
-constexpr std::string_view cpu_setup = "320300000200000800000000f0000001000100f0";              // frame 8
-constexpr std::string_view cpu_request_ack = "320300000e000001000000001a";                      // frame 44
-constexpr std::string_view cpu_block_job_1 = "320100000100001200001b00000000000000095f3041303030303150";  // 46
-constexpr std::string_view cpu_block_job_2 = "320100000300001200001b00000000000000095f3041303030303150";  // 49
-constexpr std::string_view cpu_block_job_3 = "320100000500001200001b00000000000000095f3041303030303150";  // 52
-constexpr std::string_view cpu_ended_job = "320100000700001200001c00000000000000095f3041303030303150";    // 55
-constexpr std::string_view cpu_insert_ack = "320300000f0000010000000028";                                 // 59
+constexpr std::string_view cpu_setup = "320300000200000800000000f0000001000100f0";  // frame 8
+constexpr std::string_view cpu_request_ack = "320300000e000001000000001a";          // frame 44
+constexpr std::string_view cpu_block_job_1 =
+    "320100000100001200001b00000000000000095f3041303030303150";  // 46
+constexpr std::string_view cpu_block_job_2 =
+    "320100000300001200001b00000000000000095f3041303030303150";  // 49
+constexpr std::string_view cpu_block_job_3 =
+    "320100000500001200001b00000000000000095f3041303030303150";  // 52
+constexpr std::string_view cpu_ended_job =
+    "320100000700001200001c00000000000000095f3041303030303150";            // 55
+constexpr std::string_view cpu_insert_ack = "320300000f0000010000000028";  // 59
 
 buf with_ref(std::string_view pdu_hex, std::uint16_t ref) {
   buf b = hex(pdu_hex);
@@ -54,7 +62,9 @@ buf with_ref(std::string_view pdu_hex, std::uint16_t ref) {
   return b;
 }
 
-std::uint16_t ref_of(const buf& pdu) { return static_cast<std::uint16_t>((u8(pdu[4]) << 8U) | u8(pdu[5])); }
+std::uint16_t ref_of(const buf& pdu) {
+  return static_cast<std::uint16_t>((u8(pdu[4]) << 8U) | u8(pdu[5]));
+}
 
 class download : public ::testing::Test {
  protected:
@@ -115,7 +125,8 @@ TEST_F(download, pg_exchange_of_the_capture_is_answered_byte_for_byte_as_the_cpu
 
   // Before _INSE the block is passive: DB1 is still the old one (256 bytes of pattern).
   const std::array before{any(0x02, 1, 0x84, 1, 1)};
-  auto items = read_items(*c.transact(client::job(0x0101, var_param(s7::function::read_var, before))));
+  auto items =
+      read_items(*c.transact(client::job(0x0101, var_param(s7::function::read_var, before))));
   ASSERT_EQ(items.size(), 1U);
   EXPECT_EQ(items[0].rc, 0xFF);
   EXPECT_EQ(items[0].data, buf{std::byte{0x01}});
@@ -126,7 +137,8 @@ TEST_F(download, pg_exchange_of_the_capture_is_answered_byte_for_byte_as_the_cpu
   EXPECT_EQ(to_hex(*r), cpu_insert_ack);
 
   // DB1 is now the downloaded DB: 400 bytes of zeros.
-  const std::array after{any(0x02, 200, 0x84, 1, 0), any(0x02, 1, 0x84, 1, 399), any(0x02, 1, 0x84, 1, 400)};
+  const std::array after{any(0x02, 200, 0x84, 1, 0), any(0x02, 1, 0x84, 1, 399),
+                         any(0x02, 1, 0x84, 1, 400)};
   items = read_items(*c.transact(client::job(0x0102, var_param(s7::function::read_var, after))));
   ASSERT_EQ(items.size(), 3U);
   EXPECT_EQ(items[0].rc, 0xFF);
@@ -137,7 +149,8 @@ TEST_F(download, pg_exchange_of_the_capture_is_answered_byte_for_byte_as_the_cpu
   // Stored like any other DB.
   std::ifstream f(dir_ + "/DB1.bin", std::ios::binary);
   ASSERT_TRUE(f);
-  const std::vector<char> file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::vector<char> file((std::istreambuf_iterator<char>(f)),
+                               std::istreambuf_iterator<char>());
   EXPECT_EQ(file.size(), 400U);
   EXPECT_TRUE(std::all_of(file.begin(), file.end(), [](char ch) { return ch == 0; }));
 }
@@ -164,7 +177,8 @@ TEST_F(download, uploaded_block_of_a_downloaded_db_is_the_downloaded_block) {
   ASSERT_TRUE(m);
   ASSERT_EQ(m->p.hdr.error(), 0);
   const std::uint32_t id = m->prm.block.upload_id;
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m->prm.block.block_length.data()), m->prm.block.block_length.size()),
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m->prm.block.block_length.data()),
+                        m->prm.block.block_length.size()),
             "0000500");
   buf block;
   for (int i = 0; i < 10; ++i) {
@@ -187,7 +201,8 @@ TEST_F(download, uploaded_block_of_a_downloaded_db_is_the_downloaded_block) {
   // The block as downloaded: header, 400 data bytes, Step 7's interface, footer.
   const buf expected = [] {
     buf b;
-    for (std::string_view part : {std::string_view(pg_block_1), std::string_view(pg_block_2), pg_block_3}) {
+    for (std::string_view part :
+         {std::string_view(pg_block_1), std::string_view(pg_block_2), pg_block_3}) {
       const buf pdu = hex(part);
       b.insert(b.end(), pdu.begin() + 18, pdu.end());
     }
@@ -227,15 +242,18 @@ TEST_F(download, delete_removes_a_db) {
   client c{s_.port()};
   connect(c);
   // _DELE "0A00002P" (DB2 exists in the test server).
-  const auto r = c.transact(hex("320100000f00001a000028000000000000fd000a01003041303030303250055f44454c45"));
+  const auto r =
+      c.transact(hex("320100000f00001a000028000000000000fd000a01003041303030303250055f44454c45"));
   ASSERT_TRUE(r);
   EXPECT_EQ(to_hex(*r), cpu_insert_ack);
   const std::array item{any(0x02, 1, 0x84, 2, 0)};
-  const auto items = read_items(*c.transact(client::job(0x0400, var_param(s7::function::read_var, item))));
+  const auto items =
+      read_items(*c.transact(client::job(0x0400, var_param(s7::function::read_var, item))));
   ASSERT_EQ(items.size(), 1U);
   EXPECT_EQ(items[0].rc, 0x0A);
   // A second _DELE: the block is not there any more.
-  const auto again = c.transact(hex("320100001000001a000028000000000000fd000a01003041303030303250055f44454c45"));
+  const auto again =
+      c.transact(hex("320100001000001a000028000000000000fd000a01003041303030303250055f44454c45"));
   ASSERT_TRUE(again);
   EXPECT_EQ(s7::decode(*again)->p.hdr.error(), protos7::codec::s7::error_code::blocks_not_found);
 }

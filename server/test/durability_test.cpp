@@ -63,10 +63,12 @@ TEST(durability, acknowledged_writes_survive_kill_9) {
     const auto send_one = [&] {
       const std::array items{any(6, 1, 0x84, 9, sent * 4)};
       const std::uint32_t v = sent + 1;
-      const std::array data{wdata{0x04, buf{std::byte(v >> 24U), std::byte((v >> 16U) & 0xFFU),
-                                            std::byte((v >> 8U) & 0xFFU), std::byte(v & 0xFFU)}, {}}};
-      c.send_pdu(client::job(static_cast<std::uint16_t>(sent), var_param(s7::function::write_var, items),
-                             write_data(data)));
+      const std::array data{wdata{0x04,
+                                  buf{std::byte(v >> 24U), std::byte((v >> 16U) & 0xFFU),
+                                      std::byte((v >> 8U) & 0xFFU), std::byte(v & 0xFFU)},
+                                  {}}};
+      c.send_pdu(client::job(static_cast<std::uint16_t>(sent),
+                             var_param(s7::function::write_var, items), write_data(data)));
       ++sent;
     };
     for (int i = 0; i < 4; ++i) send_one();

@@ -335,7 +335,8 @@ TEST(hardening, a_flood_of_idle_connections_does_not_keep_a_pg_out) {
   srv.start();
   std::vector<std::unique_ptr<client>> idle;
   for (int i = 0; i < 8; ++i) idle.push_back(std::make_unique<client>(srv.port()));  // no CR ever
-  for (int i = 0; i < 100 && srv.srv().connection_count() < 4; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 100 && srv.srv().connection_count() < 4; ++i)
+    std::this_thread::sleep_for(10ms);
   client pg(srv.port());
   EXPECT_TRUE(pg.open()) << "an engineering station connects through a flood of idle connections";
   EXPECT_LE(srv.srv().connection_count(), 4U);

@@ -1,10 +1,11 @@
 // The profile format (docs/PROFILE.md): the bundled profile, round trips, and the loader's
 // errors, which name the file, the JSON path and what is wrong.
+#include "protos7/server/profile.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "protos7/server/profile.hpp"
 #include "protos7/server/services.hpp"
 
 namespace srv = protos7::server;
@@ -14,7 +15,8 @@ namespace {
 std::string minimal(std::string_view extra = "") {
   return std::string(R"({"format": "protos7-profile", "version": 1,
     "identity": {"order_number": "6ES7 315-2EH14-0AB0", "module_name": "m", "serial_number": "s"},
-    "szl": [])") + std::string(extra) + "}";
+    "szl": [])") +
+         std::string(extra) + "}";
 }
 
 // The message of the profile_error thrown for `json`.
@@ -70,7 +72,9 @@ TEST(profile, minimal_profile_loads_with_defaults) {
 
 TEST(profile, carries_fault_rules_checked_at_load_and_written_back) {
   const auto p = srv::parse_profile(
-      minimal(R"(, "faults": {"rules": [{"when": {"szl_id": "0x001C"}, "do": {"no_reply": true}}]})"), "f.json");
+      minimal(
+          R"(, "faults": {"rules": [{"when": {"szl_id": "0x001C"}, "do": {"no_reply": true}}]})"),
+      "f.json");
   ASSERT_TRUE(p.faults);
   ASSERT_EQ(p.faults->rules.size(), 1U);
   EXPECT_EQ(p.faults->rules[0].when.szl_id, 0x001C);
@@ -84,14 +88,18 @@ TEST(profile, errors_name_file_path_and_problem) {
   EXPECT_EQ(error_of("{"), error_of("{"));  // not JSON
   EXPECT_NE(error_of("{").find("test.json: not valid JSON"), std::string::npos);
   EXPECT_EQ(error_of(minimal(R"(, "colour": 1)")),
-            "test.json: $.colour: unknown key (allowed here: format, version, name, description, identity, limits, "
+            "test.json: $.colour: unknown key (allowed here: format, version, name, description, "
+            "identity, limits, "
             "protection, clock, operating_mode, szl, blocks, dbs, memory, faults, comment)");
   EXPECT_EQ(error_of(R"({"format": "protos7-profile", "version": 2, "identity": {}, "szl": []})"),
-            "test.json: $.version: format version 2 is not supported by this protos7 (it reads version 1)");
+            "test.json: $.version: format version 2 is not supported by this protos7 (it reads "
+            "version 1)");
   const std::string bad_record = R"({"format": "protos7-profile", "version": 1,
     "identity": {"order_number": "x", "module_name": "m", "serial_number": "s"},
-    "szl": [{"id": "0x0011", "index": "any", "record_length": 4, "records": ["00 01 02 03", "00 01 02"]}]})";
-  EXPECT_EQ(error_of(bad_record), "test.json: $.szl[0].records[1]: 3 bytes, but record_length is 4");
+    "szl": [{"id": "0x0011", "index": "any", "record_length": 4, "records": ["00 01 02 03",
+      "00 01 02"]}]})";
+  EXPECT_EQ(error_of(bad_record),
+            "test.json: $.szl[0].records[1]: 3 bytes, but record_length is 4");
   const std::string bad_hex = R"({"format": "protos7-profile", "version": 1,
     "identity": {"order_number": "x", "module_name": "m", "serial_number": "s"},
     "szl": [{"id": "0x0011", "index": 0, "record_length": 2, "records": ["0g01"]}]})";
@@ -101,16 +109,20 @@ TEST(profile, errors_name_file_path_and_problem) {
     "szl": [{"id": "0x0011", "index": "any", "record_length": 2, "records": []},
             {"id": 17, "index": 1, "record_length": 2, "records": []}]})";
   EXPECT_EQ(error_of(dup), "test.json: $.szl[1]: SZL-ID 0x0011 index 0x0001 is defined twice");
-  EXPECT_EQ(error_of(minimal(R"(, "protection": {"level": 2})")),
-            "test.json: $.protection: protection level 2 needs a password (a CPU parameterises the level "
-            "together with it)");
+  EXPECT_EQ(
+      error_of(minimal(R"(, "protection": {"level": 2})")),
+      "test.json: $.protection: protection level 2 needs a password (a CPU parameterises the level "
+      "together with it)");
   EXPECT_EQ(error_of(minimal(R"(, "blocks": [{"type": "DB", "number": 1}])")),
-            "test.json: $.blocks[0].type: DBs come from storage (DB<n>.bin, SQLite), not from the profile");
+            "test.json: $.blocks[0].type: DBs come from storage (DB<n>.bin, SQLite), not from the "
+            "profile");
   EXPECT_EQ(error_of(minimal(R"(, "blocks": [{"type": "OB", "numbers": [1, 1]}])")),
             "test.json: $.blocks[0]: OB 1 is listed twice");
-  EXPECT_EQ(error_of(minimal(R"(, "limits": {"pdu_size": 500})")), "test.json: $.limits.pdu_size: expected 240, 480 or 960");
+  EXPECT_EQ(error_of(minimal(R"(, "limits": {"pdu_size": 500})")),
+            "test.json: $.limits.pdu_size: expected 240, 480 or 960");
   EXPECT_EQ(error_of(minimal(R"(, "blocks": [{"type": "FC", "number": 1, "mc7": "7070"}])")),
-            "test.json: $.blocks[0].mc7: an MC7 block has at least 72 bytes (header and footer), this one 2");
+            "test.json: $.blocks[0].mc7: an MC7 block has at least 72 bytes (header and footer), "
+            "this one 2");
   EXPECT_EQ(error_of(R"({"format": "protos7-profile", "version": 1, "identity": {"order_number": 5,
     "module_name": "m", "serial_number": "s"}, "szl": []})"),
             "test.json: $.identity.order_number: expected a string, got an integer");
@@ -118,8 +130,9 @@ TEST(profile, errors_name_file_path_and_problem) {
 
 TEST(profile, header_only_lists_take_a_count_and_no_records) {
   const auto p = srv::parse_profile(
-      minimal().replace(minimal().find("\"szl\": []"), 9,
-                        R"("szl": [{"id": "0x0F12", "index": 0, "record_length": 2, "count": 23}])"),
+      minimal().replace(
+          minimal().find("\"szl\": []"), 9,
+          R"("szl": [{"id": "0x0F12", "index": 0, "record_length": 2, "count": 23}])"),
       "h.json");
   ASSERT_EQ(p.szl.size(), 1U);
   EXPECT_EQ(p.szl[0].count, 23);

@@ -37,7 +37,8 @@ TEST(robustness, read_count_ffff_on_64k_db_is_error_8500) {
   ASSERT_TRUE(c.open(960));
   const std::array items{any(2, 0xFFFF, DB, 3, 0)};
   buf keep;
-  const auto m = decode_into(c.transact(client::job(1, var_param(s7::function::read_var, items))), keep);
+  const auto m =
+      decode_into(c.transact(client::job(1, var_param(s7::function::read_var, items))), keep);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->p.hdr.error(), 0x8500);
   expect_server_alive(s.port());
@@ -57,7 +58,9 @@ TEST(robustness, write_var_with_30_items) {
     data.push_back({0x04, buf{static_cast<std::byte>(0x40 + i)}, {}});
   }
   buf keep;
-  const auto m = decode_into(c.transact(client::job(1, var_param(s7::function::write_var, items), write_data(data))), keep);
+  const auto m = decode_into(
+      c.transact(client::job(1, var_param(s7::function::write_var, items), write_data(data))),
+      keep);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->p.hdr.error(), 0);
   ASSERT_EQ(m->p.data.size(), 30U);
@@ -71,7 +74,9 @@ TEST(robustness, write_var_with_30_items) {
   // The same 30 items on a 240-byte PDU: the request itself is too large.
   client small{s.port()};
   ASSERT_TRUE(small.open(240));
-  const auto m2 = decode_into(small.transact(client::job(3, var_param(s7::function::write_var, items), write_data(data))), keep);
+  const auto m2 = decode_into(
+      small.transact(client::job(3, var_param(s7::function::write_var, items), write_data(data))),
+      keep);
   ASSERT_TRUE(m2);
   EXPECT_EQ(m2->p.hdr.error(), 0x8500);
 }
@@ -91,8 +96,9 @@ TEST(robustness, tpkt_length_under_7_closes_the_connection) {
 TEST(robustness, not_tpkt_and_garbage_close_the_connection) {
   running_server s;
   s.start();
-  for (const char* bytes : {"474554202f20485454502f312e310d0a", "0400001611e00000000f00c1020100c2020102c0010a",
-                            "0300001600000000000000000000000000000000000000", "03000009 02f0 80 ffff"}) {
+  for (const char* bytes :
+       {"474554202f20485454502f312e310d0a", "0400001611e00000000f00c1020100c2020102c0010a",
+        "0300001600000000000000000000000000000000000000", "03000009 02f0 80 ffff"}) {
     client c{s.port()};
     c.send_raw(hex(bytes));
     EXPECT_TRUE(c.closed_by_peer()) << bytes;
@@ -176,11 +182,11 @@ TEST(robustness, half_open_connections_time_out) {
   cfg.idle_timeout = std::chrono::milliseconds(900);
   running_server s{cfg};
   s.start();
-  client silent{s.port()};       // never sends anything
-  client half{s.port()};         // COTP only, no Setup Communication
+  client silent{s.port()};  // never sends anything
+  client half{s.port()};    // COTP only, no Setup Communication
   ASSERT_TRUE(half.connect_request(cotp::make_s7_tsap(1, 0, 2)));
   client idle{s.port()};
-  ASSERT_TRUE(idle.open());      // fully set up, then silent
+  ASSERT_TRUE(idle.open());  // fully set up, then silent
   EXPECT_TRUE(silent.closed_by_peer(2000));
   EXPECT_TRUE(half.closed_by_peer(2000));
   EXPECT_TRUE(idle.closed_by_peer(3000));
@@ -194,8 +200,9 @@ TEST(robustness, malformed_bytes_do_not_affect_a_concurrent_connection) {
   ASSERT_TRUE(good.open());
   const std::array items{any(2, 2, DB, 1, 4)};
   const buf job = client::job(1, var_param(s7::function::read_var, items));
-  for (const char* garbage : {"0300000402", "ffffffffffffffff", "0300ffff02f080", "03000007 02f000",
-                              "0300001611e00000000f00c1020100c2020102c0010a 0300000a02f0 80 320100"}) {
+  for (const char* garbage :
+       {"0300000402", "ffffffffffffffff", "0300ffff02f080", "03000007 02f000",
+        "0300001611e00000000f00c1020100c2020102c0010a 0300000a02f0 80 320100"}) {
     client bad{s.port()};
     bad.send_raw(hex(garbage));
     const auto r = good.transact(job);
@@ -229,7 +236,8 @@ TEST(robustness, userdata_is_answered_with_an_error_not_a_hang) {
   client c{s.port()};
   ASSERT_TRUE(c.open());
   // Cyclic services (group 2), subscribe 1 item every 100 ms: no S7-300 serves it to us.
-  buf pdu = hex("3207 0000 0100 0008 0014 0001120411420100 ff090010 00 01 00 01 120a10020001000184000000");
+  buf pdu = hex(
+      "3207 0000 0100 0008 0014 0001120411420100 ff090010 00 01 00 01 120a10020001000184000000");
   const auto r = c.transact(pdu);
   ASSERT_TRUE(r);
   const auto m = s7::decode(*r);

@@ -1,15 +1,15 @@
 // CPU services over real sockets: SZL (static, computed, fragmented, errors), clock, operating
 // mode, block functions, upload, protection and password, and the CPU's error for everything
 // else. Expected bytes come from the Wireshark sample captures where the CPU answered the same.
-#include <gtest/gtest.h>
+#include "protos7/server/services.hpp"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <memory>
 
 #include "protos7/server/profile.hpp"
-#include "protos7/server/services.hpp"
 #include "test_client.hpp"
 
 using namespace p7test;
@@ -20,8 +20,8 @@ namespace {
 
 // Userdata request: 8-byte parameter (method 0x11, type request), data FF 09 len payload, or
 // 0A 00 0000 without payload.
-buf ud_request(std::uint16_t ref, std::uint8_t group, std::uint8_t sub, std::string_view payload_hex,
-               std::uint8_t seq = 0) {
+buf ud_request(std::uint16_t ref, std::uint8_t group, std::uint8_t sub,
+               std::string_view payload_hex, std::uint8_t seq = 0) {
   const buf payload = hex(payload_hex);
   buf prm = hex("00011204 11 00 00 00");
   prm[5] = std::byte{static_cast<std::uint8_t>(0x40U | group)};
@@ -31,7 +31,8 @@ buf ud_request(std::uint16_t ref, std::uint8_t group, std::uint8_t sub, std::str
   if (payload.empty() && payload_hex != "ff0900") {
     data = hex("0a000000");
   } else {
-    data = {std::byte{0xFF}, std::byte{0x09}, std::byte(payload.size() >> 8U), std::byte(payload.size() & 0xFFU)};
+    data = {std::byte{0xFF}, std::byte{0x09}, std::byte(payload.size() >> 8U),
+            std::byte(payload.size() & 0xFFU)};
     data.insert(data.end(), payload.begin(), payload.end());
   }
   buf out(10 + prm.size() + data.size() + 8);
@@ -80,10 +81,13 @@ std::optional<ud_answer> ud_transact(client& c, const buf& req) {
   return a;
 }
 
-std::string szl_req(std::uint16_t id, std::uint16_t index) { return fmt::format("{:04x}{:04x}", id, index); }
+std::string szl_req(std::uint16_t id, std::uint16_t index) {
+  return fmt::format("{:04x}{:04x}", id, index);
+}
 
 // Reads a whole SZL answer, following continuations.
-std::optional<buf> read_szl(client& c, std::uint16_t id, std::uint16_t index, std::uint16_t* error = nullptr) {
+std::optional<buf> read_szl(client& c, std::uint16_t id, std::uint16_t index,
+                            std::uint16_t* error = nullptr) {
   auto a = ud_transact(c, ud_request(0x100, 4, 1, szl_req(id, index)));
   if (!a) return std::nullopt;
   if (error != nullptr) *error = a->error;
@@ -97,11 +101,14 @@ std::optional<buf> read_szl(client& c, std::uint16_t id, std::uint16_t index, st
   return all;
 }
 
-std::uint16_t w16(const buf& b, std::size_t at) { return static_cast<std::uint16_t>((u8(b[at]) << 8U) | u8(b[at + 1])); }
+std::uint16_t w16(const buf& b, std::size_t at) {
+  return static_cast<std::uint16_t>((u8(b[at]) << 8U) | u8(b[at + 1]));
+}
 
 std::string text(const buf& b, std::size_t at, std::size_t n) {
   std::string s;
-  for (std::size_t i = at; i < at + n && i < b.size() && b[i] != std::byte{0}; ++i) s += static_cast<char>(b[i]);
+  for (std::size_t i = at; i < at + n && i < b.size() && b[i] != std::byte{0}; ++i)
+    s += static_cast<char>(b[i]);
   return s;
 }
 
@@ -131,7 +138,8 @@ TEST_F(services, szl_0011_carries_the_order_number_and_firmware_of_the_profile) 
   ASSERT_EQ(w16(*r, 6), 4);   // index 1, 6, 7, 0x81 as the captured CPU (frame 59)
   EXPECT_EQ(text(*r, 8 + 2, 20), "6ES7 151-8AB01-0AB0 ");
   EXPECT_EQ(w16(*r, 8 + 28 * 2), 7);
-  EXPECT_EQ(to_hex(buf(r->begin() + 8 + 28 * 2 + 24, r->begin() + 8 + 28 * 3)), "56030206");  // V3.2.6
+  EXPECT_EQ(to_hex(buf(r->begin() + 8 + 28 * 2 + 24, r->begin() + 8 + 28 * 3)),
+            "56030206");  // V3.2.6
 }
 
 TEST_F(services, szl_0011_ignores_the_index_as_nmap_expects) {
@@ -147,7 +155,8 @@ TEST_F(services, szl_0111_selects_one_record_and_0f11_is_the_header) {
   start();
   auto r = read_szl(*c_, 0x0111, 0x0001);
   ASSERT_TRUE(r);
-  // Frame 20 of the blocklist capture: 0111 0001 001C 0001 0001 "6ES7 151-8AB01-0AB0 " 00C0 0003 0001.
+  // Frame 20 of the blocklist capture: 0111 0001 001C 0001 0001 "6ES7 151-8AB01-0AB0 " 00C0 0003
+  // 0001.
   EXPECT_EQ(to_hex(*r), "01110001001c0001000136455337203135312d38414230312d304142302000c000030001");
   r = read_szl(*c_, 0x0F11, 0x0000);
   ASSERT_TRUE(r);
@@ -160,13 +169,17 @@ TEST_F(services, static_records_are_answered_as_the_captured_cpu_did) {
   auto r = read_szl(*c_, 0x0131, 0x0002);
   ASSERT_TRUE(r);
   EXPECT_EQ(to_hex(*r),
-            "01310002002800010002befd4f0000000000080000003c01080000007d000005030f00000800000c000a000000010000");
+            "01310002002800010002befd4f0000000000080000003c01080000007d000005030f00000800000c000a00"
+            "0000010000");
   r = read_szl(*c_, 0x0074, 0x0000);
   ASSERT_TRUE(r);
   EXPECT_EQ(to_hex(*r), "007400000004000700010100000401000005000000060000000b0101000c000000150000");
-  r = read_szl(*c_, 0x0174, 0x0006);  // derived from 0x0074 (frame 90: 0174 0006 0004 0001 0006 0000)
+  r = read_szl(*c_, 0x0174,
+               0x0006);  // derived from 0x0074 (frame 90: 0174 0006 0004 0001 0006 0000)
   ASSERT_TRUE(r);
-  EXPECT_EQ(to_hex(*r), "01740006000400010006" "0000");
+  EXPECT_EQ(to_hex(*r),
+            "01740006000400010006"
+            "0000");
   r = read_szl(*c_, 0x0F3A, 0x0000);  // header-only entry (frame 218)
   ASSERT_TRUE(r);
   EXPECT_EQ(to_hex(*r), "0f3a000000940008");
@@ -224,9 +237,10 @@ TEST_F(services, szl_0000_lists_what_exists) {
   std::vector<std::uint16_t> ids;
   for (std::size_t i = 8; i + 1 < r->size(); i += 2) ids.push_back(w16(*r, i));
   EXPECT_EQ(ids.size(), w16(*r, 6));
-  for (int want : {0x0000, 0x0011, 0x0111, 0x0F11, 0x001C, 0x011C, 0x0131, 0x0132, 0x0232, 0x0424, 0x0074, 0x0174,
-                   0x00A0})
-    EXPECT_NE(std::find(ids.begin(), ids.end(), static_cast<std::uint16_t>(want)), ids.end()) << std::hex << want;
+  for (int want : {0x0000, 0x0011, 0x0111, 0x0F11, 0x001C, 0x011C, 0x0131, 0x0132, 0x0232, 0x0424,
+                   0x0074, 0x0174, 0x00A0})
+    EXPECT_NE(std::find(ids.begin(), ids.end(), static_cast<std::uint16_t>(want)), ids.end())
+        << std::hex << want;
   // Every listed ID answers (header-only lists included).
   for (std::uint16_t id : ids) {
     if ((id & 0x0F00U) == 0x0100U || (id & 0xFF00U) == 0x0200U) continue;  // need an index
@@ -337,7 +351,9 @@ TEST_F(services, list_blocks_counts_profile_blocks_and_storage_dbs) {
   ASSERT_TRUE(a);
   // OB 3 (OB1, OB35, OB100), FB 2, FC 3 (the sample program of the bundled profile), DB 3 (the
   // test server's DB1..3), SDB 12, SFC 71, SFB 14.
-  EXPECT_EQ(to_hex(a->payload), "3038000330450002304300033041000330420" "00c304400473046000e");
+  EXPECT_EQ(to_hex(a->payload),
+            "3038000330450002304300033041000330420"
+            "00c304400473046000e");
 }
 
 TEST_F(services, list_blocks_of_type_continues_as_the_cpu_does) {
@@ -369,7 +385,8 @@ TEST_F(services, block_info_of_a_profile_block_is_the_captured_answer) {
   ASSERT_TRUE(a);
   // s7comm_program_blocklist_onlineview.pcap frame 134.
   EXPECT_EQ(to_hex(a->payload),
-            "0100004a423070700109010d00000000005a0000000002c1aac80f7602c1aac80f76000c00040000000253494d415449430043"
+            "0100004a423070700109010d00000000005a0000000002c1aac80f7602c1aac80f76000c00040000000253"
+            "494d415449430043"
             "4c4b5f46554e435345545f434c4b001000c5a00000000000000000");
   EXPECT_EQ(a->seq, 0);
 }
@@ -379,11 +396,11 @@ TEST_F(services, block_info_of_a_storage_db_and_of_a_missing_block) {
   auto a = ud_transact(*c_, ud_request(0x51, 3, 3, "3041303030303141"));  // DB 1, "A" (snap7)
   ASSERT_TRUE(a);
   ASSERT_EQ(a->payload.size(), 78U);
-  EXPECT_EQ(u8(a->payload[11]), 0x0A);           // sub block type DB
-  EXPECT_EQ(w16(a->payload, 12), 1);             // number
-  EXPECT_EQ(u8(a->payload[10]), 5);              // language DB
-  EXPECT_EQ(w16(a->payload, 40), 256);           // MC7 length = DB size
-  EXPECT_EQ(w16(a->payload, 34), 20);            // interface (SBB) length
+  EXPECT_EQ(u8(a->payload[11]), 0x0A);  // sub block type DB
+  EXPECT_EQ(w16(a->payload, 12), 1);    // number
+  EXPECT_EQ(u8(a->payload[10]), 5);     // language DB
+  EXPECT_EQ(w16(a->payload, 40), 256);  // MC7 length = DB size
+  EXPECT_EQ(w16(a->payload, 34), 20);   // interface (SBB) length
   // The CPU's error for a missing block: 0xD209 (frames 38 and 44 of the captures).
   a = ud_transact(*c_, ud_request(0x52, 3, 3, "3042333237363842"));  // SDB 32768
   ASSERT_TRUE(a);
@@ -393,7 +410,8 @@ TEST_F(services, block_info_of_a_storage_db_and_of_a_missing_block) {
 
 TEST_F(services, upload_of_a_storage_db_is_an_mc7_block_with_its_contents) {
   start(240);
-  auto r = c_->transact(client::job(0x60, hex("1d 00 0000 00000000 09 5f3041303030303141")));  // "_0A00001A"
+  auto r = c_->transact(
+      client::job(0x60, hex("1d 00 0000 00000000 09 5f3041303030303141")));  // "_0A00001A"
   ASSERT_TRUE(r);
   auto m = s7::decode(*r);
   ASSERT_TRUE(m);
@@ -609,9 +627,11 @@ TEST_F(services, write_protection_refuses_writes_until_the_password_is_given) {
   // Wrong password: 0xD602. The password is scrambled as snap7 does.
   const auto password = [](std::string_view pw) {
     std::array<std::uint8_t, 8> plain{}, scr{};
-    for (std::size_t i = 0; i < 8; ++i) plain[i] = static_cast<std::uint8_t>(i < pw.size() ? pw[i] : ' ');
+    for (std::size_t i = 0; i < 8; ++i)
+      plain[i] = static_cast<std::uint8_t>(i < pw.size() ? pw[i] : ' ');
     ud::scramble_password(plain, scr);
-    return to_hex(buf(reinterpret_cast<const std::byte*>(scr.data()), reinterpret_cast<const std::byte*>(scr.data()) + 8));
+    return to_hex(buf(reinterpret_cast<const std::byte*>(scr.data()),
+                      reinterpret_cast<const std::byte*>(scr.data()) + 8));
   };
   auto a = ud_transact(*c_, ud_request(0x81, 5, 1, password("wrong")));
   ASSERT_TRUE(a);
@@ -660,12 +680,12 @@ TEST_F(services, other_userdata_functions_get_the_cpus_error_and_the_connection_
     std::string_view payload;
   };
   const probe probes[] = {
-      {1, 0x02, "0001"},                          // programmer: variable status
+      {1, 0x02, "0001"},                                 // programmer: variable status
       {2, 0x01, "0001 00 01 120a10020001000184000000"},  // cyclic transfer
-      {4, 0x13, ""},                              // ALARM query
-      {6, 0x01, ""},                              // PBC
-      {9, 0x01, ""},                              // unknown group
-      {4, 0x7F, ""},                              // unknown subfunction
+      {4, 0x13, ""},                                     // ALARM query
+      {6, 0x01, ""},                                     // PBC
+      {9, 0x01, ""},                                     // unknown group
+      {4, 0x7F, ""},                                     // unknown subfunction
   };
   std::uint16_t ref = 0xA0;
   for (const probe& p : probes) {

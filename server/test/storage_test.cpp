@@ -1,4 +1,6 @@
 // goprotos7-compatible storage: SQLite variable definitions, DB<n>.bin files, generation.
+#include "protos7/server/storage.hpp"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -12,7 +14,6 @@
 #include <utility>
 
 #include "protos7/server/app.hpp"
-#include "protos7/server/storage.hpp"
 #include "test_client.hpp"
 
 using namespace protos7::server;
@@ -45,11 +46,16 @@ void exec(const std::string& db, const std::string& sql) {
 
 // goprotos7's schema as its dbtool migrations create it (the store's tests check every column).
 const char* goprotos7_schema = R"(
-CREATE TABLE db_variables (id INTEGER PRIMARY KEY AUTOINCREMENT, db_number INTEGER NOT NULL, name TEXT NOT NULL,
-  data_type TEXT NOT NULL, byte_offset INTEGER NOT NULL, bit_offset INTEGER, length INTEGER, description TEXT,
-  real_val real, int_val integer, str_val text, bool_val integer, var_type text DEFAULT 'STATIC' NOT NULL);
-CREATE TABLE static_var_definitions (id integer NOT NULL PRIMARY KEY, db_variable_id integer NOT NULL
-  REFERENCES db_variables ON UPDATE CASCADE ON DELETE CASCADE, description text NOT NULL, int_value integer,
+CREATE TABLE db_variables (id INTEGER PRIMARY KEY AUTOINCREMENT, db_number INTEGER NOT NULL, name
+  TEXT NOT NULL,
+  data_type TEXT NOT NULL, byte_offset INTEGER NOT NULL, bit_offset INTEGER, length INTEGER,
+    description TEXT,
+  real_val real, int_val integer, str_val text, bool_val integer, var_type text DEFAULT 'STATIC'
+    NOT NULL);
+CREATE TABLE static_var_definitions (id integer NOT NULL PRIMARY KEY, db_variable_id integer NOT
+  NULL
+  REFERENCES db_variables ON UPDATE CASCADE ON DELETE CASCADE, description text NOT NULL, int_value
+    integer,
   float_value integer, static_type text DEFAULT 'INT' NOT NULL, bit_offset integer);
 CREATE TABLE migrations (id varchar(255) PRIMARY KEY);
 INSERT INTO migrations VALUES ('createDbVariablesTable_1'), ('migrateCreateStaticVarDefinitions_1');
@@ -65,11 +71,13 @@ TEST(storage, loads_goprotos7_database_and_generates_missing_bin) {
     (1, 200, 'MachineStatus', 'INT', 0, NULL, NULL, 'status', NULL, 2, NULL, NULL, 'LIST'),
     (2, 200, 'TestVar', 'BOOL', 2, 0, NULL, '', NULL, NULL, NULL, 1, 'LIST'),
     (3, 200, 'Crit', 'BOOL', 2, 3, NULL, '', NULL, NULL, NULL, 1, 'LIST'),
-    (4, 200, 'MachineName', 'STRING[n]', 4, NULL, 20, '', NULL, NULL, 'GoProtoS7Emulator', NULL, 'STATIC'),
+    (4, 200, 'MachineName', 'STRING[n]', 4, NULL, 20, '', NULL, NULL, 'GoProtoS7Emulator', NULL,
+      'STATIC'),
     (5, 200, 'Temp', 'REAL', 26, NULL, NULL, '', 1.5, NULL, NULL, NULL, 'STATIC'),
     (6, 7, 'Big', 'DINT', 0, NULL, NULL, '', NULL, -2, NULL, NULL, 'STATIC');
     INSERT INTO static_var_definitions (id, db_variable_id, description, int_value, static_type)
-      VALUES (1, 1, 'Idle', 0, 'INT'), (2, 1, 'Running', 1, 'INT'), (3, 1, 'Critical', 2, 'INT');)");
+      VALUES (1, 1, 'Idle', 0, 'INT'), (2, 1, 'Running', 1, 'INT'), (3, 1, 'Critical', 2,
+        'INT');)");
   const catalog c = load_catalog(db);
   ASSERT_EQ(c.variables.size(), 6U);
   ASSERT_EQ(c.state_count(), 3U);
@@ -93,7 +101,8 @@ TEST(storage, loads_goprotos7_database_and_generates_missing_bin) {
             "3fc00000");                                // REAL 1.5
   EXPECT_EQ(read_file(d.path + "/DB7.bin"), std::string(8, '\x11'));
   std::size_t entries = 0;  // goprotos7.db, DB7.bin, DB200.bin: no temporary file is left
-  for (const auto& e : std::filesystem::directory_iterator(d.path)) entries += e.is_regular_file() ? 1U : 0U;
+  for (const auto& e : std::filesystem::directory_iterator(d.path))
+    entries += e.is_regular_file() ? 1U : 0U;
   EXPECT_EQ(entries, 3U);
 
   plc_memory mem{area_sizes{}};
@@ -106,7 +115,8 @@ TEST(storage, loads_goprotos7_database_and_generates_missing_bin) {
 
 TEST(storage, ignores_files_that_are_not_db_bins) {
   temp_dir d;
-  for (const char* n : {"DB0.bin", "DB070000.bin", "DB01.bin", "DBx.bin", "DB5.bin.tmp", "db5.bin"}) {
+  for (const char* n :
+       {"DB0.bin", "DB070000.bin", "DB01.bin", "DBx.bin", "DB5.bin.tmp", "db5.bin"}) {
     std::ofstream f(d.path + "/" + n, std::ios::binary);
     f << "abcd";
   }
@@ -126,7 +136,9 @@ TEST(storage, sample_plc_is_created_from_the_embedded_seed) {
   ASSERT_NE(mem.find_db(2), nullptr);
   ASSERT_NE(mem.find_db(200), nullptr);
   const auto db200 = mem.find_db(200)->bytes();
-  EXPECT_EQ(p7test::to_hex(db200.first(24)), "000001001411" "476f50726f746f5337456d756c61746f7200");
+  EXPECT_EQ(p7test::to_hex(db200.first(24)),
+            "000001001411"
+            "476f50726f746f5337456d756c61746f7200");
   // The sample program's instance DBs and the watch table DB (issue #13).
   const std::pair<std::uint16_t, std::size_t> program_dbs[] = {
       {10, 16}, {11, 16}, {20, 22}, {100, 40}};

@@ -5,7 +5,8 @@ using namespace p7test;
 
 namespace {
 
-constexpr std::uint8_t DB = 0x84, DI = 0x85, I = 0x81, Q = 0x82, M = 0x83, C = 0x1C, T = 0x1D, P = 0x80;
+constexpr std::uint8_t DB = 0x84, DI = 0x85, I = 0x81, Q = 0x82, M = 0x83, C = 0x1C, T = 0x1D,
+                       P = 0x80;
 
 struct fixture : ::testing::Test {
   running_server s;
@@ -30,8 +31,10 @@ struct fixture : ::testing::Test {
     auto r = read(items);
     return r.empty() ? read_item{0, 0, 0, {}} : r[0];
   }
-  std::vector<std::uint8_t> write(std::span<const s7::any_address> items, std::span<const wdata> data) {
-    const auto r = c->transact(client::job(2, var_param(s7::function::write_var, items), write_data(data)));
+  std::vector<std::uint8_t> write(std::span<const s7::any_address> items,
+                                  std::span<const wdata> data) {
+    const auto r =
+        c->transact(client::job(2, var_param(s7::function::write_var, items), write_data(data)));
     std::vector<std::uint8_t> codes;
     if (!r) return codes;
     const auto m = s7::decode(*r);
@@ -47,7 +50,8 @@ struct fixture : ::testing::Test {
     const auto r = write(items, data);
     return r.size() == 1 ? r[0] : 0;
   }
-  std::optional<s7::message> raw_job(std::span<const std::byte> prm, std::span<const std::byte> data = {}) {
+  std::optional<s7::message> raw_job(std::span<const std::byte> prm,
+                                     std::span<const std::byte> data = {}) {
     const auto r = c->transact(client::job(9, prm, data));
     if (!r) return std::nullopt;
     last_reply = *r;
@@ -71,9 +75,10 @@ TEST_F(read_var, every_transport_size_gets_the_cpu_data_transport_size) {
     std::uint16_t length_field;
   };
   // Two elements at DB1.DBB10 (pattern byte i = i).
-  for (const row r : {row{2, 0x04, 2, 16}, row{3, 0x09, 2, 2}, row{4, 0x04, 4, 32}, row{5, 0x05, 4, 32},
-                      row{6, 0x04, 8, 64}, row{7, 0x05, 8, 64}, row{8, 0x07, 8, 8}, row{11, 0x04, 8, 64},
-                      row{12, 0x04, 4, 32}, row{15, 0x04, 16, 128}}) {
+  for (const row r :
+       {row{2, 0x04, 2, 16}, row{3, 0x09, 2, 2}, row{4, 0x04, 4, 32}, row{5, 0x05, 4, 32},
+        row{6, 0x04, 8, 64}, row{7, 0x05, 8, 64}, row{8, 0x07, 8, 8}, row{11, 0x04, 8, 64},
+        row{12, 0x04, 4, 32}, row{15, 0x04, 16, 128}}) {
     const auto it = read1(any(r.tsize, 2, DB, 1, 10));
     EXPECT_EQ(it.rc, 0xFF) << int(r.tsize);
     EXPECT_EQ(it.tsize, r.data_tsize) << int(r.tsize);
@@ -125,7 +130,7 @@ TEST_F(read_var, bit_read_returns_one_byte_0_or_1) {
 }
 
 TEST_F(write_var, bit_write_changes_exactly_that_bit) {
-  const auto before = read1(any(2, 3, DB, 1, 40)).data;  // 0x28 0x29 0x2A
+  const auto before = read1(any(2, 3, DB, 1, 40)).data;                     // 0x28 0x29 0x2A
   EXPECT_EQ(write1(any(1, 1, DB, 1, 41, 2), {0x03, hex("01"), {}}), 0xFF);  // set 41.2
   EXPECT_EQ(to_hex(read1(any(2, 3, DB, 1, 40)).data), "282d2a");
   EXPECT_EQ(write1(any(1, 1, DB, 1, 41, 0), {0x03, hex("00"), {}}), 0xFF);  // clear 41.0
@@ -143,8 +148,9 @@ TEST_F(write_var, every_transport_size_round_trips) {
     std::uint8_t data_tsize;
     const char* data;
   };
-  for (const row r : {row{2, 0x04, "a1"}, row{3, 0x09, "41"}, row{4, 0x04, "1234"}, row{5, 0x05, "fffe"},
-                      row{6, 0x04, "deadbeef"}, row{7, 0x05, "80000001"}, row{8, 0x07, "3fc00000"}}) {
+  for (const row r :
+       {row{2, 0x04, "a1"}, row{3, 0x09, "41"}, row{4, 0x04, "1234"}, row{5, 0x05, "fffe"},
+        row{6, 0x04, "deadbeef"}, row{7, 0x05, "80000001"}, row{8, 0x07, "3fc00000"}}) {
     const buf d = hex(r.data);
     EXPECT_EQ(write1(any(r.tsize, 1, DB, 2, 20), {r.data_tsize, d, {}}), 0xFF) << int(r.tsize);
     EXPECT_EQ(to_hex(read1(any(r.tsize, 1, DB, 2, 20)).data), r.data) << int(r.tsize);
@@ -152,8 +158,8 @@ TEST_F(write_var, every_transport_size_round_trips) {
 }
 
 TEST_F(read_var, multi_item_with_fill_bytes_and_mixed_return_codes) {
-  const std::array items{any(2, 3, DB, 1, 0), any(4, 1, DB, 99, 0), any(1, 1, DB, 1, 1, 0),
-                         any(2, 2, DB, 1, 255), any(2, 1, P, 0, 0), any(0x1E, 1, DB, 1, 0),
+  const std::array items{any(2, 3, DB, 1, 0),   any(4, 1, DB, 99, 0), any(1, 1, DB, 1, 1, 0),
+                         any(2, 2, DB, 1, 255), any(2, 1, P, 0, 0),   any(0x1E, 1, DB, 1, 0),
                          any(5, 1, M, 0, 2)};
   const auto r = c->transact(client::job(3, var_param(s7::function::read_var, items)));
   ASSERT_TRUE(r);
@@ -187,7 +193,8 @@ TEST_F(write_var, return_codes_and_inconsistent_data) {
   EXPECT_EQ(to_hex(read1(any(2, 3, DB, 2, 0)).data), "000000");
   // Several items: each answered on its own.
   const std::array items{any(2, 1, DB, 2, 0), any(2, 1, DB, 98, 0), any(2, 1, DB, 2, 1)};
-  const std::array data{wdata{0x04, hex("11"), {}}, wdata{0x04, hex("22"), {}}, wdata{0x04, hex("33"), {}}};
+  const std::array data{wdata{0x04, hex("11"), {}}, wdata{0x04, hex("22"), {}},
+                        wdata{0x04, hex("33"), {}}};
   const auto codes = write(items, data);
   ASSERT_EQ(codes.size(), 3U);
   EXPECT_EQ(codes[0], 0xFF);

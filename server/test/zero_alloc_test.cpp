@@ -6,13 +6,11 @@
 //
 // Not covered: the group commit's bookkeeping (server.cpp), fragmented Userdata answers (their
 // rest is kept in a buffer that grows to the largest answer once), Get Block Info of a DB.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <vector>
-
-#include <fmt/format.h>
-
 #include <string_view>
+#include <vector>
 
 #include "alloc_counter.hpp"
 #include "protos7/codec/cotp.hpp"
@@ -51,13 +49,13 @@ p7test::buf read_szl(std::uint16_t id, std::uint16_t index) {
   return userdata("401", fmt::format("ff090004{:04x}{:04x}", id, index));
 }
 const std::vector<p7test::buf> userdata_requests = {
-    read_szl(0x0011, 0x0000),  // module identification (snap7 GetOrderCode)
-    read_szl(0x001C, 0x0000),  // component identification (snap7 GetCpuInfo)
-    read_szl(0x0424, 0x0000),  // operating mode (snap7 GetPlcStatus)
-    read_szl(0x0232, 0x0004),  // protection (snap7 GetProtection)
-    read_szl(0x0131, 0x0001),  // communication capabilities (snap7 GetCpInfo)
-    read_szl(0x0000, 0x0000),  // the SZL-IDs
-    read_szl(0x0F11, 0x0000),  // a header-only extract
+    read_szl(0x0011, 0x0000),         // module identification (snap7 GetOrderCode)
+    read_szl(0x001C, 0x0000),         // component identification (snap7 GetCpuInfo)
+    read_szl(0x0424, 0x0000),         // operating mode (snap7 GetPlcStatus)
+    read_szl(0x0232, 0x0004),         // protection (snap7 GetProtection)
+    read_szl(0x0131, 0x0001),         // communication capabilities (snap7 GetCpInfo)
+    read_szl(0x0000, 0x0000),         // the SZL-IDs
+    read_szl(0x0F11, 0x0000),         // a header-only extract
     userdata("701", "0a000000"),      // read clock (snap7 GetPlcDateTime)
     userdata("301", "0a000000"),      // list blocks (counts per type)
     userdata("302", "ff0900023041"),  // list blocks of type "0A" (DB)

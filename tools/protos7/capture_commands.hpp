@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "../dump/dump.hpp"
+#include "protos7/dump/dump.hpp"
 #include "protos7/learn/inproc.hpp"
 #include "protos7/learn/learn.hpp"
 
@@ -15,7 +15,7 @@ namespace protos7::cli {
 struct dump_command {
   std::vector<std::string> files;
   dump::dump_options opt;
-  std::string shard;             // --shard I/N
+  std::string shard;              // --shard I/N
   std::string progress = "auto";  // --progress
   CLI::App* app = nullptr;
 };

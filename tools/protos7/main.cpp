@@ -102,7 +102,9 @@ int main(int argc, char** argv) {
     // Output that cannot be written (`protos7 dump ... | head` closed the pipe): stop quietly.
     return protos7::exit_code::io_error;
   }
-  fmt::print(stderr, "{}\nprotos7: give a command (serve, plant, dump, replay, learn, report, client, health)\n",
-             app.help());
+  fmt::print(
+      stderr,
+      "{}\nprotos7: give a command (serve, plant, dump, replay, learn, report, client, health)\n",
+      app.help());
   return protos7::exit_code::usage;
 }

@@ -8,10 +8,10 @@
 #include <fstream>
 #include <vector>
 
+#include "plant_command.hpp"
 #include "protos7/server/exit_codes.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/plant_serve.hpp"
-#include "plant_command.hpp"
 
 namespace protos7::cli {
 

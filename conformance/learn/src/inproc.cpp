@@ -35,7 +35,8 @@ void add_sample_dbs(server::plc_memory& mem) {
   std::set<std::uint16_t> dbs;
   for (const store::variable& v : c.variables) dbs.insert(v.db);
   for (const auto& [db, size] : c.declared_sizes) dbs.insert(db);
-  for (std::uint16_t db : dbs) mem.add_db(std::make_unique<server::data_block>(db, store::render_db(c, db), -1, ""));
+  for (std::uint16_t db : dbs)
+    mem.add_db(std::make_unique<server::data_block>(db, store::render_db(c, db), -1, ""));
 }
 
 }  // namespace

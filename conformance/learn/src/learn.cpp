@@ -727,7 +727,7 @@ bytes first_szl_record(const server::plc_profile& p, std::uint16_t id,
 }
 
 std::optional<szl::module_identification> module_record(const server::plc_profile& p,
-                                                         std::uint16_t index) {
+                                                        std::uint16_t index) {
   const auto r = szl_record(p, 0x0011, 0x0111, index);
   if (!r) return std::nullopt;
   const auto m = szl::parse_module_identification(*r, nullptr);
@@ -907,7 +907,8 @@ void learner::finish_component_names() {
 void learner::finish_settings() {
   server::plc_profile& p = out_.profile;
   // --- limits from 0x0131 index 1: max PDU (pdu) and connections (anz) ---
-  if (const auto c = szl::parse_communication_capabilities(first_szl_record(p, 0x0131, 1), nullptr)) {
+  if (const auto c =
+          szl::parse_communication_capabilities(first_szl_record(p, 0x0131, 1), nullptr)) {
     if (c->anz != 0) p.max_connections = c->anz;
     if (c->pdu == 240 || c->pdu == 480 || c->pdu == 960) p.pdu_size = c->pdu;
   }
@@ -943,10 +944,9 @@ void learner::finish_clock() {
   const std::chrono::year_month_day ymd{std::chrono::year{ts.year}, std::chrono::month{ts.month},
                                         std::chrono::day{ts.day}};
   if (!ymd.ok()) return;
-  const auto plc_ms =
-      std::chrono::sys_days{ymd}.time_since_epoch() +
-      std::chrono::milliseconds{((ts.hour * 60 + ts.minute) * 60 + ts.second) * 1000 +
-                                ts.millisecond};
+  const auto plc_ms = std::chrono::sys_days{ymd}.time_since_epoch() +
+                      std::chrono::milliseconds{
+                          ((ts.hour * 60 + ts.minute) * 60 + ts.second) * 1000 + ts.millisecond};
   const auto cap_ms = static_cast<std::int64_t>(std::llround(clock_->second * 1000.0));
   p.clock_offset_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(plc_ms).count() - cap_ms;
@@ -1030,8 +1030,9 @@ void learner::count_only_blocks(std::uint8_t type, std::vector<server::block_met
   if (c == counts_.end()) return;
   const auto& [count, source] = c->second;
   if (count < blocks.size()) {
-    out_.notes.push_back(fmt::format("{}: List blocks counts {} {} block(s), but {} are listed or described",
-                                     source, count, block_type_name(type), blocks.size()));
+    out_.notes.push_back(
+        fmt::format("{}: List blocks counts {} {} block(s), but {} are listed or described", source,
+                    count, block_type_name(type), blocks.size()));
     return;
   }
   if (count == blocks.size()) return;
@@ -1154,8 +1155,9 @@ void learner::size_db(std::uint16_t num, server::profile_db& d) {
   d.size = std::max<std::uint32_t>(b.mc7_length, 1);
   if (b.mc7_length == 0) b.mc7_length = 1;
   if (extent > d.size) {
-    out_.notes.push_back(fmt::format("DB {}: block info says {} bytes, but clients accessed {} bytes",
-                                     num, inf->second.first.mc7_length, extent));
+    out_.notes.push_back(
+        fmt::format("DB {}: block info says {} bytes, but clients accessed {} bytes", num,
+                    inf->second.first.mc7_length, extent));
     d.size = extent;
     return;
   }
@@ -1170,10 +1172,9 @@ void learner::size_db(std::uint16_t num, server::profile_db& d) {
 void learner::finish_memory() {
   for (const auto& entry : mem_) {
     const mem_key key = entry.first;
-    if (key.area == 0x84 && !std::any_of(out_.profile.dbs.begin(), out_.profile.dbs.end(),
-                                         [&](const server::profile_db& x) {
-                                           return x.number == key.db;
-                                         }))
+    if (key.area == 0x84 &&
+        !std::any_of(out_.profile.dbs.begin(), out_.profile.dbs.end(),
+                     [&](const server::profile_db& x) { return x.number == key.db; }))
       continue;
     memory_runs(key, entry.second);
   }
@@ -1188,17 +1189,16 @@ void learner::memory_runs(const mem_key& key, const std::map<std::uint32_t, byte
   std::size_t volatile_count = 0;
   const auto flush = [&] {
     if (!run) return;
-    out_.sources[fmt::format("memory:{}:{}:{}", area, db.empty() ? "-" : db,
-                             run->offset)] = src_of_run_;
+    out_.sources[fmt::format("memory:{}:{}:{}", area, db.empty() ? "-" : db, run->offset)] =
+        src_of_run_;
     p.memory.push_back(std::move(*run));
     run.reset();
   };
   for (const auto& [off, b] : bytes_) {
     if (b.changed_by_plc) {
       ++volatile_count;
-      out_.volatile_memory.push_back(fmt::format("{}{} byte {}: {} different values read",
-                                                 area, db, off,
-                                                 std::max<std::size_t>(b.values.count(), 2)));
+      out_.volatile_memory.push_back(fmt::format("{}{} byte {}: {} different values read", area, db,
+                                                 off, std::max<std::size_t>(b.values.count(), 2)));
     }
     if (b.initial_mask == 0) continue;
     if (key.area == 0x84) {
@@ -1288,7 +1288,8 @@ learned learn_files(const std::vector<std::string>& paths, const options& opt) {
                 l.answers, "answers");
     });
     if (rd.stats().ended_early)
-      l.truncated.push_back(fmt::format("{}: capture ends early after frame {}", p, rd.stats().frames));
+      l.truncated.push_back(
+          fmt::format("{}: capture ends early after frame {}", p, rd.stats().frames));
     done += file_bytes(p);
     read.push_back(p);
   }

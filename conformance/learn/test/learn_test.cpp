@@ -231,7 +231,8 @@ TEST(learn, replay_learn_takes_each_capture_on_its_own) {
 
 std::string minimal(const std::string& extra) {
   return R"({"format": "protos7-profile", "version": 1,
-             "identity": {"order_number": "6ES7 315-2EH14-0AB0", "module_name": "m", "serial_number": "s"},
+             "identity": {"order_number": "6ES7 315-2EH14-0AB0", "module_name": "m",
+               "serial_number": "s"},
              "szl": [])" +
          extra + "}";
 }
@@ -247,7 +248,8 @@ std::string error_of(const std::string& text) {
 TEST(profile_memory, dbs_and_memory_are_loaded_into_the_plc) {
   const srv::plc_profile p = srv::parse_profile(minimal(R"(, "dbs": [{"number": 3, "size": 8}],
                  "memory": [{"area": "DB", "db": 3, "offset": 2, "hex": "0a 0b"},
-                            {"area": "M", "offset": 4, "hex": "ff"}, {"area": "C", "offset": 2, "hex": "00 05"}])"),
+                            {"area": "M", "offset": 4, "hex": "ff"}, {"area": "C", "offset": 2,
+                              "hex": "00 05"}])"),
                                                 "t.json");
   EXPECT_TRUE(p.declares_dbs);
   srv::plc_memory mem(srv::area_sizes{});
@@ -271,7 +273,8 @@ TEST(profile_memory, dbs_and_memory_are_loaded_into_the_plc) {
 TEST(profile_memory, a_db_of_storage_is_kept) {
   const srv::plc_profile p = srv::parse_profile(
       minimal(
-          R"(, "dbs": [{"number": 1, "size": 4}], "memory": [{"area": "DB", "db": 1, "offset": 0, "hex": "01"}])"),
+          R"(, "dbs": [{"number": 1, "size": 4}], "memory": [{"area": "DB", "db": 1, "offset": 0,
+            "hex": "01"}])"),
       "t.json");
   srv::plc_memory mem(srv::area_sizes{});
   mem.add_db(std::make_unique<srv::data_block>(1, bytes(16), -1, ""));
@@ -284,17 +287,18 @@ TEST(profile_memory, errors_name_the_entry_and_the_problem) {
             "t.json: $.memory[0].db: DB 9 is not declared in \"dbs\"");
   EXPECT_EQ(
       error_of(minimal(
-          R"(, "dbs": [{"number": 1, "size": 2}], "memory": [{"area": "DB", "db": 1, "offset": 1, "hex": "01 02"}])")),
+          R"(, "dbs": [{"number": 1, "size": 2}], "memory": [{"area": "DB", "db": 1, "offset": 1,
+            "hex": "01 02"}])")),
       "t.json: $.memory[0]: bytes 1 to 2 are outside DB 1 (2 bytes)");
   EXPECT_EQ(error_of(minimal(R"(, "memory": [{"area": "X", "offset": 0, "hex": "01"}])")),
             "t.json: $.memory[0].area: unknown area \"X\" (I, Q, M, DB, C or T)");
   EXPECT_EQ(error_of(minimal(R"(, "dbs": [{"number": 1, "size": 4, "info": {"mc7_length": 2}}])")),
             "t.json: $.dbs[0].info.mc7_length: 2 bytes, but the DB has 4 (a DB's MC7 code is its "
             "contents)");
-  EXPECT_EQ(
-      error_of(minimal(
-          R"(, "dbs": [{"number": 1, "size": 2, "info": {"mc7_length": 2, "sbb_length": 2}, "interface": "00"}])")),
-      "t.json: $.dbs[0].interface: 1 bytes, but info.sbb_length is 2");
+  EXPECT_EQ(error_of(minimal(
+                R"(, "dbs": [{"number": 1, "size": 2, "info": {"mc7_length": 2, "sbb_length": 2},
+            "interface": "00"}])")),
+            "t.json: $.dbs[0].interface: 1 bytes, but info.sbb_length is 2");
   EXPECT_EQ(error_of(minimal(R"(, "dbs": [{"number": 1, "size": 2}, {"number": 1, "size": 3}])")),
             "t.json: $.dbs[1]: DB 1 is listed twice");
   // M beyond the configured area: the flag to raise is named.

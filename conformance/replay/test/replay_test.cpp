@@ -562,8 +562,7 @@ TEST(replay_in_flight, never_more_requests_than_the_target_granted_max_amq) {
   const auto r = replay(f, srv, 300);
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 6U) << dump(r);
-  EXPECT_TRUE(has_note(r.connections[0].notes, "the target granted Max AmQ calling 1"))
-      << dump(r);
+  EXPECT_TRUE(has_note(r.connections[0].notes, "the target granted Max AmQ calling 1")) << dump(r);
   EXPECT_GE(took, std::chrono::milliseconds(2 * 300));
 }
 
@@ -581,9 +580,9 @@ TEST(replay_in_flight, as_many_requests_in_flight_as_the_capture_shows_within_ma
   }
   const cap::capture_file f = load({c});
   const auto ack = [](std::uint8_t ref) { return with(read_ack, s7_at + 4, {0x00, ref}); };
-  fake::script s{fake::recv(), fake::send(cc),     fake::recv(),     fake::send(amq2_ack),
-                 fake::recv(), fake::recv(),       fake::send(ack(1)), fake::recv(),
-                 fake::send(ack(2)), fake::recv(), fake::send(ack(3)), fake::send(ack(4))};
+  fake::script s{fake::recv(),       fake::send(cc), fake::recv(),       fake::send(amq2_ack),
+                 fake::recv(),       fake::recv(),   fake::send(ack(1)), fake::recv(),
+                 fake::send(ack(2)), fake::recv(),   fake::send(ack(3)), fake::send(ack(4))};
   fake::server srv{{s}};
   const auto r = replay(f, srv, 2000);
   EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 6U) << dump(r);

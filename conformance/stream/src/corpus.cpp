@@ -14,9 +14,9 @@ std::string pcap_dir(const std::string& fallback) {
 
 const std::vector<std::string>& wireshark_samples() {
   static const std::vector<std::string> files = {
-      "s7comm_downloading_block_db1.pcap",      "s7comm_program_blocklist_onlineview.pcap",
-      "s7comm_reading_plc_status.pcap",         "s7comm_reading_setting_plc_time.pcap",
-      "s7comm_varservice_libnodavedemo.pcap",   "s7comm_varservice_libnodavedemo_bench.pcap"};
+      "s7comm_downloading_block_db1.pcap",    "s7comm_program_blocklist_onlineview.pcap",
+      "s7comm_reading_plc_status.pcap",       "s7comm_reading_setting_plc_time.pcap",
+      "s7comm_varservice_libnodavedemo.pcap", "s7comm_varservice_libnodavedemo_bench.pcap"};
   return files;
 }
 

@@ -334,8 +334,7 @@ s7_error plc_state::check_download(std::uint8_t type, std::uint16_t number,
   return 0;
 }
 
-s7_error plc_state::check_db_size(std::uint16_t number, std::size_t size,
-                                  std::string& why) const {
+s7_error plc_state::check_db_size(std::uint16_t number, std::size_t size, std::string& why) const {
   const memory_limits& lim = limits();
   const bool exists = db_exists(number);
   if (!exists && check_download(block_type::db, number, 0) == memory_error::too_many_blocks) {
@@ -350,8 +349,8 @@ s7_error plc_state::check_db_size(std::uint16_t number, std::size_t size,
                       work_memory_used(), lim.work_memory, size - old_size);
     return memory_error::work_memory_full;
   }
-  const std::uint64_t load = load_memory_used() - (exists ? mc7_overhead + old_size : 0) +
-                             mc7_overhead + size;
+  const std::uint64_t load =
+      load_memory_used() - (exists ? mc7_overhead + old_size : 0) + mc7_overhead + size;
   if (size > old_size && load > lim.load_memory) {
     why = fmt::format("the CPU's load memory is full: {} of {} bytes in use, {} more needed",
                       load_memory_used(), lim.load_memory, load - load_memory_used());

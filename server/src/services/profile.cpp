@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <chrono>
 #include <fstream>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
@@ -14,11 +14,11 @@
 #include <sstream>
 #include <utility>
 
+#include "../memory_limits_json.hpp"
 #include "protos7/codec/hex.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/server/fault_rules.hpp"
 #include "protos7/server/mc7_block.hpp"
-#include "../memory_limits_json.hpp"
 
 namespace protos7::server {
 
@@ -30,7 +30,9 @@ using json = nlohmann::ordered_json;
 class at {
  public:
   at(const std::string& source, std::string path) : source_(source), path_(std::move(path)) {}
-  [[nodiscard]] at key(std::string_view k) const { return {source_, fmt::format("{}.{}", path_, k)}; }
+  [[nodiscard]] at key(std::string_view k) const {
+    return {source_, fmt::format("{}.{}", path_, k)};
+  }
   [[nodiscard]] at item(std::size_t i) const { return {source_, fmt::format("{}[{}]", path_, i)}; }
   [[noreturn]] void fail(std::string_view what) const {
     throw profile_error(fmt::format("{}: {}: {}", source_, path_, what));
@@ -43,15 +45,23 @@ class at {
 
 std::string_view type_of(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a fraction";
-    default: return "something else";
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a fraction";
+    default:
+      return "something else";
   }
 }
 
@@ -70,7 +80,8 @@ void expect_object(const json& j, const at& where, std::initializer_list<std::st
 std::string get_string(const json& j, const at& where, std::size_t max_len = 1024) {
   if (!j.is_string()) where.fail(fmt::format("expected a string, got {}", type_of(j)));
   const auto& s = j.get_ref<const std::string&>();
-  if (s.size() > max_len) where.fail(fmt::format("longer than {} characters ({})", max_len, s.size()));
+  if (s.size() > max_len)
+    where.fail(fmt::format("longer than {} characters ({})", max_len, s.size()));
   for (char c : s)
     if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E)
       where.fail("only printable ASCII characters are allowed (S7 strings are ASCII)");
@@ -91,10 +102,14 @@ std::uint64_t get_uint(const json& j, const at& where, std::uint64_t max) {
     if (digits.empty() || digits.size() > 16) where.fail(fmt::format("\"{}\" is not a number", s));
     for (char c : digits) {
       int d = -1;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (hex && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else if (hex && c >= 'A' && c <= 'F') d = c - 'A' + 10;
-      if (d < 0) where.fail(fmt::format("\"{}\" is not a {} number", s, hex ? "hexadecimal" : "decimal"));
+      if (c >= '0' && c <= '9')
+        d = c - '0';
+      else if (hex && c >= 'a' && c <= 'f')
+        d = c - 'a' + 10;
+      else if (hex && c >= 'A' && c <= 'F')
+        d = c - 'A' + 10;
+      if (d < 0)
+        where.fail(fmt::format("\"{}\" is not a {} number", s, hex ? "hexadecimal" : "decimal"));
       v = v * (hex ? 16U : 10U) + static_cast<std::uint64_t>(d);
     }
   } else {
@@ -112,7 +127,8 @@ std::int64_t get_int(const json& j, const at& where) {
 std::vector<std::byte> get_hex(const json& j, const at& where) {
   if (!j.is_string()) where.fail(fmt::format("expected a hex string, got {}", type_of(j)));
   auto b = parse_hex(j.get_ref<const std::string&>());
-  if (!b) where.fail("not a hex string (pairs of hex digits, optionally separated by spaces or colons)");
+  if (!b)
+    where.fail("not a hex string (pairs of hex digits, optionally separated by spaces or colons)");
   return *b;
 }
 
@@ -127,7 +143,8 @@ std::array<char, N> get_fixed(const json& j, const at& where) {
 std::uint8_t get_version(const json& j, const at& where) {
   const std::string s = get_string(j, where, 5);
   const auto dot = s.find('.');
-  if (dot == std::string::npos) where.fail("expected \"MAJOR.MINOR\" with each part 0 to 15, e.g. \"1.0\"");
+  if (dot == std::string::npos)
+    where.fail("expected \"MAJOR.MINOR\" with each part 0 to 15, e.g. \"1.0\"");
   const auto part = [&](std::string_view p) {
     if (p.empty() || p.size() > 2) where.fail("expected \"MAJOR.MINOR\" with each part 0 to 15");
     unsigned v = 0;
@@ -152,12 +169,14 @@ block_time get_time(const json& j, const at& where) {
 std::uint8_t get_language(const json& j, const at& where) {
   if (j.is_string()) {
     static constexpr std::pair<std::string_view, std::uint8_t> names[] = {
-        {"AWL", 1}, {"STL", 1}, {"KOP", 2}, {"LAD", 2}, {"FUP", 3}, {"FBD", 3}, {"SCL", 4},
-        {"DB", 5},  {"GRAPH", 6}, {"SDB", 7}, {"CPU-DB", 8}};
+        {"AWL", 1}, {"STL", 1}, {"KOP", 2},   {"LAD", 2}, {"FUP", 3},   {"FBD", 3},
+        {"SCL", 4}, {"DB", 5},  {"GRAPH", 6}, {"SDB", 7}, {"CPU-DB", 8}};
     const auto& s = j.get_ref<const std::string&>();
     for (const auto& [n, v] : names)
       if (s == n) return v;
-    if (s.rfind("0x", 0) != 0) where.fail(fmt::format("unknown language \"{}\" (a number or AWL, KOP, FUP, SCL, DB, GRAPH, SDB, CPU-DB)", s));
+    if (s.rfind("0x", 0) != 0)
+      where.fail(fmt::format(
+          "unknown language \"{}\" (a number or AWL, KOP, FUP, SCL, DB, GRAPH, SDB, CPU-DB)", s));
   }
   return static_cast<std::uint8_t>(get_uint(j, where, 0xFF));
 }
@@ -166,8 +185,8 @@ std::uint8_t get_language(const json& j, const at& where) {
 
 void read_identity(const json& j, const at& where, identity& id) {
   expect_object(j, where,
-                {"order_number", "firmware_version", "as_name", "module_name", "plant_id", "copyright",
-                 "serial_number", "module_type", "memory_card_serial", "comment"},
+                {"order_number", "firmware_version", "as_name", "module_name", "plant_id",
+                 "copyright", "serial_number", "module_type", "memory_card_serial", "comment"},
                 {"order_number", "module_name", "serial_number"});
   const auto opt = [&](std::string_view k, std::string& out, std::size_t max) {
     if (j.contains(std::string(k))) out = get_string(j.at(std::string(k)), where.key(k), max);
@@ -184,9 +203,10 @@ void read_identity(const json& j, const at& where, identity& id) {
   if (!id.firmware_version.empty()) {
     unsigned a = 0, b = 0, c = 0;
     char tail = 0;
-    if (std::sscanf(id.firmware_version.c_str(), "V%u.%u.%u%c", &a, &b, &c, &tail) != 3 || a > 255 ||
-        b > 255 || c > 255)
-      where.key("firmware_version").fail("expected \"Vx.y.z\" (each part 0 to 255), e.g. \"V3.2.6\"");
+    if (std::sscanf(id.firmware_version.c_str(), "V%u.%u.%u%c", &a, &b, &c, &tail) != 3 ||
+        a > 255 || b > 255 || c > 255)
+      where.key("firmware_version")
+          .fail("expected \"Vx.y.z\" (each part 0 to 255), e.g. \"V3.2.6\"");
   }
 }
 
@@ -196,22 +216,27 @@ szl_entry read_szl(const json& j, const at& where) {
   szl_entry e;
   e.id = static_cast<std::uint16_t>(get_uint(j.at("id"), where.key("id"), 0xFFFF));
   const json& idx = j.at("index");
-  if (idx.is_string() && idx.get_ref<const std::string&>() == "any") e.index = std::nullopt;
-  else e.index = static_cast<std::uint16_t>(get_uint(idx, where.key("index"), 0xFFFF));
-  e.record_length = static_cast<std::uint16_t>(get_uint(j.at("record_length"), where.key("record_length"), 0xFFFF));
+  if (idx.is_string() && idx.get_ref<const std::string&>() == "any")
+    e.index = std::nullopt;
+  else
+    e.index = static_cast<std::uint16_t>(get_uint(idx, where.key("index"), 0xFFFF));
+  e.record_length = static_cast<std::uint16_t>(
+      get_uint(j.at("record_length"), where.key("record_length"), 0xFFFF));
   const bool header_only = codec::szl::is_header_only(e.id);
   if (header_only) {
     if (j.contains("records"))
       where.key("records").fail(fmt::format(
           "SZL-ID 0x{:04X} is a header-only list (extract 0xF): give \"count\", no records", e.id));
-    if (!j.contains("count")) where.fail(fmt::format("SZL-ID 0x{:04X} is header-only: \"count\" is required", e.id));
+    if (!j.contains("count"))
+      where.fail(fmt::format("SZL-ID 0x{:04X} is header-only: \"count\" is required", e.id));
     e.count = static_cast<std::uint16_t>(get_uint(j.at("count"), where.key("count"), 0xFFFF));
     return e;
   }
   if (!j.contains("records")) where.fail("missing key \"records\"");
   const json& recs = j.at("records");
   const at rw = where.key("records");
-  if (!recs.is_array()) rw.fail(fmt::format("expected an array of hex strings, got {}", type_of(recs)));
+  if (!recs.is_array())
+    rw.fail(fmt::format("expected an array of hex strings, got {}", type_of(recs)));
   if (recs.size() > 0xFFFF) rw.fail("more than 65535 records");
   for (std::size_t i = 0; i < recs.size(); ++i) {
     const auto b = get_hex(recs[i], rw.item(i));
@@ -221,43 +246,68 @@ szl_entry read_szl(const json& j, const at& where) {
   }
   e.count = static_cast<std::uint16_t>(recs.size());
   if (j.contains("count") && get_uint(j.at("count"), where.key("count"), 0xFFFF) != e.count)
-    where.key("count").fail(fmt::format("says {} but there are {} records", j.at("count").dump(), e.count));
+    where.key("count").fail(
+        fmt::format("says {} but there are {} records", j.at("count").dump(), e.count));
   if (e.record_length == 0 && e.count != 0) where.fail("record_length 0 with records");
   return e;
 }
 
 void read_info(const json& j, const at& where, block_meta& b) {
-  expect_object(j, where,
-                {"info_word", "block_version", "attributes", "load_memory_length", "security", "code_time",
-                 "interface_time", "sbb_length", "add_length", "local_data_length", "mc7_length", "author",
-                 "family", "name", "version", "info_unknown", "checksum", "comment"});
+  expect_object(
+      j, where,
+      {"info_word", "block_version", "attributes", "load_memory_length", "security", "code_time",
+       "interface_time", "sbb_length", "add_length", "local_data_length", "mc7_length", "author",
+       "family", "name", "version", "info_unknown", "checksum", "comment"});
   const auto has = [&](const char* k) { return j.contains(k); };
-  if (has("info_word")) b.info_word = static_cast<std::uint16_t>(get_uint(j.at("info_word"), where.key("info_word"), 0xFFFF));
-  if (has("block_version")) b.block_version = static_cast<std::uint8_t>(get_uint(j.at("block_version"), where.key("block_version"), 0xFF));
-  if (has("attributes")) b.attributes = static_cast<std::uint8_t>(get_uint(j.at("attributes"), where.key("attributes"), 0xFF));
-  if (has("security")) b.security = static_cast<std::uint32_t>(get_uint(j.at("security"), where.key("security"), 0xFFFFFFFFU));
+  if (has("info_word"))
+    b.info_word =
+        static_cast<std::uint16_t>(get_uint(j.at("info_word"), where.key("info_word"), 0xFFFF));
+  if (has("block_version"))
+    b.block_version = static_cast<std::uint8_t>(
+        get_uint(j.at("block_version"), where.key("block_version"), 0xFF));
+  if (has("attributes"))
+    b.attributes =
+        static_cast<std::uint8_t>(get_uint(j.at("attributes"), where.key("attributes"), 0xFF));
+  if (has("security"))
+    b.security =
+        static_cast<std::uint32_t>(get_uint(j.at("security"), where.key("security"), 0xFFFFFFFFU));
   if (has("code_time")) b.code_time = get_time(j.at("code_time"), where.key("code_time"));
-  if (has("interface_time")) b.interface_time = get_time(j.at("interface_time"), where.key("interface_time"));
-  if (has("sbb_length")) b.sbb_length = static_cast<std::uint16_t>(get_uint(j.at("sbb_length"), where.key("sbb_length"), 0xFFFF));
-  if (has("add_length")) b.add_length = static_cast<std::uint16_t>(get_uint(j.at("add_length"), where.key("add_length"), 0xFFFF));
-  if (has("local_data_length")) b.local_data_length = static_cast<std::uint16_t>(get_uint(j.at("local_data_length"), where.key("local_data_length"), 0xFFFF));
-  if (has("mc7_length")) b.mc7_length = static_cast<std::uint16_t>(get_uint(j.at("mc7_length"), where.key("mc7_length"), 0xFFFF));
+  if (has("interface_time"))
+    b.interface_time = get_time(j.at("interface_time"), where.key("interface_time"));
+  if (has("sbb_length"))
+    b.sbb_length =
+        static_cast<std::uint16_t>(get_uint(j.at("sbb_length"), where.key("sbb_length"), 0xFFFF));
+  if (has("add_length"))
+    b.add_length =
+        static_cast<std::uint16_t>(get_uint(j.at("add_length"), where.key("add_length"), 0xFFFF));
+  if (has("local_data_length"))
+    b.local_data_length = static_cast<std::uint16_t>(
+        get_uint(j.at("local_data_length"), where.key("local_data_length"), 0xFFFF));
+  if (has("mc7_length"))
+    b.mc7_length =
+        static_cast<std::uint16_t>(get_uint(j.at("mc7_length"), where.key("mc7_length"), 0xFFFF));
   if (has("author")) b.author = get_fixed<8>(j.at("author"), where.key("author"));
   if (has("family")) b.family = get_fixed<8>(j.at("family"), where.key("family"));
   if (has("name")) b.name = get_fixed<8>(j.at("name"), where.key("name"));
   if (has("version")) b.version = get_version(j.at("version"), where.key("version"));
-  if (has("info_unknown")) b.info_unknown = static_cast<std::uint8_t>(get_uint(j.at("info_unknown"), where.key("info_unknown"), 0xFF));
-  if (has("checksum")) b.checksum = static_cast<std::uint16_t>(get_uint(j.at("checksum"), where.key("checksum"), 0xFFFF));
+  if (has("info_unknown"))
+    b.info_unknown =
+        static_cast<std::uint8_t>(get_uint(j.at("info_unknown"), where.key("info_unknown"), 0xFF));
+  if (has("checksum"))
+    b.checksum =
+        static_cast<std::uint16_t>(get_uint(j.at("checksum"), where.key("checksum"), 0xFFFF));
   // The load memory length of every block in the captures is header (36) + code + interface
   // (SBB) + ADD + footer (36): SFC0 90 = 36+2+12+4+36, DB1 500 = 36+400+28+0+36.
   const std::uint32_t derived = 72U + b.mc7_length + b.sbb_length + b.add_length;
   b.load_memory_length =
       has("load_memory_length")
-          ? static_cast<std::uint32_t>(get_uint(j.at("load_memory_length"), where.key("load_memory_length"), 0xFFFFFFFFU))
+          ? static_cast<std::uint32_t>(
+                get_uint(j.at("load_memory_length"), where.key("load_memory_length"), 0xFFFFFFFFU))
           : derived;
   if (b.load_memory_length < 72U + b.mc7_length)
-    where.key("load_memory_length").fail(fmt::format(
-        "{} is smaller than header + code + footer ({})", b.load_memory_length, 72U + b.mc7_length));
+    where.key("load_memory_length")
+        .fail(fmt::format("{} is smaller than header + code + footer ({})", b.load_memory_length,
+                          72U + b.mc7_length));
 }
 
 // Fills the fields of `b` from a complete MC7 block (mc7.cpp has the layout).
@@ -269,22 +319,29 @@ void read_blocks(const json& j, const at& where, std::vector<block_meta>& out) {
   for (std::size_t i = 0; i < j.size(); ++i) {
     const at w = where.item(i);
     const json& e = j[i];
-    expect_object(e, w, {"type", "number", "numbers", "list_flags", "language", "info", "mc7", "source", "comment"},
-                  {"type"});
+    expect_object(
+        e, w,
+        {"type", "number", "numbers", "list_flags", "language", "info", "mc7", "source", "comment"},
+        {"type"});
     const std::string tn = get_string(e.at("type"), w.key("type"), 8);
     const auto t = block_type_from_name(tn);
-    if (!t) w.key("type").fail(fmt::format("unknown block type \"{}\" (OB, FC, FB, SDB, SFC, SFB)", tn));
+    if (!t)
+      w.key("type").fail(fmt::format("unknown block type \"{}\" (OB, FC, FB, SDB, SFC, SFB)", tn));
     if (*t == block_type::db)
       w.key("type").fail("DBs come from storage (DB<n>.bin, SQLite), not from the profile");
     std::vector<std::uint16_t> numbers;
-    if (e.contains("number") == e.contains("numbers")) w.fail("give exactly one of \"number\" and \"numbers\"");
+    if (e.contains("number") == e.contains("numbers"))
+      w.fail("give exactly one of \"number\" and \"numbers\"");
     if (e.contains("number")) {
-      numbers.push_back(static_cast<std::uint16_t>(get_uint(e.at("number"), w.key("number"), 0xFFFF)));
+      numbers.push_back(
+          static_cast<std::uint16_t>(get_uint(e.at("number"), w.key("number"), 0xFFFF)));
     } else {
       const json& ns = e.at("numbers");
-      if (!ns.is_array() || ns.empty()) w.key("numbers").fail("expected a non-empty array of block numbers");
+      if (!ns.is_array() || ns.empty())
+        w.key("numbers").fail("expected a non-empty array of block numbers");
       for (std::size_t k = 0; k < ns.size(); ++k)
-        numbers.push_back(static_cast<std::uint16_t>(get_uint(ns[k], w.key("numbers").item(k), 0xFFFF)));
+        numbers.push_back(
+            static_cast<std::uint16_t>(get_uint(ns[k], w.key("numbers").item(k), 0xFFFF)));
     }
     if ((e.contains("info") || e.contains("mc7")) && numbers.size() != 1)
       w.fail("\"info\" and \"mc7\" describe one block: use \"number\", not \"numbers\"");
@@ -292,20 +349,22 @@ void read_blocks(const json& j, const at& where, std::vector<block_meta>& out) {
       w.fail("give \"info\" or \"mc7\", not both (an MC7 block carries its own info)");
     block_meta proto;
     proto.type = *t;
-    proto.list_flags = e.contains("list_flags")
-                           ? static_cast<std::uint8_t>(get_uint(e.at("list_flags"), w.key("list_flags"), 0xFF))
-                           : std::uint8_t{0x22};
+    proto.list_flags =
+        e.contains("list_flags")
+            ? static_cast<std::uint8_t>(get_uint(e.at("list_flags"), w.key("list_flags"), 0xFF))
+            : std::uint8_t{0x22};
     proto.info_word = static_cast<std::uint16_t>(proto.list_flags << 8U);
-    proto.language = e.contains("language") ? get_language(e.at("language"), w.key("language"))
-                                            : (*t == block_type::sdb ? std::uint8_t{7} : std::uint8_t{1});
+    proto.language = e.contains("language")
+                         ? get_language(e.at("language"), w.key("language"))
+                         : (*t == block_type::sdb ? std::uint8_t{7} : std::uint8_t{1});
     proto.load_memory_length = 72;
     if (e.contains("info")) read_info(e.at("info"), w.key("info"), proto);
     if (e.contains("mc7")) {
       proto.mc7 = get_hex(e.at("mc7"), w.key("mc7"));
       meta_from_mc7(proto, w.key("mc7"));
       if (proto.type != *t || proto.number != numbers[0])
-        w.key("mc7").fail(fmt::format("the MC7 header is {} {}, the entry says {} {}", block_type_name(proto.type),
-                                      proto.number, tn, numbers[0]));
+        w.key("mc7").fail(fmt::format("the MC7 header is {} {}, the entry says {} {}",
+                                      block_type_name(proto.type), proto.number, tn, numbers[0]));
     }
     for (std::uint16_t n : numbers) {
       if (!seen.emplace(*t, n).second)
@@ -323,8 +382,10 @@ void read_dbs(const json& j, const at& where, std::vector<profile_db>& out) {
   for (std::size_t i = 0; i < j.size(); ++i) {
     const at w = where.item(i);
     const json& e = j[i];
-    expect_object(e, w, {"number", "size", "list_flags", "language", "info", "interface", "source", "comment"},
-                  {"number", "size"});
+    expect_object(
+        e, w,
+        {"number", "size", "list_flags", "language", "info", "interface", "source", "comment"},
+        {"number", "size"});
     profile_db d;
     d.number = static_cast<std::uint16_t>(get_uint(e.at("number"), w.key("number"), 0xFFFF));
     if (d.number == 0) w.key("number").fail("DB numbers start at 1");
@@ -336,20 +397,26 @@ void read_dbs(const json& j, const at& where, std::vector<profile_db>& out) {
       block_meta b;
       b.type = block_type::db;
       b.number = d.number;
-      b.list_flags = e.contains("list_flags")
-                         ? static_cast<std::uint8_t>(get_uint(e.at("list_flags"), w.key("list_flags"), 0xFF))
-                         : std::uint8_t{0x22};
+      b.list_flags =
+          e.contains("list_flags")
+              ? static_cast<std::uint8_t>(get_uint(e.at("list_flags"), w.key("list_flags"), 0xFF))
+              : std::uint8_t{0x22};
       b.info_word = static_cast<std::uint16_t>(b.list_flags << 8U);
-      b.language = e.contains("language") ? get_language(e.at("language"), w.key("language")) : std::uint8_t{5};
+      b.language = e.contains("language") ? get_language(e.at("language"), w.key("language"))
+                                          : std::uint8_t{5};
       read_info(e.at("info"), w.key("info"), b);
       // The server uses a DB's info only while the DB has mc7_length bytes (plc_state.cpp).
       if (b.mc7_length != d.size)
-        w.key("info").key("mc7_length").fail(fmt::format(
-            "{} bytes, but the DB has {} (a DB's MC7 code is its contents)", b.mc7_length, d.size));
+        w.key("info")
+            .key("mc7_length")
+            .fail(fmt::format("{} bytes, but the DB has {} (a DB's MC7 code is its contents)",
+                              b.mc7_length, d.size));
       if (e.contains("interface")) {
         d.interface = get_hex(e.at("interface"), w.key("interface"));
         if (d.interface.size() != b.sbb_length)
-          w.key("interface").fail(fmt::format("{} bytes, but info.sbb_length is {}", d.interface.size(), b.sbb_length));
+          w.key("interface")
+              .fail(fmt::format("{} bytes, but info.sbb_length is {}", d.interface.size(),
+                                b.sbb_length));
       }
       d.info = std::move(b);
     } else if (e.contains("list_flags") || e.contains("language") || e.contains("interface")) {
@@ -366,26 +433,29 @@ void read_memory(const json& j, const at& where, const std::vector<profile_db>& 
   for (std::size_t i = 0; i < j.size(); ++i) {
     const at w = where.item(i);
     const json& e = j[i];
-    expect_object(e, w, {"area", "db", "offset", "hex", "source", "comment"}, {"area", "offset", "hex"});
+    expect_object(e, w, {"area", "db", "offset", "hex", "source", "comment"},
+                  {"area", "offset", "hex"});
     memory_range r;
     const std::string a = get_string(e.at("area"), w.key("area"), 8);
     static constexpr std::pair<std::string_view, std::uint8_t> areas[] = {
-        {"I", 0x81}, {"E", 0x81}, {"Q", 0x82}, {"A", 0x82}, {"M", 0x83},
+        {"I", 0x81},  {"E", 0x81}, {"Q", 0x82}, {"A", 0x82}, {"M", 0x83},
         {"DB", 0x84}, {"C", 0x1C}, {"Z", 0x1C}, {"T", 0x1D}};
     for (const auto& [n, code] : areas)
       if (a == n) r.area = code;
-    if (r.area == 0) w.key("area").fail(fmt::format("unknown area \"{}\" (I, Q, M, DB, C or T)", a));
+    if (r.area == 0)
+      w.key("area").fail(fmt::format("unknown area \"{}\" (I, Q, M, DB, C or T)", a));
     r.offset = static_cast<std::uint32_t>(get_uint(e.at("offset"), w.key("offset"), 65535));
     r.bytes = get_hex(e.at("hex"), w.key("hex"));
     if (r.bytes.empty()) w.key("hex").fail("no bytes");
     if (r.area == 0x84) {
       if (!e.contains("db")) w.fail("missing key \"db\" (area DB)");
       r.db = static_cast<std::uint16_t>(get_uint(e.at("db"), w.key("db"), 0xFFFF));
-      const auto d = std::find_if(dbs.begin(), dbs.end(), [&](const profile_db& x) { return x.number == r.db; });
+      const auto d = std::find_if(dbs.begin(), dbs.end(),
+                                  [&](const profile_db& x) { return x.number == r.db; });
       if (d == dbs.end()) w.key("db").fail(fmt::format("DB {} is not declared in \"dbs\"", r.db));
       if (std::size_t{r.offset} + r.bytes.size() > d->size)
-        w.fail(fmt::format("bytes {} to {} are outside DB {} ({} bytes)", r.offset, r.offset + r.bytes.size() - 1,
-                           r.db, d->size));
+        w.fail(fmt::format("bytes {} to {} are outside DB {} ({} bytes)", r.offset,
+                           r.offset + r.bytes.size() - 1, r.db, d->size));
     } else if (e.contains("db")) {
       w.key("db").fail("only area DB has a DB number");
     } else if (std::size_t{r.offset} + r.bytes.size() > 65536) {
@@ -406,14 +476,22 @@ void meta_from_mc7(block_meta& b, const at& where) {
 
 std::string_view block_type_name(std::uint8_t type) noexcept {
   switch (type) {
-    case block_type::ob: return "OB";
-    case block_type::db: return "DB";
-    case block_type::sdb: return "SDB";
-    case block_type::fc: return "FC";
-    case block_type::sfc: return "SFC";
-    case block_type::fb: return "FB";
-    case block_type::sfb: return "SFB";
-    default: return {};
+    case block_type::ob:
+      return "OB";
+    case block_type::db:
+      return "DB";
+    case block_type::sdb:
+      return "SDB";
+    case block_type::fc:
+      return "FC";
+    case block_type::sfc:
+      return "SFC";
+    case block_type::fb:
+      return "FB";
+    case block_type::sfb:
+      return "SFB";
+    default:
+      return {};
   }
 }
 
@@ -432,11 +510,16 @@ std::optional<std::vector<std::byte>> parse_hex(std::string_view s) {
   int hi = -1;
   for (char c : s) {
     int v = -1;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else if ((c == ' ' || c == ':' || c == '\n' || c == '\t') && hi < 0) continue;
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else if ((c == ' ' || c == ':' || c == '\n' || c == '\t') && hi < 0)
+      continue;
+    else
+      return std::nullopt;
     if (hi < 0) {
       hi = v;
     } else {
@@ -448,23 +531,27 @@ std::optional<std::vector<std::byte>> parse_hex(std::string_view s) {
   return out;
 }
 
-
 namespace {
 constexpr std::chrono::sys_days s7_epoch = std::chrono::sys_days{std::chrono::year{1984} / 1 / 1};
 }
 
-std::string to_hex(std::span<const std::byte> b) { return codec::to_hex(b, ' '); }
+std::string to_hex(std::span<const std::byte> b) {
+  return codec::to_hex(b, ' ');
+}
 
 std::optional<block_time> parse_block_time(std::string_view s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
   char tail = 0;
   const std::string str(s);
-  const int n = std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi, &sec, &ms, &tail);
+  const int n = std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi,
+                            &sec, &ms, &tail);
   if (n != 6 && n != 7) return std::nullopt;
   if (n == 6 && str.size() != 19) return std::nullopt;
-  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
+  const std::chrono::year_month_day ymd{std::chrono::year{y},
+                                        std::chrono::month{static_cast<unsigned>(mo)},
                                         std::chrono::day{static_cast<unsigned>(d)}};
-  if (!ymd.ok() || h > 23 || mi > 59 || sec > 59 || ms < 0 || h < 0 || mi < 0 || sec < 0) return std::nullopt;
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 59 || ms < 0 || h < 0 || mi < 0 || sec < 0)
+    return std::nullopt;
   const auto days = (std::chrono::sys_days{ymd} - s7_epoch).count();
   if (days < 0 || days > 0xFFFF) return std::nullopt;
   return block_time{static_cast<std::uint32_t>(((h * 60 + mi) * 60 + sec) * 1000 + ms),
@@ -475,14 +562,16 @@ std::string format_block_time(const block_time& t) {
   const std::chrono::year_month_day ymd{s7_epoch + std::chrono::days{t.days}};
   const std::uint32_t ms = t.ms % 86'400'000U;
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), ms / 3'600'000U,
-                     ms / 60'000U % 60U, ms / 1000U % 60U, ms % 1000U);
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     ms / 3'600'000U, ms / 60'000U % 60U, ms / 1000U % 60U, ms % 1000U);
 }
 
 namespace {
 
 void read_limits(const json& l, const at& w, const std::string& source, plc_profile& p) {
-  expect_object(l, w, {"pdu_size", "max_amq", "max_connections", "load_memory", "work_memory", "max_blocks", "comment"});
+  expect_object(l, w,
+                {"pdu_size", "max_amq", "max_connections", "load_memory", "work_memory",
+                 "max_blocks", "comment"});
   read_memory_limits(l, fmt::format("{}: $.limits", source), p.mem_limits);
   if (l.contains("pdu_size")) {
     p.pdu_size = static_cast<std::uint16_t>(get_uint(l.at("pdu_size"), w.key("pdu_size"), 0xFFFF));
@@ -494,26 +583,34 @@ void read_limits(const json& l, const at& w, const std::string& source, plc_prof
     if (p.max_amq == 0) w.key("max_amq").fail("must be at least 1");
   }
   if (l.contains("max_connections"))
-    p.max_connections = static_cast<std::uint16_t>(get_uint(l.at("max_connections"), w.key("max_connections"), 4096));
+    p.max_connections = static_cast<std::uint16_t>(
+        get_uint(l.at("max_connections"), w.key("max_connections"), 4096));
 }
 
 void read_protection(const json& pr, const at& w, plc_profile& p) {
   expect_object(pr, w, {"level", "password", "mode_selector", "comment"});
   if (pr.contains("level")) {
     p.protection_level = static_cast<std::uint8_t>(get_uint(pr.at("level"), w.key("level"), 3));
-    if (p.protection_level == 0) w.key("level").fail("expected 1 (none), 2 (write) or 3 (read/write protection)");
+    if (p.protection_level == 0)
+      w.key("level").fail("expected 1 (none), 2 (write) or 3 (read/write protection)");
   }
   if (pr.contains("password")) p.password = get_string(pr.at("password"), w.key("password"), 8);
   if (p.protection_level > 1 && p.password.empty())
-    w.fail(fmt::format("protection level {} needs a password (a CPU parameterises the level together with it)",
-                       p.protection_level));
+    w.fail(fmt::format(
+        "protection level {} needs a password (a CPU parameterises the level together with it)",
+        p.protection_level));
   if (pr.contains("mode_selector")) {
     const std::string m = get_string(pr.at("mode_selector"), w.key("mode_selector"), 8);
-    if (m == "RUN") p.mode_selector = 1;
-    else if (m == "RUN-P") p.mode_selector = 2;
-    else if (m == "STOP") p.mode_selector = 3;
-    else if (m == "MRES") p.mode_selector = 4;
-    else w.key("mode_selector").fail("expected RUN, RUN-P, STOP or MRES");
+    if (m == "RUN")
+      p.mode_selector = 1;
+    else if (m == "RUN-P")
+      p.mode_selector = 2;
+    else if (m == "STOP")
+      p.mode_selector = 3;
+    else if (m == "MRES")
+      p.mode_selector = 4;
+    else
+      w.key("mode_selector").fail("expected RUN, RUN-P, STOP or MRES");
   }
 }
 
@@ -521,9 +618,12 @@ void read_clock(const json& c, const at& w, plc_profile& p) {
   expect_object(c, w, {"time_base", "offset_ms", "comment"});
   if (c.contains("time_base")) {
     const std::string tb = get_string(c.at("time_base"), w.key("time_base"), 8);
-    if (tb == "local") p.clock_local = true;
-    else if (tb == "utc") p.clock_local = false;
-    else w.key("time_base").fail("expected \"local\" or \"utc\"");
+    if (tb == "local")
+      p.clock_local = true;
+    else if (tb == "utc")
+      p.clock_local = false;
+    else
+      w.key("time_base").fail("expected \"local\" or \"utc\"");
   }
   if (c.contains("offset_ms")) p.clock_offset_ms = get_int(c.at("offset_ms"), w.key("offset_ms"));
 }
@@ -552,19 +652,22 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
   }
   const at root{source, "$"};
   expect_object(doc, root,
-                {"format", "version", "name", "description", "identity", "limits", "protection", "clock",
-                 "operating_mode", "szl", "blocks", "dbs", "memory", "faults", "comment"},
+                {"format", "version", "name", "description", "identity", "limits", "protection",
+                 "clock", "operating_mode", "szl", "blocks", "dbs", "memory", "faults", "comment"},
                 {"format", "version", "identity", "szl"});
-  if (!doc.at("format").is_string() || doc.at("format").get_ref<const std::string&>() != "protos7-profile")
+  if (!doc.at("format").is_string() ||
+      doc.at("format").get_ref<const std::string&>() != "protos7-profile")
     root.key("format").fail("expected \"protos7-profile\"");
   const auto ver = get_int(doc.at("version"), root.key("version"));
   if (ver != profile_format_version)
-    root.key("version").fail(fmt::format("format version {} is not supported by this protos7 (it reads version {})",
-                                         ver, profile_format_version));
+    root.key("version").fail(
+        fmt::format("format version {} is not supported by this protos7 (it reads version {})", ver,
+                    profile_format_version));
   plc_profile p;
   p.source = source;
   if (doc.contains("name")) p.name = get_string(doc.at("name"), root.key("name"));
-  if (doc.contains("description")) p.description = get_string(doc.at("description"), root.key("description"), 4096);
+  if (doc.contains("description"))
+    p.description = get_string(doc.at("description"), root.key("description"), 4096);
   read_identity(doc.at("identity"), root.key("identity"), p.id);
 
   if (doc.contains("limits")) read_limits(doc.at("limits"), root.key("limits"), source, p);
@@ -572,9 +675,12 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
   if (doc.contains("clock")) read_clock(doc.at("clock"), root.key("clock"), p);
   if (doc.contains("operating_mode")) {
     const std::string m = get_string(doc.at("operating_mode"), root.key("operating_mode"), 8);
-    if (m == "RUN") p.start_mode = operating_mode::run;
-    else if (m == "STOP") p.start_mode = operating_mode::stop;
-    else root.key("operating_mode").fail("expected \"RUN\" or \"STOP\"");
+    if (m == "RUN")
+      p.start_mode = operating_mode::run;
+    else if (m == "STOP")
+      p.start_mode = operating_mode::stop;
+    else
+      root.key("operating_mode").fail("expected \"RUN\" or \"STOP\"");
   }
   read_szl_list(doc.at("szl"), root.key("szl"), p.szl);
   if (doc.contains("blocks")) read_blocks(doc.at("blocks"), root.key("blocks"), p.blocks);
@@ -711,13 +817,28 @@ json memory_json(const std::vector<memory_range>& list) {
   for (const memory_range& r : list) {
     json j;
     switch (r.area) {
-      case 0x81: j["area"] = "I"; break;
-      case 0x82: j["area"] = "Q"; break;
-      case 0x83: j["area"] = "M"; break;
-      case 0x84: j["area"] = "DB"; j["db"] = r.db; break;
-      case 0x1C: j["area"] = "C"; break;
-      case 0x1D: j["area"] = "T"; break;
-      default: j["area"] = fmt::format("0x{:02X}", r.area); break;
+      case 0x81:
+        j["area"] = "I";
+        break;
+      case 0x82:
+        j["area"] = "Q";
+        break;
+      case 0x83:
+        j["area"] = "M";
+        break;
+      case 0x84:
+        j["area"] = "DB";
+        j["db"] = r.db;
+        break;
+      case 0x1C:
+        j["area"] = "C";
+        break;
+      case 0x1D:
+        j["area"] = "T";
+        break;
+      default:
+        j["area"] = fmt::format("0x{:02X}", r.area);
+        break;
     }
     j["offset"] = r.offset;
     j["hex"] = to_hex(r.bytes);
@@ -734,16 +855,22 @@ std::string profile_to_json(const plc_profile& p) {
   doc["version"] = profile_format_version;
   if (!p.name.empty()) doc["name"] = p.name;
   if (!p.description.empty()) doc["description"] = p.description;
-  doc["identity"] = {{"order_number", p.id.order_number},   {"firmware_version", p.id.firmware_version},
-                     {"as_name", p.id.as_name},             {"module_name", p.id.module_name},
-                     {"plant_id", p.id.plant_id},           {"copyright", p.id.copyright},
-                     {"serial_number", p.id.serial_number}, {"module_type", p.id.module_type},
+  doc["identity"] = {{"order_number", p.id.order_number},
+                     {"firmware_version", p.id.firmware_version},
+                     {"as_name", p.id.as_name},
+                     {"module_name", p.id.module_name},
+                     {"plant_id", p.id.plant_id},
+                     {"copyright", p.id.copyright},
+                     {"serial_number", p.id.serial_number},
+                     {"module_type", p.id.module_type},
                      {"memory_card_serial", p.id.memory_card_serial}};
-  doc["limits"] = {{"pdu_size", p.pdu_size}, {"max_amq", p.max_amq}, {"max_connections", p.max_connections}};
+  doc["limits"] = {
+      {"pdu_size", p.pdu_size}, {"max_amq", p.max_amq}, {"max_connections", p.max_connections}};
   static constexpr std::string_view selectors[] = {"RUN", "RUN", "RUN-P", "STOP", "MRES"};
-  doc["protection"] = {{"level", p.protection_level},
-                       {"password", p.password},
-                       {"mode_selector", std::string(selectors[std::min<std::size_t>(p.mode_selector, 4)])}};
+  doc["protection"] = {
+      {"level", p.protection_level},
+      {"password", p.password},
+      {"mode_selector", std::string(selectors[std::min<std::size_t>(p.mode_selector, 4)])}};
   doc["clock"] = {{"time_base", p.clock_local ? "local" : "utc"}, {"offset_ms", p.clock_offset_ms}};
   doc["operating_mode"] = p.start_mode == operating_mode::run ? "RUN" : "STOP";
   doc["szl"] = szl_json(p.szl);

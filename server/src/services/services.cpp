@@ -20,7 +20,9 @@ using codec::writer;
 
 namespace {
 
-constexpr std::uint8_t u8(std::byte b) noexcept { return std::to_integer<std::uint8_t>(b); }
+constexpr std::uint8_t u8(std::byte b) noexcept {
+  return std::to_integer<std::uint8_t>(b);
+}
 
 // Userdata data unit return codes / transport size.
 constexpr std::uint8_t rc_ok = 0xFF;
@@ -32,15 +34,20 @@ constexpr std::uint8_t ts_octet = 0x09;
 // info", 1 for "List blocks of type" (s7comm_program_blocklist_onlineview.pcap frames 59, 62,
 // 134). A continuation request echoes ours.
 std::uint8_t answer_seq(std::uint8_t group, std::uint8_t sub) {
-  if (group == static_cast<std::uint8_t>(ud::group::block)) return sub == ud::sub::list_blocks_of_type ? 1 : 0;
+  if (group == static_cast<std::uint8_t>(ud::group::block))
+    return sub == ud::sub::list_blocks_of_type ? 1 : 0;
   return 1;
 }
 
 // Entries of one "List blocks of type" telegram: the captured CPU sent 52 entries (208 bytes) at
 // PDU 240 (blocklist capture frame 96), i.e. (PDU - 32) / 4; snap7's server uses the same rule.
-std::size_t entries_per_telegram(std::uint16_t pdu) { return (pdu - 32U) / 4U; }
+std::size_t entries_per_telegram(std::uint16_t pdu) {
+  return (pdu - 32U) / 4U;
+}
 
-std::string_view name_of(bytes b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+std::string_view name_of(bytes b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 
 ud::param response_param(const ud::param& req, std::uint8_t seq, std::uint16_t error,
                          std::uint8_t dur, bool more) {
@@ -109,8 +116,8 @@ void services::userdata_reply(const ud::param& req, std::uint8_t seq, std::uint1
 
 template <class Rewrite>
 void services::send_answer(const ud::param& req, std::uint8_t seq, codec::mutable_bytes area,
-                           std::size_t size, std::size_t room, std::uint16_t pdu_ref,
-                           pdu_sink& out, Rewrite&& rewrite) {
+                           std::size_t size, std::size_t room, std::uint16_t pdu_ref, pdu_sink& out,
+                           Rewrite&& rewrite) {
   if (size <= room) {
     pending_.active = false;
     userdata_commit(req, seq, 0, rc_ok, area, size, pdu_ref, out);
@@ -196,10 +203,17 @@ bool services::dispatch_userdata(const ud::param& req, const ud::data_unit& d, s
         return true;
       }
       return false;
-    case ud::group::block: block_function(req, d, ref, pdu_size, out); return true;
-    case ud::group::time: time_function(req, d, ref, out); return true;
-    case ud::group::security: security(req, d, ref, out); return true;
-    default: return false;
+    case ud::group::block:
+      block_function(req, d, ref, pdu_size, out);
+      return true;
+    case ud::group::time:
+      time_function(req, d, ref, out);
+      return true;
+    case ud::group::security:
+      security(req, d, ref, out);
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -221,9 +235,8 @@ void services::read_szl(const ud::param& req, const ud::data_unit& d, std::uint1
     return;
   }
   // A response telegram: header 10 + parameter 12 + data unit head 4 + payload.
-  send_answer(req, seq, area, *size, pdu_size - 26U, ref, out, [&](codec::mutable_bytes all) {
-    (void)write_szl(st_, r->id, r->index, ctx, all);
-  });
+  send_answer(req, seq, area, *size, pdu_size - 26U, ref, out,
+              [&](codec::mutable_bytes all) { (void)write_szl(st_, r->id, r->index, ctx, all); });
 }
 
 void services::block_function(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
@@ -239,8 +252,12 @@ void services::block_function(const ud::param& req, const ud::data_unit& d, std:
       userdata_reply(req, seq, 0, rc_ok, data, ref, out);
       return;
     }
-    case ud::sub::list_blocks_of_type: list_blocks_of_type(req, d, ref, pdu_size, out); return;
-    case ud::sub::block_info: block_info(req, d, ref, out); return;
+    case ud::sub::list_blocks_of_type:
+      list_blocks_of_type(req, d, ref, pdu_size, out);
+      return;
+    case ud::sub::block_info:
+      block_info(req, d, ref, out);
+      return;
     default:
       userdata_reply(req, seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
       return;
@@ -249,8 +266,8 @@ void services::block_function(const ud::param& req, const ud::data_unit& d, std:
 
 // Request: the type as two ASCII hex digits ("0A"); answer: number(2) flags(1) language(1) per
 // block; longer lists continue (frames 96-99 of the blocklist capture).
-void services::list_blocks_of_type(const ud::param& req, const ud::data_unit& d,
-                                   std::uint16_t ref, std::uint16_t pdu_size, pdu_sink& out) {
+void services::list_blocks_of_type(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                                   std::uint16_t pdu_size, pdu_sink& out) {
   const std::uint8_t seq = answer_seq(req.group, req.subfunction);
   const auto type = ud::parse_block_type_request(d.payload, d.payload.data());
   const auto write_entries = [&](codec::mutable_bytes to) {
@@ -293,7 +310,8 @@ void services::block_info(const ud::param& req, const ud::data_unit& d, std::uin
   userdata_commit(req, seq, 0, rc_ok, area, w.size(), ref, out);
 }
 
-void services::time_function(const ud::param& req, const ud::data_unit& d, std::uint16_t ref, pdu_sink& out) {
+void services::time_function(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                             pdu_sink& out) {
   const std::uint8_t seq = answer_seq(req.group, req.subfunction);
   switch (req.subfunction) {
     case ud::sub::read_clock:
@@ -314,8 +332,8 @@ void services::time_function(const ud::param& req, const ud::data_unit& d, std::
         userdata_reply(req, seq, s7::error_code::invalid_time, rc_none, {}, ref, out);
         return;
       }
-      log(log_level::info, "PLC clock set to {:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", t->year, t->month, t->day,
-          t->hour, t->minute, t->second, t->millisecond);
+      log(log_level::info, "PLC clock set to {:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", t->year,
+          t->month, t->day, t->hour, t->minute, t->second, t->millisecond);
       userdata_reply(req, seq, 0, rc_none, {}, ref, out);
       return;
     }
@@ -325,7 +343,8 @@ void services::time_function(const ud::param& req, const ud::data_unit& d, std::
   }
 }
 
-void services::security(const ud::param& req, const ud::data_unit& d, std::uint16_t ref, pdu_sink& out) {
+void services::security(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                        pdu_sink& out) {
   const std::uint8_t seq = 0;
   if (req.subfunction == ud::sub::password) {
     // 8 bytes, scrambled as snap7's opSetPassword does.
@@ -385,14 +404,27 @@ void services::job_error(const s7::header& req, bytes param, std::uint16_t error
   out.send(h, param, {});
 }
 
-void services::on_job(const s7::pdu& p, const s7::param& prm, std::uint16_t pdu_size, pdu_sink& out) {
+void services::on_job(const s7::pdu& p, const s7::param& prm, std::uint16_t pdu_size,
+                      pdu_sink& out) {
   switch (static_cast<s7::function>(prm.fn)) {
-    case s7::function::request_download: request_download(p, prm, out); return;
-    case s7::function::start_upload: start_upload(p, prm, out); return;
-    case s7::function::upload: upload_block(p, prm, pdu_size, out); return;
-    case s7::function::end_upload: end_upload(p, prm, out); return;
-    case s7::function::pi_service: pi_service(p, prm, out); return;
-    case s7::function::plc_stop: plc_stop(p, prm, out); return;
+    case s7::function::request_download:
+      request_download(p, prm, out);
+      return;
+    case s7::function::start_upload:
+      start_upload(p, prm, out);
+      return;
+    case s7::function::upload:
+      upload_block(p, prm, pdu_size, out);
+      return;
+    case s7::function::end_upload:
+      end_upload(p, prm, out);
+      return;
+    case s7::function::pi_service:
+      pi_service(p, prm, out);
+      return;
+    case s7::function::plc_stop:
+      plc_stop(p, prm, out);
+      return;
     default:
       // Download Block / Download Ended are jobs a CPU sends, not receives.
       log(log_level::info, "job function 0x{:02X}: not supported, error 0x8104", prm.fn);
@@ -448,8 +480,8 @@ void services::request_download(const s7::pdu& p, const s7::param& prm, pdu_sink
   }
   const std::array<std::byte, 1> prm_ack{std::byte{0x1A}};
   ack(p.hdr, prm_ack, {}, out);
-  log(log_level::info, "download of {} {} ({} bytes announced) started", block_type_name(dl_.type), dl_.number,
-      dl_.load_length);
+  log(log_level::info, "download of {} {} ({} bytes announced) started", block_type_name(dl_.type),
+      dl_.number, dl_.load_length);
   dl_.stage = dl_stage::wait_block;
   send_download_job(s7::function::download_block, 0, out);
 }
@@ -477,17 +509,19 @@ bool services::on_ack(const s7::pdu& p, bytes raw, std::uint16_t /*pdu_size*/, p
   const std::uint8_t fn = m && !m->p.param.empty() ? u8(m->p.param[0]) : 0;
   const bool block_ack = dl_.stage == dl_stage::wait_block;
   if (!m || p.hdr.type != s7::rosctr::ack_data || p.hdr.error() != 0 ||
-      fn != static_cast<std::uint8_t>(block_ack ? s7::function::download_block : s7::function::download_ended)) {
-    log(log_level::warn, "download of {} {} abandoned: the client answered our job with {} (error 0x{:04X})",
-        block_type_name(dl_.type), dl_.number, m ? fmt::format("function 0x{:02X}", fn) : describe(m.err()),
-        p.hdr.error());
+      fn != static_cast<std::uint8_t>(block_ack ? s7::function::download_block
+                                                : s7::function::download_ended)) {
+    log(log_level::warn,
+        "download of {} {} abandoned: the client answered our job with {} (error 0x{:04X})",
+        block_type_name(dl_.type), dl_.number,
+        m ? fmt::format("function 0x{:02X}", fn) : describe(m.err()), p.hdr.error());
     dl_ = download{};
     return true;
   }
   if (!block_ack) {
     // The PG acknowledged Download Ended: the block is in load memory, passive until _INSE.
-    log(log_level::info, "download of {} {} complete ({} bytes)", block_type_name(dl_.type), dl_.number,
-        dl_.data.size());
+    log(log_level::info, "download of {} {} complete ({} bytes)", block_type_name(dl_.type),
+        dl_.number, dl_.data.size());
     dl_ = download{};
     return true;
   }
@@ -519,9 +553,11 @@ bool services::on_ack(const s7::pdu& p, bytes raw, std::uint16_t /*pdu_size*/, p
     error = s7::error_code::incorrect_block_lengths;
   }
   if (error != 0) {
-    log(log_level::warn, "download of {} {} rejected: {}", block_type_name(dl_.type), dl_.number, why);
+    log(log_level::warn, "download of {} {} rejected: {}", block_type_name(dl_.type), dl_.number,
+        why);
   } else {
-    error = st_.add_passive_block(dl_.type, dl_.number, std::move(dl_.data));  // 0 or a memory limit's error
+    error = st_.add_passive_block(dl_.type, dl_.number,
+                                  std::move(dl_.data));  // 0 or a memory limit's error
   }
   dl_.stage = dl_stage::wait_ended;
   send_download_job(s7::function::download_ended, error, out);
@@ -562,13 +598,14 @@ void services::start_upload(const s7::pdu& p, const s7::param& prm, pdu_sink& ou
   writer w{prmb};
   s7::write_block_control_ack(w, s7::function::start_upload, bc, true);
   const auto n = w.finish();
-  log(log_level::info, "upload {} of {} {} ({} bytes) started", u.id, block_type_name(f.block_type), f.number,
-      u.block.size());
+  log(log_level::info, "upload {} of {} {} ({} bytes) started", u.id, block_type_name(f.block_type),
+      f.number, u.block.size());
   uploads_.push_back(std::move(u));
   ack(p.hdr, bytes{prmb.data(), n ? *n : 0}, {}, out);
 }
 
-void services::upload_block(const s7::pdu& p, const s7::param& prm, std::uint16_t pdu_size, pdu_sink& out) {
+void services::upload_block(const s7::pdu& p, const s7::param& prm, std::uint16_t pdu_size,
+                            pdu_sink& out) {
   const auto it = std::find_if(uploads_.begin(), uploads_.end(),
                                [&](const upload& u) { return u.id == prm.block.upload_id; });
   if (it == uploads_.end()) {
@@ -583,7 +620,8 @@ void services::upload_block(const s7::pdu& p, const s7::param& prm, std::uint16_
   writer w{data};
   s7::write_block_data(w, bytes{it->block.data() + it->offset, n});
   it->offset += n;
-  const std::array<std::byte, 2> prm_ack{std::byte{0x1E}, std::byte{static_cast<std::uint8_t>(more ? 1 : 0)}};
+  const std::array<std::byte, 2> prm_ack{std::byte{0x1E},
+                                         std::byte{static_cast<std::uint8_t>(more ? 1 : 0)}};
   ack(p.hdr, prm_ack, data, out);
 }
 
@@ -611,8 +649,8 @@ void services::pi_service(const s7::pdu& p, const s7::param& prm, pdu_sink& out)
     const std::array<std::byte, 2> prm_err{std::byte{0x28}, std::byte{para}};
     job_error(p.hdr, prm_err, err, out);
   };
-  const bool changes_program = name == "_INSE" || name == "_INS2" || name == "_DELE" || name == "_MODU" ||
-                               name == "_GARB" || name == "P_PROGRAM";
+  const bool changes_program = name == "_INSE" || name == "_INS2" || name == "_DELE" ||
+                               name == "_MODU" || name == "_GARB" || name == "P_PROGRAM";
   if (changes_program && effective_protection() >= 2) {
     refuse(s7::error_code::protection_level, 0x00);
     return;
@@ -620,7 +658,8 @@ void services::pi_service(const s7::pdu& p, const s7::param& prm, pdu_sink& out)
   if (name == "P_PROGRAM") {
     const bool cold = prm.pi.param_block.size() >= 1 && u8(prm.pi.param_block[0]) == 'C';
     // Already in RUN: snap7's PlcHotStart/PlcColdStart read function status 0x03 as "already run".
-    if (!st_.set_mode(operating_mode::run, cold ? "P_PROGRAM cold start" : "P_PROGRAM warm/hot start")) {
+    if (!st_.set_mode(operating_mode::run,
+                      cold ? "P_PROGRAM cold start" : "P_PROGRAM warm/hot start")) {
       refuse(s7::error_code::mode_already_set, 0x03);
       return;
     }
@@ -643,7 +682,8 @@ void services::pi_service(const s7::pdu& p, const s7::param& prm, pdu_sink& out)
     const auto list = s7::parse_pi_block_list(prm.pi.param_block, prm.pi.param_block.data());
     if (!list) {
       // A list that is not one: syntax error in function parameters; a bad name: in block name.
-      refuse(list.err().code == codec::errc::param_bad_filename ? s7::error_code::block_name_syntax : s7::error_code::param_syntax,
+      refuse(list.err().code == codec::errc::param_bad_filename ? s7::error_code::block_name_syntax
+                                                                : s7::error_code::param_syntax,
              0x00);
       return;
     }
@@ -654,7 +694,8 @@ void services::pi_service(const s7::pdu& p, const s7::param& prm, pdu_sink& out)
         return;
       }
       const auto num = static_cast<std::uint16_t>(bn.number);
-      const s7_error e = name == "_DELE" ? st_.delete_block(bn.block_type, num) : st_.insert_block(bn.block_type, num);
+      const s7_error e = name == "_DELE" ? st_.delete_block(bn.block_type, num)
+                                         : st_.insert_block(bn.block_type, num);
       if (e != 0) {
         refuse(e, 0x00);
         return;

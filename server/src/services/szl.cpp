@@ -123,8 +123,9 @@ void personalise(szl::module_identification& m, const identity& id) {
   unsigned a = 0, b = 0, c = 0;
   if (m.index == szl::module_index::basic_firmware &&
       std::sscanf(id.firmware_version.c_str(), "V%u.%u.%u", &a, &b, &c) == 3)
-    szl::set_version(m, {'V', static_cast<std::uint8_t>(a & 0xFFU),
-                         static_cast<std::uint8_t>(b & 0xFFU), static_cast<std::uint8_t>(c & 0xFFU)});
+    szl::set_version(
+        m, {'V', static_cast<std::uint8_t>(a & 0xFFU), static_cast<std::uint8_t>(b & 0xFFU),
+            static_cast<std::uint8_t>(c & 0xFFU)});
 }
 
 void identification(const plc_state& st, list_out& l, const index_filter& only = std::nullopt) {
@@ -149,8 +150,8 @@ void identification(const plc_state& st, list_out& l, const index_filter& only =
     if (selected(r, only)) l.add_raw(r);
   };
   each_template<szl::module_identification>(st.profile(), 0x11, l.record_length,
-                                            szl::parse_module_identification, defaults, make,
-                                            emit, raw);
+                                            szl::parse_module_identification, defaults, make, emit,
+                                            raw);
 }
 
 // 0x001C: component identification, records index(2) + 32 bytes. Templates: the profile's 0x001C
@@ -158,23 +159,31 @@ void identification(const plc_state& st, list_out& l, const index_filter& only =
 // type name, 8 memory card serial, 9 manufacturer/profile, 0xA OEM, 0xB location).
 const std::string* component_text(const identity& id, std::uint16_t index) {
   switch (index) {
-    case szl::component_index::as_name: return &id.as_name;
-    case szl::component_index::module_name: return &id.module_name;
-    case szl::component_index::plant_id: return &id.plant_id;
-    case szl::component_index::copyright: return &id.copyright;
-    case szl::component_index::serial_number: return &id.serial_number;
-    case szl::component_index::module_type: return &id.module_type;
-    case szl::component_index::memory_card_serial: return &id.memory_card_serial;
-    default: return nullptr;
+    case szl::component_index::as_name:
+      return &id.as_name;
+    case szl::component_index::module_name:
+      return &id.module_name;
+    case szl::component_index::plant_id:
+      return &id.plant_id;
+    case szl::component_index::copyright:
+      return &id.copyright;
+    case szl::component_index::serial_number:
+      return &id.serial_number;
+    case szl::component_index::module_type:
+      return &id.module_type;
+    case szl::component_index::memory_card_serial:
+      return &id.memory_card_serial;
+    default:
+      return nullptr;
   }
 }
 
 void components(const plc_state& st, list_out& l, const index_filter& only = std::nullopt) {
   l.record_length = szl::component_identification_length;
   constexpr std::array<std::uint16_t, 7> defaults{
-      szl::component_index::as_name,       szl::component_index::module_name,
-      szl::component_index::plant_id,      szl::component_index::copyright,
-      szl::component_index::serial_number, szl::component_index::module_type,
+      szl::component_index::as_name,           szl::component_index::module_name,
+      szl::component_index::plant_id,          szl::component_index::copyright,
+      szl::component_index::serial_number,     szl::component_index::module_type,
       szl::component_index::memory_card_serial};
   const auto make = [](std::uint16_t idx) {
     szl::component_identification c;
@@ -190,8 +199,8 @@ void components(const plc_state& st, list_out& l, const index_filter& only = std
     if (selected(r, only)) l.add_raw(r);
   };
   each_template<szl::component_identification>(st.profile(), 0x1C, l.record_length,
-                                               szl::parse_component_identification, defaults,
-                                               make, emit, raw);
+                                               szl::parse_component_identification, defaults, make,
+                                               emit, raw);
 }
 
 // The profile's template record for (id, index), or a zero record in `zero` that carries only
@@ -211,8 +220,8 @@ bytes template_record(const plc_profile& p, std::uint16_t id, std::uint16_t inde
 // One record made from the profile's template for (template_id, index) by `update`, which
 // returns false when the template does not parse.
 template <std::size_t N, class Parse, class Update, class Write>
-bool from_template(const plc_state& st, std::uint16_t template_id, std::uint16_t index,
-                   list_out& l, Parse&& parse, Update&& update, Write&& write) {
+bool from_template(const plc_state& st, std::uint16_t template_id, std::uint16_t index, list_out& l,
+                   Parse&& parse, Update&& update, Write&& write) {
   std::array<std::byte, N> zero{};
   const auto parsed = parse(template_record(st.profile(), template_id, index, zero), nullptr);
   if (!parsed) return false;
@@ -282,8 +291,8 @@ bool operating_mode_record(const plc_state& st, std::uint16_t index, list_out& l
   szl::operating_mode r;
   if (const szl_entry* e = find_entry(st.profile(), 0x0424, index);
       e != nullptr && e->count >= 1 && e->record_length == szl::operating_mode_length) {
-    const auto parsed = szl::parse_operating_mode(
-        bytes{e->records}.first(szl::operating_mode_length), nullptr);
+    const auto parsed =
+        szl::parse_operating_mode(bytes{e->records}.first(szl::operating_mode_length), nullptr);
     if (!parsed) return false;
     r = *parsed;
   } else {
@@ -342,9 +351,8 @@ void id_list(const plc_state& st, list_out& l) {
     return;
   }
   l.record_length = szl::id_record_length;
-  for_each_szl_id(st, [&](std::uint16_t x) {
-    l.add([&](writer& w) { szl::write_id_record(w, x); });
-  });
+  for_each_szl_id(st,
+                  [&](std::uint16_t x) { l.add([&](writer& w) { szl::write_id_record(w, x); }); });
 }
 
 // The lists computed from live state (step 1 of the resolution above). False: not computed here,
@@ -355,21 +363,35 @@ bool computed(const plc_state& st, std::uint16_t id, std::uint16_t index, const 
   if (szl::is_header_only(id)) l.w = nullptr;  // 0x0F00, 0x0F11, 0x0F1C: the head alone
   switch (id) {
     case 0x0000:
-    case 0x0F00: id_list(st, l); return true;
+    case 0x0F00:
+      id_list(st, l);
+      return true;
     case 0x0011:
-    case 0x0F11: identification(st, l); return true;
-    case 0x0111: identification(st, l, index); return l.count > 0;
+    case 0x0F11:
+      identification(st, l);
+      return true;
+    case 0x0111:
+      identification(st, l, index);
+      return l.count > 0;
     case 0x001C:
-    case 0x0F1C: components(st, l); return true;
-    case 0x011C: components(st, l, index); return l.count > 0;
-    case 0x0131: return index == 1 && find_entry(p, 0x0131, 1) != nullptr && capabilities(st, ctx, l);
+    case 0x0F1C:
+      components(st, l);
+      return true;
+    case 0x011C:
+      components(st, l, index);
+      return l.count > 0;
+    case 0x0131:
+      return index == 1 && find_entry(p, 0x0131, 1) != nullptr && capabilities(st, ctx, l);
     case 0x0132:
       if (index == 1 && find_entry(p, 0x0132, 1) != nullptr) return communication_status(st, l);
       if (index == 8 && find_entry(p, 0x0132, 8) != nullptr) return time_status(st, l);
       return index == 4 && protection(st, ctx, l);
-    case 0x0232: return index == 4 && protection(st, ctx, l);
-    case 0x0424: return operating_mode_record(st, index, l);
-    default: return false;
+    case 0x0232:
+      return index == 4 && protection(st, ctx, l);
+    case 0x0424:
+      return operating_mode_record(st, index, l);
+    default:
+      return false;
   }
 }
 

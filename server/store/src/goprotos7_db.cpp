@@ -213,7 +213,8 @@ std::optional<bool> bool_column(const sql::statement& s, int col) {
 }
 
 // Columns 1, 4, 7..11 of both readers' queries: DB, byte, description, the value columns.
-void read_address_and_values(const row_context& row, const sql::statement& s, std::int64_t bit, variable& v) {
+void read_address_and_values(const row_context& row, const sql::statement& s, std::int64_t bit,
+                             variable& v) {
   check_address(row, s.i64(1), s.i64(4), bit, v.type);
   v.db = static_cast<std::uint16_t>(s.i64(1));
   v.byte_offset = static_cast<std::size_t>(s.i64(4));

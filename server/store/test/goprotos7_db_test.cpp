@@ -79,7 +79,8 @@ INSERT INTO migrations VALUES ('createDbVariablesTable_1'), ('migrateCreateStati
 // One variable of each of goprotos7's 17 types in DB5, as goprotos7's dbtool stores them, and
 // LIST variables with definitions of each static type.
 const char* goprotos7_rows = R"sql(
-INSERT INTO db_variables (id, db_number, name, data_type, byte_offset, bit_offset, length, description,
+INSERT INTO db_variables (id, db_number, name, data_type, byte_offset, bit_offset, length,
+  description,
   real_val, int_val, str_val, bool_val, var_type) VALUES
  (1, 5, 'b_bool',  'BOOL',  0, 3, NULL, 'bool',  NULL, NULL, NULL, 1, 'LIST'),
  (2, 5, 'b_byte',  'BYTE',  1, NULL, NULL, 'byte', NULL, 171, NULL, NULL, 'STATIC'),
@@ -98,7 +99,8 @@ INSERT INTO db_variables (id, db_number, name, data_type, byte_offset, bit_offse
  (15, 5, 'b_lreal','LREAL', 50, NULL, NULL, '',    -2.25, NULL, NULL, NULL, 'STATIC'),
  (16, 5, 'b_char', 'CHAR',  58, NULL, NULL, '',    NULL, NULL, 'Z', NULL, 'STATIC'),
  (17, 5, 'b_str',  'STRING[n]', 59, NULL, 10, '',  NULL, NULL, 'hello', NULL, 'LIST');
-INSERT INTO static_var_definitions (id, db_variable_id, description, int_value, float_value, static_type) VALUES
+INSERT INTO static_var_definitions (id, db_variable_id, description, int_value, float_value,
+  static_type) VALUES
  (1, 1, 'TRUE', 1, NULL, 'BOOL'), (2, 1, 'FALSE', 0, NULL, 'BOOL'),
  (3, 8, 'Low', -300, NULL, 'INT'), (4, 8, 'High', 300, NULL, 'INT'),
  (5, 14, 'Half', NULL, 0.5, 'FLOAT'), (6, 14, 'One and a half', NULL, 1.5, 'FLOAT'),
@@ -227,11 +229,14 @@ TEST(goprotos7_db, migrates_a_file_of_protos7s_first_schema_and_keeps_a_backup) 
   temp_dir d;
   const std::string f = d.path + "/protos7.db";
   exec(f, R"sql(
-CREATE TABLE db_variables (id INTEGER PRIMARY KEY AUTOINCREMENT, db_number INTEGER NOT NULL, name TEXT NOT NULL,
+CREATE TABLE db_variables (id INTEGER PRIMARY KEY AUTOINCREMENT, db_number INTEGER NOT NULL, name
+  TEXT NOT NULL,
   data_type TEXT NOT NULL, byte_offset INTEGER NOT NULL, bit_offset INTEGER NOT NULL DEFAULT 0,
-  length INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL DEFAULT '', real_val REAL, int_val INTEGER,
+  length INTEGER NOT NULL DEFAULT 0, description TEXT NOT NULL DEFAULT '', real_val REAL, int_val
+    INTEGER,
   str_val TEXT, bool_val BOOLEAN, var_type TEXT NOT NULL DEFAULT '');
-CREATE TABLE static_var_definitions (id INTEGER PRIMARY KEY AUTOINCREMENT, db_variable_id INTEGER NOT NULL
+CREATE TABLE static_var_definitions (id INTEGER PRIMARY KEY AUTOINCREMENT, db_variable_id INTEGER
+  NOT NULL
   REFERENCES db_variables(id) ON DELETE CASCADE, name TEXT NOT NULL, value TEXT NOT NULL);
 CREATE TABLE protos7_db_sizes (db_number INTEGER PRIMARY KEY, size INTEGER NOT NULL);
 INSERT INTO protos7_db_sizes VALUES (200, 64);
@@ -240,7 +245,8 @@ INSERT INTO db_variables VALUES
  (21, 200, 'TestVar', 'BOOL', 2, 5, 0, 'TestVar', NULL, NULL, NULL, 1, 'DB'),
  (23, 200, 'MachineName', 'STRING[20]', 4, 0, 20, 'name', NULL, NULL, 'GoProtoS7', NULL, 'DB'),
  (24, 200, 'Uptime', 'TIME', 26, 0, 0, 'uptime', NULL, 90061001, NULL, NULL, 'DB');
-INSERT INTO static_var_definitions (db_variable_id, name, value) VALUES (20, 'Idle', '0'), (20, 'Critical', '2');
+INSERT INTO static_var_definitions (db_variable_id, name, value) VALUES (20, 'Idle', '0'), (20,
+  'Critical', '2');
 )sql");
   const std::string original = file_text(f);
   const catalog before_image = [&] {
@@ -391,9 +397,7 @@ TEST(goprotos7_db, writes_keep_goprotos7s_columns_and_conventions) {
 TEST(goprotos7_db, process_definitions_live_in_a_side_table_goprotos7_does_not_read) {
   temp_dir d;
   const std::string f = make_goprotos7_file(d.path);
-  const auto goprotos7_tables = [&] {
-    return rows(f, "SELECT * FROM db_variables ORDER BY id");
-  };
+  const auto goprotos7_tables = [&] { return rows(f, "SELECT * FROM db_variables ORDER BY id"); };
   const std::vector<std::string> before = goprotos7_tables();
   database db(f);
   db.set_process(2, R"({"kind":"sine","min":0,"max":10,"period_s":5})");

@@ -26,10 +26,10 @@ namespace protos7::webadmin {
 
 namespace {
 
-using server::log;
-using server::log_level;
 using httplib::Request;
 using httplib::Response;
+using server::log;
+using server::log_level;
 
 constexpr const char* csrf_header = "X-Protos7-CSRF";
 constexpr const char* token_cookie = "protos7_token";
@@ -61,7 +61,8 @@ std::string random_token(std::size_t bytes) {
 bool same_secret(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff = static_cast<unsigned char>(diff | (a[i] ^ b[i]));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff = static_cast<unsigned char>(diff | (a[i] ^ b[i]));
   return diff == 0;
 }
 
@@ -71,20 +72,24 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 void send(Response& res, const reply& r) {
   res.status = r.status;
   res.set_header("Cache-Control", "no-store");
   if (!r.content_type.empty()) {
-    if (!r.filename.empty()) res.set_header("Content-Disposition", fmt::format("attachment; filename=\"{}\"", r.filename));
+    if (!r.filename.empty())
+      res.set_header("Content-Disposition", fmt::format("attachment; filename=\"{}\"", r.filename));
     res.set_content(r.raw, r.content_type.c_str());
     return;
   }
   res.set_content(dump(r.body), "application/json");
 }
 
-void send_error(Response& res, int status, const std::string& message, const std::string& field = {}) {
+void send_error(Response& res, int status, const std::string& message,
+                const std::string& field = {}) {
   send(res, reply::error(status, message, field));
 }
 
@@ -101,8 +106,10 @@ json_shape shape_of(std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') {
@@ -119,7 +126,9 @@ json_shape shape_of(std::string_view s) {
   return sh;
 }
 
-bool json_too_deep(std::string_view s) { return shape_of(s).max_depth > max_json_depth; }
+bool json_too_deep(std::string_view s) {
+  return shape_of(s).max_depth > max_json_depth;
+}
 
 bool has_content_type(const Request& req, std::string_view type) {
   const std::string ct = lower(req.get_header_value("Content-Type"));
@@ -134,13 +143,15 @@ std::optional<json> json_body(const Request& req, Response& res) {
   }
   const json_shape sh = shape_of(req.body);
   if (sh.max_depth > max_json_depth) {
-    send_error(res, 400, fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
+    send_error(res, 400,
+               fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
     return std::nullopt;
   }
   if (sh.values > max_json_values) {  // a document of many tiny values costs ~100 B per value
-    send_error(res, 413, fmt::format("the JSON has more than {} values; no request of this API "
-                                     "needs as many (an import is read one variable at a time)",
-                                     max_json_values));
+    send_error(res, 413,
+               fmt::format("the JSON has more than {} values; no request of this API "
+                           "needs as many (an import is read one variable at a time)",
+                           max_json_values));
     return std::nullopt;
   }
   json j;
@@ -187,7 +198,9 @@ std::optional<std::int64_t> id_from_path(const Request& req, Response& res) {
   return n;
 }
 
-std::string sse_event(const char* name, const json& data) { return fmt::format("event: {}\ndata: {}\n\n", name, dump(data)); }
+std::string sse_event(const char* name, const json& data) {
+  return fmt::format("event: {}\ndata: {}\n\n", name, dump(data));
+}
 
 }  // namespace
 
@@ -213,8 +226,7 @@ server::status parse_listen(const std::string& listen, std::string& host, std::u
         "'{}': give the address to listen on, e.g. 127.0.0.1:8080 or 0.0.0.0:8080", listen));
   std::int64_t n = 0;
   if (!path_number(p, 0, 65535, n))
-    return server::status::failure(
-        fmt::format("'{}': the port must be a number 0..65535", listen));
+    return server::status::failure(fmt::format("'{}': the port must be a number 0..65535", listen));
   host = h;
   port = static_cast<std::uint16_t>(n);
   return {};
@@ -222,7 +234,9 @@ server::status parse_listen(const std::string& listen, std::string& host, std::u
 
 bool is_loopback(const std::string& host) {
   if (host == "localhost" || host == "::1") return true;
-  return host.starts_with("127.") && std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+  return host.starts_with("127.") && std::all_of(host.begin(), host.end(), [](char c) {
+           return (c >= '0' && c <= '9') || c == '.';
+         });
 }
 
 struct stream_state {
@@ -334,19 +348,23 @@ struct webadmin::impl {
   httplib::Server::HandlerResponse pre_route(const Request& req, Response& res) {
     if (body_refused(req, res)) return httplib::Server::HandlerResponse::Handled;
     if (!host_allowed(req)) {
-      send_error(res, 403,
-                 fmt::format("Host '{}' is not this server: open {} (names other than the loopback address are "
-                             "refused to stop DNS rebinding)",
-                             req.get_header_value("Host").substr(0, 60), url()));
+      send_error(
+          res, 403,
+          fmt::format(
+              "Host '{}' is not this server: open {} (names other than the loopback address are "
+              "refused to stop DNS rebinding)",
+              req.get_header_value("Host").substr(0, 60), url()));
       return httplib::Server::HandlerResponse::Handled;
     }
     if (!authenticated(req)) {
       // GET /?token=...: the page's login; the token becomes a cookie and leaves the address bar.
-      if (req.method == "GET" && (req.path == "/" || req.path == "/index.html") && req.has_param("token")) {
+      if (req.method == "GET" && (req.path == "/" || req.path == "/index.html") &&
+          req.has_param("token")) {
         if (same_secret(req.get_param_value("token"), token)) {
           res.status = 303;
           res.set_header("Location", "/");
-          res.set_header("Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict", token_cookie, token));
+          res.set_header("Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict",
+                                                   token_cookie, token));
           res.set_header("Cache-Control", "no-store");
           return httplib::Server::HandlerResponse::Handled;
         }
@@ -380,7 +398,8 @@ struct webadmin::impl {
       // (it would need a CORS preflight, which is never granted), nor read the token.
       if (!same_secret(req.get_header_value(csrf_header), csrf)) {
         send_error(res, 403,
-                   fmt::format("missing or wrong {} header: state-changing requests must carry the CSRF token from "
+                   fmt::format("missing or wrong {} header: state-changing requests must carry the "
+                               "CSRF token from "
                                "GET /api/session",
                                csrf_header));
         return httplib::Server::HandlerResponse::Handled;
@@ -388,7 +407,8 @@ struct webadmin::impl {
       // Defence in depth: a browser's Origin must be this server.
       const std::string origin = req.get_header_value("Origin");
       if (!origin.empty() && lower(origin) != "http://" + lower(req.get_header_value("Host"))) {
-        send_error(res, 403, fmt::format("cross-origin request from '{}' refused", origin.substr(0, 80)));
+        send_error(res, 403,
+                   fmt::format("cross-origin request from '{}' refused", origin.substr(0, 80)));
         return httplib::Server::HandlerResponse::Handled;
       }
     }
@@ -407,7 +427,8 @@ struct webadmin::impl {
       if (name == "index.html") {
         // The CSRF token travels in the page (a meta tag; the CSP forbids inline scripts).
         const std::string mark = "{{CSRF_TOKEN}}";
-        if (const auto p = body.find(mark); p != std::string::npos) body.replace(p, mark.size(), csrf);
+        if (const auto p = body.find(mark); p != std::string::npos)
+          body.replace(p, mark.size(), csrf);
         res.set_header("Cache-Control", "no-store");
       } else {
         res.set_header("ETag", std::string(a.etag));
@@ -498,7 +519,8 @@ void webadmin::impl::routes() {
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_default_headers({
       {"Content-Security-Policy",
-       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src "
+       "'self'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
       {"X-Content-Type-Options", "nosniff"},
       {"X-Frame-Options", "DENY"},
@@ -506,20 +528,33 @@ void webadmin::impl::routes() {
       {"Cross-Origin-Opener-Policy", "same-origin"},
       {"Cross-Origin-Resource-Policy", "same-origin"},
   });
-  http.set_pre_routing_handler([this](const Request& req, Response& res) { return pre_route(req, res); });
-  http.set_error_handler(httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string msg;
-    switch (res.status) {
-      case 404: msg = fmt::format("no such endpoint: {} {} (see docs/API.md)", req.method, req.path.substr(0, 80)); break;
-      case 413: msg = fmt::format("the request body is larger than {} bytes", opt.max_body); break;
-      case 414: msg = "the request line is too long"; break;
-      case 400: msg = "malformed HTTP request"; break;
-      default: msg = fmt::format("HTTP {}", res.status); break;
-    }
-    send_error(res, res.status, msg);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  http.set_pre_routing_handler(
+      [this](const Request& req, Response& res) { return pre_route(req, res); });
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const Request& req, Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        std::string msg;
+        switch (res.status) {
+          case 404:
+            msg = fmt::format("no such endpoint: {} {} (see docs/API.md)", req.method,
+                              req.path.substr(0, 80));
+            break;
+          case 413:
+            msg = fmt::format("the request body is larger than {} bytes", opt.max_body);
+            break;
+          case 414:
+            msg = "the request line is too long";
+            break;
+          case 400:
+            msg = "malformed HTTP request";
+            break;
+          default:
+            msg = fmt::format("HTTP {}", res.status);
+            break;
+        }
+        send_error(res, res.status, msg);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   http.set_exception_handler([](const Request& req, Response& res, std::exception_ptr ep) {
     std::string what = "unknown exception";
     try {
@@ -532,12 +567,14 @@ void webadmin::impl::routes() {
     send_error(res, 500, fmt::format("internal error: {}", what));
   });
   http.set_logger([](const Request& req, const Response& res) {
-    log(log_level::debug, "webadmin: {} {} {} {}", req.remote_addr, req.method, req.path, res.status);
+    log(log_level::debug, "webadmin: {} {} {} {}", req.remote_addr, req.method, req.path,
+        res.status);
   });
 
   // --- the page ---
   http.Get("/", [this](const Request& req, Response& res) { serve_asset(req, res, "index.html"); });
-  http.Get("/index.html", [this](const Request& req, Response& res) { serve_asset(req, res, "index.html"); });
+  http.Get("/index.html",
+           [this](const Request& req, Response& res) { serve_asset(req, res, "index.html"); });
   http.Get(R"(/assets/([A-Za-z0-9._-]+))", [this](const Request& req, Response& res) {
     serve_asset(req, res, req.matches[1].str());
   });
@@ -666,7 +703,8 @@ void webadmin::impl::db_content_routes() {
             "send the table as Content-Type: text/csv or application/json (or ?format=csv|json)");
     }
     if (format == "json" && json_too_deep(req.body))
-      return send_error(res, 400, fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
+      return send_error(res, 400,
+                        fmt::format("the JSON is nested more than {} levels deep", max_json_depth));
     send(res,
          s->import_db(*n, format, req.has_param("mode") ? req.get_param_value("mode") : "replace",
                       req.body));
@@ -734,12 +772,12 @@ void webadmin::impl::plc_routes() {
     service* s = svc_for(req, res);
     if (s == nullptr) return;
     std::int64_t limit = static_cast<std::int64_t>(default_request_limit);
-    if (req.has_param("limit") &&
-        !path_number(req.get_param_value("limit"), 1, static_cast<std::int64_t>(request_log_size), limit))
-      return send_error(res, 400, fmt::format("limit must be a whole number 1..{}", request_log_size), "limit");
+    if (req.has_param("limit") && !path_number(req.get_param_value("limit"), 1,
+                                               static_cast<std::int64_t>(request_log_size), limit))
+      return send_error(
+          res, 400, fmt::format("limit must be a whole number 1..{}", request_log_size), "limit");
     send(res, s->requests(static_cast<std::size_t>(limit)));
   });
-
 }
 
 // Fault injection (docs/FAULTS.md, docs/API.md).
@@ -832,7 +870,9 @@ void webadmin::impl::event_routes() {
     // One limit for the whole web admin: each stream holds one of its HTTP threads.
     if (streams.fetch_add(1) >= opt.max_event_streams) {
       --streams;
-      return send_error(res, 503, fmt::format("too many event streams open (at most {}); close other tabs", opt.max_event_streams));
+      return send_error(res, 503,
+                        fmt::format("too many event streams open (at most {}); close other tabs",
+                                    opt.max_event_streams));
     }
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
@@ -872,13 +912,16 @@ void webadmin::impl::plant_routes() {
   });
 }
 
-webadmin::webadmin(options opt, server::server& srv, server::plc_memory& mem, const server::config& cfg)
+webadmin::webadmin(options opt, server::server& srv, server::plc_memory& mem,
+                   const server::config& cfg)
     : impl_(std::make_unique<impl>(std::move(opt), srv, mem, cfg)) {}
 
 webadmin::webadmin(options opt, server::plant& p)
     : impl_(std::make_unique<impl>(std::move(opt), p)) {}
 
-webadmin::~webadmin() { stop(); }
+webadmin::~webadmin() {
+  stop();
+}
 
 server::status webadmin::start() {
   impl& d = *impl_;
@@ -894,8 +937,9 @@ server::status webadmin::start() {
                     "--flags.disable-webadmin",
                     d.opt.listen, std::strerror(errno)));
   }
-  for (const std::string& h : {std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]"),
-                               d.host.find(':') != std::string::npos ? "[" + d.host + "]" : d.host}) {
+  for (const std::string& h :
+       {std::string("127.0.0.1"), std::string("localhost"), std::string("[::1]"),
+        d.host.find(':') != std::string::npos ? "[" + d.host + "]" : d.host}) {
     d.allowed_hosts.push_back(lower(fmt::format("{}:{}", h, d.port)));
     if (d.port == 80) d.allowed_hosts.push_back(lower(h));
   }
@@ -938,9 +982,17 @@ void webadmin::stop() {
   if (d.thread.joinable()) d.thread.join();
 }
 
-std::uint16_t webadmin::port() const noexcept { return impl_->port; }
-std::string webadmin::url() const { return impl_->url(); }
-const std::string& webadmin::token() const noexcept { return impl_->token; }
-const std::string& webadmin::csrf_token() const noexcept { return impl_->csrf; }
+std::uint16_t webadmin::port() const noexcept {
+  return impl_->port;
+}
+std::string webadmin::url() const {
+  return impl_->url();
+}
+const std::string& webadmin::token() const noexcept {
+  return impl_->token;
+}
+const std::string& webadmin::csrf_token() const noexcept {
+  return impl_->csrf;
+}
 
 }  // namespace protos7::webadmin

@@ -517,7 +517,9 @@ std::optional<std::string> latin1_from_utf8(std::string_view utf8) {
 
 namespace {
 
-std::string non_finite_text(double d) { return std::isnan(d) ? "NaN" : (d > 0 ? "+inf" : "-inf"); }
+std::string non_finite_text(double d) {
+  return std::isnan(d) ? "NaN" : (d > 0 ? "+inf" : "-inf");
+}
 
 decoded_value decode_real(std::uint64_t raw) {
   decoded_value out;
@@ -647,7 +649,8 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
       t.kind == s7_kind::string || t.kind == s7_kind::date_and_time ? 0 : get_be(b);
   if (t.is_integer()) return decode_integer(t, raw);
   switch (t.kind) {
-    case s7_kind::lreal: return decode_lreal(raw);
+    case s7_kind::lreal:
+      return decode_lreal(raw);
     case s7_kind::boolean: {
       decoded_value out;
       const bool v = s7v::get_bit(b.front(), bit);
@@ -655,15 +658,22 @@ decoded_value decode_value(const type_spec& t, std::span<const std::byte> b, std
       out.display = v ? "TRUE" : "FALSE";
       return out;
     }
-    case s7_kind::character: return decode_character(b, raw);
-    case s7_kind::real: return decode_real(raw);
-    case s7_kind::string: return decode_string(b);
-    case s7_kind::s5time: return decode_s5time(raw);
-    case s7_kind::date_and_time: return decode_date_and_time(b);
+    case s7_kind::character:
+      return decode_character(b, raw);
+    case s7_kind::real:
+      return decode_real(raw);
+    case s7_kind::string:
+      return decode_string(b);
+    case s7_kind::s5time:
+      return decode_s5time(raw);
+    case s7_kind::date_and_time:
+      return decode_date_and_time(b);
     case s7_kind::time:
     case s7_kind::date:
-    case s7_kind::time_of_day: return decode_time_kind(t.kind, raw);
-    default: return {};  // the integer family is handled above
+    case s7_kind::time_of_day:
+      return decode_time_kind(t.kind, raw);
+    default:
+      return {};  // the integer family is handled above
   }
 }
 
@@ -690,18 +700,18 @@ encoded_value encode_text(const type_spec& t, const json& v) {
   const auto& s = v.get_ref<const std::string&>();
   const auto bytes = latin1_from_utf8(s);
   if (!bytes)
-    return fail(fmt::format(
-        "{} holds single-byte characters (U+0000..U+00FF, ISO 8859-1); the text has "
-        "other characters",
-        tn));
+    return fail(
+        fmt::format("{} holds single-byte characters (U+0000..U+00FF, ISO 8859-1); the text has "
+                    "other characters",
+                    tn));
   if (t.kind == s7_kind::character) {
     if (bytes->size() != 1)
       return fail(fmt::format("CHAR takes exactly one character, got {}", code_points(s)));
     return ok_bytes({static_cast<std::byte>(static_cast<unsigned char>((*bytes)[0]))});
   }
   if (bytes->size() > t.string_length)
-    return fail(fmt::format("{} holds at most {} characters, got {}", tn, t.string_length,
-                            bytes->size()));
+    return fail(
+        fmt::format("{} holds at most {} characters, got {}", tn, t.string_length, bytes->size()));
   std::vector<std::byte> out(t.size());
   codec::writer w{out};
   s7v::write_string(w, t.string_length, std::as_bytes(std::span{*bytes}));
@@ -787,8 +797,8 @@ encoded_value encode_date_and_time(const json& v) {
                   (s[i] == 'T' || s[i] == 't' || s[i] == ' ' || s[i] == '-') &&
                   parse_time_at(s, ++i, ms) && i == s.size();
   if (!ok)
-    return fail(fmt::format("'{}' is not a date and time like 2024-03-05T12:34:56.789",
-                            s.substr(0, 40)));
+    return fail(
+        fmt::format("'{}' is not a date and time like 2024-03-05T12:34:56.789", s.substr(0, 40)));
   if (c.year < 1990 || c.year > 2089)
     return fail(fmt::format("{} is outside the range of DATE_AND_TIME (1990..2089)", s));
   const std::int64_t days = days_from_civil(c.year, c.month, c.day);
@@ -817,15 +827,22 @@ encoded_value encode_value(const type_spec& t, const json& v) {
         return fail(fmt::format("a BOOL takes true or false, not {}", json_kind(v)));
       return ok_bytes({std::byte{static_cast<std::uint8_t>(v.get<bool>() ? 1 : 0)}});
     case s7_kind::real:
-    case s7_kind::lreal: return encode_real(t, v);
+    case s7_kind::lreal:
+      return encode_real(t, v);
     case s7_kind::character:
-    case s7_kind::string: return encode_text(t, v);
+    case s7_kind::string:
+      return encode_text(t, v);
     case s7_kind::time:
-    case s7_kind::s5time: return encode_duration(t, v);
-    case s7_kind::date: return encode_date(v);
-    case s7_kind::time_of_day: return encode_time_of_day(v);
-    case s7_kind::date_and_time: return encode_date_and_time(v);
-    default: return fail("unsupported type");  // the integer family is handled above
+    case s7_kind::s5time:
+      return encode_duration(t, v);
+    case s7_kind::date:
+      return encode_date(v);
+    case s7_kind::time_of_day:
+      return encode_time_of_day(v);
+    case s7_kind::date_and_time:
+      return encode_date_and_time(v);
+    default:
+      return fail("unsupported type");  // the integer family is handled above
   }
 }
 

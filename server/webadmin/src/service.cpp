@@ -36,8 +36,8 @@ std::string lower(std::string s) {
 }
 
 // A whole number in [lo, hi] at body[key]; error text when it is something else.
-std::optional<std::int64_t> get_int(const json& body, const char* key, std::int64_t lo, std::int64_t hi,
-                                    std::string& err) {
+std::optional<std::int64_t> get_int(const json& body, const char* key, std::int64_t lo,
+                                    std::int64_t hi, std::string& err) {
   const json& v = body.at(key);
   std::int64_t n = 0;
   if (v.is_number_unsigned()) {
@@ -123,7 +123,8 @@ std::string states_text(const std::vector<named_state>& states, const type_spec&
   std::string s;
   for (const named_state& st : states) {
     const json v = state_value(st, t);
-    s += fmt::format("{}{}={}", s.empty() ? "" : ";", st.name, v.is_string() ? v.get<std::string>() : v.dump());
+    s += fmt::format("{}{}={}", s.empty() ? "" : ";", st.name,
+                     v.is_string() ? v.get<std::string>() : v.dump());
   }
   return s;
 }
@@ -137,8 +138,9 @@ struct write_result {
   std::vector<std::byte> after;  // the DB's bytes after the write
 };
 
-write_result write_on_loop(server::plc_memory& mem, bool hidden, std::uint16_t db, std::size_t offset, std::uint8_t bit,
-                           bool is_bool, const std::vector<std::byte>& data) {
+write_result write_on_loop(server::plc_memory& mem, bool hidden, std::uint16_t db,
+                           std::size_t offset, std::uint8_t bit, bool is_bool,
+                           const std::vector<std::byte>& data) {
   write_result r;
   server::data_block* d = mem.find_db(db);
   if (d == nullptr || hidden) {
@@ -155,7 +157,8 @@ write_result write_on_loop(server::plc_memory& mem, bool hidden, std::uint16_t d
     // Read-modify-write of the one bit, on the loop thread, so it cannot race an S7 bit write.
     const auto mask = static_cast<std::uint8_t>(1U << bit);
     const auto old = std::to_integer<std::uint8_t>(loc.ram[0]);
-    nb = {std::byte{static_cast<std::uint8_t>(!data.empty() && data[0] != std::byte{0} ? (old | mask) : (old & ~mask))}};
+    nb = {std::byte{static_cast<std::uint8_t>(
+        !data.empty() && data[0] != std::byte{0} ? (old | mask) : (old & ~mask))}};
   }
   if (!mem.write(loc, nb)) {
     r.status = write_status::io_error;
@@ -165,7 +168,9 @@ write_result write_on_loop(server::plc_memory& mem, bool hidden, std::uint16_t d
   return r;
 }
 
-void detach_db(server::plc_memory& mem, std::uint16_t n) { mem.remove_db(n); }
+void detach_db(server::plc_memory& mem, std::uint16_t n) {
+  mem.remove_db(n);
+}
 
 std::string dir_of(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -181,13 +186,16 @@ void fsync_dir(const std::string& dir) {
 }
 
 reply no_loop() {
-  return reply::error(503, "the PLC core did not run the request (the server is stopping or overloaded); try again");
+  return reply::error(
+      503,
+      "the PLC core did not run the request (the server is stopping or overloaded); try again");
 }
 
 reply not_durable(std::string_view what) {
-  return reply::error(500, fmt::format("{}: syncing the DB file to disk failed (fdatasync), so the change is not "
-                                       "durable; see the server log",
-                                       what));
+  return reply::error(
+      500, fmt::format("{}: syncing the DB file to disk failed (fdatasync), so the change is not "
+                       "durable; see the server log",
+                       what));
 }
 
 reply no_db(std::uint16_t n) {
@@ -210,7 +218,8 @@ struct service::parsed_var {
   std::optional<reply> error;
 };
 
-service::service(const options& opt, server::server& srv, server::plc_memory& mem, const server::config& cfg)
+service::service(const options& opt, server::server& srv, server::plc_memory& mem,
+                 const server::config& cfg)
     : opt_(opt), srv_(srv), mem_(mem), cfg_(cfg), store_(opt.sqlite_path) {
   auto loaded = store_.load();
   vars_ = std::move(loaded.variables);
@@ -222,7 +231,8 @@ service::service(const options& opt, server::server& srv, server::plc_memory& me
 
 void service::sort_vars() {
   std::sort(vars_.begin(), vars_.end(), [](const var_def& a, const var_def& b) {
-    return std::tie(a.db, a.byte_offset, a.bit_offset, a.id) < std::tie(b.db, b.byte_offset, b.bit_offset, b.id);
+    return std::tie(a.db, a.byte_offset, a.bit_offset, a.id) <
+           std::tie(b.db, b.byte_offset, b.bit_offset, b.id);
   });
 }
 
@@ -251,7 +261,8 @@ std::optional<std::vector<std::byte>> service::db_bytes(std::uint16_t n, bool& r
 
 json service::var_json(const var_def& v, const std::vector<std::byte>* bytes) const {
   json states = json::array();
-  for (const named_state& s : v.states) states.push_back({{"name", s.name}, {"value", state_value(s, v.type)}});
+  for (const named_state& s : v.states)
+    states.push_back({{"name", s.name}, {"value", state_value(s, v.type)}});
   json j{{"id", v.id},
          {"db", v.db},
          {"name", v.name},
@@ -278,7 +289,10 @@ json service::db_json(std::uint16_t n, std::size_t size, const std::vector<std::
   json vars = json::array();
   for (const var_def& v : vars_)
     if (v.db == n) vars.push_back(var_json(v, bytes));
-  json j{{"number", n}, {"name", fmt::format("DB{}", n)}, {"size", size}, {"variables", std::move(vars)}};
+  json j{{"number", n},
+         {"name", fmt::format("DB{}", n)},
+         {"size", size},
+         {"variables", std::move(vars)}};
   std::size_t used = 0;
   for (const var_def& v : vars_)
     if (v.db == n) used = std::max(used, v.end_byte());
@@ -302,7 +316,8 @@ reply service::list_dbs() {
   for (const auto& [n, size, failed] : r.value) {
     std::size_t count = 0;
     for (const var_def& v : vars_) count += v.db == n ? 1 : 0;
-    dbs.push_back({{"number", n}, {"name", fmt::format("DB{}", n)}, {"size", size}, {"variables", count}});
+    dbs.push_back(
+        {{"number", n}, {"name", fmt::format("DB{}", n)}, {"size", size}, {"variables", count}});
     // A failed fdatasync (plc_memory): the DB refuses writes until protos7 restarts (issue #16).
     if (failed) dbs.back()["sync_failed"] = true;
   }
@@ -329,8 +344,10 @@ reply service::get_db(std::uint16_t n) {
 
 reply service::create_db(const json& body) {
   if (auto e = unknown_key(body, {"number", "size"})) return reply::error(400, *e);
-  if (!body.contains("number")) return reply::error(400, "number is missing: the DB number, 1..65535", "number");
-  if (!body.contains("size")) return reply::error(400, "size is missing: the DB size in bytes, 1..65536", "size");
+  if (!body.contains("number"))
+    return reply::error(400, "number is missing: the DB number, 1..65535", "number");
+  if (!body.contains("size"))
+    return reply::error(400, "size is missing: the DB size in bytes, 1..65536", "size");
   std::string err;
   const auto number = get_int(body, "number", 1, 65535, err);
   if (!number) return reply::error(400, err, "number");
@@ -343,16 +360,18 @@ reply service::create_db(const json& body) {
   // Variables left in the table for this number (e.g. from goprotos7) must fit the new block.
   for (const var_def& v : vars_)
     if (v.db == n && v.end_byte() > sz)
-      return reply::error(409,
-                          fmt::format("the variable table already has '{}' at {} for DB{}, which needs at least {} "
-                                      "bytes; create the DB with size {} or more",
-                                      v.name, v.address(), n, v.end_byte(), v.end_byte()),
-                          "size");
+      return reply::error(
+          409,
+          fmt::format("the variable table already has '{}' at {} for DB{}, which needs at least {} "
+                      "bytes; create the DB with size {} or more",
+                      v.name, v.address(), n, v.end_byte(), v.end_byte()),
+          "size");
   // The block starts zeroed (or with the initial values of variables already in the table).
   std::vector<std::byte> image(sz);
   // The whole creation runs on the loop thread: the check that the number is free and the file
   // creation (write + fsync + rename + fsync(dir)) cannot interleave with anything else.
-  const std::string path = opt_.bin_dir.empty() ? std::string{} : fmt::format("{}/DB{}.bin", opt_.bin_dir, n);
+  const std::string path =
+      opt_.bin_dir.empty() ? std::string{} : fmt::format("{}/DB{}.bin", opt_.bin_dir, n);
   auto r = on_loop([this, n, image, path]() -> std::string {
     // A DB deleted by an S7 client (PI service _DELE) stays in plc_memory, hidden, until restart.
     if (srv_.plc().db_hidden(n)) return "hidden";
@@ -369,21 +388,27 @@ reply service::create_db(const json& body) {
     return {};
   });
   if (!r.ran) return no_loop();
-  if (r.value == "exists") return reply::error(409, fmt::format("DB{} already exists", n), "number");
+  if (r.value == "exists")
+    return reply::error(409, fmt::format("DB{} already exists", n), "number");
   if (r.value.starts_with("limit:"))
-    return reply::error(507, fmt::format("cannot create DB{} ({} bytes): {} (profile limits)", n, sz, r.value.substr(6)),
-                        "size");
+    return reply::error(
+        507,
+        fmt::format("cannot create DB{} ({} bytes): {} (profile limits)", n, sz, r.value.substr(6)),
+        "size");
   if (r.value == "hidden")
-    return reply::error(409,
-                        fmt::format("DB{} was deleted by an S7 client (PI service _DELE); its number stays reserved "
-                                    "until protos7 restarts",
-                                    n),
-                        "number");
+    return reply::error(
+        409,
+        fmt::format(
+            "DB{} was deleted by an S7 client (PI service _DELE); its number stays reserved "
+            "until protos7 restarts",
+            n),
+        "number");
   if (!r.value.empty()) return reply::error(500, fmt::format("cannot create DB{}: {}", n, r.value));
   try {
     store_.set_db_size(n, sz);
   } catch (const std::exception& e) {
-    log(log_level::error, "webadmin: DB{} created but its size was not recorded in SQLite: {}", n, e.what());
+    log(log_level::error, "webadmin: DB{} created but its size was not recorded in SQLite: {}", n,
+        e.what());
   }
   catalog_changed();
   log(log_level::info, "webadmin: created DB{} ({} bytes)", n, sz);
@@ -392,7 +417,8 @@ reply service::create_db(const json& body) {
 
 reply service::resize_db(std::uint16_t n, const json& body) {
   if (auto e = unknown_key(body, {"size"})) return reply::error(400, *e);
-  if (!body.contains("size")) return reply::error(400, "size is missing: the new DB size in bytes, 1..65536", "size");
+  if (!body.contains("size"))
+    return reply::error(400, "size is missing: the new DB size in bytes, 1..65536", "size");
   std::string err;
   const auto size = get_int(body, "size", 1, static_cast<std::int64_t>(max_db_size), err);
   if (!size) return reply::error(400, err, "size");
@@ -402,11 +428,13 @@ reply service::resize_db(std::uint16_t n, const json& body) {
   for (const var_def& v : vars_)
     if (v.db == n && (last == nullptr || v.end_byte() > last->end_byte())) last = &v;
   if (last != nullptr && last->end_byte() > sz)
-    return reply::error(409,
-                        fmt::format("DB{} cannot shrink to {} bytes: '{}' ({}) uses it up to byte {}; the smallest size "
-                                    "is {} (delete or move that variable first)",
-                                    n, sz, last->name, last->address(), last->end_byte() - 1, last->end_byte()),
-                        "size");
+    return reply::error(
+        409,
+        fmt::format(
+            "DB{} cannot shrink to {} bytes: '{}' ({}) uses it up to byte {}; the smallest size "
+            "is {} (delete or move that variable first)",
+            n, sz, last->name, last->address(), last->end_byte() - 1, last->end_byte()),
+        "size");
   // On the loop thread: sync what is pending, then replace the block by a resized copy written
   // as a new file (temp + fsync + rename), so S7 writes cannot fall between copy and swap.
   auto r = on_loop([this, n, sz]() -> std::pair<int, std::string> {
@@ -431,12 +459,17 @@ reply service::resize_db(std::uint16_t n, const json& body) {
   if (!r.ran) return no_loop();
   if (r.value.first == 404) return no_db(n);
   if (r.value.first == 507)
-    return reply::error(507, fmt::format("cannot resize DB{} to {} bytes: {} (profile limits)", n, sz, r.value.second), "size");
-  if (r.value.first != 200) return reply::error(500, fmt::format("cannot resize DB{}: {}", n, r.value.second));
+    return reply::error(
+        507,
+        fmt::format("cannot resize DB{} to {} bytes: {} (profile limits)", n, sz, r.value.second),
+        "size");
+  if (r.value.first != 200)
+    return reply::error(500, fmt::format("cannot resize DB{}: {}", n, r.value.second));
   try {
     store_.set_db_size(n, sz);
   } catch (const std::exception& e) {
-    log(log_level::error, "webadmin: DB{} resized but the size was not recorded in SQLite: {}", n, e.what());
+    log(log_level::error, "webadmin: DB{} resized but the size was not recorded in SQLite: {}", n,
+        e.what());
   }
   catalog_changed();
   log(log_level::info, "webadmin: resized DB{} to {} bytes", n, sz);
@@ -457,19 +490,22 @@ reply service::delete_db(std::uint16_t n) {
   });
   if (!r.ran) return no_loop();
   if (r.value.first == 404) return no_db(n);
-  if (r.value.first != 200) return reply::error(500, fmt::format("cannot delete DB{}: {}", n, r.value.second));
+  if (r.value.first != 200)
+    return reply::error(500, fmt::format("cannot delete DB{}: {}", n, r.value.second));
   try {
     store_.delete_db(n);
   } catch (const std::exception& e) {
-    return reply::error(500, fmt::format("DB{} is no longer served, but its variables could not be removed from "
-                                         "SQLite: {}",
-                                         n, e.what()));
+    return reply::error(
+        500, fmt::format("DB{} is no longer served, but its variables could not be removed from "
+                         "SQLite: {}",
+                         n, e.what()));
   }
   const std::string& path = r.value.second;
   if (!path.empty()) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-      return reply::error(500, fmt::format("DB{} is deleted from the table, but {} could not be removed: {}", n, path,
-                                           std::strerror(errno)));
+      return reply::error(
+          500, fmt::format("DB{} is deleted from the table, but {} could not be removed: {}", n,
+                           path, std::strerror(errno)));
     fsync_dir(dir_of(path));
   }
   std::erase_if(vars_, [n](const var_def& v) { return v.db == n; });
@@ -484,18 +520,23 @@ reply service::read_bytes(std::uint16_t n, std::size_t offset, std::optional<std
   if (!ran) return no_loop();
   if (!bytes) return no_db(n);
   if (offset > bytes->size())
-    return reply::error(400, fmt::format("offset {} is past the end of DB{} ({} bytes)", offset, n, bytes->size()), "offset");
-  const std::size_t len = std::min(length.value_or(std::min(bytes->size() - offset, max_bytes_read)), bytes->size() - offset);
+    return reply::error(
+        400, fmt::format("offset {} is past the end of DB{} ({} bytes)", offset, n, bytes->size()),
+        "offset");
+  const std::size_t len = std::min(
+      length.value_or(std::min(bytes->size() - offset, max_bytes_read)), bytes->size() - offset);
   if (len > max_bytes_read)
     return reply::error(400, fmt::format("at most {} bytes per request", max_bytes_read), "length");
   const std::string hex = codec::to_hex(std::span<const std::byte>(*bytes).subspan(offset, len));
-  return reply::ok({{"db", n}, {"size", bytes->size()}, {"offset", offset}, {"length", len}, {"hex", hex}});
+  return reply::ok(
+      {{"db", n}, {"size", bytes->size()}, {"offset", offset}, {"length", len}, {"hex", hex}});
 }
 
 // ------------------------------------------------------------------------------------------
 // Variables
 
-service::parsed_var service::parse_var(std::uint16_t db, const json& body, const var_def* base, bool require_all) {
+service::parsed_var service::parse_var(std::uint16_t db, const json& body, const var_def* base,
+                                       bool require_all) {
   parsed_var p;
   if (base != nullptr) p.v = *base;
   p.v.db = db;
@@ -543,8 +584,13 @@ service::parsed_var service::parse_var(std::uint16_t db, const json& body, const
   }
   if (body.contains("states")) {
     const json& st = body.at("states");
-    if (!st.is_array()) return fail(fmt::format("states must be an array of {{\"name\", \"value\"}}, not {}", json_kind(st)), "states");
-    if (st.size() > max_states) return fail(fmt::format("{} states given; at most {} are allowed", st.size(), max_states), "states");
+    if (!st.is_array())
+      return fail(
+          fmt::format("states must be an array of {{\"name\", \"value\"}}, not {}", json_kind(st)),
+          "states");
+    if (st.size() > max_states)
+      return fail(fmt::format("{} states given; at most {} are allowed", st.size(), max_states),
+                  "states");
     p.v.states.clear();
     for (const json& s : st) {
       if (!s.is_object() || !s.contains("name") || !s.contains("value") || s.size() != 2)
@@ -559,7 +605,8 @@ service::parsed_var service::parse_var(std::uint16_t db, const json& body, const
     // The type changed: the states follow when each is a value of the new type, else they go.
     std::vector<named_state> kept;
     for (const named_state& st : p.v.states)
-      if (auto ns = make_state(p.v.type, st.name, state_value(st, base->type), err)) kept.push_back(std::move(*ns));
+      if (auto ns = make_state(p.v.type, st.name, state_value(st, base->type), err))
+        kept.push_back(std::move(*ns));
     p.v.states = kept.size() == p.v.states.size() ? std::move(kept) : std::vector<named_state>{};
   }
   if (body.contains("value")) p.value = body.at("value");
@@ -585,17 +632,22 @@ reply service::get_variable(std::uint16_t n, std::int64_t id) {
 
 std::optional<reply> service::write_value(const var_def& v, const std::vector<std::byte>& enc,
                                           std::vector<std::byte>& after) {
-  auto r = on_loop([this, db = v.db, off = v.byte_offset, bit = v.bit_offset, is_bool = v.type.is_bool(), enc] {
-    return write_on_loop(mem_, srv_.plc().db_hidden(db), db, off, bit, is_bool, enc);
-  });
+  auto r = on_loop(
+      [this, db = v.db, off = v.byte_offset, bit = v.bit_offset, is_bool = v.type.is_bool(), enc] {
+        return write_on_loop(mem_, srv_.plc().db_hidden(db), db, off, bit, is_bool, enc);
+      });
   if (!r.ran) return no_loop();
   switch (r.value.status) {
-    case write_status::no_db: return no_db(v.db);
+    case write_status::no_db:
+      return no_db(v.db);
     case write_status::out_of_range:
-      return reply::error(409, fmt::format("{} is outside DB{} (was the DB resized?)", v.address(), v.db));
+      return reply::error(
+          409, fmt::format("{} is outside DB{} (was the DB resized?)", v.address(), v.db));
     case write_status::io_error:
-      return reply::error(500, fmt::format("writing {} to the DB file failed; see the server log", v.address()));
-    case write_status::ok: break;
+      return reply::error(
+          500, fmt::format("writing {} to the DB file failed; see the server log", v.address()));
+    case write_status::ok:
+      break;
   }
   if (!r.committed) return not_durable(fmt::format("the value of '{}' was written", v.name));
   after = std::move(r.value.after);
@@ -614,7 +666,9 @@ reply service::create_variable(std::uint16_t n, const json& body) {
   if (const problem pr = check_variable(v, bytes->size(), vars_))
     return reply::error(pr.conflict ? 409 : 400, pr.message, pr.field);
   if (vars_of(n).size() >= max_variables_per_db)
-    return reply::error(409, fmt::format("DB{} already has {} variables, the most the web admin manages", n, max_variables_per_db));
+    return reply::error(
+        409, fmt::format("DB{} already has {} variables, the most the web admin manages", n,
+                         max_variables_per_db));
   std::optional<encoded_value> enc;
   if (p.value) {
     enc = encode_value(v.type, *p.value);
@@ -623,7 +677,8 @@ reply service::create_variable(std::uint16_t n, const json& body) {
     enc = encode_value(v.type, "");
   }
   // The initial value in SQLite: the one given, else what the DB holds there now.
-  const initial_value init = enc ? initial_from_encoded(v, enc->bytes) : initial_from_bytes(v.type, slice(*bytes, v), v.bit_offset);
+  const initial_value init = enc ? initial_from_encoded(v, enc->bytes)
+                                 : initial_from_bytes(v.type, slice(*bytes, v), v.bit_offset);
   try {
     v.id = store_.insert_variable(v, init);
   } catch (const std::exception& e) {
@@ -634,18 +689,21 @@ reply service::create_variable(std::uint16_t n, const json& body) {
   catalog_changed();
   if (enc) {
     if (auto e = write_value(v, enc->bytes, *bytes)) {
-      e->body["error"] = fmt::format("the variable was created, but {}", e->body["error"].get<std::string>());
+      e->body["error"] =
+          fmt::format("the variable was created, but {}", e->body["error"].get<std::string>());
       return *e;
     }
   }
-  log(log_level::info, "webadmin: DB{}: created '{}' {} at {}", n, v.name, v.type.name(), v.address());
+  log(log_level::info, "webadmin: DB{}: created '{}' {} at {}", n, v.name, v.type.name(),
+      v.address());
   return reply::ok({{"variable", var_json(v, &*bytes)}}, 201);
 }
 
 reply service::update_variable(std::uint16_t n, std::int64_t id, const json& body) {
   const std::lock_guard lock{mu_};
   const var_def* base = find_var(n, id);
-  if (base == nullptr) return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
+  if (base == nullptr)
+    return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
   const var_def old = *base;
   parsed_var p = parse_var(n, body, base, false);
   if (p.error) return *p.error;
@@ -664,7 +722,8 @@ reply service::update_variable(std::uint16_t n, std::int64_t id, const json& bod
     enc = encode_value(v.type, "");
   }
   std::optional<initial_value> init;
-  if (enc) init = initial_from_encoded(v, enc->bytes);
+  if (enc)
+    init = initial_from_encoded(v, enc->bytes);
   else if (v.type != old.type || v.byte_offset != old.byte_offset || v.bit_offset != old.bit_offset)
     init = initial_from_bytes(v.type, slice(*bytes, v), v.bit_offset);
   try {
@@ -678,7 +737,8 @@ reply service::update_variable(std::uint16_t n, std::int64_t id, const json& bod
   catalog_changed();
   if (enc) {
     if (auto e = write_value(v, enc->bytes, *bytes)) {
-      e->body["error"] = fmt::format("the variable was saved, but {}", e->body["error"].get<std::string>());
+      e->body["error"] =
+          fmt::format("the variable was saved, but {}", e->body["error"].get<std::string>());
       return *e;
     }
   }
@@ -707,7 +767,8 @@ reply service::set_value(std::uint16_t n, std::int64_t id, const json& body) {
   {
     const std::lock_guard lock{mu_};
     const var_def* found = find_var(n, id);
-    if (found == nullptr) return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
+    if (found == nullptr)
+      return reply::error(404, fmt::format("DB{} has no variable with id {}", n, id));
     v = *found;
   }
   const encoded_value enc = encode_value(v.type, body.at("value"));
@@ -719,8 +780,9 @@ reply service::set_value(std::uint16_t n, std::int64_t id, const json& body) {
     const std::lock_guard lock{mu_};
     store_.set_value(v, initial_from_encoded(v, enc.bytes));
   } catch (const std::exception& e) {
-    return reply::error(500, fmt::format("the value of '{}' was written to DB{}, but not to the SQLite file: {}",
-                                         v.name, n, e.what()));
+    return reply::error(
+        500, fmt::format("the value of '{}' was written to DB{}, but not to the SQLite file: {}",
+                         v.name, n, e.what()));
   }
   log(log_level::debug, "webadmin: DB{}: set '{}' = {}", n, v.name, body.at("value").dump());
   const std::lock_guard lock{mu_};  // var_json reads the process definitions
@@ -732,7 +794,8 @@ reply service::set_value(std::uint16_t n, std::int64_t id, const json& body) {
 
 reply service::export_db(std::uint16_t n, const std::string& format) {
   if (format != "json" && format != "csv")
-    return reply::error(400, fmt::format("format must be json or csv, not '{}'", format.substr(0, 20)), "format");
+    return reply::error(
+        400, fmt::format("format must be json or csv, not '{}'", format.substr(0, 20)), "format");
   bool ran = false;
   const auto bytes = db_bytes(n, ran);
   if (!ran) return no_loop();
@@ -743,32 +806,41 @@ reply service::export_db(std::uint16_t n, const std::string& format) {
     json vars = json::array();
     for (const var_def& v : vars_of(n)) {
       json states = json::array();
-      for (const named_state& s : v.states) states.push_back({{"name", s.name}, {"value", state_value(s, v.type)}});
-      json j{{"name", v.name},       {"type", v.type.name()},           {"byte_offset", v.byte_offset},
-             {"bit_offset", v.bit_offset}, {"description", v.description}, {"states", std::move(states)}};
+      for (const named_state& s : v.states)
+        states.push_back({{"name", s.name}, {"value", state_value(s, v.type)}});
+      json j{{"name", v.name},
+             {"type", v.type.name()},
+             {"byte_offset", v.byte_offset},
+             {"bit_offset", v.bit_offset},
+             {"description", v.description},
+             {"states", std::move(states)}};
       const decoded_value d = decode_value(v.type, slice(*bytes, v), v.bit_offset);
       if (!d.value.is_null()) j["value"] = d.value;
       vars.push_back(std::move(j));
     }
-    r.raw = json{{"db", n}, {"size", bytes->size()}, {"variables", std::move(vars)}}.dump(2, ' ', false,
-                                                                                          json::error_handler_t::replace);
+    r.raw = json{{"db", n}, {"size", bytes->size()}, {"variables", std::move(vars)}}.dump(
+        2, ' ', false, json::error_handler_t::replace);
     r.raw += '\n';
     r.content_type = "application/json";
     r.filename = fmt::format("DB{}.json", n);
   } else {
-    r.raw = csv_line({"name", "type", "byte_offset", "bit_offset", "description", "states", "value"});
+    r.raw =
+        csv_line({"name", "type", "byte_offset", "bit_offset", "description", "states", "value"});
     for (const var_def& v : vars_of(n)) {
       const decoded_value d = decode_value(v.type, slice(*bytes, v), v.bit_offset);
       std::string value;
       if (!d.value.is_null())
-        value = v.type.kind == s7_kind::string || v.type.kind == s7_kind::character ? d.value.get<std::string>() : d.display;
+        value = v.type.kind == s7_kind::string || v.type.kind == s7_kind::character
+                    ? d.value.get<std::string>()
+                    : d.display;
       // A description starting like a formula is prefixed with ' so a spreadsheet shows it as
       // text (CSV injection); import strips that prefix again.
       std::string desc = v.description;
-      if (!desc.empty() && (desc[0] == '=' || desc[0] == '+' || desc[0] == '@' || desc[0] == '-' || desc[0] == '\''))
+      if (!desc.empty() &&
+          (desc[0] == '=' || desc[0] == '+' || desc[0] == '@' || desc[0] == '-' || desc[0] == '\''))
         desc.insert(0, "'");
-      r.raw += csv_line({v.name, v.type.name(), std::to_string(v.byte_offset), std::to_string(v.bit_offset), desc,
-                         states_text(v.states, v.type), value});
+      r.raw += csv_line({v.name, v.type.name(), std::to_string(v.byte_offset),
+                         std::to_string(v.bit_offset), desc, states_text(v.states, v.type), value});
     }
     r.content_type = "text/csv; charset=utf-8";
     r.filename = fmt::format("DB{}.csv", n);
@@ -1102,11 +1174,13 @@ std::optional<reply> service::write_imported_values(
 
 namespace {
 
-std::string mode_name(server::operating_mode m) { return m == server::operating_mode::run ? "RUN" : "STOP"; }
+std::string mode_name(server::operating_mode m) {
+  return m == server::operating_mode::run ? "RUN" : "STOP";
+}
 
 std::string clock_text(const codec::s7::ud::timestamp& t) {
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", t.year, t.month, t.day, t.hour, t.minute, t.second,
-                     t.millisecond);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", t.year, t.month, t.day, t.hour,
+                     t.minute, t.second, t.millisecond);
 }
 
 }  // namespace
@@ -1120,12 +1194,19 @@ reply service::plc_info() {
     j["mode_changes"] = plc.mode_changes();
     if (plc.mode_changes() > 0) {
       const server::mode_change& c = plc.last_mode_change();
-      j["last_mode_change"] = {{"from", mode_name(c.from)}, {"to", mode_name(c.to)}, {"reason", c.reason}, {"at", iso_time(c.at)}};
+      j["last_mode_change"] = {{"from", mode_name(c.from)},
+                               {"to", mode_name(c.to)},
+                               {"reason", c.reason},
+                               {"at", iso_time(c.at)}};
     }
-    j["identity"] = {{"order_number", id.order_number}, {"firmware_version", id.firmware_version},
-                     {"as_name", id.as_name},           {"module_name", id.module_name},
-                     {"plant_id", id.plant_id},         {"copyright", id.copyright},
-                     {"serial_number", id.serial_number}, {"module_type", id.module_type},
+    j["identity"] = {{"order_number", id.order_number},
+                     {"firmware_version", id.firmware_version},
+                     {"as_name", id.as_name},
+                     {"module_name", id.module_name},
+                     {"plant_id", id.plant_id},
+                     {"copyright", id.copyright},
+                     {"serial_number", id.serial_number},
+                     {"module_type", id.module_type},
                      {"memory_card_serial", id.memory_card_serial}};
     j["profile"] = {{"name", plc.profile().name}, {"source", plc.profile().source}};
     j["clock"] = clock_text(plc.clock_now());
@@ -1142,11 +1223,17 @@ reply service::plc_info() {
   });
   if (!r.ran) return no_loop();
   json j = std::move(r.value);
-  j["s7"] = {{"listen", cfg_.listen_address}, {"port", srv_.port()},           {"rack", cfg_.rack},
-             {"slot", cfg_.slot},             {"pdu_size", cfg_.pdu_size},      {"max_amq", cfg_.max_amq},
+  j["s7"] = {{"listen", cfg_.listen_address},
+             {"port", srv_.port()},
+             {"rack", cfg_.rack},
+             {"slot", cfg_.slot},
+             {"pdu_size", cfg_.pdu_size},
+             {"max_amq", cfg_.max_amq},
              {"max_connections", cfg_.max_connections}};
   j["started_at"] = iso_time(started_);
-  j["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - started_).count();
+  j["uptime_s"] =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - started_)
+          .count();
   return reply::ok(std::move(j));
 }
 
@@ -1156,8 +1243,10 @@ reply service::set_mode(const json& body) {
     return reply::error(400, "mode must be \"RUN\" or \"STOP\"", "mode");
   const std::string m = body.at("mode").get<std::string>();
   if (m != "RUN" && m != "STOP")
-    return reply::error(400, fmt::format("mode must be \"RUN\" or \"STOP\", not \"{}\"", m.substr(0, 20)), "mode");
-  const server::operating_mode want = m == "RUN" ? server::operating_mode::run : server::operating_mode::stop;
+    return reply::error(
+        400, fmt::format("mode must be \"RUN\" or \"STOP\", not \"{}\"", m.substr(0, 20)), "mode");
+  const server::operating_mode want =
+      m == "RUN" ? server::operating_mode::run : server::operating_mode::stop;
   auto r = on_loop([this, want] {
     const bool changed = srv_.plc().set_mode(want, "web admin");
     return std::make_pair(changed, mode_name(srv_.plc().mode()));
@@ -1169,8 +1258,10 @@ reply service::set_mode(const json& body) {
 reply service::set_clock(const json& body) {
   if (auto e = unknown_key(body, {"time", "offset_ms"})) return reply::error(400, *e);
   if (body.contains("time") == body.contains("offset_ms"))
-    return reply::error(400, "give either time (\"YYYY-MM-DDTHH:MM:SS.mmm\", the new PLC time) or offset_ms (from "
-                             "the host's clock; 0 = the host's time)");
+    return reply::error(
+        400,
+        "give either time (\"YYYY-MM-DDTHH:MM:SS.mmm\", the new PLC time) or offset_ms (from "
+        "the host's clock; 0 = the host's time)");
   std::optional<codec::s7::ud::timestamp> t;
   std::int64_t offset = 0;
   if (body.contains("time")) {
@@ -1189,12 +1280,14 @@ reply service::set_clock(const json& body) {
     ts.hour = static_cast<std::uint8_t>(bcd(3));
     ts.minute = static_cast<std::uint8_t>(bcd(4));
     ts.second = static_cast<std::uint8_t>(bcd(5));
-    ts.millisecond = static_cast<std::uint16_t>(bcd(6) * 10 + (std::to_integer<unsigned>(e.bytes[7]) >> 4U));
+    ts.millisecond =
+        static_cast<std::uint16_t>(bcd(6) * 10 + (std::to_integer<unsigned>(e.bytes[7]) >> 4U));
     ts.weekday = static_cast<std::uint8_t>(std::to_integer<unsigned>(e.bytes[7]) & 15U);
     t = ts;
   } else {
     std::string err;
-    const auto n = get_int(body, "offset_ms", -100LL * 365 * 86'400'000, 100LL * 365 * 86'400'000, err);
+    const auto n =
+        get_int(body, "offset_ms", -100LL * 365 * 86'400'000, 100LL * 365 * 86'400'000, err);
     if (!n) return reply::error(400, err, "offset_ms");
     offset = *n;
   }
@@ -1208,7 +1301,8 @@ reply service::set_clock(const json& body) {
     return clock_text(plc.clock_now());
   });
   if (!r.ran) return no_loop();
-  if (r.value.empty()) return reply::error(400, "the PLC refused this time (years 1990..2089)", "time");
+  if (r.value.empty())
+    return reply::error(400, "the PLC refused this time (years 1990..2089)", "time");
   return reply::ok({{"clock", r.value}});
 }
 
@@ -1221,7 +1315,8 @@ reply service::clients() {
 reply service::requests(std::size_t limit) {
   auto r = on_loop([this, limit] { return monitor_.requests_json(limit); });
   if (!r.ran) return no_loop();
-  return reply::ok({{"requests", std::move(r.value)}, {"limit", limit}, {"kept", request_log_size}});
+  return reply::ok(
+      {{"requests", std::move(r.value)}, {"limit", limit}, {"kept", request_log_size}});
 }
 
 // ------------------------------------------------------------------------------------------

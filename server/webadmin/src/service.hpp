@@ -10,8 +10,6 @@
 //    table they change.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -20,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -71,12 +70,13 @@ struct live_snapshot {
   std::size_t connections = 0;
   std::uint64_t requests_total = 0;
   std::uint64_t faults_total = 0;  // faults injected since start (or the last counter reset)
-  std::string mode;  // "RUN" / "STOP" / "" (unknown)
+  std::string mode;                // "RUN" / "STOP" / "" (unknown)
 };
 
 class service {
  public:
-  service(const options& opt, server::server& srv, server::plc_memory& mem, const server::config& cfg);
+  service(const options& opt, server::server& srv, server::plc_memory& mem,
+          const server::config& cfg);
   service(const service&) = delete;
   service& operator=(const service&) = delete;
 
@@ -90,7 +90,8 @@ class service {
   reply delete_db(std::uint16_t n);
   reply read_bytes(std::uint16_t n, std::size_t offset, std::optional<std::size_t> length);
   reply export_db(std::uint16_t n, const std::string& format);
-  reply import_db(std::uint16_t n, const std::string& format, const std::string& mode, const std::string& body);
+  reply import_db(std::uint16_t n, const std::string& format, const std::string& mode,
+                  const std::string& body);
 
   // Variables.
   reply list_variables(std::uint16_t n);
@@ -109,7 +110,7 @@ class service {
 
   // Fault injection (service_live.cpp; docs/API.md "Faults").
   reply faults();
-  reply set_faults(const std::string& body);  // the rules format (docs/FAULTS.md)
+  reply set_faults(const std::string& body);                    // the rules format (docs/FAULTS.md)
   reply set_fault_enabled(std::size_t rule, const json& body);  // rule: 1-based
   reply fault_events(std::size_t limit);
   reply reset_fault_counters();
@@ -136,14 +137,15 @@ class service {
 
   struct parsed_var;
   parsed_var parse_var(std::uint16_t db, const json& body, const var_def* base, bool require_all);
-  [[nodiscard]] std::vector<var_def> vars_of(std::uint16_t db) const;  // mu_ held
-  [[nodiscard]] const var_def* find_var(std::uint16_t db, std::int64_t id) const;  // mu_ held
-  void sort_vars();  // mu_ held
+  [[nodiscard]] std::vector<var_def> vars_of(std::uint16_t db) const;                    // mu_ held
+  [[nodiscard]] const var_def* find_var(std::uint16_t db, std::int64_t id) const;        // mu_ held
+  void sort_vars();                                                                      // mu_ held
   json db_json(std::uint16_t n, std::size_t size, const std::vector<std::byte>* bytes);  // mu_ held
   json var_json(const var_def& v, const std::vector<std::byte>* bytes) const;
   // Writes an encoded value (BOOL: one byte 0/1, applied to the bit on the loop thread) and
   // returns the DB's bytes after the write; an error reply when it did not become durable.
-  std::optional<reply> write_value(const var_def& v, const std::vector<std::byte>& enc, std::vector<std::byte>& after);
+  std::optional<reply> write_value(const var_def& v, const std::vector<std::byte>& enc,
+                                   std::vector<std::byte>& after);
   std::optional<std::vector<std::byte>> db_bytes(std::uint16_t n, bool& ran);
   // Import, one row at a time (mu_ held).
   struct import_table;
@@ -151,14 +153,14 @@ class service {
   std::optional<reply> import_row(import_table& t, const std::string& label, const json& obj);
   std::optional<reply> import_csv(import_table& t, const std::string& body);
   std::optional<reply> import_json(import_table& t, const std::string& body);
-  bool json_import_event(import_table& t, json_import_state& st, int depth,
-                         json::parse_event_t ev, json& parsed);
+  bool json_import_event(import_table& t, json_import_state& st, int depth, json::parse_event_t ev,
+                         json& parsed);
   std::optional<reply> write_imported_values(
       const std::vector<std::pair<var_def, std::vector<std::byte>>>& values);
   // After any change of the variable table (mu_ held): the generation, and the living process
   // follows the variables (moved, retyped or deleted ones).
   void catalog_changed();
-  void update_process();  // mu_ held
+  void update_process();                                      // mu_ held
   [[nodiscard]] json process_json_of(std::int64_t id) const;  // mu_ held
 
   const options& opt_;
@@ -177,7 +179,7 @@ class service {
 
   // Trend history (guarded by trend_mu_), sampled by sampler_.
   struct trend_history {
-    std::deque<double> t;  // Unix time, seconds
+    std::deque<double> t;         // Unix time, seconds
     std::deque<double> rps, fps;  // requests and injected faults per second
     std::map<std::int64_t, std::deque<std::optional<double>>> vars;  // by variable id
     std::uint64_t last_requests = 0, last_faults = 0;

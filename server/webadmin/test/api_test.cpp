@@ -37,7 +37,9 @@ struct resp {
   json body;
   std::string raw;
   httplib::Headers headers;
-  [[nodiscard]] std::string error() const { return body.is_object() && body.contains("error") ? body["error"].get<std::string>() : ""; }
+  [[nodiscard]] std::string error() const {
+    return body.is_object() && body.contains("error") ? body["error"].get<std::string>() : "";
+  }
   [[nodiscard]] std::string header(const char* k) const {
     const auto it = headers.find(k);
     return it == headers.end() ? "" : it->second;
@@ -55,7 +57,7 @@ resp wrap(const httplib::Result& r) {
 }
 
 bool file_exists(const std::string& p) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(p.c_str(), &st) == 0;
 }
 
@@ -76,8 +78,9 @@ class webadmin_api : public ::testing::Test {
   void SetUp() override { start({}); }
 
   void start(web::options opt) {
-    protos7::server::set_log_level(std::getenv("PROTOS7_TEST_LOG") != nullptr ? protos7::server::log_level::trace
-                                                                              : protos7::server::log_level::off);
+    protos7::server::set_log_level(std::getenv("PROTOS7_TEST_LOG") != nullptr
+                                       ? protos7::server::log_level::trace
+                                       : protos7::server::log_level::off);
     std::string t = "/tmp/protos7-webapi-XXXXXX";
     dir = ::mkdtemp(t.data());
     protos7::server::serve_options so;
@@ -125,7 +128,9 @@ class webadmin_api : public ::testing::Test {
   resp post_raw(const std::string& path, const std::string& body, const char* type) {
     return wrap(http().Post(path, csrf(), body, type));
   }
-  resp put(const std::string& path, const json& body) { return wrap(http().Put(path, csrf(), body.dump(), "application/json")); }
+  resp put(const std::string& path, const json& body) {
+    return wrap(http().Put(path, csrf(), body.dump(), "application/json"));
+  }
   resp patch(const std::string& path, const json& body) {
     return wrap(http().Patch(path, csrf(), body.dump(), "application/json"));
   }
@@ -159,7 +164,8 @@ class webadmin_api : public ::testing::Test {
     EXPECT_TRUE(c.open());
     const std::array items{any(0x02, static_cast<std::uint16_t>(data.size()), 0x84, db, offset)};
     const std::array wd{wdata{0x04, data, {}}};
-    const auto r = c.transact(client::job(2, var_param(s7::function::write_var, items), write_data(wd)));
+    const auto r =
+        c.transact(client::job(2, var_param(s7::function::write_var, items), write_data(wd)));
     EXPECT_TRUE(r);
     if (!r) return 0;
     const auto m = s7::decode(*r);
@@ -170,7 +176,8 @@ class webadmin_api : public ::testing::Test {
     ASSERT_TRUE(c.open());
     const std::array items{any(0x01, 1, 0x84, db, byte, bit)};
     const std::array wd{wdata{0x03, buf{std::byte{static_cast<std::uint8_t>(v ? 1 : 0)}}, {}}};
-    ASSERT_TRUE(c.transact(client::job(3, var_param(s7::function::write_var, items), write_data(wd))));
+    ASSERT_TRUE(
+        c.transact(client::job(3, var_param(s7::function::write_var, items), write_data(wd))));
   }
 };
 
@@ -193,7 +200,8 @@ TEST_F(webadmin_api, session_reports_the_csrf_token_types_and_limits) {
 TEST_F(webadmin_api, page_carries_the_csrf_token_and_a_strict_csp) {
   const resp r = get("/");
   ASSERT_EQ(r.status, 200);
-  EXPECT_NE(r.raw.find("name=\"protos7-csrf\" content=\"" + admin->csrf_token() + "\""), std::string::npos);
+  EXPECT_NE(r.raw.find("name=\"protos7-csrf\" content=\"" + admin->csrf_token() + "\""),
+            std::string::npos);
   EXPECT_EQ(r.raw.find("{{CSRF_TOKEN}}"), std::string::npos);
   EXPECT_NE(r.header("Content-Type").find("text/html"), std::string::npos);
   const std::string csp = r.header("Content-Security-Policy");
@@ -239,7 +247,8 @@ TEST_F(webadmin_api, dbs_lists_every_db_with_its_variable_count) {
   ASSERT_EQ(r.status, 200);
   // The sample PLC: DB1, DB2, DB10, DB11, DB20, DB100, DB200 (server/store/src/sample_plc.cpp).
   ASSERT_EQ(r.body["dbs"].size(), 7U);
-  EXPECT_EQ(r.body["dbs"][0], (json{{"number", 1}, {"name", "DB1"}, {"size", 256}, {"variables", 7}}));
+  EXPECT_EQ(r.body["dbs"][0],
+            (json{{"number", 1}, {"name", "DB1"}, {"size", 256}, {"variables", 7}}));
   EXPECT_EQ(r.body["dbs"][6]["number"], 200);
   EXPECT_EQ(r.body["dbs"][6]["variables"], 6);
 }
@@ -288,13 +297,15 @@ TEST_F(webadmin_api, db_create_refuses_bad_input_with_a_message) {
       {{{"number", 0}, {"size", 10}}, "number must be 1..65535, not 0"},
       {{{"number", 65536}, {"size", 10}}, "number must be 1..65535, not 65536"},
       {{{"number", "5"}, {"size", 10}}, "number must be a whole number (1..65535), not a string"},
-      {{{"number", 5.5}, {"size", 10}}, "number must be a whole number (1..65535), not a number with a fraction"},
+      {{{"number", 5.5}, {"size", 10}},
+       "number must be a whole number (1..65535), not a number with a fraction"},
       {{{"number", 5}, {"size", 0}}, "size must be 1..65536, not 0"},
       {{{"number", 5}, {"size", 65537}}, "size must be 1..65536, not 65537"},
       {{{"number", 5}, {"size", -1}}, "size must be 1..65536, not -1"},
       {{{"number", 5}}, "size is missing: the DB size in bytes, 1..65536"},
       {{{"size", 5}}, "number is missing: the DB number, 1..65535"},
-      {{{"number", 5}, {"size", 5}, {"sise", 1}}, "unknown field 'sise'; the fields are number, size"},
+      {{{"number", 5}, {"size", 5}, {"sise", 1}},
+       "unknown field 'sise'; the fields are number, size"},
   };
   for (const bad& b : cases) {
     const resp r = post("/api/dbs", b.body);
@@ -314,7 +325,9 @@ TEST_F(webadmin_api, unknown_or_invalid_db_numbers_are_404) {
   EXPECT_EQ(get("/api/dbs/1'%20OR%201=1").status, 404);
   EXPECT_EQ(patch("/api/dbs/5", {{"size", 10}}).status, 404);
   EXPECT_EQ(del("/api/dbs/5").status, 404);
-  EXPECT_EQ(post("/api/dbs/5/variables", {{"name", "A"}, {"type", "INT"}, {"byte_offset", 0}}).status, 404);
+  EXPECT_EQ(
+      post("/api/dbs/5/variables", {{"name", "A"}, {"type", "INT"}, {"byte_offset", 0}}).status,
+      404);
   EXPECT_EQ(get("/api/dbs/5/export").status, 404);
 }
 
@@ -323,7 +336,8 @@ TEST_F(webadmin_api, db_resize_keeps_the_data_and_refuses_to_cut_variables) {
   resp r = patch("/api/dbs/200", {{"size", 26}});
   EXPECT_EQ(r.status, 409);
   EXPECT_EQ(r.error(),
-            "DB200 cannot shrink to 26 bytes: 'MachineConditions_maintenance' (DB200.DBX26.0) uses it up to byte 26; the "
+            "DB200 cannot shrink to 26 bytes: 'MachineConditions_maintenance' (DB200.DBX26.0) uses "
+            "it up to byte 26; the "
             "smallest size is 27 (delete or move that variable first)");
   r = patch("/api/dbs/200", {{"size", 100}});
   ASSERT_EQ(r.status, 200) << r.raw;
@@ -354,7 +368,9 @@ TEST_F(webadmin_api, db_delete_removes_the_file_the_variables_and_the_s7_object)
   EXPECT_EQ(rc, 0x0A);
   EXPECT_EQ(get("/api/dbs/200").status, 404);
   const auto c = protos7::server::load_catalog(dir + "/protos7.db");
-  EXPECT_EQ(std::count_if(c.variables.begin(), c.variables.end(), [](const auto& v) { return v.db == 200; }), 0);
+  EXPECT_EQ(std::count_if(c.variables.begin(), c.variables.end(),
+                          [](const auto& v) { return v.db == 200; }),
+            0);
   EXPECT_EQ(c.declared_sizes.count(200), 0U);
   // The number can be used again.
   EXPECT_EQ(post("/api/dbs", {{"number", 200}, {"size", 8}}).status, 201);
@@ -400,14 +416,20 @@ TEST_F(webadmin_api, variables_of_every_type_are_written_as_s7_clients_read_them
   int n = 0;
   for (const c& x : cases) {
     const std::string name = std::string("V") + std::to_string(n++);
-    const resp r = post("/api/dbs/9/variables", {{"name", name}, {"type", x.type}, {"byte_offset", x.at}, {"value", x.value}});
+    const resp r =
+        post("/api/dbs/9/variables",
+             {{"name", name}, {"type", x.type}, {"byte_offset", x.at}, {"value", x.value}});
     ASSERT_EQ(r.status, 201) << x.type << ": " << r.raw;
     EXPECT_EQ(r.body["variable"]["address"], x.address);
     const buf want = hex(x.bytes);
     EXPECT_EQ(to_hex(s7_read(9, x.at, static_cast<std::uint16_t>(want.size()))), x.bytes) << x.type;
   }
   // BOOL: one bit of its byte.
-  const resp b = post("/api/dbs/9/variables", {{"name", "Flag"}, {"type", "BOOL"}, {"byte_offset", 46}, {"bit_offset", 5}, {"value", true}});
+  const resp b = post("/api/dbs/9/variables", {{"name", "Flag"},
+                                               {"type", "BOOL"},
+                                               {"byte_offset", 46},
+                                               {"bit_offset", 5},
+                                               {"value", true}});
   ASSERT_EQ(b.status, 201) << b.raw;
   EXPECT_EQ(b.body["variable"]["address"], "DB9.DBX46.5");
   EXPECT_EQ(to_hex(s7_read(9, 46, 1)), "20");
@@ -417,18 +439,25 @@ TEST_F(webadmin_api, variables_of_every_type_are_written_as_s7_clients_read_them
 TEST_F(webadmin_api, variable_create_refuses_overlaps_offsets_past_the_end_and_bad_bits) {
   resp r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "DINT"}, {"byte_offset", 1}});
   EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(r.error(), "DINT at DB200.DBD1 overlaps 'MachineStatus' (INT at DB200.DBW0): bytes 0..1 are in use already");
+  EXPECT_EQ(r.error(),
+            "DINT at DB200.DBD1 overlaps 'MachineStatus' (INT at DB200.DBW0): bytes 0..1 are in "
+            "use already");
   EXPECT_EQ(r.body["field"], "byte_offset");
-  r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "BOOL"}, {"byte_offset", 26}, {"bit_offset", 1}});
+  r = post("/api/dbs/200/variables",
+           {{"name", "X"}, {"type", "BOOL"}, {"byte_offset", 26}, {"bit_offset", 1}});
   EXPECT_EQ(r.status, 409);
   EXPECT_NE(r.error().find("bit 26.1 is already"), std::string::npos) << r.error();
   r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "REAL"}, {"byte_offset", 62}});
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.error(), "REAL needs bytes 62..65 but DB200 has 64 bytes (0..63); choose a byte offset of at most 60 or resize DB200");
-  r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"bit_offset", 1}});
+  EXPECT_EQ(r.error(),
+            "REAL needs bytes 62..65 but DB200 has 64 bytes (0..63); choose a byte offset of at "
+            "most 60 or resize DB200");
+  r = post("/api/dbs/200/variables",
+           {{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"bit_offset", 1}});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body["field"], "bit_offset");
-  r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "BOOL"}, {"byte_offset", 40}, {"bit_offset", 8}});
+  r = post("/api/dbs/200/variables",
+           {{"name", "X"}, {"type", "BOOL"}, {"byte_offset", 40}, {"bit_offset", 8}});
   EXPECT_EQ(r.error(), "bit_offset must be 0..7, not 8");
   r = post("/api/dbs/200/variables", {{"name", "TestVar"}, {"type", "INT"}, {"byte_offset", 40}});
   EXPECT_EQ(r.status, 409);
@@ -438,44 +467,67 @@ TEST_F(webadmin_api, variable_create_refuses_overlaps_offsets_past_the_end_and_b
   EXPECT_EQ(r.body["field"], "type");
   r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "INT"}});
   EXPECT_EQ(r.error(), "byte_offset is missing");
-  r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "TIME"}, {"byte_offset", 40}, {"states", {{{"name", "A"}, {"value", 1}}}}});
+  r = post("/api/dbs/200/variables", {{"name", "X"},
+                                      {"type", "TIME"},
+                                      {"byte_offset", 40},
+                                      {"states", {{{"name", "A"}, {"value", 1}}}}});
   EXPECT_EQ(r.error(), "state 'A': named states are not offered for TIME");
-  r = post("/api/dbs/200/variables", {{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"states", "Idle=0"}});
+  r = post("/api/dbs/200/variables",
+           {{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"states", "Idle=0"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(get("/api/dbs/200").body["variables"].size(), 6U);
 }
 
 TEST_F(webadmin_api, names_with_sql_metacharacters_are_refused_and_change_nothing) {
-  for (const char* name : {"x'; DROP TABLE db_variables; --", "a\" OR \"1\"=\"1", "Robert'); --", "a;b", "a%b", "a\\b"}) {
-    const resp r = post("/api/dbs/200/variables", {{"name", name}, {"type", "INT"}, {"byte_offset", 40}});
+  for (const char* name : {"x'; DROP TABLE db_variables; --", "a\" OR \"1\"=\"1", "Robert'); --",
+                           "a;b", "a%b", "a\\b"}) {
+    const resp r =
+        post("/api/dbs/200/variables", {{"name", name}, {"type", "INT"}, {"byte_offset", 40}});
     EXPECT_EQ(r.status, 400) << name;
     EXPECT_EQ(r.body["field"], "name") << name;
-    EXPECT_NE(r.error().find("use letters, digits, spaces, '_', '-' and '.' only"), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find("use letters, digits, spaces, '_', '-' and '.' only"),
+              std::string::npos)
+        << r.error();
   }
-  const resp s = post("/api/dbs/200/variables",
-                      {{"name", "S"}, {"type", "INT"}, {"byte_offset", 40}, {"states", {{{"name", "x' OR 1=1 --"}, {"value", 1}}}}});
+  const resp s =
+      post("/api/dbs/200/variables", {{"name", "S"},
+                                      {"type", "INT"},
+                                      {"byte_offset", 40},
+                                      {"states", {{{"name", "x' OR 1=1 --"}, {"value", 1}}}}});
   EXPECT_EQ(s.status, 400);
   // Descriptions may hold such text: they only ever reach SQLite as bound parameters.
-  const resp d = post("/api/dbs/200/variables",
-                      {{"name", "D"}, {"type", "INT"}, {"byte_offset", 40}, {"description", "'; DROP TABLE db_variables; --"}});
+  const resp d =
+      post("/api/dbs/200/variables", {{"name", "D"},
+                                      {"type", "INT"},
+                                      {"byte_offset", 40},
+                                      {"description", "'; DROP TABLE db_variables; --"}});
   ASSERT_EQ(d.status, 201);
   const auto c = protos7::server::load_catalog(dir + "/protos7.db");
   EXPECT_EQ(c.variables.size(), 49U);  // the sample PLC's 48 and D
-  EXPECT_EQ(get("/api/dbs/200").body["variables"][6]["description"], "'; DROP TABLE db_variables; --");
+  EXPECT_EQ(get("/api/dbs/200").body["variables"][6]["description"],
+            "'; DROP TABLE db_variables; --");
 }
 
 TEST_F(webadmin_api, variable_fields_of_the_wrong_json_type_are_refused) {
   const std::pair<json, const char*> cases[] = {
       {{{"name", 5}, {"type", "INT"}, {"byte_offset", 40}}, "name must be a string, not a number"},
-      {{{"name", "X"}, {"type", json::array()}, {"byte_offset", 40}}, "type must be a string, not an array"},
-      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", "40"}}, "byte_offset must be a whole number (0..65535), not a string"},
-      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", 40.5}}, "byte_offset must be a whole number (0..65535), not a number with a fraction"},
-      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", -1}}, "byte_offset must be 0..65535, not -1"},
-      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"description", nullptr}}, "description must be a string, not null"},
-      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"value", "7"}}, "value: INT takes a whole number, not a string"},
-      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"value", 99999}}, "value: 99999 is out of range for INT (-32768..32767)"},
+      {{{"name", "X"}, {"type", json::array()}, {"byte_offset", 40}},
+       "type must be a string, not an array"},
+      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", "40"}},
+       "byte_offset must be a whole number (0..65535), not a string"},
+      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", 40.5}},
+       "byte_offset must be a whole number (0..65535), not a number with a fraction"},
+      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", -1}},
+       "byte_offset must be 0..65535, not -1"},
+      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"description", nullptr}},
+       "description must be a string, not null"},
+      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"value", "7"}},
+       "value: INT takes a whole number, not a string"},
+      {{{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"value", 99999}},
+       "value: 99999 is out of range for INT (-32768..32767)"},
       {{{"name", "X"}, {"type", "INT"}, {"byte_offset", 40}, {"colour", "red"}},
-       "unknown field 'colour'; the fields are name, type, byte_offset, bit_offset, description, states, value"},
+       "unknown field 'colour'; the fields are name, type, byte_offset, bit_offset, description, "
+       "states, value"},
   };
   for (const auto& [body, error] : cases) {
     const resp r = post("/api/dbs/200/variables", body);
@@ -488,7 +540,9 @@ TEST_F(webadmin_api, variable_fields_of_the_wrong_json_type_are_refused) {
 TEST_F(webadmin_api, variable_update_moves_renames_and_changes_states) {
   const std::int64_t id = var_id(200, "MachineStatus");
   resp r = patch("/api/dbs/200/variables/" + std::to_string(id),
-                 {{"name", "Status"}, {"byte_offset", 30}, {"states", {{{"name", "Off"}, {"value", 0}}, {{"name", "On"}, {"value", 1}}}}});
+                 {{"name", "Status"},
+                  {"byte_offset", 30},
+                  {"states", {{{"name", "Off"}, {"value", 0}}, {{"name", "On"}, {"value", 1}}}}});
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body["variable"]["address"], "DB200.DBW30");
   EXPECT_EQ(r.body["variable"]["states"].size(), 2U);
@@ -503,14 +557,16 @@ TEST_F(webadmin_api, variable_update_moves_renames_and_changes_states) {
   r = patch("/api/dbs/200/variables/" + std::to_string(id), {{"value", 1.25}});
   EXPECT_EQ(to_hex(s7_read(200, 30, 4)), "3fa00000");
   const auto c = protos7::server::load_catalog(dir + "/protos7.db");
-  const auto it = std::find_if(c.variables.begin(), c.variables.end(), [&](const auto& v) { return v.id == id; });
+  const auto it = std::find_if(c.variables.begin(), c.variables.end(),
+                               [&](const auto& v) { return v.id == id; });
   ASSERT_NE(it, c.variables.end());
   EXPECT_EQ(it->name, "Status");
   EXPECT_EQ(it->type.name(), "REAL");
   EXPECT_EQ(it->byte_offset, 30U);
   EXPECT_DOUBLE_EQ(it->values.real_val.value_or(0), 1.25);
   EXPECT_EQ(patch("/api/dbs/200/variables/999", {{"name", "Q"}}).status, 404);
-  EXPECT_EQ(patch("/api/dbs/1/variables/" + std::to_string(id), {{"name", "Q"}}).status, 404);  // other DB
+  EXPECT_EQ(patch("/api/dbs/1/variables/" + std::to_string(id), {{"name", "Q"}}).status,
+            404);  // other DB
 }
 
 TEST_F(webadmin_api, variable_delete_keeps_the_bytes) {
@@ -536,23 +592,30 @@ TEST_F(webadmin_api, a_value_set_through_the_api_is_read_by_s7_clients_at_once) 
   const std::int64_t name = var_id(200, "MachineName");
   r = put("/api/dbs/200/variables/" + std::to_string(name) + "/value", {{"value", "Press 7"}});
   ASSERT_EQ(r.status, 200);
-  EXPECT_EQ(to_hex(s7_read(200, 4, 9)), "1407507265737320" "37");
+  EXPECT_EQ(to_hex(s7_read(200, 4, 9)),
+            "1407507265737320"
+            "37");
 }
 
 TEST_F(webadmin_api, a_bool_changes_only_its_bit) {
-  s7_write_bit(200, 26, 1, true);   // MachineConditions_warning, set by an S7 client
-  s7_write_bit(200, 26, 7, true);   // an unnamed bit of the same byte
+  s7_write_bit(200, 26, 1, true);  // MachineConditions_warning, set by an S7 client
+  s7_write_bit(200, 26, 7, true);  // an unnamed bit of the same byte
   const std::int64_t id = var_id(200, "MachineConditions_maintenance");
-  ASSERT_EQ(put("/api/dbs/200/variables/" + std::to_string(id) + "/value", {{"value", true}}).status, 200);
+  ASSERT_EQ(
+      put("/api/dbs/200/variables/" + std::to_string(id) + "/value", {{"value", true}}).status,
+      200);
   EXPECT_EQ(to_hex(s7_read(200, 26, 1)), "83");
-  ASSERT_EQ(put("/api/dbs/200/variables/" + std::to_string(id) + "/value", {{"value", false}}).status, 200);
+  ASSERT_EQ(
+      put("/api/dbs/200/variables/" + std::to_string(id) + "/value", {{"value", false}}).status,
+      200);
   EXPECT_EQ(to_hex(s7_read(200, 26, 1)), "82");
   EXPECT_EQ(get("/api/dbs/200").body["variables"][5]["value"], true);
 }
 
 TEST_F(webadmin_api, out_of_range_values_and_wrong_types_change_nothing) {
   ASSERT_EQ(s7_write(200, 0, hex("0001")), 0xFF);
-  const std::string path = "/api/dbs/200/variables/" + std::to_string(var_id(200, "MachineStatus")) + "/value";
+  const std::string path =
+      "/api/dbs/200/variables/" + std::to_string(var_id(200, "MachineStatus")) + "/value";
   const std::pair<json, const char*> cases[] = {
       {{{"value", 32768}}, "MachineStatus: 32768 is out of range for INT (-32768..32767)"},
       {{{"value", "2"}}, "MachineStatus: INT takes a whole number, not a string"},
@@ -567,8 +630,10 @@ TEST_F(webadmin_api, out_of_range_values_and_wrong_types_change_nothing) {
     EXPECT_EQ(r.status, 400) << body.dump();
     EXPECT_EQ(r.error(), error);
   }
-  const std::string sp = "/api/dbs/200/variables/" + std::to_string(var_id(200, "MachineName")) + "/value";
-  EXPECT_EQ(put(sp, {{"value", std::string(21, 'x')}}).error(), "MachineName: STRING[20] holds at most 20 characters, got 21");
+  const std::string sp =
+      "/api/dbs/200/variables/" + std::to_string(var_id(200, "MachineName")) + "/value";
+  EXPECT_EQ(put(sp, {{"value", std::string(21, 'x')}}).error(),
+            "MachineName: STRING[20] holds at most 20 characters, got 21");
   EXPECT_EQ(put(sp, {{"value", "\xE2\x82\xAC"}}).status, 400);
   EXPECT_EQ(to_hex(s7_read(200, 0, 2)), "0001");
   EXPECT_EQ(to_hex(s7_read(200, 4, 3)), "141147");
@@ -626,8 +691,10 @@ TEST_F(webadmin_api, csv_export_and_import_round_trip) {
   ASSERT_EQ(e.status, 200);
   EXPECT_NE(e.header("Content-Type").find("text/csv"), std::string::npos);
   EXPECT_EQ(e.header("Content-Disposition"), "attachment; filename=\"DB200.csv\"");
-  EXPECT_EQ(e.raw.substr(0, e.raw.find('\n') + 1), "name,type,byte_offset,bit_offset,description,states,value\r\n");
-  EXPECT_NE(e.raw.find("MachineStatus,INT,0,0,\"Machine Status (0: idle, 1: running, 2: critical)\",\"Idle=0;Running=1;Critical=2\",0\r\n"),
+  EXPECT_EQ(e.raw.substr(0, e.raw.find('\n') + 1),
+            "name,type,byte_offset,bit_offset,description,states,value\r\n");
+  EXPECT_NE(e.raw.find("MachineStatus,INT,0,0,\"Machine Status (0: idle, 1: running, 2: "
+                       "critical)\",\"Idle=0;Running=1;Critical=2\",0\r\n"),
             std::string::npos)
       << e.raw;
   ASSERT_EQ(post("/api/dbs", {{"number", 201}, {"size", 64}}).status, 201);
@@ -638,7 +705,8 @@ TEST_F(webadmin_api, csv_export_and_import_round_trip) {
   const json b = get("/api/dbs/201").body["variables"];
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t k = 0; k < a.size(); ++k)
-    for (const char* f : {"name", "type", "byte_offset", "bit_offset", "description", "states", "value"})
+    for (const char* f :
+         {"name", "type", "byte_offset", "bit_offset", "description", "states", "value"})
       EXPECT_EQ(a[k][f], b[k][f]) << k << " " << f;
   EXPECT_EQ(s7_read(201, 0, 27), s7_read(200, 0, 27));
 }
@@ -656,7 +724,9 @@ TEST_F(webadmin_api, json_export_import_and_merge) {
   EXPECT_EQ(get("/api/dbs/1").body["variables"].size(), 13U);
   EXPECT_EQ(to_hex(s7_read(1, 104, 4)), "1411476f");
   // Replace: the table becomes exactly the file.
-  r = post_raw("/api/dbs/1/import?mode=replace&format=json", R"({"variables":[{"name":"Only","type":"BOOL","byte_offset":0,"bit_offset":3,"value":true}]})",
+  r = post_raw("/api/dbs/1/import?mode=replace&format=json",
+               R"({"variables":[{"name":"Only","type":"BOOL","byte_offset":0,"bit_offset":3,)"
+               R"("value":true}]})",
                "application/json");
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(get("/api/dbs/1").body["variables"].size(), 1U);
@@ -671,7 +741,9 @@ TEST_F(webadmin_api, a_bad_row_refuses_the_whole_import) {
       "B,INT,41,0,,,6\r\n";  // overlaps A
   resp r = post_raw("/api/dbs/200/import", csv, "text/csv");
   EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(r.error(), "line 3 ('B'): INT at DB200.DBW41 overlaps 'A' (INT at DB200.DBW40): bytes 40..41 are in use already");
+  EXPECT_EQ(r.error(),
+            "line 3 ('B'): INT at DB200.DBW41 overlaps 'A' (INT at DB200.DBW40): bytes 40..41 are "
+            "in use already");
   r = post_raw("/api/dbs/200/import", "name,type,byte_offset\nA,INT,40\nB,INT,x\n", "text/csv");
   EXPECT_EQ(r.error(), "line 3: byte_offset 'x' is not a whole number");
   r = post_raw("/api/dbs/200/import", "name,type,offset\nA,INT,40\n", "text/csv");
@@ -710,7 +782,8 @@ TEST_F(webadmin_api, plc_shows_identity_mode_and_clock_and_switches_mode) {
   r = get("/api/plc");
   EXPECT_EQ(r.body["mode"], "STOP");
   EXPECT_EQ(r.body["last_mode_change"]["reason"], "web admin");
-  EXPECT_EQ(put("/api/plc/mode", {{"mode", "HALT"}}).error(), "mode must be \"RUN\" or \"STOP\", not \"HALT\"");
+  EXPECT_EQ(put("/api/plc/mode", {{"mode", "HALT"}}).error(),
+            "mode must be \"RUN\" or \"STOP\", not \"HALT\"");
   EXPECT_EQ(put("/api/plc/mode", {{"mode", 1}}).status, 400);
   EXPECT_EQ(put("/api/plc/mode", {{"mode", "RUN"}}).body["mode"], "RUN");
   r = put("/api/plc/clock", {{"time", "2030-01-02T03:04:05.000"}});
@@ -759,7 +832,8 @@ TEST_F(webadmin_api, clients_and_requests_are_decoded) {
   const std::array w{any(0x02, 2, 0x84, 200, 40)};
   const std::array wd{wdata{0x04, hex("beef"), {}}};
   ASSERT_TRUE(c.transact(client::job(9, var_param(s7::function::write_var, w), write_data(wd))));
-  EXPECT_EQ(get("/api/plc/requests?limit=1").body["requests"][0]["items"], json::array({"P#DB200.DBX40.0 BYTE 2 ← BE EF"}));
+  EXPECT_EQ(get("/api/plc/requests?limit=1").body["requests"][0]["items"],
+            json::array({"P#DB200.DBX40.0 BYTE 2 ← BE EF"}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -770,18 +844,22 @@ TEST_F(webadmin_api, state_changing_requests_need_the_csrf_header) {
   auto r = wrap(c.Post("/api/dbs", R"({"number":5,"size":10})", "application/json"));
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.error(),
-            "missing or wrong X-Protos7-CSRF header: state-changing requests must carry the CSRF token from GET "
+            "missing or wrong X-Protos7-CSRF header: state-changing requests must carry the CSRF "
+            "token from GET "
             "/api/session");
-  r = wrap(c.Post("/api/dbs", {{"X-Protos7-CSRF", "0123456789abcdef0123456789abcdef"}}, R"({"number":5,"size":10})",
-                  "application/json"));
+  r = wrap(c.Post("/api/dbs", {{"X-Protos7-CSRF", "0123456789abcdef0123456789abcdef"}},
+                  R"({"number":5,"size":10})", "application/json"));
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(wrap(c.Delete("/api/dbs/200")).status, 403);
-  const std::string vpath = "/api/dbs/200/variables/" + std::to_string(var_id(200, "MachineStatus")) + "/value";
+  const std::string vpath =
+      "/api/dbs/200/variables/" + std::to_string(var_id(200, "MachineStatus")) + "/value";
   EXPECT_EQ(wrap(c.Put(vpath, R"({"value":2})", "application/json")).status, 403);
   EXPECT_EQ(wrap(c.Patch("/api/dbs/200", R"({"size":100})", "application/json")).status, 403);
   EXPECT_EQ(wrap(c.Put("/api/plc/mode", R"({"mode":"STOP"})", "application/json")).status, 403);
   // A form post (what a cross-site page can send without a preflight) is refused too.
-  EXPECT_EQ(wrap(c.Post("/api/dbs", "number=5&size=10", "application/x-www-form-urlencoded")).status, 403);
+  EXPECT_EQ(
+      wrap(c.Post("/api/dbs", "number=5&size=10", "application/x-www-form-urlencoded")).status,
+      403);
   EXPECT_EQ(get("/api/dbs").body["dbs"].size(), 7U);
   EXPECT_EQ(get("/api/plc").body["mode"], "RUN");
   EXPECT_EQ(to_hex(s7_read(200, 0, 2)), "0000");
@@ -796,12 +874,15 @@ TEST_F(webadmin_api, cross_origin_requests_and_foreign_host_names_are_refused) {
   EXPECT_EQ(r.error(), "cross-origin request from 'http://evil.example' refused");
   h = csrf();
   h.emplace("Origin", "http://127.0.0.1:" + std::to_string(admin->port()));
-  EXPECT_EQ(wrap(c.Post("/api/dbs", h, R"({"number":5,"size":10})", "application/json")).status, 201);
+  EXPECT_EQ(wrap(c.Post("/api/dbs", h, R"({"number":5,"size":10})", "application/json")).status,
+            201);
   // DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends Host: evil.example.
   r = wrap(c.Get("/api/session", {{"Host", "evil.example:" + std::to_string(admin->port())}}));
   EXPECT_EQ(r.status, 403);
   EXPECT_NE(r.error().find("is not this server"), std::string::npos);
-  EXPECT_EQ(wrap(c.Get("/api/session", {{"Host", "localhost:" + std::to_string(admin->port())}})).status, 200);
+  EXPECT_EQ(
+      wrap(c.Get("/api/session", {{"Host", "localhost:" + std::to_string(admin->port())}})).status,
+      200);
 }
 
 TEST_F(webadmin_api, oversized_malformed_and_deep_bodies_are_refused_and_change_nothing) {
@@ -812,19 +893,23 @@ TEST_F(webadmin_api, oversized_malformed_and_deep_bodies_are_refused_and_change_
   EXPECT_EQ(r.error(), "the request body is larger than 1048576 bytes");
   r = wrap(c.Post("/api/dbs", csrf(), R"({"number":5,"size":)", "application/json"));
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.error().rfind("malformed JSON: parse error at line 1, column 20", 0), 0U) << r.error();
+  EXPECT_EQ(r.error().rfind("malformed JSON: parse error at line 1, column 20", 0), 0U)
+      << r.error();
   r = wrap(c.Post("/api/dbs", csrf(), "[1,2]", "application/json"));
   EXPECT_EQ(r.error(), "the body must be a JSON object ({...})");
-  r = wrap(c.Post("/api/dbs", csrf(), std::string(100000, '[') + std::string(100000, ']'), "application/json"));
+  r = wrap(c.Post("/api/dbs", csrf(), std::string(100000, '[') + std::string(100000, ']'),
+                  "application/json"));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.error(), "the JSON is nested more than 32 levels deep");
-  r = wrap(c.Post("/api/dbs", csrf(), "{\"number\":5,\"size\":10,\"x\":\"\xFF\"}", "application/json"));
+  r = wrap(
+      c.Post("/api/dbs", csrf(), "{\"number\":5,\"size\":10,\"x\":\"\xFF\"}", "application/json"));
   EXPECT_EQ(r.status, 400);
   r = wrap(c.Post("/api/dbs", csrf(), R"({"number":5,"size":10})", "text/plain"));
   EXPECT_EQ(r.status, 415);
   EXPECT_EQ(r.error(), "send the body as JSON with the header Content-Type: application/json");
   r = wrap(c.Post("/api/dbs", csrf(), R"({"number":5,"size":10,"number":6})", "application/json"));
-  EXPECT_TRUE(r.status == 400 || r.status == 201);  // duplicate keys: the last wins (RFC 8259 leaves it open)
+  EXPECT_TRUE(r.status == 400 ||
+              r.status == 201);  // duplicate keys: the last wins (RFC 8259 leaves it open)
   EXPECT_FALSE(file_exists(dir + "/DB5.bin"));
 }
 
@@ -890,13 +975,16 @@ TEST_F(webadmin_token, beyond_loopback_a_generated_token_is_required) {
   EXPECT_EQ(r.status, 401);
   EXPECT_NE(r.error().find("Authorization: Bearer <token>"), std::string::npos);
   EXPECT_EQ(wrap(c.Get("/")).status, 401);
-  EXPECT_EQ(wrap(c.Get("/api/dbs", {{"Authorization", "Bearer " + std::string(32, '0')}})).status, 401);
+  EXPECT_EQ(wrap(c.Get("/api/dbs", {{"Authorization", "Bearer " + std::string(32, '0')}})).status,
+            401);
   r = wrap(c.Get("/api/dbs", {{"Authorization", "Bearer " + admin->token()}}));
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(wrap(c.Get("/api/session", {{"Authorization", "Bearer " + admin->token()}})).body["auth"], "token");
+  EXPECT_EQ(
+      wrap(c.Get("/api/session", {{"Authorization", "Bearer " + admin->token()}})).body["auth"],
+      "token");
   // The token does not replace the CSRF header for state changes.
-  EXPECT_EQ(wrap(c.Post("/api/dbs", {{"Authorization", "Bearer " + admin->token()}}, R"({"number":5,"size":10})",
-                        "application/json"))
+  EXPECT_EQ(wrap(c.Post("/api/dbs", {{"Authorization", "Bearer " + admin->token()}},
+                        R"({"number":5,"size":10})", "application/json"))
                 .status,
             403);
 }
@@ -1008,7 +1096,8 @@ TEST_F(webadmin_api, a_json_import_costs_a_bounded_amount_of_memory) {
   };
   const std::vector<std::tuple<const char*, std::string, std::string>> bombs{
       {"one variable of empty objects",
-       fill(R"({"variables":[{"name":"v","type":"INT","byte_offset":0,"states":[)", "{},", "{}]}]}"),
+       fill(R"({"variables":[{"name":"v","type":"INT","byte_offset":0,"states":[)", "{},",
+            "{}]}]}"),
        "variables[0]: more than 1024 JSON values in one variable"},
       {"many empty variables", fill(R"({"variables":[)", "{},", "{}]}"),
        "variables[0]: name is missing"},
@@ -1036,7 +1125,8 @@ TEST_F(webadmin_api, a_json_import_keeps_its_shape_rules) {
     return post_raw("/api/dbs/9/import?format=json", body, "application/json");
   };
   EXPECT_EQ(import("5").error(), "the JSON must be {\"variables\": [...]} or an array");
-  EXPECT_EQ(import(R"({"vars":[]})").error(), "the JSON must be {\"variables\": [...]} or an array");
+  EXPECT_EQ(import(R"({"vars":[]})").error(),
+            "the JSON must be {\"variables\": [...]} or an array");
   EXPECT_EQ(import(R"({"variables":{"a":1}})").error(), "variables must be an array");
   EXPECT_EQ(import(R"({"variables":[{"name":"A","type":"INT","byte_offset":0},7]})").status, 400);
   EXPECT_EQ(get("/api/dbs/9").body["variables"].size(), 0U) << "a bad row changes nothing";
@@ -1044,7 +1134,8 @@ TEST_F(webadmin_api, a_json_import_keeps_its_shape_rules) {
                   R"({"name":"B","type":"BYTE","byte_offset":2}])");
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body["imported"], 2);
-  r = import(R"({"db":9,"other":{"x":[1,2]},"variables":[{"name":"C","type":"WORD","byte_offset":4}],"z":1})");
+  r = import(R"({"db":9,"other":{"x":[1,2]},)"
+             R"("variables":[{"name":"C","type":"WORD","byte_offset":4}],"z":1})");
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(get("/api/dbs/9").body["variables"].size(), 1U);
   EXPECT_EQ(to_hex(s7_read(9, 0, 2)), "0007");
@@ -1094,9 +1185,12 @@ TEST_F(webadmin_api, created_and_resized_dbs_are_held_to_the_cpus_work_memory) {
   const int refused = 300 + created;
   unsigned long used = 0;
   unsigned long work = 0;
-  const std::string head = fmt::format("cannot create DB{} (65536 bytes): the CPU's work memory is full: ", refused);
+  const std::string head =
+      fmt::format("cannot create DB{} (65536 bytes): the CPU's work memory is full: ", refused);
   ASSERT_TRUE(r.error().starts_with(head)) << r.error();
-  ASSERT_EQ(std::sscanf(r.error().c_str() + head.size(), "%lu of %lu bytes in use", &used, &work), 2) << r.error();
+  ASSERT_EQ(std::sscanf(r.error().c_str() + head.size(), "%lu of %lu bytes in use", &used, &work),
+            2)
+      << r.error();
   EXPECT_EQ(work, 192U * 1024U);
   EXPECT_GT(used + 65536, work);
   EXPECT_EQ(get(fmt::format("/api/dbs/{}", refused)).status, 404);
@@ -1104,12 +1198,13 @@ TEST_F(webadmin_api, created_and_resized_dbs_are_held_to_the_cpus_work_memory) {
   // Growing DB299 (1 byte) by one byte more than is free is refused and leaves it as it was;
   // by exactly what is free, it is done.
   const auto grow = [&](unsigned long size) {
-    return wrap(http().Patch("/api/dbs/299", csrf(), json{{"size", size}}.dump(), "application/json"));
+    return wrap(
+        http().Patch("/api/dbs/299", csrf(), json{{"size", size}}.dump(), "application/json"));
   };
   r = grow(work - used + 2);
   EXPECT_EQ(r.status, 507) << r.raw;
-  EXPECT_TRUE(r.error().starts_with(fmt::format("cannot resize DB299 to {} bytes: the CPU's work memory is full",
-                                                work - used + 2)))
+  EXPECT_TRUE(r.error().starts_with(fmt::format(
+      "cannot resize DB299 to {} bytes: the CPU's work memory is full", work - used + 2)))
       << r.error();
   EXPECT_EQ(get("/api/dbs/299").body["size"], 1);
   EXPECT_EQ(grow(work - used + 1).status, 200);

@@ -1,5 +1,7 @@
 // Validation of variables (names, layout in the DB, named states) and the SQLite store against
 // goprotos7's schema.
+#include "protos7/webadmin/catalog.hpp"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -8,13 +10,13 @@
 #include <string>
 
 #include "protos7/server/storage.hpp"
-#include "protos7/webadmin/catalog.hpp"
 
 using namespace protos7::webadmin;
 
 namespace {
 
-var_def var(std::int64_t id, const char* name, const char* type, std::size_t byte, std::uint8_t bit = 0) {
+var_def var(std::int64_t id, const char* name, const char* type, std::size_t byte,
+            std::uint8_t bit = 0) {
   std::string why;
   var_def v;
   v.id = id;
@@ -81,7 +83,9 @@ TEST(check_variable, refuses_overlaps_with_a_message_naming_the_other_variable) 
   ASSERT_TRUE(p);
   EXPECT_TRUE(p.conflict);
   EXPECT_EQ(p.field, "byte_offset");
-  EXPECT_EQ(p.message, "DINT at DB200.DBD1 overlaps 'MachineStatus' (INT at DB200.DBW0): bytes 0..1 are in use already");
+  EXPECT_EQ(p.message,
+            "DINT at DB200.DBD1 overlaps 'MachineStatus' (INT at DB200.DBW0): bytes 0..1 are in "
+            "use already");
   // Bits of one byte do not overlap each other, but a BOOL cannot share its byte with a BYTE.
   EXPECT_FALSE(check_variable(var(0, "Other", "BOOL", 3, 1), 64, others));
   EXPECT_TRUE(check_variable(var(0, "Same", "BOOL", 3, 0), 64, others));
@@ -96,17 +100,22 @@ TEST(check_variable, refuses_offsets_past_the_end_of_the_db) {
   const problem p = check_variable(var(0, "Late", "INT", 63), 64, {});
   ASSERT_TRUE(p);
   EXPECT_FALSE(p.conflict);
-  EXPECT_EQ(p.message, "INT needs bytes 63..64 but DB200 has 64 bytes (0..63); choose a byte offset of at most 62 or resize DB200");
+  EXPECT_EQ(p.message,
+            "INT needs bytes 63..64 but DB200 has 64 bytes (0..63); choose a byte offset of at "
+            "most 62 or resize DB200");
   EXPECT_FALSE(check_variable(var(0, "Last", "INT", 62), 64, {}));
-  EXPECT_NE(check_variable(var(0, "B", "BYTE", 64), 64, {}).message.find("past the end of DB200"), std::string::npos);
-  EXPECT_NE(check_variable(var(0, "S", "STRING[254]", 0), 100, {}).message.find("does not fit at any offset"),
+  EXPECT_NE(check_variable(var(0, "B", "BYTE", 64), 64, {}).message.find("past the end of DB200"),
+            std::string::npos);
+  EXPECT_NE(check_variable(var(0, "S", "STRING[254]", 0), 100, {})
+                .message.find("does not fit at any offset"),
             std::string::npos);
 }
 
 TEST(check_variable, bit_offsets_only_for_bool_and_duplicate_names) {
   EXPECT_EQ(check_variable(var(0, "I", "INT", 0, 3), 64, {}).field, "bit_offset");
   EXPECT_EQ(check_variable(var(0, "b", "BOOL", 0, 8), 64, {}).field, "bit_offset");
-  const problem dup = check_variable(var(0, "machinestatus", "INT", 10), 64, {var(1, "MachineStatus", "INT", 0)});
+  const problem dup =
+      check_variable(var(0, "machinestatus", "INT", 10), 64, {var(1, "MachineStatus", "INT", 0)});
   EXPECT_TRUE(dup.conflict);
   EXPECT_EQ(dup.field, "name");
 }
@@ -124,7 +133,8 @@ TEST(check_variable, named_states_fit_the_type_and_are_unique) {
   v.states = {st("A", 1), st("a", 2)};
   EXPECT_NE(check_variable(v, 64, {}).message.find("given twice"), std::string::npos);
   v.states = {st("A", 1), st("B", 1)};
-  EXPECT_NE(check_variable(v, 64, {}).message.find("two states have the value 1"), std::string::npos);
+  EXPECT_NE(check_variable(v, 64, {}).message.find("two states have the value 1"),
+            std::string::npos);
   v.states = {st("Bad;Name", 1)};
   EXPECT_TRUE(check_variable(v, 64, {}));
   var_def b = var(0, "B", "BOOL", 0);
@@ -135,12 +145,14 @@ TEST(check_variable, named_states_fit_the_type_and_are_unique) {
   var_def r = var(0, "R", "REAL", 0);  // goprotos7's FLOAT definitions
   r.states = {{"Half", list_kind::floating, 0, 0.5}};
   EXPECT_FALSE(check_variable(r, 64, {}));
-  var_def s = var(0, "Str", "STRING[8]", 0);  // goprotos7's STRING definitions: the label is the text
+  var_def s =
+      var(0, "Str", "STRING[8]", 0);  // goprotos7's STRING definitions: the label is the text
   s.states = {{"Recipe", list_kind::text, 0, 0}};
   EXPECT_FALSE(check_variable(s, 64, {}));
   var_def t = var(0, "T", "TIME", 0);
   t.states = {st("Zero", 0)};
-  EXPECT_NE(check_variable(t, 64, {}).message.find("named states are for BOOL, whole numbers"), std::string::npos);
+  EXPECT_NE(check_variable(t, 64, {}).message.find("named states are for BOOL, whole numbers"),
+            std::string::npos);
   var_def u = var(0, "U", "ULINT", 0);  // 64-bit values beyond int64 keep their bits
   u.states = {st("Max", -1)};
   EXPECT_FALSE(check_variable(u, 64, {}));
@@ -154,9 +166,11 @@ TEST(catalog_store, reads_the_sample_plc_with_its_named_states) {
   const auto l = s.load();
   EXPECT_EQ(l.variables.size(), 48U);
   EXPECT_TRUE(l.skipped.empty());
-  const auto it = std::find_if(l.variables.begin(), l.variables.end(), [](const var_def& v) { return v.name == "MachineStatus"; });
+  const auto it = std::find_if(l.variables.begin(), l.variables.end(),
+                               [](const var_def& v) { return v.name == "MachineStatus"; });
   ASSERT_NE(it, l.variables.end());
-  EXPECT_EQ(it->states, (std::vector<named_state>{st("Idle", 0), st("Running", 1), st("Critical", 2)}));
+  EXPECT_EQ(it->states,
+            (std::vector<named_state>{st("Idle", 0), st("Running", 1), st("Critical", 2)}));
   EXPECT_EQ(l.sizes.at(200), 64U);
 }
 
@@ -201,13 +215,16 @@ TEST(catalog_store, migrates_a_file_of_protos7s_first_schema) {
   const std::string path = d.path + "/old.db";
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &h), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(h,
-                         "CREATE TABLE db_variables (id INTEGER PRIMARY KEY, db_number INTEGER, name TEXT, data_type "
-                         "TEXT, byte_offset INTEGER);"
-                         "CREATE TABLE static_var_definitions (id INTEGER PRIMARY KEY, var_id INTEGER, name TEXT, value TEXT);"
-                         "INSERT INTO db_variables VALUES (1, 5, 'A', 'INT', 0), (2, 5, 'B', 'LREAL', 2);"
-                         "INSERT INTO static_var_definitions VALUES (1, 1, 'On', '1'), (2, 1, 'Off', '0');",
-                         nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(
+                h,
+                "CREATE TABLE db_variables (id INTEGER PRIMARY KEY, db_number INTEGER, name TEXT, "
+                "data_type "
+                "TEXT, byte_offset INTEGER);"
+                "CREATE TABLE static_var_definitions (id INTEGER PRIMARY KEY, var_id INTEGER, name "
+                "TEXT, value TEXT);"
+                "INSERT INTO db_variables VALUES (1, 5, 'A', 'INT', 0), (2, 5, 'B', 'LREAL', 2);"
+                "INSERT INTO static_var_definitions VALUES (1, 1, 'On', '1'), (2, 1, 'Off', '0');",
+                nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(h);
   catalog_store s(path);

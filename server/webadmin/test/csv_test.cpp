@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "protos7/webadmin/csv.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace protos7::webadmin;
 

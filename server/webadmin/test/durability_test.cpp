@@ -4,7 +4,6 @@
 // group commit serves several requests per round) while the parent kills the child mid-stream.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "protos7/server/app.hpp"
@@ -85,7 +85,9 @@ TEST(webadmin_durability, acknowledged_values_survive_kill_9) {
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 201) << r->body;
     json table = json::array();
-    for (int i = 0; i < vars; ++i) table.push_back({{"name", "V" + std::to_string(i)}, {"type", "DINT"}, {"byte_offset", i * 4}});
+    for (int i = 0; i < vars; ++i)
+      table.push_back(
+          {{"name", "V" + std::to_string(i)}, {"type", "DINT"}, {"byte_offset", i * 4}});
     r = c.Post("/api/dbs/9/import", h, json{{"variables", table}}.dump(), "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
@@ -110,8 +112,9 @@ TEST(webadmin_durability, acknowledged_values_survive_kill_9) {
     c.set_read_timeout(5, 0);
     for (std::int64_t value = 1; !dead.load(); ++value) {
       for (int v = w; v < vars && !dead.load(); v += 2) {
-        const auto r = c.Put("/api/dbs/9/variables/" + std::to_string(ids[static_cast<std::size_t>(v)]) + "/value", h,
-                             json{{"value", value}}.dump(), "application/json");
+        const auto r = c.Put(
+            "/api/dbs/9/variables/" + std::to_string(ids[static_cast<std::size_t>(v)]) + "/value",
+            h, json{{"value", value}}.dump(), "application/json");
         if (!r || r->status != 200) return;  // killed
         const std::lock_guard lock{mu};
         acked[static_cast<std::size_t>(v)] = value;
@@ -146,7 +149,8 @@ TEST(webadmin_durability, acknowledged_values_survive_kill_9) {
                             (std::uint32_t{static_cast<unsigned char>(bin[at + 2])} << 8U) |
                             std::uint32_t{static_cast<unsigned char>(bin[at + 3])};
     // At least the acknowledged value (a later, unacknowledged one may have made it too).
-    EXPECT_GE(static_cast<std::int64_t>(x), acked_at_kill[static_cast<std::size_t>(v)]) << "V" << v << " lost its acknowledged value";
+    EXPECT_GE(static_cast<std::int64_t>(x), acked_at_kill[static_cast<std::size_t>(v)])
+        << "V" << v << " lost its acknowledged value";
   }
   EXPECT_GE(total.load(), kill_after);
   [[maybe_unused]] const int rc = std::system(("rm -rf '" + dir + "'").c_str());

@@ -1,5 +1,7 @@
 // The web admin's HTTP connection guard (issue #16 items 4 and 5): a deadline for the whole
 // request head (slowloris), a limit of connections per client address, chunked bodies refused.
+#include "guarded_server.hpp"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -10,8 +12,6 @@
 #include <chrono>
 #include <string>
 #include <thread>
-
-#include "guarded_server.hpp"
 
 namespace {
 
@@ -62,7 +62,9 @@ struct running {
   running(std::chrono::milliseconds deadline, std::size_t per_address) {
     srv.request_timeout = deadline;
     srv.max_per_address = per_address;
-    srv.Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.set_content("pong", "text/plain"); });
+    srv.Get("/ping", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("pong", "text/plain");
+    });
     port = srv.bind_to_any_port("127.0.0.1");
     t = std::thread([this] { srv.listen_after_bind(); });
     while (!srv.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -80,14 +82,16 @@ TEST(guarded_server, a_request_head_dripped_byte_by_byte_is_cut_at_the_deadline)
   running r{std::chrono::milliseconds(300), 16};
   const int fd = connect_to(r.port);
   ASSERT_GE(fd, 0);
-  const std::string head = "GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+  const std::string head =
+      "GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
   const auto begin = clock_type::now();
   bool closed = false;
   for (std::size_t i = 0; i < head.size() && !closed; ++i) {  // one byte every 50 ms: 3.5 s in all
     (void)::send(fd, head.data() + i, 1, MSG_NOSIGNAL);
     closed = closed_within(fd, 50);
   }
-  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - begin).count();
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - begin).count();
   ::close(fd);
   EXPECT_TRUE(closed) << "the server kept a dripping request head open for " << took << " ms";
   EXPECT_LT(took, 1500);

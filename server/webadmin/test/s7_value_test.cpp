@@ -1,11 +1,11 @@
 // The S7 types of the web admin: names, sizes, Siemens addresses, and value <-> bytes for every
 // type, including the refusals (wrong JSON type, out of range, not representable).
+#include "protos7/webadmin/s7_value.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
-
-#include "protos7/webadmin/s7_value.hpp"
 
 using namespace protos7::webadmin;
 using json = nlohmann::json;
@@ -26,7 +26,8 @@ std::vector<std::byte> B(std::initializer_list<unsigned> v) {
 }
 
 // Encodes, checks the bytes, decodes them again and checks the value and its display.
-void round_trip(const char* type, const json& in, std::vector<std::byte> bytes, const json& value, const std::string& display) {
+void round_trip(const char* type, const json& in, std::vector<std::byte> bytes, const json& value,
+                const std::string& display) {
   const type_spec t = T(type);
   const encoded_value e = encode_value(t, in);
   ASSERT_TRUE(e.ok()) << type << " " << in.dump() << ": " << e.error;
@@ -117,10 +118,13 @@ TEST(s7_value, goprotos7s_other_integers_and_lreal_round_trip_big_endian) {
              18446744073709551615ULL, "18446744073709551615");
   round_trip("LWORD", 0x0123456789ABCDEFULL, B({0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF}),
              0x0123456789ABCDEFULL, "16#0123456789ABCDEF");
-  round_trip("LREAL", -1.0625, B({0xBF, 0xF1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}), -1.0625, "-1.0625");
+  round_trip("LREAL", -1.0625, B({0xBF, 0xF1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}), -1.0625,
+             "-1.0625");
   // 64-bit values as text (a browser's numbers hold 53 bits), decimal or 16#.
-  EXPECT_EQ(encode_value(T("ULINT"), "18446744073709551615").bytes, B({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}));
-  EXPECT_EQ(encode_value(T("LWORD"), "16#FFFFFFFFFFFFFFFE").bytes, B({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE}));
+  EXPECT_EQ(encode_value(T("ULINT"), "18446744073709551615").bytes,
+            B({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}));
+  EXPECT_EQ(encode_value(T("LWORD"), "16#FFFFFFFFFFFFFFFE").bytes,
+            B({0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE}));
   EXPECT_EQ(encode_value(T("LINT"), "-9223372036854775808").bytes, B({0x80, 0, 0, 0, 0, 0, 0, 0}));
   EXPECT_EQ(refused("SINT", 128), "128 is out of range for SINT (-128..127)");
   EXPECT_EQ(refused("USINT", -1), "-1 is out of range for USINT (0..255)");
@@ -128,7 +132,8 @@ TEST(s7_value, goprotos7s_other_integers_and_lreal_round_trip_big_endian) {
   EXPECT_NE(refused("ULINT", "18446744073709551616").find("ULINT"), std::string::npos);
   EXPECT_EQ(refused("LREAL", "1.5"), "LREAL takes a number, not a string");
   std::string why;
-  EXPECT_EQ(parse_value_text(T("ULINT"), "18446744073709551615", why), json(18446744073709551615ULL));
+  EXPECT_EQ(parse_value_text(T("ULINT"), "18446744073709551615", why),
+            json(18446744073709551615ULL));
   EXPECT_EQ(parse_value_text(T("LREAL"), "2.5", why), json(2.5));
 }
 
@@ -186,8 +191,8 @@ TEST(s7_value, time_is_signed_milliseconds_with_iec_literals) {
 }
 
 TEST(s7_value, s5time_picks_the_finest_time_base) {
-  round_trip("S5TIME", 2340, B({0x02, 0x34}), 2340, "S5T#2s340ms");        // 234 x 10 ms
-  round_trip("S5TIME", 99900, B({0x19, 0x99}), 99900, "S5T#1m39s900ms");   // 999 x 100 ms
+  round_trip("S5TIME", 2340, B({0x02, 0x34}), 2340, "S5T#2s340ms");                // 234 x 10 ms
+  round_trip("S5TIME", 99900, B({0x19, 0x99}), 99900, "S5T#1m39s900ms");           // 999 x 100 ms
   round_trip("S5TIME", "S5T#2h46m30s", B({0x39, 0x99}), 9990000, "S5T#2h46m30s");  // 999 x 10 s
   round_trip("S5TIME", 0, B({0x00, 0x00}), 0, "S5T#0ms");
   EXPECT_NE(refused("S5TIME", 12345).find("cannot hold 12345 ms exactly"), std::string::npos);
@@ -210,26 +215,33 @@ TEST(s7_value, date_counts_days_from_1990) {
 }
 
 TEST(s7_value, time_of_day_is_milliseconds_since_midnight) {
-  round_trip("TIME_OF_DAY", "12:34:56.789", B({0x02, 0xB3, 0x2C, 0x95}), "12:34:56.789", "TOD#12:34:56.789");
-  round_trip("TIME_OF_DAY", "TOD#23:59", B({0x05, 0x25, 0x71, 0xA0}), "23:59:00.000", "TOD#23:59:00.000");
-  round_trip("TIME_OF_DAY", "00:00:00.5", B({0, 0, 0x01, 0xF4}), "00:00:00.500", "TOD#00:00:00.500");
+  round_trip("TIME_OF_DAY", "12:34:56.789", B({0x02, 0xB3, 0x2C, 0x95}), "12:34:56.789",
+             "TOD#12:34:56.789");
+  round_trip("TIME_OF_DAY", "TOD#23:59", B({0x05, 0x25, 0x71, 0xA0}), "23:59:00.000",
+             "TOD#23:59:00.000");
+  round_trip("TIME_OF_DAY", "00:00:00.5", B({0, 0, 0x01, 0xF4}), "00:00:00.500",
+             "TOD#00:00:00.500");
   refused("TIME_OF_DAY", "24:00:00");
   refused("TIME_OF_DAY", "12:60");
-  EXPECT_TRUE(decode_value(T("TIME_OF_DAY"), B({0x05, 0x26, 0x5C, 0x00})).value.is_null());  // 86400000
+  EXPECT_TRUE(
+      decode_value(T("TIME_OF_DAY"), B({0x05, 0x26, 0x5C, 0x00})).value.is_null());  // 86400000
 }
 
 TEST(s7_value, date_and_time_is_bcd_with_the_weekday) {
   // 2024-03-05 was a Tuesday (3); ms 789 = 78 in byte 6, 9 in the high nibble of byte 7.
-  round_trip("DATE_AND_TIME", "2024-03-05T12:34:56.789", B({0x24, 0x03, 0x05, 0x12, 0x34, 0x56, 0x78, 0x93}),
-             "2024-03-05T12:34:56.789", "DT#2024-03-05-12:34:56.789");
+  round_trip("DATE_AND_TIME", "2024-03-05T12:34:56.789",
+             B({0x24, 0x03, 0x05, 0x12, 0x34, 0x56, 0x78, 0x93}), "2024-03-05T12:34:56.789",
+             "DT#2024-03-05-12:34:56.789");
   round_trip("DATE_AND_TIME", "DT#1990-01-01-00:00:00", B({0x90, 0x01, 0x01, 0, 0, 0, 0, 0x02}),
              "1990-01-01T00:00:00.000", "DT#1990-01-01-00:00:00.000");
-  round_trip("DATE_AND_TIME", "2089-12-31 23:59:59.999", B({0x89, 0x12, 0x31, 0x23, 0x59, 0x59, 0x99, 0x97}),
-             "2089-12-31T23:59:59.999", "DT#2089-12-31-23:59:59.999");
+  round_trip("DATE_AND_TIME", "2089-12-31 23:59:59.999",
+             B({0x89, 0x12, 0x31, 0x23, 0x59, 0x59, 0x99, 0x97}), "2089-12-31T23:59:59.999",
+             "DT#2089-12-31-23:59:59.999");
   refused("DATE_AND_TIME", "2090-01-01T00:00:00");
   refused("DATE_AND_TIME", "1989-12-31T00:00:00");
   refused("DATE_AND_TIME", "2024-02-30T00:00:00");
-  const decoded_value bad = decode_value(T("DT"), B({0x24, 0x13, 0x05, 0x12, 0x34, 0x56, 0x78, 0x93}));
+  const decoded_value bad =
+      decode_value(T("DT"), B({0x24, 0x13, 0x05, 0x12, 0x34, 0x56, 0x78, 0x93}));
   EXPECT_TRUE(bad.value.is_null());
   EXPECT_NE(bad.display.find("invalid DATE_AND_TIME"), std::string::npos);
 }

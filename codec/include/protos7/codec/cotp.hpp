@@ -56,7 +56,7 @@ inline constexpr std::uint8_t max_tpdu_size_code = 13;
 inline constexpr std::uint8_t max_tpdu_size_code_class0 = 11;
 // TSAPs are at most 32 octets (X.224 §13.3.4 a); S7 uses 2.
 inline constexpr std::size_t max_tsap_length = 32;
-inline constexpr std::uint8_t dt_li = 2;  // class 0/1 DT header (ISO 8073 §13.7)
+inline constexpr std::uint8_t dt_li = 2;          // class 0/1 DT header (ISO 8073 §13.7)
 inline constexpr std::size_t dt_header_size = 3;  // LI, type, TPDU-NR/EOT
 inline constexpr std::uint8_t eot_bit = 0x80;
 
@@ -101,17 +101,17 @@ struct connection_params {
 struct tpdu {
   std::uint8_t li = 0;
   tpdu_type type = tpdu_type::dt;
-  std::uint8_t cdt = 0;          // low nibble of the code byte (credit); 0 in class 0
-  std::uint16_t dst_ref = 0;     // CR CC DR DC ER
-  std::uint16_t src_ref = 0;     // CR CC DR DC
-  std::uint8_t class_option = 0; // CR CC: class in bits 7-4, options in bits 1-0
-  std::uint8_t reason = 0;       // DR
-  std::uint8_t reject_cause = 0; // ER
-  bool eot = false;              // DT
-  std::uint8_t tpdu_nr = 0;      // DT
-  bytes variable_part;           // parameters (validated; walk with param_iterator)
-  connection_params params;      // known parameters, decoded
-  bytes user_data;               // DT: the S7 bytes; other types: empty (strict)
+  std::uint8_t cdt = 0;           // low nibble of the code byte (credit); 0 in class 0
+  std::uint16_t dst_ref = 0;      // CR CC DR DC ER
+  std::uint16_t src_ref = 0;      // CR CC DR DC
+  std::uint8_t class_option = 0;  // CR CC: class in bits 7-4, options in bits 1-0
+  std::uint8_t reason = 0;        // DR
+  std::uint8_t reject_cause = 0;  // ER
+  bool eot = false;               // DT
+  std::uint8_t tpdu_nr = 0;       // DT
+  bytes variable_part;            // parameters (validated; walk with param_iterator)
+  connection_params params;       // known parameters, decoded
+  bytes user_data;                // DT: the S7 bytes; other types: empty (strict)
   std::uint32_t user_data_offset = 0;
 
   [[nodiscard]] constexpr std::uint8_t tpdu_class() const noexcept { return class_option >> 4U; }
@@ -157,7 +157,8 @@ struct s7_tsap {
 }
 [[nodiscard]] constexpr std::uint16_t make_s7_tsap(std::uint8_t type, std::uint8_t rack,
                                                    std::uint8_t slot) noexcept {
-  return static_cast<std::uint16_t>((unsigned{type} << 8U) | ((rack & 0x07U) << 5U) | (slot & 0x1FU));
+  return static_cast<std::uint16_t>((unsigned{type} << 8U) | ((rack & 0x07U) << 5U) |
+                                    (slot & 0x1FU));
 }
 
 // --- Encoders -------------------------------------------------------------------------------
@@ -210,7 +211,10 @@ class reassembler {
   [[nodiscard]] feed_result feed(const tpdu& dt) noexcept;
   [[nodiscard]] std::size_t buffered() const noexcept { return used_; }
   [[nodiscard]] std::size_t segments() const noexcept { return segments_; }
-  void reset() noexcept { used_ = 0; segments_ = 0; }
+  void reset() noexcept {
+    used_ = 0;
+    segments_ = 0;
+  }
 
  private:
   std::span<std::byte> buf_;

@@ -106,10 +106,10 @@ enum class errc : std::uint16_t {
   userdata_bad_type = 703,              // type nibble not push/request/response
   userdata_data_too_short = 704,        // data unit shorter than its 4-byte header
   userdata_data_length_mismatch = 705,  // data unit length field != bytes present
-  userdata_bad_payload = 706,       // group/subfunction payload malformed
-  userdata_bad_timestamp = 707,     // BCD clock value with a non-BCD digit or out of range
-  userdata_tis_bad_size = 708,      // programmer command: parameter / data sizes != the payload
-  userdata_bad_item_count = 709,    // an item count the items of a payload do not fill exactly
+  userdata_bad_payload = 706,           // group/subfunction payload malformed
+  userdata_bad_timestamp = 707,         // BCD clock value with a non-BCD digit or out of range
+  userdata_tis_bad_size = 708,          // programmer command: parameter / data sizes != the payload
+  userdata_bad_item_count = 709,        // an item count the items of a payload do not fill exactly
 
   // SZL.
   szl_bad_length = 800,         // partial list length * count exceeds the data

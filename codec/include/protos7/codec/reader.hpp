@@ -123,7 +123,8 @@ class reader {
 };
 
 // Offset of `p` (which lies inside the buffer starting at `origin`).
-[[nodiscard]] constexpr std::uint32_t offset_of(const std::byte* origin, const std::byte* p) noexcept {
+[[nodiscard]] constexpr std::uint32_t offset_of(const std::byte* origin,
+                                                const std::byte* p) noexcept {
   return static_cast<std::uint32_t>(p - origin);
 }
 

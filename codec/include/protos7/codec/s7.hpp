@@ -11,8 +11,8 @@ namespace protos7::codec::s7 {
 
 struct message {
   pdu p;
-  param prm;        // Job / Ack_Data
-  ud::message ud;   // Userdata
+  param prm;       // Job / Ack_Data
+  ud::message ud;  // Userdata
 };
 
 struct decode_options {

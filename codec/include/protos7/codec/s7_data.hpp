@@ -60,11 +60,11 @@ enum class data_tsize : std::uint8_t {
 
 struct data_item {
   std::uint8_t return_code = 0;
-  std::uint8_t tsize = 0;      // data_tsize, raw
-  std::uint16_t length = 0;    // the length field as sent (bits or bytes)
-  bytes data;                  // the data bytes
+  std::uint8_t tsize = 0;    // data_tsize, raw
+  std::uint16_t length = 0;  // the length field as sent (bits or bytes)
+  bytes data;                // the data bytes
   bool has_fill = false;
-  std::uint32_t offset = 0;    // of the return code byte
+  std::uint32_t offset = 0;  // of the return code byte
 };
 
 enum class data_kind : std::uint8_t {

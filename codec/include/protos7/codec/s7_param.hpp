@@ -60,12 +60,12 @@ struct setup_communication {
 
 // "_0A00001P": a block file name, decoded.
 struct block_filename {
-  bytes raw;                  // the name as sent
-  char file_id = 0;           // '_' complete module, '$' header for upload
+  bytes raw;                    // the name as sent
+  char file_id = 0;             // '_' complete module, '$' header for upload
   std::uint8_t block_type = 0;  // 0x08 OB, 0x0A DB, 0x0B SDB, 0x0C FC, 0x0D SFC, 0x0E FB, 0x0F SFB
   std::uint32_t number = 0;
-  char filesystem = 0;        // 'P' passive, 'A' active, 'B' both
-  bool valid = false;         // all of the above parsed (9 chars, hex type, decimal number)
+  char filesystem = 0;  // 'P' passive, 'A' active, 'B' both
+  bool valid = false;   // all of the above parsed (9 chars, hex type, decimal number)
 };
 [[nodiscard]] block_filename decode_filename(bytes name) noexcept;
 // Decodes "0A00001P"-style 8-character names (type + number + file system), as in _DELE/_INSE
@@ -100,46 +100,47 @@ struct pi_block_list {
 };
 // Errors (layer s7_param): param_bad_pi_service at the count byte (count 0, or the block is not
 // 2 + 8 x count bytes); param_bad_filename at a name that is not type, number, file system.
-[[nodiscard]] result<pi_block_list> parse_pi_block_list(bytes param_block, const std::byte* origin) noexcept;
+[[nodiscard]] result<pi_block_list> parse_pi_block_list(bytes param_block,
+                                                        const std::byte* origin) noexcept;
 // Writes | count | 00 | names | (1..255 blocks; value_out_of_range otherwise).
 void write_pi_block_list(writer& w, std::span<const block_ref> blocks) noexcept;
 
 struct block_control {
-  std::uint8_t status = 0;     // bit 0: more data follows, bit 1: error
-  std::uint16_t word = 0;      // bytes 2-3: error code (Download ended) or unknown
-  std::uint32_t upload_id = 0; // bytes 4-7: upload id (upload functions) or unknown
+  std::uint8_t status = 0;      // bit 0: more data follows, bit 1: error
+  std::uint16_t word = 0;       // bytes 2-3: error code (Download ended) or unknown
+  std::uint32_t upload_id = 0;  // bytes 4-7: upload id (upload functions) or unknown
   bool has_filename = false;
   block_filename filename;
-  bytes part2;                 // Request download: the bytes after the part-2 length byte
-  bytes load_memory_length;    // Request download part 2: 6 ASCII digits
-  bytes mc7_length;            //                          6 ASCII digits
-  bytes block_length;          // Start upload Ack_Data: block length in ASCII
-  bool has_status = false;     // Ack_Data: status byte present
+  bytes part2;               // Request download: the bytes after the part-2 length byte
+  bytes load_memory_length;  // Request download part 2: 6 ASCII digits
+  bytes mc7_length;          //                          6 ASCII digits
+  bytes block_length;        // Start upload Ack_Data: block length in ASCII
+  bool has_status = false;   // Ack_Data: status byte present
 };
 
 struct pi_service {
-  bytes unknown;        // 7 bytes after the function code
-  bytes param_block;    // the PI parameter block
-  bytes service_name;   // "_INSE", "P_PROGRAM", ...
+  bytes unknown;            // 7 bytes after the function code
+  bytes param_block;        // the PI parameter block
+  bytes service_name;       // "_INSE", "P_PROGRAM", ...
   std::uint8_t status = 0;  // Ack_Data
   bool has_status = false;
 };
 
 struct plc_stop {
-  bytes unknown;        // 5 bytes after the function code
-  bytes service_name;   // "P_PROGRAM"
+  bytes unknown;       // 5 bytes after the function code
+  bytes service_name;  // "P_PROGRAM"
 };
 
 // A decoded parameter block of a Job or Ack_Data.
 struct param {
-  std::uint8_t fn = 0;            // function, raw
-  setup_communication setup;      // fn 0xF0
-  std::uint8_t item_count = 0;    // fn 0x04/0x05
-  bytes items;                    // job: the variable specifications (walk with var_spec_iterator)
-  block_control block;            // fn 0x1A..0x1F
-  pi_service pi;                  // fn 0x28
-  plc_stop stop;                  // fn 0x29
-  bytes raw;                      // the whole parameter block
+  std::uint8_t fn = 0;          // function, raw
+  setup_communication setup;    // fn 0xF0
+  std::uint8_t item_count = 0;  // fn 0x04/0x05
+  bytes items;                  // job: the variable specifications (walk with var_spec_iterator)
+  block_control block;          // fn 0x1A..0x1F
+  pi_service pi;                // fn 0x28
+  plc_stop stop;                // fn 0x29
+  bytes raw;                    // the whole parameter block
 
   [[nodiscard]] var_spec_iterator var_specs(const std::byte* origin) const noexcept {
     return {items, item_count, origin};
@@ -168,7 +169,8 @@ struct param_options {
 // Errors: s7_missing_param, param_unknown_function, param_bad_length, param_data_not_allowed,
 // param_item_count_mismatch, data_count_mismatch, and the data and block data errors.
 [[nodiscard]] result<param> parse_ack_data(const pdu& p, const param_options& opt = {}) noexcept;
-[[nodiscard]] error parse_ack_data(const pdu& p, param& out, const param_options& opt = {}) noexcept;
+[[nodiscard]] error parse_ack_data(const pdu& p, param& out,
+                                   const param_options& opt = {}) noexcept;
 
 // Download block / Upload Ack_Data data: | length (u16) | u16 | block bytes |.
 struct block_data {
@@ -194,7 +196,8 @@ void write_var_ack(writer& w, function fn, std::uint8_t item_count) noexcept;
 void write_block_control_job(writer& w, function fn, const block_control& b) noexcept;
 // Block control Ack_Data parameter: fn [status] (and for Start upload: word, upload id, block
 // length string). `with_status` false writes the 1-byte form CPUs use for 0x1A, 0x1C, 0x1F.
-void write_block_control_ack(writer& w, function fn, const block_control& b, bool with_status) noexcept;
+void write_block_control_ack(writer& w, function fn, const block_control& b,
+                             bool with_status) noexcept;
 // Download block / Upload Ack_Data data: | length | 0x00FB | block bytes |.
 void write_block_data(writer& w, bytes payload, std::uint16_t unknown = 0x00FB) noexcept;
 // PI-Service job: fn, 7 bytes, param block length + block, name length + name.

@@ -45,8 +45,9 @@ struct options {
 enum class frame_status : std::uint8_t { complete, need_more, invalid };
 struct measure_result {
   frame_status status = frame_status::need_more;
-  std::size_t frame_size = 0;  // valid when complete; with need_more, the size known so far (0 if unknown)
-  error err{};                 // valid when invalid
+  std::size_t frame_size =
+      0;        // valid when complete; with need_more, the size known so far (0 if unknown)
+  error err{};  // valid when invalid
 };
 // Errors (status invalid): tpkt_bad_version, tpkt_reserved_nonzero, tpkt_length_too_small.
 [[nodiscard]] measure_result measure(bytes stream, const options& opt = {}) noexcept;

@@ -64,7 +64,8 @@ class writer {
   // The encode result: the size written, or buffer_too_small with `needed` set.
   [[nodiscard]] constexpr result<std::size_t> finish() const noexcept {
     if (range_err_)
-      return error{errc::value_out_of_range, layer::encode, static_cast<std::uint32_t>(range_at_), 0};
+      return error{errc::value_out_of_range, layer::encode, static_cast<std::uint32_t>(range_at_),
+                   0};
     if (overflowed())
       return error{errc::buffer_too_small, layer::encode, static_cast<std::uint32_t>(out_.size()),
                    static_cast<std::uint32_t>(size_)};

@@ -68,7 +68,8 @@ struct startup_error : std::runtime_error {
 // are created in the BIN directory where missing, and the sample PLC's DBs are not generated (the
 // SQLite file is still seeded for the web admin).
 class plc_memory;
-void prepare_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile = nullptr);
+void prepare_storage(const serve_options& opt, plc_memory& mem,
+                     const plc_profile* profile = nullptr);
 // The same without setting SQLite's process-wide log (set_sqlite_log_level, which must not run
 // while other threads use SQLite): a plant prepares its PLCs' storage on several threads.
 void prepare_plc_storage(const serve_options& opt, plc_memory& mem, const plc_profile* profile);

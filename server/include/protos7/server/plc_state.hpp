@@ -190,7 +190,7 @@ class plc_state {
   std::string password_;
   std::array<std::uint16_t, 4> connections_{};
   std::array<std::size_t, 4> slots_used_{};  // by plc_state::slot
-  std::vector<block_meta> blocks_;  // profile + inserted non-DB blocks
+  std::vector<block_meta> blocks_;           // profile + inserted non-DB blocks
   struct db_extra {
     block_meta meta;             // header and footer fields of the downloaded block (no file)
     std::vector<std::byte> sbb;  // its interface
@@ -217,8 +217,7 @@ void plc_state::for_each_block(std::uint8_t type, F&& f) const {
     const auto it = db_meta_.find(num);
     // DB entries as the captured CPU lists them: flags 0x22, language 5
     // (s7comm_downloading_block_db1.pcap frame 78: 00 01 22 05).
-    f(block_list_entry{num,
-                       it != db_meta_.end() ? it->second.meta.list_flags : std::uint8_t{0x22},
+    f(block_list_entry{num, it != db_meta_.end() ? it->second.meta.list_flags : std::uint8_t{0x22},
                        it != db_meta_.end() ? it->second.meta.language : std::uint8_t{5}});
   }
 }

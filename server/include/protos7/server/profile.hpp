@@ -51,9 +51,9 @@ inline constexpr std::uint8_t sfb = 0x0F;
 [[nodiscard]] std::optional<std::uint8_t> block_type_from_name(std::string_view name) noexcept;
 // The order of "List blocks" answers (s7comm_downloading_block_db1.pcap frame 23):
 // OB, FB, FC, DB, SDB, SFC, SFB.
-inline constexpr std::array<std::uint8_t, 7> block_list_order{block_type::ob,  block_type::fb,  block_type::fc,
-                                                              block_type::db,  block_type::sdb, block_type::sfc,
-                                                              block_type::sfb};
+inline constexpr std::array<std::uint8_t, 7> block_list_order{
+    block_type::ob,  block_type::fb,  block_type::fc, block_type::db,
+    block_type::sdb, block_type::sfc, block_type::sfb};
 
 // An S7 block time stamp as MC7 headers and Get Block Info carry it:
 // milliseconds since midnight (u32) + days since 1984-01-01 (u16); the codec's layout.
@@ -62,7 +62,7 @@ using block_time = codec::mc7::block_time;
 // What the CPU tells about one block: the fields of Get Block Info, which are also the fields of
 // the block's MC7 header (36 bytes) and footer (36 bytes), see mc7.hpp.
 struct block_meta {
-  std::uint8_t type = 0;                 // block_type::*
+  std::uint8_t type = 0;  // block_type::*
   std::uint16_t number = 0;
   std::uint8_t list_flags = 0x22;        // flags byte of "List blocks of type" entries
   std::uint16_t info_word = 0x2200;      // Get Block Info bytes 4-5 (DB1: 0x2200, SFC0: 0x4230)
@@ -73,26 +73,26 @@ struct block_meta {
   std::uint32_t security = 0;
   block_time code_time;
   block_time interface_time;
-  std::uint16_t sbb_length = 0;          // interface / segment bytes after the MC7 code
+  std::uint16_t sbb_length = 0;  // interface / segment bytes after the MC7 code
   std::uint16_t add_length = 0;
   std::uint16_t local_data_length = 0;
-  std::uint16_t mc7_length = 0;          // MC7 code bytes (a DB: its contents)
+  std::uint16_t mc7_length = 0;  // MC7 code bytes (a DB: its contents)
   std::array<char, 8> author{};
   std::array<char, 8> family{};
   std::array<char, 8> name{};
-  std::uint8_t version = 0x01;           // high nibble major, low nibble minor
-  std::uint8_t info_unknown = 0;         // Get Block Info byte after the version
+  std::uint8_t version = 0x01;    // high nibble major, low nibble minor
+  std::uint8_t info_unknown = 0;  // Get Block Info byte after the version
   std::uint16_t checksum = 0;
-  std::vector<std::byte> mc7;            // the complete MC7 block if known (header .. footer)
+  std::vector<std::byte> mc7;  // the complete MC7 block if known (header .. footer)
 };
 
 // One SZL partial list as the profile stores it.
 struct szl_entry {
   std::uint16_t id = 0;
-  std::optional<std::uint16_t> index;    // nullopt: the CPU ignores the index ("any")
-  std::uint16_t record_length = 0;       // LENTHDR
-  std::uint16_t count = 0;               // N_DR
-  std::vector<std::byte> records;        // count * record_length bytes; none for a 0x0Fxx list
+  std::optional<std::uint16_t> index;  // nullopt: the CPU ignores the index ("any")
+  std::uint16_t record_length = 0;     // LENTHDR
+  std::uint16_t count = 0;             // N_DR
+  std::vector<std::byte> records;      // count * record_length bytes; none for a 0x0Fxx list
 };
 
 // Identity strings. They are written into SZL 0x0011 (order number, firmware) and 0x001C
@@ -138,7 +138,7 @@ struct memory_range {
 };
 
 struct plc_profile {
-  std::string source;       // file name, or "bundled:s7-300"
+  std::string source;  // file name, or "bundled:s7-300"
   std::string name;
   std::string description;
   identity id;
@@ -148,16 +148,16 @@ struct plc_profile {
   memory_limits mem_limits;            // limits.load_memory, work_memory, max_blocks
   std::uint8_t protection_level = 1;   // 1 none, 2 write protection, 3 read/write protection
   std::string password;                // up to 8 characters; required for levels 2 and 3
-  std::uint8_t mode_selector = 2;      // SZL 0x0132 index 4 bart_sch: 1 RUN, 2 RUN-P, 3 STOP, 4 MRES
-  bool clock_local = true;             // the PLC clock follows the host's local time (else UTC)
-  std::int64_t clock_offset_ms = 0;    // start offset from that time
+  std::uint8_t mode_selector = 2;    // SZL 0x0132 index 4 bart_sch: 1 RUN, 2 RUN-P, 3 STOP, 4 MRES
+  bool clock_local = true;           // the PLC clock follows the host's local time (else UTC)
+  std::int64_t clock_offset_ms = 0;  // start offset from that time
   operating_mode start_mode = operating_mode::run;
   std::vector<szl_entry> szl;
-  std::vector<block_meta> blocks;      // every type but DB (DBs come from storage and `dbs`)
-  std::vector<profile_db> dbs;         // DBs the PLC has at start (besides those of storage)
-  bool declares_dbs = false;           // "dbs" given (even empty): the sample PLC's DBs are not made
-  std::vector<memory_range> memory;    // initial contents of I/Q/M/C/T and of the `dbs`
-  std::optional<fault_rules> faults;   // "faults": rules injected from the start (docs/FAULTS.md)
+  std::vector<block_meta> blocks;     // every type but DB (DBs come from storage and `dbs`)
+  std::vector<profile_db> dbs;        // DBs the PLC has at start (besides those of storage)
+  bool declares_dbs = false;          // "dbs" given (even empty): the sample PLC's DBs are not made
+  std::vector<memory_range> memory;   // initial contents of I/Q/M/C/T and of the `dbs`
+  std::optional<fault_rules> faults;  // "faults": rules injected from the start (docs/FAULTS.md)
 };
 
 // Parses a profile from JSON text. `source` names it in errors. Throws profile_error.

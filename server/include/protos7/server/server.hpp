@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "protos7/server/config.hpp"
-#include "protos7/server/faults.hpp"
 #include "protos7/server/event_loop.hpp"
+#include "protos7/server/faults.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/net_address.hpp"
@@ -137,7 +137,7 @@ class server {
   // --- one loop round, called by event_loop (server.cpp) ---
   void join_round();                            // takes part in the round (first call of a round)
   void run_ready();                             // requests flow control released (scheduled)
-  void run_gated(clock_type::time_point now);  // replies a fault held back whose time has come
+  void run_gated(clock_type::time_point now);   // replies a fault held back whose time has come
   void on_event(int fd, std::uint32_t events);  // the listener or a connection
   void run_posted();                            // work other threads posted
   void end_round();                             // after the group commit: acknowledge or close
@@ -171,13 +171,13 @@ class server {
 
   const config& cfg_;
   plc_memory& mem_;
-  plc_state plc_;  // before conns_: sessions report their closing to it
-  fault_engine faults_;  // before conns_: their fault_connections detach from it
+  plc_state plc_;                         // before conns_: sessions report their closing to it
+  fault_engine faults_;                   // before conns_: their fault_connections detach from it
   std::unique_ptr<event_loop> own_loop_;  // `protos7 serve`; null on a shared loop
   event_loop* loop_;
   std::uint32_t tag_ = 0;  // this server's tag on the loop (epoll data, high 32 bits)
   log_context* log_ctx_ = nullptr;
-  std::vector<int> listen_fds_;          // one per address of config::listen_address
+  std::vector<int> listen_fds_;           // one per address of config::listen_address
   clock_type::time_point round_start_{};  // this round's start and commit time (on_round)
   clock_type::duration round_commit_{};
   std::uint16_t port_ = 0;

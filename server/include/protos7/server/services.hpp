@@ -23,7 +23,6 @@
 
 namespace protos7::server {
 
-
 // Where a service writes its reply: in place, in the connection's output buffer (the session
 // frames, checks and segments it there). begin() gives the data block of a reply of `type` whose
 // parameter has `param_length` bytes (as long as the negotiated PDU size allows: an empty span
@@ -58,7 +57,8 @@ class services {
   void on_userdata(const codec::s7::pdu& p, const codec::s7::ud::message& m, std::uint16_t pdu_size,
                    pdu_sink& out);
   // A job other than Setup Communication / Read Var / Write Var (decoded). Always answers.
-  void on_job(const codec::s7::pdu& p, const codec::s7::param& prm, std::uint16_t pdu_size, pdu_sink& out);
+  void on_job(const codec::s7::pdu& p, const codec::s7::param& prm, std::uint16_t pdu_size,
+              pdu_sink& out);
   // An Ack / Ack_Data from the client. True when it acknowledged one of the server's own jobs
   // (the Download Block / Download Ended jobs of a download); false: nothing expected it.
   bool on_ack(const codec::s7::pdu& p, codec::bytes raw, std::uint16_t pdu_size, pdu_sink& out);
@@ -73,8 +73,8 @@ class services {
     std::vector<std::byte> filename;  // the 9 characters of the client's Request Download
     std::uint8_t type = 0;
     std::uint16_t number = 0;
-    std::uint32_t load_length = 0;    // from the request's part 2 (0: not given)
-    std::uint16_t outstanding = 0;    // PDU reference of our job awaiting its Ack_Data
+    std::uint32_t load_length = 0;  // from the request's part 2 (0: not given)
+    std::uint16_t outstanding = 0;  // PDU reference of our job awaiting its Ack_Data
     std::vector<std::byte> data;
   };
   struct upload {
@@ -107,21 +107,23 @@ class services {
                            std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
   void block_info(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
                   std::uint16_t pdu_ref, pdu_sink& out);
-  void read_szl(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d, std::uint16_t pdu_ref,
-                std::uint16_t pdu_size, pdu_sink& out);
-  void block_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d, std::uint16_t pdu_ref,
-                      std::uint16_t pdu_size, pdu_sink& out);
-  void time_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d, std::uint16_t pdu_ref,
-                     pdu_sink& out);
-  void security(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d, std::uint16_t pdu_ref,
-                pdu_sink& out);
+  void read_szl(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
+  void block_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                      std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
+  void time_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                     std::uint16_t pdu_ref, pdu_sink& out);
+  void security(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                std::uint16_t pdu_ref, pdu_sink& out);
 
-  void job_error(const codec::s7::header& req, codec::bytes param, std::uint16_t error, pdu_sink& out);
+  void job_error(const codec::s7::header& req, codec::bytes param, std::uint16_t error,
+                 pdu_sink& out);
   void ack(const codec::s7::header& req, codec::bytes param, codec::bytes data, pdu_sink& out);
   void request_download(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
   void send_download_job(codec::s7::function fn, std::uint16_t error, pdu_sink& out);
   void start_upload(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
-  void upload_block(const codec::s7::pdu& p, const codec::s7::param& prm, std::uint16_t pdu_size, pdu_sink& out);
+  void upload_block(const codec::s7::pdu& p, const codec::s7::param& prm, std::uint16_t pdu_size,
+                    pdu_sink& out);
   void end_upload(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
   void pi_service(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
   void plc_stop(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
@@ -146,7 +148,7 @@ class services {
 
 // --- SZL ---
 struct szl_context {
-  std::uint16_t pdu_size = 0;         // the configured (largest) PDU size
+  std::uint16_t pdu_size = 0;  // the configured (largest) PDU size
   std::uint8_t effective_protection = 1;
 };
 // Writes the whole answer payload of "Read SZL" for (id, index) into `out`: SZL-ID, index,

@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "protos7/codec/transport.hpp"
 #include "protos7/codec/cotp.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/tpkt.hpp"
+#include "protos7/codec/transport.hpp"
 #include "protos7/server/config.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/plc_state.hpp"
@@ -156,10 +156,10 @@ class session {
   std::size_t reply_base_ = 0;
   codec::s7::rosctr reply_type_ = codec::s7::rosctr::ack_data;
   std::size_t reply_param_length_ = 0;
-  codec::transport::stream_reader reader_;  // TPKT framing, COTP, DT reassembly
-  codec::s7::param job_;          // the job being answered (decoded once, reused)
+  codec::transport::stream_reader reader_;        // TPKT framing, COTP, DT reassembly
+  codec::s7::param job_;                          // the job being answered (decoded once, reused)
   plc_state::slot slot_ = plc_state::slot::none;  // the CPU's connection resource held
-  codec::s7::message check_msg_;  // the reply's self check (reused)
+  codec::s7::message check_msg_;                  // the reply's self check (reused)
   fault_connection* faults_ = nullptr;
 };
 

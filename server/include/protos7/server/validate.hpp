@@ -82,7 +82,7 @@ struct fault_reaction {
   std::vector<std::string> kinds;
   std::string request;
   std::uint16_t pdu_ref = 0;
-  std::uint64_t at_ms = 0;     // since the connection opened
+  std::uint64_t at_ms = 0;  // since the connection opened
   std::uint32_t delay_ms = 0;
   bool reply_suppressed = false;
   bool connection_ended = false;

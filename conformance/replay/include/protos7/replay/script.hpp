@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "fields.hpp"  // protos7::dump field lists (tools/dump), Wireshark field names
+#include "protos7/dump/fields.hpp"  // Wireshark field lists (conformance/dump)
 #include "protos7/replay/replay.hpp"
 #include "protos7/stream/reader.hpp"
 #include "protos7/stream/stream.hpp"

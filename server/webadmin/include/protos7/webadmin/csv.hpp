@@ -31,8 +31,8 @@ bool for_each_csv_row(std::string_view text, std::size_t max_rows, std::size_t m
                       const std::function<bool(csv_row& row, std::size_t index)>& on_row);
 
 // Parses the whole text (for_each_csv_row without a field limit, every row kept).
-[[nodiscard]] std::optional<std::vector<csv_row>> parse_csv(std::string_view text, std::size_t max_rows,
-                                                            csv_error& err);
+[[nodiscard]] std::optional<std::vector<csv_row>> parse_csv(std::string_view text,
+                                                            std::size_t max_rows, csv_error& err);
 
 // One field, quoted if needed.
 [[nodiscard]] std::string csv_field(std::string_view s);

@@ -31,10 +31,9 @@
 // digits; the encoder picks the finest base that holds the value exactly and refuses the rest.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -54,8 +53,8 @@ using store::type_spec;
 
 // The absolute address in STEP 7 notation: DB200.DBX26.0 (BOOL), DB200.DBB4, DB200.DBW0,
 // DB200.DBD2, and for STRING / DATE_AND_TIME the ANY pointer P#DB200.DBX4.0 BYTE 22.
-[[nodiscard]] std::string siemens_address(std::uint16_t db, const type_spec& t, std::size_t byte_offset,
-                                          std::uint8_t bit_offset);
+[[nodiscard]] std::string siemens_address(std::uint16_t db, const type_spec& t,
+                                          std::size_t byte_offset, std::uint8_t bit_offset);
 
 struct decoded_value {
   nlohmann::json value;  // null when the bytes are not a valid value of the type
@@ -82,7 +81,8 @@ struct encoded_value {
 // Parses a value written as text (CSV import): TRUE/FALSE/1/0, decimal or 16#/2# numbers,
 // numbers with a decimal point, literals (T#, S5T#, D#, TOD#, DT#), text for CHAR and STRING.
 // Returns the JSON form encode_value() takes, or nullopt with `why`.
-[[nodiscard]] std::optional<nlohmann::json> parse_value_text(const type_spec& t, std::string_view text,
+[[nodiscard]] std::optional<nlohmann::json> parse_value_text(const type_spec& t,
+                                                             std::string_view text,
                                                              std::string& why);
 
 // Latin-1 bytes <-> UTF-8 text (the CHAR / STRING mapping above). latin1_from_utf8 returns

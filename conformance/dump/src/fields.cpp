@@ -1,4 +1,4 @@
-#include "fields.hpp"
+#include "protos7/dump/fields.hpp"
 
 #include <fmt/format.h>
 

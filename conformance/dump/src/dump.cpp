@@ -1,4 +1,4 @@
-#include "dump.hpp"
+#include "protos7/dump/dump.hpp"
 
 #include <fmt/format.h>
 
@@ -10,7 +10,7 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "fields.hpp"
+#include "protos7/dump/fields.hpp"
 #include "protos7/capture/capture.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/stream/reader.hpp"
@@ -42,7 +42,8 @@ void to_json(const field_list& fl, json& o) {
 }
 
 std::string text_value(const field& f) {
-  if (std::holds_alternative<std::int64_t>(f.value)) return std::to_string(std::get<std::int64_t>(f.value));
+  if (std::holds_alternative<std::int64_t>(f.value))
+    return std::to_string(std::get<std::int64_t>(f.value));
   return "\"" + std::get<std::string>(f.value) + "\"";
 }
 
@@ -83,13 +84,20 @@ void print_record(const stream::record_view& r, std::size_t conn_index, fragment
   } else {
     what = fmt::format("COTP {}", [&] {
       switch (r.cotp.type) {
-        case codec::cotp::tpdu_type::cr: return "CR";
-        case codec::cotp::tpdu_type::cc: return "CC";
-        case codec::cotp::tpdu_type::dr: return "DR";
-        case codec::cotp::tpdu_type::dc: return "DC";
-        case codec::cotp::tpdu_type::er: return "ER";
-        case codec::cotp::tpdu_type::dt: return r.cotp.eot ? "DT" : "DT (segment, EOT=0)";
-        default: return "TPDU";
+        case codec::cotp::tpdu_type::cr:
+          return "CR";
+        case codec::cotp::tpdu_type::cc:
+          return "CC";
+        case codec::cotp::tpdu_type::dr:
+          return "DR";
+        case codec::cotp::tpdu_type::dc:
+          return "DC";
+        case codec::cotp::tpdu_type::er:
+          return "ER";
+        case codec::cotp::tpdu_type::dt:
+          return r.cotp.eot ? "DT" : "DT (segment, EOT=0)";
+        default:
+          return "TPDU";
       }
     }());
   }
@@ -173,9 +181,8 @@ int run(const std::vector<std::string>& captures, const dump_options& opt, std::
   std::uint64_t records = 0;
   std::size_t base = 0;  // connections of the earlier captures (--shard counts over all)
   for (const std::string& path : captures) {
-    stream::reader rd{stream::reader_options{opt.port, [&](std::size_t i) {
-                                               return opt.shard.takes(base + i);
-                                             }}};
+    stream::reader rd{
+        stream::reader_options{opt.port, [&](std::size_t i) { return opt.shard.takes(base + i); }}};
     capture::load_error lerr;
     if (!rd.open(path, lerr)) {
       fmt::print(err, "protos7 dump: {}\n", lerr.message);
@@ -196,9 +203,9 @@ int run(const std::vector<std::string>& captures, const dump_options& opt, std::
     if (!opt.json)
       fmt::print(out, "# {}: {} frames, {} S7 connection(s){}\n", path, rd.stats().frames,
                  rd.connections(),
-                 opt.shard.all() ? std::string()
-                                 : fmt::format(" ({} of them in shard {})", p.shown(),
-                                               opt.shard.to_string()));
+                 opt.shard.all()
+                     ? std::string()
+                     : fmt::format(" ({} of them in shard {})", p.shown(), opt.shard.to_string()));
     base += rd.connections();
   }
   bar.finish();
