@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The house style, checked (issue #12): clang-format clean, no source line over 100 columns, no
-# function over 100 lines outside tests, and clang-tidy (.clang-tidy: checks that catch real
+# path of a developer's machine, no function over 100 lines outside tests, and clang-tidy (.clang-tidy: checks that catch real
 # defects) clean on the codec and the server core.
 #   tools/lint.sh [BUILD_DIR]        BUILD_DIR holds compile_commands.json (default build/dev)
 #   LINT_TIDY=all tools/lint.sh       clang-tidy on every source of the tree (a release check:
@@ -23,6 +23,9 @@ fi
 echo "lint: lines over 100 columns"
 if awk 'length > 100 { print "  " FILENAME ":" FNR ": " length " columns"; bad = 1 } END { exit bad }' \
   "${sources[@]}"; then :; else status=1; fi
+
+echo "lint: paths of a developer's machine"
+if git grep -n -E '/(work|home|root)/[A-Za-z]' -- ':!fuzz/corpus' ':!tools/lint.sh'; then status=1; fi
 
 echo "lint: functions over 100 lines (tests excluded)"
 python3 tools/function_length.py 100 codec server conformance tools fuzz bench || status=1

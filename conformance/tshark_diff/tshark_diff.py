@@ -53,7 +53,9 @@ from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_FIELDS = os.path.join(HERE, "fields.txt")
-DEFAULT_CAPTURE_DIR = "/work/shared/pcaps/wireshark"
+# The shared captures beside the checkout (../shared), unless PROTOS7_PCAP_DIR says otherwise.
+DEFAULT_CAPTURE_DIR = os.environ.get(
+    "PROTOS7_PCAP_DIR", os.path.join(HERE, "..", "..", "..", "shared", "pcaps", "wireshark"))
 SIX_CAPTURES = [
     "s7comm_downloading_block_db1.pcap",
     "s7comm_program_blocklist_onlineview.pcap",

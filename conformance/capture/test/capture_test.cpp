@@ -1238,7 +1238,7 @@ std::filesystem::path sample_dir() {
 #ifdef PROTOS7_DEFAULT_PCAP_DIR
   return PROTOS7_DEFAULT_PCAP_DIR;
 #else
-  return "/work/shared/pcaps/wireshark";
+  return "../shared/pcaps/wireshark";  // the captures beside the checkout, run from its root
 #endif
 }
 

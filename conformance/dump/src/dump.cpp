@@ -10,9 +10,9 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "protos7/dump/fields.hpp"
 #include "protos7/capture/capture.hpp"
 #include "protos7/codec/s7.hpp"
+#include "protos7/dump/fields.hpp"
 #include "protos7/stream/reader.hpp"
 
 namespace protos7::dump {

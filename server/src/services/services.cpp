@@ -1,5 +1,5 @@
 // Userdata services, block control, PI services, PLC stop. Layout comments cite the frames of
-// the Wireshark sample captures (/work/shared/pcaps/wireshark) that show a CPU doing it.
+// the Wireshark sample captures (../shared/pcaps/wireshark) that show a CPU doing it.
 #include "protos7/server/services.hpp"
 
 #include <fmt/format.h>

@@ -4,7 +4,7 @@
 // stop. One `services` object per connection, owned by its session; the shared state is
 // plc_state.
 //
-// Reference for the wire layouts: /work/shared/docs/s7comm_reference.md §4.4 and §5, and the
+// Reference for the wire layouts: ../shared/docs/s7comm_reference.md §4.4 and §5, and the
 // Wireshark sample captures cited at each function.
 #pragma once
 
