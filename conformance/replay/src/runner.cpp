@@ -54,7 +54,9 @@ struct conn_ctx final : script_sink {
   void send(send_step&& s) override;
   void expect(expectation&& e) override;
   void absorb(expectation&& e) override;
+  void expect_push(expectation&& e) override { ensure_session().add_push(std::move(e)); }
   void note(std::string n) override;
+  void synthesized(std::string what) override { summary.synthesized_start = std::move(what); }
   void skip(std::string reason) override;
   session& ensure_session();
 };
@@ -422,6 +424,7 @@ class collector final : public report_sink {
     o.replayed = c.replayed;
     o.skip_reason = c.skip_reason;
     o.notes = c.notes;
+    o.synthesized_start = c.synthesized_start;
   }
   void end_capture() override {
     for (auto& [index, c] : conns_) r_.connections.push_back(std::move(c));

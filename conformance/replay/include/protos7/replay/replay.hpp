@@ -115,6 +115,7 @@ struct connection_report {
   bool replayed = false;
   std::string skip_reason;  // why not replayed
   std::vector<std::string> notes;
+  std::string synthesized_start;  // connection_summary::synthesized_start
   std::vector<answer> answers;  // in the order they were resolved (capture order)
 };
 
@@ -163,6 +164,9 @@ struct connection_summary {
   bool replayed = false;
   std::string skip_reason;
   std::vector<std::string> notes;
+  // The capture starts mid-session: what the replay synthesized (CR, Setup communication) and
+  // with which values; empty when the session start was captured.
+  std::string synthesized_start;
 };
 
 // Receives the results of a replay as they are decided. For each capture: begin_capture, then
