@@ -167,7 +167,7 @@ void runner::on_connection(std::size_t index, const capture::connection& meta) {
   c->summary.client = endpoint_text(meta.client);
   c->summary.server = endpoint_text(meta.server);
   c->summary.first_frame = meta.first_frame;
-  c->builder = std::make_unique<script_builder>(*c, index, tol_);
+  c->builder = std::make_unique<script_builder>(*c, index, tol_, ctx_.opt.synth_called_tsap);
   conns_[index] = std::move(c);
 }
 

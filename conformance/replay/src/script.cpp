@@ -159,6 +159,7 @@ struct script_builder::impl {
   std::unique_ptr<dump::fragment_tracker> frags;              // the captured answers
 
   session_shape shape;  // of the whole connection (first pass), for a synthesized start
+  std::uint16_t default_called_tsap = synth_called_tsap;  // when no CR was captured
 
   impl(script_sink& o, std::size_t c, const tolerance_source* t) : out(o), conn(c), tol(t) {
     if (tol != nullptr) shape = tol->shape(conn);
@@ -288,7 +289,7 @@ void script_builder::impl::start_synthesized(bool setup) {
   st = stage::started;
   const bool tsaps_seen = shape.cr_seen && shape.called_tsap != 0;
   const std::uint16_t calling = tsaps_seen ? shape.calling_tsap : synth_calling_tsap;
-  const std::uint16_t called = tsaps_seen ? shape.called_tsap : synth_called_tsap;
+  const std::uint16_t called = tsaps_seen ? shape.called_tsap : default_called_tsap;
   codec::cotp::s7_tsap t;
   std::array<std::byte, 2> called_bytes{};
   codec::writer{called_bytes}.u16be(called);
@@ -298,7 +299,7 @@ void script_builder::impl::start_synthesized(bool setup) {
       "called TSAP 0x{:04x} = rack {} slot {}{}, TPDU size 1024)",
       synth_src_ref, calling, called, t.rack, t.slot,
       tsaps_seen ? " as in the CR of another connection of the capture"
-                 : " (none captured: a PG to rack 0 slot 2)");
+                 : " (no CR in the capture: a PG connection, rack/slot 0/2 unless --rack-slot)");
   send_step s;
   s.tpkt = synthesized_cr(calling, called);
   s.cr = true;
@@ -606,8 +607,11 @@ void script_builder::impl::finish_open(const script_end& end) {
   open.clear();
 }
 
-script_builder::script_builder(script_sink& out, std::size_t conn, const tolerance_source* tol)
-    : impl_(std::make_unique<impl>(out, conn, tol)) {}
+script_builder::script_builder(script_sink& out, std::size_t conn, const tolerance_source* tol,
+                               std::uint16_t called_tsap)
+    : impl_(std::make_unique<impl>(out, conn, tol)) {
+  impl_->default_called_tsap = called_tsap;
+}
 script_builder::~script_builder() = default;
 
 void script_builder::record(const stream::record_view& r) {

@@ -980,6 +980,36 @@ TEST(replay_input, a_capture_starting_mid_session_gets_a_cr_and_a_setup_synthesi
   EXPECT_EQ(fake::to_hex(got[0][1]), "0300001902f08032010000ffff00080000f0000001000100f0");
 }
 
+TEST(replay_input, rack_slot_sets_the_called_tsap_of_a_synthesized_cr) {
+  fake::conversation c;
+  c.handshake = false;
+  c.client(clock_req).server(clock_resp).client(empty_dt);
+  const cap::capture_file f = load({c});
+  const bytes setup_answer = with(setup_ack, s7_at + 4, {0xFF, 0xFF});
+  fake::script s{fake::recv(), fake::send(cc),         fake::recv(), fake::send(setup_answer),
+                 fake::recv(), fake::send(clock_resp), fake::recv()};
+  fake::server srv{{s}};
+  rp::options o = options_for(srv.port());
+  ASSERT_EQ(rp::parse_rack_slot("1/3", o.synth_called_tsap), "");
+  EXPECT_EQ(o.synth_called_tsap, 0x0123);
+  const auto r = rp::replay_loaded(f, o);
+  EXPECT_NE(r.connections[0].synthesized_start.find("called TSAP 0x0123 = rack 1 slot 3"),
+            std::string::npos)
+      << r.connections[0].synthesized_start;
+  const auto got = srv.received();
+  ASSERT_FALSE(got[0].empty());
+  EXPECT_EQ(fake::to_hex(got[0][0]), "0300001611e00000000100c1020100c2020123c0010a");
+}
+
+TEST(replay_input, a_bad_rack_slot_is_refused_with_the_reason) {
+  std::uint16_t t = 0x0102;
+  EXPECT_NE(rp::parse_rack_slot("2", t).find("not RACK/SLOT"), std::string::npos);
+  EXPECT_NE(rp::parse_rack_slot("0/2x", t).find("not RACK/SLOT"), std::string::npos);
+  EXPECT_NE(rp::parse_rack_slot("8/2", t).find("rack must be 0-7"), std::string::npos);
+  EXPECT_NE(rp::parse_rack_slot("0/32", t).find("slot 0-31"), std::string::npos);
+  EXPECT_EQ(t, 0x0102);  // unchanged
+}
+
 TEST(replay_script, the_synthesized_setup_holds_the_largest_pdu_and_the_jobs_in_flight) {
   rp::session_shape sh;
   sh.largest_pdu = 222;

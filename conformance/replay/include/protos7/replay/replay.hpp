@@ -151,6 +151,9 @@ struct options {
   bool describe_exact = true;
   // Steps read ahead of the oldest incomplete one (a window of the capture).
   std::size_t read_ahead = 8192;
+  // The called TSAP of a CR the replay synthesizes when the capture has none (script.hpp):
+  // a PG connection to rack 0 slot 2 unless --rack-slot says otherwise.
+  std::uint16_t synth_called_tsap = 0x0102;
 };
 
 // One connection's result as the report sinks see it: everything but the answers, which came

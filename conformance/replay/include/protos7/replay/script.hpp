@@ -197,7 +197,9 @@ struct script_end {
 // that cannot be replayed is skipped with the reason.
 class script_builder {
  public:
-  script_builder(script_sink& out, std::size_t conn, const tolerance_source* tol);
+  // `called_tsap`: of a synthesized CR when the capture shows none (options::synth_called_tsap).
+  script_builder(script_sink& out, std::size_t conn, const tolerance_source* tol,
+                 std::uint16_t called_tsap = 0x0102);
   ~script_builder();
   script_builder(const script_builder&) = delete;
   script_builder& operator=(const script_builder&) = delete;
