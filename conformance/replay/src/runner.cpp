@@ -209,6 +209,13 @@ void runner::on_end(std::size_t index, const stream::connection_end& e) {
 
 // The connection is over: its answers and its summary go to the report.
 void runner::finish(conn_ctx& c) {
+  // A session with frames not yet flushed this turn (a CR of another connection can end a
+  // lingering one within the same advance()): its output goes first, then it leaves dirty_.
+  const auto d = std::find(dirty_.begin(), dirty_.end(), c.sess.get());
+  if (d != dirty_.end()) {
+    c.sess->flush_output();
+    dirty_.erase(d);
+  }
   if (c.sess) c.sess->finalize();
   ctx_.sink.connection_done(c.summary);
   conns_.erase(c.summary.index);
