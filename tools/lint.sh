@@ -33,7 +33,7 @@ python3 tools/function_length.py 100 codec server conformance tools fuzz bench |
 case "${LINT_TIDY:-core}" in
   off) tidy=() ;;
   all) mapfile -t tidy < <(git ls-files '*.cpp' | grep -v -e '/test/' -e '^fuzz/' -e '^bench/') ;;
-  *) mapfile -t tidy < <(git ls-files 'codec/src/*.cpp' 'server/src/*.cpp' 'server/src/services/*.cpp') ;;
+  *) mapfile -t tidy < <(git ls-files 'codec/src/*.cpp') ;;
 esac
 if ((${#tidy[@]} > 0)); then
   [[ -f "$build/compile_commands.json" ]] || { echo "lint: no $build/compile_commands.json" >&2; exit 2; }

@@ -79,6 +79,15 @@ void add_replay(CLI::App& app, replay_command& c) {
   p->add_option("--port", r.port,
                 "TCP port of the S7 connections in the captures (0: every connection)")
       ->default_val(102);
+  p->add_option_function<std::string>(
+       "--rack-slot",
+       [&r](const std::string& v) { (void)replay::parse_rack_slot(v, r.synth_called_tsap); },
+       "RACK/SLOT of the CR the replay synthesizes when a capture starts mid-session and has "
+       "no CR (default 0/2)")
+      ->check([](const std::string& v) {
+        std::uint16_t t = 0;
+        return replay::parse_rack_slot(v, t);
+      });
   p->add_flag("--verbose,-v", r.verbose,
               "List every answer, exact ones too (text and JSON; JSON lists the failed ones "
               "without it)");

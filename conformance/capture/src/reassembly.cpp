@@ -176,6 +176,7 @@ void assembler::segment(conn_state& st, const tcp_segment& s, std::uint64_t fram
     note(st,
          std::string("RST from ") + (side == 0 ? "client" : "server") + " in " + frame_text(frame));
   }
+  if (ack) release_acked_hole(st, 1 - side, s.ack);
   const std::int64_t off =
       static_cast<std::int64_t>(d.next_off) + static_cast<std::int32_t>(data_seq - d.next_seq);
   if (!s.payload.empty() || s.missing != 0) {
@@ -373,6 +374,24 @@ void assembler::resume_after_hole(conn_state& st, int side, const std::string& w
                        later ? seg.time : d.last_time)) {
       break;
     }
+  }
+}
+
+// The receiver acknowledged every byte of the hole before the first buffered segment of `side`:
+// it has them, so no retransmission will fill the hole; the capture missed them (Wireshark's
+// "ACKed unseen segment", e.g. the 7-byte empty DT before each request of the TIA Portal and
+// WinCC field captures). The hole is declared lost now, one note per hole, and the data behind
+// it delivered before the acknowledging segment's own data (a request before its answer),
+// instead of waiting for the end of the connection.
+void assembler::release_acked_hole(conn_state& st, int side, std::uint32_t ack_seq) {
+  direction& d = st.dir[side];
+  while (d.initialized && !d.pending.empty()) {
+    const std::int64_t acked =
+        static_cast<std::int64_t>(d.next_off) + static_cast<std::int32_t>(ack_seq - d.next_seq);
+    if (acked < static_cast<std::int64_t>(d.pending.begin()->first)) return;
+    const std::size_t before = d.pending.size();
+    resume_after_hole(st, side, "the receiver acknowledged it");
+    if (d.pending.size() == before) return;
   }
 }
 

@@ -120,6 +120,8 @@ class assembler {
   bool deliver_first(conn_state& st, int side, std::uint64_t frame, double time);
   void drain(conn_state& st, int side, std::uint64_t frame, double time);
   void resume_after_hole(conn_state& st, int side, const std::string& why);
+  // The other side acknowledged bytes of a hole in `side`: declared lost at once (below).
+  void release_acked_hole(conn_state& st, int side, std::uint32_t ack_seq);
   void note(conn_state& st, std::string line);
   // Declares what never arrived lost, delivers what waited behind it, closes the connection.
   void close(conn_state& st);

@@ -517,6 +517,37 @@ TEST(capture_load, missing_segment_is_reported_as_gap_and_later_data_delivered) 
   expect_chunks_consistent(c);
 }
 
+TEST(capture_load, a_hole_the_receiver_acknowledged_is_lost_at_once_not_at_the_end) {
+  const flow f;
+  pcap_builder p(lt_ethernet);
+  f.handshake(p);
+  // Client bytes 0..6 and 27..33 never captured (TIA Portal's empty DT before each request).
+  p.frame(f.client(7, pattern(20, 1)));  // 4
+  p.frame(f.wrap(false, tcp({f.sport, f.cport, f.sisn + 1, f.cisn + 1 + 27, ack | psh},
+                            pattern(10, 2))));  // 5: acknowledges the client's bytes 0..26
+  p.frame(f.client(34, pattern(20, 3)));        // 6
+  p.frame(f.wrap(false, tcp({f.sport, f.cport, f.sisn + 11, f.cisn + 1 + 54, ack | psh},
+                            pattern(10, 4))));  // 7
+  const cap::capture_file file = load_ok(p);
+  const cap::connection& c = file.connections.at(0);
+  EXPECT_EQ(c.sides[0].bytes_lost, 14u);
+  EXPECT_EQ(as_u8(c.sides[0].data), concat({pattern(20, 1), pattern(20, 3)}));
+  ASSERT_EQ(c.chunks.size(), 4u);
+  EXPECT_EQ(c.chunks[0].frame, 4u);
+  EXPECT_TRUE(c.chunks[0].gap_before);
+  EXPECT_EQ(c.chunks[0].lost_before, 7u);
+  EXPECT_EQ(c.chunks[1].side, 1);
+  EXPECT_EQ(c.chunks[2].frame, 6u);
+  EXPECT_EQ(c.chunks[2].lost_before, 7u);
+  EXPECT_TRUE(has_note(c.notes,
+                       "gap of 7 bytes in client->server before frame 4 (the receiver "
+                       "acknowledged it)"))
+      << joined(c.notes);
+  EXPECT_TRUE(has_note(c.notes, "gap of 7 bytes in client->server before frame 6"))
+      << joined(c.notes);
+  expect_chunks_consistent(c);
+}
+
 TEST(capture_load, bytes_missing_before_fin_are_counted) {
   const flow f;
   pcap_builder p(lt_ethernet);

@@ -197,6 +197,10 @@ class learner {
         ++l.out_.connections;
       }
       void on_record(std::size_t index, const stream::record_view& r) override {
+        if (r.has_s7 && r.s7.size() > l.largest_pdu_) {
+          l.largest_pdu_ = r.s7.size();
+          l.largest_pdu_src_ = l.src(r.frame);
+        }
         conns.at(index).record(r, done);
       }
       void on_note(std::size_t, const std::string&) override {}
@@ -659,6 +663,9 @@ class learner {
   std::map<std::string, std::string> szl_varies_;
   std::uint16_t pdu_size_ = 0;
   std::string pdu_src_;
+  // The largest S7 PDU of any capture: the PDU size when no Setup communication was captured.
+  std::size_t largest_pdu_ = 0;
+  std::string largest_pdu_src_;
   std::uint16_t max_amq_ = 0;
   std::map<mem_key, std::map<std::uint32_t, byte_state>> mem_;
   struct db_info {
@@ -766,6 +773,20 @@ void learner::finish() {
 // --- limits ---
 void learner::finish_limits() {
   server::plc_profile& p = out_.profile;
+  if (pdu_size_ == 0 && largest_pdu_ != 0) {
+    // No Setup communication captured (the capture starts mid-session): the smallest PDU size
+    // the largest PDU the captures show fits in (what the replay's synthesized Setup asks).
+    p.pdu_size = 960;
+    for (std::uint16_t allowed : {std::uint16_t{240}, std::uint16_t{480}, std::uint16_t{960}})
+      if (largest_pdu_ <= allowed) {
+        p.pdu_size = allowed;
+        break;
+      }
+    out_.notes.push_back(fmt::format(
+        "{}: no Setup communication captured: PDU size {}, the smallest of 240, 480, 960 that "
+        "holds the largest PDU of the captures ({} bytes)",
+        largest_pdu_src_, p.pdu_size, largest_pdu_));
+  }
   if (pdu_size_ != 0) {
     std::uint16_t pdu = 960;
     for (std::uint16_t allowed : {std::uint16_t{240}, std::uint16_t{480}, std::uint16_t{960}})

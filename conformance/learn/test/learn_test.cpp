@@ -521,6 +521,30 @@ TEST(pcap_writer, the_capture_reassembles_to_the_bytes_of_each_side) {
   std::remove(path.c_str());
 }
 
+TEST(learn, without_a_setup_communication_the_pdu_size_holds_the_largest_pdu) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "protos7_learn_mid_session.pcap").string();
+  {
+    conversation c;
+    srv::pcap_writer w(path);
+    const auto t = std::chrono::system_clock::now();
+    w.open(5, {{10, 0, 0, 1}, 40000}, {{10, 0, 0, 2}, 102}, t);
+    std::vector<std::byte> out;
+    for (const bytes& b : {cr, setup(1, 1, 480)}) (void)c.s->receive(b, out);  // not captured
+    for (const bytes& b : {read_db1(2, 100), read_db1(3, 200)}) {
+      out.clear();
+      (void)c.s->receive(b, out);
+      w.data(5, true, b, t);
+      w.data(5, false, out, t);
+    }
+    w.close(5, false, t);
+  }
+  const lrn::learned l = lrn::learn_files({path});
+  EXPECT_EQ(l.profile.pdu_size, 240);  // not the default 480: the largest PDU fits in 240
+  EXPECT_TRUE(has_note(l, "no Setup communication captured: PDU size 240")) << l.notes.size();
+  std::remove(path.c_str());
+}
+
 // --- the in-process server
 // ------------------------------------------------------------------------
 

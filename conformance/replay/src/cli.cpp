@@ -2,9 +2,11 @@
 // progress line on stderr.
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 
+#include "protos7/codec/cotp.hpp"
 #include "protos7/replay/report.hpp"
 #include "protos7/stream/progress.hpp"
 #include "writers.hpp"
@@ -59,6 +61,7 @@ options options_of(const cli_options& o) {
   opt.label = o.label;
   opt.pace = o.pace;
   opt.describe_exact = o.verbose;
+  opt.synth_called_tsap = o.synth_called_tsap;
   return opt;
 }
 
@@ -177,6 +180,21 @@ int run_cli(const std::vector<std::string>& captures, const cli_options& o, std:
   cli_run r{o, opt, out, err};
   r.run(captures);
   return r.exit_status();
+}
+
+std::string parse_rack_slot(const std::string& s, std::uint16_t& tsap) {
+  unsigned rack = 0;
+  unsigned slot = 0;
+  char slash = 0;
+  char extra = 0;
+  if (std::sscanf(s.c_str(), "%u%c%u%c", &rack, &slash, &slot, &extra) != 3 || slash != '/')
+    return fmt::format("'{}' is not RACK/SLOT (e.g. 0/2)", s);
+  if (rack > 7 || slot > 31)
+    return fmt::format("'{}': rack must be 0-7 and slot 0-31 (an S7 TSAP's low byte)", s);
+  tsap =
+      codec::cotp::make_s7_tsap(static_cast<std::uint8_t>(codec::cotp::connection_type::pg),
+                                static_cast<std::uint8_t>(rack), static_cast<std::uint8_t>(slot));
+  return {};
 }
 
 }  // namespace protos7::replay

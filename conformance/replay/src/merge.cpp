@@ -107,6 +107,7 @@ connection_summary summary_of(const json& c, const std::string& where) {
   s.replayed = c.value("replayed", false);
   s.skip_reason = c.value("skip_reason", "");
   s.notes = c.value("notes", std::vector<std::string>{});
+  s.synthesized_start = c.value("synthesized_start", "");
   return s;
 }
 

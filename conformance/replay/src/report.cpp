@@ -37,6 +37,7 @@ void feed(const capture_report& r, detail::report_writer& w) {
     s.replayed = c.replayed;
     s.skip_reason = c.skip_reason;
     s.notes = c.notes;
+    s.synthesized_start = c.synthesized_start;
     w.connection_done(s, t);
   }
   w.end_capture();

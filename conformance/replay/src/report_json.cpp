@@ -82,6 +82,7 @@ std::string connection_head(const connection_summary& c, const connection_totals
   o["replayed"] = c.replayed;
   if (!c.replayed) o["skip_reason"] = c.skip_reason;
   o["notes"] = c.notes;
+  if (!c.synthesized_start.empty()) o["synthesized_start"] = c.synthesized_start;
   o["totals"] = tally_json(t.t);
   o["services"] = services_json(t.services);
   std::string s = o.dump();

@@ -136,6 +136,8 @@ void text::connection_done(const connection_summary& c, const connection_totals&
     ++replayed_;
     fmt::print(out_, ": {}\n", tally_text(t.t));
   }
+  if (!c.synthesized_start.empty())
+    fmt::print(out_, "   synthesized start: {}\n", c.synthesized_start);
   for (const std::string& n : c.notes) fmt::print(out_, "   note: {}\n", n);
   const auto it = open_.find(c.index);
   if (it != open_.end()) {

@@ -54,7 +54,9 @@ struct conn_ctx final : script_sink {
   void send(send_step&& s) override;
   void expect(expectation&& e) override;
   void absorb(expectation&& e) override;
+  void expect_push(expectation&& e) override { ensure_session().add_push(std::move(e)); }
   void note(std::string n) override;
+  void synthesized(std::string what) override { summary.synthesized_start = std::move(what); }
   void skip(std::string reason) override;
   session& ensure_session();
 };
@@ -165,7 +167,7 @@ void runner::on_connection(std::size_t index, const capture::connection& meta) {
   c->summary.client = endpoint_text(meta.client);
   c->summary.server = endpoint_text(meta.server);
   c->summary.first_frame = meta.first_frame;
-  c->builder = std::make_unique<script_builder>(*c, index, tol_);
+  c->builder = std::make_unique<script_builder>(*c, index, tol_, ctx_.opt.synth_called_tsap);
   conns_[index] = std::move(c);
 }
 
@@ -207,6 +209,13 @@ void runner::on_end(std::size_t index, const stream::connection_end& e) {
 
 // The connection is over: its answers and its summary go to the report.
 void runner::finish(conn_ctx& c) {
+  // A session with frames not yet flushed this turn (a CR of another connection can end a
+  // lingering one within the same advance()): its output goes first, then it leaves dirty_.
+  const auto d = std::find(dirty_.begin(), dirty_.end(), c.sess.get());
+  if (d != dirty_.end()) {
+    c.sess->flush_output();
+    dirty_.erase(d);
+  }
   if (c.sess) c.sess->finalize();
   ctx_.sink.connection_done(c.summary);
   conns_.erase(c.summary.index);
@@ -422,6 +431,7 @@ class collector final : public report_sink {
     o.replayed = c.replayed;
     o.skip_reason = c.skip_reason;
     o.notes = c.notes;
+    o.synthesized_start = c.synthesized_start;
   }
   void end_capture() override {
     for (auto& [index, c] : conns_) r_.connections.push_back(std::move(c));

@@ -11,6 +11,8 @@
 
 #include "facts.hpp"
 #include "protos7/codec/cotp.hpp"
+#include "protos7/codec/reader.hpp"
+#include "protos7/codec/s7.hpp"
 #include "protos7/codec/tpkt.hpp"
 #include "protos7/codec/writer.hpp"
 
@@ -37,14 +39,14 @@ bool is_setup_job(const stream::record_view& r) {
 }
 
 // CR: TPKT | LI | E0 | dst-ref 0 | src-ref | class 0 | C1 02 calling | C2 02 called | C0 01 size
-bvec synthesized_cr() {
+bvec synthesized_cr(std::uint16_t calling_tsap, std::uint16_t called_tsap) {
   std::array<std::byte, 64> buf{};
+  std::array<std::byte, 2> calling{};
+  std::array<std::byte, 2> called{};
+  codec::writer{calling}.u16be(calling_tsap);
+  codec::writer{called}.u16be(called_tsap);
   std::array<std::byte, 16> params{};
   codec::writer pw{params};
-  const std::array<std::byte, 2> calling{std::byte{synth_calling_tsap >> 8U},
-                                         std::byte{synth_calling_tsap & 0xFFU}};
-  const std::array<std::byte, 2> called{std::byte{synth_called_tsap >> 8U},
-                                        std::byte{synth_called_tsap & 0xFFU}};
   cotp::write_param(pw, static_cast<std::uint8_t>(cotp::param_code::calling_tsap), calling);
   cotp::write_param(pw, static_cast<std::uint8_t>(cotp::param_code::called_tsap), called);
   cotp::write_param_u8(pw, static_cast<std::uint8_t>(cotp::param_code::tpdu_size),
@@ -58,6 +60,33 @@ bvec synthesized_cr() {
   cotp::write_connect(tw, f);
   const auto n = codec::tpkt::encode(std::span<const std::byte>(tpdu.data(), tw.size()), buf);
   return {buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n ? *n : 0)};
+}
+
+// A Setup communication Job in one DT: TPKT | DT (EOT) | S7 header | F0 00 AmQ AmQ PDU size.
+bvec synthesized_setup(std::uint16_t pdu_size, std::uint16_t amq) {
+  std::array<std::byte, codec::s7::setup_communication_length> prm{};
+  codec::writer pw{prm};
+  codec::s7::write_setup_communication(pw, {0, amq, amq, pdu_size});
+  codec::s7::header h;
+  h.type = codec::s7::rosctr::job;
+  h.pdu_ref = synth_setup_ref;
+  std::array<std::byte, 32> pdu{};
+  const auto n = codec::s7::encode(h, prm, {}, pdu);
+  if (!n) return {};
+  std::array<std::byte, 64> buf{};
+  codec::writer w{buf};
+  codec::tpkt::write_header(w, cotp::dt_header_size + *n);
+  cotp::write_dt_header(w, true);
+  w.raw(std::span<const std::byte>(pdu.data(), *n));
+  const auto total = w.finish();
+  if (!total) return {};
+  return {buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*total)};
+}
+
+std::uint16_t tsap_value(codec::bytes tsap) {
+  codec::reader r{tsap, codec::layer::cotp};
+  const std::uint16_t v = r.u16be();
+  return r.ok() && tsap.size() == 2 ? v : 0;
 }
 
 struct open_request {
@@ -129,7 +158,12 @@ struct script_builder::impl {
   std::array<std::optional<fragment_ref>, 16> last_fragment;  // per Userdata group
   std::unique_ptr<dump::fragment_tracker> frags;              // the captured answers
 
-  impl(script_sink& o, std::size_t c, const tolerance_source* t) : out(o), conn(c), tol(t) {}
+  session_shape shape;  // of the whole connection (first pass), for a synthesized start
+  std::uint16_t default_called_tsap = synth_called_tsap;  // when no CR was captured
+
+  impl(script_sink& o, std::size_t c, const tolerance_source* t) : out(o), conn(c), tol(t) {
+    if (tol != nullptr) shape = tol->shape(conn);
+  }
 
   void emit(send_step&& s) {
     ++sends;
@@ -169,7 +203,8 @@ struct script_builder::impl {
   void count_ordinal(const stream::record_view& r);
   void classify(const stream::record_view& r);
   void before_start(const stream::record_view& r);
-  void start_synthesized();
+  void start_synthesized(bool setup);
+  std::string synthesize_setup();
   void client(const stream::record_view& r);
   void client_pdu_done(const stream::record_view& r);
   void drop_group();
@@ -227,8 +262,9 @@ void script_builder::impl::before_start(const stream::record_view& r) {
       pre.emplace_back(r);
     }
     if (r.has_s7) {
-      if (is_setup_job(r)) {
-        start_synthesized();
+      // A request before the Setup communication waits for it, if the capture has one.
+      if (is_setup_job(r) || (!shape.setup_seen && facts_of_s7(r.s7).is_request())) {
+        start_synthesized(!is_setup_job(r));
         return;
       }
       pre.clear();
@@ -242,22 +278,30 @@ void script_builder::impl::before_start(const stream::record_view& r) {
 }
 
 // No CR was captured: the replay starts with a synthesized one, then the Setup communication
-// (the records in `pre`, its last segment the record at hand).
-void script_builder::impl::start_synthesized() {
+// (the records in `pre`, its last segment the record at hand) or, when none was captured before
+// the first request, a synthesized one too.
+void script_builder::impl::start_synthesized(bool setup) {
   const std::size_t skipped = seen + 1 - pre.size();
   if (skipped > 0)
     out.note(fmt::format(
         "replay starts at frame {}: the {} PDU record(s) before it (frames {}-{}) are skipped",
         pre.front().frame, skipped, first_frame, frame_before_pre));
-  out.note(
-      fmt::format("no COTP CR captured: a CR was synthesized (src-ref 0x{:04x}, calling TSAP "
-                  "0x{:04x}, called TSAP 0x{:04x} = "
-                  "PG to rack 0 slot 2, TPDU size 1024); the replay continues with the Setup "
-                  "communication in frame {}",
-                  synth_src_ref, synth_calling_tsap, synth_called_tsap, pre.back().frame));
   st = stage::started;
+  const bool tsaps_seen = shape.cr_seen && shape.called_tsap != 0;
+  const std::uint16_t calling = tsaps_seen ? shape.calling_tsap : synth_calling_tsap;
+  const std::uint16_t called = tsaps_seen ? shape.called_tsap : default_called_tsap;
+  codec::cotp::s7_tsap t;
+  std::array<std::byte, 2> called_bytes{};
+  codec::writer{called_bytes}.u16be(called);
+  (void)codec::cotp::decode_s7_tsap(called_bytes, t);
+  std::string what = fmt::format(
+      "no COTP CR captured: a CR was synthesized (src-ref 0x{:04x}, calling TSAP 0x{:04x}, "
+      "called TSAP 0x{:04x} = rack {} slot {}{}, TPDU size 1024)",
+      synth_src_ref, calling, called, t.rack, t.slot,
+      tsaps_seen ? " as in the CR of another connection of the capture"
+                 : " (no CR in the capture: a PG connection, rack/slot 0/2 unless --rack-slot)");
   send_step s;
-  s.tpkt = synthesized_cr();
+  s.tpkt = synthesized_cr(calling, called);
   s.cr = true;
   s.time = pre.front().time;
   s.order_frame = pre.front().frame;
@@ -268,6 +312,13 @@ void script_builder::impl::start_synthesized() {
   e.compare = false;
   e.absorb_note = "answer to the synthesized CR (no CC captured, not compared)";
   out.absorb(std::move(e));
+  if (setup) {
+    what += synthesize_setup();
+  } else {
+    what += fmt::format("; the replay continues with the Setup communication in frame {}",
+                        pre.back().frame);
+  }
+  out.synthesized(std::move(what));
   std::vector<stream::record> recs = std::move(pre);
   pre.clear();
   for (const stream::record& rec : recs) {
@@ -278,6 +329,41 @@ void script_builder::impl::start_synthesized() {
       server(v);
     }
   }
+}
+
+// A Setup communication before the first captured request (none was captured): its answer is
+// waited for (not compared, none was captured) before anything else goes out.
+std::string script_builder::impl::synthesize_setup() {
+  const std::uint16_t pdu = synth_pdu_size(shape);
+  const std::uint16_t amq = synth_amq(shape);
+  auto p = std::make_shared<client_pdu>();
+  p->complete = true;
+  p->service = "Setup communication";
+  p->request = true;
+  p->pdu_ref = synth_setup_ref;
+  send_step s;
+  s.tpkt = synthesized_setup(pdu, amq);
+  s.payload_offset = codec::tpkt::header_size + cotp::dt_header_size;
+  s.pdu = p;
+  s.last_of_pdu = true;
+  s.time = pre.front().time;
+  s.order_frame = pre.front().frame;
+  emit(std::move(s));
+  expectation e;
+  e.kind = match_kind::by_ref;
+  e.pdu_ref = synth_setup_ref;
+  e.service = "Setup communication";
+  e.compare = false;
+  e.after_write = true;         // nothing else goes out before it is answered
+  e.frame = pre.front().frame;  // where it stands in the capture (the request it comes before)
+  e.absorb_note = "answer to the synthesized Setup communication (none captured, not compared)";
+  e.sends_before = sends;
+  emit(std::move(e));
+  return fmt::format(
+      ", and a Setup communication (PDU size {}: the largest PDU of the connection has {} "
+      "bytes; Max AmQ calling/called {}: at most {} request(s) in flight in the capture) before "
+      "the first captured request (frame {}), none having been captured",
+      pdu, shape.largest_pdu, amq, shape.most_in_flight, pre.back().frame);
 }
 
 void script_builder::impl::client(const stream::record_view& r) {
@@ -407,7 +493,11 @@ void script_builder::impl::server(const stream::record_view& r) {
     }
   }
   e.sends_before = sends;
-  emit(std::move(e));
+  if (e.kind == match_kind::push) {
+    out.expect_push(std::move(e));
+  } else {
+    emit(std::move(e));
+  }
 }
 
 // A server S7 PDU: an answer (by PDU reference), a PDU the PLC sends on its own, or other data.
@@ -442,12 +532,16 @@ bool script_builder::impl::server_pdu(const stream::record_view& r, expectation&
         lf = fragment_ref{e.facts, f.seq, f.data_unit_ref};
       }
     }
+  } else if (f.is_initiated() && f.rosctr == 7) {
+    e.kind = match_kind::push;
+    std::uint16_t unused = 0;
+    e.service = service_of(r.s7, unused) + " (PLC push)";
   } else if (f.is_initiated()) {
     e.kind = match_kind::initiated;
     e.pdu_ref = f.pdu_ref;
     e.after_write = true;
     std::uint16_t unused = 0;
-    e.service = service_of(r.s7, unused) + (f.rosctr == 1 ? " (PLC job)" : " (PLC push)");
+    e.service = service_of(r.s7, unused) + " (PLC job)";
     e.facts = std::make_shared<actual_facts>();
     initiated_by_ref[f.pdu_ref] = e.facts;
   } else {
@@ -474,8 +568,8 @@ void script_builder::impl::finish(const script_end& end) {
                       end.bytes[0], end.bytes[1]));
     } else {
       skip(
-          "neither a COTP CR nor an S7 Setup communication was captured (the capture starts "
-          "mid-session): there is no point from which the session can be rebuilt");
+          "neither a COTP CR nor a client S7 request was captured: there is no point from which "
+          "the session can be rebuilt");
     }
     return;
   }
@@ -513,8 +607,11 @@ void script_builder::impl::finish_open(const script_end& end) {
   open.clear();
 }
 
-script_builder::script_builder(script_sink& out, std::size_t conn, const tolerance_source* tol)
-    : impl_(std::make_unique<impl>(out, conn, tol)) {}
+script_builder::script_builder(script_sink& out, std::size_t conn, const tolerance_source* tol,
+                               std::uint16_t called_tsap)
+    : impl_(std::make_unique<impl>(out, conn, tol)) {
+  impl_->default_called_tsap = called_tsap;
+}
 script_builder::~script_builder() = default;
 
 void script_builder::record(const stream::record_view& r) {
@@ -536,6 +633,40 @@ void script_builder::finish(const script_end& e) {
   impl_->finish(e);
 }
 
+// --- The shape of a connection (for a synthesized session start) -----------------------------
+
+void shape_tracker::record(const stream::record_view& r) {
+  // Requests never answered (the capture ends, a gap) are forgotten beyond this many.
+  constexpr std::size_t max_open = 256;
+  if (r.side == 0 && is_cr(r) && !shape_.cr_seen) {
+    shape_.cr_seen = true;
+    shape_.calling_tsap = tsap_value(r.cotp.params.calling_tsap);
+    shape_.called_tsap = tsap_value(r.cotp.params.called_tsap);
+  }
+  if (!r.has_s7) return;
+  shape_.largest_pdu = std::max(shape_.largest_pdu, r.s7.size());
+  const s7_facts f = facts_of_s7(r.s7);
+  if (r.side == 0 && f.is_request()) {
+    shape_.setup_seen = shape_.setup_seen || (f.rosctr == 1 && f.fn == 0xF0);
+    if (open_.size() >= max_open) open_.erase(open_.begin());
+    open_.push_back(f.pdu_ref);
+    shape_.most_in_flight = std::max(shape_.most_in_flight, open_.size());
+  } else if (r.side == 1 && f.is_response()) {
+    const auto it = std::find(open_.begin(), open_.end(), f.pdu_ref);
+    if (it != open_.end()) open_.erase(it);
+  }
+}
+
+std::uint16_t synth_pdu_size(const session_shape& shape) {
+  for (const std::uint16_t size : {std::uint16_t{240}, std::uint16_t{480}, std::uint16_t{960}})
+    if (shape.largest_pdu <= size) return size;
+  return static_cast<std::uint16_t>(std::min<std::size_t>(shape.largest_pdu, 0xFFFF));
+}
+
+std::uint16_t synth_amq(const session_shape& shape) {
+  return static_cast<std::uint16_t>(std::clamp<std::size_t>(shape.most_in_flight, 1, 0xFFFF));
+}
+
 // --- build_script(): the builder's output collected --------------------------------------------
 
 namespace {
@@ -554,6 +685,7 @@ class collector final : public script_sink {
     s_.expects.push_back(std::move(e));
   }
   void absorb(expectation&& e) override { s_.expects.push_back(std::move(e)); }
+  void expect_push(expectation&& e) override { s_.pushes.push_back(std::move(e)); }
   void note(std::string n) override { s_.notes.push_back(std::move(n)); }
   void skip(std::string reason) override { s_.skip_reason = std::move(reason); }
   // The whole client PDUs with the send steps that carry them, in order of their first step.
@@ -575,6 +707,19 @@ class collector final : public script_sink {
   std::vector<std::pair<std::shared_ptr<const client_pdu>, std::size_t>> members_;
 };
 
+// The shape of the connection, nothing tolerated (build_script() sees one connection).
+class shape_only final : public tolerance_source {
+ public:
+  shape_tracker tracker;
+  [[nodiscard]] session_shape shape(std::size_t) const override { return tracker.shape(); }
+  [[nodiscard]] std::vector<expectation::tolerated_range> tolerated(std::size_t, std::uint64_t,
+                                                                    std::span<const std::byte>,
+                                                                    std::span<const std::byte>,
+                                                                    std::size_t) const override {
+    return {};
+  }
+};
+
 }  // namespace
 
 script build_script(const stream::connection_records& cr) {
@@ -583,7 +728,9 @@ script build_script(const stream::connection_records& cr) {
   for (const std::string& n : c.notes) s.notes.push_back(n);
   for (const std::string& n : cr.notes) s.notes.push_back(n);
   collector out{s};
-  script_builder b{out, 0, nullptr};
+  shape_only shape;
+  for (const stream::record& r : cr.records) shape.tracker.record(r.view());
+  script_builder b{out, 0, &shape};
   std::size_t server_end = 0;
   for (const stream::record& r : cr.records) {
     b.record(r.view());

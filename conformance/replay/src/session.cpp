@@ -30,6 +30,20 @@ std::size_t kind_index(match_kind k) {
   return static_cast<std::size_t>(k);
 }
 
+// How a PDU of the target is paired: `f` gets its facts (DT only).
+match_kind kind_of(const pdu_frames& p, detail::s7_facts& f) {
+  if (!p.dt) return match_kind::tpdu;
+  f = facts_of_s7(p.s7);
+  if (!f.s7) return match_kind::other_data;
+  if (f.is_response()) return match_kind::by_ref;
+  return f.rosctr == 7 ? match_kind::push : match_kind::initiated;
+}
+
+// The kind of a push: its Userdata function group and subfunction.
+std::uint16_t push_key(const detail::s7_facts& f) {
+  return static_cast<std::uint16_t>(((f.group & 0x0FU) << 8U) | f.sub);
+}
+
 // Copies the captured bytes into `p` over the expectation's tolerated ranges where they differ
 // (only when both PDUs have the same length: another layout is compared as it is). Returns one
 // tolerated field_diff per differing range.
@@ -174,16 +188,25 @@ void session::add_absorb(expectation&& e) {
   match_held(r);
 }
 
+void session::add_push(expectation&& e) {
+  auto x = std::make_unique<expect_rt>();
+  x->e = std::move(e);
+  x->owner = this;
+  x->ph = expect_rt::phase::pending;  // no deadline: matched by kind whenever it comes
+  expect_rt& r = *x;
+  pushes_.push_back(std::move(x));
+  ++pushes_captured_[push_key(facts_of_s7(r.e.pdu.s7))];
+  index(r);
+  match_held(r);
+}
+
 // A PDU of the target that arrived before the capture showed what it answers.
 void session::match_held(expect_rt& x) {
   for (auto it = held_.begin(); it != held_.end(); ++it) {
-    const detail::s7_facts f = it->p.dt ? facts_of_s7(it->p.s7) : detail::s7_facts{};
-    const match_kind kind = !it->p.dt         ? match_kind::tpdu
-                            : !f.s7           ? match_kind::other_data
-                            : f.is_response() ? match_kind::by_ref
-                                              : match_kind::initiated;
+    detail::s7_facts f;
+    const match_kind kind = kind_of(it->p, f);
     if (kind != x.e.kind || (kind == match_kind::by_ref && f.pdu_ref != x.e.pdu_ref)) continue;
-    if (find(kind, f.pdu_ref) != &x) continue;
+    if (find(kind, f.pdu_ref, push_key(f)) != &x) continue;
     held_pdu h = std::move(*it);
     held_.erase(it);
     resolve(x, h.p, h.frag);
@@ -487,7 +510,12 @@ void session::on_event(const codec::transport::event& e) {
   if (disconnect) close_link("the target sent a COTP disconnect request" + after_frame());
 }
 
-expect_rt* session::find(match_kind kind, std::uint16_t ref) {
+expect_rt* session::find(match_kind kind, std::uint16_t ref, std::uint16_t key) {
+  if (kind == match_kind::push) {
+    for (expect_rt* x : in_order_[kind_index(kind)])
+      if (push_key(facts_of_s7(x->e.pdu.s7)) == key) return x;
+    return nullptr;
+  }
   if (kind != match_kind::by_ref) {
     const auto& q = in_order_[kind_index(kind)];
     return q.empty() ? nullptr : q.front();
@@ -503,18 +531,11 @@ expect_rt* session::find(match_kind kind, std::uint16_t ref) {
 }
 
 void session::deliver(pdu_frames&& p, const dump::fragment_info& frag) {
-  match_kind kind = match_kind::tpdu;
-  std::uint16_t ref = 0;
-  if (p.dt) {
-    const detail::s7_facts f = facts_of_s7(p.s7);
-    ref = f.pdu_ref;
-    kind = !f.s7             ? match_kind::other_data
-           : f.is_response() ? match_kind::by_ref
-                             : match_kind::initiated;
-  }
-  std::string service =
-      kind == match_kind::by_ref ? answered(facts_of_s7(p.s7), p.s7) : std::string();
-  expect_rt* x = find(kind, ref);
+  detail::s7_facts f;
+  const match_kind kind = kind_of(p, f);
+  std::string service = kind == match_kind::by_ref ? answered(f, p.s7) : std::string();
+  if (kind == match_kind::push) ++pushes_received_[push_key(f)];
+  expect_rt* x = find(kind, f.pdu_ref, push_key(f));
   if (x != nullptr) {
     resolve(*x, p, frag);
     return;
@@ -594,6 +615,34 @@ void session::resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& fr
   a.fields = std::move(c.fields);
   a.bytes_diff = std::move(c.bytes_diff);
   x.result = std::move(a);
+  if (x.e.kind == match_kind::push) push_verdict(x);
+}
+
+// A push's verdict says how it was paired and what was compared; it goes out at once (pushes
+// are no steps of the runner).
+void session::push_verdict(expect_rt& x) {
+  const detail::s7_facts f = facts_of_s7(x.e.pdu.s7);
+  const std::uint16_t key = push_key(f);
+  x.result->detail = fmt::format(
+      "push matched by kind (Userdata function group {}, subfunction 0x{:02x}; {} of this kind "
+      "received from the target, {} captured so far): compared field by field and byte by byte, "
+      "the PDU reference tolerated (the PLC numbers its own PDUs); not compared: when it came "
+      "and its order among the answers (the PLC pushes on its own cycle and events, which a "
+      "replay does not reproduce)",
+      f.group & 0x0FU, f.sub, pushes_received_[key], pushes_captured_[key]);
+  pop(x);
+}
+
+std::string session::push_missing(const expect_rt& x) const {
+  const detail::s7_facts f = facts_of_s7(x.e.pdu.s7);
+  const std::uint16_t key = push_key(f);
+  const auto got = pushes_received_.find(key);
+  const auto cap = pushes_captured_.find(key);
+  return fmt::format(
+      "the target pushed {} PDU(s) of this kind (Userdata function group {}, subfunction "
+      "0x{:02x}) where the capture has {}; pushes are matched by kind, not waited for",
+      got == pushes_received_.end() ? 0 : got->second, f.group & 0x0FU, f.sub,
+      cap == pushes_captured_.end() ? 0 : cap->second);
 }
 
 std::string session::unexpected_service(const pdu_frames& p, match_kind kind) {
@@ -608,15 +657,9 @@ std::string session::unexpected_service(const pdu_frames& p, match_kind kind) {
 // A PDU of the target that answers nothing the capture shows: late (after its answer was
 // declared missing) or unexpected.
 void session::unmatched(pdu_frames&& p, const std::string& service) {
-  match_kind kind = match_kind::tpdu;
-  std::uint16_t ref = 0;
-  if (p.dt) {
-    const detail::s7_facts f = facts_of_s7(p.s7);
-    ref = f.pdu_ref;
-    kind = !f.s7             ? match_kind::other_data
-           : f.is_response() ? match_kind::by_ref
-                             : match_kind::initiated;
-  }
+  detail::s7_facts f;
+  const match_kind kind = kind_of(p, f);
+  const std::uint16_t ref = f.pdu_ref;
   if (kind == match_kind::by_ref) {
     for (out_answer& o : out_) {
       if (!o.by_ref || o.ref != ref || o.a.v != verdict::missing || o.late_noted) continue;
@@ -659,8 +702,12 @@ void session::declare_missing(expect_rt& x, const std::string& why) {
   x.ph = expect_rt::phase::missing;
   x.missing_since = clock_type::now();
   answer a = base_answer(x.e, verdict::missing);
-  a.detail = why;
+  a.detail = x.e.kind == match_kind::push ? push_missing(x) + " (" + why + ")" : why;
   x.result = std::move(a);
+  if (x.e.kind == match_kind::push) {
+    pop(x);
+    return;
+  }
   if (x.e.kind == match_kind::by_ref) {
     // The target will not answer it any more: its slot of Max AmQ is free again.
     const auto it = outstanding_.find(x.e.pdu_ref);
@@ -732,7 +779,9 @@ void session::finalize() {
   for (auto& q : in_order_) all.insert(all.end(), q.begin(), q.end());
   for (expect_rt* x : all) {
     if (x->resolved()) continue;
-    declare_missing(*x, closed_ ? "not replayed: " + closed_why_ : "never sent by the target");
+    declare_missing(*x, closed_ ? "not replayed: " + closed_why_
+                                : (x->e.kind == match_kind::push ? "the connection ended"
+                                                                 : "never sent by the target"));
     pop(*x);
   }
   if (link_.fd() >= 0) ctx_.poll.remove(link_.fd());

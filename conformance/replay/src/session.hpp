@@ -66,6 +66,9 @@ class session {
   // Registers an expectation (the runner keeps it in its step sequence).
   void add_expect(expect_rt& x);
   void add_absorb(expectation&& e);
+  // A push of the PLC: compared when the target sends one of its kind (resolve), missing at the
+  // end of the connection if it does not; never waited for.
+  void add_push(expectation&& e);
   void note(std::string n);
   // The capture has no more records of this connection (answers held back as early are now
   // answers to nothing the capture shows).
@@ -101,7 +104,9 @@ class session {
   void on_event(const codec::transport::event& e);
   void deliver(pdu_frames&& p, const dump::fragment_info& frag);
   void resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& frag);
-  expect_rt* find(match_kind kind, std::uint16_t ref);
+  expect_rt* find(match_kind kind, std::uint16_t ref, std::uint16_t push_key = 0);
+  void push_verdict(expect_rt& x);
+  [[nodiscard]] std::string push_missing(const expect_rt& x) const;
   void unmatched(pdu_frames&& p, const std::string& service);
   void match_held(expect_rt& x);
   void fail_all();
@@ -140,9 +145,13 @@ class session {
   // Expectations not yet resolved: by PDU reference (answers), in order (the other kinds), and
   // those whose preceding send has not gone out yet.
   std::multimap<std::uint16_t, expect_rt*> by_ref_;  // equal references in order of creation
-  std::deque<expect_rt*> in_order_[4];
+  std::deque<expect_rt*> in_order_[5];
   std::deque<expect_rt*> future_;
   std::deque<std::unique_ptr<expect_rt>> absorbing_;
+  std::deque<std::unique_ptr<expect_rt>> pushes_;
+  // Pushes per kind (push_key): captured (add_push) and received from the target (matched).
+  std::map<std::uint16_t, std::size_t> pushes_captured_;
+  std::map<std::uint16_t, std::size_t> pushes_received_;
   std::size_t sends_done_ = 0;
   clock_type::time_point last_send_ = clock_type::now();
   std::uint64_t last_sent_frame_ = 0;

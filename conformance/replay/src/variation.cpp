@@ -204,6 +204,8 @@ struct variation_facts::state {
   std::unordered_map<std::size_t, pairing> conns;  // open connections
   memory_model mem;
   std::map<std::pair<bvec, std::size_t>, request_group, request_key_less> groups;
+  std::map<std::size_t, shape_tracker> shapes;  // every connection's (small, kept to the end)
+  std::optional<session_shape> first_cr;        // the first CR of the capture (its TSAPs)
 
   void answer(std::span<const std::byte> req, std::span<const std::byte> resp, std::uint64_t frame,
               std::size_t ordinal);
@@ -217,6 +219,17 @@ struct variation_facts::state {
 variation_facts::variation_facts() : st_(std::make_unique<state>()) {}
 variation_facts::~variation_facts() = default;
 
+session_shape variation_facts::shape(std::size_t conn) const {
+  const auto it = st_->shapes.find(conn);
+  session_shape s = it != st_->shapes.end() ? it->second.shape() : session_shape{};
+  if (!s.cr_seen && st_->first_cr) {
+    s.cr_seen = true;
+    s.calling_tsap = st_->first_cr->calling_tsap;
+    s.called_tsap = st_->first_cr->called_tsap;
+  }
+  return s;
+}
+
 void variation_facts::on_connection(std::size_t index, const capture::connection&) {
   st_->conns[index];
 }
@@ -227,6 +240,9 @@ void variation_facts::on_end(std::size_t index, const stream::connection_end&) {
 
 // Pairs requests with answers per connection, as the replay script does.
 void variation_facts::on_record(std::size_t index, const stream::record_view& r) {
+  shape_tracker& sh = st_->shapes[index];
+  sh.record(r);
+  if (!st_->first_cr && sh.shape().cr_seen) st_->first_cr = sh.shape();
   if (!r.has_s7) return;
   const detail::s7_facts f = detail::facts_of_s7(r.s7);
   if (!f.s7) return;

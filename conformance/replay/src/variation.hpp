@@ -44,6 +44,8 @@ class variation_facts final : public tolerance_source, public stream::sink {
   [[nodiscard]] std::vector<expectation::tolerated_range> tolerated(
       std::size_t conn, std::uint64_t frame, std::span<const std::byte> req,
       std::span<const std::byte> resp, std::size_t ordinal) const override;
+  // The connection's shape; the TSAPs of the capture's first CR when it has none of its own.
+  [[nodiscard]] session_shape shape(std::size_t conn) const override;
 
  private:
   struct state;

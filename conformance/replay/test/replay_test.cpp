@@ -660,6 +660,77 @@ fake::conversation szl_list_session() {
   return c;
 }
 
+// --- PLC pushes --------------------------------------------------------------------------------
+
+// step7_s300_readVarTab.pcapng frame 7: a variable status push (programmer commands, group 1,
+// subfunction 0x02), pduref 0.
+const bytes var_status_push =
+    hex("0300003b02f080320700000000000c001e000112081201020200000000ff09001a00040012010000020002ff09"
+        "00064133851fdeadff0900010200");
+
+// CR, Setup, a Read clock whose answer the captured PLC sent after two pushes.
+fake::conversation push_session() {
+  fake::conversation c;
+  c.client(cr).server(cc).client(setup_job).server(setup_ack).client(empty_dt);
+  c.client(clock_req).server(var_status_push).server(var_status_push).server(clock_resp);
+  c.client(empty_dt).fin(0).fin(1);
+  return c;
+}
+
+fake::script push_target(const std::vector<bytes>& pushes) {
+  fake::script s{fake::recv(),          fake::send(cc), fake::recv(),
+                 fake::send(setup_ack), fake::recv(),   fake::recv()};
+  for (const bytes& p : pushes) s.push_back(fake::send(p));
+  s.push_back(fake::send(clock_resp));
+  s.push_back(fake::recv());
+  return s;
+}
+
+TEST(replay_push, pushes_are_matched_by_kind_and_a_missing_one_is_not_waited_for) {
+  const cap::capture_file f = load({push_session()});
+  fake::server srv{{push_target({var_status_push})}};
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = replay(f, srv, 3000);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::milliseconds(2000)) << dump(r);
+  EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 4U) << dump(r);  // CC, Setup, clock, 1 push
+  EXPECT_EQ(n(tally_of(r), rp::verdict::missing), 1U) << dump(r);
+  const rp::answer* matched = nullptr;
+  const rp::answer* missing = nullptr;
+  for (const rp::answer* a : answers(r)) {
+    if (a->service.find("(PLC push)") == std::string::npos) continue;
+    (a->v == rp::verdict::missing ? missing : matched) = a;
+  }
+  ASSERT_NE(matched, nullptr) << dump(r);
+  ASSERT_NE(missing, nullptr) << dump(r);
+  EXPECT_NE(matched->detail.find("push matched by kind"), std::string::npos) << matched->detail;
+  EXPECT_NE(matched->detail.find("not compared: when it came"), std::string::npos);
+  EXPECT_NE(missing->detail.find("the target pushed 1 PDU(s) of this kind"), std::string::npos)
+      << missing->detail;
+  EXPECT_NE(missing->detail.find("where the capture has 2"), std::string::npos) << missing->detail;
+}
+
+TEST(replay_push, a_push_of_another_kind_does_not_stand_in_for_the_captured_one) {
+  const cap::capture_file f = load({push_session()});
+  // Subfunction 0x03 instead of 0x02 (S7 offset 16: parameter byte 6).
+  const bytes other = with(var_status_push, s7_at + 16, {0x03});
+  fake::server srv{{push_target({other, var_status_push})}};
+  const auto r = replay(f, srv, 3000);
+  EXPECT_EQ(n(tally_of(r), rp::verdict::missing), 1U) << dump(r);
+  EXPECT_EQ(n(tally_of(r), rp::verdict::unexpected), 1U) << dump(r);
+  EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 4U) << dump(r);
+}
+
+TEST(replay_push, the_script_keeps_pushes_apart_from_the_steps) {
+  const cap::capture_file f = load({push_session()});
+  const auto conns = st::extract(f);
+  ASSERT_EQ(conns.size(), 1U);
+  const rp::script s = rp::build_script(conns[0]);
+  ASSERT_EQ(s.pushes.size(), 2U);
+  EXPECT_EQ(s.pushes[0].kind, rp::match_kind::push);
+  for (const rp::expectation& e : s.expects) EXPECT_NE(e.kind, rp::match_kind::push);
+}
+
 TEST(replay_follow_up, the_next_unit_request_echoes_the_targets_sequence_number) {
   const cap::capture_file f = load({szl_list_session()});
   constexpr std::size_t seq_at = s7_at + 10 + 7;            // Userdata parameter byte 7
@@ -866,7 +937,10 @@ TEST(replay_input, without_a_cr_a_pg_cr_is_synthesized_before_the_setup_communic
   EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 2U) << dump(r);
   EXPECT_EQ(tally_of(r).total(), 2U) << dump(r);
   const auto& notes = r.connections[0].notes;
-  EXPECT_TRUE(has_note(notes, "no COTP CR captured: a CR was synthesized")) << dump(r);
+  const std::string& what = r.connections[0].synthesized_start;
+  EXPECT_NE(what.find("no COTP CR captured: a CR was synthesized"), std::string::npos) << what;
+  EXPECT_NE(what.find("continues with the Setup communication in frame 2"), std::string::npos)
+      << what;
   EXPECT_TRUE(has_note(notes, "replay starts at frame 2")) << dump(r);
   EXPECT_TRUE(has_note(
       notes, "answer to the synthesized CR (no CC captured, not compared): received COTP CC"))
@@ -877,16 +951,105 @@ TEST(replay_input, without_a_cr_a_pg_cr_is_synthesized_before_the_setup_communic
   EXPECT_EQ(fake::to_hex(got[0][0]), "0300001611e00000000100c1020100c2020102c0010a");
 }
 
-TEST(replay_input, a_capture_starting_mid_session_is_not_replayable) {
+TEST(replay_input, a_capture_starting_mid_session_gets_a_cr_and_a_setup_synthesized) {
+  fake::conversation c;
+  c.handshake = false;
+  c.server(clock_resp);  // an answer to a request before the capture started: skipped
+  c.client(clock_req).server(clock_resp).client(empty_dt);
+  const cap::capture_file f = load({c});
+  // The target answers the synthesized Setup communication with its own reference (0xFFFF).
+  const bytes setup_answer = with(setup_ack, s7_at + 4, {0xFF, 0xFF});
+  fake::script s{fake::recv(), fake::send(cc),         fake::recv(), fake::send(setup_answer),
+                 fake::recv(), fake::send(clock_resp), fake::recv()};
+  fake::server srv{{s}};
+  const auto r = replay(f, srv);
+  ASSERT_EQ(r.connections.size(), 1U);
+  EXPECT_TRUE(r.connections[0].replayed) << dump(r);
+  EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 1U) << dump(r);
+  EXPECT_EQ(tally_of(r).total(), 1U) << dump(r);
+  const std::string& what = r.connections[0].synthesized_start;
+  EXPECT_NE(what.find("a CR was synthesized"), std::string::npos) << what;
+  EXPECT_NE(what.find("Setup communication (PDU size 240"), std::string::npos) << what;
+  EXPECT_NE(what.find("Max AmQ calling/called 1"), std::string::npos) << what;
+  EXPECT_TRUE(has_note(r.connections[0].notes, "answer to the synthesized Setup communication"))
+      << dump(r);
+  const auto got = srv.received();
+  ASSERT_GE(got[0].size(), 2U);
+  // TPKT | DT EOT | Job pduref 0xFFFF | Setup communication: AmQ 1/1, PDU 240
+  EXPECT_EQ(fake::to_hex(got[0][1]), "0300001902f08032010000ffff00080000f0000001000100f0");
+}
+
+TEST(replay_input, rack_slot_sets_the_called_tsap_of_a_synthesized_cr) {
   fake::conversation c;
   c.handshake = false;
   c.client(clock_req).server(clock_resp).client(empty_dt);
   const cap::capture_file f = load({c});
+  const bytes setup_answer = with(setup_ack, s7_at + 4, {0xFF, 0xFF});
+  fake::script s{fake::recv(), fake::send(cc),         fake::recv(), fake::send(setup_answer),
+                 fake::recv(), fake::send(clock_resp), fake::recv()};
+  fake::server srv{{s}};
+  rp::options o = options_for(srv.port());
+  ASSERT_EQ(rp::parse_rack_slot("1/3", o.synth_called_tsap), "");
+  EXPECT_EQ(o.synth_called_tsap, 0x0123);
+  const auto r = rp::replay_loaded(f, o);
+  EXPECT_NE(r.connections[0].synthesized_start.find("called TSAP 0x0123 = rack 1 slot 3"),
+            std::string::npos)
+      << r.connections[0].synthesized_start;
+  const auto got = srv.received();
+  ASSERT_FALSE(got[0].empty());
+  EXPECT_EQ(fake::to_hex(got[0][0]), "0300001611e00000000100c1020100c2020123c0010a");
+}
+
+TEST(replay_input, a_bad_rack_slot_is_refused_with_the_reason) {
+  std::uint16_t t = 0x0102;
+  EXPECT_NE(rp::parse_rack_slot("2", t).find("not RACK/SLOT"), std::string::npos);
+  EXPECT_NE(rp::parse_rack_slot("0/2x", t).find("not RACK/SLOT"), std::string::npos);
+  EXPECT_NE(rp::parse_rack_slot("8/2", t).find("rack must be 0-7"), std::string::npos);
+  EXPECT_NE(rp::parse_rack_slot("0/32", t).find("slot 0-31"), std::string::npos);
+  EXPECT_EQ(t, 0x0102);  // unchanged
+}
+
+TEST(replay_script, the_synthesized_setup_holds_the_largest_pdu_and_the_jobs_in_flight) {
+  rp::session_shape sh;
+  sh.largest_pdu = 222;
+  sh.most_in_flight = 0;
+  EXPECT_EQ(rp::synth_pdu_size(sh), 240);
+  EXPECT_EQ(rp::synth_amq(sh), 1);
+  sh.largest_pdu = 241;
+  sh.most_in_flight = 3;
+  EXPECT_EQ(rp::synth_pdu_size(sh), 480);
+  EXPECT_EQ(rp::synth_amq(sh), 3);
+  sh.largest_pdu = 961;
+  EXPECT_EQ(rp::synth_pdu_size(sh), 961);
+}
+
+TEST(replay_script, the_shape_counts_jobs_in_flight_and_the_largest_pdu) {
+  fake::conversation c;
+  c.handshake = false;
+  c.client(clock_req).client(szl132_req).server(clock_resp).server(szl132_resp);
+  c.client(clock_req).server(clock_resp);
+  const cap::capture_file f = load({c});
+  const auto conns = st::extract(f);
+  ASSERT_EQ(conns.size(), 1U);
+  rp::shape_tracker t;
+  for (const st::record& r : conns[0].records) t.record(r.view());
+  EXPECT_EQ(t.shape().most_in_flight, 2U);
+  EXPECT_EQ(t.shape().largest_pdu, szl132_resp.size() - s7_at);
+  EXPECT_FALSE(t.shape().setup_seen);
+  EXPECT_FALSE(t.shape().cr_seen);
+}
+
+TEST(replay_input, a_connection_with_no_client_request_is_not_replayable) {
+  fake::conversation c;
+  c.handshake = false;
+  c.server(clock_resp).client(empty_dt);
+  const cap::capture_file f = load({c});
   const auto r = rp::replay_loaded(f, options_for(1));
   ASSERT_EQ(r.connections.size(), 1U);
   EXPECT_FALSE(r.connections[0].replayed);
-  EXPECT_NE(r.connections[0].skip_reason.find("neither a COTP CR nor an S7 Setup communication"),
-            std::string::npos);
+  EXPECT_NE(r.connections[0].skip_reason.find("neither a COTP CR nor a client S7 request"),
+            std::string::npos)
+      << r.connections[0].skip_reason;
 }
 
 TEST(replay_input, several_connections_in_one_file_each_get_their_own_tcp_connection) {

@@ -115,6 +115,7 @@ struct connection_report {
   bool replayed = false;
   std::string skip_reason;  // why not replayed
   std::vector<std::string> notes;
+  std::string synthesized_start;  // connection_summary::synthesized_start
   std::vector<answer> answers;  // in the order they were resolved (capture order)
 };
 
@@ -150,6 +151,9 @@ struct options {
   bool describe_exact = true;
   // Steps read ahead of the oldest incomplete one (a window of the capture).
   std::size_t read_ahead = 8192;
+  // The called TSAP of a CR the replay synthesizes when the capture has none (script.hpp):
+  // a PG connection to rack 0 slot 2 unless --rack-slot says otherwise.
+  std::uint16_t synth_called_tsap = 0x0102;
 };
 
 // One connection's result as the report sinks see it: everything but the answers, which came
@@ -163,6 +167,9 @@ struct connection_summary {
   bool replayed = false;
   std::string skip_reason;
   std::vector<std::string> notes;
+  // The capture starts mid-session: what the replay synthesized (CR, Setup communication) and
+  // with which values; empty when the session start was captured.
+  std::string synthesized_start;
 };
 
 // Receives the results of a replay as they are decided. For each capture: begin_capture, then

@@ -46,7 +46,11 @@ struct cli_options {
   enum pace pace = pace::fastest;                                 // --pace
   stream::shard shard;                                            // --shard I/N
   stream::progress::mode progress = stream::progress::mode::off;  // --progress, on stderr
+  std::uint16_t synth_called_tsap = 0x0102;                       // --rack-slot
 };
+
+// "R/S" (rack 0-7, slot 0-31) as the called TSAP of a PG connection (`tsap`); "" or why not.
+[[nodiscard]] std::string parse_rack_slot(const std::string& s, std::uint16_t& tsap);
 
 // `protos7 replay`. Exit status: 0 every answer exact or equivalent; 1 some answer is a
 // mismatch, missing or unexpected; 2 bad arguments, a capture that cannot be read, the JUnit

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protos7/dump/fields.hpp"  // Wireshark field lists (conformance/dump)
@@ -30,6 +31,9 @@ enum class match_kind : std::uint8_t {
   initiated,   // a Job or Userdata push the PLC sends on its own: in order
   tpdu,        // CC, DR, ER and other non-DT TPDUs: in order
   other_data,  // a DT payload that is not an S7 PDU: in order
+  // A Userdata PDU the PLC pushes (cyclic data, alarm and notify indications, variable status):
+  // matched by kind (function group and subfunction), never waited for at its captured place.
+  push,
 };
 
 // What the target sent for an expectation that later client PDUs depend on (the PLC job they
@@ -135,15 +139,45 @@ class script_sink {
   virtual void send(send_step&& s) = 0;
   virtual void expect(expectation&& e) = 0;
   virtual void absorb(expectation&& e) = 0;
+  // A push of the PLC (match_kind::push): no step, compared when the target sends one of its
+  // kind, missing when the connection ends without one.
+  virtual void expect_push(expectation&& e) = 0;
   virtual void note(std::string n) = 0;
+  // The session start was synthesized (what, and why): a note, and the reports say so apart.
+  virtual void synthesized(std::string what) { note(std::move(what)); }
   // The connection is not replayed (called at most once, before any step).
   virtual void skip(std::string reason) = 0;
+};
+
+// What the whole capture shows of one connection, for a session start that was not captured
+// (shape_tracker): the Setup communication and CR the replay then synthesizes.
+struct session_shape {
+  std::size_t largest_pdu = 0;     // the largest S7 PDU of either side (bytes)
+  std::size_t most_in_flight = 0;  // the most client requests unanswered at once
+  bool setup_seen = false;         // the client's Setup communication was captured
+  // The TSAPs of a COTP CR captured on another connection of the capture (rack and slot).
+  bool cr_seen = false;
+  std::uint16_t calling_tsap = 0;
+  std::uint16_t called_tsap = 0;
+};
+
+// Collects a session_shape from the records of one connection (its CR's TSAPs too).
+class shape_tracker {
+ public:
+  void record(const stream::record_view& r);
+  [[nodiscard]] const session_shape& shape() const noexcept { return shape_; }
+
+ private:
+  session_shape shape_;
+  std::vector<std::uint16_t> open_;  // PDU references of unanswered client requests
 };
 
 // Byte ranges of a captured answer that are not a fixed property of the PLC (variation.hpp).
 class tolerance_source {
  public:
   virtual ~tolerance_source() = default;
+  // The shape of connection `conn` over the whole capture (the TSAPs: of any connection's CR).
+  [[nodiscard]] virtual session_shape shape(std::size_t /*conn*/) const { return {}; }
   // `conn`: the connection's index, `frame`: the answer's, `req`/`resp`: the S7 PDUs, `ordinal`:
   // 0 for an answer to a request, n for the n-th follow-up unit of a Userdata answer.
   [[nodiscard]] virtual std::vector<expectation::tolerated_range> tolerated(
@@ -163,7 +197,9 @@ struct script_end {
 // that cannot be replayed is skipped with the reason.
 class script_builder {
  public:
-  script_builder(script_sink& out, std::size_t conn, const tolerance_source* tol);
+  // `called_tsap`: of a synthesized CR when the capture shows none (options::synth_called_tsap).
+  script_builder(script_sink& out, std::size_t conn, const tolerance_source* tol,
+                 std::uint16_t called_tsap = 0x0102);
   ~script_builder();
   script_builder(const script_builder&) = delete;
   script_builder& operator=(const script_builder&) = delete;
@@ -186,6 +222,7 @@ struct script {
   std::vector<std::string> notes;
   std::vector<send_step> sends;
   std::vector<expectation> expects;  // steps, then the absorbing ones
+  std::vector<expectation> pushes;   // the PLC's pushes (no steps)
   std::vector<client_pdu> pdus;
   std::vector<step> steps;  // capture order
 };
@@ -196,6 +233,14 @@ inline constexpr std::uint16_t synth_calling_tsap = 0x0100;
 inline constexpr std::uint16_t synth_called_tsap = 0x0102;
 inline constexpr std::uint16_t synth_src_ref = 0x0001;
 inline constexpr std::uint8_t synth_tpdu_size_code = 0x0A;
+// The PDU reference of a synthesized Setup communication (its answer is waited for before any
+// captured request goes out, so a captured request with the same reference cannot be confused).
+inline constexpr std::uint16_t synth_setup_ref = 0xFFFF;
+// The Setup communication a replay synthesizes for `shape`: PDU size the smallest of 240, 480,
+// 960 that holds its largest PDU (else that PDU's size), Max AmQ calling = called = the most
+// requests in flight (at least 1).
+[[nodiscard]] std::uint16_t synth_pdu_size(const session_shape& shape);
+[[nodiscard]] std::uint16_t synth_amq(const session_shape& shape);
 
 // The whole script of one connection of a loaded capture (script_builder collected; tests).
 [[nodiscard]] script build_script(const stream::connection_records& cr);
