@@ -116,7 +116,7 @@ struct connection_report {
   std::string skip_reason;  // why not replayed
   std::vector<std::string> notes;
   std::string synthesized_start;  // connection_summary::synthesized_start
-  std::vector<answer> answers;  // in the order they were resolved (capture order)
+  std::vector<answer> answers;    // in the order they were resolved (capture order)
 };
 
 struct capture_report {
