@@ -12,8 +12,8 @@ holds it to that:
     # not run: WHY      the one kind of line not run (the CI command itself); WHY is required
 
 A line without one of these fails the test, so no example goes unchecked. `export VAR=...` lines
-run too and set VAR for the lines after them. Outputs of `--json ... > FILE` must parse as JSON
-lines.
+run too and set VAR for the lines after them. Outputs of `--json ... > FILE` must parse as one
+JSON document or as JSON lines.
 
 The examples run in the repository root, as a reader runs them (`../shared` holds the shared
 captures). Files and directories they create there (dump.json, protos7-data/, ...) are removed
@@ -84,6 +84,11 @@ def check_json_output(cmd, cwd):
         lines = [l for l in f if l.strip()]
     if not lines:
         return f"{m.group(1)} is empty"
+    try:  # one JSON document (a report) ...
+        json.loads("".join(lines))
+        return None
+    except ValueError:
+        pass  # ... or JSON lines (dump --json)
     for i, l in enumerate(lines, 1):
         try:
             json.loads(l)
