@@ -37,8 +37,12 @@ class plant_config : public ::testing::Test {
     }
     return {};
   }
-  static json doc(json plcs) {
-    return {{"format", "protos7-plant"}, {"version", 1}, {"plcs", std::move(plcs)}};
+  // The PLCs as a JSON array whatever their number (a braced single json would be copied, not
+  // wrapped, by clang: nlohmann/json's single-element initializer list).
+  static json doc(std::vector<json> plcs) {
+    json list = json::array();
+    for (json& p : plcs) list.push_back(std::move(p));
+    return {{"format", "protos7-plant"}, {"version", 1}, {"plcs", std::move(list)}};
   }
   static json plc(const std::string& name, const std::string& listen) {
     return {{"name", name}, {"listen", listen}};
