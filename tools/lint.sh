@@ -26,6 +26,11 @@ if awk 'length > 100 { print "  " FILENAME ":" FNR ": " length " columns"; bad =
 
 echo "lint: paths of a developer's machine"
 if git grep -n -E '/(work|home|root)/[A-Za-z]' -- ':!fuzz/corpus' ':!tools/lint.sh'; then status=1; fi
+# A tracked symbolic link to an absolute path (a developer's node_modules, say) breaks a clone.
+while read -r mode _ _ path; do
+  [[ "$mode" == 120000 && "$(git cat-file -p "HEAD:$path" 2>/dev/null)" == /* ]] &&
+    { echo "  $path: a tracked symbolic link to an absolute path"; status=1; }
+done < <(git ls-files -s)
 
 echo "lint: functions over 100 lines (tests excluded)"
 python3 tools/function_length.py 100 codec server conformance tools fuzz bench || status=1
