@@ -115,16 +115,15 @@ void event_loop::commit_round() {
     s->run_posted();
   }
   dirty_.clear();
-  for (server* s : round_)
-    if (s->mem_.has_uncommitted()) dirty_.push_back(&s->mem_);
+  for (server* s : round_) {
+    s->round_wrote_ = s->mem_.has_uncommitted();
+    if (s->round_wrote_) dirty_.push_back(&s->mem_);
+  }
   const auto commit_start = clock_type::now();
   if (!dirty_.empty()) plc_memory::commit_group(dirty_);
   const auto commit_time = clock_type::now() - commit_start;
   for (server* s : round_)  // the observers' commit figure (metrics, capture)
-    s->round_commit_ = s->mem_.commit_failures() != s->failures_before_ ||
-                               std::find(dirty_.begin(), dirty_.end(), &s->mem_) != dirty_.end()
-                           ? commit_time
-                           : clock_type::duration::zero();
+    s->round_commit_ = s->round_wrote_ ? commit_time : clock_type::duration::zero();
   for (server* s : round_) {
     const log_scope scope{s->log_ctx_};
     s->end_round();

@@ -180,6 +180,7 @@ class server {
   std::vector<int> listen_fds_;           // one per address of config::listen_address
   clock_type::time_point round_start_{};  // this round's start and commit time (on_round)
   clock_type::duration round_commit_{};
+  bool round_wrote_ = false;  // its memory was in this round's group commit
   std::uint16_t port_ = 0;
   std::uint16_t next_ref_ = 1;
   std::atomic<std::size_t> count_{0};
