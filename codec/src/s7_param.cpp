@@ -209,6 +209,17 @@ void write_pi_block_list(writer& w, std::span<const block_ref> blocks) noexcept 
   for (const block_ref& b : blocks) write_block_name8(w, b);
 }
 
+restart pi_restart_of(bytes param_block) noexcept {
+  return !param_block.empty() && param_block.front() == std::byte{'C'} ? restart::cold
+                                                                       : restart::warm_or_hot;
+}
+
+void write_pi_restart(writer& w, restart r) noexcept {
+  if (r != restart::cold) return;
+  w.u8('C');
+  w.u8(' ');
+}
+
 result<param> parse_job(const pdu& p, const param_options& opt) noexcept {
   param out;
   if (const error e = parse_job(p, out, opt)) return e;

@@ -741,6 +741,27 @@ TEST(s7_param_pi, decodes_a_plc_start_and_an_ack_with_status) {
   EXPECT_EQ(a->prm.pi.status, 2);
 }
 
+TEST(s7_param_pi, reads_and_writes_the_restart_kind_of_p_program) {
+  EXPECT_EQ(s7::pi_restart_of({}), s7::restart::warm_or_hot);  // the captured hot start
+  const byte_vec cold = hex("43 20");                          // snap7's PlcColdStart: "C "
+  EXPECT_EQ(s7::pi_restart_of(view(cold)), s7::restart::cold);
+  EXPECT_EQ(s7::pi_restart_of(view(hex("50"))), s7::restart::warm_or_hot);
+  for (const s7::restart r : {s7::restart::warm_or_hot, s7::restart::cold}) {
+    std::array<std::byte, 4> buf{};
+    writer w{buf};
+    s7::write_pi_restart(w, r);
+    const auto n = w.finish();
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, r == s7::restart::cold ? 2U : 0U);
+    EXPECT_EQ(s7::pi_restart_of(bytes{buf.data(), *n}), r);
+  }
+  std::array<std::byte, 2> out{};
+  writer w{out};
+  s7::write_pi_restart(w, s7::restart::cold);
+  ASSERT_TRUE(w.finish());
+  EXPECT_TRUE(test::same_bytes(out, view(cold)));
+}
+
 TEST(s7_param_pi, rejects_an_empty_service_name) {
   const byte_vec pdu =
       hex("32 01 0000 0001 000b 0000"

@@ -656,7 +656,7 @@ void services::pi_service(const s7::pdu& p, const s7::param& prm, pdu_sink& out)
     return;
   }
   if (name == "P_PROGRAM") {
-    const bool cold = prm.pi.param_block.size() >= 1 && u8(prm.pi.param_block[0]) == 'C';
+    const bool cold = s7::pi_restart_of(prm.pi.param_block) == s7::restart::cold;
     // Already in RUN: snap7's PlcHotStart/PlcColdStart read function status 0x03 as "already run".
     if (!st_.set_mode(operating_mode::run,
                       cold ? "P_PROGRAM cold start" : "P_PROGRAM warm/hot start")) {

@@ -105,6 +105,14 @@ struct pi_block_list {
 // Writes | count | 00 | names | (1..255 blocks; value_out_of_range otherwise).
 void write_pi_block_list(writer& w, std::span<const block_ref> blocks) noexcept;
 
+// The PI parameter block of P_PROGRAM, the PLC start: empty for a warm or hot start (the
+// decodes_a_plc_start capture in s7_param_test), "C " for a cold start (snap7's PlcColdStart).
+// Only the first byte counts: 'C' is a cold start, anything else (or nothing) a warm/hot start.
+enum class restart : std::uint8_t { warm_or_hot, cold };
+[[nodiscard]] restart pi_restart_of(bytes param_block) noexcept;
+// Writes the block of `r`: nothing for a warm/hot start, "C " for a cold start.
+void write_pi_restart(writer& w, restart r) noexcept;
+
 struct block_control {
   std::uint8_t status = 0;      // bit 0: more data follows, bit 1: error
   std::uint16_t word = 0;       // bytes 2-3: error code (Download ended) or unknown
