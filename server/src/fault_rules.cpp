@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "json_walk.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/server/duration.hpp"
@@ -25,22 +26,25 @@ namespace {
 using json = nlohmann::ordered_json;
 namespace s7 = codec::s7;
 
-// Where in the document a value sits, for error messages.
-class at {
- public:
-  at(const std::string& source, std::string path) : source_(source), path_(std::move(path)) {}
-  [[nodiscard]] at key(std::string_view k) const {
-    return {source_, path_.empty() ? std::string(k) : fmt::format("{}.{}", path_, k)};
-  }
-  [[nodiscard]] at item(std::size_t i) const { return {source_, fmt::format("{}[{}]", path_, i)}; }
-  [[noreturn]] void fail(std::string_view what) const {
-    throw fault_error(fmt::format("{}: {}: {}", source_, path_.empty() ? "(top)" : path_, what));
-  }
+[[noreturn]] void raise_fault_error(const std::string& message) {
+  throw fault_error(message);
+}
 
- private:
-  const std::string& source_;
-  std::string path_;
-};
+// The document walk (json_walk.hpp) with this file's defaults.
+using at = json_walk::place;
+using json_walk::expect_object;
+using json_walk::get_bool;
+using json_walk::type_of;
+
+std::uint64_t get_uint(const json& j, const at& where, std::uint64_t lo, std::uint64_t hi) {
+  return json_walk::get_uint(j, where, lo, hi, json_walk::number_text::allowed);
+}
+
+std::string get_string(const json& j, const at& where, std::size_t max_len) {
+  return json_walk::get_string(
+      j, where,
+      {.max_length = max_len, .chars = json_walk::text::printable_ascii, .allow_empty = true});
+}
 
 struct named {
   std::string_view name;
@@ -96,76 +100,6 @@ json name_or_number(const std::array<named, N>& table, std::uint8_t v) {
   for (const named& n : table)
     if (n.value == v) return std::string(n.name);
   return fmt::format("0x{:02X}", v);
-}
-
-std::string_view type_of(const json& j) {
-  switch (j.type()) {
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "an integer";
-    case json::value_t::number_float:
-      return "a fraction";
-    default:
-      return "null";
-  }
-}
-
-void expect_object(const json& j, const at& where,
-                   std::initializer_list<std::string_view> allowed) {
-  if (!j.is_object()) where.fail(fmt::format("expected an object, got {}", type_of(j)));
-  for (const auto& [k, v] : j.items())
-    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-      where.key(k).fail(fmt::format("unknown key (allowed here: {})", fmt::join(allowed, ", ")));
-}
-
-// An unsigned integer: a JSON number, or a decimal or "0x..." string (codes read better in hex).
-std::uint64_t get_uint(const json& j, const at& where, std::uint64_t lo, std::uint64_t hi) {
-  std::uint64_t v = 0;
-  if (j.is_number_unsigned()) {
-    v = j.get<std::uint64_t>();
-  } else if (j.is_number_integer()) {
-    where.fail(
-        fmt::format("expected a whole number {}..{}, got {}", lo, hi, j.get<std::int64_t>()));
-  } else if (j.is_string()) {
-    const auto& s = j.get_ref<const std::string&>();
-    const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-    std::size_t used = 0;
-    try {
-      v = std::stoull(hex ? s.substr(2) : s, &used, hex ? 16 : 10);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (s.empty() || used != s.size() - (hex ? 2 : 0) || s[hex ? 2 : 0] == '-' ||
-        s[hex ? 2 : 0] == '+')
-      where.fail(fmt::format("\"{}\" is not a number (write 5 or \"0x05\")", s.substr(0, 40)));
-  } else {
-    where.fail(fmt::format("expected a number, got {}", type_of(j)));
-  }
-  if (v < lo || v > hi) where.fail(fmt::format("{} is outside {}..{}", v, lo, hi));
-  return v;
-}
-
-bool get_bool(const json& j, const at& where) {
-  if (!j.is_boolean()) where.fail(fmt::format("expected true or false, got {}", type_of(j)));
-  return j.get<bool>();
-}
-
-std::string get_string(const json& j, const at& where, std::size_t max_len) {
-  if (!j.is_string()) where.fail(fmt::format("expected a string, got {}", type_of(j)));
-  const auto& s = j.get_ref<const std::string&>();
-  if (s.size() > max_len) where.fail(fmt::format("longer than {} characters", max_len));
-  for (char c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E)
-      where.fail("only printable ASCII characters are allowed");
-  return s;
 }
 
 // A duration: seconds as a number (0.5) or a string "500ms", "10s", "2m".
@@ -623,7 +557,7 @@ fault_rules parse_fault_rules(std::string_view json_text, const std::string& sou
   } catch (const json::parse_error& e) {
     throw fault_error(fmt::format("{}: not valid JSON: {}", source, e.what()));
   }
-  const at root(source, "");
+  const at root(source, "", raise_fault_error);
   expect_object(doc, root, {"seed", "rules"});
   fault_rules out;
   if (doc.contains("seed")) out.seed = get_uint(doc.at("seed"), root.key("seed"), 0, UINT64_MAX);

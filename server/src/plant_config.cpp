@@ -19,6 +19,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "json_walk.hpp"
+
 namespace protos7::server {
 
 namespace {
@@ -26,82 +28,24 @@ namespace {
 using json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
-// Where in the document a value sits, and for which PLC, for error messages.
-class at {
- public:
-  at(const std::string& source, std::string path, std::string plc = {})
-      : source_(source), path_(std::move(path)), plc_(std::move(plc)) {}
-  [[nodiscard]] at key(std::string_view k) const {
-    return {source_, fmt::format("{}.{}", path_, k), plc_};
-  }
-  [[nodiscard]] at item(std::size_t i) const {
-    return {source_, fmt::format("{}[{}]", path_, i), plc_};
-  }
-  [[nodiscard]] at for_plc(const std::string& name) const { return {source_, path_, name}; }
-  [[noreturn]] void fail(std::string_view what) const {
-    if (path_.empty()) throw plant_error(fmt::format("{}: {}", source_, what));
-    if (plc_.empty()) throw plant_error(fmt::format("{}: {}: {}", source_, path_, what));
-    throw plant_error(fmt::format("{}: {} (PLC \"{}\"): {}", source_, path_, plc_, what));
-  }
-
- private:
-  const std::string& source_;
-  std::string path_;
-  std::string plc_;
-};
-
-std::string_view type_of(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "an integer";
-    case json::value_t::number_float:
-      return "a fraction";
-    default:
-      return "something else";
-  }
+[[noreturn]] void raise_plant_error(const std::string& message) {
+  throw plant_error(message);
 }
 
-void expect_object(const json& j, const at& where, std::span<const std::string_view> allowed) {
-  if (!j.is_object()) where.fail(fmt::format("expected an object, got {}", type_of(j)));
-  for (const auto& [k, v] : j.items())
-    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-      where.key(k).fail(fmt::format("unknown key (allowed here: {})", fmt::join(allowed, ", ")));
-}
-void expect_object(const json& j, const at& where,
-                   std::initializer_list<std::string_view> allowed) {
-  expect_object(j, where, std::span<const std::string_view>(allowed.begin(), allowed.size()));
-}
+// The document walk (json_walk.hpp) with this file's defaults: names and paths, no numbers
+// written as text.
+using at = json_walk::place;
+using json_walk::expect_object;
+using json_walk::type_of;
 
 std::string get_string(const json& j, const at& where, std::size_t max_len) {
-  if (!j.is_string()) where.fail(fmt::format("expected a string, got {}", type_of(j)));
-  const auto& s = j.get_ref<const std::string&>();
-  if (s.empty()) where.fail("must not be empty");
-  if (s.size() > max_len)
-    where.fail(fmt::format("longer than {} characters ({})", max_len, s.size()));
-  for (const char c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
-      where.fail("control characters are not allowed");
-  return s;
+  return json_walk::get_string(
+      j, where,
+      {.max_length = max_len, .chars = json_walk::text::no_control, .allow_empty = false});
 }
 
 std::uint64_t get_uint(const json& j, const at& where, std::uint64_t lo, std::uint64_t hi) {
-  if (!j.is_number_integer()) where.fail(fmt::format("expected an integer, got {}", type_of(j)));
-  if (j.is_number_unsigned()) {
-    const auto v = j.get<std::uint64_t>();
-    if (v >= lo && v <= hi) return v;
-  }
-  where.fail(fmt::format("expected a whole number from {} to {}, got {}", lo, hi, j.dump()));
+  return json_walk::get_uint(j, where, lo, hi, json_walk::number_text::refused);
 }
 
 std::chrono::milliseconds get_duration(const json& j, const at& where) {
@@ -272,7 +216,7 @@ plant_plc read_plc(const json& j, const at& where, std::size_t index, const std:
   p.name = get_string(j.at("name"), where.key("name"), max_plc_name_length);
   check_name(p.name, where.key("name"));
   p.json_path = fmt::format("$.plcs[{}]", index);
-  const at w = where.for_plc(p.name);
+  const at w = where.with_context(fmt::format("PLC \"{}\"", p.name));
   if (!j.contains("listen"))
     w.fail("missing key \"listen\" (the PLC's address, e.g. \"127.0.1.1:102\")");
   p.opt = defaults;
@@ -303,7 +247,7 @@ void check_unique(const plant_file& f, const at& root) {
   std::map<std::uint16_t, std::size_t> any_on_port, wildcard_on_port;
   for (std::size_t i = 0; i < f.plcs.size(); ++i) {
     const plant_plc& p = f.plcs[i];
-    const at w = root.key("plcs").item(i).for_plc(p.name);
+    const at w = root.key("plcs").item(i).with_context(fmt::format("PLC \"{}\"", p.name));
     if (const auto [it, added] = names.emplace(folded(p.name), i); !added)
       w.key("name").fail(
           fmt::format("the name is also the name of {}", describe_plc(f.plcs[it->second])));
@@ -341,7 +285,11 @@ void load_profiles(plant_file& f, const at& root) {
       f.profiles.emplace(p.opt.profile_path,
                          std::make_shared<const plc_profile>(load_profile(p.opt.profile_path)));
     } catch (const std::exception& e) {
-      root.key("plcs").item(i).for_plc(p.name).key("profile").fail(e.what());
+      root.key("plcs")
+          .item(i)
+          .with_context(fmt::format("PLC \"{}\"", p.name))
+          .key("profile")
+          .fail(e.what());
     }
   }
 }
@@ -355,7 +303,7 @@ void check_storage(const plant_file& f, const at& root) {
   };
   for (std::size_t i = 0; i < f.plcs.size(); ++i) {
     const serve_options& o = f.plcs[i].opt;
-    const at w = root.key("plcs").item(i).for_plc(f.plcs[i].name);
+    const at w = root.key("plcs").item(i).with_context(fmt::format("PLC \"{}\"", f.plcs[i].name));
     const std::string bin = norm(o.db_bin_path.empty() ? o.data_dir : o.db_bin_path);
     const std::string db = norm(o.sqlite_path.empty() ? o.data_dir + "/protos7.db" : o.sqlite_path);
     if (const auto [it, added] = bins.emplace(bin, i); !added)
@@ -406,7 +354,7 @@ plant_file parse_plant(std::string_view text, const std::string& source,
     if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
     throw plant_error(fmt::format("{}: not valid JSON: {}", source, what));
   }
-  const at root{source, "$"};
+  const at root{source, "$", raise_plant_error};
   read_header(doc, root, f);
   const std::string stem = fs::path(source).stem().string();
   if (f.name.empty()) f.name = stem;
@@ -477,9 +425,9 @@ std::string generate_plant(const plant_generate_options& o) {
     throw plant_error(fmt::format("--count must be 1 to {}", max_plant_plcs));
   config base;
   const std::string src = "--listen-base";
-  read_listen(json(o.listen_base), at{src, ""}, base);
+  read_listen(json(o.listen_base), at{src, "", raise_plant_error}, base);
   const std::string prefix_src = "--prefix";
-  check_name(o.prefix + "-1", at{prefix_src, ""});
+  check_name(o.prefix + "-1", at{prefix_src, "", raise_plant_error});
   in_addr a{};
   ::inet_pton(AF_INET, base.listen_address.c_str(), &a);
   std::uint32_t addr = ntohl(a.s_addr);

@@ -83,9 +83,8 @@ int do_write(client::connection& c, const client_command& cmd) {
     names.push_back(w.substr(0, eq));
     if (!operands({names.back()}, items)) return exit_code::usage;
     data.emplace_back();
-    if (const std::string why = client::parse_value(items.back(), w.substr(eq + 1), data.back());
-        !why.empty()) {
-      fmt::print(stderr, "protos7 client: write {}: {}\n", names.back(), why);
+    if (const status st = client::parse_value(items.back(), w.substr(eq + 1), data.back()); !st) {
+      fmt::print(stderr, "protos7 client: write {}: {}\n", names.back(), st.why());
       return exit_code::usage;
     }
   }
@@ -223,12 +222,13 @@ void add_connect_options(CLI::App& app, connect_options& o) {
 
 bool resolve_connect(const connect_options& o, std::uint16_t default_port, client::endpoint& ep,
                      client::options& opt, std::string& why) {
-  why = client::parse_endpoint(o.target, ep, default_port);
+  const status st = client::parse_endpoint(o.target, ep, default_port);
+  why = st.why();
   opt.rack = static_cast<std::uint8_t>(o.rack);
   opt.slot = static_cast<std::uint8_t>(o.slot);
   opt.pdu_size = o.pdu_size;
   opt.timeout = *server::parse_duration(o.timeout);
-  return why.empty();
+  return st.ok();
 }
 
 int exit_status(const client::client_error& e) noexcept {

@@ -4,14 +4,14 @@
 //
 //   if (const status s = web.start(); !s) { log(log_level::error, "{}", s.why()); return 69; }
 //
-// One convention for the whole server and CLI: no function answers "" for success and a message
-// for failure.
+// One convention for the server, the CLI, the S7 client library and the replay's sockets: no
+// function answers "" for success and a message for failure.
 #pragma once
 
 #include <string>
 #include <utility>
 
-namespace protos7::server {
+namespace protos7 {
 
 class [[nodiscard]] status {
  public:
@@ -32,4 +32,4 @@ class [[nodiscard]] status {
   std::string why_;
 };
 
-}  // namespace protos7::server
+}  // namespace protos7

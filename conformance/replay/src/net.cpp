@@ -15,7 +15,7 @@
 
 namespace protos7::replay::detail {
 
-std::string tcp_link::start_connect(const target& t) {
+protos7::status tcp_link::start_connect(const target& t) {
   target_text_ = t.to_string();
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -23,7 +23,9 @@ std::string tcp_link::start_connect(const target& t) {
   addrinfo* res = nullptr;
   const std::string port = std::to_string(t.port);
   const int gai = ::getaddrinfo(t.host.c_str(), port.c_str(), &hints, &res);
-  if (gai != 0) return fmt::format("cannot resolve {}: {}", t.host, ::gai_strerror(gai));
+  if (gai != 0)
+    return protos7::status::failure(
+        fmt::format("cannot resolve {}: {}", t.host, ::gai_strerror(gai)));
   std::string last = "no address";
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     const int fd =
@@ -45,29 +47,31 @@ std::string tcp_link::start_connect(const target& t) {
     break;
   }
   ::freeaddrinfo(res);
-  if (fd_ < 0) return fmt::format("cannot connect to {}: {}", target_text_, last);
+  if (fd_ < 0)
+    return protos7::status::failure(fmt::format("cannot connect to {}: {}", target_text_, last));
   return {};
 }
 
-std::string tcp_link::finish_connect() {
+protos7::status tcp_link::finish_connect() {
   int e = 0;
   socklen_t len = sizeof e;
   if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &e, &len) != 0) e = errno;
   if (e != 0) {
     close();
-    return fmt::format("cannot connect to {}: {}", target_text_, std::strerror(e));
+    return protos7::status::failure(
+        fmt::format("cannot connect to {}: {}", target_text_, std::strerror(e)));
   }
   st_ = state::open;
   return {};
 }
 
-std::string tcp_link::flush() {
+protos7::status tcp_link::flush() {
   while (out_at_ < out_.size()) {
     const ssize_t n = ::send(fd_, out_.data() + out_at_, out_.size() - out_at_, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) return {};  // EWOULDBLOCK is the same value on Linux
-      return std::strerror(errno);
+      return protos7::status::failure(std::strerror(errno));
     }
     out_at_ += static_cast<std::size_t>(n);
   }

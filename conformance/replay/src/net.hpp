@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "protos7/replay/replay.hpp"
+#include "protos7/status.hpp"
 
 namespace protos7::replay::detail {
 
@@ -22,15 +23,15 @@ class tcp_link {
   ~tcp_link() { close(); }
 
   enum class state : std::uint8_t { closed, connecting, open };
-  // Starts connecting (non-blocking) to the first address of `t` that accepts a socket. Returns
-  // "" or why it failed at once (resolution, no socket).
-  std::string start_connect(const target& t);
-  // The connection attempt finished (the socket became writable): "" or why it failed.
-  std::string finish_connect();
+  // Starts connecting (non-blocking) to the first address of `t` that accepts a socket, or says
+  // why it failed at once (resolution, no socket).
+  protos7::status start_connect(const target& t);
+  // The connection attempt finished (the socket became writable): connected, or why not.
+  protos7::status finish_connect();
   // Queues bytes for sending.
   void queue(std::span<const std::byte> b) { out_.insert(out_.end(), b.begin(), b.end()); }
-  // Sends what is queued as far as the socket takes it. Returns "" or why it failed.
-  std::string flush();
+  // Sends what is queued as far as the socket takes it, or says why it failed.
+  protos7::status flush();
   [[nodiscard]] bool has_output() const noexcept { return !out_.empty(); }
   enum class read_status : std::uint8_t { data, again, closed, error };
   // Reads what is there (non-blocking) into `buf` (its size), returning the count in `n`.

@@ -233,9 +233,8 @@ void session::promote() {
 
 void session::connect_now() {
   connect_started_ = true;
-  const std::string err = link_.start_connect(ctx_.opt.tgt);
-  if (!err.empty()) {
-    on_connected(err);
+  if (const protos7::status st = link_.start_connect(ctx_.opt.tgt); !st) {
+    on_connected(st);
     return;
   }
   ctx_.poll.add(link_.fd(), this, link_.status() == tcp_link::state::connecting);
@@ -243,17 +242,17 @@ void session::connect_now() {
     connect_deadline_ = clock_type::now() + ctx_.opt.timeout;
 }
 
-void session::on_connected(const std::string& err) {
+void session::on_connected(const protos7::status& st) {
   connect_deadline_.reset();
-  if (err.empty()) {
+  if (st) {
     ctx_.poll.modify(link_.fd(), this, link_.has_output());
     return;
   }
   if (link_.fd() >= 0) ctx_.poll.remove(link_.fd());
   link_.close();
-  note(err);
+  note(st.why());
   closed_ = true;
-  closed_why_ = err;
+  closed_why_ = st.why();
   fail_all();
 }
 
@@ -263,8 +262,9 @@ bool session::can_send(const send_step& s, clock_type::time_point now,
   if (!connect_started_) connect_now();
   if (link_.status() == tcp_link::state::connecting) {
     if (now >= *connect_deadline_) {
-      on_connected(fmt::format("cannot connect to {}: timed out after {} ms",
-                               ctx_.opt.tgt.to_string(), ctx_.opt.timeout.count()));
+      on_connected(protos7::status::failure(
+          fmt::format("cannot connect to {}: timed out after {} ms", ctx_.opt.tgt.to_string(),
+                      ctx_.opt.timeout.count())));
       return true;
     }
     wake = connect_deadline_;
@@ -388,9 +388,8 @@ void session::apply_patches(const send_step& s, const client_pdu& p, std::vector
 
 void session::flush_output() {
   if (closed_ || link_.status() != tcp_link::state::open || !link_.has_output()) return;
-  const std::string err = link_.flush();
-  if (!err.empty()) {
-    close_link(fmt::format("sending frame {} failed: {}", last_sent_frame_, err));
+  if (const protos7::status st = link_.flush(); !st) {
+    close_link(fmt::format("sending frame {} failed: {}", last_sent_frame_, st.why()));
     return;
   }
   if (link_.has_output()) ctx_.poll.modify(link_.fd(), this, true);

@@ -23,6 +23,7 @@
 #include "protos7/codec/transport.hpp"
 #include "protos7/replay/replay.hpp"
 #include "protos7/replay/script.hpp"
+#include "protos7/status.hpp"
 
 namespace protos7::replay::detail {
 
@@ -99,7 +100,7 @@ class session {
 
  private:
   void connect_now();
-  void on_connected(const std::string& err);
+  void on_connected(const protos7::status& st);
   void read_all();
   void on_event(const codec::transport::event& e);
   void deliver(pdu_frames&& p, const dump::fragment_info& frag);

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include "../json_walk.hpp"
 #include "../memory_limits_json.hpp"
 #include "protos7/codec/hex.hpp"
 #include "protos7/codec/szl.hpp"
@@ -26,97 +27,21 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// Where in the document a value sits, for error messages.
-class at {
- public:
-  at(const std::string& source, std::string path) : source_(source), path_(std::move(path)) {}
-  [[nodiscard]] at key(std::string_view k) const {
-    return {source_, fmt::format("{}.{}", path_, k)};
-  }
-  [[nodiscard]] at item(std::size_t i) const { return {source_, fmt::format("{}[{}]", path_, i)}; }
-  [[noreturn]] void fail(std::string_view what) const {
-    throw profile_error(fmt::format("{}: {}: {}", source_, path_, what));
-  }
-
- private:
-  const std::string& source_;
-  std::string path_;
-};
-
-std::string_view type_of(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "an integer";
-    case json::value_t::number_float:
-      return "a fraction";
-    default:
-      return "something else";
-  }
+[[noreturn]] void raise_profile_error(const std::string& message) {
+  throw profile_error(message);
 }
 
-// Checks that `j` is an object holding only `allowed` keys and every key of `required`.
-void expect_object(const json& j, const at& where, std::initializer_list<std::string_view> allowed,
-                   std::initializer_list<std::string_view> required = {}) {
-  if (!j.is_object()) where.fail(fmt::format("expected an object, got {}", type_of(j)));
-  for (const auto& [k, v] : j.items()) {
-    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-      where.key(k).fail(fmt::format("unknown key (allowed here: {})", fmt::join(allowed, ", ")));
-  }
-  for (std::string_view r : required)
-    if (!j.contains(std::string(r))) where.fail(fmt::format("missing key \"{}\"", r));
-}
+// The document walk (json_walk.hpp) with this file's defaults.
+using at = json_walk::place;
+using json_walk::expect_object;
+using json_walk::type_of;
 
 std::string get_string(const json& j, const at& where, std::size_t max_len = 1024) {
-  if (!j.is_string()) where.fail(fmt::format("expected a string, got {}", type_of(j)));
-  const auto& s = j.get_ref<const std::string&>();
-  if (s.size() > max_len)
-    where.fail(fmt::format("longer than {} characters ({})", max_len, s.size()));
-  for (char c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E)
-      where.fail("only printable ASCII characters are allowed (S7 strings are ASCII)");
-  return s;
+  return json_walk::get_string(j, where, {.max_length = max_len});
 }
 
-// An unsigned integer: a JSON number or a "0x..." / decimal string (hex reads better for codes).
 std::uint64_t get_uint(const json& j, const at& where, std::uint64_t max) {
-  std::uint64_t v = 0;
-  if (j.is_number_unsigned()) {
-    v = j.get<std::uint64_t>();
-  } else if (j.is_number_integer()) {
-    where.fail(fmt::format("expected a number from 0 to {}, got {}", max, j.get<std::int64_t>()));
-  } else if (j.is_string()) {
-    const auto& s = j.get_ref<const std::string&>();
-    const bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-    const std::string_view digits = hex ? std::string_view(s).substr(2) : std::string_view(s);
-    if (digits.empty() || digits.size() > 16) where.fail(fmt::format("\"{}\" is not a number", s));
-    for (char c : digits) {
-      int d = -1;
-      if (c >= '0' && c <= '9')
-        d = c - '0';
-      else if (hex && c >= 'a' && c <= 'f')
-        d = c - 'a' + 10;
-      else if (hex && c >= 'A' && c <= 'F')
-        d = c - 'A' + 10;
-      if (d < 0)
-        where.fail(fmt::format("\"{}\" is not a {} number", s, hex ? "hexadecimal" : "decimal"));
-      v = v * (hex ? 16U : 10U) + static_cast<std::uint64_t>(d);
-    }
-  } else {
-    where.fail(fmt::format("expected a number, got {}", type_of(j)));
-  }
-  if (v > max) where.fail(fmt::format("{} is out of range (0 to {})", v, max));
-  return v;
+  return json_walk::get_uint(j, where, 0, max, json_walk::number_text::allowed);
 }
 
 std::int64_t get_int(const json& j, const at& where) {
@@ -650,7 +575,7 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
   } catch (const json::parse_error& e) {
     throw profile_error(fmt::format("{}: not valid JSON: {}", source, e.what()));
   }
-  const at root{source, "$"};
+  const at root{source, "$", raise_profile_error};
   expect_object(doc, root,
                 {"format", "version", "name", "description", "identity", "limits", "protection",
                  "clock", "operating_mode", "szl", "blocks", "dbs", "memory", "faults", "comment"},

@@ -67,29 +67,31 @@ int connect_within(int fd, const addrinfo& a, std::chrono::milliseconds timeout)
 
 }  // namespace
 
-std::string parse_endpoint(std::string_view text, endpoint& out, std::uint16_t default_port) {
+status parse_endpoint(std::string_view text, endpoint& out, std::uint16_t default_port) {
   std::string_view host = text;
   std::string_view port;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
     if (close == std::string_view::npos)
-      return fmt::format("'{}': an IPv6 address with a port is written [ADDRESS]:PORT", text);
+      return status::failure(
+          fmt::format("'{}': an IPv6 address with a port is written [ADDRESS]:PORT", text));
     host = text.substr(1, close - 1);
     const std::string_view rest = text.substr(close + 1);
     if (!rest.empty() && (rest.front() != ':' || rest.size() == 1))
-      return fmt::format("'{}': an IPv6 address with a port is written [ADDRESS]:PORT", text);
+      return status::failure(
+          fmt::format("'{}': an IPv6 address with a port is written [ADDRESS]:PORT", text));
     if (!rest.empty()) port = rest.substr(1);
   } else if (std::count(text.begin(), text.end(), ':') == 1) {
     const auto colon = text.find(':');
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
-  if (host.empty()) return fmt::format("'{}': give a host name or address", text);
+  if (host.empty()) return status::failure(fmt::format("'{}': give a host name or address", text));
   std::uint16_t p = default_port;
   if (!port.empty()) {
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
     if (ec != std::errc{} || end != port.data() + port.size() || p == 0)
-      return fmt::format("'{}': the port must be a number 1..65535", text);
+      return status::failure(fmt::format("'{}': the port must be a number 1..65535", text));
   }
   out.host = std::string(host);
   out.port = p;

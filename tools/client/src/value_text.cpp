@@ -122,38 +122,39 @@ bool integer_type(transport_size ts, int_range& r) {
 }
 
 // Exactly `size` bytes written as 16#HEX (for the types written only so).
-std::string parse_hex_element(std::string_view s, std::size_t size, codec::writer& w) {
+status parse_hex_element(std::string_view s, std::size_t size, codec::writer& w) {
   const std::string why =
       fmt::format("'{}' is not {} bytes written as 16#{}", s, size, std::string(size * 2, 'h'));
-  if (!s.starts_with("16#") || s.size() != 3 + size * 2) return why;
+  if (!s.starts_with("16#") || s.size() != 3 + size * 2) return status::failure(why);
   for (std::size_t i = 3; i < s.size(); i += 2) {
     std::uint8_t b = 0;
     const auto [end, ec] = std::from_chars(s.data() + i, s.data() + i + 2, b, 16);
-    if (ec != std::errc{} || end != s.data() + i + 2) return why;
+    if (ec != std::errc{} || end != s.data() + i + 2) return status::failure(why);
     w.u8(b);
   }
   return {};
 }
 
-// One element of `ts` from text, appended through `w`; "" or why not.
-std::string parse_element(transport_size ts, std::string_view s, codec::writer& w) {
+// One element of `ts` from text, appended through `w`; or why not.
+status parse_element(transport_size ts, std::string_view s, codec::writer& w) {
   if (ts == transport_size::bit) {
     const bool on = s == "1" || s == "TRUE" || s == "true";
     if (!on && s != "0" && s != "FALSE" && s != "false")
-      return fmt::format("'{}' is not a BOOL (1, 0, true or false)", s);
+      return status::failure(fmt::format("'{}' is not a BOOL (1, 0, true or false)", s));
     w.u8(on ? 1 : 0);
     return {};
   }
   if (int_range r; integer_type(ts, r)) {
     std::int64_t v = 0;
     if (!parse_integer(s, r.lo, r.hi, v))
-      return fmt::format("'{}' is not a whole number from {} to {}", s, r.lo, r.hi);
+      return status::failure(
+          fmt::format("'{}' is not a whole number from {} to {}", s, r.lo, r.hi));
     for (unsigned i = r.size; i-- > 0;) w.u8(static_cast<std::uint8_t>((v >> (8 * i)) & 0xFF));
     return {};
   }
   if (ts == transport_size::char_) {
     if (s.size() == 3 && s.front() == '\'' && s.back() == '\'') s = s.substr(1, 1);
-    if (s.size() != 1) return fmt::format("'{}' is not one character", s);
+    if (s.size() != 1) return status::failure(fmt::format("'{}' is not one character", s));
     w.u8(static_cast<std::uint8_t>(s[0]));
     return {};
   }
@@ -161,7 +162,7 @@ std::string parse_element(transport_size ts, std::string_view s, codec::writer& 
     float f = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), f);
     if (s.empty() || ec != std::errc{} || end != s.data() + s.size())
-      return fmt::format("'{}' is not a REAL number", s);
+      return status::failure(fmt::format("'{}' is not a REAL number", s));
     std::uint32_t bits = 0;
     std::memcpy(&bits, &f, sizeof bits);
     w.u32be(bits);
@@ -184,11 +185,10 @@ std::string format_value(const s7::any_address& a, std::span<const std::byte> da
   return out;
 }
 
-std::string parse_value(const s7::any_address& a, std::string_view text,
-                        std::vector<std::byte>& out) {
+status parse_value(const s7::any_address& a, std::string_view text, std::vector<std::byte>& out) {
   const auto ts = static_cast<transport_size>(a.tsize);
   const std::size_t size = ts == transport_size::bit ? 1 : s7::element_size(a.tsize);
-  if (size == 0) return "the item's data type has no values to write";
+  if (size == 0) return status::failure("the item's data type has no values to write");
   std::vector<std::string_view> elements;
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t end = std::min(text.find_first_of(" ,", i), text.size());
@@ -197,12 +197,13 @@ std::string parse_value(const s7::any_address& a, std::string_view text,
   }
   const std::size_t count = ts == transport_size::bit ? 1 : a.count;
   if (elements.size() != count)
-    return fmt::format("the item holds {} element(s), the value gives {}", count, elements.size());
+    return status::failure(
+        fmt::format("the item holds {} element(s), the value gives {}", count, elements.size()));
   out.assign(size * count, std::byte{0});
   codec::writer w{out};
   for (const std::string_view e : elements)
-    if (std::string why = parse_element(ts, e, w); !why.empty()) return why;
-  return w.finish() ? std::string{} : "the value does not fit the item";
+    if (status st = parse_element(ts, e, w); !st) return st;
+  return w.finish() ? status{} : status::failure("the value does not fit the item");
 }
 
 }  // namespace protos7::client

@@ -28,14 +28,16 @@ bytes b(std::initializer_list<unsigned> v) {
 
 bytes written(std::string_view operand, std::string_view text) {
   bytes out;
-  const std::string why = parse_value(item(operand), text, out);
-  EXPECT_EQ(why, "") << operand << " = " << text;
+  const protos7::status st = parse_value(item(operand), text, out);
+  EXPECT_TRUE(st) << operand << " = " << text << ": " << st.why();
   return out;
 }
 
 std::string refusal(std::string_view operand, std::string_view text) {
   bytes out;
-  return parse_value(item(operand), text, out);
+  const protos7::status st = parse_value(item(operand), text, out);
+  EXPECT_FALSE(st) << operand << " = " << text;
+  return st.why();
 }
 
 TEST(value_text, formats_each_type) {

@@ -15,6 +15,7 @@
 
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/transport.hpp"
+#include "protos7/status.hpp"
 
 namespace protos7::client {
 
@@ -45,10 +46,10 @@ struct endpoint {
   std::uint16_t port = 102;
 };
 
-// "HOST", "HOST:PORT", "[IPV6]:PORT" or a bare IPv6 address ("::1"). Returns an error sentence
-// or "" (and fills `out`; the port stays `default_port` when none is given).
-[[nodiscard]] std::string parse_endpoint(std::string_view text, endpoint& out,
-                                         std::uint16_t default_port = 102);
+// "HOST", "HOST:PORT", "[IPV6]:PORT" or a bare IPv6 address ("::1"): fills `out` (the port
+// stays `default_port` when none is given), or says why `text` is not one.
+[[nodiscard]] status parse_endpoint(std::string_view text, endpoint& out,
+                                    std::uint16_t default_port = 102);
 
 struct options {
   std::uint8_t rack = 0;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "protos7/codec/s7_item.hpp"
+#include "protos7/status.hpp"
 
 namespace protos7::client {
 
@@ -31,10 +32,10 @@ namespace protos7::client {
 [[nodiscard]] std::string format_value(const codec::s7::any_address& a,
                                        std::span<const std::byte> data);
 
-// The bytes to write to `a` for `text`. Returns "" or why `text` is not a value of the item's
-// type (a number out of range, too many or too few elements, a type written only as hex with the
-// wrong length).
-[[nodiscard]] std::string parse_value(const codec::s7::any_address& a, std::string_view text,
-                                      std::vector<std::byte>& out);
+// The bytes to write to `a` for `text`, or why `text` is not a value of the item's type (a
+// number out of range, too many or too few elements, a type written only as hex with the wrong
+// length).
+[[nodiscard]] status parse_value(const codec::s7::any_address& a, std::string_view text,
+                                 std::vector<std::byte>& out);
 
 }  // namespace protos7::client
