@@ -180,15 +180,8 @@ std::string_view request_kind_name(request_kind k) noexcept {
 
 // --- metrics -------------------------------------------------------------------------------------
 
-// One connection's two byte streams, framed and reassembled as the server frames them, and the
-// requests waiting for their answer (in order; a CPU answers each job once).
+// One connection's requests waiting for their answer (in order; a CPU answers each job once).
 struct metrics::connection {
-  std::vector<std::byte> frame_in = std::vector<std::byte>(max_frame_size);
-  std::vector<std::byte> pdu_in = std::vector<std::byte>(max_pdu_size);
-  std::vector<std::byte> frame_out = std::vector<std::byte>(max_frame_size);
-  std::vector<std::byte> pdu_out = std::vector<std::byte>(max_pdu_size);
-  codec::transport::stream_reader in{frame_in, pdu_in};
-  codec::transport::stream_reader out{frame_out, pdu_out};
   struct waiting {
     std::uint16_t pdu_ref = 0;
     request_kind kind = request_kind::other_job;
@@ -216,27 +209,27 @@ void metrics::on_close(int id) {
   conns_.erase(id);
 }
 
-void metrics::on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) {
+void metrics::on_traffic(int /*id*/, std::span<const std::byte> /*in*/,
+                         std::span<const std::byte> /*out*/) {}
+
+void metrics::on_event(int id, const session_event& e) {
   const auto it = conns_.find(id);
   if (it == conns_.end()) return;
   connection& c = *it->second;
-  const auto feed = [&](codec::transport::stream_reader& r, codec::bytes bytes, bool request) {
-    while (!r.broken()) {
-      const codec::transport::event e = r.next(bytes);
-      if (e.st == codec::transport::status::need_more) return;
-      if (e.st == codec::transport::status::error) {
-        protocol_errors_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      if (!e.completes_pdu || e.pdu.empty()) continue;
-      if (request)
-        on_request(c, e.pdu);
-      else
-        on_answer(c, e.pdu);
-    }
-  };
-  feed(c.in, in, true);
-  feed(c.out, out, false);
+  switch (e.what) {
+    case session_event::kind::transport_error:
+      protocol_errors_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    case session_event::kind::request:
+      if (!e.pdu.empty()) on_request(c, e.pdu);
+      return;
+    case session_event::kind::reply:
+      on_answer(c, e.pdu, e.decoded);
+      return;
+    case session_event::kind::connect_request:
+    case session_event::kind::connected:
+      return;
+  }
 }
 
 void metrics::on_request(connection& c, std::span<const std::byte> pdu) {
@@ -261,7 +254,7 @@ void metrics::on_request(connection& c, std::span<const std::byte> pdu) {
   ++c.count;
 }
 
-void metrics::on_answer(connection& c, std::span<const std::byte> pdu) {
+void metrics::on_answer(connection& c, std::span<const std::byte> pdu, const s7::message* decoded) {
   const s7::peek_result p = s7::peek(pdu);
   if (!p.s7 || p.rosctr == static_cast<std::uint8_t>(s7::rosctr::job)) return;
   std::size_t i = 0;
@@ -279,17 +272,23 @@ void metrics::on_answer(connection& c, std::span<const std::byte> pdu) {
     return;
   }
   if (k != request_kind::read_var && k != request_kind::write_var) return;
-  s7::param prm;
-  const auto parsed = s7::parse(pdu);
-  if (!parsed || s7::parse_ack_data(*parsed, prm)) return;
-  s7::data_item_iterator items{parsed->data, prm.item_count, parsed->origin,
+  s7::param own_prm;
+  s7::pdu own_pdu;
+  if (decoded == nullptr) {  // the session's self check is off: decode the header and parameter
+    const auto whole = s7::parse(pdu);
+    if (!whole || s7::parse_ack_data(*whole, own_prm)) return;
+    own_pdu = *whole;
+  }
+  const s7::param& prm = decoded != nullptr ? decoded->prm : own_prm;
+  const s7::pdu& parsed = decoded != nullptr ? decoded->p : own_pdu;
+  s7::data_item_iterator items{parsed.data, prm.item_count, parsed.origin,
                                s7::data_options{.allow_nonzero_fill = true}};
   s7::data_item d;
   std::uint64_t failed = 0;
   if (k == request_kind::read_var) {
     while (items.next(d)) failed += d.return_code != s7::return_code::success ? 1U : 0U;
   } else {
-    codec::reader r{parsed->data, codec::layer::s7_data};  // one return code per item
+    codec::reader r{parsed.data, codec::layer::s7_data};  // one return code per item
     while (!r.empty()) failed += r.u8() != s7::return_code::success ? 1U : 0U;
   }
   if (failed > 0) item_errors_[slot].fetch_add(failed, std::memory_order_relaxed);

@@ -54,7 +54,7 @@ std::string g_resolve_error;  // why config::listen_address does not resolve
 
 }  // namespace
 
-struct server::connection {
+struct server::connection final : session_tap {
   int fd = -1;
   session s;
   connection_key key{};
@@ -73,9 +73,19 @@ struct server::connection {
   std::uint32_t events = 0;
   std::unique_ptr<fault_connection> fx;  // fault injection (after `s`: it refers to it)
 
+  connection_observer* const* observer;  // the server's (it may be set or replaced later)
+
   connection(int f, const config& cfg, plc_memory& mem, plc_state& plc, std::uint16_t ref,
-             std::string peer)
-      : fd(f), s(cfg, mem, plc, ref, std::move(peer)) {}
+             std::string peer, connection_observer* const* obs)
+      : fd(f), s(cfg, mem, plc, ref, std::move(peer)), observer(obs) {
+    s.set_tap(this);
+  }
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+  ~connection() = default;
+  void on_session_event(const session_event& e) override {
+    if (*observer != nullptr) (*observer)->on_event(fd, e);
+  }
   [[nodiscard]] std::size_t pending_output() const noexcept { return out.size() - out_sent; }
 };
 
@@ -357,7 +367,7 @@ void server::accept_all(int listener) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::uint16_t ref = next_ref_++;
     if (next_ref_ == 0) next_ref_ = 1;
-    auto c = std::make_unique<connection>(fd, cfg_, mem_, plc_, ref, peer);
+    auto c = std::make_unique<connection>(fd, cfg_, mem_, plc_, ref, peer, &observer_);
     c->fx = faults_.attach(c->s, fd, peer, ipv4_of(key));
     c->key = key;
     c->accepted = c->last_activity = clock_type::now();

@@ -123,6 +123,11 @@ session::receive_result session::receive_some(std::span<const std::byte> in,
 }
 
 void session::on_transport_error(const codec::transport::event& e, std::vector<std::byte>& out) {
+  report({.what = session_event::kind::transport_error,
+          .cr = nullptr,
+          .pdu = {},
+          .parsed = nullptr,
+          .decoded = nullptr});
   if (e.err.where == codec::layer::tpkt) {
     log(log_level::warn, "{}: bad TPKT: {}", peer_, describe(e.err));
     close("invalid TPKT framing");
@@ -155,6 +160,11 @@ void session::process_tpdu(const codec::transport::event& e, std::vector<std::by
         disconnect(protocol_error_reason, out);
         return;
       }
+      report({.what = session_event::kind::connect_request,
+              .cr = &t,
+              .pdu = {},
+              .parsed = nullptr,
+              .decoded = nullptr});
       on_connect_request(t, out);
       return;
     case cotp::tpdu_type::dr: {
@@ -243,6 +253,11 @@ void session::on_connect_request(const cotp::tpdu& cr, std::vector<std::byte>& o
     return;
   }
   send_tpdu(bytes{buf.data(), *n}, out);
+  report({.what = session_event::kind::connected,
+          .cr = nullptr,
+          .pdu = {},
+          .parsed = nullptr,
+          .decoded = nullptr});
   state_ = state::connected;
   conn_type_ = called.connection_type;
   plc_.connection_opened(conn_type_);
@@ -326,6 +341,11 @@ void session::commit_reply(const s7::header& h, bytes param, std::size_t data_le
     close("internal error building a reply");
     return;
   }
+  report({.what = session_event::kind::reply,
+          .cr = nullptr,
+          .pdu = codec::bytes{out}.subspan(reply_base_ + segment_header_size, n),
+          .parsed = nullptr,
+          .decoded = cfg_.check_replies ? &check_msg_ : nullptr});
   frame_in_place(n);
   reply_out_ = nullptr;
 }
@@ -376,6 +396,11 @@ void session::reply_error(const s7::header& req, std::uint8_t fn, std::uint16_t 
 
 void session::on_pdu(bytes pdu, std::vector<std::byte>& out) {
   const auto p = s7::parse(pdu);
+  report({.what = session_event::kind::request,
+          .cr = nullptr,
+          .pdu = pdu,
+          .parsed = p ? &*p : nullptr,
+          .decoded = nullptr});
   if (!p) {
     // Not an S7 PDU (or one whose lengths disagree): nothing trustworthy to answer to.
     log(log_level::warn, "{}: bad S7 PDU: {}", peer_, describe(p.err()));

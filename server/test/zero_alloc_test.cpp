@@ -79,6 +79,11 @@ struct bench_session {
   std::unique_ptr<srv::plc_state> plc;
   std::unique_ptr<srv::session> s;
   protos7::webadmin::traffic_monitor tap;
+  // The server's part: what the session decoded goes to the monitor (server.cpp's connection).
+  struct forward final : srv::session_tap {
+    protos7::webadmin::traffic_monitor* to = nullptr;
+    void on_session_event(const srv::session_event& e) override { to->on_event(7, e); }
+  } fwd;
   bool tapped = false;
   std::vector<std::byte> out;
 
@@ -86,7 +91,11 @@ struct bench_session {
     mem.add_db(p7test::ram_db(1, 256));
     plc = std::make_unique<srv::plc_state>(cfg, mem);
     s = std::make_unique<srv::session>(cfg, mem, *plc, 1, "127.0.0.1:50000");
-    if (tapped) tap.on_open(7, "127.0.0.1:50000");
+    if (tapped) {
+      tap.on_open(7, "127.0.0.1:50000");
+      fwd.to = &tap;
+      s->set_tap(&fwd);
+    }
     out.reserve(8192);
   }
   // One request through the session (and the tap); false when the session closed.

@@ -333,22 +333,12 @@ std::string iso_time(std::chrono::system_clock::time_point t) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
-// One direction of a connection, read by the codec's transport reader over buffers the monitor
-// owns (allocated when the connection opens). Framing stops at garbage (the session closes such
-// connections anyway).
-struct traffic_monitor::direction {
-  std::vector<std::byte> frame_buf = std::vector<std::byte>(server::max_frame_size);
-  std::vector<std::byte> pdu_buf = std::vector<std::byte>(server::max_pdu_size);
-  codec::transport::stream_reader reader{frame_buf, pdu_buf};
-};
-
 // A request as the tap keeps it on the event loop: its PDU's bytes and those of the reply, in
 // buffers allocated once. Nothing is decoded beyond the header or formatted here: the
 // request_record the API shows is made from these bytes when it is asked for (requests_json).
 struct traffic_monitor::captured {
   std::uint64_t seq = 0;
-  std::chrono::system_clock::time_point time;
-  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point started;  // the wall-clock time: traffic_monitor::wall()
   int connection = 0;
   std::array<char, 64> peer{};  // "address:port", cut to fit (IPv6 with port fits)
   std::size_t peer_len = 0;
@@ -368,7 +358,7 @@ struct traffic_monitor::conn {
   int id = 0;
   std::string peer;
   std::chrono::system_clock::time_point connected_at;
-  std::chrono::system_clock::time_point last_request_at;
+  std::chrono::steady_clock::time_point last_request_at;
   std::string state = "TCP";
   std::string calling_tsap;
   std::string called_tsap;
@@ -383,14 +373,14 @@ struct traffic_monitor::conn {
   std::uint64_t errors = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
-  direction in;
-  direction out;
   // Requests awaiting their reply; slots are reused (grown once up to max_pending_per_connection).
   std::vector<std::unique_ptr<captured>> pending;
   std::size_t pending_used = 0;
 };
 
-traffic_monitor::traffic_monitor() {
+traffic_monitor::traffic_monitor()
+    : wall_origin_(std::chrono::system_clock::now()),
+      steady_origin_(std::chrono::steady_clock::now()) {
   log_.reserve(request_log_size);
   for (std::size_t i = 0; i < request_log_size; ++i) log_.push_back(std::make_unique<captured>());
 }
@@ -415,42 +405,40 @@ void traffic_monitor::on_close(int id) {
   ++generation_;
 }
 
+std::chrono::system_clock::time_point traffic_monitor::wall(
+    std::chrono::steady_clock::time_point t) const {
+  return wall_origin_ +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(t - steady_origin_);
+}
+
 void traffic_monitor::on_traffic(int id, std::span<const std::byte> in,
                                  std::span<const std::byte> out) {
   const auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  conn& c = *it->second;
-  c.bytes_in += in.size();
-  c.bytes_out += out.size();
-  const auto walk = [&](direction& d, bytes stream, bool from_client) {
-    for (;;) {
-      const codec::transport::event e = d.reader.next(stream);
-      if (e.st == codec::transport::status::need_more) return;
-      if (e.st == codec::transport::status::tpdu) on_tpdu(c, e, from_client);
-    }
-  };
-  walk(c.in, in, true);
-  walk(c.out, out, false);
+  it->second->bytes_in += in.size();
+  it->second->bytes_out += out.size();
 }
 
-void traffic_monitor::on_tpdu(conn& c, const codec::transport::event& e, bool from_client) {
-  const cotp::tpdu& t = e.tpdu;
-  switch (t.type) {
-    case cotp::tpdu_type::cr:
-      if (from_client) on_connect_request(c, t);
+void traffic_monitor::on_event(int id, const server::session_event& e) {
+  const auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  conn& c = *it->second;
+  using kind = server::session_event::kind;
+  switch (e.what) {
+    case kind::connect_request:
+      on_connect_request(c, *e.cr);
       break;
-    case cotp::tpdu_type::cc:
-      if (!from_client) c.state = "COTP";
+    case kind::connected:
+      c.state = "COTP";
       ++generation_;
       break;
-    case cotp::tpdu_type::dt:
-      if (!e.completes_pdu) break;
-      if (from_client)
-        on_client_pdu(c, e.pdu);
-      else
-        on_server_pdu(c, e.pdu);
+    case kind::request:
+      on_client_pdu(c, e.pdu);
       break;
-    default:
+    case kind::reply:
+      on_server_pdu(c, e.pdu, e.decoded);
+      break;
+    case kind::transport_error:
       break;
   }
 }
@@ -508,7 +496,7 @@ void traffic_monitor::on_client_pdu(conn& c, bytes pdu) {
   if (pk.s7 && !request) return;  // an Ack / Ack_Data or a Userdata response from a client
   ++c.requests;
   ++total_requests_;
-  c.last_request_at = std::chrono::system_clock::now();
+  c.last_request_at = std::chrono::steady_clock::now();
   if (pk.s7 && pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::job)) {
     if (pk.function == static_cast<std::uint8_t>(s7::function::read_var)) ++c.reads;
     if (pk.function == static_cast<std::uint8_t>(s7::function::write_var)) ++c.writes;
@@ -523,8 +511,7 @@ void traffic_monitor::on_client_pdu(conn& c, bytes pdu) {
       }
   captured& r = take_slot(c);
   r.seq = next_seq_++;
-  r.time = c.last_request_at;
-  r.started = std::chrono::steady_clock::now();
+  r.started = c.last_request_at;
   r.connection = c.id;
   r.peer_len = std::min(c.peer.size(), r.peer.size());
   std::memcpy(r.peer.data(), c.peer.data(), r.peer_len);
@@ -540,7 +527,7 @@ void traffic_monitor::on_client_pdu(conn& c, bytes pdu) {
   }
 }
 
-void traffic_monitor::on_server_pdu(conn& c, bytes pdu) {
+void traffic_monitor::on_server_pdu(conn& c, bytes pdu, const s7::message* decoded) {
   const s7::peek_result pk = s7::peek(pdu);
   if (!pk.s7) return;
   const bool answer = pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::ack) ||
@@ -550,7 +537,7 @@ void traffic_monitor::on_server_pdu(conn& c, bytes pdu) {
   if (!answer) return;
   for (std::size_t i = 0; i < c.pending_used; ++i) {
     if (c.pending[i]->pdu_ref != pk.pdu_ref) continue;
-    const reply_facts f = reply_facts_of(pdu, scratch_);
+    const reply_facts f = decoded != nullptr ? reply_facts_of(*decoded) : reply_facts_of(pdu);
     if (f.setup_pdu != 0) {
       c.pdu_size = f.setup_pdu;
       c.state = "S7";
@@ -561,13 +548,18 @@ void traffic_monitor::on_server_pdu(conn& c, bytes pdu) {
   }
 }
 
-// What the connection's statistics need of a reply, decoded into `scratch` (no allocation).
-traffic_monitor::reply_facts traffic_monitor::reply_facts_of(bytes pdu, s7::message& scratch) {
-  reply_facts f;
+// A reply the session did not decode (its self check is off): decoded here, into a scratch
+// message (no allocation).
+traffic_monitor::reply_facts traffic_monitor::reply_facts_of(bytes pdu) {
   s7::decode_options opt;
   opt.params.items.allow_unknown_syntax = true;
-  if (s7::decode(pdu, scratch, nullptr, opt)) return f;  // does not decode: an error
-  const s7::message& m = scratch;
+  if (s7::decode(pdu, scratch_, nullptr, opt)) return {};  // does not decode: an error
+  return reply_facts_of(scratch_);
+}
+
+// What the connection's statistics need of a decoded reply.
+traffic_monitor::reply_facts traffic_monitor::reply_facts_of(const s7::message& m) {
+  reply_facts f;
   if (m.p.hdr.type == s7::rosctr::userdata) {
     f.ok = m.ud.prm.error_code == 0 &&
            (!m.ud.has_data || m.ud.data.return_code == s7::return_code::success);
@@ -619,25 +611,25 @@ request_record traffic_monitor::describe(const captured& c) {
 json traffic_monitor::clients_json() const {
   json a = json::array();
   for (const auto& [id, c] : conns_) {
-    a.push_back(
-        {{"id", id},
-         {"peer", c->peer},
-         {"connected_at", iso_time(c->connected_at)},
-         {"state", c->state},
-         {"connection_type", c->connection_type},
-         {"calling_tsap", c->calling_tsap},
-         {"called_tsap", c->called_tsap},
-         {"rack", c->rack < 0 ? json() : json(c->rack)},
-         {"slot", c->slot < 0 ? json() : json(c->slot)},
-         {"pdu_size", c->pdu_size == 0 ? json() : json(c->pdu_size)},
-         {"requests", c->requests},
-         {"reads", c->reads},
-         {"writes", c->writes},
-         {"userdata", c->userdata},
-         {"errors", c->errors},
-         {"bytes_in", c->bytes_in},
-         {"bytes_out", c->bytes_out},
-         {"last_request_at", c->requests == 0 ? json() : json(iso_time(c->last_request_at))}});
+    a.push_back({{"id", id},
+                 {"peer", c->peer},
+                 {"connected_at", iso_time(c->connected_at)},
+                 {"state", c->state},
+                 {"connection_type", c->connection_type},
+                 {"calling_tsap", c->calling_tsap},
+                 {"called_tsap", c->called_tsap},
+                 {"rack", c->rack < 0 ? json() : json(c->rack)},
+                 {"slot", c->slot < 0 ? json() : json(c->slot)},
+                 {"pdu_size", c->pdu_size == 0 ? json() : json(c->pdu_size)},
+                 {"requests", c->requests},
+                 {"reads", c->reads},
+                 {"writes", c->writes},
+                 {"userdata", c->userdata},
+                 {"errors", c->errors},
+                 {"bytes_in", c->bytes_in},
+                 {"bytes_out", c->bytes_out},
+                 {"last_request_at",
+                  c->requests == 0 ? json() : json(iso_time(wall(c->last_request_at)))}});
   }
   return a;
 }
@@ -650,7 +642,7 @@ json traffic_monitor::requests_json(std::size_t limit) const {
     const captured& c = *log_[(log_next_ + log_.size() - 1 - i) % log_.size()];
     const request_record r = describe(c);
     a.push_back({{"seq", c.seq},
-                 {"time", iso_time(c.time)},
+                 {"time", iso_time(wall(c.started))},
                  {"connection", c.connection},
                  {"peer", std::string(c.peer.data(), c.peer_len)},
                  {"pdu_ref", c.pdu_ref},

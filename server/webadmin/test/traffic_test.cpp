@@ -7,29 +7,78 @@
 
 #include <string>
 
+#include "protos7/codec/cotp.hpp"
+#include "protos7/codec/s7.hpp"
+#include "protos7/codec/tpkt.hpp"
 #include "test_client.hpp"
 
+namespace {
+
+namespace s7 = protos7::codec::s7;
+using event = protos7::server::session_event;
+
+// The S7 PDU of one TPKT frame holding one COTP DT.
+protos7::codec::bytes pdu_of(const p7test::buf& frame) {
+  const auto f = protos7::codec::tpkt::parse(frame);
+  const auto t = protos7::codec::cotp::parse(f->payload);
+  return t->user_data;
+}
+
+// What a session reports for a request frame (header parsed as the session parses it).
+void request(protos7::webadmin::traffic_monitor& tap, int id, const p7test::buf& frame) {
+  const auto pdu = pdu_of(frame);
+  const auto parsed = s7::parse(pdu);
+  ASSERT_TRUE(parsed);
+  tap.on_traffic(id, frame, {});
+  tap.on_event(id, {.what = event::kind::request,
+                    .cr = nullptr,
+                    .pdu = pdu,
+                    .parsed = &*parsed,
+                    .decoded = nullptr});
+}
+
+// A reply, with the session's self check (decoded) or without it (the monitor decodes it).
+void reply(protos7::webadmin::traffic_monitor& tap, int id, const p7test::buf& frame,
+           bool self_checked) {
+  const auto pdu = pdu_of(frame);
+  s7::message m;
+  ASSERT_FALSE(s7::decode(pdu, m));
+  tap.on_traffic(id, {}, frame);
+  tap.on_event(id, {.what = event::kind::reply,
+                    .cr = nullptr,
+                    .pdu = pdu,
+                    .parsed = nullptr,
+                    .decoded = self_checked ? &m : nullptr});
+}
+
+}  // namespace
+
 TEST(traffic_monitor, a_write_var_reply_with_a_failed_item_is_logged_and_counted) {
-  protos7::webadmin::traffic_monitor tap;
-  tap.on_open(5, "127.0.0.1:40000");
-  // Write Var: DB999.DBB0 (2 bytes) and DB1.DBB0 (2 bytes); reply: 0x0A, 0xFF.
-  const auto job = p7test::hex(
-      "0300003702f080 32010000000500 1a000c 0502"
-      "120a1002000203e784000000 120a100200020001840000 00"
-      "000400100102 000400100304");
-  const auto reply = p7test::hex("0300001702f080 32030000000500020002 0000 0502 0aff");
-  tap.on_traffic(5, job, reply);
-  const auto clients = tap.clients_json();
-  ASSERT_EQ(clients.size(), 1U);
-  EXPECT_EQ(clients[0]["writes"], 1);
-  EXPECT_EQ(clients[0]["errors"], 1);
-  const auto log = tap.requests_json(10);
-  ASSERT_EQ(log.size(), 1U);
-  EXPECT_EQ(log[0]["function"], "Write Var");
-  EXPECT_EQ(log[0]["items"].size(), 2U);
-  EXPECT_EQ(log[0]["result"], "item 1: object does not exist (0x0A)");
-  EXPECT_EQ(log[0]["ok"], false);
-  EXPECT_EQ(log[0]["peer"], "127.0.0.1:40000");
+  for (const bool self_checked : {true, false}) {
+    protos7::webadmin::traffic_monitor tap;
+    tap.on_open(5, "127.0.0.1:40000");
+    // Write Var: DB999.DBB0 (2 bytes) and DB1.DBB0 (2 bytes); reply: 0x0A, 0xFF.
+    const auto job = p7test::hex(
+        "0300003702f080 32010000000500 1a000c 0502"
+        "120a1002000203e784000000 120a100200020001840000 00"
+        "000400100102 000400100304");
+    const auto answer = p7test::hex("0300001702f080 32030000000500020002 0000 0502 0aff");
+    request(tap, 5, job);
+    reply(tap, 5, answer, self_checked);
+    const auto clients = tap.clients_json();
+    ASSERT_EQ(clients.size(), 1U);
+    EXPECT_EQ(clients[0]["writes"], 1);
+    EXPECT_EQ(clients[0]["errors"], 1);
+    const auto log = tap.requests_json(10);
+    ASSERT_EQ(log.size(), 1U);
+    EXPECT_EQ(log[0]["function"], "Write Var");
+    EXPECT_EQ(log[0]["items"].size(), 2U);
+    EXPECT_EQ(log[0]["result"], "item 1: object does not exist (0x0A)");
+    EXPECT_EQ(log[0]["ok"], false);
+    EXPECT_EQ(log[0]["peer"], "127.0.0.1:40000");
+    EXPECT_EQ(clients[0]["bytes_in"], job.size());
+    EXPECT_EQ(clients[0]["bytes_out"], answer.size());
+  }
 }
 
 TEST(traffic_monitor, a_request_without_reply_is_logged_when_the_connection_closes) {
@@ -37,7 +86,7 @@ TEST(traffic_monitor, a_request_without_reply_is_logged_when_the_connection_clos
   tap.on_open(6, "127.0.0.1:40001");
   const auto read =
       p7test::hex("0300001f02f080 320100000009000e0000 0401120a100400010001840000 00");
-  tap.on_traffic(6, read, {});
+  request(tap, 6, read);
   EXPECT_EQ(tap.requests_json(10).size(), 0U);  // still pending
   tap.on_close(6);
   const auto log = tap.requests_json(10);

@@ -83,6 +83,7 @@ class metrics final : public connection_observer {
   void on_open(int id, const std::string& peer) override;
   void on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) override;
   void on_close(int id) override;
+  void on_event(int id, const session_event& e) override;
   void on_round(std::chrono::steady_clock::time_point started,
                 std::chrono::steady_clock::duration commit) override;
 
@@ -100,7 +101,7 @@ class metrics final : public connection_observer {
  private:
   struct connection;
   void on_request(connection& c, std::span<const std::byte> pdu);
-  void on_answer(connection& c, std::span<const std::byte> pdu);
+  void on_answer(connection& c, std::span<const std::byte> pdu, const codec::s7::message* decoded);
 
   static constexpr std::size_t kinds = static_cast<std::size_t>(request_kind::count_);
   std::array<std::atomic<std::uint64_t>, kinds> requests_{};

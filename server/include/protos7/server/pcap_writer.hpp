@@ -118,6 +118,10 @@ class observer_fanout final : public connection_observer {
     for (auto* o : to_)
       if (o != nullptr) o->on_close(id);
   }
+  void on_event(int id, const session_event& e) override {
+    for (auto* o : to_)
+      if (o != nullptr) o->on_event(id, e);
+  }
   void on_round(std::chrono::steady_clock::time_point started,
                 std::chrono::steady_clock::duration commit) override {
     for (auto* o : to_)

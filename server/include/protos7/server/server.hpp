@@ -49,6 +49,13 @@ class connection_observer {
   virtual void on_traffic(int id, std::span<const std::byte> in,
                           std::span<const std::byte> out) = 0;
   virtual void on_close(int id) = 0;
+  // What the connection's session decoded and answered, PDU by PDU (session.hpp): observers that
+  // look at requests and replies take them from here instead of framing `in`/`out` again.
+  // Default: nothing.
+  virtual void on_event(int id, const session_event& e) {
+    (void)id;
+    (void)e;
+  }
   // After an epoll round that served clients, once its replies were handed to the kernel (after
   // the group commit): `started` is when the round's epoll_wait returned, `commit` how long the
   // round's plc_memory::commit() took (zero when nothing was written). Default: nothing.

@@ -46,6 +46,33 @@ inline constexpr std::uint8_t congestion_reason = 0x81;
 
 class fault_connection;  // faults.hpp
 
+// What a session decoded, as it decoded it, for the server's observers (the web admin's traffic
+// view, /metrics): they see each PDU once, already framed, reassembled and parsed, and never
+// frame or decode the byte stream again. Views into the session's buffers: valid during the
+// call only.
+struct session_event {
+  enum class kind : std::uint8_t {
+    connect_request,  // `cr`: a COTP CR of the client
+    connected,        // the CC the session sent
+    transport_error,  // bad TPKT framing or COTP TPDU (the connection is closed or refused)
+    request,          // `pdu`: a whole PDU of the client; `parsed`: its header (null: not S7)
+    reply,            // `pdu`: a reply or push of the session; `decoded`: its self check, or null
+  };
+  kind what = kind::request;
+  const codec::cotp::tpdu* cr = nullptr;
+  codec::bytes pdu;
+  const codec::s7::pdu* parsed = nullptr;
+  const codec::s7::message* decoded = nullptr;
+};
+
+class session_tap {
+ public:
+  virtual void on_session_event(const session_event& e) = 0;
+
+ protected:
+  ~session_tap() = default;
+};
+
 class session {
  public:
   enum class state : std::uint8_t {
@@ -95,6 +122,9 @@ class session {
   // Fault injection (faults.hpp): the engine sets this while it has enabled rules and clears it
   // otherwise; the request path's only cost without rules is the check of this pointer.
   void set_faults(fault_connection* f) noexcept { faults_ = f; }
+  // Where the session reports what it decoded and answered (null: nobody; the cost is then one
+  // pointer check per PDU).
+  void set_tap(session_tap* t) noexcept { tap_ = t; }
 
  private:
   friend struct session_sink;
@@ -161,6 +191,10 @@ class session {
   plc_state::slot slot_ = plc_state::slot::none;  // the CPU's connection resource held
   codec::s7::message check_msg_;                  // the reply's self check (reused)
   fault_connection* faults_ = nullptr;
+  session_tap* tap_ = nullptr;
+  void report(const session_event& e) {
+    if (tap_ != nullptr) tap_->on_session_event(e);
+  }
 };
 
 }  // namespace protos7::server

@@ -1,13 +1,14 @@
 // The web admin's view of the S7 connections: who is connected (peer, TSAPs, negotiated PDU,
 // request counts) and the last requests, decoded (function, items, result).
 //
-// A passive tap: the server hands it the bytes each connection received and the replies its
-// session queued (server::connection_observer); the monitor reads both directions with the
-// codec's transport reader, pairs each request with its reply by PDU reference (header peek
-// only) and keeps their bytes in slots allocated once. Decoding the items and formatting the
-// log's text happens when the API asks for it, not on the request path. The S7 session code is not
-// touched and the monitor never changes what is sent. It lives on the event-loop thread: every
-// method is called there (the HTTP side reads it through server::post).
+// A passive tap: the server hands it what each connection's session decoded (the CR, each
+// request PDU and each reply with the session's own decoding of it: server::session_event), and
+// the byte counts; the monitor pairs each request with its reply by PDU reference (header peek
+// only) and keeps their bytes in slots allocated once. It frames and decodes nothing again.
+// Decoding the items and formatting the log's text happens when the API asks for it, not on the
+// request path. The S7 session code is not touched and the monitor never changes what is sent. It
+// lives on the event-loop thread: every method is called there (the HTTP side reads it through
+// server::post).
 #pragma once
 
 #include <chrono>
@@ -58,6 +59,7 @@ class traffic_monitor final : public server::connection_observer {
   void on_open(int id, const std::string& peer) override;
   void on_traffic(int id, std::span<const std::byte> in, std::span<const std::byte> out) override;
   void on_close(int id) override;
+  void on_event(int id, const server::session_event& e) override;
 
   // JSON snapshots (see docs/API.md: GET /api/plc/clients and /api/plc/requests).
   [[nodiscard]] nlohmann::json clients_json() const;
@@ -71,21 +73,22 @@ class traffic_monitor final : public server::connection_observer {
 
  private:
   struct conn;
-  struct direction;
   struct captured;
   enum class outcome : std::uint8_t { pending, answered, closed, no_reply, not_s7 };
   struct reply_facts {
     bool ok = false;
     std::uint16_t setup_pdu = 0;  // an accepted Setup Communication: the PDU size
   };
-  void on_tpdu(conn& c, const codec::transport::event& e, bool from_client);
   void on_connect_request(conn& c, const codec::cotp::tpdu& t);
   void on_client_pdu(conn& c, std::span<const std::byte> pdu);
-  void on_server_pdu(conn& c, std::span<const std::byte> pdu);
+  void on_server_pdu(conn& c, std::span<const std::byte> pdu, const codec::s7::message* decoded);
   captured& take_slot(conn& c);
   void retire(conn& c, std::size_t i, outcome how, std::span<const std::byte> reply);
-  [[nodiscard]] static reply_facts reply_facts_of(std::span<const std::byte> pdu,
-                                                  codec::s7::message& scratch);
+  [[nodiscard]] reply_facts reply_facts_of(std::span<const std::byte> pdu);
+  [[nodiscard]] static reply_facts reply_facts_of(const codec::s7::message& m);
+  // The wall-clock time of a steady-clock point (one clock read per request and reply).
+  [[nodiscard]] std::chrono::system_clock::time_point wall(
+      std::chrono::steady_clock::time_point t) const;
   [[nodiscard]] static request_record describe(const captured& c);
 
   std::map<int, std::unique_ptr<conn>> conns_;
@@ -97,6 +100,8 @@ class traffic_monitor final : public server::connection_observer {
   std::uint64_t generation_ = 0;
   std::uint64_t total_requests_ = 0;
   std::uint64_t total_connections_ = 0;
+  std::chrono::system_clock::time_point wall_origin_;
+  std::chrono::steady_clock::time_point steady_origin_;
 };
 
 // "2024-03-05T12:34:56.789Z"
