@@ -18,11 +18,13 @@
 #include <set>
 #include <tuple>
 
+#include "alarms.hpp"
 #include "protos7/codec/mc7.hpp"
 #include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/szl.hpp"
+#include "protos7/codec/ud_alarm.hpp"
 #include "protos7/server/exit_codes.hpp"
 #include "protos7/server/services.hpp"
 #include "protos7/stream/reader.hpp"
@@ -201,6 +203,7 @@ class learner {
           l.largest_pdu_ = r.s7.size();
           l.largest_pdu_src_ = l.src(r.frame);
         }
+        if (r.side == 1) l.push(r);
         conns.at(index).record(r, done);
       }
       void on_note(std::size_t, const std::string&) override {}
@@ -225,6 +228,16 @@ class learner {
   }
 
   void finish();
+
+  // A PDU the CPU sent: an alarm indication it pushed is learned from.
+  void push(const stream::record_view& r) {
+    if (!r.has_s7) return;
+    const ud_view u = userdata_of(r.s7);
+    if (!u.ok || !u.m.has_data || u.m.prm.type != static_cast<std::uint8_t>(ud::type::push) ||
+        u.m.prm.group != static_cast<std::uint8_t>(ud::group::cpu))
+      return;
+    alarms_.indication(u.m.prm.subfunction, u.m.data.payload, src(r.frame));
+  }
 
  private:
   std::string src(std::uint64_t frame) const { return fmt::format("{} frame {}", file_, frame); }
@@ -257,6 +270,8 @@ class learner {
       case ud::group::cpu:
         if (u.m.prm.subfunction == ud::sub::read_szl && u.m.has_data)
           read_szl(t, u, payload, error, complete);
+        if (u.m.prm.subfunction == codec::s7::alarm::sub::alarm_query && error == 0 && complete)
+          alarms_.query_answer(payload, src(t.resp_frame));
         return;
       case ud::group::block:
         if (u.m.prm.subfunction == ud::sub::list_blocks) list_blocks(t, payload, error);
@@ -654,6 +669,7 @@ class learner {
   void memory_runs(const mem_key& key, const std::map<std::uint32_t, byte_state>& bytes_);
 
   learned& out_;
+  alarm_learner alarms_;  // the alarm list (alarms.hpp)
   std::string file_;
   std::vector<std::string> files_;
   std::uint32_t capture_index_ = 0;
@@ -764,6 +780,9 @@ void learner::finish() {
   finish_blocks();
   finish_dbs();
   finish_memory();
+  p.alarms = alarms_.alarms();
+  for (std::size_t i = 0; i < p.alarms.size(); ++i)
+    out_.sources[fmt::format("alarm:0x{:X}", p.alarms[i].event_id)] = alarms_.sources()[i];
   for (const auto& [key, v] : szl_varies_) out_.notes.push_back(v);
   for (const auto& [key, why] : absent_)
     out_.notes.push_back(fmt::format("{}: Get block info of {} {}: the CPU does not have it", why,
@@ -1367,6 +1386,9 @@ std::string to_json(const learned& l) {
       if (const auto* s = source(fmt::format("memory:{}:{}:{}", area, db, e["offset"].get<int>())))
         e["source"] = *s;
     }
+  if (out.contains("alarms"))
+    for (json& e : out["alarms"])
+      if (const auto* s = source("alarm:" + e["event_id"].get<std::string>())) e["source"] = *s;
   return out.dump(2) + "\n";
 }
 

@@ -17,6 +17,7 @@
 
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/writer.hpp"
+#include "protos7/server/alarms.hpp"
 #include "protos7/server/config.hpp"
 #include "protos7/server/mc7_block.hpp"
 #include "protos7/server/plc_state.hpp"
@@ -65,6 +66,8 @@ class services {
 
   // True while this connection runs a download the server drives.
   [[nodiscard]] bool download_active() const noexcept { return dl_.stage != dl_stage::idle; }
+  // What this connection subscribed to with the message service (alarm indications).
+  [[nodiscard]] const alarm_subscription& alarm_subscriptions() const noexcept { return alarms_; }
 
  private:
   enum class dl_stage : std::uint8_t { idle, wait_block, wait_ended };
@@ -111,6 +114,10 @@ class services {
                 std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
   void block_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
                       std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
+  void message_service(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                       std::uint16_t pdu_ref, pdu_sink& out);
+  void alarm_query(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                   std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
   void time_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
                      std::uint16_t pdu_ref, pdu_sink& out);
   void security(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
@@ -140,6 +147,7 @@ class services {
     std::vector<std::byte> answer;
     std::size_t sent = 0;
   } pending_;
+  alarm_subscription alarms_;  // the message service subscription of this connection
   download dl_;
   std::vector<upload> uploads_;
   std::uint32_t next_upload_id_ = 1;
