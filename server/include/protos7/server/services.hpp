@@ -8,6 +8,8 @@
 // Wireshark sample captures cited at each function.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -42,6 +44,12 @@ class pdu_sink {
   ~pdu_sink() = default;
 };
 
+class push_source;  // push.hpp
+class push_sink;
+struct push_context;
+// Push sources one connection may have (cyclic jobs, variable status, alarm indications, ...).
+inline constexpr std::size_t max_push_sources = 8;
+
 class services {
  public:
   services(const config& cfg, plc_state& state);
@@ -63,6 +71,13 @@ class services {
   // An Ack / Ack_Data from the client. True when it acknowledged one of the server's own jobs
   // (the Download Block / Download Ended jobs of a download); false: nothing expected it.
   bool on_ack(const codec::s7::pdu& p, codec::bytes raw, std::uint16_t pdu_size, pdu_sink& out);
+
+  // Pushes (push.hpp). add_push_source: a source of this connection's pushes (kept by pointer;
+  // it must outlive this object; beyond max_push_sources: false). next_push: the earliest due
+  // time of the sources (time_point::max(): none). push: runs the due sources.
+  bool add_push_source(push_source& s) noexcept;
+  [[nodiscard]] std::chrono::steady_clock::time_point next_push() const noexcept;
+  void push(const push_context& ctx, push_sink& out);
 
   // True while this connection runs a download the server drives.
   [[nodiscard]] bool download_active() const noexcept { return dl_.stage != dl_stage::idle; }
@@ -152,6 +167,8 @@ class services {
   std::vector<upload> uploads_;
   std::uint32_t next_upload_id_ = 1;
   std::uint16_t next_job_ref_ = 0x0100;
+  std::array<push_source*, max_push_sources> push_sources_{};
+  std::size_t push_source_count_ = 0;
 };
 
 // --- SZL ---
