@@ -313,7 +313,7 @@ TEST(alarm_indication, a_value_whose_memory_is_missing_is_an_error_item_and_smal
   EXPECT_FALSE(srv::write_indication(small, a, 1, {}, mem));
 }
 
-// Edge detection: a Write Var on an alarm's signal bit is seen once by the watch.
+// Edge detection: a change of a signal bit is reported once; one not taken is reported again.
 TEST(alarm_watch, reports_each_change_of_a_signal_once) {
   srv::plc_memory mem{srv::area_sizes{}};
   mem.add_db(ram_db(100, 40));
@@ -323,19 +323,25 @@ TEST(alarm_watch, reports_each_change_of_a_signal_once) {
   list[1].signals = {{0x84, 100, 0, 0}, {0x84, 100, 1, 7}};
   srv::alarm_watch watch{list, mem};
   std::vector<std::pair<std::uint32_t, std::uint8_t>> seen;
+  bool take = true;
   const auto poll = [&] {
     seen.clear();
-    watch.poll([&](const srv::profile_alarm& a, std::uint8_t st) {
-      seen.push_back({a.event_id, st});
+    return watch.poll([&](const srv::profile_alarm& a, std::uint8_t st) {
+      seen.emplace_back(a.event_id, st);
+      return take;
     });
   };
-  poll();
+  EXPECT_TRUE(poll());
   EXPECT_TRUE(seen.empty());
   ASSERT_TRUE(mem.find_db(100)->write(0, hex("02 80")));
-  poll();
+  take = false;
+  EXPECT_FALSE(poll());
+  EXPECT_EQ(seen.size(), 2U);
+  take = true;
+  EXPECT_TRUE(poll());
   ASSERT_EQ(seen.size(), 2U);
   EXPECT_EQ(seen[0], (std::pair<std::uint32_t, std::uint8_t>{1, 0x01}));
   EXPECT_EQ(seen[1], (std::pair<std::uint32_t, std::uint8_t>{2, 0x02}));
-  poll();
+  EXPECT_TRUE(poll());
   EXPECT_TRUE(seen.empty());
 }

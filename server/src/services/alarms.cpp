@@ -207,18 +207,26 @@ std::uint8_t indication_subfunction(alarm_kind k) noexcept {
   return alarm::sub::alarm8_ind;
 }
 
-codec::result<std::size_t> write_indication(codec::mutable_bytes out, const profile_alarm& a,
-                                            std::uint8_t state, const s7::value::date_and_time& ts,
-                                            plc_memory& mem) noexcept {
-  constexpr std::size_t head = s7::short_header_size + ud::short_param_length;
-  const std::uint8_t sub = indication_subfunction(a.kind);
+void write_indication_param(writer& w, alarm_kind k) noexcept {
+  ud::param p;
+  p.method = ud::method_request;
+  p.type = static_cast<std::uint8_t>(ud::type::push);
+  p.group = static_cast<std::uint8_t>(ud::group::cpu);
+  p.subfunction = indication_subfunction(k);
+  ud::write_param(w, p);
+}
+
+codec::result<std::size_t> write_indication_data(codec::mutable_bytes out, const profile_alarm& a,
+                                                 std::uint8_t state,
+                                                 const s7::value::date_and_time& ts,
+                                                 plc_memory& mem) noexcept {
   std::array<std::byte, s7::value::date_and_time_length> stamp{};
   writer sw{stamp};
   s7::value::write_date_and_time(sw, ts);
-  // The data first, after the room of header and parameter: its length goes into both.
-  writer dw{out.size() < head ? codec::mutable_bytes{} : out.subspan(head)};
+  // The message after the room of the data unit head, which then gets its length.
+  writer dw{out};
   dw.zeros(ud::data_unit_head_length);
-  alarm::write_message_head(dw, sub, stamp, indication_function, 1);
+  alarm::write_message_head(dw, indication_subfunction(a.kind), stamp, indication_function, 1);
   alarm::object o;
   o.syntax = static_cast<std::uint8_t>(s7::syntax_id::alarm_ind);
   o.value_count = static_cast<std::uint8_t>(a.values.size());
@@ -229,28 +237,37 @@ codec::result<std::size_t> write_indication(codec::mutable_bytes out, const prof
   alarm::write_object(dw, o);
   for (std::size_t i = 0; i < a.values.size(); ++i)
     write_value(dw, mem, a.values[i], i + 1 == a.values.size());
-  const std::size_t data_length = dw.size();
-  if (const auto r = dw.finish(); !r) return r;
-  writer uw{out.subspan(head, ud::data_unit_head_length)};
-  ud::write_data_unit_head(uw, rc_ok, ts_octet, data_length - ud::data_unit_head_length);
+  const auto r = dw.finish();
+  if (!r) return r;
+  writer uw{out.first(ud::data_unit_head_length)};
+  ud::write_data_unit_head(uw, rc_ok, ts_octet, *r - ud::data_unit_head_length);
+  return r;
+}
+
+codec::result<std::size_t> write_indication(codec::mutable_bytes out, const profile_alarm& a,
+                                            std::uint8_t state, const s7::value::date_and_time& ts,
+                                            plc_memory& mem) noexcept {
+  constexpr std::size_t head = s7::short_header_size + ud::short_param_length;
+  const auto data = write_indication_data(
+      out.size() < head ? codec::mutable_bytes{} : out.subspan(head), a, state, ts, mem);
+  if (!data) return data;
   writer hw{out.first(head)};
   s7::header h;
   h.type = s7::rosctr::userdata;
   h.param_length = ud::short_param_length;
-  h.data_length = static_cast<std::uint16_t>(data_length);
+  h.data_length = static_cast<std::uint16_t>(*data);
   s7::write_header(hw, h);
-  ud::param p;
-  p.method = ud::method_request;
-  p.type = static_cast<std::uint8_t>(ud::type::push);
-  p.group = static_cast<std::uint8_t>(ud::group::cpu);
-  p.subfunction = sub;
-  ud::write_param(hw, p);
+  write_indication_param(hw, a.kind);
   if (const auto r = hw.finish(); !r) return r;
-  return head + data_length;
+  return head + *data;
 }
 
 alarm_watch::alarm_watch(const std::vector<profile_alarm>& alarms, plc_memory& mem)
     : alarms_(alarms), mem_(mem), last_(alarms.size()) {
+  rebase();
+}
+
+void alarm_watch::rebase() noexcept {
   for (std::size_t i = 0; i < alarms_.size(); ++i) last_[i] = alarm_state(mem_, alarms_[i]);
 }
 

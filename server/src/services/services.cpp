@@ -10,6 +10,7 @@
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/ud_alarm.hpp"
 #include "protos7/codec/writer.hpp"
+#include "protos7/server/alarm_push.hpp"
 #include "protos7/server/log.hpp"
 
 namespace protos7::server {
@@ -80,6 +81,8 @@ void pdu_sink::send(const s7::header& h, bytes param, bytes data) {
 }
 
 services::services(const config& cfg, plc_state& state) : cfg_(cfg), st_(state) {}
+
+services::~services() = default;
 
 std::uint8_t services::effective_protection() const noexcept {
   return legitimated_ ? std::uint8_t{1} : st_.protection_level();
@@ -254,6 +257,16 @@ void services::message_service(const ud::param& req, const ud::data_unit& d, std
     userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
     return;
   }
+  if (!alarm_push_ && (alarms_.alarms || alarms_.alarms_s)) {
+    // The first alarm subscription of the connection makes its indications' push source (one
+    // per connection, kept for its lifetime).
+    alarm_push_ = std::make_unique<alarm_pusher>(alarms_, st_);
+    if (!add_push_source(*alarm_push_)) {
+      log(log_level::warn, "alarm indications: no push source left on this connection");
+      alarm_push_.reset();
+    }
+  }
+  if (alarm_push_) alarm_push_->subscription_changed();
   userdata_commit(req, seq, 0, rc_ok, area, w.size(), ref, out);
 }
 

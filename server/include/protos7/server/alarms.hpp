@@ -5,9 +5,9 @@
 // (codec/ud_alarm.hpp); evidence: wincc_s300_setup-alarm-read*.pcapng and
 // wincc_s400_production.pcapng of the field captures.
 //
-// One alarm_subscription per connection (owned by its services object); the signal states are
-// read from process memory when asked (ALARM query) and compared with the last pushed ones by
-// alarm_watch (edge detection, one byte per profile alarm).
+// One alarm_subscription and one alarm_pusher (alarm_push.hpp) per connection (owned by its
+// services object); the signal states are read from process memory when asked (ALARM query) and
+// compared with the last pushed ones by alarm_watch (edge detection, one byte per profile alarm).
 #pragma once
 
 #include <cstddef>
@@ -60,35 +60,49 @@ struct alarm_subscription {
 // The indication subfunction of an alarm of `k` (ALARM_8 0x05, NOTIFY 0x06, ALARM_S 0x12, ...).
 [[nodiscard]] std::uint8_t indication_subfunction(alarm_kind k) noexcept;
 
-// Writes the whole S7 PDU (header, parameter, data) that pushes the indication of `a` whose
-// signals are now `state`, stamped `ts` (the PLC clock), its associated values read from `mem`
-// (wincc_s400_production frames 19 (ALARM_8) and 351 (NOTIFY)). Returns the PDU's size or the
-// encode error (buffer too small).
+// The indication of `a` whose signals are now `state`, stamped `ts` (the PLC clock), its
+// associated values read from `mem` (wincc_s400_production frames 19 and 476 (ALARM_8), 351
+// (NOTIFY)): write_indication_param writes the parameter (8 bytes: push, CPU functions, the
+// kind's subfunction, sequence 0), write_indication_data the data block (data unit head,
+// time stamp, function 0x40, one ALARM_IND object, the values) and returns its size or the
+// encode error; write_indication the whole S7 PDU (header with PDU reference 0 as captured).
+void write_indication_param(codec::writer& w, alarm_kind k) noexcept;
+[[nodiscard]] codec::result<std::size_t> write_indication_data(
+    codec::mutable_bytes out, const profile_alarm& a, std::uint8_t state,
+    const codec::s7::value::date_and_time& ts, plc_memory& mem) noexcept;
 [[nodiscard]] codec::result<std::size_t> write_indication(codec::mutable_bytes out,
                                                           const profile_alarm& a,
                                                           std::uint8_t state,
                                                           const codec::s7::value::date_and_time& ts,
                                                           plc_memory& mem) noexcept;
 
-// Edge detection on the alarms' signals: remembers each alarm's state as last seen; poll() calls
-// f(alarm, new state) for every alarm whose state changed since, in profile order.
+// Edge detection on the alarms' signals: remembers each alarm's state as last reported; poll()
+// calls f(alarm, new state) for every alarm whose state differs, in profile order, and takes the
+// new state as reported when f returns true (false: compared again at the next poll).
 class alarm_watch {
  public:
   alarm_watch(const std::vector<profile_alarm>& alarms, plc_memory& mem);
+  // Takes the current states as reported (a new subscription starts from them).
+  void rebase() noexcept;
+  // True when every change was reported.
   template <class F>
-  void poll(F&& f) {
+  bool poll(F&& f) {
+    bool all = true;
     for (std::size_t i = 0; i < alarms_.size(); ++i) {
       const std::uint8_t now = alarm_state(mem_, alarms_[i]);
       if (now == last_[i]) continue;
-      last_[i] = now;
-      f(alarms_[i], now);
+      if (f(alarms_[i], now))
+        last_[i] = now;
+      else
+        all = false;
     }
+    return all;
   }
 
  private:
   const std::vector<profile_alarm>& alarms_;
   plc_memory& mem_;
-  std::vector<std::uint8_t> last_;
+  std::vector<std::uint8_t> last_;  // one byte per profile alarm: bounded by max_alarms
 };
 
 }  // namespace protos7::server

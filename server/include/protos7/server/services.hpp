@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -44,7 +45,8 @@ class pdu_sink {
   ~pdu_sink() = default;
 };
 
-class push_source;  // push.hpp
+class push_source;   // push.hpp
+class alarm_pusher;  // alarm_push.hpp
 class push_sink;
 struct push_context;
 // Push sources one connection may have (cyclic jobs, variable status, alarm indications, ...).
@@ -53,6 +55,9 @@ inline constexpr std::size_t max_push_sources = 8;
 class services {
  public:
   services(const config& cfg, plc_state& state);
+  ~services();
+  services(const services&) = delete;
+  services& operator=(const services&) = delete;
 
   // The connection type of the COTP CR (1 PG, 2 OP, 3 S7 basic); the session tells it.
   void set_connection_type(std::uint8_t t) noexcept { conn_type_ = t; }
@@ -162,7 +167,8 @@ class services {
     std::vector<std::byte> answer;
     std::size_t sent = 0;
   } pending_;
-  alarm_subscription alarms_;  // the message service subscription of this connection
+  alarm_subscription alarms_;                 // the message service subscription of this connection
+  std::unique_ptr<alarm_pusher> alarm_push_;  // its indications (a push source)
   download dl_;
   std::vector<upload> uploads_;
   std::uint32_t next_upload_id_ = 1;
