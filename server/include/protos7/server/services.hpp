@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -43,7 +44,8 @@ class pdu_sink {
   ~pdu_sink() = default;
 };
 
-class push_source;  // push.hpp
+class push_source;     // push.hpp
+class cyclic_service;  // cyclic.hpp
 class push_sink;
 struct push_context;
 // Push sources one connection may have (cyclic jobs, variable status, alarm indications, ...).
@@ -52,6 +54,9 @@ inline constexpr std::size_t max_push_sources = 8;
 class services {
  public:
   services(const config& cfg, plc_state& state);
+  ~services();
+  services(const services&) = delete;
+  services& operator=(const services&) = delete;
 
   // The connection type of the COTP CR (1 PG, 2 OP, 3 S7 basic); the session tells it.
   void set_connection_type(std::uint8_t t) noexcept { conn_type_ = t; }
@@ -159,6 +164,7 @@ class services {
   std::vector<upload> uploads_;
   std::uint32_t next_upload_id_ = 1;
   std::uint16_t next_job_ref_ = 0x0100;
+  std::unique_ptr<cyclic_service> cyclic_;  // group 2, made at the first request
   std::array<push_source*, max_push_sources> push_sources_{};
   std::size_t push_source_count_ = 0;
 };
