@@ -268,7 +268,7 @@ TEST_F(cyclic_fixture, change_driven_pushes_what_another_session_writes) {
   const auto t0 = steady::now();
   const auto p = next_userdata(*c, true, 1000);
   ASSERT_TRUE(p);
-  EXPECT_LT(steady::now() - t0, 300ms);
+  EXPECT_LT(steady::now() - t0, 600ms);  // the 100 ms interval, with room for a loaded CI
   const auto m = s7::decode(*p);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->p.hdr.pdu_ref, 0);
@@ -295,7 +295,7 @@ TEST_F(cyclic_fixture, cyclic_transfer_pushes_at_every_interval) {
   }
   const auto took = steady::now() - t0;
   EXPECT_GE(took, 450ms);  // five intervals of 100 ms (the first 100 ms after the answer)
-  EXPECT_LT(took, 800ms);
+  EXPECT_LT(took, 2s);     // not a burst, not stalled (room for a loaded CI)
   s->srv().stop();
 }
 

@@ -1,8 +1,8 @@
 // The CPU services beyond the variable services: Userdata (SZL, clock, block functions,
-// security, and the CPU's error for everything else), block control (upload, download driven by
-// the server as a CPU drives it), PI services (P_PROGRAM, _INSE, _DELE, _MODU, _GARB) and PLC
-// stop. One `services` object per connection, owned by its session; the shared state is
-// plc_state.
+// security, cyclic services (cyclic.hpp), and the CPU's error for everything else), block control
+// (upload, download driven by the server as a CPU drives it), PI services (P_PROGRAM, _INSE, _DELE,
+// _MODU, _GARB) and PLC stop. One `services` object per connection, owned by its session; the
+// shared state is plc_state.
 //
 // Reference for the wire layouts: ../shared/docs/s7comm_reference.md §4.4 and §5, and the
 // Wireshark sample captures cited at each function.
