@@ -25,6 +25,7 @@
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/ud_alarm.hpp"
+#include "protos7/codec/ud_cyclic.hpp"
 #include "protos7/server/exit_codes.hpp"
 #include "protos7/server/services.hpp"
 #include "protos7/stream/reader.hpp"
@@ -36,6 +37,7 @@ namespace {
 namespace s7 = codec::s7;
 namespace ud = codec::s7::ud;
 namespace szl = codec::szl;
+namespace cyc = codec::s7::cyclic;
 using codec::bytes;
 using bvec = std::vector<std::byte>;
 using server::block_type_name;
@@ -287,9 +289,25 @@ class learner {
           read_clock(t, payload);
         if (u.m.prm.subfunction == ud::sub::set_clock && error == 0) clock_set_ = true;
         return;
+      case ud::group::cyclic:
+        if (cyc::carries_items(u.m.prm.subfunction) && u.m.has_data && error == 0)
+          cyclic_answer(t, u.m.data.payload, payload);
+        return;
       default:
         return;
     }
+  }
+
+  // The answer to a cyclic or change-driven transfer (or its modify): the items' values as Read
+  // Var answers them (the pushes that follow report later changes: not the start state).
+  void cyclic_answer(const transaction& t, bytes request, bytes answer) {
+    const auto r = ud::parse_cyclic_request(request, nullptr);
+    const auto d = cyc::parse_data(answer, nullptr, s7::data_options{.allow_nonzero_fill = true});
+    if (!r || !d) return;
+    s7::var_spec_iterator specs{r->items, r->item_count, nullptr};
+    s7::data_item_iterator items{d->items, d->item_count, nullptr,
+                                 s7::data_options{.allow_nonzero_fill = true}};
+    read_items(t, specs, items);
   }
 
   // --- jobs ---
@@ -452,9 +470,30 @@ class learner {
     auto specs = req.prm.var_specs(req.p.origin);
     s7::data_item_iterator items{resp.p.data, resp.prm.item_count, resp.p.origin,
                                  s7::data_options{.allow_nonzero_fill = true}};
+    read_items(t, specs, items);
+  }
+
+  // The areas of a DBREAD item the CPU answered (0xFF) are DB bytes like those of S7ANY items.
+  void read_dbread(const transaction& t, const s7::var_spec& v, const s7::data_item& d) {
+    s7::dbread_area area;
+    s7::dbread_area_answer answered;
+    for (std::size_t i = 0; s7::dbread_at(v, i, area); ++i) {
+      if (!s7::dbread_answer_at(d.data, v, i, answered)) return;
+      if (answered.return_code != s7::return_code::success) continue;
+      observe(location{{0x84, area.db}, area.start, area.length, 0}, answered.data, t.resp_frame,
+              true);
+    }
+  }
+
+  void read_items(const transaction& t, s7::var_spec_iterator& specs,
+                  s7::data_item_iterator& items) {
     s7::var_spec v;
     s7::data_item d;
     while (specs.next(v) && items.next(d)) {
+      if (v.syntax == static_cast<std::uint8_t>(s7::syntax_id::dbread)) {
+        if (d.return_code == s7::return_code::success) read_dbread(t, v, d);
+        continue;
+      }
       const auto l = locate(v);
       if (!l) continue;
       if (d.return_code != s7::return_code::success) {
@@ -952,6 +991,9 @@ void learner::finish_settings() {
     if (c->anz != 0) p.max_connections = c->anz;
     if (c->pdu == 240 || c->pdu == 480 || c->pdu == 960) p.pdu_size = c->pdu;
   }
+  // --- cyclic jobs of the CPU: 0x0131 index 3 (anz, max cyclic read jobs) ---
+  if (const auto oi = szl::parse_oi_capabilities(first_szl_record(p, 0x0131, 3), nullptr))
+    if (oi->anz != 0) p.max_cyclic_jobs = oi->anz;
   // --- protection and mode selector: 0x0132 index 4 (sch_par, bart_sch) ---
   if (const auto prot = szl::parse_protection(first_szl_record(p, 0x0132, 4), nullptr)) {
     const std::uint16_t par = prot->sch_par;

@@ -695,7 +695,7 @@ namespace {
 void read_limits(const json& l, const at& w, const std::string& source, plc_profile& p) {
   expect_object(l, w,
                 {"pdu_size", "max_amq", "max_connections", "load_memory", "work_memory",
-                 "max_blocks", "comment"});
+                 "max_blocks", "max_cyclic_jobs", "max_cyclic_jobs_per_connection", "comment"});
   read_memory_limits(l, fmt::format("{}: $.limits", source), p.mem_limits);
   if (l.contains("pdu_size")) {
     p.pdu_size = static_cast<std::uint16_t>(get_uint(l.at("pdu_size"), w.key("pdu_size"), 0xFFFF));
@@ -709,6 +709,13 @@ void read_limits(const json& l, const at& w, const std::string& source, plc_prof
   if (l.contains("max_connections"))
     p.max_connections = static_cast<std::uint16_t>(
         get_uint(l.at("max_connections"), w.key("max_connections"), 4096));
+  // Job ids are one byte (the sequence number of the answer): at most 255 per connection.
+  if (l.contains("max_cyclic_jobs"))
+    p.max_cyclic_jobs = static_cast<std::uint16_t>(
+        get_uint(l.at("max_cyclic_jobs"), w.key("max_cyclic_jobs"), 4096));
+  if (l.contains("max_cyclic_jobs_per_connection"))
+    p.max_cyclic_jobs_per_connection = static_cast<std::uint16_t>(get_uint(
+        l.at("max_cyclic_jobs_per_connection"), w.key("max_cyclic_jobs_per_connection"), 255));
 }
 
 void read_protection(const json& pr, const at& w, plc_profile& p) {
@@ -1037,8 +1044,11 @@ std::string profile_to_json(const plc_profile& p) {
                      {"serial_number", p.id.serial_number},
                      {"module_type", p.id.module_type},
                      {"memory_card_serial", p.id.memory_card_serial}};
-  doc["limits"] = {
-      {"pdu_size", p.pdu_size}, {"max_amq", p.max_amq}, {"max_connections", p.max_connections}};
+  doc["limits"] = {{"pdu_size", p.pdu_size},
+                   {"max_amq", p.max_amq},
+                   {"max_connections", p.max_connections},
+                   {"max_cyclic_jobs", p.max_cyclic_jobs},
+                   {"max_cyclic_jobs_per_connection", p.max_cyclic_jobs_per_connection}};
   static constexpr std::string_view selectors[] = {"RUN", "RUN", "RUN-P", "STOP", "MRES"};
   doc["protection"] = {
       {"level", p.protection_level},

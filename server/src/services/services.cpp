@@ -11,6 +11,7 @@
 #include "protos7/codec/ud_alarm.hpp"
 #include "protos7/codec/writer.hpp"
 #include "protos7/server/alarm_push.hpp"
+#include "protos7/server/cyclic.hpp"
 #include "protos7/server/log.hpp"
 
 namespace protos7::server {
@@ -81,7 +82,6 @@ void pdu_sink::send(const s7::header& h, bytes param, bytes data) {
 }
 
 services::services(const config& cfg, plc_state& state) : cfg_(cfg), st_(state) {}
-
 services::~services() = default;
 
 std::uint8_t services::effective_protection() const noexcept {
@@ -215,6 +215,13 @@ bool services::dispatch_userdata(const ud::param& req, const ud::data_unit& d, s
       return true;
     case ud::group::security:
       security(req, d, ref, out);
+      return true;
+    case ud::group::cyclic:  // cyclic.cpp; the service exists from a connection's first request
+      if (!cyclic_) {
+        cyclic_ = std::make_unique<cyclic_service>(st_);
+        (void)add_push_source(*cyclic_);
+      }
+      cyclic_->on_request(req, d, ref, out);
       return true;
     default:
       return false;

@@ -186,11 +186,15 @@ struct plc_profile {
   std::uint16_t max_amq = 8;           // limits.max_amq
   std::uint16_t max_connections = 12;  // limits.max_connections, what SZL 0x0131 index 1 reports
   memory_limits mem_limits;            // limits.load_memory, work_memory, max_blocks
-  std::uint8_t protection_level = 1;   // 1 none, 2 write protection, 3 read/write protection
-  std::string password;                // up to 8 characters; required for levels 2 and 3
-  std::uint8_t mode_selector = 2;    // SZL 0x0132 index 4 bart_sch: 1 RUN, 2 RUN-P, 3 STOP, 4 MRES
-  bool clock_local = true;           // the PLC clock follows the host's local time (else UTC)
-  std::int64_t clock_offset_ms = 0;  // start offset from that time
+  // limits.max_cyclic_jobs: cyclic / change-driven jobs of the whole CPU (SZL 0x0131 index 3
+  // anz: 32 on the captured S7-400, wincc_s400_production.pcapng frame 10), and per connection.
+  std::uint16_t max_cyclic_jobs = 32;
+  std::uint16_t max_cyclic_jobs_per_connection = 32;
+  std::uint8_t protection_level = 1;  // 1 none, 2 write protection, 3 read/write protection
+  std::string password;               // up to 8 characters; required for levels 2 and 3
+  std::uint8_t mode_selector = 2;     // SZL 0x0132 index 4 bart_sch: 1 RUN, 2 RUN-P, 3 STOP, 4 MRES
+  bool clock_local = true;            // the PLC clock follows the host's local time (else UTC)
+  std::int64_t clock_offset_ms = 0;   // start offset from that time
   operating_mode start_mode = operating_mode::run;
   std::vector<szl_entry> szl;
   std::vector<block_meta> blocks;     // every type but DB (DBs come from storage and `dbs`)

@@ -1,8 +1,9 @@
 // The CPU services beyond the variable services: Userdata (SZL, clock, block functions,
-// security, the message service and ALARM query (alarms.hpp), and the CPU's error for everything
-// else), block control (upload, download driven by the server as a CPU drives it), PI services
-// (P_PROGRAM, _INSE, _DELE, _MODU, _GARB) and PLC stop. One `services` object per connection,
-// owned by its session; the shared state is plc_state.
+// security, the message service and ALARM query (alarms.hpp), cyclic services (cyclic.hpp),
+// and the CPU's error for everything else), block control (upload, download driven by the
+// server as a CPU drives it), PI services (P_PROGRAM, _INSE, _DELE, _MODU, _GARB) and PLC
+// stop. One `services` object per connection, owned by its session; the shared state is
+// plc_state.
 //
 // Reference for the wire layouts: ../shared/docs/s7comm_reference.md §4.4 and §5, and the
 // Wireshark sample captures cited at each function.
@@ -45,8 +46,9 @@ class pdu_sink {
   ~pdu_sink() = default;
 };
 
-class push_source;   // push.hpp
-class alarm_pusher;  // alarm_push.hpp
+class push_source;     // push.hpp
+class alarm_pusher;    // alarm_push.hpp
+class cyclic_service;  // cyclic.hpp
 class push_sink;
 struct push_context;
 // Push sources one connection may have (cyclic jobs, variable status, alarm indications, ...).
@@ -173,6 +175,7 @@ class services {
   std::vector<upload> uploads_;
   std::uint32_t next_upload_id_ = 1;
   std::uint16_t next_job_ref_ = 0x0100;
+  std::unique_ptr<cyclic_service> cyclic_;  // group 2, made at the first request
   std::array<push_source*, max_push_sources> push_sources_{};
   std::size_t push_source_count_ = 0;
 };

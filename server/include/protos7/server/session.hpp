@@ -146,9 +146,6 @@ class session {
   void disconnect(std::uint8_t reason, std::vector<std::byte>& out);
   void close(std::string_view why);
 
-  struct resolved;
-  resolved resolve(const codec::s7::var_spec& v);
-
   const config& cfg_;
   plc_memory& mem_;
   plc_state& plc_;
