@@ -136,6 +136,30 @@ void write_communication_capabilities(writer& w, const communication_capabilitie
   fixed(w, c.rest, communication_capabilities_length - 14);
 }
 
+result<oi_capabilities> parse_oi_capabilities(bytes record, const std::byte* origin) noexcept {
+  reader r = record_reader(record, origin, oi_capabilities_length);
+  if (!r.ok()) return r.err();
+  oi_capabilities c;
+  c.index = r.u16be();
+  c.funkt = r.u32be();
+  c.data = r.u16be();
+  c.anz = r.u16be();
+  c.per_min = r.u16be();
+  c.per_max = r.u16be();
+  c.rest = r.rest();
+  return c;
+}
+
+void write_oi_capabilities(writer& w, const oi_capabilities& c) noexcept {
+  w.u16be(c.index);
+  w.u32be(c.funkt);
+  w.u16be(c.data);
+  w.u16be(c.anz);
+  w.u16be(c.per_min);
+  w.u16be(c.per_max);
+  fixed(w, c.rest, oi_capabilities_length - 14);
+}
+
 result<communication_status> parse_communication_status(bytes record,
                                                         const std::byte* origin) noexcept {
   reader r = record_reader(record, origin, communication_status_length);

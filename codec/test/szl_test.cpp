@@ -625,6 +625,28 @@ TEST(szl_communication_capabilities, decodes_the_captured_record_and_writes_it_b
                     szl_bad_record_length, szl, 0U);
 }
 
+// wincc_s400_production.pcapng frame 10 (an S7-400): 32 cyclic read jobs, 100 ms to 90 s.
+TEST(szl_oi_capabilities, decodes_the_captured_record_and_writes_it_back) {
+  const byte_vec r = hex("0003 ffff8301 01e0 0020 0001 0384 0001" + std::string(48, '0'));
+  const auto c = szl::parse_oi_capabilities(view(r), nullptr);
+  ASSERT_DECODES(c);
+  EXPECT_EQ(c->index, 3);
+  EXPECT_EQ(c->funkt, 0xFFFF8301U);
+  EXPECT_EQ(c->data, 480);
+  EXPECT_EQ(c->anz, 32);
+  EXPECT_EQ(c->per_min, 1);
+  EXPECT_EQ(c->per_max, 900);
+  EXPECT_EQ(c->rest.size(), 26U);
+  EXPECT_WRITES([&](writer& w) { szl::write_oi_capabilities(w, *c); }, view(r));
+  auto changed = *c;
+  changed.anz = 8;
+  byte_vec want = r;
+  want[9] = std::byte{0x08};
+  EXPECT_WRITES([&](writer& w) { szl::write_oi_capabilities(w, changed); }, view(want));
+  EXPECT_FAILS_WITH(szl::parse_oi_capabilities(view(r).first(39), nullptr), szl_bad_record_length,
+                    szl, 0U);
+}
+
 TEST(szl_communication_status, decodes_the_captured_record_and_writes_it_back) {
   const byte_vec r = comm_status_record();
   const auto c = szl::parse_communication_status(view(r), nullptr);

@@ -67,13 +67,50 @@ struct session_sink final : pdu_sink {
   void cancel() override { s.cancel_reply(); }
 };
 
-struct session::resolved {
-  std::uint8_t rc = rc::success;
-  location loc;
-  bool bit = false;
-  std::uint8_t bit_no = 0;
-  std::uint8_t data_tsize = 0;  // data transport size of a Read Var answer
+// Lends the in-place reply path to push sources (push.hpp): a push that would grow the output
+// beyond `room` bytes is taken back out and counted as skipped.
+struct session_push_sink final : push_sink {
+  session& s;
+  std::vector<std::byte>& out;
+  std::size_t room;
+  session::push_result& res;
+  std::size_t base = 0;
+  bool was_sent = false;
+  session_push_sink(session& ss, std::vector<std::byte>& o, std::size_t r, session::push_result& p)
+      : s(ss), out(o), room(r), res(p) {}
+  codec::mutable_bytes begin(s7::rosctr type, std::size_t param_length) override {
+    was_sent = false;
+    base = out.size();
+    return s.begin_reply(out, type, param_length);
+  }
+  void commit(const s7::header& h, bytes param, std::size_t data_length) override {
+    s.commit_reply(h, param, data_length);
+    const std::size_t n = out.size() - base;
+    if (n == 0) return;  // the self check refused it (the session closes)
+    if (n > room) {
+      out.resize(base);
+      ++res.skipped;
+      return;
+    }
+    room -= n;
+    ++res.sent;
+    was_sent = true;
+  }
+  void cancel() override {
+    s.cancel_reply();
+    was_sent = false;
+  }
+  [[nodiscard]] bool sent() const noexcept override { return was_sent; }
 };
+
+session::push_result session::push(push_clock::time_point now, std::uint64_t memory_writes,
+                                   std::vector<std::byte>& out, std::size_t room) {
+  push_result res;
+  if (state_ != state::ready || reply_out_ != nullptr) return res;
+  session_push_sink sink{*this, out, room, res};
+  svc_.push(push_context{now, pdu_size_, memory_writes}, sink);
+  return res;
+}
 
 session::session(const config& cfg, plc_memory& mem, plc_state& plc, std::uint16_t local_ref,
                  std::string peer)
@@ -516,55 +553,6 @@ void session::setup_communication(const s7::header& req, const s7::setup_communi
   send_pdu(h, prm, {}, out);
 }
 
-session::resolved session::resolve(const s7::var_spec& v) {
-  resolved r;
-  if (v.syntax != static_cast<std::uint8_t>(s7::syntax_id::s7any)) {
-    r.rc = rc::invalid_address;
-    return r;
-  }
-  const s7::any_address& a = v.any;
-  r.rc = s7::check_any(a);
-  if (r.rc != rc::success) return r;
-  const auto ts = static_cast<s7::transport_size>(a.tsize);
-  const bool counter_ts = ts == s7::transport_size::counter;
-  const bool timer_ts = ts == s7::transport_size::timer;
-  const bool counter_area = a.area == static_cast<std::uint8_t>(s7::area::counters);
-  const bool timer_area = a.area == static_cast<std::uint8_t>(s7::area::timers);
-  // Counters and timers are addressed by number with their own transport sizes; IEC and
-  // high-speed counters/timers are S7-200 objects.
-  if (counter_area != counter_ts || timer_area != timer_ts ||
-      ts == s7::transport_size::iec_counter || ts == s7::transport_size::iec_timer ||
-      ts == s7::transport_size::hs_counter) {
-    r.rc = rc::type_not_supported;
-    return r;
-  }
-  std::size_t offset = a.byte_offset();
-  std::size_t length = a.byte_length();
-  if (counter_area || timer_area) {
-    offset = std::size_t{a.address} * 2U;
-  } else if (ts == s7::transport_size::bit) {
-    // BIT: exactly one bit, answered as one byte 0x00 / 0x01.
-    if (a.count != 1) {
-      r.rc = rc::invalid_address;
-      return r;
-    }
-    r.bit = true;
-    r.bit_no = a.bit();
-    length = 1;
-  }
-  // A DB deleted with PI-Service _DELE is hidden, not dropped from plc_memory (plc_state.hpp).
-  const bool db_area = a.area == static_cast<std::uint8_t>(s7::area::db) ||
-                       a.area == static_cast<std::uint8_t>(s7::area::di);
-  if (db_area && plc_.db_hidden(a.db)) {
-    r.rc = rc::object_does_not_exist;
-    return r;
-  }
-  r.loc = mem_.locate(a.area, a.db, offset, length);
-  r.rc = r.loc.return_code;
-  r.data_tsize = s7::data_tsize_for(a.tsize);
-  return r;
-}
-
 void session::read_var(const s7::header& req, const s7::param& prm, const std::byte* origin,
                        std::vector<std::byte>& out) {
   // One pass: each item is resolved once and written straight into its place in the output
@@ -578,21 +566,7 @@ void session::read_var(const s7::header& req, const s7::param& prm, const std::b
   s7::var_spec v;
   std::size_t i = 0;
   while (it.next(v)) {
-    const bool last = ++i == prm.item_count;
-    if (v.syntax == static_cast<std::uint8_t>(s7::syntax_id::dbread)) {
-      var_items::write_dbread(w, v, mem_, plc_, last);
-      continue;
-    }
-    const resolved r = resolve(v);
-    if (r.rc != rc::success) {
-      s7::write_data_item(w, r.rc, 0, {}, last);
-    } else if (r.bit) {
-      const std::array<std::byte, 1> b{
-          std::byte{static_cast<std::uint8_t>((u8(r.loc.ram[0]) >> r.bit_no) & 1U)}};
-      s7::write_data_item(w, rc::success, r.data_tsize, b, last);
-    } else {
-      s7::write_data_item(w, rc::success, r.data_tsize, r.loc.ram, last);
-    }
+    var_items::write_read_item(w, v, mem_, plc_, ++i == prm.item_count);
   }
   const auto n = w.finish();
   if (!n) {
@@ -618,7 +592,7 @@ void session::write_var(const s7::header& req, const s7::param& prm, const s7::p
   s7::data_item d;
   std::size_t i = 0;
   while (specs.next(v) && items.next(d)) {
-    resolved r = resolve(v);
+    const var_items::resolved r = var_items::resolve(v, mem_, plc_);
     std::uint8_t code = r.rc;
     if (code == rc::success) {
       const bool bits = s7::length_in_bits(d.tsize);

@@ -90,7 +90,8 @@ TEST(profile, errors_name_file_path_and_problem) {
   EXPECT_EQ(error_of(minimal(R"(, "colour": 1)")),
             "test.json: $.colour: unknown key (allowed here: format, version, name, description, "
             "identity, limits, "
-            "protection, clock, operating_mode, szl, blocks, dbs, memory, faults, comment)");
+            "protection, clock, operating_mode, szl, blocks, dbs, memory, alarms, faults, "
+            "comment)");
   EXPECT_EQ(error_of(R"({"format": "protos7-profile", "version": 2, "identity": {}, "szl": []})"),
             "test.json: $.version: format version 2 is not supported by this protos7 (it reads "
             "version 1)");
@@ -163,4 +164,49 @@ TEST(profile, block_times_and_mc7_blocks) {
   EXPECT_EQ(back.number, 7);
   EXPECT_EQ(back.load_memory_length, 76U);
   EXPECT_EQ(srv::mc7::code_of(file).size(), 4U);
+}
+
+// "alarms": the program's alarms (docs/PROFILE.md); the bundled sample PLC's two on DB100.
+TEST(profile, alarms_load_with_their_signals_values_and_defaults) {
+  const srv::plc_profile& b = srv::bundled_profile();
+  ASSERT_EQ(b.alarms.size(), 2U);
+  EXPECT_EQ(b.alarms[0].kind, srv::alarm_kind::alarm_sq);
+  ASSERT_EQ(b.alarms[0].signals.size(), 1U);
+  EXPECT_EQ(b.alarms[0].signals[0].db, 100);
+  EXPECT_EQ(b.alarms[0].signals[0].bit, 1);
+  const auto p = srv::parse_profile(
+      minimal(R"(, "alarms": [{"event_id": "0xAF", "kind": "ALARM_8", "event_state": "0x01",
+        "ack_going": "0xFE", "values": [{"transport_size": 4, "hex": "0001"},
+        {"transport_size": "0x05", "area": "M", "offset": 10, "length": 2}]},
+        {"event_id": 1, "kind": "NOTIFY", "signals": [{"area": "I", "byte": 3, "bit": 7}]}])"),
+      "a.json");
+  ASSERT_EQ(p.alarms.size(), 2U);
+  EXPECT_EQ(p.alarms[0].event_id, 0xAFU);
+  EXPECT_EQ(p.alarms[0].ack_going, 0xFE);
+  EXPECT_EQ(p.alarms[0].ack_coming, 0xFF);  // default: every signal acknowledged
+  EXPECT_EQ(p.alarms[1].ack_coming, 0x01);  // one signal
+  ASSERT_EQ(p.alarms[0].values.size(), 2U);
+  EXPECT_EQ(p.alarms[0].values[1].area, 0x83);
+  EXPECT_EQ(srv::profile_to_json(srv::parse_profile(srv::profile_to_json(p), "rt")),
+            srv::profile_to_json(p));
+}
+
+TEST(profile, alarm_errors_name_the_path) {
+  EXPECT_EQ(error_of(minimal(R"(, "alarms": [{"event_id": 1, "kind": "ALARM_9"}])")),
+            "test.json: $.alarms[0].kind: unknown kind \"ALARM_9\" (ALARM_8, ALARM_8P, NOTIFY, "
+            "NOTIFY_8P, ALARM_S or ALARM_SQ)");
+  EXPECT_EQ(
+      error_of(minimal(
+          R"(, "alarms": [{"event_id": 1, "kind": "NOTIFY"}, {"event_id": 1, "kind": "NOTIFY"}])")),
+      "test.json: $.alarms[1].event_id: event id 0x1 given twice");
+  EXPECT_EQ(error_of(minimal(R"(, "alarms": [{"event_id": 1, "kind": "ALARM_S", "signals": [
+                {"area": "M", "byte": 0, "bit": 0}, {"area": "M", "byte": 0, "bit": 1}]}])")),
+            "test.json: $.alarms[0].signals: expected an array of up to 1 signals");
+  EXPECT_EQ(error_of(minimal(R"(, "alarms": [{"event_id": 1, "kind": "ALARM_S", "signals": [
+                {"area": "M", "byte": 0, "bit": 8}]}])")),
+            "test.json: $.alarms[0].signals[0].bit: 8 is out of range (0 to 7)");
+  EXPECT_EQ(error_of(minimal(R"(, "alarms": [{"event_id": 1, "kind": "ALARM_S", "values": [
+                {"transport_size": 4}]}])")),
+            "test.json: $.alarms[0].values[0]: an associated value has either \"area\" (with "
+            "offset, length) or \"hex\"");
 }

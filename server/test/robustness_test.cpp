@@ -235,7 +235,7 @@ TEST(robustness, userdata_is_answered_with_an_error_not_a_hang) {
   s.start();
   client c{s.port()};
   ASSERT_TRUE(c.open());
-  // Cyclic services (group 2), subscribe 1 item every 100 ms: no S7-300 serves it to us.
+  // Cyclic services (group 2), subscribe 1 item every 100 ms: answered with job 1 (cyclic.hpp).
   buf pdu = hex(
       "3207 0000 0100 0008 0014 0001120411420100 ff090010 00 01 00 01 120a10020001000184000000");
   const auto r = c.transact(pdu);
@@ -243,5 +243,6 @@ TEST(robustness, userdata_is_answered_with_an_error_not_a_hang) {
   const auto m = s7::decode(*r);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->p.hdr.type, s7::rosctr::userdata);
-  EXPECT_EQ(m->ud.prm.error_code, 0x8104);
+  EXPECT_EQ(m->ud.prm.error_code, 0);
+  EXPECT_EQ(m->ud.prm.seq, 1);
 }

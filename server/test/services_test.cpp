@@ -680,12 +680,11 @@ TEST_F(services, other_userdata_functions_get_the_cpus_error_and_the_connection_
     std::string_view payload;
   };
   const probe probes[] = {
-      {1, 0x02, "0001"},                                 // programmer: variable status
-      {2, 0x01, "0001 00 01 120a10020001000184000000"},  // cyclic transfer
-      {4, 0x13, ""},                                     // ALARM query
-      {6, 0x01, ""},                                     // PBC
-      {9, 0x01, ""},                                     // unknown group
-      {4, 0x7F, ""},                                     // unknown subfunction
+      {1, 0x02, "0001"},  // programmer: variable status
+      {2, 0x08, ""},      // cyclic services: RDREC
+      {6, 0x01, ""},      // PBC
+      {9, 0x01, ""},      // unknown group
+      {4, 0x7F, ""},      // unknown subfunction
   };
   std::uint16_t ref = 0xA0;
   for (const probe& p : probes) {

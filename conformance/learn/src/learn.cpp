@@ -18,11 +18,14 @@
 #include <set>
 #include <tuple>
 
+#include "alarms.hpp"
 #include "protos7/codec/mc7.hpp"
 #include "protos7/codec/names.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/szl.hpp"
+#include "protos7/codec/ud_alarm.hpp"
+#include "protos7/codec/ud_cyclic.hpp"
 #include "protos7/server/exit_codes.hpp"
 #include "protos7/server/services.hpp"
 #include "protos7/stream/reader.hpp"
@@ -34,6 +37,7 @@ namespace {
 namespace s7 = codec::s7;
 namespace ud = codec::s7::ud;
 namespace szl = codec::szl;
+namespace cyc = codec::s7::cyclic;
 using codec::bytes;
 using bvec = std::vector<std::byte>;
 using server::block_type_name;
@@ -201,6 +205,7 @@ class learner {
           l.largest_pdu_ = r.s7.size();
           l.largest_pdu_src_ = l.src(r.frame);
         }
+        if (r.side == 1) l.push(r);
         conns.at(index).record(r, done);
       }
       void on_note(std::size_t, const std::string&) override {}
@@ -225,6 +230,16 @@ class learner {
   }
 
   void finish();
+
+  // A PDU the CPU sent: an alarm indication it pushed is learned from.
+  void push(const stream::record_view& r) {
+    if (!r.has_s7) return;
+    const ud_view u = userdata_of(r.s7);
+    if (!u.ok || !u.m.has_data || u.m.prm.type != static_cast<std::uint8_t>(ud::type::push) ||
+        u.m.prm.group != static_cast<std::uint8_t>(ud::group::cpu))
+      return;
+    alarms_.indication(u.m.prm.subfunction, u.m.data.payload, src(r.frame));
+  }
 
  private:
   std::string src(std::uint64_t frame) const { return fmt::format("{} frame {}", file_, frame); }
@@ -257,6 +272,8 @@ class learner {
       case ud::group::cpu:
         if (u.m.prm.subfunction == ud::sub::read_szl && u.m.has_data)
           read_szl(t, u, payload, error, complete);
+        if (u.m.prm.subfunction == codec::s7::alarm::sub::alarm_query && error == 0 && complete)
+          alarms_.query_answer(payload, src(t.resp_frame));
         return;
       case ud::group::block:
         if (u.m.prm.subfunction == ud::sub::list_blocks) list_blocks(t, payload, error);
@@ -272,9 +289,25 @@ class learner {
           read_clock(t, payload);
         if (u.m.prm.subfunction == ud::sub::set_clock && error == 0) clock_set_ = true;
         return;
+      case ud::group::cyclic:
+        if (cyc::carries_items(u.m.prm.subfunction) && u.m.has_data && error == 0)
+          cyclic_answer(t, u.m.data.payload, payload);
+        return;
       default:
         return;
     }
+  }
+
+  // The answer to a cyclic or change-driven transfer (or its modify): the items' values as Read
+  // Var answers them (the pushes that follow report later changes: not the start state).
+  void cyclic_answer(const transaction& t, bytes request, bytes answer) {
+    const auto r = ud::parse_cyclic_request(request, nullptr);
+    const auto d = cyc::parse_data(answer, nullptr, s7::data_options{.allow_nonzero_fill = true});
+    if (!r || !d) return;
+    s7::var_spec_iterator specs{r->items, r->item_count, nullptr};
+    s7::data_item_iterator items{d->items, d->item_count, nullptr,
+                                 s7::data_options{.allow_nonzero_fill = true}};
+    read_items(t, specs, items);
   }
 
   // --- jobs ---
@@ -437,9 +470,30 @@ class learner {
     auto specs = req.prm.var_specs(req.p.origin);
     s7::data_item_iterator items{resp.p.data, resp.prm.item_count, resp.p.origin,
                                  s7::data_options{.allow_nonzero_fill = true}};
+    read_items(t, specs, items);
+  }
+
+  // The areas of a DBREAD item the CPU answered (0xFF) are DB bytes like those of S7ANY items.
+  void read_dbread(const transaction& t, const s7::var_spec& v, const s7::data_item& d) {
+    s7::dbread_area area;
+    s7::dbread_area_answer answered;
+    for (std::size_t i = 0; s7::dbread_at(v, i, area); ++i) {
+      if (!s7::dbread_answer_at(d.data, v, i, answered)) return;
+      if (answered.return_code != s7::return_code::success) continue;
+      observe(location{{0x84, area.db}, area.start, area.length, 0}, answered.data, t.resp_frame,
+              true);
+    }
+  }
+
+  void read_items(const transaction& t, s7::var_spec_iterator& specs,
+                  s7::data_item_iterator& items) {
     s7::var_spec v;
     s7::data_item d;
     while (specs.next(v) && items.next(d)) {
+      if (v.syntax == static_cast<std::uint8_t>(s7::syntax_id::dbread)) {
+        if (d.return_code == s7::return_code::success) read_dbread(t, v, d);
+        continue;
+      }
       const auto l = locate(v);
       if (!l) continue;
       if (d.return_code != s7::return_code::success) {
@@ -654,6 +708,7 @@ class learner {
   void memory_runs(const mem_key& key, const std::map<std::uint32_t, byte_state>& bytes_);
 
   learned& out_;
+  alarm_learner alarms_;  // the alarm list (alarms.hpp)
   std::string file_;
   std::vector<std::string> files_;
   std::uint32_t capture_index_ = 0;
@@ -764,6 +819,9 @@ void learner::finish() {
   finish_blocks();
   finish_dbs();
   finish_memory();
+  p.alarms = alarms_.alarms();
+  for (std::size_t i = 0; i < p.alarms.size(); ++i)
+    out_.sources[fmt::format("alarm:0x{:X}", p.alarms[i].event_id)] = alarms_.sources()[i];
   for (const auto& [key, v] : szl_varies_) out_.notes.push_back(v);
   for (const auto& [key, why] : absent_)
     out_.notes.push_back(fmt::format("{}: Get block info of {} {}: the CPU does not have it", why,
@@ -933,6 +991,9 @@ void learner::finish_settings() {
     if (c->anz != 0) p.max_connections = c->anz;
     if (c->pdu == 240 || c->pdu == 480 || c->pdu == 960) p.pdu_size = c->pdu;
   }
+  // --- cyclic jobs of the CPU: 0x0131 index 3 (anz, max cyclic read jobs) ---
+  if (const auto oi = szl::parse_oi_capabilities(first_szl_record(p, 0x0131, 3), nullptr))
+    if (oi->anz != 0) p.max_cyclic_jobs = oi->anz;
   // --- protection and mode selector: 0x0132 index 4 (sch_par, bart_sch) ---
   if (const auto prot = szl::parse_protection(first_szl_record(p, 0x0132, 4), nullptr)) {
     const std::uint16_t par = prot->sch_par;
@@ -1367,6 +1428,9 @@ std::string to_json(const learned& l) {
       if (const auto* s = source(fmt::format("memory:{}:{}:{}", area, db, e["offset"].get<int>())))
         e["source"] = *s;
     }
+  if (out.contains("alarms"))
+    for (json& e : out["alarms"])
+      if (const auto* s = source("alarm:" + e["event_id"].get<std::string>())) e["source"] = *s;
   return out.dump(2) + "\n";
 }
 

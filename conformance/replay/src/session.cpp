@@ -39,9 +39,26 @@ match_kind kind_of(const pdu_frames& p, detail::s7_facts& f) {
   return f.rosctr == 7 ? match_kind::push : match_kind::initiated;
 }
 
-// The kind of a push: its Userdata function group and subfunction.
-std::uint16_t push_key(const detail::s7_facts& f) {
-  return static_cast<std::uint16_t>(((f.group & 0x0FU) << 8U) | f.sub);
+constexpr std::uint8_t cyclic_group = 2;  // Userdata cyclic services
+
+// The kind of a push: its Userdata function group and subfunction, and for cyclic data its
+// subscription (the job id, which the push carries as its sequence number: a CPU numbers the
+// jobs of a connection the same way each time, so the replayed requests set up the same ids).
+std::uint32_t push_key(const detail::s7_facts& f) {
+  const std::uint32_t job = (f.group & 0x0FU) == cyclic_group ? f.seq : 0U;
+  return ((f.group & 0x0FU) << 16U) | (std::uint32_t{f.sub} << 8U) | job;
+}
+
+// A change-driven push (cyclic services 0x05 / 0x07) reports a change of the captured process.
+bool change_driven(const detail::s7_facts& f) {
+  return (f.group & 0x0FU) == cyclic_group && (f.sub == 0x05 || f.sub == 0x07);
+}
+
+std::string push_kind_text(const detail::s7_facts& f) {
+  if ((f.group & 0x0FU) == cyclic_group)
+    return fmt::format("Userdata function group {}, subfunction 0x{:02x}, job {}", f.group & 0x0FU,
+                       f.sub, f.seq);
+  return fmt::format("Userdata function group {}, subfunction 0x{:02x}", f.group & 0x0FU, f.sub);
 }
 
 // Copies the captured bytes into `p` over the expectation's tolerated ranges where they differ
@@ -509,7 +526,7 @@ void session::on_event(const codec::transport::event& e) {
   if (disconnect) close_link("the target sent a COTP disconnect request" + after_frame());
 }
 
-expect_rt* session::find(match_kind kind, std::uint16_t ref, std::uint16_t key) {
+expect_rt* session::find(match_kind kind, std::uint16_t ref, std::uint32_t key) {
   if (kind == match_kind::push) {
     for (expect_rt* x : in_order_[kind_index(kind)])
       if (push_key(facts_of_s7(x->e.pdu.s7)) == key) return x;
@@ -621,27 +638,43 @@ void session::resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& fr
 // are no steps of the runner).
 void session::push_verdict(expect_rt& x) {
   const detail::s7_facts f = facts_of_s7(x.e.pdu.s7);
-  const std::uint16_t key = push_key(f);
+  const std::uint32_t key = push_key(f);
   x.result->detail = fmt::format(
-      "push matched by kind (Userdata function group {}, subfunction 0x{:02x}; {} of this kind "
-      "received from the target, {} captured so far): compared field by field and byte by byte, "
-      "the PDU reference tolerated (the PLC numbers its own PDUs); not compared: when it came "
-      "and its order among the answers (the PLC pushes on its own cycle and events, which a "
-      "replay does not reproduce)",
-      f.group & 0x0FU, f.sub, pushes_received_[key], pushes_captured_[key]);
+      "push matched by kind and subscription ({}; {} of this kind received from the target, {} "
+      "captured so far): compared field by field and byte by byte, the PDU reference tolerated "
+      "(the PLC numbers its own PDUs); not compared: when it came and its order among the "
+      "answers (the PLC pushes on its own cycle and events, which a replay does not reproduce)",
+      push_kind_text(f), pushes_received_[key], pushes_captured_[key]);
   pop(x);
 }
 
 std::string session::push_missing(const expect_rt& x) const {
   const detail::s7_facts f = facts_of_s7(x.e.pdu.s7);
-  const std::uint16_t key = push_key(f);
+  const std::uint32_t key = push_key(f);
   const auto got = pushes_received_.find(key);
   const auto cap = pushes_captured_.find(key);
   return fmt::format(
-      "the target pushed {} PDU(s) of this kind (Userdata function group {}, subfunction "
-      "0x{:02x}) where the capture has {}; pushes are matched by kind, not waited for",
-      got == pushes_received_.end() ? 0 : got->second, f.group & 0x0FU, f.sub,
+      "the target pushed {} PDU(s) of this kind ({}) where the capture has {}; pushes are "
+      "matched by kind and subscription, not waited for",
+      got == pushes_received_.end() ? 0 : got->second, push_kind_text(f),
       cap == pushes_captured_.end() ? 0 : cap->second);
+}
+
+// Change-driven pushes the target did not send by the end of the connection: each reports a
+// change of the captured process's values, which the replay does not make (it writes only what
+// the capture's client wrote), so a CPU would not send it either. Not compared, and said so once
+// per subscription; those the target did push were compared (resolve).
+bool session::unchanged_push(expect_rt& x) {
+  const detail::s7_facts f = facts_of_s7(x.e.pdu.s7);
+  if (closed_ || !change_driven(f)) return false;
+  unindex(x);
+  x.ph = expect_rt::phase::absorbed;
+  if (unchanged_noted_.insert(push_key(f)).second)
+    note(fmt::format(
+        "change-driven pushes of {} not received: not compared (they report value changes of "
+        "the captured process, which the replay does not reproduce; the target pushed {} of {})",
+        push_kind_text(f), pushes_received_[push_key(f)], pushes_captured_[push_key(f)]));
+  return true;
 }
 
 std::string session::unexpected_service(const pdu_frames& p, match_kind kind) {
@@ -778,6 +811,7 @@ void session::finalize() {
   for (auto& q : in_order_) all.insert(all.end(), q.begin(), q.end());
   for (expect_rt* x : all) {
     if (x->resolved()) continue;
+    if (x->e.kind == match_kind::push && unchanged_push(*x)) continue;
     declare_missing(*x, closed_ ? "not replayed: " + closed_why_
                                 : (x->e.kind == match_kind::push ? "the connection ended"
                                                                  : "never sent by the target"));

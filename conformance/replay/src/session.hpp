@@ -105,9 +105,10 @@ class session {
   void on_event(const codec::transport::event& e);
   void deliver(pdu_frames&& p, const dump::fragment_info& frag);
   void resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& frag);
-  expect_rt* find(match_kind kind, std::uint16_t ref, std::uint16_t push_key = 0);
+  expect_rt* find(match_kind kind, std::uint16_t ref, std::uint32_t push_key = 0);
   void push_verdict(expect_rt& x);
   [[nodiscard]] std::string push_missing(const expect_rt& x) const;
+  bool unchanged_push(expect_rt& x);
   void unmatched(pdu_frames&& p, const std::string& service);
   void match_held(expect_rt& x);
   void fail_all();
@@ -151,8 +152,9 @@ class session {
   std::deque<std::unique_ptr<expect_rt>> absorbing_;
   std::deque<std::unique_ptr<expect_rt>> pushes_;
   // Pushes per kind (push_key): captured (add_push) and received from the target (matched).
-  std::map<std::uint16_t, std::size_t> pushes_captured_;
-  std::map<std::uint16_t, std::size_t> pushes_received_;
+  std::map<std::uint32_t, std::size_t> pushes_captured_;
+  std::map<std::uint32_t, std::size_t> pushes_received_;
+  std::set<std::uint32_t> unchanged_noted_;  // subscriptions whose unsent pushes were noted
   std::size_t sends_done_ = 0;
   clock_type::time_point last_send_ = clock_type::now();
   std::uint64_t last_sent_frame_ = 0;

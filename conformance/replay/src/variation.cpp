@@ -17,6 +17,8 @@
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/szl.hpp"
+#include "protos7/codec/ud_cyclic.hpp"
+#include "protos7/codec/userdata.hpp"
 #include "protos7/replay/script.hpp"
 
 namespace protos7::replay::detail {
@@ -59,6 +61,27 @@ std::optional<mem_loc> locate(const s7::var_spec& v) {
 }
 
 using byte_key = std::tuple<std::uint8_t, std::uint16_t, std::uint32_t>;
+
+// Each memory range a read answer shows, with its data (a view into the answer): the S7ANY items
+// and every area of the DBREAD items of a Read Var answer or a cyclic services answer (the same
+// items and data, userdata.hpp / ud_cyclic.hpp).
+template <class F>
+void for_each_read(s7::var_spec_iterator specs, s7::data_item_iterator items, F&& f) {
+  s7::var_spec v;
+  s7::data_item d;
+  while (specs.next(v) && items.next(d)) {
+    if (d.return_code != s7::return_code::success) continue;
+    if (v.syntax != static_cast<std::uint8_t>(s7::syntax_id::dbread)) {
+      if (const auto l = locate(v)) f(*l, d.data);
+      continue;
+    }
+    s7::dbread_area a;
+    s7::dbread_area_answer ans;
+    for (std::size_t i = 0; s7::dbread_at(v, i, a) && s7::dbread_answer_at(d.data, v, i, ans); ++i)
+      if (ans.return_code == s7::return_code::success)
+        f(mem_loc{static_cast<std::uint8_t>(s7::area::db), a.db, a.start, a.length, 0}, ans.data);
+  }
+}
 
 const s7::decode_options& lenient() {
   static const s7::decode_options o = [] {
@@ -282,23 +305,40 @@ void variation_facts::state::answer(std::span<const std::byte> req, std::span<co
   g.variants.push_back({bvec(resp.begin(), resp.end()), ds, 1, {frame}});
 }
 
+// The read answers of a request/answer pair: Read Var, or a cyclic services answer (0x01, 0x05,
+// 0x07) with its items; f(mem_loc, data) for each range. False: neither.
+template <class F>
+bool reads_of(const s7::message& rq, const s7::message& rs, F&& f) {
+  if (rq.p.hdr.type == s7::rosctr::job && rs.p.hdr.error() == 0 &&
+      rq.prm.fn == static_cast<std::uint8_t>(s7::function::read_var) && rs.prm.fn == rq.prm.fn) {
+    for_each_read(
+        rq.prm.var_specs(rq.p.origin),
+        s7::data_item_iterator{rs.p.data, rs.prm.item_count, rs.p.origin, lenient().params.data},
+        f);
+    return true;
+  }
+  if (rq.p.hdr.type != s7::rosctr::userdata || !rq.ud.has_data || !rs.ud.has_data ||
+      rq.ud.prm.group != static_cast<std::uint8_t>(ud::group::cyclic) ||
+      !s7::cyclic::carries_items(rq.ud.prm.subfunction) || rs.ud.prm.error_code != 0)
+    return false;
+  const auto r = ud::parse_cyclic_request(rq.ud.data.payload, nullptr);
+  const auto d = s7::cyclic::parse_data(rs.ud.data.payload, nullptr, lenient().params.data);
+  if (r && d)
+    for_each_read(s7::var_spec_iterator{r->items, r->item_count, nullptr},
+                  s7::data_item_iterator{d->items, d->item_count, nullptr, lenient().params.data},
+                  f);
+  return true;
+}
+
 // The client-visible memory, in answer order: reads mark the bytes that changed, writes set them.
 void variation_facts::state::memory(std::span<const std::byte> req,
                                     std::span<const std::byte> resp) {
   const auto rq = s7::decode(req, nullptr, lenient());
   const auto rs = s7::decode(resp, nullptr, lenient());
-  if (!rq || !rs || rq->p.hdr.type != s7::rosctr::job || rs->p.hdr.error() != 0) return;
-  if (rq->prm.fn == static_cast<std::uint8_t>(s7::function::read_var) && rs->prm.fn == rq->prm.fn) {
-    auto specs = rq->prm.var_specs(rq->p.origin);
-    s7::data_item_iterator items{rs->p.data, rs->prm.item_count, rs->p.origin,
-                                 lenient().params.data};
-    s7::var_spec v;
-    s7::data_item d;
-    while (specs.next(v) && items.next(d)) {
-      const auto l = locate(v);
-      if (l && d.return_code == s7::return_code::success) mem.read(*l, d.data);
-    }
-  } else if (rq->prm.fn == static_cast<std::uint8_t>(s7::function::write_var)) {
+  if (!rq || !rs) return;
+  if (reads_of(*rq, *rs, [&](const mem_loc& l, codec::bytes data) { mem.read(l, data); })) return;
+  if (rq->p.hdr.type == s7::rosctr::job && rs->p.hdr.error() == 0 &&
+      rq->prm.fn == static_cast<std::uint8_t>(s7::function::write_var)) {
     auto specs = rq->prm.var_specs(rq->p.origin);
     s7::data_item_iterator items{rq->p.data, rq->prm.item_count, rq->p.origin,
                                  lenient().params.data};
@@ -314,35 +354,27 @@ void variation_facts::state::memory(std::span<const std::byte> req,
   }
 }
 
-// Read Var data bytes the PLC's program changed.
+// Read data bytes (Read Var, cyclic services answers) the PLC's program changed.
 void variation_facts::state::program_ranges(std::span<const std::byte> req,
                                             std::span<const std::byte> resp,
                                             std::vector<range>& out) const {
   if (mem.changed.empty()) return;
   const auto rq = s7::decode(req, nullptr, lenient());
   const auto rs = s7::decode(resp, nullptr, lenient());
-  if (!rq || !rs || rq->p.hdr.type != s7::rosctr::job || rs->p.hdr.error() != 0) return;
-  if (rq->prm.fn != static_cast<std::uint8_t>(s7::function::read_var) || rs->prm.fn != rq->prm.fn)
-    return;
-  auto specs = rq->prm.var_specs(rq->p.origin);
-  s7::data_item_iterator items{rs->p.data, rs->prm.item_count, rs->p.origin, lenient().params.data};
-  s7::var_spec v;
-  s7::data_item d;
-  while (specs.next(v) && items.next(d)) {
-    const auto l = locate(v);
-    if (!l || d.return_code != s7::return_code::success) continue;
-    const std::size_t data_at = d.offset + 4U;
-    for (std::size_t i = 0; i < d.data.size() && i < l->length; ++i) {
-      const byte_key k{l->area, l->db, l->offset + static_cast<std::uint32_t>(i)};
+  if (!rq || !rs) return;
+  (void)reads_of(*rq, *rs, [&](const mem_loc& l, codec::bytes data) {
+    const auto data_at = static_cast<std::size_t>(data.data() - resp.data());
+    for (std::size_t i = 0; i < data.size() && i < l.length; ++i) {
+      const byte_key k{l.area, l.db, l.offset + static_cast<std::uint32_t>(i)};
       const auto ch = mem.changed.find(k);
       if (ch == mem.changed.end()) continue;
-      if (l->bit_mask != 0 && (ch->second & l->bit_mask) == 0) continue;
+      if (l.bit_mask != 0 && (ch->second & l.bit_mask) == 0) continue;
       add_range(out, data_at + i, rule_program,
                 fmt::format("{}{}: the PLC's program changes it (the capture shows other values "
                             "with no client write in between)",
-                            area_text(*l), l->offset + i));
+                            area_text(l), l.offset + i));
     }
-  }
+  });
 }
 
 // The DATE_AND_TIME inside SZL 0x0424 / 0x0124 and 0x0132 index 8 records.

@@ -390,6 +390,106 @@ void read_memory(const json& j, const at& where, const std::vector<profile_db>& 
   }
 }
 
+// "area" of a signal or an associated value: I, Q, M or DB (with "db").
+std::uint8_t read_bit_area(const json& e, const at& w, std::uint16_t& db) {
+  const std::string a = get_string(e.at("area"), w.key("area"), 8);
+  static constexpr std::pair<std::string_view, std::uint8_t> areas[] = {
+      {"I", 0x81}, {"E", 0x81}, {"Q", 0x82}, {"A", 0x82}, {"M", 0x83}, {"DB", 0x84}};
+  std::uint8_t code = 0;
+  for (const auto& [n, c] : areas)
+    if (a == n) code = c;
+  if (code == 0) w.key("area").fail(fmt::format("unknown area \"{}\" (I, Q, M or DB)", a));
+  if (code == 0x84 && !e.contains("db")) w.fail("missing key \"db\" (area DB)");
+  if (code != 0x84 && e.contains("db")) w.key("db").fail("only area DB has a DB number");
+  db = code == 0x84 ? static_cast<std::uint16_t>(get_uint(e.at("db"), w.key("db"), 0xFFFF)) : 0;
+  return code;
+}
+
+bit_address read_signal(const json& e, const at& w) {
+  expect_object(e, w, {"area", "db", "byte", "bit", "comment"}, {"area", "byte", "bit"});
+  bit_address b;
+  b.area = read_bit_area(e, w, b.db);
+  b.byte = static_cast<std::uint32_t>(get_uint(e.at("byte"), w.key("byte"), 65535));
+  b.bit = static_cast<std::uint8_t>(get_uint(e.at("bit"), w.key("bit"), 7));
+  return b;
+}
+
+alarm_value read_alarm_value(const json& e, const at& w) {
+  expect_object(e, w, {"transport_size", "area", "db", "offset", "length", "hex", "comment"},
+                {"transport_size"});
+  alarm_value v;
+  v.transport_size =
+      static_cast<std::uint8_t>(get_uint(e.at("transport_size"), w.key("transport_size"), 0xFF));
+  if (e.contains("hex") == e.contains("area"))
+    w.fail("an associated value has either \"area\" (with offset, length) or \"hex\"");
+  if (e.contains("hex")) {
+    v.bytes = get_hex(e.at("hex"), w.key("hex"));
+    v.length = static_cast<std::uint16_t>(v.bytes.size());
+  } else {
+    if (!e.contains("offset") || !e.contains("length")) w.fail("\"offset\" and \"length\" needed");
+    v.area = read_bit_area(e, w, v.db);
+    v.offset = static_cast<std::uint32_t>(get_uint(e.at("offset"), w.key("offset"), 65535));
+    v.length = static_cast<std::uint16_t>(
+        get_uint(e.at("length"), w.key("length"), max_alarm_value_length));
+  }
+  if (v.length == 0 || v.length > max_alarm_value_length)
+    w.fail(fmt::format("1 to {} bytes", max_alarm_value_length));
+  return v;
+}
+
+profile_alarm read_alarm(const json& e, const at& w) {
+  expect_object(e, w,
+                {"event_id", "kind", "name", "signals", "values", "event_state", "ack_going",
+                 "ack_coming", "source", "comment"},
+                {"event_id", "kind"});
+  profile_alarm a;
+  a.event_id =
+      static_cast<std::uint32_t>(get_uint(e.at("event_id"), w.key("event_id"), 0xFFFFFFFF));
+  const std::string k = get_string(e.at("kind"), w.key("kind"), 16);
+  const auto kind = alarm_kind_from_name(k);
+  if (!kind)
+    w.key("kind").fail(fmt::format(
+        "unknown kind \"{}\" (ALARM_8, ALARM_8P, NOTIFY, NOTIFY_8P, ALARM_S or ALARM_SQ)", k));
+  a.kind = *kind;
+  if (e.contains("name")) a.name = get_string(e.at("name"), w.key("name"), 64);
+  const std::size_t n_sig = alarm_signal_count(a.kind);
+  a.ack_going = a.ack_coming = static_cast<std::uint8_t>((1U << n_sig) - 1U);
+  const auto byte_of = [&](const char* key, std::uint8_t& dst) {
+    if (e.contains(key)) dst = static_cast<std::uint8_t>(get_uint(e.at(key), w.key(key), 0xFF));
+  };
+  byte_of("event_state", a.event_state);
+  byte_of("ack_going", a.ack_going);
+  byte_of("ack_coming", a.ack_coming);
+  if (e.contains("signals")) {
+    const json& sig = e.at("signals");
+    if (!sig.is_array() || sig.size() > n_sig)
+      w.key("signals").fail(fmt::format("expected an array of up to {} signals", n_sig));
+    for (std::size_t i = 0; i < sig.size(); ++i)
+      a.signals.push_back(read_signal(sig[i], w.key("signals").item(i)));
+  }
+  if (e.contains("values")) {
+    const json& val = e.at("values");
+    if (!val.is_array() || val.size() > max_alarm_values)
+      w.key("values").fail(fmt::format("expected an array of up to {} values", max_alarm_values));
+    for (std::size_t i = 0; i < val.size(); ++i)
+      a.values.push_back(read_alarm_value(val[i], w.key("values").item(i)));
+  }
+  return a;
+}
+
+// "alarms": the program's alarms; event ids unique.
+void read_alarms(const json& j, const at& where, std::vector<profile_alarm>& out) {
+  if (!j.is_array()) where.fail(fmt::format("expected an array, got {}", type_of(j)));
+  if (j.size() > max_alarms) where.fail(fmt::format("more than {} alarms", max_alarms));
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    profile_alarm a = read_alarm(j[i], where.item(i));
+    for (const profile_alarm& b : out)
+      if (b.event_id == a.event_id)
+        where.item(i).key("event_id").fail(fmt::format("event id 0x{:X} given twice", a.event_id));
+    out.push_back(std::move(a));
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -427,6 +527,30 @@ std::optional<std::uint8_t> block_type_from_name(std::string_view name) noexcept
   for (std::uint8_t t : block_list_order)
     if (block_type_name(t) == up) return t;
   return std::nullopt;
+}
+
+namespace {
+constexpr std::pair<std::string_view, alarm_kind> alarm_kinds[] = {
+    {"ALARM_8", alarm_kind::alarm_8}, {"ALARM_8P", alarm_kind::alarm_8p},
+    {"NOTIFY", alarm_kind::notify},   {"NOTIFY_8P", alarm_kind::notify_8p},
+    {"ALARM_S", alarm_kind::alarm_s}, {"ALARM_SQ", alarm_kind::alarm_sq}};
+}  // namespace
+
+std::string_view alarm_kind_name(alarm_kind k) noexcept {
+  for (const auto& [n, v] : alarm_kinds)
+    if (v == k) return n;
+  return {};
+}
+
+std::optional<alarm_kind> alarm_kind_from_name(std::string_view name) noexcept {
+  for (const auto& [n, v] : alarm_kinds)
+    if (n == name) return v;
+  return std::nullopt;
+}
+
+std::size_t alarm_signal_count(alarm_kind k) noexcept {
+  return k == alarm_kind::alarm_8 || k == alarm_kind::alarm_8p || k == alarm_kind::notify_8p ? 8
+                                                                                             : 1;
 }
 
 std::optional<std::vector<std::byte>> parse_hex(std::string_view s) {
@@ -496,7 +620,7 @@ namespace {
 void read_limits(const json& l, const at& w, const std::string& source, plc_profile& p) {
   expect_object(l, w,
                 {"pdu_size", "max_amq", "max_connections", "load_memory", "work_memory",
-                 "max_blocks", "comment"});
+                 "max_blocks", "max_cyclic_jobs", "max_cyclic_jobs_per_connection", "comment"});
   read_memory_limits(l, fmt::format("{}: $.limits", source), p.mem_limits);
   if (l.contains("pdu_size")) {
     p.pdu_size = static_cast<std::uint16_t>(get_uint(l.at("pdu_size"), w.key("pdu_size"), 0xFFFF));
@@ -510,6 +634,13 @@ void read_limits(const json& l, const at& w, const std::string& source, plc_prof
   if (l.contains("max_connections"))
     p.max_connections = static_cast<std::uint16_t>(
         get_uint(l.at("max_connections"), w.key("max_connections"), 4096));
+  // Job ids are one byte (the sequence number of the answer): at most 255 per connection.
+  if (l.contains("max_cyclic_jobs"))
+    p.max_cyclic_jobs = static_cast<std::uint16_t>(
+        get_uint(l.at("max_cyclic_jobs"), w.key("max_cyclic_jobs"), 4096));
+  if (l.contains("max_cyclic_jobs_per_connection"))
+    p.max_cyclic_jobs_per_connection = static_cast<std::uint16_t>(get_uint(
+        l.at("max_cyclic_jobs_per_connection"), w.key("max_cyclic_jobs_per_connection"), 255));
 }
 
 void read_protection(const json& pr, const at& w, plc_profile& p) {
@@ -576,10 +707,11 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
     throw profile_error(fmt::format("{}: not valid JSON: {}", source, e.what()));
   }
   const at root{source, "$", raise_profile_error};
-  expect_object(doc, root,
-                {"format", "version", "name", "description", "identity", "limits", "protection",
-                 "clock", "operating_mode", "szl", "blocks", "dbs", "memory", "faults", "comment"},
-                {"format", "version", "identity", "szl"});
+  expect_object(
+      doc, root,
+      {"format", "version", "name", "description", "identity", "limits", "protection", "clock",
+       "operating_mode", "szl", "blocks", "dbs", "memory", "alarms", "faults", "comment"},
+      {"format", "version", "identity", "szl"});
   if (!doc.at("format").is_string() ||
       doc.at("format").get_ref<const std::string&>() != "protos7-profile")
     root.key("format").fail("expected \"protos7-profile\"");
@@ -614,6 +746,7 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
     read_dbs(doc.at("dbs"), root.key("dbs"), p.dbs);
   }
   if (doc.contains("memory")) read_memory(doc.at("memory"), root.key("memory"), p.dbs, p.memory);
+  if (doc.contains("alarms")) read_alarms(doc.at("alarms"), root.key("alarms"), p.alarms);
   if (doc.contains("faults")) {
     // The fault rules format of `serve --faults` (fault_rules.hpp, docs/FAULTS.md), checked now.
     try {
@@ -772,6 +905,53 @@ json memory_json(const std::vector<memory_range>& list) {
   return mem;
 }
 
+std::string_view area_name(std::uint8_t area) {
+  switch (area) {
+    case 0x81:
+      return "I";
+    case 0x82:
+      return "Q";
+    case 0x83:
+      return "M";
+    default:
+      return "DB";
+  }
+}
+
+json alarm_json(const profile_alarm& a) {
+  json j;
+  j["event_id"] = fmt::format("0x{:X}", a.event_id);
+  j["kind"] = std::string(alarm_kind_name(a.kind));
+  if (!a.name.empty()) j["name"] = a.name;
+  json sig = json::array();
+  for (const bit_address& b : a.signals) {
+    json s{{"area", area_name(b.area)}};
+    if (b.area == 0x84) s["db"] = b.db;
+    s["byte"] = b.byte;
+    s["bit"] = b.bit;
+    sig.push_back(std::move(s));
+  }
+  if (!sig.empty()) j["signals"] = std::move(sig);
+  json val = json::array();
+  for (const alarm_value& v : a.values) {
+    json x{{"transport_size", fmt::format("0x{:02X}", v.transport_size)}};
+    if (v.area == 0) {
+      x["hex"] = to_hex(v.bytes);
+    } else {
+      x["area"] = area_name(v.area);
+      if (v.area == 0x84) x["db"] = v.db;
+      x["offset"] = v.offset;
+      x["length"] = v.length;
+    }
+    val.push_back(std::move(x));
+  }
+  if (!val.empty()) j["values"] = std::move(val);
+  j["event_state"] = fmt::format("0x{:02X}", a.event_state);
+  j["ack_going"] = fmt::format("0x{:02X}", a.ack_going);
+  j["ack_coming"] = fmt::format("0x{:02X}", a.ack_coming);
+  return j;
+}
+
 }  // namespace
 
 std::string profile_to_json(const plc_profile& p) {
@@ -789,8 +969,11 @@ std::string profile_to_json(const plc_profile& p) {
                      {"serial_number", p.id.serial_number},
                      {"module_type", p.id.module_type},
                      {"memory_card_serial", p.id.memory_card_serial}};
-  doc["limits"] = {
-      {"pdu_size", p.pdu_size}, {"max_amq", p.max_amq}, {"max_connections", p.max_connections}};
+  doc["limits"] = {{"pdu_size", p.pdu_size},
+                   {"max_amq", p.max_amq},
+                   {"max_connections", p.max_connections},
+                   {"max_cyclic_jobs", p.max_cyclic_jobs},
+                   {"max_cyclic_jobs_per_connection", p.max_cyclic_jobs_per_connection}};
   static constexpr std::string_view selectors[] = {"RUN", "RUN", "RUN-P", "STOP", "MRES"};
   doc["protection"] = {
       {"level", p.protection_level},
@@ -802,6 +985,10 @@ std::string profile_to_json(const plc_profile& p) {
   doc["blocks"] = blocks_json(p.blocks);
   if (p.declares_dbs || !p.dbs.empty()) doc["dbs"] = dbs_json(p.dbs);
   if (!p.memory.empty()) doc["memory"] = memory_json(p.memory);
+  if (!p.alarms.empty()) {
+    doc["alarms"] = json::array();
+    for (const profile_alarm& a : p.alarms) doc["alarms"].push_back(alarm_json(a));
+  }
   if (p.faults) doc["faults"] = json::parse(fault_rules_json(*p.faults));
   return doc.dump(2);
 }

@@ -8,7 +8,10 @@
 #include <array>
 
 #include "protos7/codec/szl.hpp"
+#include "protos7/codec/ud_alarm.hpp"
 #include "protos7/codec/writer.hpp"
+#include "protos7/server/alarm_push.hpp"
+#include "protos7/server/cyclic.hpp"
 #include "protos7/server/log.hpp"
 
 namespace protos7::server {
@@ -79,6 +82,7 @@ void pdu_sink::send(const s7::header& h, bytes param, bytes data) {
 }
 
 services::services(const config& cfg, plc_state& state) : cfg_(cfg), st_(state) {}
+services::~services() = default;
 
 std::uint8_t services::effective_protection() const noexcept {
   return legitimated_ ? std::uint8_t{1} : st_.protection_level();
@@ -194,12 +198,12 @@ bool services::dispatch_userdata(const ud::param& req, const ud::data_unit& d, s
         read_szl(req, d, ref, pdu_size, out);
         return true;
       }
-      if (req.subfunction == ud::sub::message_service && d.payload.size() >= 2) {
-        // Message service (subscribe to events: mode transitions, system, user, alarms). The
-        // captured CPU answers result 0x02 and a reserved 0x00 (s7comm_reading_plc_status.pcap
-        // frames 52/53 and 236/237). protos7 sends no event pushes yet.
-        static constexpr std::array<std::byte, 2> result{std::byte{0x02}, std::byte{0x00}};
-        userdata_reply(req, answer_seq(req.group, req.subfunction), 0, rc_ok, result, ref, out);
+      if (req.subfunction == codec::s7::alarm::sub::message_service) {
+        message_service(req, d, ref, out);
+        return true;
+      }
+      if (req.subfunction == codec::s7::alarm::sub::alarm_query) {
+        alarm_query(req, d, ref, pdu_size, out);
         return true;
       }
       return false;
@@ -211,6 +215,13 @@ bool services::dispatch_userdata(const ud::param& req, const ud::data_unit& d, s
       return true;
     case ud::group::security:
       security(req, d, ref, out);
+      return true;
+    case ud::group::cyclic:  // cyclic.cpp; the service exists from a connection's first request
+      if (!cyclic_) {
+        cyclic_ = std::make_unique<cyclic_service>(st_);
+        (void)add_push_source(*cyclic_);
+      }
+      cyclic_->on_request(req, d, ref, out);
       return true;
     default:
       return false;
@@ -237,6 +248,53 @@ void services::read_szl(const ud::param& req, const ud::data_unit& d, std::uint1
   // A response telegram: header 10 + parameter 12 + data unit head 4 + payload.
   send_answer(req, seq, area, *size, pdu_size - 26U, ref, out,
               [&](codec::mutable_bytes all) { (void)write_szl(st_, r->id, r->index, ctx, all); });
+}
+
+// Message service (alarms.hpp): subscribe to event classes and alarm types; the captured CPUs
+// answer | 02 00 | and the alarm type with | 01 00 | (s7comm_reading_plc_status.pcap frames
+// 52/53; wincc_s400_production.pcapng frames 15/16). A request that is no subscription (no
+// capture shows the CPU's answer to one) gets the group's "not available" error, 0xD402.
+void services::message_service(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                               pdu_sink& out) {
+  const std::uint8_t seq = answer_seq(req.group, req.subfunction);
+  const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
+  writer w{payload_area(area)};
+  if (!server::message_service(alarms_, d.payload, w) || w.overflowed()) {
+    out.cancel();
+    userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
+    return;
+  }
+  if (!alarm_push_ && (alarms_.alarms || alarms_.alarms_s)) {
+    // The first alarm subscription of the connection makes its indications' push source (one
+    // per connection, kept for its lifetime).
+    alarm_push_ = std::make_unique<alarm_pusher>(alarms_, st_);
+    if (!add_push_source(*alarm_push_)) {
+      log(log_level::warn, "alarm indications: no push source left on this connection");
+      alarm_push_.reset();
+    }
+  }
+  if (alarm_push_) alarm_push_->subscription_changed();
+  userdata_commit(req, seq, 0, rc_ok, area, w.size(), ref, out);
+}
+
+// ALARM query (alarms.hpp) from the profile's alarm list; a longer answer than one telegram
+// continues as SZL answers do.
+void services::alarm_query(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                           std::uint16_t pdu_size, pdu_sink& out) {
+  const std::uint8_t seq = answer_seq(req.group, req.subfunction);
+  const auto now = to_date_and_time(st_.clock_now());
+  const auto& list = st_.profile().alarms;
+  const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
+  writer w{payload_area(area)};
+  if (!server::alarm_query(list, st_.memory(), d.payload, w, now)) {
+    out.cancel();
+    userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
+    return;
+  }
+  send_answer(req, seq, area, w.size(), pdu_size - 26U, ref, out, [&](codec::mutable_bytes all) {
+    writer aw{all};
+    (void)server::alarm_query(list, st_.memory(), d.payload, aw, now);
+  });
 }
 
 void services::block_function(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,

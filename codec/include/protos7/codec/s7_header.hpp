@@ -129,6 +129,7 @@ inline constexpr std::uint16_t already_legitimized = 0xD603;
 inline constexpr std::uint16_t connection_already_enabled = 0xD604;
 inline constexpr std::uint16_t no_password = 0xD605;
 inline constexpr std::uint16_t invalid_tag_address = 0xD801;
+inline constexpr std::uint16_t no_more_cyclic_jobs = 0xD805;  // no more cyclic read jobs
 inline constexpr std::uint16_t invalid_time = 0xDC01;
 }  // namespace error_code
 

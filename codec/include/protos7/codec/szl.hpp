@@ -181,6 +181,26 @@ struct communication_capabilities {
     bytes record, const std::byte* origin) noexcept;
 void write_communication_capabilities(writer& w, const communication_capabilities& c) noexcept;
 
+// 0x0131 index 3: operator interface (O/I) capabilities (wincc_s400_production.pcapng frame 10,
+// an S7-400: 0003 FFFF8301 01E0 0020 0001 0384 0001 00...):
+//   | index (0003) | funkt: 4 bytes of function bits | data: max consistent data (u16) |
+//   | anz: max cyclic read jobs (u16) | per_min, per_max: their period, n x 100 ms (u16 each) |
+//   | res (26 bytes) |
+inline constexpr std::size_t oi_capabilities_length = 40;
+struct oi_capabilities {
+  std::uint16_t index = 3;
+  std::uint32_t funkt = 0;
+  std::uint16_t data = 0;
+  std::uint16_t anz = 0;
+  std::uint16_t per_min = 0;
+  std::uint16_t per_max = 0;
+  bytes rest;  // 26 bytes, not modelled
+};
+// Errors: szl_bad_record_length (not 40 bytes) at the record's first byte.
+[[nodiscard]] result<oi_capabilities> parse_oi_capabilities(bytes record,
+                                                            const std::byte* origin) noexcept;
+void write_oi_capabilities(writer& w, const oi_capabilities& c) noexcept;
+
 // 0x0132 index 1: communication status (frame 212 of s7comm_reading_plc_status.pcap:
 // 0001 0001 0001 0001 0000 0001 0000 000A 0000 0014 ...):
 //   | index (0001) | res_pg: reserved PG connections | res_os: reserved OS connections |

@@ -62,6 +62,11 @@ class plc_state {
   [[nodiscard]] plc_memory& memory() noexcept { return mem_; }
   [[nodiscard]] const config& cfg() const noexcept { return cfg_; }
 
+  // Cyclic jobs set up on all connections (cyclic.hpp), against profile().max_cyclic_jobs.
+  [[nodiscard]] std::size_t cyclic_jobs() const noexcept { return cyclic_jobs_; }
+  void cyclic_job_added() noexcept { ++cyclic_jobs_; }
+  void cyclic_job_removed() noexcept { --cyclic_jobs_; }
+
   // --- identity (SZL 0x0011 / 0x001C are built from it on every read) ---
   [[nodiscard]] const identity& id() const noexcept { return identity_; }
   void set_identity(const identity& id) { identity_ = id; }
@@ -189,6 +194,7 @@ class plc_state {
   std::uint8_t protection_level_ = 1;
   std::string password_;
   std::array<std::uint16_t, 4> connections_{};
+  std::size_t cyclic_jobs_ = 0;
   std::array<std::size_t, 4> slots_used_{};  // by plc_state::slot
   std::vector<block_meta> blocks_;           // profile + inserted non-DB blocks
   struct db_extra {

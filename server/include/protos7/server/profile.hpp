@@ -137,6 +137,46 @@ struct memory_range {
   std::vector<std::byte> bytes;
 };
 
+// An alarm of the CPU's program ("alarms", docs/PROFILE.md): what the message and alarm services
+// report about it (ALARM query, ALARM_8 / ALARM_S / NOTIFY indications; alarms.hpp).
+enum class alarm_kind : std::uint8_t { alarm_8, alarm_8p, notify, notify_8p, alarm_s, alarm_sq };
+// "ALARM_8", ... for a kind; the kind of a name (nullopt: unknown).
+[[nodiscard]] std::string_view alarm_kind_name(alarm_kind k) noexcept;
+[[nodiscard]] std::optional<alarm_kind> alarm_kind_from_name(std::string_view name) noexcept;
+// The signals an alarm of `k` has: 8 for the ALARM_8 / NOTIFY_8P blocks, 1 for the others.
+[[nodiscard]] std::size_t alarm_signal_count(alarm_kind k) noexcept;
+
+// A bit of process memory (a signal of an alarm).
+struct bit_address {
+  std::uint8_t area = 0;  // 0x81 I, 0x82 Q, 0x83 M, 0x84 DB
+  std::uint16_t db = 0;
+  std::uint32_t byte = 0;
+  std::uint8_t bit = 0;  // 0..7
+};
+// An associated value of an alarm: `length` bytes of memory (area != 0) or constant bytes, sent
+// as one data item of `transport_size` (Read Var data transport sizes: 0x03 bit, 0x04 bytes,
+// 0x05 integer, 0x07 real, 0x09 octets).
+struct alarm_value {
+  std::uint8_t transport_size = 0x04;
+  std::uint8_t area = 0;  // 0: the constant `bytes`
+  std::uint16_t db = 0;
+  std::uint32_t offset = 0;
+  std::uint16_t length = 0;
+  std::vector<std::byte> bytes;  // area 0: the value
+};
+inline constexpr std::size_t max_alarms = 4096;
+inline constexpr std::size_t max_alarm_values = 10;         // SD_1 .. SD_10 of the alarm blocks
+inline constexpr std::size_t max_alarm_value_length = 200;  // bytes of one associated value
+struct profile_alarm {
+  std::uint32_t event_id = 0;  // EV_ID, unique in the profile
+  alarm_kind kind = alarm_kind::alarm_8;
+  std::vector<bit_address> signals;  // SIG_1 ..; none: the state is `event_state`
+  std::vector<alarm_value> values;
+  std::uint8_t event_state = 0;  // the signals' state when they have no memory bit
+  std::uint8_t ack_going = 0xFF, ack_coming = 0xFF;  // bit n 0: SIG_n+1 not acknowledged
+  std::string name;
+};
+
 struct plc_profile {
   std::string source;  // file name, or "bundled:s7-300"
   std::string name;
@@ -146,17 +186,22 @@ struct plc_profile {
   std::uint16_t max_amq = 8;           // limits.max_amq
   std::uint16_t max_connections = 12;  // limits.max_connections, what SZL 0x0131 index 1 reports
   memory_limits mem_limits;            // limits.load_memory, work_memory, max_blocks
-  std::uint8_t protection_level = 1;   // 1 none, 2 write protection, 3 read/write protection
-  std::string password;                // up to 8 characters; required for levels 2 and 3
-  std::uint8_t mode_selector = 2;    // SZL 0x0132 index 4 bart_sch: 1 RUN, 2 RUN-P, 3 STOP, 4 MRES
-  bool clock_local = true;           // the PLC clock follows the host's local time (else UTC)
-  std::int64_t clock_offset_ms = 0;  // start offset from that time
+  // limits.max_cyclic_jobs: cyclic / change-driven jobs of the whole CPU (SZL 0x0131 index 3
+  // anz: 32 on the captured S7-400, wincc_s400_production.pcapng frame 10), and per connection.
+  std::uint16_t max_cyclic_jobs = 32;
+  std::uint16_t max_cyclic_jobs_per_connection = 32;
+  std::uint8_t protection_level = 1;  // 1 none, 2 write protection, 3 read/write protection
+  std::string password;               // up to 8 characters; required for levels 2 and 3
+  std::uint8_t mode_selector = 2;     // SZL 0x0132 index 4 bart_sch: 1 RUN, 2 RUN-P, 3 STOP, 4 MRES
+  bool clock_local = true;            // the PLC clock follows the host's local time (else UTC)
+  std::int64_t clock_offset_ms = 0;   // start offset from that time
   operating_mode start_mode = operating_mode::run;
   std::vector<szl_entry> szl;
   std::vector<block_meta> blocks;     // every type but DB (DBs come from storage and `dbs`)
   std::vector<profile_db> dbs;        // DBs the PLC has at start (besides those of storage)
   bool declares_dbs = false;          // "dbs" given (even empty): the sample PLC's DBs are not made
   std::vector<memory_range> memory;   // initial contents of I/Q/M/C/T and of the `dbs`
+  std::vector<profile_alarm> alarms;  // the program's alarms (message and alarm services)
   std::optional<fault_rules> faults;  // "faults": rules injected from the start (docs/FAULTS.md)
 };
 

@@ -1,6 +1,7 @@
 // The CPU services beyond the variable services: Userdata (SZL, clock, block functions,
-// security, and the CPU's error for everything else), block control (upload, download driven by
-// the server as a CPU drives it), PI services (P_PROGRAM, _INSE, _DELE, _MODU, _GARB) and PLC
+// security, the message service and ALARM query (alarms.hpp), cyclic services (cyclic.hpp),
+// and the CPU's error for everything else), block control (upload, download driven by the
+// server as a CPU drives it), PI services (P_PROGRAM, _INSE, _DELE, _MODU, _GARB) and PLC
 // stop. One `services` object per connection, owned by its session; the shared state is
 // plc_state.
 //
@@ -8,8 +9,11 @@
 // Wireshark sample captures cited at each function.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,6 +21,7 @@
 
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/writer.hpp"
+#include "protos7/server/alarms.hpp"
 #include "protos7/server/config.hpp"
 #include "protos7/server/mc7_block.hpp"
 #include "protos7/server/plc_state.hpp"
@@ -41,9 +46,20 @@ class pdu_sink {
   ~pdu_sink() = default;
 };
 
+class push_source;     // push.hpp
+class alarm_pusher;    // alarm_push.hpp
+class cyclic_service;  // cyclic.hpp
+class push_sink;
+struct push_context;
+// Push sources one connection may have (cyclic jobs, variable status, alarm indications, ...).
+inline constexpr std::size_t max_push_sources = 8;
+
 class services {
  public:
   services(const config& cfg, plc_state& state);
+  ~services();
+  services(const services&) = delete;
+  services& operator=(const services&) = delete;
 
   // The connection type of the COTP CR (1 PG, 2 OP, 3 S7 basic); the session tells it.
   void set_connection_type(std::uint8_t t) noexcept { conn_type_ = t; }
@@ -63,8 +79,17 @@ class services {
   // (the Download Block / Download Ended jobs of a download); false: nothing expected it.
   bool on_ack(const codec::s7::pdu& p, codec::bytes raw, std::uint16_t pdu_size, pdu_sink& out);
 
+  // Pushes (push.hpp). add_push_source: a source of this connection's pushes (kept by pointer;
+  // it must outlive this object; beyond max_push_sources: false). next_push: the earliest due
+  // time of the sources (time_point::max(): none). push: runs the due sources.
+  bool add_push_source(push_source& s) noexcept;
+  [[nodiscard]] std::chrono::steady_clock::time_point next_push() const noexcept;
+  void push(const push_context& ctx, push_sink& out);
+
   // True while this connection runs a download the server drives.
   [[nodiscard]] bool download_active() const noexcept { return dl_.stage != dl_stage::idle; }
+  // What this connection subscribed to with the message service (alarm indications).
+  [[nodiscard]] const alarm_subscription& alarm_subscriptions() const noexcept { return alarms_; }
 
  private:
   enum class dl_stage : std::uint8_t { idle, wait_block, wait_ended };
@@ -111,6 +136,10 @@ class services {
                 std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
   void block_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
                       std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
+  void message_service(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                       std::uint16_t pdu_ref, pdu_sink& out);
+  void alarm_query(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                   std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
   void time_function(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
                      std::uint16_t pdu_ref, pdu_sink& out);
   void security(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
@@ -140,10 +169,15 @@ class services {
     std::vector<std::byte> answer;
     std::size_t sent = 0;
   } pending_;
+  alarm_subscription alarms_;                 // the message service subscription of this connection
+  std::unique_ptr<alarm_pusher> alarm_push_;  // its indications (a push source)
   download dl_;
   std::vector<upload> uploads_;
   std::uint32_t next_upload_id_ = 1;
   std::uint16_t next_job_ref_ = 0x0100;
+  std::unique_ptr<cyclic_service> cyclic_;  // group 2, made at the first request
+  std::array<push_source*, max_push_sources> push_sources_{};
+  std::size_t push_source_count_ = 0;
 };
 
 // --- SZL ---

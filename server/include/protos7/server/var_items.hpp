@@ -9,12 +9,31 @@
 #include <cstdint>
 #include <span>
 
+#include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_item.hpp"
 #include "protos7/codec/writer.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/plc_state.hpp"
 
 namespace protos7::server::var_items {
+
+// Where a Read/Write Var item points (S7ANY; any other syntax id: 0x05): its return code and,
+// when 0xFF, the location, whether it is one BIT (answered as a byte 0x00/0x01) and the data
+// transport size of its Read Var answer.
+struct resolved {
+  std::uint8_t rc = codec::s7::return_code::success;
+  location loc;
+  bool bit = false;
+  std::uint8_t bit_no = 0;
+  std::uint8_t data_tsize = 0;
+};
+[[nodiscard]] resolved resolve(const codec::s7::var_spec& v, plc_memory& mem,
+                               const plc_state& plc) noexcept;
+
+// Writes the Read Var answer item of `v` (S7ANY, DBREAD; another syntax id: 0x05) as Read Var
+// and the cyclic services answer it, with its fill byte unless it is the `last` item.
+void write_read_item(codec::writer& w, const codec::s7::var_spec& v, plc_memory& mem,
+                     const plc_state& plc, bool last) noexcept;
 
 // Writes the Read Var answer item of DBREAD item `v` (already validated by the codec): for each
 // area its return code and bytes; 0x0A for a DB that does not exist (or was deleted), 0x05 for a
