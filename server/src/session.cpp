@@ -645,6 +645,7 @@ void session::on_userdata(const s7::pdu& p, std::vector<std::byte>& out) {
   // SZL, clock, block functions, security; the CPU's error for everything else (services.cpp).
   session_sink sink{*this, out};
   svc_.on_userdata(p, *u, pdu_size_, sink);
+  if (svc_.take_wrote()) wrote_ = true;  // a modify job wrote a DB: its push waits for the commit
 }
 
 }  // namespace protos7::server

@@ -680,7 +680,6 @@ TEST_F(services, other_userdata_functions_get_the_cpus_error_and_the_connection_
     std::string_view payload;
   };
   const probe probes[] = {
-      {1, 0x02, "0001"},                                 // programmer: variable status
       {2, 0x01, "0001 00 01 120a10020001000184000000"},  // cyclic transfer
       {4, 0x13, ""},                                     // ALARM query
       {6, 0x01, ""},                                     // PBC

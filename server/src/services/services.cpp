@@ -78,7 +78,7 @@ void pdu_sink::send(const s7::header& h, bytes param, bytes data) {
   commit(h, param, data.size());
 }
 
-services::services(const config& cfg, plc_state& state) : cfg_(cfg), st_(state) {}
+services::services(const config& cfg, plc_state& state) : cfg_(cfg), st_(state), tis_(state) {}
 
 std::uint8_t services::effective_protection() const noexcept {
   return legitimated_ ? std::uint8_t{1} : st_.protection_level();
@@ -171,7 +171,10 @@ void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t
     userdata_reply(req, req.seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
     return;
   }
-  if (req.extended && req.method == ud::method_response) {
+  // STEP 7 and TIA Portal send programmer commands with the 12-byte parameter and method 0x12
+  // (step7_s300_readVarTab.pcapng frame 1): a request there, not the "next part" of an answer.
+  const bool programmer = req.group == static_cast<std::uint8_t>(ud::group::programmer);
+  if (req.extended && req.method == ud::method_response && !programmer) {
     next_part(req, ref, pdu_size, out);
     return;
   }
@@ -211,6 +214,9 @@ bool services::dispatch_userdata(const ud::param& req, const ud::data_unit& d, s
       return true;
     case ud::group::security:
       security(req, d, ref, out);
+      return true;
+    case ud::group::programmer:
+      programmer_command(req, d, ref, pdu_size, out);
       return true;
     default:
       return false;
@@ -384,6 +390,41 @@ void services::security(const ud::param& req, const ud::data_unit& d, std::uint1
     return;
   }
   userdata_reply(req, seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
+}
+
+// --- Programmer commands (programmer.hpp) ------------------------------------------------------
+
+void services::programmer_command(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                                  std::uint16_t pdu_size, pdu_sink& out) {
+  const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
+  const tis_rights rights{effective_protection(), pdu_size};
+  const tis_answer a = tis_.handle(req.subfunction, d.payload, rights, payload_area(area));
+  userdata_commit(req, a.seq, a.error, a.rc, area, a.length, ref, out);
+  // The captured CPU pushed the job's results right after its answer to Enable job
+  // (step7_s300_readVarTab.pcapng frames 5 and 7, 1 ms apart).
+  if (a.trigger_job != 0) {
+    const test_job* j = st_.find_test_job(a.trigger_job);
+    if (j != nullptr) send_tis_push(j->function, a.trigger_job, out);
+  }
+}
+
+void services::send_tis_push(std::uint8_t subfunction, std::uint8_t number, pdu_sink& out) {
+  const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
+  const std::size_t n =
+      area.size() < ud::data_unit_head_length ? 0 : tis_.trigger(number, payload_area(area));
+  if (n == 0) {
+    out.cancel();
+    return;
+  }
+  std::array<std::byte, ud::long_param_length> prm{};
+  writer pw{prm};
+  ud::write_param(pw, tis_push_param(subfunction, number));
+  writer dw{area.first(ud::data_unit_head_length)};
+  ud::write_data_unit_head(dw, rc_ok, ts_octet, n);
+  s7::header h;
+  h.type = s7::rosctr::userdata;
+  h.pdu_ref = 0;  // PLC-initiated (readVarTab frame 7)
+  out.commit(h, prm, ud::data_unit_head_length + n);
 }
 
 // --- Jobs --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@
 #include "protos7/server/config.hpp"
 #include "protos7/server/mc7_block.hpp"
 #include "protos7/server/plc_state.hpp"
+#include "protos7/server/programmer.hpp"
 
 namespace protos7::server {
 
@@ -62,6 +63,10 @@ class services {
   // An Ack / Ack_Data from the client. True when it acknowledged one of the server's own jobs
   // (the Download Block / Download Ended jobs of a download); false: nothing expected it.
   bool on_ack(const codec::s7::pdu& p, codec::bytes raw, std::uint16_t pdu_size, pdu_sink& out);
+
+  // True (once) when a programmer command's modify job wrote a DB since the last call: what the
+  // session sent after it waits for the commit, as a Write Var's acknowledgement does.
+  [[nodiscard]] bool take_wrote() noexcept { return tis_.take_wrote(); }
 
   // True while this connection runs a download the server drives.
   [[nodiscard]] bool download_active() const noexcept { return dl_.stage != dl_stage::idle; }
@@ -115,6 +120,10 @@ class services {
                      std::uint16_t pdu_ref, pdu_sink& out);
   void security(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
                 std::uint16_t pdu_ref, pdu_sink& out);
+  void programmer_command(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                          std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
+  // The push of programmer job `number` at its trigger (nothing when it has none).
+  void send_tis_push(std::uint8_t subfunction, std::uint8_t number, pdu_sink& out);
 
   void job_error(const codec::s7::header& req, codec::bytes param, std::uint16_t error,
                  pdu_sink& out);
@@ -144,6 +153,7 @@ class services {
   std::vector<upload> uploads_;
   std::uint32_t next_upload_id_ = 1;
   std::uint16_t next_job_ref_ = 0x0100;
+  programmer tis_;  // programmer commands (Userdata group 1) and this connection's jobs
 };
 
 // --- SZL ---
