@@ -161,11 +161,28 @@ void event_loop::run_gated() {
   }
 }
 
+int event_loop::push_timeout(int timeout_ms) const {
+  if (next_push_ == clock_type::time_point::max()) return timeout_ms;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next_push_ - clock_type::now());
+  return static_cast<int>(std::clamp<long long>(ms.count(), 0, timeout_ms));
+}
+
+// Cheap when nobody subscribes: one comparison per round.
+void event_loop::run_pushes() {
+  const auto now = clock_type::now();
+  if (now < next_push_) return;
+  next_push_ = clock_type::time_point::max();
+  for (server* s : servers_) {
+    const log_scope scope{s->log_ctx_};
+    s->run_pushes(now);  // notes its next due time again
+  }
+}
+
 void event_loop::run() {
   std::array<epoll_event, max_events> events{};
   last_tick_ = clock_type::now();
   while (!stopping_.load()) {
-    const int timeout_ms = gate_timeout(scheduled_.empty() ? idle_wait_ms : 0);
+    const int timeout_ms = push_timeout(gate_timeout(scheduled_.empty() ? idle_wait_ms : 0));
     const int n =
         ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
     if (n < 0 && errno != EINTR) {
@@ -192,6 +209,7 @@ void event_loop::run() {
       s.on_event(static_cast<int>(data & 0xFFFFFFFFU), events[static_cast<std::size_t>(i)].events);
     }
     if (posted_pending_.load()) take_posted();
+    run_pushes();  // after the round's writes: pushes show them
     commit_round();
     tick_all(clock_type::now());
   }

@@ -196,6 +196,7 @@ void plc_memory::add_db(std::unique_ptr<data_block> db) {
   // The replaced block leaves the list of blocks to commit (its destructor flushes it).
   if (old != dbs_.end()) std::erase(dirty_, old->second.get());
   dbs_[n] = std::move(db);
+  ++writes_;
 }
 
 void plc_memory::remove_db(std::uint16_t number) noexcept {
@@ -204,6 +205,7 @@ void plc_memory::remove_db(std::uint16_t number) noexcept {
   std::erase(dirty_, it->second.get());
   it->second->dirty_lo_ = it->second->dirty_hi_ = 0;
   dbs_.erase(it);
+  ++writes_;
 }
 
 data_block* plc_memory::find_db(std::uint16_t number) noexcept {
@@ -259,6 +261,7 @@ location plc_memory::locate(std::uint8_t area_code, std::uint16_t db_number,
 }
 
 bool plc_memory::write(const location& loc, std::span<const std::byte> data) noexcept {
+  ++writes_;
   if (loc.db != nullptr) {
     const bool was_dirty = loc.db->dirty();
     if (!loc.db->write(loc.offset, data)) return false;

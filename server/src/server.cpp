@@ -146,6 +146,8 @@ server_stats server::stats() const noexcept {
   st.frame_timeouts = frame_timeouts_.load();
   st.peak_answers_waiting = peak_answers_.load();
   st.requests = requests_.load(std::memory_order_relaxed);
+  st.pushes = pushes_.load(std::memory_order_relaxed);
+  st.pushes_skipped = pushes_skipped_.load(std::memory_order_relaxed);
   return st;
 }
 
@@ -722,10 +724,49 @@ void server::end_round() {
       continue;
     }
     update_events(c);
+    note_push_due(c.s.next_push());  // a request may have set up a subscription
   }
   if (observer_ != nullptr && !touched_.empty()) observer_->on_round(round_start_, round_commit_);
   touched_.clear();
   unblock_all();
+}
+
+void server::note_push_due(clock_type::time_point due) {
+  if (due >= next_push_) return;
+  next_push_ = due;
+  loop_->note_push_due(due);
+}
+
+// Pushes due at `now` (push.hpp), appended to each ready connection's output within its bound
+// (config::max_output_per_connection; nothing while all output is over max_output_total).
+void server::run_pushes(clock_type::time_point now) {
+  if (now < next_push_) {
+    loop_->note_push_due(next_push_);
+    return;
+  }
+  next_push_ = clock_type::time_point::max();
+  for (auto& [fd, cp] : conns_) {
+    connection& c = *cp;
+    if (c.s.next_push() > now || c.close_after_flush) {
+      note_push_due(c.s.next_push());
+      continue;
+    }
+    join_round();
+    const std::size_t pending = c.pending_output();
+    const std::size_t bound = blocked_total_ ? 0 : cfg_.max_output_per_connection;
+    const std::size_t before = c.out.size();
+    const session::push_result r =
+        c.s.push(now, mem_.writes(), c.out, bound > pending ? bound - pending : 0);
+    c.queued_total += c.out.size() - before;
+    pushes_.store(pushes_.load(std::memory_order_relaxed) + r.sent, std::memory_order_relaxed);
+    pushes_skipped_.store(pushes_skipped_.load(std::memory_order_relaxed) + r.skipped,
+                          std::memory_order_relaxed);
+    if (observer_ != nullptr && c.out.size() > before)
+      observer_->on_traffic(fd, {}, std::span<const std::byte>(c.out).subspan(before));
+    account(c);
+    touched_.push_back(fd);
+    note_push_due(c.s.next_push());
+  }
 }
 
 void server::tick(clock_type::time_point now) {

@@ -67,6 +67,51 @@ struct session_sink final : pdu_sink {
   void cancel() override { s.cancel_reply(); }
 };
 
+// Lends the in-place reply path to push sources (push.hpp): a push that would grow the output
+// beyond `room` bytes is taken back out and counted as skipped.
+struct session_push_sink final : push_sink {
+  session& s;
+  std::vector<std::byte>& out;
+  std::size_t room;
+  session::push_result& res;
+  std::size_t base = 0;
+  bool was_sent = false;
+  session_push_sink(session& ss, std::vector<std::byte>& o, std::size_t r, session::push_result& p)
+      : s(ss), out(o), room(r), res(p) {}
+  codec::mutable_bytes begin(s7::rosctr type, std::size_t param_length) override {
+    was_sent = false;
+    base = out.size();
+    return s.begin_reply(out, type, param_length);
+  }
+  void commit(const s7::header& h, bytes param, std::size_t data_length) override {
+    s.commit_reply(h, param, data_length);
+    const std::size_t n = out.size() - base;
+    if (n == 0) return;  // the self check refused it (the session closes)
+    if (n > room) {
+      out.resize(base);
+      ++res.skipped;
+      return;
+    }
+    room -= n;
+    ++res.sent;
+    was_sent = true;
+  }
+  void cancel() override {
+    s.cancel_reply();
+    was_sent = false;
+  }
+  [[nodiscard]] bool sent() const noexcept override { return was_sent; }
+};
+
+session::push_result session::push(push_clock::time_point now, std::uint64_t memory_writes,
+                                   std::vector<std::byte>& out, std::size_t room) {
+  push_result res;
+  if (state_ != state::ready || reply_out_ != nullptr) return res;
+  session_push_sink sink{*this, out, room, res};
+  svc_.push(push_context{now, pdu_size_, memory_writes}, sink);
+  return res;
+}
+
 struct session::resolved {
   std::uint8_t rc = rc::success;
   location loc;
@@ -645,7 +690,6 @@ void session::on_userdata(const s7::pdu& p, std::vector<std::byte>& out) {
   // SZL, clock, block functions, security; the CPU's error for everything else (services.cpp).
   session_sink sink{*this, out};
   svc_.on_userdata(p, *u, pdu_size_, sink);
-  if (svc_.take_wrote()) wrote_ = true;  // a modify job wrote a DB: its push waits for the commit
 }
 
 }  // namespace protos7::server

@@ -58,3 +58,36 @@ TEST_F(mode_events, mode_transition_to_stop_is_the_captured_push) {
   EXPECT_TRUE(m->ud.prm.mode_transition);
   EXPECT_EQ(m->ud.prm.subfunction, 0x02);
 }
+
+// Over a socket: a connection that subscribed to mode transitions and system diagnostics (message
+// service, events 0x03) gets, after its PLC Stop (the captured request, frame 1), the captured
+// Ack_Data (frame 2), the diagnostic message (frame 3, but the PLC's clock) and the mode
+// transition (frame 4). A connection that did not subscribe gets the Ack_Data only.
+TEST_F(mode_events, a_subscribed_connection_gets_both_pushes_after_its_plc_stop) {
+  running_server s;
+  s.start();
+  client quiet{s.port()}, pg{s.port()};
+  ASSERT_TRUE(quiet.open(240));
+  ASSERT_TRUE(pg.open(240));
+  const buf subscribe =
+      hex("32070000 0100 0008 000e 00011204 11 44 02 00 ff09000a 03 00 3030306430333061");
+  const auto sub = pg.transact(subscribe);
+  ASSERT_TRUE(sub);
+  EXPECT_EQ(to_hex(std::span(*sub).subspan(sub->size() - 6)), "ff0900020200");
+  pg.send_pdu(f.at(1));
+  const auto ack = pg.read_pdu(), diag = pg.read_pdu(), transition = pg.read_pdu();
+  ASSERT_TRUE(ack && diag && transition);
+  EXPECT_EQ(to_hex(*ack), to_hex(f.at(2)));
+  const buf& want = f.at(3);
+  ASSERT_EQ(diag->size(), want.size());
+  const std::size_t clock_at = want.size() - 8;  // the DATE_AND_TIME: the PLC's clock now
+  EXPECT_EQ(to_hex(std::span(*diag).first(clock_at)), to_hex(std::span(want).first(clock_at)));
+  EXPECT_EQ(to_hex(*transition), to_hex(f.at(4)));
+  // The other connection: nothing pushed, its next answer comes first.
+  const auto r =
+      quiet.transact(hex("32070000 0200 0008 0008 00011204 11 44 01 00 ff090004 0424 0000"));
+  ASSERT_TRUE(r);
+  const auto m = s7::decode(*r);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->p.hdr.pdu_ref, 0x0200);
+}

@@ -1,6 +1,8 @@
 // The pushes of a mode change (mode_events.hpp).
 #include "protos7/server/mode_events.hpp"
 
+#include <chrono>
+
 #include "protos7/codec/s7_value.hpp"
 #include "protos7/codec/ud_alarm.hpp"
 #include "protos7/codec/writer.hpp"
@@ -76,6 +78,53 @@ push_pdu mode_transition_push(operating_mode to) {
   ud::write_param(pw, prm);
   p.param_length = size_or_zero(pw.finish());
   return p;
+}
+
+// --- The push source ---------------------------------------------------------------------------
+
+namespace {
+constexpr std::uint8_t event_mode = 0x01;  // subscribed events: mode transitions
+constexpr std::uint8_t event_diag = 0x02;  // system diagnostics
+}  // namespace
+
+mode_events::~mode_events() {
+  if (observer_ != 0) st_.remove_mode_observer(observer_);
+}
+
+void mode_events::subscribe(std::uint8_t events) {
+  events_ = events;
+  if (observer_ == 0 && (events & (event_mode | event_diag)) != 0)
+    observer_ = st_.on_mode_change([this](const mode_change& c) { changed(c); });
+}
+
+void mode_events::changed(const mode_change& c) {
+  if ((events_ & event_diag) != 0 && c.to == operating_mode::stop &&
+      c.reason.starts_with("PLC stop")) {
+    diag_due_ = true;
+    clock_ = st_.clock_now();
+  }
+  if ((events_ & event_mode) != 0) {
+    transition_due_ = true;
+    to_ = c.to;
+  }
+  retry_ = push_clock::time_point::min();
+}
+
+push_clock::time_point mode_events::next_due() const noexcept {
+  return diag_due_ || transition_due_ ? retry_ : push_never;
+}
+
+// The diagnostic message first, then the mode transition (step7_s300_stop.pcapng frames 3, 4).
+void mode_events::push(const push_context& ctx, push_sink& out) {
+  const auto send = [&](const push_pdu& p) {
+    out.send(p.header, p.param_bytes(), p.data_bytes());
+    return out.sent();
+  };
+  retry_ = ctx.now + std::chrono::milliseconds{10};  // when the output bound drops one
+  if (diag_due_ && !send(diagnostic_message_push(diag_event::stop_by_pg, clock_))) return;
+  diag_due_ = false;
+  if (transition_due_ && !send(mode_transition_push(to_))) return;
+  transition_due_ = false;
 }
 
 }  // namespace protos7::server

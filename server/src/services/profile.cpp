@@ -665,11 +665,11 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
     throw profile_error(fmt::format("{}: not valid JSON: {}", source, e.what()));
   }
   const at root{source, "$"};
-  expect_object(doc, root,
-                {"format", "version", "name", "description", "identity", "limits", "protection",
-                 "clock", "operating_mode", "test_jobs", "szl", "blocks", "dbs", "memory", "faults",
-                 "comment"},
-                {"format", "version", "identity", "szl"});
+  expect_object(
+      doc, root,
+      {"format", "version", "name", "description", "identity", "limits", "protection", "clock",
+       "operating_mode", "test_jobs", "szl", "blocks", "dbs", "memory", "faults", "comment"},
+      {"format", "version", "identity", "szl"});
   if (!doc.at("format").is_string() ||
       doc.at("format").get_ref<const std::string&>() != "protos7-profile")
     root.key("format").fail("expected \"protos7-profile\"");

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <utility>
 
 #include "protos7/server/log.hpp"
@@ -145,8 +146,44 @@ programmer::~programmer() {
   st_.remove_test_jobs_of(owner_);
 }
 
-bool programmer::take_wrote() noexcept {
-  return std::exchange(wrote_, false);
+push_clock::time_point programmer::next_due() const noexcept {
+  return due_;
+}
+
+void programmer::push(const push_context& ctx, push_sink& out) {
+  due_ = push_never;
+  for (test_job& j : st_.test_jobs()) {
+    for (; j.owner == owner_ && j.pushes_owed > 0; --j.pushes_owed) {
+      if (!send_push(j, out)) {
+        due_ = ctx.now + std::chrono::milliseconds{10};  // dropped at the output bound: later
+        return;
+      }
+    }
+  }
+}
+
+// The push PDU: parameter (tis_push_param), data unit FF 09 len, the job's results.
+bool programmer::send_push(const test_job& j, push_sink& out) {
+  const codec::mutable_bytes area = out.begin(codec::s7::rosctr::userdata, ud::long_param_length);
+  if (area.size() < ud::data_unit_head_length) {
+    out.cancel();
+    return false;
+  }
+  const std::size_t n = trigger(j, area.subspan(ud::data_unit_head_length));
+  if (n == 0) {  // nothing to push (block status); the job is idle now
+    out.cancel();
+    return true;
+  }
+  std::array<std::byte, ud::long_param_length> prm{};
+  writer pw{prm};
+  ud::write_param(pw, tis_push_param(j.function, j.number));
+  writer dw{area.first(ud::data_unit_head_length)};
+  ud::write_data_unit_head(dw, rc_ok, ts_octet, n);
+  codec::s7::header h;
+  h.type = codec::s7::rosctr::userdata;
+  h.pdu_ref = 0;  // PLC-initiated (readVarTab frame 7)
+  out.commit(h, prm, ud::data_unit_head_length + n);
+  return out.sent();
 }
 
 tis_answer programmer::error(std::uint16_t code) const {
@@ -231,14 +268,13 @@ tis_answer programmer::enable(std::uint8_t sub, bytes payload) {
   test_job* j = st_.find_test_job(ref->seq);
   if (j == nullptr || j->function != ref->function) return error(tis_error::job_not_found);
   if (j->owner != owner_) return error(tis_error::other_connection);
-  const bool on = sub == tis::sub::enable_job;
-  // A job runs until its trigger and is idle again after its push: disabling it then finds no
-  // job to disable (readVarTab frames 527-545: 0xD0A5 after the job's last push).
-  if (!on && !j->enabled) return error(tis_error::job_not_found);
+  // The captured jobs trigger once, at their Enable job, and are idle again: disabling one then
+  // finds no running job (readVarTab frames 527-545: 0xD0A5, the push coming all the same).
+  if (sub == tis::sub::disable_job) return error(tis_error::job_not_found);
   tis_answer a;
   a.seq = st_.free_job_number();
-  j->enabled = on;
-  if (on) a.trigger_job = j->number;
+  if (j->pushes_owed < 0xFF) ++j->pushes_owed;  // one push per Enable job
+  due_ = push_clock::time_point::min();         // at once: the loop sends it after this answer
   return a;
 }
 
@@ -267,7 +303,7 @@ tis_answer programmer::replace(bytes payload, const tis_rights& r) {
   if (const std::uint16_t e = check_job(j->function, rj->job, r); e != 0) return error(e);
   j->param.assign(rj->job.param.begin(), rj->job.param.end());
   j->data.assign(rj->job.data.begin(), rj->job.data.end());
-  j->enabled = false;
+  j->pushes_owed = 0;
   tis_answer a;
   a.seq = st_.free_job_number();
   return a;
@@ -336,13 +372,10 @@ tis_answer programmer::refuse_debugging(std::uint8_t sub, const tis_rights& r) {
 
 // --- Triggers -----------------------------------------------------------------------------------
 
-std::size_t programmer::trigger(std::uint8_t number, codec::mutable_bytes out) {
-  test_job* j = st_.find_test_job(number);
-  if (j == nullptr || j->owner != owner_) return 0;
-  j->enabled = false;
-  if (j->function == tis::sub::modify_variable) return modify(*j, out);
-  if (j->function != tis::sub::variable_status) return 0;
-  const auto items = tis::parse_item_list(j->data, tis::list_kind::addresses, nullptr);
+std::size_t programmer::trigger(const test_job& j, codec::mutable_bytes out) {
+  if (j.function == tis::sub::modify_variable) return modify(j, out);
+  if (j.function != tis::sub::variable_status) return 0;
+  const auto items = tis::parse_item_list(j.data, tis::list_kind::addresses, nullptr);
   if (!items) return 0;
   return write_variable_status_push(out, *items, st_.memory(), st_).value_or(0);
 }
@@ -376,7 +409,6 @@ std::size_t programmer::modify(const test_job& j, codec::mutable_bytes out) {
     } else if (rc == rc_ok && !st_.memory().write(loc, v.data)) {
       rc = 0x01;
     }
-    if (rc == rc_ok && loc.db != nullptr) wrote_ = true;
     codes[i++] = std::byte{rc};
   }
   std::array<std::byte, 260> data{};

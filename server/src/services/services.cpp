@@ -10,6 +10,8 @@
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/writer.hpp"
 #include "protos7/server/log.hpp"
+#include "protos7/server/mode_events.hpp"
+#include "protos7/server/programmer.hpp"
 
 namespace protos7::server {
 
@@ -78,7 +80,16 @@ void pdu_sink::send(const s7::header& h, bytes param, bytes data) {
   commit(h, param, data.size());
 }
 
-services::services(const config& cfg, plc_state& state) : cfg_(cfg), st_(state), tis_(state) {}
+services::services(const config& cfg, plc_state& state)
+    : cfg_(cfg),
+      st_(state),
+      tis_(std::make_unique<programmer>(state)),
+      mode_events_(std::make_unique<mode_events>(state)) {
+  (void)add_push_source(*tis_);
+  (void)add_push_source(*mode_events_);
+}
+
+services::~services() = default;
 
 std::uint8_t services::effective_protection() const noexcept {
   return legitimated_ ? std::uint8_t{1} : st_.protection_level();
@@ -200,8 +211,9 @@ bool services::dispatch_userdata(const ud::param& req, const ud::data_unit& d, s
       if (req.subfunction == ud::sub::message_service && d.payload.size() >= 2) {
         // Message service (subscribe to events: mode transitions, system, user, alarms). The
         // captured CPU answers result 0x02 and a reserved 0x00 (s7comm_reading_plc_status.pcap
-        // frames 52/53 and 236/237). protos7 sends no event pushes yet.
+        // frames 52/53 and 236/237). Mode-change pushes: mode_events.hpp.
         static constexpr std::array<std::byte, 2> result{std::byte{0x02}, std::byte{0x00}};
+        mode_events_->subscribe(u8(d.payload[0]));  // mode-change pushes (mode_events.hpp)
         userdata_reply(req, answer_seq(req.group, req.subfunction), 0, rc_ok, result, ref, out);
         return true;
       }
@@ -398,33 +410,10 @@ void services::programmer_command(const ud::param& req, const ud::data_unit& d, 
                                   std::uint16_t pdu_size, pdu_sink& out) {
   const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
   const tis_rights rights{effective_protection(), pdu_size};
-  const tis_answer a = tis_.handle(req.subfunction, d.payload, rights, payload_area(area));
+  const tis_answer a = tis_->handle(req.subfunction, d.payload, rights, payload_area(area));
   userdata_commit(req, a.seq, a.error, a.rc, area, a.length, ref, out);
-  // The captured CPU pushed the job's results right after its answer to Enable job
-  // (step7_s300_readVarTab.pcapng frames 5 and 7, 1 ms apart).
-  if (a.trigger_job != 0) {
-    const test_job* j = st_.find_test_job(a.trigger_job);
-    if (j != nullptr) send_tis_push(j->function, a.trigger_job, out);
-  }
-}
-
-void services::send_tis_push(std::uint8_t subfunction, std::uint8_t number, pdu_sink& out) {
-  const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
-  const std::size_t n =
-      area.size() < ud::data_unit_head_length ? 0 : tis_.trigger(number, payload_area(area));
-  if (n == 0) {
-    out.cancel();
-    return;
-  }
-  std::array<std::byte, ud::long_param_length> prm{};
-  writer pw{prm};
-  ud::write_param(pw, tis_push_param(subfunction, number));
-  writer dw{area.first(ud::data_unit_head_length)};
-  ud::write_data_unit_head(dw, rc_ok, ts_octet, n);
-  s7::header h;
-  h.type = s7::rosctr::userdata;
-  h.pdu_ref = 0;  // PLC-initiated (readVarTab frame 7)
-  out.commit(h, prm, ud::data_unit_head_length + n);
+  // An Enable job made its job due: the push source (programmer::push) sends the push after
+  // this answer.
 }
 
 // --- Jobs --------------------------------------------------------------------------------------

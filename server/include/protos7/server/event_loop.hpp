@@ -65,6 +65,10 @@ class event_loop {
   void schedule(server& s);
   // Another thread posted work to the server with tag `tag` (thread-safe).
   void notify_posted(std::uint32_t tag) noexcept;
+  // A server has a push due at `due` (push.hpp): the loop wakes for it.
+  void note_push_due(clock_type::time_point due) noexcept {
+    if (due < next_push_) next_push_ = due;
+  }
   void wake() noexcept;
 
   void take_posted();
@@ -74,6 +78,9 @@ class event_loop {
   void run_gated();
   void commit_round();
   void tick_all(clock_type::time_point now);
+  // The epoll timeout that wakes the loop for the first due push, and the servers' due pushes.
+  [[nodiscard]] int push_timeout(int timeout_ms) const;
+  void run_pushes();
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -94,6 +101,7 @@ class event_loop {
   std::function<void()> tick_;
   clock_type::time_point last_tick_{};
   clock_type::time_point last_sweep_{};
+  clock_type::time_point next_push_ = clock_type::time_point::max();  // earliest due push
 };
 
 }  // namespace protos7::server

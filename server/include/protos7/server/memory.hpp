@@ -113,6 +113,10 @@ class plc_memory {
   // False when the DB failed() (answer 0x01 hardware fault).
   [[nodiscard]] bool write(const location& loc, std::span<const std::byte> data) noexcept;
 
+  // Writes through write() and DBs added or removed since start (whoever wrote: a client, the web
+  // admin, a process simulation): pushes of changed values compare it (push.hpp).
+  [[nodiscard]] std::uint64_t writes() const noexcept { return writes_; }
+
   // Writes and syncs every DB written since the last commit. Returns false if any failed (the
   // caller must not acknowledge the round's writes).
   [[nodiscard]] bool commit() noexcept;
@@ -145,6 +149,7 @@ class plc_memory {
   std::vector<data_block*> dirty_;
   fdatasync_fn fdatasync_;
   std::uint64_t commit_failures_ = 0;
+  std::uint64_t writes_ = 0;
   bool commit_ok_ = true;  // commit_group(): this memory's commit so far
   log_context* log_ctx_ = nullptr;
 };

@@ -52,10 +52,10 @@ struct block_list_entry {
 // status, block status, modify variable; programmer.hpp). The CPU keeps one job list for every
 // connection (Read job list shows them all); a job belongs to the connection that set it up.
 struct test_job {
-  std::uint8_t number = 0;    // the sequence number of its set-up answer; enable/delete name it
-  std::uint8_t function = 0;  // the subfunction that set it up
-  std::uint32_t owner = 0;    // plc_state::new_connection_id() of its connection
-  bool enabled = false;
+  std::uint8_t number = 0;       // the sequence number of its set-up answer; enable/delete name it
+  std::uint8_t function = 0;     // the subfunction that set it up
+  std::uint32_t owner = 0;       // plc_state::new_connection_id() of its connection
+  std::uint8_t pushes_owed = 0;  // Enable jobs whose push has not been sent yet
   std::vector<std::byte> param;  // its set-up request: the frame's parameter and data
   std::vector<std::byte> data;
 };
@@ -182,6 +182,7 @@ class plc_state {
   void remove_test_jobs_of(std::uint32_t owner) noexcept;
   // Every job, by number.
   [[nodiscard]] const std::vector<test_job>& test_jobs() const noexcept { return test_jobs_; }
+  [[nodiscard]] std::vector<test_job>& test_jobs() noexcept { return test_jobs_; }
   // Flash LED requests served (the web admin and tests see the LED "flash").
   void note_flash_led() noexcept { ++flash_led_count_; }
   [[nodiscard]] std::uint64_t flash_led_count() const noexcept { return flash_led_count_; }

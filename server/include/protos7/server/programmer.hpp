@@ -21,6 +21,7 @@
 #include "protos7/codec/writer.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/plc_state.hpp"
+#include "protos7/server/push.hpp"
 
 namespace protos7::server {
 
@@ -60,7 +61,6 @@ struct tis_answer {
   std::uint8_t seq = 0;
   std::uint8_t rc = 0x0A;
   std::size_t length = 0;
-  std::uint8_t trigger_job = 0;  // a job Enable job triggered: its push follows the answer
 };
 
 // What the connection may do now.
@@ -69,24 +69,29 @@ struct tis_rights {
   std::uint16_t pdu_size = 240;
 };
 
-class programmer {
+// The pushes of its jobs go out through the connection's push sources (push.hpp): an Enable job
+// makes the job due at once, and the loop sends its push right after the answer, as the captured
+// CPU did (readVarTab frames 5 and 7, 1 ms apart).
+class programmer final : public push_source {
  public:
   explicit programmer(plc_state& st);
   ~programmer();  // the connection's jobs end with it
   programmer(const programmer&) = delete;
   programmer& operator=(const programmer&) = delete;
 
+  [[nodiscard]] push_clock::time_point next_due() const noexcept override;
+  // Sends the pushes this connection's jobs owe (push.hpp); a push the output bound dropped is
+  // sent again later.
+  void push(const push_context& ctx, push_sink& out) override;
+
   // Answers programmer command `subfunction` (its data unit payload); an answer payload is
   // written into `out`. Changes nothing when it answers an error.
   tis_answer handle(std::uint8_t subfunction, codec::bytes payload, const tis_rights& r,
                     codec::mutable_bytes out);
   // The job's trigger: writes its results (the push's data unit payload) into `out` and returns
-  // their size; 0 when the job has nothing to push (block status: protos7 runs no program) or no
-  // longer exists. A modify job writes its values to memory here. The job is idle afterwards.
-  std::size_t trigger(std::uint8_t number, codec::mutable_bytes out);
-  // True (once) when a trigger wrote a DB: the push must wait for the commit, as Write Var's
-  // acknowledgement does.
-  bool take_wrote() noexcept;
+  // their size; 0 when the job has nothing to push (block status: protos7 runs no program). A
+  // modify job writes its values to memory here (the push leaves after the group commit).
+  std::size_t trigger(const test_job& j, codec::mutable_bytes out);
 
  private:
   tis_answer set_up(std::uint8_t sub, codec::bytes payload, const tis_rights& r);
@@ -100,10 +105,12 @@ class programmer {
                                         const tis_rights& r) const;
   [[nodiscard]] tis_answer error(std::uint16_t code) const;
   std::size_t modify(const test_job& j, codec::mutable_bytes out);
+  // Writes job `j`'s push through `out`; false when it was not sent.
+  bool send_push(const test_job& j, push_sink& out);
 
   plc_state& st_;
   std::uint32_t owner_;
-  bool wrote_ = false;
+  push_clock::time_point due_ = push_never;  // an Enable job makes it due
 };
 
 // --- Push builders ------------------------------------------------------------------------------

@@ -69,6 +69,8 @@ struct server_stats {
   std::uint64_t frame_timeouts = 0;      // connections closed by --frame-timeout
   std::size_t peak_answers_waiting = 0;  // most answers one connection had queued, not yet sent
   std::uint64_t requests = 0;            // requests answered: COTP CRs, S7 jobs and Userdata
+  std::uint64_t pushes = 0;              // pushes queued (push.hpp)
+  std::uint64_t pushes_skipped = 0;      // pushes dropped: the connection's output over its bound
 };
 
 class server {
@@ -142,7 +144,9 @@ class server {
   void run_posted();                            // work other threads posted
   void end_round();                             // after the group commit: acknowledge or close
   void tick(clock_type::time_point now);        // timeouts, a paused listener
-  void shut_down();                             // the loop stops
+  void run_pushes(clock_type::time_point now);  // the connections' due pushes (push.hpp)
+  void note_push_due(clock_type::time_point due);
+  void shut_down();  // the loop stops
   void schedule();
   [[nodiscard]] std::uint64_t tagged(int fd) const noexcept;  // epoll data word of `fd`
 
@@ -213,6 +217,9 @@ class server {
   std::atomic<std::uint64_t> frame_timeouts_{0};
   std::atomic<std::size_t> peak_answers_{0};
   std::atomic<std::uint64_t> requests_{0};  // written by the loop only
+  std::atomic<std::uint64_t> pushes_{0};    // written by the loop only
+  std::atomic<std::uint64_t> pushes_skipped_{0};
+  clock_type::time_point next_push_ = clock_type::time_point::max();  // earliest due push
   std::mutex
       posted_mu_;  // guards posted_ and accepting_posts_ (the only state shared with other threads)
   std::vector<posted> posted_;

@@ -8,8 +8,11 @@
 // Wireshark sample captures cited at each function.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,7 +23,6 @@
 #include "protos7/server/config.hpp"
 #include "protos7/server/mc7_block.hpp"
 #include "protos7/server/plc_state.hpp"
-#include "protos7/server/programmer.hpp"
 
 namespace protos7::server {
 
@@ -42,9 +44,20 @@ class pdu_sink {
   ~pdu_sink() = default;
 };
 
+class programmer;   // programmer.hpp
+class mode_events;  // mode_events.hpp
+class push_source;  // push.hpp
+class push_sink;
+struct push_context;
+// Push sources one connection may have (cyclic jobs, variable status, alarm indications, ...).
+inline constexpr std::size_t max_push_sources = 8;
+
 class services {
  public:
   services(const config& cfg, plc_state& state);
+  ~services();
+  services(const services&) = delete;
+  services& operator=(const services&) = delete;
 
   // The connection type of the COTP CR (1 PG, 2 OP, 3 S7 basic); the session tells it.
   void set_connection_type(std::uint8_t t) noexcept { conn_type_ = t; }
@@ -64,9 +77,12 @@ class services {
   // (the Download Block / Download Ended jobs of a download); false: nothing expected it.
   bool on_ack(const codec::s7::pdu& p, codec::bytes raw, std::uint16_t pdu_size, pdu_sink& out);
 
-  // True (once) when a programmer command's modify job wrote a DB since the last call: what the
-  // session sent after it waits for the commit, as a Write Var's acknowledgement does.
-  [[nodiscard]] bool take_wrote() noexcept { return tis_.take_wrote(); }
+  // Pushes (push.hpp). add_push_source: a source of this connection's pushes (kept by pointer;
+  // it must outlive this object; beyond max_push_sources: false). next_push: the earliest due
+  // time of the sources (time_point::max(): none). push: runs the due sources.
+  bool add_push_source(push_source& s) noexcept;
+  [[nodiscard]] std::chrono::steady_clock::time_point next_push() const noexcept;
+  void push(const push_context& ctx, push_sink& out);
 
   // True while this connection runs a download the server drives.
   [[nodiscard]] bool download_active() const noexcept { return dl_.stage != dl_stage::idle; }
@@ -122,8 +138,6 @@ class services {
                 std::uint16_t pdu_ref, pdu_sink& out);
   void programmer_command(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
                           std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
-  // The push of programmer job `number` at its trigger (nothing when it has none).
-  void send_tis_push(std::uint8_t subfunction, std::uint8_t number, pdu_sink& out);
 
   void job_error(const codec::s7::header& req, codec::bytes param, std::uint16_t error,
                  pdu_sink& out);
@@ -153,7 +167,12 @@ class services {
   std::vector<upload> uploads_;
   std::uint32_t next_upload_id_ = 1;
   std::uint16_t next_job_ref_ = 0x0100;
-  programmer tis_;  // programmer commands (Userdata group 1) and this connection's jobs
+  std::array<push_source*, max_push_sources> push_sources_{};
+  std::size_t push_source_count_ = 0;
+  // Programmer commands (Userdata group 1) and this connection's jobs; the pushes of mode
+  // changes. Push sources (push.hpp, which includes this header: held by pointer).
+  std::unique_ptr<programmer> tis_;
+  std::unique_ptr<mode_events> mode_events_;
 };
 
 // --- SZL ---

@@ -22,6 +22,7 @@
 #include "protos7/server/config.hpp"
 #include "protos7/server/memory.hpp"
 #include "protos7/server/plc_state.hpp"
+#include "protos7/server/push.hpp"
 #include "protos7/server/services.hpp"
 
 namespace protos7::server {
@@ -75,6 +76,19 @@ class session {
   // control by Max AmQ and the output bound, server.cpp). Stops only at frame boundaries.
   receive_result receive_some(std::span<const std::byte> in, std::vector<std::byte>& out,
                               std::size_t max_replies);
+  struct push_result {
+    std::size_t sent = 0;     // pushes appended to `out`
+    std::size_t skipped = 0;  // pushes dropped: `out` would have grown beyond `room` bytes
+  };
+  // Runs the connection's due push sources (push.hpp) and appends their pushes to `out` as
+  // replies are appended (checked, framed in DTs), at most `room` bytes in all. Nothing before
+  // Setup Communication or while closing. Call between requests, never within receive().
+  push_result push(push_clock::time_point now, std::uint64_t memory_writes,
+                   std::vector<std::byte>& out, std::size_t room);
+  // The earliest time push() has something to do (push_never: no source is due ever).
+  [[nodiscard]] push_clock::time_point next_push() const noexcept {
+    return state_ == state::ready ? svc_.next_push() : push_never;
+  }
   // Bytes of a TPKT frame that has started but not arrived whole (the server's --frame-timeout).
   [[nodiscard]] std::size_t partial_frame() const noexcept { return reader_.partial_frame(); }
 
@@ -92,12 +106,14 @@ class session {
   [[nodiscard]] const std::string& peer() const noexcept { return peer_; }
   // The CPU services of this connection (SZL, clock, blocks, up/download, protection).
   [[nodiscard]] const services& cpu_services() const noexcept { return svc_; }
+  [[nodiscard]] services& cpu_services() noexcept { return svc_; }
   // Fault injection (faults.hpp): the engine sets this while it has enabled rules and clears it
   // otherwise; the request path's only cost without rules is the check of this pointer.
   void set_faults(fault_connection* f) noexcept { faults_ = f; }
 
  private:
   friend struct session_sink;
+  friend struct session_push_sink;
   friend class fault_connection;  // answers, closes and clamps on a fault rule's behalf
   using bytes = codec::bytes;
   void on_transport_error(const codec::transport::event& e, std::vector<std::byte>& out);
