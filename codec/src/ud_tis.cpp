@@ -180,6 +180,13 @@ void read_value(reader& r, item_value& v) noexcept {
 }
 }  // namespace
 
+void write_return_codes(writer& w, bytes codes) noexcept {
+  if (codes.size() > 0xFFFF) w.range_error();
+  w.u16be(static_cast<std::uint16_t>(codes.size() & 0xFFFFU));
+  w.raw(codes);
+  if ((codes.size() & 1U) != 0) w.u8(0);
+}
+
 void write_item_value(writer& w, std::uint8_t rc, std::uint8_t tsize, bytes data) noexcept {
   w.u8(rc);
   w.u8(tsize);
@@ -388,6 +395,11 @@ result<block_status_push> parse_block_status_push(bytes data, const std::byte* o
   if (!r.ok()) return r.err();
   b.values = r.rest();
   return b;
+}
+
+void write_block_status_push(writer& w, const block_status_push& b) noexcept {
+  w.u16be(b.start_address);
+  w.raw(b.values);
 }
 
 }  // namespace protos7::codec::s7::tis

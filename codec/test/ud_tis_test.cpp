@@ -215,6 +215,11 @@ TEST(tis_items, modify_request_and_its_return_codes) {
   const auto codes = tis::parse_item_list(view(ind), tis::list_kind::return_codes, nullptr);
   ASSERT_DECODES(codes);
   EXPECT_BYTES_EQ(codes->return_codes, view(hex("ff")));
+  EXPECT_WRITES([&](writer& w) { tis::write_return_codes(w, codes->return_codes); }, view(ind));
+  const byte_vec two = hex("0002 ff 0a");
+  const auto even = tis::parse_item_list(view(two), tis::list_kind::return_codes, nullptr);
+  ASSERT_DECODES(even);
+  EXPECT_WRITES([&](writer& w) { tis::write_return_codes(w, even->return_codes); }, view(two));
 }
 
 TEST(tis_items, rejects_counts_the_items_do_not_fill) {
@@ -330,6 +335,7 @@ TEST(tis_block_status, push_starts_with_the_address) {
   ASSERT_DECODES(b);
   EXPECT_EQ(b->start_address, 0x0100);
   EXPECT_EQ(b->values.size(), 6U);
+  EXPECT_WRITES([&](writer& w) { tis::write_block_status_push(w, *b); }, view(data));
 }
 
 }  // namespace

@@ -87,11 +87,12 @@ TEST(profile, carries_fault_rules_checked_at_load_and_written_back) {
 TEST(profile, errors_name_file_path_and_problem) {
   EXPECT_EQ(error_of("{"), error_of("{"));  // not JSON
   EXPECT_NE(error_of("{").find("test.json: not valid JSON"), std::string::npos);
-  EXPECT_EQ(error_of(minimal(R"(, "colour": 1)")),
-            "test.json: $.colour: unknown key (allowed here: format, version, name, description, "
-            "identity, limits, "
-            "protection, clock, operating_mode, szl, blocks, dbs, memory, alarms, faults, "
-            "comment)");
+  EXPECT_EQ(
+      error_of(minimal(R"(, "colour": 1)")),
+      "test.json: $.colour: unknown key (allowed here: format, version, name, description, "
+      "identity, limits, "
+      "protection, clock, operating_mode, test_jobs, szl, blocks, dbs, memory, alarms, faults, "
+      "comment)");
   EXPECT_EQ(error_of(R"({"format": "protos7-profile", "version": 2, "identity": {}, "szl": []})"),
             "test.json: $.version: format version 2 is not supported by this protos7 (it reads "
             "version 1)");
@@ -121,6 +122,10 @@ TEST(profile, errors_name_file_path_and_problem) {
             "test.json: $.blocks[0]: OB 1 is listed twice");
   EXPECT_EQ(error_of(minimal(R"(, "limits": {"pdu_size": 500})")),
             "test.json: $.limits.pdu_size: expected 240, 480 or 960");
+  EXPECT_EQ(error_of(minimal(R"(, "test_jobs": {"max_jobs": 0})")),
+            "test.json: $.test_jobs.max_jobs: must be at least 1");
+  EXPECT_EQ(error_of(minimal(R"(, "test_jobs": {"first_number": 256})")),
+            "test.json: $.test_jobs.first_number: 256 is out of range (0 to 255)");
   EXPECT_EQ(error_of(minimal(R"(, "blocks": [{"type": "FC", "number": 1, "mc7": "7070"}])")),
             "test.json: $.blocks[0].mc7: an MC7 block has at least 72 bytes (header and footer), "
             "this one 2");

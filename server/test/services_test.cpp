@@ -680,11 +680,10 @@ TEST_F(services, other_userdata_functions_get_the_cpus_error_and_the_connection_
     std::string_view payload;
   };
   const probe probes[] = {
-      {1, 0x02, "0001"},  // programmer: variable status
-      {2, 0x08, ""},      // cyclic services: RDREC
-      {6, 0x01, ""},      // PBC
-      {9, 0x01, ""},      // unknown group
-      {4, 0x7F, ""},      // unknown subfunction
+      {2, 0x08, ""},  // cyclic services: RDREC
+      {6, 0x01, ""},  // PBC
+      {9, 0x01, ""},  // unknown group
+      {4, 0x7F, ""},  // unknown subfunction
   };
   std::uint16_t ref = 0xA0;
   for (const probe& p : probes) {

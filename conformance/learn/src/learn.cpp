@@ -26,7 +26,9 @@
 #include "protos7/codec/szl.hpp"
 #include "protos7/codec/ud_alarm.hpp"
 #include "protos7/codec/ud_cyclic.hpp"
+#include "protos7/codec/ud_tis.hpp"
 #include "protos7/server/exit_codes.hpp"
+#include "protos7/server/programmer.hpp"
 #include "protos7/server/services.hpp"
 #include "protos7/stream/reader.hpp"
 
@@ -38,6 +40,7 @@ namespace s7 = codec::s7;
 namespace ud = codec::s7::ud;
 namespace szl = codec::szl;
 namespace cyc = codec::s7::cyclic;
+namespace tis = codec::s7::tis;
 using codec::bytes;
 using bvec = std::vector<std::byte>;
 using server::block_type_name;
@@ -52,6 +55,16 @@ std::string base_name(const std::string& path) {
 std::string id_key(std::uint16_t id, std::optional<std::uint16_t> index) {
   return index ? fmt::format("szl:0x{:04X}:0x{:04X}", id, *index)
                : fmt::format("szl:0x{:04X}:any", id);
+}
+
+std::string trim_right(std::string s, char c) {
+  while (!s.empty() && s.back() == c) s.pop_back();
+  return s;
+}
+bool printable(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) <= 0x7E;
+  });
 }
 
 // --- requests paired with answers ----------------------------------------------------------------
@@ -206,6 +219,7 @@ class learner {
           l.largest_pdu_src_ = l.src(r.frame);
         }
         if (r.side == 1) l.push(r);
+        if (r.has_s7 && r.side != 0) l.tis_push(index, r);
         conns.at(index).record(r, done);
       }
       void on_note(std::size_t, const std::string&) override {}
@@ -292,6 +306,13 @@ class learner {
       case ud::group::cyclic:
         if (cyc::carries_items(u.m.prm.subfunction) && u.m.has_data && error == 0)
           cyclic_answer(t, u.m.data.payload, payload);
+        return;
+      case ud::group::security:
+        if (u.m.prm.subfunction == ud::sub::password && u.m.has_data && error == 0)
+          password(t, u.m.data.payload);
+        return;
+      case ud::group::programmer:
+        if (error == 0) job_numbers(t, u.m.prm.subfunction, first.m.prm.seq, payload);
         return;
       default:
         return;
@@ -680,6 +701,76 @@ class learner {
     clock_src_ = src(t.resp_frame);
   }
 
+  // A PLC password the CPU accepted (error 0): the request carries it scrambled.
+  void password(const transaction& t, bytes scrambled) {
+    if (password_ || scrambled.size() != ud::password_length) return;
+    std::array<std::uint8_t, ud::password_length> in{}, plain{};
+    for (std::size_t i = 0; i < in.size(); ++i) in[i] = u8(scrambled[i]);
+    ud::unscramble_password(in, plain);
+    std::string pw(plain.begin(), plain.end());
+    pw = trim_right(std::move(pw), ' ');
+    if (!printable(pw)) return;
+    password_ = std::move(pw);
+    password_src_ = src(t.resp_frame);
+  }
+
+  // The job numbers of the programmer commands: the answers to a set-up (their sequence number)
+  // and the jobs of a job list. The lowest becomes the profile's first job number.
+  void job_numbers(const transaction& t, std::uint8_t sub, std::uint8_t seq, const bvec& payload) {
+    const auto take = [&](std::uint8_t n) {
+      if (n == 0 || (first_job_ != 0 && n >= first_job_)) return;
+      first_job_ = n;
+      first_job_src_ = src(t.resp_frame);
+    };
+    if (sub == tis::sub::variable_status || sub == tis::sub::block_status ||
+        sub == tis::sub::block_status_v2 || sub == tis::sub::modify_variable)
+      take(seq);
+    if (sub == tis::sub::variable_status) var_status_job(t, seq);
+    if (sub != tis::sub::read_job_list) return;
+    const auto f = tis::parse_frame(payload, nullptr);
+    const auto n = f ? tis::parse_job_list(f->data, nullptr) : codec::result<std::size_t>{0};
+    tis::job_entry e;
+    for (std::size_t i = 0; n && i < *n && tis::job_entry_at(f->data, i, e); ++i) take(e.seq);
+  }
+
+  // A variable status job set up: its addresses, for the pushes of its values.
+  void var_status_job(const transaction& t, std::uint8_t seq) {
+    const ud_view u = userdata_of(t.req);
+    if (!u.ok || !u.m.has_data) return;
+    const auto f = tis::parse_frame(u.m.data.payload, nullptr);
+    if (!f) return;
+    var_jobs_[{t.conn, seq}] = bvec(f->data.begin(), f->data.end());
+  }
+
+  // A variable status push: the values of its job's addresses, read from the CPU's memory.
+  void tis_push(std::size_t conn, const stream::record_view& r) {
+    const ud_view u = userdata_of(r.s7);
+    if (!u.ok || !u.m.has_data || u.m.prm.type != static_cast<std::uint8_t>(ud::type::push) ||
+        u.m.prm.group != static_cast<std::uint8_t>(ud::group::programmer) ||
+        u.m.prm.subfunction != tis::sub::variable_status)
+      return;
+    const auto job = var_jobs_.find({conn, u.m.prm.seq});
+    const auto f = tis::parse_frame(u.m.data.payload, nullptr);
+    if (job == var_jobs_.end() || !f) return;
+    const auto addrs = tis::parse_item_list(job->second, tis::list_kind::addresses, nullptr);
+    const auto vals = tis::parse_item_list(f->data, tis::list_kind::values, nullptr);
+    if (!addrs || !vals || addrs->count != vals->count) return;
+    tis::address_iterator ai{addrs->addresses, nullptr};
+    tis::value_iterator vi{vals->values, nullptr};
+    tis::item_address a;
+    tis::item_value v;
+    while (ai.next(a) && vi.next(v)) {
+      const auto p = server::tis_place_of(a);
+      if (!p || v.return_code != s7::return_code::success || p->area == 0x80) continue;
+      location l;
+      l.key = {p->area, p->area == 0x84 ? p->db : std::uint16_t{0}};
+      l.offset = static_cast<std::uint32_t>(p->offset);
+      l.length = p->length;
+      l.bit_mask = p->bit ? static_cast<std::uint8_t>(1U << p->bit_no) : std::uint8_t{0};
+      observe(l, v.data, r.frame, true);
+    }
+  }
+
   void db_seen(std::uint16_t db, std::uint64_t frame, std::uint32_t end) {
     auto& d = dbs_[db];
     if (d.first_frame == 0) d.first_frame = frame;
@@ -744,17 +835,13 @@ class learner {
   std::optional<std::pair<ud::timestamp, double>> clock_;
   std::string clock_src_;
   bool clock_set_ = false;
+  std::optional<std::string> password_;
+  std::string password_src_;
+  // Variable status jobs: (connection, job number) -> the addresses of the set-up.
+  std::map<std::pair<std::size_t, std::uint8_t>, bvec> var_jobs_;
+  std::uint8_t first_job_ = 0;  // 0: no job seen
+  std::string first_job_src_;
 };
-
-std::string trim_right(std::string s, char c) {
-  while (!s.empty() && s.back() == c) s.pop_back();
-  return s;
-}
-bool printable(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) <= 0x7E;
-  });
-}
 
 // The profile entry for (id, index) (an entry without an index answers any index).
 const server::szl_entry* find_szl(const server::plc_profile& p, std::uint16_t id,
@@ -1007,6 +1094,17 @@ void learner::finish_settings() {
                       "answer; the profile uses \"protos7\"",
                       par));
     }
+  }
+  if (password_) {
+    p.password = *password_;
+    out_.notes.push_back(
+        fmt::format("{}: the CPU accepted the PLC password \"{}\"", password_src_, *password_));
+  }
+  if (first_job_ != 0) {
+    p.first_job_number = first_job_;
+    out_.notes.push_back(fmt::format(
+        "{}: programmer job {} is the lowest job number seen; jobs are numbered from it",
+        first_job_src_, first_job_));
   }
   // --- operating mode: 0x0424 bzu_id (0x08 RUN, 0x04 / 0x03 STOP) ---
   if (const auto m = szl::parse_operating_mode(first_szl_record(p, 0x0424, std::nullopt), nullptr))

@@ -56,6 +56,14 @@ lrn::learned learn_one(const char* name) {
   return lrn::learn_files({(pcap_dir() / name).string()});
 }
 
+// The field captures (PROTOS7_FIELD_PCAP_DIR, ../shared/pcaps/field): "" when `name` is missing.
+std::string field_capture(const char* name) {
+  const char* env = std::getenv("PROTOS7_FIELD_PCAP_DIR");
+  const std::filesystem::path p =
+      std::filesystem::path(env != nullptr ? env : PROTOS7_DEFAULT_FIELD_PCAP_DIR) / name;
+  return std::filesystem::exists(p) ? p.string() : std::string{};
+}
+
 const srv::szl_entry* szl(const srv::plc_profile& p, std::uint16_t id) {
   for (const auto& e : p.szl)
     if (e.id == id) return &e;
@@ -574,3 +582,26 @@ TEST(inproc, replays_a_learned_profile_of_each_capture) {
 }
 
 }  // namespace
+
+// Programmer commands and the PLC password (docs/PROGRAMMER.md): the password the CPU accepted,
+// the first job number and the memory a watch table's pushes show.
+TEST(learn_field, password_job_numbers_and_watch_table_values) {
+  const std::string auth = field_capture("step7_s300_AuthPassword.pcapng");
+  const std::string tab = field_capture("step7_s300_readVarTab.pcapng");
+  const std::string diag = field_capture("step7_s300_readDiagData.pcapng");
+  if (auth.empty() || tab.empty() || diag.empty())
+    GTEST_SKIP() << "field captures not found (PROTOS7_FIELD_PCAP_DIR)";
+  const lrn::learned a = lrn::learn_files({auth});
+  EXPECT_FALSE(a.profile.password.empty());
+  const lrn::learned t = lrn::learn_files({tab});
+  EXPECT_EQ(t.profile.first_job_number, 2);
+  // MB0..5 and IB8 as the variable status push of frame 7 shows them.
+  bool m = false, i = false;
+  for (const srv::memory_range& r : t.profile.memory) {
+    if (r.area == 0x83 && r.offset == 0) m = to_hex(r.bytes).starts_with("4133851fdead");
+    if (r.area == 0x81 && r.offset <= 8 && r.offset + r.bytes.size() > 8)
+      i = std::to_integer<unsigned>(r.bytes[8 - r.offset]) == 2;
+  }
+  EXPECT_TRUE(m && i);
+  EXPECT_EQ(lrn::learn_files({diag}).profile.first_job_number, 3);
+}

@@ -480,4 +480,42 @@ std::uint8_t plc_state::next_data_unit_ref() noexcept {
   return data_unit_ref_;
 }
 
+// --- test and installation jobs ---
+
+std::uint8_t plc_state::free_job_number() const noexcept {
+  unsigned n = std::max<unsigned>(profile_->first_job_number, 1U);
+  for (const test_job& j : test_jobs_) {  // sorted: the first gap at or after n
+    if (j.number < n) continue;
+    if (j.number > n) break;
+    ++n;
+  }
+  return n > 255U ? std::uint8_t{0} : static_cast<std::uint8_t>(n);
+}
+
+test_job* plc_state::add_test_job(std::uint8_t function, std::uint32_t owner) {
+  const std::uint8_t n = free_job_number();
+  if (n == 0 || test_jobs_.size() >= profile_->max_test_jobs) return nullptr;
+  const auto at = std::find_if(test_jobs_.begin(), test_jobs_.end(),
+                               [&](const test_job& j) { return j.number > n; });
+  test_job j;
+  j.number = n;
+  j.function = function;
+  j.owner = owner;
+  return &*test_jobs_.insert(at, std::move(j));
+}
+
+test_job* plc_state::find_test_job(std::uint8_t number) noexcept {
+  const auto it = std::find_if(test_jobs_.begin(), test_jobs_.end(),
+                               [&](const test_job& j) { return j.number == number; });
+  return it == test_jobs_.end() ? nullptr : &*it;
+}
+
+void plc_state::remove_test_job(std::uint8_t number) noexcept {
+  std::erase_if(test_jobs_, [&](const test_job& j) { return j.number == number; });
+}
+
+void plc_state::remove_test_jobs_of(std::uint32_t owner) noexcept {
+  std::erase_if(test_jobs_, [&](const test_job& j) { return j.owner == owner; });
+}
+
 }  // namespace protos7::server

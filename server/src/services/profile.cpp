@@ -643,6 +643,20 @@ void read_limits(const json& l, const at& w, const std::string& source, plc_prof
         l.at("max_cyclic_jobs_per_connection"), w.key("max_cyclic_jobs_per_connection"), 255));
 }
 
+// The job list of the programmer commands (programmer.hpp): its size and the first number.
+void read_test_jobs(const json& t, const at& w, plc_profile& p) {
+  expect_object(t, w, {"max_jobs", "first_number", "comment"});
+  if (t.contains("max_jobs")) {
+    p.max_test_jobs = static_cast<std::uint8_t>(get_uint(t.at("max_jobs"), w.key("max_jobs"), 255));
+    if (p.max_test_jobs == 0) w.key("max_jobs").fail("must be at least 1");
+  }
+  if (t.contains("first_number")) {
+    p.first_job_number =
+        static_cast<std::uint8_t>(get_uint(t.at("first_number"), w.key("first_number"), 255));
+    if (p.first_job_number == 0) w.key("first_number").fail("must be at least 1");
+  }
+}
+
 void read_protection(const json& pr, const at& w, plc_profile& p) {
   expect_object(pr, w, {"level", "password", "mode_selector", "comment"});
   if (pr.contains("level")) {
@@ -707,11 +721,11 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
     throw profile_error(fmt::format("{}: not valid JSON: {}", source, e.what()));
   }
   const at root{source, "$", raise_profile_error};
-  expect_object(
-      doc, root,
-      {"format", "version", "name", "description", "identity", "limits", "protection", "clock",
-       "operating_mode", "szl", "blocks", "dbs", "memory", "alarms", "faults", "comment"},
-      {"format", "version", "identity", "szl"});
+  expect_object(doc, root,
+                {"format", "version", "name", "description", "identity", "limits", "protection",
+                 "clock", "operating_mode", "test_jobs", "szl", "blocks", "dbs", "memory", "alarms",
+                 "faults", "comment"},
+                {"format", "version", "identity", "szl"});
   if (!doc.at("format").is_string() ||
       doc.at("format").get_ref<const std::string&>() != "protos7-profile")
     root.key("format").fail("expected \"protos7-profile\"");
@@ -730,6 +744,7 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
   if (doc.contains("limits")) read_limits(doc.at("limits"), root.key("limits"), source, p);
   if (doc.contains("protection")) read_protection(doc.at("protection"), root.key("protection"), p);
   if (doc.contains("clock")) read_clock(doc.at("clock"), root.key("clock"), p);
+  if (doc.contains("test_jobs")) read_test_jobs(doc.at("test_jobs"), root.key("test_jobs"), p);
   if (doc.contains("operating_mode")) {
     const std::string m = get_string(doc.at("operating_mode"), root.key("operating_mode"), 8);
     if (m == "RUN")
@@ -981,6 +996,7 @@ std::string profile_to_json(const plc_profile& p) {
       {"mode_selector", std::string(selectors[std::min<std::size_t>(p.mode_selector, 4)])}};
   doc["clock"] = {{"time_base", p.clock_local ? "local" : "utc"}, {"offset_ms", p.clock_offset_ms}};
   doc["operating_mode"] = p.start_mode == operating_mode::run ? "RUN" : "STOP";
+  doc["test_jobs"] = {{"max_jobs", p.max_test_jobs}, {"first_number", p.first_job_number}};
   doc["szl"] = szl_json(p.szl);
   doc["blocks"] = blocks_json(p.blocks);
   if (p.declares_dbs || !p.dbs.empty()) doc["dbs"] = dbs_json(p.dbs);

@@ -13,6 +13,8 @@
 #include "protos7/server/alarm_push.hpp"
 #include "protos7/server/cyclic.hpp"
 #include "protos7/server/log.hpp"
+#include "protos7/server/mode_events.hpp"
+#include "protos7/server/programmer.hpp"
 
 namespace protos7::server {
 
@@ -81,7 +83,15 @@ void pdu_sink::send(const s7::header& h, bytes param, bytes data) {
   commit(h, param, data.size());
 }
 
-services::services(const config& cfg, plc_state& state) : cfg_(cfg), st_(state) {}
+services::services(const config& cfg, plc_state& state)
+    : cfg_(cfg),
+      st_(state),
+      tis_(std::make_unique<programmer>(state)),
+      mode_events_(std::make_unique<mode_events>(state)) {
+  (void)add_push_source(*tis_);
+  (void)add_push_source(*mode_events_);
+}
+
 services::~services() = default;
 
 std::uint8_t services::effective_protection() const noexcept {
@@ -175,7 +185,10 @@ void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t
     userdata_reply(req, req.seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
     return;
   }
-  if (req.extended && req.method == ud::method_response) {
+  // STEP 7 and TIA Portal send programmer commands with the 12-byte parameter and method 0x12
+  // (step7_s300_readVarTab.pcapng frame 1): a request there, not the "next part" of an answer.
+  const bool programmer = req.group == static_cast<std::uint8_t>(ud::group::programmer);
+  if (req.extended && req.method == ud::method_response && !programmer) {
     next_part(req, ref, pdu_size, out);
     return;
   }
@@ -222,6 +235,9 @@ bool services::dispatch_userdata(const ud::param& req, const ud::data_unit& d, s
         (void)add_push_source(*cyclic_);
       }
       cyclic_->on_request(req, d, ref, out);
+      return true;
+    case ud::group::programmer:
+      programmer_command(req, d, ref, pdu_size, out);
       return true;
     default:
       return false;
@@ -274,6 +290,7 @@ void services::message_service(const ud::param& req, const ud::data_unit& d, std
     }
   }
   if (alarm_push_) alarm_push_->subscription_changed();
+  mode_events_->subscribe(alarms_.events);  // mode-change pushes (mode_events.hpp)
   userdata_commit(req, seq, 0, rc_ok, area, w.size(), ref, out);
 }
 
@@ -442,6 +459,18 @@ void services::security(const ud::param& req, const ud::data_unit& d, std::uint1
     return;
   }
   userdata_reply(req, seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
+}
+
+// --- Programmer commands (programmer.hpp) ------------------------------------------------------
+
+void services::programmer_command(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
+                                  std::uint16_t pdu_size, pdu_sink& out) {
+  const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
+  const tis_rights rights{effective_protection(), pdu_size};
+  const tis_answer a = tis_->handle(req.subfunction, d.payload, rights, payload_area(area));
+  userdata_commit(req, a.seq, a.error, a.rc, area, a.length, ref, out);
+  // An Enable job made its job due: the push source (programmer::push) sends the push after
+  // this answer.
 }
 
 // --- Jobs --------------------------------------------------------------------------------------

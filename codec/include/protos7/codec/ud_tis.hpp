@@ -159,6 +159,9 @@ struct item_list {
                                                 const std::byte* origin) noexcept;
 // Writes | count | (the caller then writes the items with write_item_address / _value).
 void write_item_count(writer& w, std::uint16_t count) noexcept;
+// Writes the data of a modify / force push: | count | the return codes | fill 00 if odd |
+// (value_out_of_range for more than 65535 codes).
+void write_return_codes(writer& w, bytes codes) noexcept;
 
 // Walk the items of a list parse_item_list accepted.
 class address_iterator {
@@ -259,5 +262,6 @@ struct block_status_push {
 // Errors: truncated.
 [[nodiscard]] result<block_status_push> parse_block_status_push(bytes data,
                                                                 const std::byte* origin) noexcept;
+void write_block_status_push(writer& w, const block_status_push& b) noexcept;
 
 }  // namespace protos7::codec::s7::tis

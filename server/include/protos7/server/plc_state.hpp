@@ -48,6 +48,18 @@ struct block_list_entry {
   std::uint8_t language = 0;
 };
 
+// A job of the test and installation functions (programmer commands, Userdata group 1: variable
+// status, block status, modify variable; programmer.hpp). The CPU keeps one job list for every
+// connection (Read job list shows them all); a job belongs to the connection that set it up.
+struct test_job {
+  std::uint8_t number = 0;       // the sequence number of its set-up answer; enable/delete name it
+  std::uint8_t function = 0;     // the subfunction that set it up
+  std::uint32_t owner = 0;       // plc_state::new_connection_id() of its connection
+  std::uint8_t pushes_owed = 0;  // Enable jobs whose push has not been sent yet
+  std::vector<std::byte> param;  // its set-up request: the frame's parameter and data
+  std::vector<std::byte> data;
+};
+
 // Why a block cannot be made live / deleted (the S7 error code to answer, 0 = done).
 using s7_error = std::uint16_t;
 
@@ -160,6 +172,26 @@ class plc_state {
   // Tests: the directory sync after _DELE (default store::fsync_dir).
   void set_dir_sync(void (*f)(const std::string& dir)) noexcept { dir_sync_ = f; }
 
+  // --- test and installation jobs (programmer.hpp) ---
+  // An id for each connection, naming the owner of its jobs (never 0).
+  [[nodiscard]] std::uint32_t new_connection_id() noexcept { return ++connection_ids_; }
+  // The number a new job gets: the lowest one not in use from the profile's first_job_number
+  // (0 when every number up to 255 is in use). A request that sets up no job is answered with it
+  // too, as the captured CPU did (step7_s300_readVarTab.pcapng: job 2, Enable job answered 3).
+  [[nodiscard]] std::uint8_t free_job_number() const noexcept;
+  // Adds a job numbered free_job_number(); nullptr when the list holds the profile's
+  // max_test_jobs jobs (the CPU's 0xD062 "job list full").
+  test_job* add_test_job(std::uint8_t function, std::uint32_t owner);
+  [[nodiscard]] test_job* find_test_job(std::uint8_t number) noexcept;
+  void remove_test_job(std::uint8_t number) noexcept;
+  void remove_test_jobs_of(std::uint32_t owner) noexcept;
+  // Every job, by number.
+  [[nodiscard]] const std::vector<test_job>& test_jobs() const noexcept { return test_jobs_; }
+  [[nodiscard]] std::vector<test_job>& test_jobs() noexcept { return test_jobs_; }
+  // Flash LED requests served (the web admin and tests see the LED "flash").
+  void note_flash_led() noexcept { ++flash_led_count_; }
+  [[nodiscard]] std::uint64_t flash_led_count() const noexcept { return flash_led_count_; }
+
   // --- misc ---
   // Data unit reference of a fragmented Userdata answer (the captured CPU used 2..6; 1..255 here).
   std::uint8_t next_data_unit_ref() noexcept;
@@ -207,6 +239,9 @@ class plc_state {
   std::uint8_t data_unit_ref_ = 0;
   std::uint64_t ram_to_rom_count_ = 0;
   std::uint64_t compress_count_ = 0;
+  std::vector<test_job> test_jobs_;  // sorted by number
+  std::uint32_t connection_ids_ = 0;
+  std::uint64_t flash_led_count_ = 0;
   void (*dir_sync_)(const std::string& dir);
 };
 

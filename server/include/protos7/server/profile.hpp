@@ -196,6 +196,11 @@ struct plc_profile {
   bool clock_local = true;            // the PLC clock follows the host's local time (else UTC)
   std::int64_t clock_offset_ms = 0;   // start offset from that time
   operating_mode start_mode = operating_mode::run;
+  // Programmer commands (programmer.hpp): the CPU's job list holds at most max_test_jobs jobs
+  // (test_jobs.max_jobs); jobs are numbered from first_job_number (test_jobs.first_number), the
+  // numbers below it being held by connections a learned capture does not show.
+  std::uint8_t max_test_jobs = 8;
+  std::uint8_t first_job_number = 1;
   std::vector<szl_entry> szl;
   std::vector<block_meta> blocks;     // every type but DB (DBs come from storage and `dbs`)
   std::vector<profile_db> dbs;        // DBs the PLC has at start (besides those of storage)

@@ -49,6 +49,8 @@ class pdu_sink {
 class push_source;     // push.hpp
 class alarm_pusher;    // alarm_push.hpp
 class cyclic_service;  // cyclic.hpp
+class programmer;      // programmer.hpp
+class mode_events;     // mode_events.hpp
 class push_sink;
 struct push_context;
 // Push sources one connection may have (cyclic jobs, variable status, alarm indications, ...).
@@ -144,6 +146,8 @@ class services {
                      std::uint16_t pdu_ref, pdu_sink& out);
   void security(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
                 std::uint16_t pdu_ref, pdu_sink& out);
+  void programmer_command(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
+                          std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
 
   void job_error(const codec::s7::header& req, codec::bytes param, std::uint16_t error,
                  pdu_sink& out);
@@ -178,6 +182,10 @@ class services {
   std::unique_ptr<cyclic_service> cyclic_;  // group 2, made at the first request
   std::array<push_source*, max_push_sources> push_sources_{};
   std::size_t push_source_count_ = 0;
+  // Programmer commands (Userdata group 1) and this connection's jobs; the pushes of mode
+  // changes. Push sources (push.hpp, which includes this header: held by pointer).
+  std::unique_ptr<programmer> tis_;
+  std::unique_ptr<mode_events> mode_events_;
 };
 
 // --- SZL ---
