@@ -125,7 +125,7 @@ TEST(profile, errors_name_file_path_and_problem) {
   EXPECT_EQ(error_of(minimal(R"(, "test_jobs": {"max_jobs": 0})")),
             "test.json: $.test_jobs.max_jobs: must be at least 1");
   EXPECT_EQ(error_of(minimal(R"(, "test_jobs": {"first_number": 256})")),
-            "test.json: $.test_jobs.first_number: 256 is out of range (0 to 255)");
+            "test.json: $.test_jobs.first_number: 256 is outside 0..255");
   EXPECT_EQ(error_of(minimal(R"(, "blocks": [{"type": "FC", "number": 1, "mc7": "7070"}])")),
             "test.json: $.blocks[0].mc7: an MC7 block has at least 72 bytes (header and footer), "
             "this one 2");
@@ -209,7 +209,7 @@ TEST(profile, alarm_errors_name_the_path) {
             "test.json: $.alarms[0].signals: expected an array of up to 1 signals");
   EXPECT_EQ(error_of(minimal(R"(, "alarms": [{"event_id": 1, "kind": "ALARM_S", "signals": [
                 {"area": "M", "byte": 0, "bit": 8}]}])")),
-            "test.json: $.alarms[0].signals[0].bit: 8 is out of range (0 to 7)");
+            "test.json: $.alarms[0].signals[0].bit: 8 is outside 0..7");
   EXPECT_EQ(error_of(minimal(R"(, "alarms": [{"event_id": 1, "kind": "ALARM_S", "values": [
                 {"transport_size": 4}]}])")),
             "test.json: $.alarms[0].values[0]: an associated value has either \"area\" (with "
