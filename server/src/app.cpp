@@ -99,7 +99,7 @@ void install_signal_handlers(server& srv) {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  (void)::signal(SIGPIPE, SIG_IGN);  // cannot fail for a valid signal number
 }
 
 // The configuration and the storage (goprotos7's file, DB<n>.bin), under the data directory's

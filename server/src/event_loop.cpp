@@ -19,7 +19,7 @@ namespace protos7::server {
 namespace {
 
 // recv() buffer of the loop, shared by every connection of every server on it.
-constexpr std::size_t read_chunk = 16 * 1024;
+constexpr std::size_t read_chunk = std::size_t{16} * 1024;
 // Events taken per epoll_wait (a plant shard has many listeners and connections).
 constexpr std::size_t max_events = 256;
 // Idle wake-up: how often timeouts and paused listeners are looked at without traffic.

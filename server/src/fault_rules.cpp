@@ -329,7 +329,8 @@ fault_action parse_do(const json& d, const at& where) {
 
 // What each action needs of the others (the reply it changes must exist).
 void check_action(const fault_action& a, const at& where) {
-  const int terminal = int{a.no_reply} + int{a.close} + int{a.reset} + int{a.cotp_dr.has_value()};
+  const int terminal =
+      (a.no_reply ? 1 : 0) + (a.close ? 1 : 0) + (a.reset ? 1 : 0) + (a.cotp_dr ? 1 : 0);
   if (terminal > 1) where.fail("no_reply, close, reset and cotp_dr exclude each other");
   const bool shapes = a.header_error || a.item_return_code || a.pdu_ref || a.wrong_pdu_ref ||
                       a.duplicate || a.cotp_segment != 0 || a.clamp_pdu != 0;
@@ -375,14 +376,14 @@ void check_rule(fault_rule& r, const at& where) {
   if (s.event == fault_event_kind::connect) {
     if (request_selectors)
       w.fail("a COTP CR is not a request: function, area, db, szl_* do not apply");
-    if (a.header_error || a.item_return_code || a.pdu_ref || a.wrong_pdu_ref || a.cotp_segment ||
-        a.clamp_pdu || a.duplicate)
+    if (a.header_error != 0 || a.item_return_code || a.pdu_ref || a.wrong_pdu_ref ||
+        a.cotp_segment || a.clamp_pdu != 0 || a.duplicate)
       where.key("do").fail(
           "at a COTP CR only delay_ms, jitter_ms, no_reply, close, reset, "
           "cotp_dr, tcp_segment, trickle and stop apply");
     return;
   }
-  const bool var = s.function == 0x04 || s.function == 0x05;
+  const bool var = s.function && s7::is_variable_function(*s.function);
   if ((s.area || s.db) && s.function && !var)
     w.fail("area and db select Read Var / Write Var items");
   if ((s.group || s.subfunction || s.szl_id || s.szl_index) && s.function)
@@ -582,7 +583,8 @@ fault_rules load_fault_rules(const std::string& path) {
   if (!f) throw fault_error(fmt::format("{}: cannot open the fault rules file", path));
   std::ostringstream ss;
   ss << f.rdbuf();
-  if (ss.str().size() > 1024 * 1024) throw fault_error(fmt::format("{}: larger than 1 MiB", path));
+  if (ss.str().size() > std::size_t{1024} * 1024)
+    throw fault_error(fmt::format("{}: larger than 1 MiB", path));
   return parse_fault_rules(ss.str(), path);
 }
 

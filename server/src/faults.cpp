@@ -384,7 +384,7 @@ bool fault_connection::request_matches(const fault_selector& s, const request_in
   if (s.szl_id && ri.szl_id != s.szl_id) return false;
   if (s.szl_index && ri.szl_index != s.szl_index) return false;
   if (!s.area && !s.db) return true;
-  if (!ri.decoded || (ri.function != 0x04 && ri.function != 0x05)) return false;
+  if (!ri.decoded || !ri.function || !s7::is_variable_function(*ri.function)) return false;
   auto it = msg_.prm.var_specs(nullptr);
   s7::var_spec v;
   while (it.next(v))

@@ -30,6 +30,14 @@ constexpr std::size_t site_slots = 64;
 std::mutex g_mu;  // guards g_sites and g_file, and keeps lines whole
 std::array<site, site_slots> g_sites{};
 std::FILE* g_file = nullptr;
+
+// One whole line to the log file (or stderr). A log that cannot be written has nowhere to say
+// so: the results are ignored on purpose.
+void write_line(const std::string& line) {
+  (void)std::fwrite(line.data(), 1, line.size(), g_file != nullptr ? g_file : stderr);
+  if (g_file != nullptr) (void)std::fflush(g_file);
+}
+
 log_format g_format = log_format::text;  // guarded by g_mu
 
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
@@ -80,8 +88,7 @@ void emit(log_level lvl, std::string_view message, const log_context* ctx) {
   if (g_format == log_format::json) {
     const std::string line = json_line(
         tv, lvl, ctx != nullptr ? fmt::format("{}: {}", ctx->name, message) : std::string(message));
-    std::fwrite(line.data(), 1, line.size(), g_file != nullptr ? g_file : stderr);
-    if (g_file != nullptr) std::fflush(g_file);
+    write_line(line);
     return;
   }
   tm t{};
@@ -94,8 +101,7 @@ void emit(log_level lvl, std::string_view message, const log_context* ctx) {
   }
   line += escape_log_text(message);
   line += '\n';
-  std::fwrite(line.data(), 1, line.size(), g_file != nullptr ? g_file : stderr);
-  if (g_file != nullptr) std::fflush(g_file);
+  write_line(line);
 }
 
 void emit_summary(site& s) {

@@ -29,7 +29,7 @@ std::uint64_t read_number(const json& j, const std::string& where, std::uint64_t
 
 void read_memory_limits(const json& l, const std::string& where, memory_limits& m) {
   // 32 KiB: less than one largest DB (64 KiB) would refuse every DB download; 4 GiB - 1: u32.
-  constexpr std::uint64_t min_memory = 32 * 1024, max_memory = 0xFFFFFFFF;
+  constexpr std::uint64_t min_memory = std::uint64_t{32} * 1024, max_memory = 0xFFFFFFFF;
   if (l.contains("load_memory"))
     m.load_memory = static_cast<std::uint32_t>(
         read_number(l.at("load_memory"), where + ".load_memory", min_memory, max_memory));
@@ -52,7 +52,7 @@ void read_memory_limits(const json& l, const std::string& where, memory_limits& 
       throw profile_error(fmt::format(
           "{}.{}: unknown key (allowed here: OB, FB, FC, DB, SDB, total, comment)", w, key));
     m.max_blocks[*type - 0x08U] =
-        static_cast<std::uint16_t>(read_number(value, w + "." + key, 0, 0xFFFF));
+        static_cast<std::uint16_t>(read_number(value, fmt::format("{}.{}", w, key), 0, 0xFFFF));
   }
 }
 

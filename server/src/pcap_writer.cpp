@@ -104,15 +104,19 @@ pcap_writer::pcap_writer(const std::string& path) : path_(path) {
   put_host(h, linktype_ethernet);
   if (std::fwrite(h.data(), 1, h.size(), f_) != h.size())
     throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-  std::fflush(f_);
+  flush();
 }
 
 pcap_writer::~pcap_writer() {
-  if (f_ != nullptr) std::fclose(f_);
+  if (f_ != nullptr) (void)std::fclose(f_);  // flushed after every round: see flush()
 }
 
 void pcap_writer::flush() {
-  if (f_ != nullptr) std::fflush(f_);
+  if (f_ == nullptr || std::fflush(f_) == 0) return;
+  log(log_level::error, "capture {}: write failed: {}; recording stopped", path_,
+      std::strerror(errno));
+  (void)std::fclose(f_);
+  f_ = nullptr;
 }
 
 void pcap_writer::packet(conn& c, bool from_client, std::uint8_t tcp_flags,
@@ -170,7 +174,7 @@ void pcap_writer::packet(conn& c, bool from_client, std::uint8_t tcp_flags,
   if (f_ != nullptr && std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) {
     log(log_level::error, "capture {}: write failed: {}; recording stopped", path_,
         std::strerror(errno));
-    std::fclose(f_);
+    (void)std::fclose(f_);  // the write failed already: recording stops either way
     f_ = nullptr;
   }
   ++packets_;

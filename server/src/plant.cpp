@@ -41,7 +41,7 @@ unsigned default_plant_threads() noexcept {
   return std::max(1U, std::thread::hardware_concurrency());
 }
 
-plant::plc::plc(const plant_plc& p, std::shared_ptr<const plc_profile> profile,
+plant::plc::plc(const plant_plc& p, const std::shared_ptr<const plc_profile>& profile,
                 const config& common, event_loop& loop, unsigned shard_index)
     : name(p.name),
       json_path(p.json_path),

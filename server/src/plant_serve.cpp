@@ -79,7 +79,7 @@ int serve_plant(const serve_options& opt, const std::string& plant_path, unsigne
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  (void)::signal(SIGPIPE, SIG_IGN);  // cannot fail for a valid signal number
   log_stop_hint();
   p->run();
   g_plant = nullptr;

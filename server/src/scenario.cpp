@@ -48,7 +48,7 @@ void expect_keys(const json& j, const std::string& where,
   if (!j.is_object()) fail(where, "expected an object");
   for (const auto& [k, v] : j.items())
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-      fail(where + "." + k,
+      fail(fmt::format("{}.{}", where, k),
            fmt::format("unknown key (allowed here: {})", fmt::join(allowed, ", ")));
 }
 
@@ -68,8 +68,8 @@ scenario_step parse_step(const json& j, const std::string& where, const variable
   if (!j.contains("at")) fail(where, "missing key \"at\" (when, e.g. \"10s\")");
   scenario_step s;
   s.at = get_time(j.at("at"), where + ".at");
-  const int kinds = int{j.contains("mode")} + int{j.contains("set")} + int{j.contains("raise")} +
-                    int{j.contains("clear")} + int{j.contains("fault")};
+  int kinds = 0;
+  for (const char* k : {"mode", "set", "raise", "clear", "fault"}) kinds += j.contains(k) ? 1 : 0;
   if (kinds != 1)
     fail(where, "give exactly one of \"mode\", \"set\", \"raise\", \"clear\", \"fault\"");
   if (j.contains("mode")) {

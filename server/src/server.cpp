@@ -25,11 +25,11 @@ using clock_type = std::chrono::steady_clock;
 // (EAGAIN == EWOULDBLOCK on Linux; only EAGAIN is tested.)
 // Bytes read from one connection per round before the others get their turn (4 reads of the
 // loop's 16 KiB buffer, event_loop.cpp).
-constexpr std::size_t max_read_per_round = 64 * 1024;
+constexpr std::size_t max_read_per_round = std::size_t{64} * 1024;
 // Requests held back by flow control keep their buffer for the next time up to this size.
-constexpr std::size_t kept_input_capacity = 16 * 1024;
+constexpr std::size_t kept_input_capacity = std::size_t{16} * 1024;
 // An output queue that has drained keeps at most this much capacity (a burst's scratch is freed).
-constexpr std::size_t kept_output_capacity = 4 * 1024;
+constexpr std::size_t kept_output_capacity = std::size_t{4} * 1024;
 // accept() failing for want of file descriptors: the listener is not polled for this long (the
 // level-triggered registration would otherwise report the waiting client again at once).
 constexpr std::chrono::milliseconds fd_exhaustion_pause{100};

@@ -109,7 +109,7 @@ std::size_t load_bins(const std::string& dir, plc_memory& mem) {
       continue;
     const unsigned long n = std::stoul(digits);
     if (n < 1 || n > 65535) continue;
-    const std::string path = dir + "/" + name;
+    const std::string path = fmt::format("{}/{}", dir, name);
     std::vector<std::byte> bytes;
     if (!read_bin(path, bytes)) continue;
     const std::size_t size = bytes.size();

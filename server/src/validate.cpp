@@ -289,7 +289,7 @@ struct connection_validator::impl {
                                       ud_type == static_cast<unsigned>(s7::ud::type::request));
     if (is_request) request(h, pdu, n, at);
     if (h.type == s7::rosctr::ack || h.type == s7::rosctr::ack_data) {
-      if (!server_jobs.erase(h.pdu_ref))
+      if (server_jobs.erase(h.pdu_ref) == 0)
         add("unsolicited_ack",
             fmt::format("{} with PDU reference {}: the server sent no job with that reference",
                         h.type == s7::rosctr::ack ? "Ack" : "Ack_Data", h.pdu_ref),

@@ -73,9 +73,9 @@ resolved resolve(const s7::var_spec& v, plc_memory& mem, const plc_state& plc) n
     length = 1;
   }
   // A DB deleted with PI-Service _DELE is hidden, not dropped from plc_memory (plc_state.hpp).
-  const bool db_area = a.area == static_cast<std::uint8_t>(s7::area::db) ||
-                       a.area == static_cast<std::uint8_t>(s7::area::di);
-  if (db_area && plc.db_hidden(a.db)) {
+  const bool in_db = a.area == static_cast<std::uint8_t>(s7::area::db) ||
+                     a.area == static_cast<std::uint8_t>(s7::area::di);
+  if (in_db && plc.db_hidden(a.db)) {
     r.rc = rc::object_does_not_exist;
     return r;
   }

@@ -46,6 +46,11 @@ enum class function : std::uint8_t {
   setup_communication = 0xF0,
 };
 [[nodiscard]] bool is_known_function(std::uint8_t fn) noexcept;
+// Read Var or Write Var: the functions whose parameter is a list of variable specifications.
+[[nodiscard]] constexpr bool is_variable_function(std::uint8_t fn) noexcept {
+  return fn == static_cast<std::uint8_t>(function::read_var) ||
+         fn == static_cast<std::uint8_t>(function::write_var);
+}
 
 inline constexpr std::size_t setup_communication_length = 8;
 // A block file name: '_' + type (2 ASCII hex digits) + number (5 digits) + file system.

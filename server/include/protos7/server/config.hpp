@@ -58,8 +58,8 @@ struct config {
   // Memory for replies waiting to be sent (and requests read but not yet processed): per
   // connection, and in total over all connections. Above either, requests are not processed (and
   // the socket not read) until the client has read its answers; see server.cpp.
-  std::size_t max_output_per_connection = 64 * 1024;
-  std::size_t max_output_total = 32 * 1024 * 1024;
+  std::size_t max_output_per_connection = std::size_t{64} * 1024;
+  std::size_t max_output_total = std::size_t{32} * 1024 * 1024;
 
   area_sizes areas;
 

@@ -35,7 +35,7 @@ class plant {
   // One PLC of the plant. Everything but the atomics and `log` belongs to its loop's thread
   // once run() has started.
   struct plc {
-    plc(const plant_plc& p, std::shared_ptr<const plc_profile> profile, const config& common,
+    plc(const plant_plc& p, const std::shared_ptr<const plc_profile>& profile, const config& common,
         event_loop& loop, unsigned shard);
     plc(const plc&) = delete;
     plc& operator=(const plc&) = delete;

@@ -186,35 +186,26 @@ class server {
   fault_engine faults_;                   // before conns_: their fault_connections detach from it
   std::unique_ptr<event_loop> own_loop_;  // `protos7 serve`; null on a shared loop
   event_loop* loop_;
-  std::uint32_t tag_ = 0;  // this server's tag on the loop (epoll data, high 32 bits)
   log_context* log_ctx_ = nullptr;
   std::vector<int> listen_fds_;           // one per address of config::listen_address
   clock_type::time_point round_start_{};  // this round's start and commit time (on_round)
   clock_type::duration round_commit_{};
-  bool round_wrote_ = false;  // its memory was in this round's group commit
-  std::uint16_t port_ = 0;
-  std::uint16_t next_ref_ = 1;
   std::atomic<std::size_t> count_{0};
   std::map<int, std::unique_ptr<connection>> conns_;
-  // The current round: taking part, the commit failures before it, the connections touched.
-  bool in_round_ = false;
-  bool scheduled_ = false;  // on the loop's list for the next round (ready_ not empty)
+  // The current round: the commit failures before it, the connections touched.
   std::uint64_t failures_before_ = 0;
   std::vector<int> touched_;
   std::vector<int> ready_taken_;
   clock_type::time_point last_sweep_{};
   clock_type::time_point listener_paused_until_{};
-  bool listener_paused_ = false;
   std::unordered_map<connection_key, std::size_t, peer_key_hash> per_address_;
-  std::vector<int> ready_;      // connections with unprocessed requests that may now be processed
-  bool blocked_total_ = false;  // queued bytes above max_output_total: nobody is read
+  std::vector<int> ready_;  // connections with unprocessed requests that may now be processed
   // Refusals since the last report (logged aggregated, once per second at most).
   std::uint64_t refused_full_ = 0;
   std::uint64_t evicted_ = 0;  // connections closed to make room before their COTP CR
   std::uint64_t refused_address_ = 0;
   std::uint64_t refused_no_fd_ = 0;
   std::uint64_t accept_failed_ = 0;
-  int accept_errno_ = 0;
   clock_type::time_point last_report_{};
   std::atomic<std::size_t> queued_{0};
   std::atomic<std::size_t> peak_queued_{0};
@@ -232,8 +223,18 @@ class server {
   std::vector<posted> posted_;
   std::vector<posted> ran_;              // the posted work of the current round (loop thread)
   std::atomic<bool> has_posted_{false};  // posted_ is not empty: checked without the lock
-  bool accepting_posts_ = true;
   connection_observer* observer_ = nullptr;
+  // The small members, together (no padding between the larger ones above).
+  std::uint32_t tag_ = 0;  // this server's tag on the loop (epoll data, high 32 bits)
+  int accept_errno_ = 0;
+  std::uint16_t port_ = 0;
+  std::uint16_t next_ref_ = 1;
+  bool round_wrote_ = false;      // its memory was in this round's group commit
+  bool in_round_ = false;         // taking part in the current round
+  bool scheduled_ = false;        // on the loop's list for the next round (ready_ not empty)
+  bool listener_paused_ = false;  // until listener_paused_until_
+  bool blocked_total_ = false;    // queued bytes above max_output_total: nobody is read
+  bool accepting_posts_ = true;   // guarded by posted_mu_
 };
 
 // File descriptors the process needs besides the S7 connections: one per DB file, the DBs a

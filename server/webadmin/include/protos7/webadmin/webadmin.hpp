@@ -34,12 +34,12 @@ struct options {
   std::string token;
   // No token at all; refused (start() fails) unless `listen` is a loopback address.
   bool no_auth = false;
-  std::string sqlite_path;             // goprotos7 database (db_variables, static_var_definitions)
-  std::string bin_dir;                 // where DB<n>.bin files are created
-  std::size_t max_body = 1024 * 1024;  // larger request bodies get 413
-  std::size_t max_event_streams = 16;  // concurrent GET /api/events
-  std::chrono::milliseconds event_interval{200};   // how often an event stream looks for changes
-  std::chrono::milliseconds loop_timeout{10'000};  // waiting for the event loop to run a task
+  std::string sqlite_path;  // goprotos7 database (db_variables, static_var_definitions)
+  std::string bin_dir;      // where DB<n>.bin files are created
+  std::size_t max_body = std::size_t{1024} * 1024;  // larger request bodies get 413
+  std::size_t max_event_streams = 16;               // concurrent GET /api/events
+  std::chrono::milliseconds event_interval{200};    // how often an event stream looks for changes
+  std::chrono::milliseconds loop_timeout{10'000};   // waiting for the event loop to run a task
   // The living process whose definitions the page edits (null: none runs; edits are stored and
   // take effect at the next start).
   server::process_sim* process = nullptr;
