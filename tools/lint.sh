@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The house style, checked (issue #12): clang-format clean, no source line over 100 columns, no
-# path of a developer's machine, no function over 100 lines outside tests, and clang-tidy (.clang-tidy: checks that catch real
-# defects) clean on the codec and the server core.
+# path of a developer's machine, no function over 100 lines outside tests, and clang-tidy
+# (.clang-tidy: checks that catch real defects) clean on the codec and the server (codec/src and
+# server/src: the server's services, sessions, loop, profile, plant and application).
 #   tools/lint.sh [BUILD_DIR]        BUILD_DIR holds compile_commands.json (default build/dev)
 #   LINT_TIDY=all tools/lint.sh       clang-tidy on every source of the tree (a release check:
 #                                     about 10 minutes on 2 cores, too long for every CI run)
@@ -38,7 +39,7 @@ python3 tools/function_length.py 100 codec server conformance tools fuzz bench |
 case "${LINT_TIDY:-core}" in
   off) tidy=() ;;
   all) mapfile -t tidy < <(git ls-files '*.cpp' | grep -v -e '/test/' -e '^fuzz/' -e '^bench/') ;;
-  *) mapfile -t tidy < <(git ls-files 'codec/src/*.cpp') ;;
+  *) mapfile -t tidy < <(git ls-files 'codec/src/*.cpp' 'server/src/*.cpp') ;;
 esac
 if ((${#tidy[@]} > 0)); then
   [[ -f "$build/compile_commands.json" ]] || { echo "lint: no $build/compile_commands.json" >&2; exit 2; }

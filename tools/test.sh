@@ -24,7 +24,7 @@ cmake --preset dev >/dev/null
 cmake --build --preset dev
 ctest --preset dev
 
-step "lint: clang-format, 100 columns, functions within 100 lines, clang-tidy (codec)"
+step "lint: clang-format, 100 columns, functions within 100 lines, clang-tidy (codec, server)"
 bash tools/lint.sh build/dev
 
 step "interop: node-snap7 and nodes7 against protos7 serve (PDU 480, 240, 960)"
@@ -39,6 +39,8 @@ step "learn + replay against protos7 (counts per capture), bundled-profile repla
 python3 conformance/learn/test/learn_replay.py build/dev/tools/protos7 conformance/learn/test/known_gaps.txt \
   "$PROTOS7_PCAP_DIR"/s7comm_*.pcap pcaps/*.pcap
 python3 conformance/learn/test/replay_bundled.py build/dev/tools/protos7 "$PROTOS7_PCAP_DIR"/s7comm_*.pcap
+ctest --test-dir build/dev -R '^(field_replay|replay_bundled_field)$' --output-on-failure -V |
+  grep -E '^[0-9]+: ' | sed -E 's/^[0-9]+: //'
 bash conformance/learn/test/validate_interop.sh "$PWD/build/dev/tools/protos7" "$PWD/build/dev/validate-ci"
 
 # The release preset (-O3) sees warnings the -O2 builds do not; only the binary (and what it
