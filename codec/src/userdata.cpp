@@ -1,5 +1,7 @@
 #include "protos7/codec/userdata.hpp"
 
+#include <array>
+
 #include "protos7/codec/s7_item.hpp"
 #include "protos7/codec/s7_value.hpp"
 
@@ -317,6 +319,15 @@ void unscramble_password(std::span<const std::uint8_t, password_length> scramble
     const unsigned b = scrambled[i] ^ 0x55U;
     out[i] = static_cast<std::uint8_t>(i < 2 ? b : b ^ scrambled[i - 2]);
   }
+}
+
+bool read_password(bytes data, std::span<std::uint8_t, password_length> out) noexcept {
+  if (data.size() != password_length) return false;
+  std::array<std::uint8_t, password_length> scrambled{};
+  for (std::size_t i = 0; i < password_length; ++i)
+    scrambled[i] = std::to_integer<std::uint8_t>(data[i]);
+  unscramble_password(scrambled, out);
+  return true;
 }
 
 }  // namespace protos7::codec::s7::ud

@@ -597,6 +597,18 @@ TEST(userdata_password, unscramble_inverts_scramble_for_every_byte_value) {
   }
 }
 
+TEST(userdata_password, reads_the_plain_password_of_a_request_data_unit) {
+  const byte_vec data = hex("34 37 02 42 77 37 02 42");  // "abc" scrambled (test above)
+  std::array<std::uint8_t, 8> plain{};
+  ASSERT_TRUE(ud::read_password(view(data), plain));
+  EXPECT_EQ(plain, (std::array<std::uint8_t, 8>{'a', 'b', 'c', ' ', ' ', ' ', ' ', ' '}));
+  std::array<std::uint8_t, 8> untouched{};
+  untouched.fill(0xEE);
+  const byte_vec short_data = hex("34 37 02 42 77 37 02");  // 7 bytes: not a password
+  EXPECT_FALSE(ud::read_password(view(short_data), untouched));
+  EXPECT_EQ(untouched[0], 0xEE);
+}
+
 TEST(userdata_password, decodes_a_password_request) {
   const byte_vec pdu =
       hex("32 07 0000 0001 0008 000c"

@@ -376,8 +376,8 @@ void check_rule(fault_rule& r, const at& where) {
   if (s.event == fault_event_kind::connect) {
     if (request_selectors)
       w.fail("a COTP CR is not a request: function, area, db, szl_* do not apply");
-    if (a.header_error != 0 || a.item_return_code || a.pdu_ref || a.wrong_pdu_ref ||
-        a.cotp_segment || a.clamp_pdu != 0 || a.duplicate)
+    if (a.header_error || a.item_return_code || a.pdu_ref || a.wrong_pdu_ref ||
+        a.cotp_segment != 0 || a.clamp_pdu != 0 || a.duplicate)
       where.key("do").fail(
           "at a COTP CR only delay_ms, jitter_ms, no_reply, close, reset, "
           "cotp_dr, tcp_segment, trickle and stop apply");

@@ -703,10 +703,8 @@ class learner {
 
   // A PLC password the CPU accepted (error 0): the request carries it scrambled.
   void password(const transaction& t, bytes scrambled) {
-    if (password_ || scrambled.size() != ud::password_length) return;
-    std::array<std::uint8_t, ud::password_length> in{}, plain{};
-    for (std::size_t i = 0; i < in.size(); ++i) in[i] = u8(scrambled[i]);
-    ud::unscramble_password(in, plain);
+    std::array<std::uint8_t, ud::password_length> plain{};
+    if (password_ || !ud::read_password(scrambled, plain)) return;
     std::string pw(plain.begin(), plain.end());
     pw = trim_right(std::move(pw), ' ');
     if (!printable(pw)) return;

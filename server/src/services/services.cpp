@@ -431,10 +431,8 @@ void services::security(const ud::param& req, const ud::data_unit& d, std::uint1
       userdata_reply(req, seq, s7::error_code::no_password, rc_none, {}, ref, out);
       return;
     }
-    std::array<std::uint8_t, 8> scrambled{}, plain{};
-    for (std::size_t i = 0; i < 8; ++i) scrambled[i] = u8(d.payload[i]);
-    ud::unscramble_password(scrambled, plain);
-    if (!st_.password_matches(plain)) {
+    std::array<std::uint8_t, ud::password_length> plain{};
+    if (!ud::read_password(d.payload, plain) || !st_.password_matches(plain)) {
       log(log_level::warn, "PLC password: wrong password");
       userdata_reply(req, seq, s7::error_code::wrong_password, rc_none, {}, ref, out);
       return;

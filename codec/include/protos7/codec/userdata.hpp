@@ -232,6 +232,9 @@ void scramble_password(std::span<const std::uint8_t, password_length> plain,
                        std::span<std::uint8_t, password_length> out) noexcept;
 void unscramble_password(std::span<const std::uint8_t, password_length> scrambled,
                          std::span<std::uint8_t, password_length> out) noexcept;
+// The plain password of a PLC password request's data (its 8 scrambled bytes); false, and `out`
+// untouched, when the data is not 8 bytes.
+[[nodiscard]] bool read_password(bytes data, std::span<std::uint8_t, password_length> out) noexcept;
 
 }  // namespace ud
 
