@@ -29,7 +29,6 @@ using bytes = std::span<const std::byte>;
 
 constexpr const char* s400 = "wincc_s400_production.pcapng";
 constexpr const char* s300 = "wincc_s300_setup-alarm-read.pcapng";
-constexpr const char* s300_2 = "wincc_s300_setup-alarm-read_2.pcapng";
 
 // The S7 PDUs of a capture by frame number. False (with a message) when it cannot be read.
 bool pdus(const std::string& name, std::map<std::uint64_t, buf>& out, std::string& why) {
