@@ -163,7 +163,9 @@ void event_loop::run_gated() {
 
 int event_loop::push_timeout(int timeout_ms) const {
   if (next_push_ == clock_type::time_point::max()) return timeout_ms;
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next_push_ - clock_type::now());
+  const auto now = clock_type::now();
+  if (next_push_ <= now) return 0;  // due already (a source may ask for "at once")
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next_push_ - now);
   return static_cast<int>(std::clamp<long long>(ms.count(), 0, timeout_ms));
 }
 

@@ -107,7 +107,7 @@ void mode_events::changed(const mode_change& c) {
     transition_due_ = true;
     to_ = c.to;
   }
-  retry_ = push_clock::time_point::min();
+  retry_ = push_clock::time_point{};
 }
 
 push_clock::time_point mode_events::next_due() const noexcept {
