@@ -274,7 +274,7 @@ tis_answer programmer::enable(std::uint8_t sub, bytes payload) {
   tis_answer a;
   a.seq = st_.free_job_number();
   if (j->pushes_owed < 0xFF) ++j->pushes_owed;  // one push per Enable job
-  due_ = push_clock::time_point{};         // at once: the loop sends it after this answer
+  due_ = push_clock::time_point{};              // at once: the loop sends it after this answer
   return a;
 }
 
