@@ -379,7 +379,10 @@ struct webadmin::impl {
         res.status = 401;
         res.set_header("Cache-Control", "no-store");
         res.set_content(
+            // The icon link keeps the browser from asking for /favicon.ico, which would be
+            // refused too and logged as a failed load.
             "<!doctype html><meta charset=utf-8><title>protos7: token required</title>"
+            "<link rel=icon href=\"data:,\">"
             "<body style=\"font:16px system-ui;max-width:40em;margin:3em auto;padding:0 1em\">"
             "<h1>Token required</h1><p>This protos7 web admin needs the token in the address "
             "<code>protos7 serve</code> printed when it started (<code>web admin on "
