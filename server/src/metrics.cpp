@@ -224,7 +224,7 @@ void metrics::on_event(int id, const session_event& e) {
       if (!e.pdu.empty()) on_request(c, e.pdu);
       return;
     case session_event::kind::reply:
-      on_answer(c, e.pdu, e.decoded);
+      on_answer(c, e.pdu, e.decoded, e.failed_items);
       return;
     case session_event::kind::connect_request:
     case session_event::kind::connected:
@@ -254,7 +254,8 @@ void metrics::on_request(connection& c, std::span<const std::byte> pdu) {
   ++c.count;
 }
 
-void metrics::on_answer(connection& c, std::span<const std::byte> pdu, const s7::message* decoded) {
+void metrics::on_answer(connection& c, std::span<const std::byte> pdu, const s7::message* decoded,
+                        int failed_items) {
   const s7::peek_result p = s7::peek(pdu);
   if (!p.s7 || p.rosctr == static_cast<std::uint8_t>(s7::rosctr::job)) return;
   std::size_t i = 0;
@@ -272,6 +273,12 @@ void metrics::on_answer(connection& c, std::span<const std::byte> pdu, const s7:
     return;
   }
   if (k != request_kind::read_var && k != request_kind::write_var) return;
+  if (failed_items >= 0) {  // counted by the session as it answered
+    if (failed_items > 0)
+      item_errors_[slot].fetch_add(static_cast<std::uint64_t>(failed_items),
+                                   std::memory_order_relaxed);
+    return;
+  }
   s7::param own_prm;
   s7::pdu own_pdu;
   if (decoded == nullptr) {  // the session's self check is off: decode the header and parameter

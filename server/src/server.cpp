@@ -68,6 +68,9 @@ struct server::connection final : session_tap {
   std::uint64_t sent_total = 0;
   clock_type::time_point accepted;
   clock_type::time_point last_activity;
+  // When the bytes of the events being reported were read, or the push was made: one clock
+  // read per recv() times every event of its requests.
+  clock_type::time_point event_time;
   clock_type::time_point frame_started;  // first byte of the partial frame (--frame-timeout)
   bool close_after_flush = false;
   std::uint32_t events = 0;
@@ -83,8 +86,12 @@ struct server::connection final : session_tap {
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
   ~connection() = default;
+  // Events carry the time their bytes were read (one clock read per recv, not per event).
   void on_session_event(const session_event& e) override {
-    if (*observer != nullptr) (*observer)->on_event(fd, e);
+    if (*observer == nullptr) return;
+    session_event timed = e;
+    timed.at = event_time;
+    (*observer)->on_event(fd, timed);
   }
   [[nodiscard]] std::size_t pending_output() const noexcept { return out.size() - out_sent; }
 };
@@ -372,7 +379,7 @@ void server::accept_all(int listener) {
     auto c = std::make_unique<connection>(fd, cfg_, mem_, plc_, ref, peer, &observer_);
     c->fx = faults_.attach(c->s, fd, peer, ipv4_of(key));
     c->key = key;
-    c->accepted = c->last_activity = clock_type::now();
+    c->accepted = c->last_activity = c->event_time = clock_type::now();
     c->events = EPOLLIN | EPOLLRDHUP;
     epoll_event ev{};
     ev.events = c->events;
@@ -486,7 +493,7 @@ void server::on_readable(connection& c) {
       return;
     }
     total += static_cast<std::size_t>(n);
-    c.last_activity = clock_type::now();
+    c.event_time = c.last_activity = clock_type::now();
     consume(c, std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
     // A short read drained the socket: do not spend a recv() on EAGAIN (one syscall of the
     // three or four per request at one job in flight). The epoll registration is
@@ -765,6 +772,7 @@ void server::run_pushes(clock_type::time_point now) {
     const std::size_t pending = c.pending_output();
     const std::size_t bound = blocked_total_ ? 0 : cfg_.max_output_per_connection;
     const std::size_t before = c.out.size();
+    c.event_time = now;
     const session::push_result r =
         c.s.push(now, mem_.writes(), c.out, bound > pending ? bound - pending : 0);
     c.queued_total += c.out.size() - before;

@@ -337,12 +337,15 @@ codec::mutable_bytes session::begin_reply(std::vector<std::byte>& out, s7::rosct
   reply_param_length_ = param_length;
   const std::size_t limit = state_ == state::ready ? pdu_size_ : max_pdu_size;
   const std::size_t head = s7::header_size(type) + param_length;
-  out.resize(reply_base_ + segment_header_size + max_pdu_size);
+  // Grown by the PDU size in force, not the largest one: the new bytes are zeroed, a cost
+  // paid per reply.
+  out.resize(reply_base_ + segment_header_size + std::max(limit, head));
   if (head >= limit) return {};
   return codec::mutable_bytes{out}.subspan(reply_base_ + segment_header_size + head, limit - head);
 }
 
 void session::cancel_reply() {
+  reply_failed_items_ = -1;
   if (reply_out_ == nullptr) return;
   reply_out_->resize(reply_base_);
   reply_out_ = nullptr;
@@ -382,9 +385,11 @@ void session::commit_reply(const s7::header& h, bytes param, std::size_t data_le
           .cr = nullptr,
           .pdu = codec::bytes{out}.subspan(reply_base_ + segment_header_size, n),
           .parsed = nullptr,
-          .decoded = cfg_.check_replies ? &check_msg_ : nullptr});
+          .decoded = cfg_.check_replies ? &check_msg_ : nullptr,
+          .failed_items = reply_failed_items_});
   frame_in_place(n);
   reply_out_ = nullptr;
+  reply_failed_items_ = -1;
 }
 
 // Puts the TPKT and DT headers in front of each segment of at most the negotiated TPDU size. A
@@ -565,8 +570,10 @@ void session::read_var(const s7::header& req, const s7::param& prm, const std::b
   auto it = prm.var_specs(origin);
   s7::var_spec v;
   std::size_t i = 0;
+  int failed = 0;
   while (it.next(v)) {
-    var_items::write_read_item(w, v, mem_, plc_, ++i == prm.item_count);
+    if (var_items::write_read_item(w, v, mem_, plc_, ++i == prm.item_count) != rc::success)
+      ++failed;
   }
   const auto n = w.finish();
   if (!n) {
@@ -580,6 +587,7 @@ void session::read_var(const s7::header& req, const s7::param& prm, const std::b
   s7::header h;
   h.type = s7::rosctr::ack_data;
   h.pdu_ref = req.pdu_ref;
+  reply_failed_items_ = failed;
   commit_reply(h, ap, *n);
 }
 
@@ -631,6 +639,9 @@ void session::write_var(const s7::header& req, const s7::param& prm, const s7::p
   s7::header h;
   h.type = s7::rosctr::ack_data;
   h.pdu_ref = req.pdu_ref;
+  reply_failed_items_ = static_cast<int>(
+      std::count_if(codes.begin(), codes.begin() + static_cast<std::ptrdiff_t>(i),
+                    [](std::byte c) { return u8(c) != rc::success; }));
   send_pdu(h, ap, bytes{codes.data(), i}, out);
 }
 

@@ -85,11 +85,11 @@ resolved resolve(const s7::var_spec& v, plc_memory& mem, const plc_state& plc) n
   return r;
 }
 
-void write_read_item(codec::writer& w, const s7::var_spec& v, plc_memory& mem, const plc_state& plc,
-                     bool last) noexcept {
+std::uint8_t write_read_item(codec::writer& w, const s7::var_spec& v, plc_memory& mem,
+                             const plc_state& plc, bool last) noexcept {
   if (v.syntax == static_cast<std::uint8_t>(s7::syntax_id::dbread)) {
     write_dbread(w, v, mem, plc, last);
-    return;
+    return rc::success;
   }
   const resolved r = resolve(v, mem, plc);
   if (r.rc != rc::success) {
@@ -101,6 +101,7 @@ void write_read_item(codec::writer& w, const s7::var_spec& v, plc_memory& mem, c
   } else {
     s7::write_data_item(w, rc::success, r.data_tsize, r.loc.ram, last);
   }
+  return r.rc;
 }
 
 std::uint8_t check_counter_timer_write(std::span<const std::byte> data) noexcept {

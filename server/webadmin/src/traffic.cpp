@@ -433,10 +433,10 @@ void traffic_monitor::on_event(int id, const server::session_event& e) {
       ++generation_;
       break;
     case kind::request:
-      on_client_pdu(c, e.pdu);
+      on_client_pdu(c, e);
       break;
     case kind::reply:
-      on_server_pdu(c, e.pdu, e.decoded);
+      on_server_pdu(c, e);
       break;
     case kind::transport_error:
       break;
@@ -470,15 +470,14 @@ traffic_monitor::captured& traffic_monitor::take_slot(conn& c) {
 }
 
 // Moves pending request `i` of `c` into the log, with its reply (if any).
-void traffic_monitor::retire(conn& c, std::size_t i, outcome how, bytes reply) {
+void traffic_monitor::retire(conn& c, std::size_t i, outcome how, bytes reply,
+                             std::chrono::steady_clock::time_point at) {
   captured& r = *c.pending[i];
   r.how = how;
   r.reply_len = std::min(reply.size(), r.reply.size());
   if (r.reply_len != 0) std::memcpy(r.reply.data(), reply.data(), r.reply_len);
   if (how == outcome::answered)
-    r.duration_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r.started)
-            .count();
+    r.duration_ms = std::chrono::duration<double, std::milli>(at - r.started).count();
   std::swap(c.pending[i], log_[log_next_]);  // the log's oldest slot becomes a free pending slot
   log_next_ = (log_next_ + 1) % log_.size();
   log_count_ = std::min(log_count_ + 1, log_.size());
@@ -487,7 +486,12 @@ void traffic_monitor::retire(conn& c, std::size_t i, outcome how, bytes reply) {
   ++generation_;
 }
 
-void traffic_monitor::on_client_pdu(conn& c, bytes pdu) {
+std::chrono::steady_clock::time_point traffic_monitor::time_of(const server::session_event& e) {
+  return e.at != std::chrono::steady_clock::time_point{} ? e.at : std::chrono::steady_clock::now();
+}
+
+void traffic_monitor::on_client_pdu(conn& c, const server::session_event& e) {
+  const bytes pdu = e.pdu;
   const s7::peek_result pk = s7::peek(pdu);
   const bool request =
       pk.s7 && (pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::job) ||
@@ -496,7 +500,7 @@ void traffic_monitor::on_client_pdu(conn& c, bytes pdu) {
   if (pk.s7 && !request) return;  // an Ack / Ack_Data or a Userdata response from a client
   ++c.requests;
   ++total_requests_;
-  c.last_request_at = std::chrono::steady_clock::now();
+  c.last_request_at = time_of(e);
   if (pk.s7 && pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::job)) {
     if (pk.function == static_cast<std::uint8_t>(s7::function::read_var)) ++c.reads;
     if (pk.function == static_cast<std::uint8_t>(s7::function::write_var)) ++c.writes;
@@ -527,7 +531,8 @@ void traffic_monitor::on_client_pdu(conn& c, bytes pdu) {
   }
 }
 
-void traffic_monitor::on_server_pdu(conn& c, bytes pdu, const s7::message* decoded) {
+void traffic_monitor::on_server_pdu(conn& c, const server::session_event& e) {
+  const bytes pdu = e.pdu;
   const s7::peek_result pk = s7::peek(pdu);
   if (!pk.s7) return;
   const bool answer = pk.rosctr == static_cast<std::uint8_t>(s7::rosctr::ack) ||
@@ -537,13 +542,14 @@ void traffic_monitor::on_server_pdu(conn& c, bytes pdu, const s7::message* decod
   if (!answer) return;
   for (std::size_t i = 0; i < c.pending_used; ++i) {
     if (c.pending[i]->pdu_ref != pk.pdu_ref) continue;
-    const reply_facts f = decoded != nullptr ? reply_facts_of(*decoded) : reply_facts_of(pdu);
+    const reply_facts f = e.decoded != nullptr ? reply_facts_of(*e.decoded, e.failed_items)
+                                               : reply_facts_of(pdu);
     if (f.setup_pdu != 0) {
       c.pdu_size = f.setup_pdu;
       c.state = "S7";
     }
     if (!f.ok) ++c.errors;
-    retire(c, i, outcome::answered, pdu);
+    retire(c, i, outcome::answered, pdu, time_of(e));
     return;
   }
 }
@@ -554,11 +560,13 @@ traffic_monitor::reply_facts traffic_monitor::reply_facts_of(bytes pdu) {
   s7::decode_options opt;
   opt.params.items.allow_unknown_syntax = true;
   if (s7::decode(pdu, scratch_, nullptr, opt)) return {};  // does not decode: an error
-  return reply_facts_of(scratch_);
+  return reply_facts_of(scratch_, -1);
 }
 
-// What the connection's statistics need of a decoded reply.
-traffic_monitor::reply_facts traffic_monitor::reply_facts_of(const s7::message& m) {
+// What the connection's statistics need of a decoded reply; `failed_items`: the session's count
+// of a Read/Write Var reply's items answered with an error (-1: not known, counted here).
+traffic_monitor::reply_facts traffic_monitor::reply_facts_of(const s7::message& m,
+                                                             int failed_items) {
   reply_facts f;
   if (m.p.hdr.type == s7::rosctr::userdata) {
     f.ok = m.ud.prm.error_code == 0 &&
@@ -570,7 +578,11 @@ traffic_monitor::reply_facts traffic_monitor::reply_facts_of(const s7::message& 
       m.prm.fn == static_cast<std::uint8_t>(s7::function::setup_communication))
     f.setup_pdu = m.prm.setup.pdu_length;
   f.ok = true;
-  if (m.prm.fn == static_cast<std::uint8_t>(s7::function::read_var)) {
+  const bool var = m.prm.fn == static_cast<std::uint8_t>(s7::function::read_var) ||
+                   m.prm.fn == static_cast<std::uint8_t>(s7::function::write_var);
+  if (var && failed_items >= 0) {
+    f.ok = failed_items == 0;
+  } else if (m.prm.fn == static_cast<std::uint8_t>(s7::function::read_var)) {
     s7::data_item_iterator it{m.p.data, m.prm.item_count, m.p.origin};
     s7::data_item d;
     while (it.next(d))

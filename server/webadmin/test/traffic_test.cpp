@@ -94,3 +94,34 @@ TEST(traffic_monitor, a_request_without_reply_is_logged_when_the_connection_clos
   EXPECT_EQ(log[0]["result"], "no reply (connection closed)");
   EXPECT_EQ(log[0]["items"][0], "DB1.DBW0");
 }
+
+TEST(traffic_monitor, takes_the_sessions_item_count_and_the_servers_read_time) {
+  // The reply says both items failed; the session counted none (its count is what it wrote, so
+  // the monitor takes it without walking the items again). The request was read at t and the
+  // reply made 3 ms later: the log shows 3 ms, with no clock read of the monitor's own.
+  protos7::webadmin::traffic_monitor tap;
+  tap.on_open(8, "127.0.0.1:40002");
+  const auto job = p7test::hex(
+      "0300003702f080 32010000000700 1a000c 0502"
+      "120a1002000203e784000000 120a100200020001840000 00"
+      "000400100102 000400100304");
+  const auto answer = p7test::hex("0300001702f080 32030000000700020002 0000 0502 0a0a");
+  const auto at = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  const auto pdu = pdu_of(job);
+  const auto parsed = s7::parse(pdu);
+  ASSERT_TRUE(parsed);
+  tap.on_event(8, {.what = event::kind::request, .pdu = pdu, .parsed = &*parsed, .at = at});
+  const auto reply_pdu = pdu_of(answer);
+  s7::message m;
+  ASSERT_FALSE(s7::decode(reply_pdu, m));
+  tap.on_event(8, {.what = event::kind::reply,
+                   .pdu = reply_pdu,
+                   .decoded = &m,
+                   .failed_items = 0,
+                   .at = at + std::chrono::milliseconds(3)});
+  EXPECT_EQ(tap.clients_json()[0]["errors"], 0);
+  const auto log = tap.requests_json(10);
+  ASSERT_EQ(log.size(), 1U);
+  EXPECT_EQ(log[0]["ok"], false);  // the record is described from the bytes kept
+  EXPECT_DOUBLE_EQ(log[0]["duration_ms"].get<double>(), 3.0);
+}

@@ -101,7 +101,9 @@ class metrics final : public connection_observer {
  private:
   struct connection;
   void on_request(connection& c, std::span<const std::byte> pdu);
-  void on_answer(connection& c, std::span<const std::byte> pdu, const codec::s7::message* decoded);
+  // `failed_items`: session_event::failed_items (-1: the items are walked here).
+  void on_answer(connection& c, std::span<const std::byte> pdu, const codec::s7::message* decoded,
+                 int failed_items);
 
   static constexpr std::size_t kinds = static_cast<std::size_t>(request_kind::count_);
   std::array<std::atomic<std::uint64_t>, kinds> requests_{};

@@ -9,6 +9,7 @@
 // Read Var data goes from the PLC memory straight to its place in the output buffer.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -64,6 +65,13 @@ struct session_event {
   codec::bytes pdu;
   const codec::s7::pdu* parsed = nullptr;
   const codec::s7::message* decoded = nullptr;
+  // A Read Var or Write Var reply: how many of its items the session answered with an error
+  // return code, counted as it wrote them (observers need not walk the items again); -1 for
+  // every other PDU.
+  int failed_items = -1;
+  // When the bytes this event comes from arrived (the server's clock of the read that brought
+  // them, or of the push): set by the server for its observers; zero when not known.
+  std::chrono::steady_clock::time_point at{};
 };
 
 class session_tap {
@@ -199,6 +207,7 @@ class session {
   std::size_t reply_base_ = 0;
   codec::s7::rosctr reply_type_ = codec::s7::rosctr::ack_data;
   std::size_t reply_param_length_ = 0;
+  int reply_failed_items_ = -1;  // session_event::failed_items of the reply being written
   codec::transport::stream_reader reader_;        // TPKT framing, COTP, DT reassembly
   codec::s7::param job_;                          // the job being answered (decoded once, reused)
   plc_state::slot slot_ = plc_state::slot::none;  // the CPU's connection resource held

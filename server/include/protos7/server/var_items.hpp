@@ -31,8 +31,9 @@ struct resolved {
                                const plc_state& plc) noexcept;
 
 // Writes the Read Var answer item of `v` (S7ANY, DBREAD; another syntax id: 0x05) as Read Var
-// and the cyclic services answer it, with its fill byte unless it is the `last` item.
-void write_read_item(codec::writer& w, const codec::s7::var_spec& v, plc_memory& mem,
+// and the cyclic services answer it, with its fill byte unless it is the `last` item. Returns the
+// item's return code (a DBREAD item's is 0xFF: its areas carry their own).
+std::uint8_t write_read_item(codec::writer& w, const codec::s7::var_spec& v, plc_memory& mem,
                      const plc_state& plc, bool last) noexcept;
 
 // Writes the Read Var answer item of DBREAD item `v` (already validated by the codec): for each

@@ -80,13 +80,17 @@ class traffic_monitor final : public server::connection_observer {
     std::uint16_t setup_pdu = 0;  // an accepted Setup Communication: the PDU size
   };
   void on_connect_request(conn& c, const codec::cotp::tpdu& t);
-  void on_client_pdu(conn& c, std::span<const std::byte> pdu);
-  void on_server_pdu(conn& c, std::span<const std::byte> pdu, const codec::s7::message* decoded);
+  void on_client_pdu(conn& c, const server::session_event& e);
+  void on_server_pdu(conn& c, const server::session_event& e);
   captured& take_slot(conn& c);
-  void retire(conn& c, std::size_t i, outcome how, std::span<const std::byte> reply);
+  void retire(conn& c, std::size_t i, outcome how, std::span<const std::byte> reply,
+              std::chrono::steady_clock::time_point at = {});
   [[nodiscard]] reply_facts reply_facts_of(std::span<const std::byte> pdu);
-  [[nodiscard]] static reply_facts reply_facts_of(const codec::s7::message& m);
-  // The wall-clock time of a steady-clock point (one clock read per request and reply).
+  [[nodiscard]] static reply_facts reply_facts_of(const codec::s7::message& m, int failed_items);
+  // The time of an event: as the server read its bytes, or now when it did not say.
+  [[nodiscard]] static std::chrono::steady_clock::time_point time_of(
+      const server::session_event& e);
+  // The wall-clock time of a steady-clock point (no clock read of its own).
   [[nodiscard]] std::chrono::system_clock::time_point wall(
       std::chrono::steady_clock::time_point t) const;
   [[nodiscard]] static request_record describe(const captured& c);
