@@ -671,7 +671,11 @@ class worker {
     const auto t = cotp::parse(f->payload, frame.data());
     if (!t || t->type != cotp::tpdu_type::dt) return fail("answer is not a COTP DT"), false;
     if (!t->eot) return fail("answer segmented over several DTs (not supported by s7load)"), false;
-    if (const codec::error e = s7::decode(t->user_data, msg_, frame.data()))
+    // snap7's server leaves stale bytes of its buffer in the fill byte after an odd-sized Read
+    // Var item (as its client does in Write Var): accepted, the leniency the server names.
+    s7::decode_options opt;
+    opt.params.data.allow_nonzero_fill = true;
+    if (const codec::error e = s7::decode(t->user_data, msg_, frame.data(), opt))
       return fail("answer does not decode: " + std::string(codec::to_string(e.code))), false;
     const auto it = std::find_if(c.inflight.begin(), c.inflight.end(), [&](const inflight_job& j) {
       return j.ref == msg_.p.hdr.pdu_ref;

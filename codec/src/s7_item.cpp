@@ -103,15 +103,22 @@ constexpr std::uint8_t u8_at(const std::byte* p, std::size_t i) noexcept {
   return std::to_integer<std::uint8_t>(p[i]);
 }
 
-// The common case, an S7ANY item (12 bytes: 12 0A 10 ...), decoded straight from the bytes.
-// Returns false when the item is anything else; the general path then handles it.
-bool fast_any(reader& r, var_spec& out) noexcept {
+// Whether the reader is at a whole S7ANY item (12 bytes: 12 0A 10 ...), which has no other
+// constraint a parser checks (its fields are checked by check_any, per item).
+bool at_any(const reader& r) noexcept {
   const bytes rest = r.rest();
   if (!r.ok() || rest.size() < s7any_item_size) return false;
   const std::byte* b = rest.data();
-  if (u8_at(b, 0) != var_spec_type || u8_at(b, 1) != s7any_length ||
-      u8_at(b, 2) != static_cast<std::uint8_t>(syntax_id::s7any))
-    return false;
+  return u8_at(b, 0) == var_spec_type && u8_at(b, 1) == s7any_length &&
+         u8_at(b, 2) == static_cast<std::uint8_t>(syntax_id::s7any);
+}
+
+// The common case, an S7ANY item, decoded straight from the bytes. Returns false when the item
+// is anything else; the general path then handles it.
+bool fast_any(reader& r, var_spec& out) noexcept {
+  if (!at_any(r)) return false;
+  const bytes rest = r.rest();
+  const std::byte* b = rest.data();
   out.offset = r.offset();
   out.spec_type = var_spec_type;
   out.length = s7any_length;
@@ -202,6 +209,11 @@ void parse_var_specs(reader& r, std::size_t count, const item_options& opt) noex
       r.fail(errc::param_item_count_mismatch);
       return;
     }
+    // Validation only: an S7ANY item needs no decoding here (and is even-sized: no fill byte).
+    if (at_any(r)) {
+      r.skip(s7any_item_size);
+      continue;
+    }
     parse_var_spec(r, spec, opt);
     if (!r.ok()) return;
     // A fill byte follows an odd-sized item unless it is the last one.
@@ -223,7 +235,7 @@ void parse_var_specs(reader& r, std::size_t count, const item_options& opt) noex
 bool var_spec_iterator::next(var_spec& out) noexcept {
   if (index_ >= count_) return false;
   reader r{items_, origin_, layer::s7_item};
-  parse_var_spec(r, out, item_options{true});
+  if (!fast_any(r, out)) parse_var_spec(r, out, item_options{true});
   if (!r.ok()) {
     index_ = count_;
     return false;
