@@ -5,15 +5,12 @@
 // capture skips its test with a message.
 #include "protos7/server/alarms.hpp"
 
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <string>
 
-#include "protos7/capture/capture.hpp"
 #include "protos7/codec/ud_alarm.hpp"
 #include "protos7/server/profile.hpp"
-#include "protos7/stream/stream.hpp"
+#include "field_frames.hpp"
 #include "test_client.hpp"
 
 using namespace p7test;
@@ -32,23 +29,7 @@ constexpr const char* s300 = "wincc_s300_setup-alarm-read.pcapng";
 
 // The S7 PDUs of a capture by frame number. False (with a message) when it cannot be read.
 bool pdus(const std::string& name, std::map<std::uint64_t, buf>& out, std::string& why) {
-  const char* env = std::getenv("PROTOS7_FIELD_PCAP_DIR");
-  const std::string path =
-      std::string(env != nullptr ? env : PROTOS7_DEFAULT_FIELD_PCAP_DIR) + "/" + name;
-  if (!std::filesystem::exists(path)) {
-    why = path + " not found (set PROTOS7_FIELD_PCAP_DIR to the field captures)";
-    return false;
-  }
-  capture::capture_file file;
-  capture::load_error err;
-  if (!capture::load(path, file, err)) {
-    why = err.message;
-    return false;
-  }
-  for (const stream::connection_records& c : stream::extract(file))
-    for (const stream::record& r : c.records)
-      if (r.has_s7) out[r.frame] = r.s7;
-  return true;
+  return p7test::load_field_pdus(name, out, why);
 }
 
 // The Userdata data unit payload of a PDU.

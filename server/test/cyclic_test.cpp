@@ -2,17 +2,15 @@
 // (wincc_s400_production.pcapng, read from $PROTOS7_FIELD_PCAP_DIR, never copied) byte for byte,
 // pushes of cyclic transfer at the interval and of change-driven transfer when another session
 // writes, the CPU's and the connection's job limit (0xD805), unsubscribe.
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <string>
 
-#include "protos7/capture/capture.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/ud_cyclic.hpp"
 #include "protos7/codec/userdata.hpp"
 #include "protos7/server/profile.hpp"
 #include "protos7/stream/stream.hpp"
+#include "field_frames.hpp"
 #include "test_client.hpp"
 
 using namespace p7test;
@@ -20,7 +18,6 @@ using namespace p7test;
 namespace {
 
 namespace stream = protos7::stream;
-namespace capture = protos7::capture;
 namespace ud = protos7::codec::s7::ud;
 namespace cyc = protos7::codec::s7::cyclic;
 namespace srv = protos7::server;
@@ -29,11 +26,6 @@ using steady = std::chrono::steady_clock;
 
 constexpr const char* production = "wincc_s400_production.pcapng";
 
-std::string field_capture(const std::string& name) {
-  const char* env = std::getenv("PROTOS7_FIELD_PCAP_DIR");
-  return std::string(env != nullptr ? env : PROTOS7_DEFAULT_FIELD_PCAP_DIR) + "/" + name;
-}
-
 // The group 2 Userdata PDUs of the capture's connections, in order.
 struct captured {
   std::uint64_t frame = 0;
@@ -41,18 +33,9 @@ struct captured {
   ud::param prm;
 };
 bool cyclic_pdus(std::vector<captured>& out, std::string& why) {
-  const std::string path = field_capture(production);
-  if (!std::filesystem::exists(path)) {
-    why = path + " not found (set PROTOS7_FIELD_PCAP_DIR to the field captures)";
-    return false;
-  }
-  capture::capture_file file;
-  capture::load_error err;
-  if (!capture::load(path, file, err)) {
-    why = err.message;
-    return false;
-  }
-  for (const stream::connection_records& c : stream::extract(file))
+  std::vector<stream::connection_records> conns;
+  if (!load_field_connections(production, conns, why)) return false;
+  for (const stream::connection_records& c : conns)
     for (const stream::record& r : c.records) {
       if (!r.has_s7) continue;
       const auto m = s7::decode(r.s7);

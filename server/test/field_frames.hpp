@@ -23,8 +23,11 @@ inline std::string field_capture_path(const std::string& name) {
   return std::string(env != nullptr ? env : PROTOS7_DEFAULT_FIELD_PCAP_DIR) + "/" + name;
 }
 
-// False (with the reason) when the capture is missing or unreadable: the test skips itself.
-inline bool load_field_pdus(const std::string& name, field_pdus& out, std::string& why) {
+// The capture's connections with their S7 records. False (with the reason) when the capture is
+// missing or unreadable: the test skips itself.
+inline bool load_field_connections(const std::string& name,
+                                   std::vector<protos7::stream::connection_records>& out,
+                                   std::string& why) {
   const std::string path = field_capture_path(name);
   if (!std::filesystem::exists(path)) {
     why = path + " not found (set PROTOS7_FIELD_PCAP_DIR to the field captures)";
@@ -36,7 +39,15 @@ inline bool load_field_pdus(const std::string& name, field_pdus& out, std::strin
     why = err.message;
     return false;
   }
-  for (const protos7::stream::connection_records& c : protos7::stream::extract(file))
+  out = protos7::stream::extract(file);
+  return true;
+}
+
+// The capture's S7 PDUs by frame number (the first PDU a frame completes).
+inline bool load_field_pdus(const std::string& name, field_pdus& out, std::string& why) {
+  std::vector<protos7::stream::connection_records> conns;
+  if (!load_field_connections(name, conns, why)) return false;
+  for (const protos7::stream::connection_records& c : conns)
     for (const protos7::stream::record& r : c.records)
       if (r.has_s7) out.emplace(r.frame, r.s7);
   return true;

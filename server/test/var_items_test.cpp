@@ -4,16 +4,14 @@
 // answer must be the captured answer byte for byte. The captures are read from
 // $PROTOS7_FIELD_PCAP_DIR (../shared/pcaps/field by default), never copied; a missing capture
 // skips its test with a message.
-#include <cstdlib>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
 #include <string>
 
-#include "protos7/capture/capture.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/stream/stream.hpp"
+#include "field_frames.hpp"
 #include "test_client.hpp"
 
 using namespace p7test;
@@ -21,13 +19,7 @@ using namespace p7test;
 namespace {
 
 namespace stream = protos7::stream;
-namespace capture = protos7::capture;
 using bytes = std::span<const std::byte>;
-
-std::string field_capture(const std::string& name) {
-  const char* env = std::getenv("PROTOS7_FIELD_PCAP_DIR");
-  return std::string(env != nullptr ? env : PROTOS7_DEFAULT_FIELD_PCAP_DIR) + "/" + name;
-}
 
 // A request of the capture and the answer the CPU gave it.
 struct exchange {
@@ -40,18 +32,9 @@ struct exchange {
 // reference on the same connection). False (with a message) when the capture cannot be read.
 bool exchanges(const std::string& name, const std::function<bool(const s7::message&)>& want,
                std::vector<exchange>& out, std::string& why) {
-  const std::string path = field_capture(name);
-  if (!std::filesystem::exists(path)) {
-    why = path + " not found (set PROTOS7_FIELD_PCAP_DIR to the field captures)";
-    return false;
-  }
-  capture::capture_file file;
-  capture::load_error err;
-  if (!capture::load(path, file, err)) {
-    why = err.message;
-    return false;
-  }
-  for (const stream::connection_records& c : stream::extract(file)) {
+  std::vector<stream::connection_records> conns;
+  if (!load_field_connections(name, conns, why)) return false;
+  for (const stream::connection_records& c : conns) {
     std::map<std::uint16_t, exchange> open;
     for (const stream::record& r : c.records) {
       if (!r.has_s7) continue;
