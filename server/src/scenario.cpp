@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "json_walk.hpp"
 #include "protos7/server/app.hpp"
 #include "protos7/server/log.hpp"
 #include "protos7/server/server.hpp"
@@ -21,81 +22,71 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-[[noreturn]] void fail(const std::string& where, std::string_view what) {
-  throw std::runtime_error(fmt::format("{}: {}", where, what));
+[[noreturn]] void raise_scenario_error(const std::string& message) {
+  throw std::runtime_error(message);
 }
 
-std::chrono::milliseconds get_time(const json& j, const std::string& where) {
+// The document walk (json_walk.hpp); paths as "file: steps[2].at".
+using at = json_walk::place;
+
+std::chrono::milliseconds get_time(const json& j, const at& where) {
   if (j.is_number()) {
     const double s = j.get<double>();
-    if (!(s >= 0) || s > 100'000'000) fail(where, "expected 0 to 100000000 seconds");
+    if (!(s >= 0) || s > 100'000'000) where.fail("expected 0 to 100000000 seconds");
     return std::chrono::milliseconds(std::llround(s * 1000));
   }
   if (j.is_string())
     if (const auto d = parse_duration(j.get<std::string>())) return *d;
-  fail(where, "expected a time like \"10s\", \"500ms\", \"2m\" or a number of seconds");
+  where.fail("expected a time like \"10s\", \"500ms\", \"2m\" or a number of seconds");
 }
 
-std::string get_text(const json& j, const std::string& where) {
-  if (!j.is_string() || j.get_ref<const std::string&>().empty() ||
-      j.get_ref<const std::string&>().size() > 128)
-    fail(where, "expected a text of 1 to 128 characters");
-  return j.get<std::string>();
+std::string get_text(const json& j, const at& where) {
+  return json_walk::get_string(
+      j, where, {.max_length = 128, .chars = json_walk::text::no_control, .allow_empty = false});
 }
 
-void expect_keys(const json& j, const std::string& where,
-                 std::initializer_list<std::string_view> allowed) {
-  if (!j.is_object()) fail(where, "expected an object");
-  for (const auto& [k, v] : j.items())
-    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-      fail(fmt::format("{}.{}", where, k),
-           fmt::format("unknown key (allowed here: {})", fmt::join(allowed, ", ")));
-}
-
-plc_variable get_variable(const json& step, const char* key, const std::string& where,
+plc_variable get_variable(const json& step, const char* key, const at& where,
                           const variable_lookup& lookup) {
-  const std::string type = step.contains("type") ? get_text(step.at("type"), where + ".type") : "";
+  const std::string type = step.contains("type") ? get_text(step.at("type"), where.key("type")) : "";
   std::string why;
-  const auto v = parse_plc_variable(get_text(step.at(key), where + "." + key), type, lookup, why);
-  if (!v) fail(where + "." + key, why);
+  const auto v = parse_plc_variable(get_text(step.at(key), where.key(key)), type, lookup, why);
+  if (!v) where.key(key).fail(why);
   return *v;
 }
 
-scenario_step parse_step(const json& j, const std::string& where, const variable_lookup& lookup) {
-  expect_keys(
+scenario_step parse_step(const json& j, const at& where, const variable_lookup& lookup) {
+  json_walk::expect_object(
       j, where,
       {"at", "mode", "set", "type", "value", "raise", "clear", "fault", "enabled", "comment"});
-  if (!j.contains("at")) fail(where, "missing key \"at\" (when, e.g. \"10s\")");
+  if (!j.contains("at")) where.fail("missing key \"at\" (when, e.g. \"10s\")");
   scenario_step s;
-  s.at = get_time(j.at("at"), where + ".at");
+  s.at = get_time(j.at("at"), where.key("at"));
   int kinds = 0;
   for (const char* k : {"mode", "set", "raise", "clear", "fault"}) kinds += j.contains(k) ? 1 : 0;
   if (kinds != 1)
-    fail(where, "give exactly one of \"mode\", \"set\", \"raise\", \"clear\", \"fault\"");
+    where.fail("give exactly one of \"mode\", \"set\", \"raise\", \"clear\", \"fault\"");
   if (j.contains("mode")) {
-    const std::string m = get_text(j.at("mode"), where + ".mode");
+    const std::string m = get_text(j.at("mode"), where.key("mode"));
     if (m != "run" && m != "stop" && m != "RUN" && m != "STOP")
-      fail(where + ".mode", "expected \"run\" or \"stop\"");
+      where.key("mode").fail("expected \"run\" or \"stop\"");
     s.mode = m == "run" || m == "RUN" ? operating_mode::run : operating_mode::stop;
   } else if (j.contains("fault")) {
     s.what = scenario_step::kind::fault;
-    s.fault = get_text(j.at("fault"), where + ".fault");
-    if (j.contains("enabled") && !j.at("enabled").is_boolean())
-      fail(where + ".enabled", "expected true or false");
-    s.enabled = !j.contains("enabled") || j.at("enabled").get<bool>();
+    s.fault = get_text(j.at("fault"), where.key("fault"));
+    s.enabled = !j.contains("enabled") || json_walk::get_bool(j.at("enabled"), where.key("enabled"));
   } else {
     s.what = scenario_step::kind::set;
     const char* key = j.contains("set") ? "set" : j.contains("raise") ? "raise" : "clear";
     s.variable = get_variable(j, key, where, lookup);
     if (key == std::string_view("set")) {
-      if (!j.contains("value")) fail(where, "\"set\" needs a \"value\"");
+      if (!j.contains("value")) where.fail("\"set\" needs a \"value\"");
       const json& v = j.at("value");
       if (!v.is_number() && !v.is_boolean())
-        fail(where + ".value", "expected a number or true/false");
+        where.key("value").fail("expected a number or true/false");
       s.value = v.is_boolean() ? (v.get<bool>() ? 1.0 : 0.0) : v.get<double>();
     } else {
       if (!s.variable.type.is_bool())
-        fail(where + "." + key, "raise and clear take a BOOL (e.g. DB1.DBX8.1)");
+        where.key(key).fail("raise and clear take a BOOL (e.g. DB1.DBX8.1)");
       s.value = key == std::string_view("raise") ? 1.0 : 0.0;
     }
   }
@@ -118,25 +109,24 @@ std::string scenario_step::describe() const {
 
 scenario parse_scenario(std::string_view text, const std::string& source,
                         const variable_lookup& lookup) {
+  const at root{source, "", raise_scenario_error};
   json doc;
   try {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
-    fail(source, fmt::format("not valid JSON: {}", e.what()));
+    root.fail(fmt::format("not valid JSON: {}", e.what()));
   }
-  expect_keys(doc, source, {"repeat", "period", "steps", "comment"});
+  json_walk::expect_object(doc, root, {"repeat", "period", "steps", "comment"});
   if (!doc.contains("steps") || !doc.at("steps").is_array() || doc.at("steps").empty())
-    fail(source, "missing \"steps\" (a list of {\"at\": ..., and what to do})");
+    root.fail("missing \"steps\" (a list of {\"at\": ..., and what to do})");
   scenario sc;
   for (std::size_t i = 0; i < doc.at("steps").size(); ++i)
-    sc.steps.push_back(
-        parse_step(doc.at("steps")[i], fmt::format("{}: steps[{}]", source, i), lookup));
+    sc.steps.push_back(parse_step(doc.at("steps")[i], root.key("steps").item(i), lookup));
   std::stable_sort(sc.steps.begin(), sc.steps.end(),
                    [](const scenario_step& a, const scenario_step& b) { return a.at < b.at; });
   sc.period = sc.steps.back().at;
-  if (doc.contains("period")) sc.period = get_time(doc.at("period"), source + ": period");
-  if (sc.period < sc.steps.back().at)
-    fail(source + ": period", "shorter than the last step's time");
+  if (doc.contains("period")) sc.period = get_time(doc.at("period"), root.key("period"));
+  if (sc.period < sc.steps.back().at) root.key("period").fail("shorter than the last step's time");
   if (doc.contains("repeat")) {
     const json& r = doc.at("repeat");
     if (r.is_boolean())
@@ -144,10 +134,10 @@ scenario parse_scenario(std::string_view text, const std::string& source,
     else if (r.is_number_unsigned() && r.get<std::uint64_t>() >= 1)
       sc.passes = r.get<std::uint64_t>();
     else
-      fail(source + ": repeat", "expected true (for ever) or a number of passes (1 or more)");
+      root.key("repeat").fail("expected true (for ever) or a number of passes (1 or more)");
   }
   if (sc.passes != 1 && sc.period.count() == 0)
-    fail(source + ": period", "a repeated scenario needs a period over 0");
+    root.key("period").fail("a repeated scenario needs a period over 0");
   return sc;
 }
 

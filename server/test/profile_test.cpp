@@ -215,3 +215,15 @@ TEST(profile, alarm_errors_name_the_path) {
             "test.json: $.alarms[0].values[0]: an associated value has either \"area\" (with "
             "offset, length) or \"hex\"");
 }
+
+TEST(profile, memory_limit_errors_name_their_place_as_the_rest_of_the_profile) {
+  EXPECT_EQ(error_of(minimal(R"(, "limits": {"load_memory": 10})")),
+            "test.json: $.limits.load_memory: 10 is outside 32768..4294967295");
+  EXPECT_EQ(error_of(minimal(R"(, "limits": {"max_blocks": {"FB": "7"}})")),
+            "test.json: $.limits.max_blocks.FB: expected a whole number 0..65535, got a string");
+  EXPECT_EQ(error_of(minimal(R"(, "limits": {"max_blocks": {"SFC": 1}})")),
+            "test.json: $.limits.max_blocks.SFC: unknown key (allowed here: OB, FB, FC, DB, SDB, "
+            "total, comment)");
+  EXPECT_EQ(error_of(minimal(R"(, "limits": {"max_blocks": 3})")),
+            "test.json: $.limits.max_blocks: expected an object, got an integer");
+}

@@ -617,11 +617,11 @@ std::string format_block_time(const block_time& t) {
 
 namespace {
 
-void read_limits(const json& l, const at& w, const std::string& source, plc_profile& p) {
+void read_limits(const json& l, const at& w, plc_profile& p) {
   expect_object(l, w,
                 {"pdu_size", "max_amq", "max_connections", "load_memory", "work_memory",
                  "max_blocks", "max_cyclic_jobs", "max_cyclic_jobs_per_connection", "comment"});
-  read_memory_limits(l, fmt::format("{}: $.limits", source), p.mem_limits);
+  read_memory_limits(l, w, p.mem_limits);
   if (l.contains("pdu_size")) {
     p.pdu_size = static_cast<std::uint16_t>(get_uint(l.at("pdu_size"), w.key("pdu_size"), 0xFFFF));
     if (p.pdu_size != 240 && p.pdu_size != 480 && p.pdu_size != 960)
@@ -741,7 +741,7 @@ plc_profile parse_profile(std::string_view text, const std::string& source) {
     p.description = get_string(doc.at("description"), root.key("description"), 4096);
   read_identity(doc.at("identity"), root.key("identity"), p.id);
 
-  if (doc.contains("limits")) read_limits(doc.at("limits"), root.key("limits"), source, p);
+  if (doc.contains("limits")) read_limits(doc.at("limits"), root.key("limits"), p);
   if (doc.contains("protection")) read_protection(doc.at("protection"), root.key("protection"), p);
   if (doc.contains("clock")) read_clock(doc.at("clock"), root.key("clock"), p);
   if (doc.contains("test_jobs")) read_test_jobs(doc.at("test_jobs"), root.key("test_jobs"), p);
