@@ -47,7 +47,8 @@ std::string get_text(const json& j, const at& where) {
 
 plc_variable get_variable(const json& step, const char* key, const at& where,
                           const variable_lookup& lookup) {
-  const std::string type = step.contains("type") ? get_text(step.at("type"), where.key("type")) : "";
+  const std::string type =
+      step.contains("type") ? get_text(step.at("type"), where.key("type")) : "";
   std::string why;
   const auto v = parse_plc_variable(get_text(step.at(key), where.key(key)), type, lookup, why);
   if (!v) where.key(key).fail(why);
@@ -73,7 +74,8 @@ scenario_step parse_step(const json& j, const at& where, const variable_lookup& 
   } else if (j.contains("fault")) {
     s.what = scenario_step::kind::fault;
     s.fault = get_text(j.at("fault"), where.key("fault"));
-    s.enabled = !j.contains("enabled") || json_walk::get_bool(j.at("enabled"), where.key("enabled"));
+    s.enabled =
+        !j.contains("enabled") || json_walk::get_bool(j.at("enabled"), where.key("enabled"));
   } else {
     s.what = scenario_step::kind::set;
     const char* key = j.contains("set") ? "set" : j.contains("raise") ? "raise" : "clear";

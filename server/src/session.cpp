@@ -639,9 +639,9 @@ void session::write_var(const s7::header& req, const s7::param& prm, const s7::p
   s7::header h;
   h.type = s7::rosctr::ack_data;
   h.pdu_ref = req.pdu_ref;
-  reply_failed_items_ = static_cast<int>(
-      std::count_if(codes.begin(), codes.begin() + static_cast<std::ptrdiff_t>(i),
-                    [](std::byte c) { return u8(c) != rc::success; }));
+  reply_failed_items_ =
+      static_cast<int>(std::count_if(codes.begin(), codes.begin() + static_cast<std::ptrdiff_t>(i),
+                                     [](std::byte c) { return u8(c) != rc::success; }));
   send_pdu(h, ap, bytes{codes.data(), i}, out);
 }
 

@@ -8,9 +8,9 @@
 #include <map>
 #include <string>
 
+#include "field_frames.hpp"
 #include "protos7/codec/ud_alarm.hpp"
 #include "protos7/server/profile.hpp"
-#include "field_frames.hpp"
 #include "test_client.hpp"
 
 using namespace p7test;

@@ -5,12 +5,12 @@
 #include <map>
 #include <string>
 
+#include "field_frames.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/ud_cyclic.hpp"
 #include "protos7/codec/userdata.hpp"
 #include "protos7/server/profile.hpp"
 #include "protos7/stream/stream.hpp"
-#include "field_frames.hpp"
 #include "test_client.hpp"
 
 using namespace p7test;

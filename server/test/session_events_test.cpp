@@ -56,14 +56,14 @@ struct fixture {
 };
 
 // Read Var of DB1.DBW0, DB999.DBW0 and DB1.DBW2 (pdu_ref 2).
-const buf read_two_good_one_missing = hex(
-    "0300003702f080 3201000000020026 0000 0403 120a10040001 0001 84 000000"
-    "120a10040001 03e7 84 000000 120a10040001 0001 84 000010");
+const buf read_two_good_one_missing =
+    hex("0300003702f080 3201000000020026 0000 0403 120a10040001 0001 84 000000"
+        "120a10040001 03e7 84 000000 120a10040001 0001 84 000010");
 // Write Var of DB999.DBB0 and DB1.DBB0, two bytes each (pdu_ref 3).
-const buf write_one_missing = hex(
-    "0300003702f080 32010000000300 1a000c 0502"
-    "120a1002000203e784000000 120a100200020001840000 00"
-    "000400100102 000400100304");
+const buf write_one_missing =
+    hex("0300003702f080 32010000000300 1a000c 0502"
+        "120a1002000203e784000000 120a100200020001840000 00"
+        "000400100102 000400100304");
 
 }  // namespace
 
@@ -72,8 +72,8 @@ TEST(session_events, read_var_replies_count_the_items_answered_with_an_error) {
   const recorded r = f.reply_to(read_two_good_one_missing);
   EXPECT_EQ(r.failed_items, 1);
   EXPECT_TRUE(r.decoded);  // the self check's decoding goes along
-  const recorded ok = f.reply_to(
-      hex("0300001f02f080 320100000004000e0000 0401120a100400010001840000 00"));
+  const recorded ok =
+      f.reply_to(hex("0300001f02f080 320100000004000e0000 0401120a100400010001840000 00"));
   EXPECT_EQ(ok.failed_items, 0);
 }
 
@@ -87,8 +87,8 @@ TEST(session_events, write_var_replies_count_the_items_answered_with_an_error) {
 TEST(session_events, other_replies_say_the_count_is_not_known) {
   fixture f;
   // Read SZL 0x0011 (Userdata) and a job the CPU refuses (function 0x99): -1, not 0.
-  const recorded szl = f.reply_to(
-      hex("0300002102f080 32070000000500080008 0001120411440100 ff09000400110000"));
+  const recorded szl =
+      f.reply_to(hex("0300002102f080 32070000000500080008 0001120411440100 ff09000400110000"));
   EXPECT_EQ(szl.failed_items, -1);
   const recorded refused = f.reply_to(hex("0300001302f080 320100000006000200 00 9900"));
   EXPECT_EQ(refused.failed_items, -1);

@@ -9,9 +9,9 @@
 #include <set>
 #include <string>
 
+#include "field_frames.hpp"
 #include "protos7/codec/s7_data.hpp"
 #include "protos7/stream/stream.hpp"
-#include "field_frames.hpp"
 #include "test_client.hpp"
 
 using namespace p7test;

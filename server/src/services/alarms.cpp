@@ -19,9 +19,6 @@ using codec::writer;
 
 namespace {
 
-constexpr std::uint8_t rc_ok = 0xFF;
-constexpr std::uint8_t rc_none = 0x0A;  // the query's "no alarm of that kind" (setup frame 14)
-constexpr std::uint8_t ts_octet = 0x09;
 constexpr std::uint8_t subscribed = 0x02;            // result byte of every captured answer
 constexpr std::uint8_t answer_reserved2 = 0x01;      // | alarm type | 01 | 00 | (frames 9, 16)
 constexpr std::uint8_t indication_function = 0x40;   // frame 19 and every captured indication
@@ -62,22 +59,22 @@ void set_alarm_type(alarm_subscription& sub, std::uint8_t type) noexcept {
 
 bool bit_of(plc_memory& mem, const bit_address& b) noexcept {
   const location loc = mem.locate(b.area, b.db, b.byte, 1);
-  if (loc.return_code != rc_ok || loc.ram.empty()) return false;
+  if (loc.return_code != ud::rc_ok || loc.ram.empty()) return false;
   return ((std::to_integer<unsigned>(loc.ram[0]) >> b.bit) & 1U) != 0;
 }
 
 // An associated value as one data item (0x0A "object does not exist" when its memory is not).
 void write_value(writer& w, plc_memory& mem, const alarm_value& v, bool last) noexcept {
   if (v.area == 0) {
-    s7::write_data_item(w, rc_ok, v.transport_size, v.bytes, last);
+    s7::write_data_item(w, ud::rc_ok, v.transport_size, v.bytes, last);
     return;
   }
   const location loc = mem.locate(v.area, v.db, v.offset, v.length);
-  if (loc.return_code != rc_ok) {
+  if (loc.return_code != ud::rc_ok) {
     s7::write_data_item(w, loc.return_code, v.transport_size, {}, last);
     return;
   }
-  s7::write_data_item(w, rc_ok, v.transport_size, loc.ram, last);
+  s7::write_data_item(w, ud::rc_ok, v.transport_size, loc.ram, last);
 }
 
 void write_dataset(writer& w, plc_memory& mem, const profile_alarm& a, bytes timestamp) noexcept {
@@ -97,7 +94,7 @@ void write_dataset(writer& w, plc_memory& mem, const profile_alarm& a, bytes tim
   std::array<std::byte, 64 + max_alarm_value_length> value{};
   writer vw{value};
   if (a.values.empty())
-    s7::write_data_item(vw, rc_ok, ts_octet, {}, true);
+    s7::write_data_item(vw, ud::rc_ok, ud::ts_octet, {}, true);
   else
     write_value(vw, mem, a.values.front(), true);
   const bytes v{value.data(), std::min(vw.size(), value.size())};
@@ -168,8 +165,8 @@ bool alarm_query(const std::vector<profile_alarm>& alarms, plc_memory& mem, byte
   alarm::query_answer ans;
   ans.function = m->function;
   ans.object_count = 1;
-  ans.return_code = length == 0 ? rc_none : rc_ok;
-  ans.tsize = length == 0 ? std::uint8_t{0} : ts_octet;
+  ans.return_code = length == 0 ? ud::rc_none : ud::rc_ok;
+  ans.tsize = length == 0 ? std::uint8_t{0} : ud::ts_octet;
   ans.complete_length = static_cast<std::uint16_t>(std::min<std::size_t>(length, 0xFFFF));
   alarm::write_query_answer_head(w, ans);
   for (const profile_alarm& a : alarms)
@@ -240,7 +237,7 @@ codec::result<std::size_t> write_indication_data(codec::mutable_bytes out, const
   const auto r = dw.finish();
   if (!r) return r;
   writer uw{out.first(ud::data_unit_head_length)};
-  ud::write_data_unit_head(uw, rc_ok, ts_octet, *r - ud::data_unit_head_length);
+  ud::write_data_unit_head(uw, ud::rc_ok, ud::ts_octet, *r - ud::data_unit_head_length);
   return r;
 }
 

@@ -20,10 +20,6 @@ using codec::writer;
 
 namespace {
 
-constexpr std::uint8_t rc_ok = 0xFF;
-constexpr std::uint8_t rc_none = 0x0A;  // "object does not exist": data unit 0A 00 0000
-constexpr std::uint8_t ts_octet = 0x09;
-
 ud::param answer_param(ud::type type, std::uint8_t sub, std::uint8_t seq, std::uint16_t error) {
   ud::param p;
   p.method = ud::method_response;
@@ -45,7 +41,7 @@ void reply_none(const ud::param& req, std::uint8_t seq, std::uint16_t error, std
   ud::write_param(pw, answer_param(ud::type::response, req.subfunction, seq, error));
   std::array<std::byte, ud::data_unit_head_length> data{};
   writer dw{data};
-  ud::write_data_unit(dw, rc_none, 0, {});
+  ud::write_data_unit(dw, ud::rc_none, 0, {});
   s7::header h;
   h.type = s7::rosctr::userdata;
   h.pdu_ref = pdu_ref;
@@ -187,7 +183,7 @@ cyclic_service::sent_as cyclic_service::send_values(const job& j, ud::type type,
     return sent_as::no_room;
   }
   writer dw{area.first(ud::data_unit_head_length)};
-  ud::write_data_unit_head(dw, rc_ok, ts_octet, *n);
+  ud::write_data_unit_head(dw, ud::rc_ok, ud::ts_octet, *n);
   if (j.subfunction != cyc::sub::cyclic_transfer) {
     // Change-driven: only values that differ from the last ones sent are pushed.
     const codec::bytes values = area.subspan(ud::data_unit_head_length, *n);

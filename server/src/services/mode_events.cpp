@@ -15,8 +15,6 @@ using codec::writer;
 
 namespace {
 
-constexpr std::uint8_t rc_ok = 0xFF;
-constexpr std::uint8_t ts_octet = 0x09;
 // The diagnostic entry's priority class and OB as captured for event 0x4304 (frame 3).
 constexpr std::uint8_t diag_priority = 0xFF;
 constexpr std::uint8_t diag_ob = 0x84;
@@ -62,7 +60,7 @@ push_pdu diagnostic_message_push(std::uint16_t event_id, const ud::timestamp& cl
   writer mw{payload};
   s7::alarm::write_diagnostic_message(mw, d);
   writer dw{p.data};
-  ud::write_data_unit(dw, rc_ok, ts_octet, payload);
+  ud::write_data_unit(dw, ud::rc_ok, ud::ts_octet, payload);
   p.data_length = size_or_zero(dw.finish());
   return p;
 }

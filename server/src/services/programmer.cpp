@@ -18,10 +18,6 @@ using codec::writer;
 
 namespace {
 
-constexpr std::uint8_t rc_ok = 0xFF;
-constexpr std::uint8_t rc_none = 0x0A;
-constexpr std::uint8_t rc_type_inconsistent = 0x07;
-constexpr std::uint8_t ts_octet = 0x09;
 // The parameter of every captured answer with data and of every push: 01 00 and the number of
 // items (readVarTab frame 7: 0100 0002 before 2 values; readDiagData frame 14: 0100 0001 before
 // a job list of 1 job; frame 28, block status: 0100 0001).
@@ -30,7 +26,7 @@ constexpr std::uint16_t response_param1 = 0x0100;
 constexpr std::size_t telegram_overhead = 26;
 
 location locate(const tis_place& p, plc_memory& mem, const plc_state& st) {
-  if (p.area == 0x84 && st.db_hidden(p.db)) return location{rc_none, {}, nullptr, 0};
+  if (p.area == 0x84 && st.db_hidden(p.db)) return location{ud::rc_none, {}, nullptr, 0};
   if (p.length == 0) return location{0x05, {}, nullptr, 0};
   return mem.locate(p.area, p.db, p.offset, p.length);
 }
@@ -102,15 +98,15 @@ std::optional<std::size_t> write_variable_status_push(codec::mutable_bytes out,
     const auto pl = tis_place_of(a);
     const tis_place p = pl.value_or(tis_place{});
     const location loc = pl ? locate(p, mem, st) : location{0x05, {}, nullptr, 0};
-    if (loc.return_code != rc_ok) {
+    if (loc.return_code != ud::rc_ok) {
       tis::write_item_value(dw, loc.return_code, 0, {});
     } else if (p.bit) {
       const auto v =
           static_cast<std::uint8_t>((std::to_integer<unsigned>(loc.ram[0]) >> p.bit_no) & 1U);
       const std::array<std::byte, 1> b{std::byte{v}};
-      tis::write_item_value(dw, rc_ok, ts_octet, b);
+      tis::write_item_value(dw, ud::rc_ok, ud::ts_octet, b);
     } else {
-      tis::write_item_value(dw, rc_ok, ts_octet, loc.ram);
+      tis::write_item_value(dw, ud::rc_ok, ud::ts_octet, loc.ram);
     }
   }
   const auto n = dw.finish();
@@ -178,7 +174,7 @@ bool programmer::send_push(const test_job& j, push_sink& out) {
   writer pw{prm};
   ud::write_param(pw, tis_push_param(j.function, j.number));
   writer dw{area.first(ud::data_unit_head_length)};
-  ud::write_data_unit_head(dw, rc_ok, ts_octet, n);
+  ud::write_data_unit_head(dw, ud::rc_ok, ud::ts_octet, n);
   codec::s7::header h;
   h.type = codec::s7::rosctr::userdata;
   h.pdu_ref = 0;  // PLC-initiated (readVarTab frame 7)
@@ -342,7 +338,7 @@ tis_answer programmer::job_list(bytes payload, codec::mutable_bytes out) {
   if (!n || !dw.finish()) return error(tis_error::result_too_long);
   tis_answer a;
   a.seq = self;
-  a.rc = rc_ok;
+  a.rc = ud::rc_ok;
   a.length = *n;
   return a;
 }
@@ -396,18 +392,19 @@ std::size_t programmer::modify(const test_job& j, codec::mutable_bytes out) {
     const tis_place p = pl.value_or(tis_place{});
     location loc = pl ? locate(p, st_.memory(), st_) : location{0x05, {}, nullptr, 0};
     std::uint8_t rc = loc.return_code;
-    if (rc == rc_ok && v.data.size() != loc.ram.size()) rc = rc_type_inconsistent;
-    if (rc == rc_ok && (p.area == 0x1C || p.area == 0x1D))
+    if (rc == ud::rc_ok && v.data.size() != loc.ram.size())
+      rc = codec::s7::return_code::type_inconsistent;
+    if (rc == ud::rc_ok && (p.area == 0x1C || p.area == 0x1D))
       rc = var_items::check_counter_timer_write(v.data);
-    if (rc == rc_ok && p.bit) {
+    if (rc == ud::rc_ok && p.bit) {
       const auto mask = static_cast<std::uint8_t>(1U << p.bit_no);
       const auto old = std::to_integer<std::uint8_t>(loc.ram[0]);
       const bool set = std::to_integer<unsigned>(v.data[0]) != 0;
       const std::array<std::byte, 1> nb{
           std::byte{static_cast<std::uint8_t>(set ? old | mask : old & ~mask)}};
-      if (!st_.memory().write(loc, nb)) rc = 0x01;
-    } else if (rc == rc_ok && !st_.memory().write(loc, v.data)) {
-      rc = 0x01;
+      if (!st_.memory().write(loc, nb)) rc = codec::s7::return_code::hardware_error;
+    } else if (rc == ud::rc_ok && !st_.memory().write(loc, v.data)) {
+      rc = codec::s7::return_code::hardware_error;
     }
     codes[i++] = std::byte{rc};
   }

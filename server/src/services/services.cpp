@@ -30,9 +30,6 @@ constexpr std::uint8_t u8(std::byte b) noexcept {
 }
 
 // Userdata data unit return codes / transport size.
-constexpr std::uint8_t rc_ok = 0xFF;
-constexpr std::uint8_t rc_none = 0x0A;  // "object does not exist": error answers carry 0A 00 0000
-constexpr std::uint8_t ts_octet = 0x09;
 
 // Sequence numbers of the captured CPU's answers: 1 for CPU and time functions (SZL, clock;
 // s7comm_reading_plc_status.pcap frame 14 "84 01 01"), 0 for "List blocks" and "Get block
@@ -112,7 +109,8 @@ void services::userdata_commit(const ud::param& req, std::uint8_t seq, std::uint
   writer pw{prm};
   ud::write_param(pw, response_param(req, seq, error, dur, more));
   writer dw{area.first(std::min(area.size(), ud::data_unit_head_length))};
-  ud::write_data_unit_head(dw, rc, rc == rc_ok ? ts_octet : std::uint8_t{0}, payload_length);
+  ud::write_data_unit_head(dw, rc, rc == ud::rc_ok ? ud::ts_octet : std::uint8_t{0},
+                           payload_length);
   s7::header h;
   h.type = s7::rosctr::userdata;
   h.pdu_ref = pdu_ref;
@@ -134,7 +132,7 @@ void services::send_answer(const ud::param& req, std::uint8_t seq, codec::mutabl
                            Rewrite&& rewrite) {
   if (size <= room) {
     pending_.active = false;
-    userdata_commit(req, seq, 0, rc_ok, area, size, pdu_ref, out);
+    userdata_commit(req, seq, 0, ud::rc_ok, area, size, pdu_ref, out);
     return;
   }
   // Longer than a telegram: the first part now with "more follows" and a data unit reference;
@@ -151,7 +149,7 @@ void services::send_answer(const ud::param& req, std::uint8_t seq, codec::mutabl
   pending_.seq = seq;
   pending_.dur = st_.next_data_unit_ref();
   pending_.sent = room;
-  userdata_commit(req, seq, 0, rc_ok, area, room, pdu_ref, out, pending_.dur, true);
+  userdata_commit(req, seq, 0, ud::rc_ok, area, room, pdu_ref, out, pending_.dur, true);
 }
 
 // "Next" request of a fragmented answer: 12-byte parameter (method 0x12) with our sequence
@@ -164,7 +162,7 @@ void services::next_part(const ud::param& req, std::uint16_t ref, std::uint16_t 
   if (!ours) {
     userdata_reply(req, req.seq,
                    block ? s7::error_code::no_further_block : s7::error_code::info_unavailable_2,
-                   rc_none, {}, ref, out);
+                   ud::rc_none, {}, ref, out);
     return;
   }
   const std::size_t room = block ? entries_per_telegram(pdu_size) * 4U : pdu_size - 26U;
@@ -173,7 +171,7 @@ void services::next_part(const ud::param& req, std::uint16_t ref, std::uint16_t 
   pending_.sent += n;
   const bool more = pending_.sent < pending_.answer.size();
   if (!more) pending_.active = false;
-  userdata_reply(req, pending_.seq, 0, rc_ok, part, ref, out, pending_.dur, more);
+  userdata_reply(req, pending_.seq, 0, ud::rc_ok, part, ref, out, pending_.dur, more);
 }
 
 void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t pdu_size,
@@ -182,7 +180,7 @@ void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t
   const std::uint16_t ref = p.hdr.pdu_ref;
   if (req.type != static_cast<std::uint8_t>(ud::type::request)) {
     // Pushes/responses from a client have no meaning for a CPU: the CPU's error.
-    userdata_reply(req, req.seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
+    userdata_reply(req, req.seq, s7::error_code::not_implemented, ud::rc_none, {}, ref, out);
     return;
   }
   // STEP 7 and TIA Portal send programmer commands with the 12-byte parameter and method 0x12
@@ -199,7 +197,7 @@ void services::on_userdata(const s7::pdu& p, const ud::message& m, std::uint16_t
   log(log_level::info, "Userdata group {} subfunction 0x{:02X}: not supported, error 0x8104",
       req.group, req.subfunction);
   userdata_reply(req, answer_seq(req.group, req.subfunction), s7::error_code::not_implemented,
-                 rc_none, {}, ref, out);
+                 ud::rc_none, {}, ref, out);
 }
 
 // The Userdata functions a CPU serves; false: not one of them (the caller answers 0x8104).
@@ -249,7 +247,7 @@ void services::read_szl(const ud::param& req, const ud::data_unit& d, std::uint1
   const std::uint8_t seq = answer_seq(req.group, req.subfunction);
   const auto r = codec::szl::parse_request(d.payload, d.payload.data());
   if (!r) {
-    userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
+    userdata_reply(req, seq, s7::error_code::info_unavailable_2, ud::rc_none, {}, ref, out);
     return;
   }
   const szl_context ctx{cfg_.pdu_size, effective_protection()};
@@ -258,7 +256,7 @@ void services::read_szl(const ud::param& req, const ud::data_unit& d, std::uint1
   if (!size) {
     out.cancel();
     log(log_level::debug, "SZL 0x{:04X} index 0x{:04X}: not available", r->id, r->index);
-    userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
+    userdata_reply(req, seq, s7::error_code::info_unavailable_2, ud::rc_none, {}, ref, out);
     return;
   }
   // A response telegram: header 10 + parameter 12 + data unit head 4 + payload.
@@ -277,7 +275,7 @@ void services::message_service(const ud::param& req, const ud::data_unit& d, std
   writer w{payload_area(area)};
   if (!server::message_service(alarms_, d.payload, w) || w.overflowed()) {
     out.cancel();
-    userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
+    userdata_reply(req, seq, s7::error_code::info_unavailable_2, ud::rc_none, {}, ref, out);
     return;
   }
   if (!alarm_push_ && (alarms_.alarms || alarms_.alarms_s)) {
@@ -291,7 +289,7 @@ void services::message_service(const ud::param& req, const ud::data_unit& d, std
   }
   if (alarm_push_) alarm_push_->subscription_changed();
   mode_events_->subscribe(alarms_.events);  // mode-change pushes (mode_events.hpp)
-  userdata_commit(req, seq, 0, rc_ok, area, w.size(), ref, out);
+  userdata_commit(req, seq, 0, ud::rc_ok, area, w.size(), ref, out);
 }
 
 // ALARM query (alarms.hpp) from the profile's alarm list; a longer answer than one telegram
@@ -305,7 +303,7 @@ void services::alarm_query(const ud::param& req, const ud::data_unit& d, std::ui
   writer w{payload_area(area)};
   if (!server::alarm_query(list, st_.memory(), d.payload, w, now)) {
     out.cancel();
-    userdata_reply(req, seq, s7::error_code::info_unavailable_2, rc_none, {}, ref, out);
+    userdata_reply(req, seq, s7::error_code::info_unavailable_2, ud::rc_none, {}, ref, out);
     return;
   }
   send_answer(req, seq, area, w.size(), pdu_size - 26U, ref, out, [&](codec::mutable_bytes all) {
@@ -324,7 +322,7 @@ void services::block_function(const ud::param& req, const ud::data_unit& d, std:
       std::array<std::byte, 28> data{};
       writer w{data};
       for (std::uint8_t t : block_list_order) ud::write_block_count(w, t, st_.block_count(t));
-      userdata_reply(req, seq, 0, rc_ok, data, ref, out);
+      userdata_reply(req, seq, 0, ud::rc_ok, data, ref, out);
       return;
     }
     case ud::sub::list_blocks_of_type:
@@ -334,7 +332,7 @@ void services::block_function(const ud::param& req, const ud::data_unit& d, std:
       block_info(req, d, ref, out);
       return;
     default:
-      userdata_reply(req, seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::not_implemented, ud::rc_none, {}, ref, out);
       return;
   }
 }
@@ -355,7 +353,7 @@ void services::list_blocks_of_type(const ud::param& req, const ud::data_unit& d,
   if (!type || st_.block_count(*type) == 0) {
     // No block of this type (or no such type): snap7's server, modelled on a real CPU, answers
     // 0xD20E "no (further) block available".
-    userdata_reply(req, seq, s7::error_code::no_further_block, rc_none, {}, ref, out);
+    userdata_reply(req, seq, s7::error_code::no_further_block, ud::rc_none, {}, ref, out);
     return;
   }
   const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
@@ -374,7 +372,7 @@ void services::block_info(const ud::param& req, const ud::data_unit& d, std::uin
   if (name.valid && name.number <= 0xFFFF)
     b = st_.block_info(name.block_type, static_cast<std::uint16_t>(name.number));
   if (!b) {
-    userdata_reply(req, seq, s7::error_code::blocks_not_found, rc_none, {}, ref, out);
+    userdata_reply(req, seq, s7::error_code::blocks_not_found, ud::rc_none, {}, ref, out);
     return;
   }
   block_info_times times{};
@@ -382,7 +380,7 @@ void services::block_info(const ud::param& req, const ud::data_unit& d, std::uin
   const codec::mutable_bytes area = out.begin(s7::rosctr::userdata, ud::long_param_length);
   writer w{payload_area(area)};
   ud::write_block_info(w, bi);
-  userdata_commit(req, seq, 0, rc_ok, area, w.size(), ref, out);
+  userdata_commit(req, seq, 0, ud::rc_ok, area, w.size(), ref, out);
 }
 
 void services::time_function(const ud::param& req, const ud::data_unit& d, std::uint16_t ref,
@@ -395,7 +393,7 @@ void services::time_function(const ud::param& req, const ud::data_unit& d, std::
       std::array<std::byte, ud::timestamp_length> ts{};
       writer w{ts};
       ud::write_timestamp(w, st_.clock_now());
-      userdata_reply(req, seq, 0, rc_ok, ts, ref, out);
+      userdata_reply(req, seq, 0, ud::rc_ok, ts, ref, out);
       return;
     }
     case ud::sub::set_clock:
@@ -404,16 +402,16 @@ void services::time_function(const ud::param& req, const ud::data_unit& d, std::
       // back as set (frame 47: 11:59:33.045 after setting 11:59:33.040).
       const auto t = ud::parse_timestamp(d.payload, d.payload.data());
       if (!t || !st_.set_clock(*t)) {
-        userdata_reply(req, seq, s7::error_code::invalid_time, rc_none, {}, ref, out);
+        userdata_reply(req, seq, s7::error_code::invalid_time, ud::rc_none, {}, ref, out);
         return;
       }
       log(log_level::info, "PLC clock set to {:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", t->year,
           t->month, t->day, t->hour, t->minute, t->second, t->millisecond);
-      userdata_reply(req, seq, 0, rc_none, {}, ref, out);
+      userdata_reply(req, seq, 0, ud::rc_none, {}, ref, out);
       return;
     }
     default:
-      userdata_reply(req, seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::not_implemented, ud::rc_none, {}, ref, out);
       return;
   }
 }
@@ -424,39 +422,40 @@ void services::security(const ud::param& req, const ud::data_unit& d, std::uint1
   if (req.subfunction == ud::sub::password) {
     // 8 bytes, scrambled as snap7's opSetPassword does.
     if (d.payload.size() != ud::password_length) {
-      userdata_reply(req, seq, s7::error_code::wrong_password, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::wrong_password, ud::rc_none, {}, ref, out);
       return;
     }
     if (!st_.has_password()) {
-      userdata_reply(req, seq, s7::error_code::no_password, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::no_password, ud::rc_none, {}, ref, out);
       return;
     }
     std::array<std::uint8_t, ud::password_length> plain{};
     if (!ud::read_password(d.payload, plain) || !st_.password_matches(plain)) {
       log(log_level::warn, "PLC password: wrong password");
-      userdata_reply(req, seq, s7::error_code::wrong_password, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::wrong_password, ud::rc_none, {}, ref, out);
       return;
     }
     if (legitimated_) {
-      userdata_reply(req, seq, s7::error_code::already_legitimized, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::already_legitimized, ud::rc_none, {}, ref, out);
       return;
     }
     legitimated_ = true;
     log(log_level::info, "PLC password accepted: connection legitimated");
-    userdata_reply(req, seq, 0, rc_none, {}, ref, out);
+    userdata_reply(req, seq, 0, ud::rc_none, {}, ref, out);
     return;
   }
   if (req.subfunction == 0x02) {
     // Cancel the legitimation (snap7 ClearSessionPassword: subfunction 2, data 0A 00 0000).
     if (!legitimated_) {
-      userdata_reply(req, seq, s7::error_code::connection_already_enabled, rc_none, {}, ref, out);
+      userdata_reply(req, seq, s7::error_code::connection_already_enabled, ud::rc_none, {}, ref,
+                     out);
       return;
     }
     legitimated_ = false;
-    userdata_reply(req, seq, 0, rc_none, {}, ref, out);
+    userdata_reply(req, seq, 0, ud::rc_none, {}, ref, out);
     return;
   }
-  userdata_reply(req, seq, s7::error_code::not_implemented, rc_none, {}, ref, out);
+  userdata_reply(req, seq, s7::error_code::not_implemented, ud::rc_none, {}, ref, out);
 }
 
 // --- Programmer commands (programmer.hpp) ------------------------------------------------------

@@ -542,8 +542,8 @@ void traffic_monitor::on_server_pdu(conn& c, const server::session_event& e) {
   if (!answer) return;
   for (std::size_t i = 0; i < c.pending_used; ++i) {
     if (c.pending[i]->pdu_ref != pk.pdu_ref) continue;
-    const reply_facts f = e.decoded != nullptr ? reply_facts_of(*e.decoded, e.failed_items)
-                                               : reply_facts_of(pdu);
+    const reply_facts f =
+        e.decoded != nullptr ? reply_facts_of(*e.decoded, e.failed_items) : reply_facts_of(pdu);
     if (f.setup_pdu != 0) {
       c.pdu_size = f.setup_pdu;
       c.state = "S7";

@@ -13,6 +13,7 @@
 
 #include "protos7/codec/error.hpp"
 #include "protos7/codec/reader.hpp"
+#include "protos7/codec/s7_data.hpp"
 #include "protos7/codec/s7_header.hpp"
 #include "protos7/codec/s7_value.hpp"
 #include "protos7/codec/writer.hpp"
@@ -26,6 +27,13 @@ inline constexpr std::uint8_t method_response = 0x12;
 inline constexpr std::uint8_t method_pbc_r_id = 0x13;
 inline constexpr std::size_t short_param_length = 8;
 inline constexpr std::size_t long_param_length = 12;
+
+// A data unit's return code and transport size as the captured CPUs send them: 0xFF with 0x09
+// (octet string) before data; 0x0A "object does not exist" (with 0x00 and no data) for a
+// request that names nothing there.
+inline constexpr std::uint8_t rc_ok = return_code::success;
+inline constexpr std::uint8_t rc_none = return_code::object_does_not_exist;
+inline constexpr std::uint8_t ts_octet = 0x09;
 
 enum class type : std::uint8_t { push = 0x0, request = 0x4, response = 0x8 };
 // NC variants (0x3, 0x7, 0xB) are decoded as such but have no meaning on an S7-300/400.

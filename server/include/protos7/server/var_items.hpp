@@ -34,7 +34,7 @@ struct resolved {
 // and the cyclic services answer it, with its fill byte unless it is the `last` item. Returns the
 // item's return code (a DBREAD item's is 0xFF: its areas carry their own).
 std::uint8_t write_read_item(codec::writer& w, const codec::s7::var_spec& v, plc_memory& mem,
-                     const plc_state& plc, bool last) noexcept;
+                             const plc_state& plc, bool last) noexcept;
 
 // Writes the Read Var answer item of DBREAD item `v` (already validated by the codec): for each
 // area its return code and bytes; 0x0A for a DB that does not exist (or was deleted), 0x05 for a
