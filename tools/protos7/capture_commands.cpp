@@ -79,6 +79,11 @@ void add_replay(CLI::App& app, replay_command& c) {
   p->add_option("--port", r.port,
                 "TCP port of the S7 connections in the captures (0: every connection)")
       ->default_val(102);
+  p->add_option("--push-wait-max", r.push_wait_max_ms,
+                "Milliseconds a connection's end (or an unsubscribe) waits at most for pushes "
+                "still due at the capture's pace (cyclic transfer, pushes at a regular period)")
+      ->default_val(60000)
+      ->check(CLI::Range(0, 3600000));
   p->add_option_function<std::string>(
        "--rack-slot",
        [&r](const std::string& v) { (void)replay::parse_rack_slot(v, r.synth_called_tsap); },

@@ -50,13 +50,18 @@ std::string progress_text(const run_counters& c) {
     v += fmt::format("{}{} {}", v.empty() ? "" : ", ", stream::progress::grouped(c.verdicts[k]),
                      to_string(static_cast<verdict>(k)));
   }
-  return v.empty() ? s : s + " (" + v + ")";
+  if (!v.empty()) s += " (" + v + ")";
+  if (c.pushes_awaited != 0)
+    s += fmt::format("; waiting up to {:.1f} s for {} push(es) due at the capture's pace",
+                     static_cast<double>(c.push_wait.count()) / 1000.0, c.pushes_awaited);
+  return s;
 }
 
 options options_of(const cli_options& o) {
   options opt;
   opt.timeout = std::chrono::milliseconds(o.timeout_ms);
   opt.linger = std::chrono::milliseconds(o.linger_ms);
+  opt.push_wait_max = std::chrono::milliseconds(o.push_wait_max_ms);
   opt.capture_port = o.port;
   opt.label = o.label;
   opt.pace = o.pace;
