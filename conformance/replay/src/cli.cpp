@@ -52,8 +52,8 @@ std::string progress_text(const run_counters& c) {
   }
   if (!v.empty()) s += " (" + v + ")";
   if (c.pushes_awaited != 0)
-    s += fmt::format("; waiting up to {:.1f} s for {} push(es) due at the capture's pace",
-                     static_cast<double>(c.push_wait.count()) / 1000.0, c.pushes_awaited);
+    s += fmt::format("; waiting for {} push(es) at the capture's pace, the last due in {:.1f} s",
+                     c.pushes_awaited, static_cast<double>(c.push_wait.count()) / 1000.0);
   return s;
 }
 
@@ -148,7 +148,8 @@ class cli_run {
     const std::size_t base = base_;
     opt_.select = [this, base](std::size_t i) { return o_.shard.takes(base + i); };
     base_ += replay_stream(path, opt_, *sink_, [this](const run_counters& c) {
-      if (!bar_.due()) return;
+      // Waiting for pushes at the capture's pace, the runner ticks about once a second.
+      if (!bar_.due(c.pushes_awaited != 0)) return;
       bar_.set_done_bytes(done_ + c.bytes_read);
       bar_.print(progress_text(c), sink_->all().total(), "answers");
     });

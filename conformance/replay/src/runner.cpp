@@ -372,15 +372,15 @@ void runner::expire(clock_type::time_point now) {
   for (auto& [s, xs] : due) s->expire(xs, now);
 }
 
-// Progress: the pushes the lingering connections wait for at the capture's pace.
+// Progress: the pushes the connections wait for at the capture's pace.
 void runner::count_push_waits(clock_type::time_point now) {
   ctx_.counters.pushes_awaited = 0;
   ctx_.counters.push_wait = std::chrono::milliseconds(0);
-  for (const conn_ctx* c : lingering_) {
+  for (const auto& [index, c] : conns_) {
+    if (!c->sess) continue;
     std::size_t n = 0;
-    const auto due = c->sess->pushes_due(&n);
-    const auto until = c->sess->linger_until();
-    if (!due || !until || *due <= now || *until <= now) continue;
+    const auto until = c->sess->push_wait(now, n);
+    if (!until) continue;
     ctx_.counters.pushes_awaited += n;
     ctx_.counters.push_wait = std::max(ctx_.counters.push_wait,
                                        std::chrono::ceil<std::chrono::milliseconds>(*until - now));

@@ -361,10 +361,12 @@ bool session::can_send(const send_step& s, clock_type::time_point now,
       const auto limit = *unsubscribe_wait_since_ + ctx_.opt.push_wait_max;
       if (now < limit) {
         wake = std::min(*due, limit);
+        unsubscribe_wait_until_ = wake;
         return false;
       }
     }
     unsubscribe_wait_since_.reset();
+    unsubscribe_wait_until_.reset();
   }
   // Max AmQ: no more requests in flight than the target granted (it may grant fewer than the
   // captured PLC). A target that never answers does not block the replay beyond the timeout.
@@ -984,6 +986,28 @@ std::optional<clock_type::time_point> session::pushes_due(std::size_t* count) co
     latest = latest ? std::max(*latest, *due) : *due;
   }
   return latest;
+}
+
+std::optional<clock_type::time_point> session::push_wait(clock_type::time_point now,
+                                                         std::size_t& count) const {
+  count = 0;
+  std::optional<clock_type::time_point> since;
+  if (linger_start_) {
+    const auto due = pushes_due(nullptr);
+    if (due && *due > now) since = linger_start_;
+  } else if (unsubscribe_wait_until_ && *unsubscribe_wait_until_ > now) {
+    since = unsubscribe_wait_since_;
+  }
+  if (!since) return std::nullopt;
+  std::optional<clock_type::time_point> last;
+  for (const expect_rt* x : in_order_[kind_index(match_kind::push)]) {
+    const auto due = push_due(*x);
+    if (!due) continue;
+    ++count;
+    last = last ? std::max(*last, *due) : *due;
+  }
+  if (!last) return std::nullopt;
+  return std::min(*last, *since + ctx_.opt.push_wait_max);
 }
 
 // An unsubscribe ends its job's pushes: it waits until the next push of the job captured

@@ -125,8 +125,14 @@ class session {
   // The end of the linger: `linger` after it started, or later while a push of a time-driven
   // kind is still due (push_due), at most options::push_wait_max after it started.
   [[nodiscard]] std::optional<clock_type::time_point> linger_until() const;
-  // Outstanding pushes of time-driven kinds (progress): how many, and when the last is due.
+  // Outstanding pushes of time-driven kinds: when the next of each kind is due at the latest;
+  // `count` (if given) gets how many of those kinds' pushes are outstanding.
   [[nodiscard]] std::optional<clock_type::time_point> pushes_due(std::size_t* count) const;
+  // Progress: while the session waits for pushes due at the capture's pace (at its end, or
+  // before an unsubscribe), when the last outstanding push of a time-driven kind is due (at most
+  // options::push_wait_max after the wait began), with `count` those pushes.
+  [[nodiscard]] std::optional<clock_type::time_point> push_wait(clock_type::time_point now,
+                                                                std::size_t& count) const;
 
   // --- Events.
   void on_ready(const poller::ready& r);
@@ -199,6 +205,7 @@ class session {
   std::set<std::uint32_t> unchanged_noted_;   // subscriptions whose unsent pushes were noted
   std::map<std::uint32_t, push_kind> kinds_;  // push timing per kind
   std::optional<clock_type::time_point> unsubscribe_wait_since_;
+  std::optional<clock_type::time_point> unsubscribe_wait_until_;
   std::size_t sends_done_ = 0;
   clock_type::time_point last_send_ = clock_type::now();
   std::uint64_t last_sent_frame_ = 0;
