@@ -53,6 +53,28 @@ void add_gap(std::deque<double>& gaps, double ms) {
   if (gaps.size() > push_kind::max_gaps) gaps.pop_front();
 }
 
+// What drives the pushes of a kind whose timing is not compared, and why.
+std::string driven_text(const push_kind& k) {
+  switch (k.driven_by()) {
+    case push_kind::clock::change:
+      return "change driven";
+    case push_kind::clock::client:
+      return fmt::format(
+          "driven by the client: {} of the {} captured gaps between pushes of this kind have a "
+          "client request in them",
+          k.gaps_after_request, k.gaps);
+    case push_kind::clock::unknown:
+      return fmt::format(
+          "no regular period in the capture: {} gap(s), median {:.0f} ms, jitter {:.0f} ms", k.gaps,
+          k.period(), k.jitter());
+    case push_kind::clock::interval:
+      return "driven by a period";
+    case push_kind::clock::event:
+      break;
+  }
+  return "event driven";
+}
+
 clock_type::duration ms_duration(double ms) {
   return std::chrono::duration_cast<clock_type::duration>(
       std::chrono::duration<double, std::milli>(ms));
@@ -745,24 +767,8 @@ void session::push_verdict(expect_rt& x) {
 // push's verdict is `mismatch`. Other kinds say why their timing is not compared.
 std::string session::push_timing(expect_rt& x) {
   const push_kind& k = kinds_[x.push_key];
-  switch (k.driven_by()) {
-    case push_kind::clock::change:
-      return "timing not compared (change driven)";
-    case push_kind::clock::event:
-      return "timing not compared (event driven)";
-    case push_kind::clock::client:
-      return fmt::format(
-          "timing not compared (driven by the client: {} of the {} captured gaps between pushes "
-          "of this kind have a client request in them)",
-          k.gaps_after_request, k.gaps);
-    case push_kind::clock::unknown:
-      return fmt::format(
-          "timing not compared (no regular period in the capture: {} gap(s), median {:.0f} ms, "
-          "jitter {:.0f} ms)",
-          k.gaps, k.period(), k.jitter());
-    case push_kind::clock::interval:
-      break;
-  }
+  if (k.driven_by() != push_kind::clock::interval)
+    return "timing not compared (" + driven_text(k) + ")";
   const std::string asked =
       k.asked_ms != 0 ? fmt::format("; the request asked {} ms", k.asked_ms) : std::string();
   if (k.period() <= 0.0) return "timing not compared (no interval captured)" + asked;
@@ -791,12 +797,17 @@ std::string session::push_missing(const expect_rt& x) const {
   const std::uint32_t key = push_key(f);
   const auto got = pushes_received_.find(key);
   const auto cap = pushes_captured_.find(key);
+  const push_kind* k = kind_of_push(x);
+  const bool timed = k != nullptr && k->driven_by() == push_kind::clock::interval;
   return fmt::format(
       "the target pushed {} PDU(s) of this kind ({}) where the capture has {}; pushes are "
-      "matched by kind and subscription, and waited for only at the capture's pace where a "
-      "period drives them",
+      "matched by kind and subscription, {}",
       got == pushes_received_.end() ? 0 : got->second, push_kind_text(f),
-      cap == pushes_captured_.end() ? 0 : cap->second);
+      cap == pushes_captured_.end() ? 0 : cap->second,
+      timed ? fmt::format("this kind waited for at the capture's pace (each push its captured "
+                          "time after the previous one, +/-{:.0f} ms)",
+                          k->tolerance())
+            : "not waited for (" + (k != nullptr ? driven_text(*k) : "event driven") + ")");
 }
 
 // Change-driven pushes the target did not send by the end of the connection: each reports a
