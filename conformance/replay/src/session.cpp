@@ -655,7 +655,9 @@ void session::deliver(pdu_frames&& p, const dump::fragment_info& frag) {
   std::string service = kind == match_kind::by_ref ? answered(f, p.s7) : std::string();
   if (kind == match_kind::push) {
     ++pushes_received_[push_key(f)];
-    kinds_[push_key(f)].received(clock_type::now());
+    // Timed for the kinds the capture has (a target's other kinds are unexpected anyway).
+    const auto it = kinds_.find(push_key(f));
+    if (it != kinds_.end()) it->second.received(clock_type::now());
   }
   expect_rt* x = find(kind, f.pdu_ref, push_key(f));
   if (x != nullptr) {
