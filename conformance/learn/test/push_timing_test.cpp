@@ -197,16 +197,19 @@ std::pair<int, int> intervals(const std::string& detail) {
   return {std::stoi(m[1].str()), std::stoi(m[2].str())};
 }
 
+// Each test records its own session (ctest runs each test in a process of its own, in
+// parallel): into the build directory, the file named after the test.
 class push_timing : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = std::filesystem::current_path() / "push_timing";
-    std::filesystem::create_directories(dir_);
-    recorded_ = (dir_ / "cyclic_300ms.pcap").string();
+  void SetUp() override {
+    const auto dir = std::filesystem::current_path() / "push_timing";
+    std::filesystem::create_directories(dir);
+    base_ = (dir / ::testing::UnitTest::GetInstance()->current_test_info()->name()).string();
+    recorded_ = base_ + "_300ms.pcap";
     record_session(recorded_);
   }
-  static inline std::filesystem::path dir_;
-  static inline std::string recorded_;
+  std::string base_;
+  std::string recorded_;
 };
 
 TEST_F(push_timing, recorded_cyclic_pushes_replay_at_the_capture_pace_with_the_interval_compared) {
@@ -234,7 +237,7 @@ TEST_F(push_timing, recorded_cyclic_pushes_replay_at_the_capture_pace_with_the_i
 }
 
 TEST_F(push_timing, a_target_pushing_at_another_interval_is_a_mismatch) {
-  const std::string mutated = (dir_ / "cyclic_asks_100ms.pcap").string();
+  const std::string mutated = base_ + "_asks_100ms.pcap";
   mutate(recorded_, mutated, mutated_factor);
   const replayed r = replay_against_protos7(mutated);
   ASSERT_TRUE(r.report.loaded) << r.report.error;
