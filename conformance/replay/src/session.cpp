@@ -780,7 +780,7 @@ std::string session::push_timing(expect_rt& x) {
   const double got = k.observed();
   const double want = k.period();
   const double tol = k.tolerance();
-  const std::string text = fmt::format(
+  std::string text = fmt::format(
       "interval {:.0f} ms, capture {:.0f} ms (tolerance +/-{:.0f} ms: the largest of 50 %, twice "
       "the capture's jitter of {:.0f} ms and 20 ms{})",
       got, want, tol, k.jitter(), asked);
