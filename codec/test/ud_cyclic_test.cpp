@@ -92,5 +92,14 @@ TEST(cyclic_subfunctions, items_only_for_transfer_and_change_driven) {
   EXPECT_FALSE(s7::cyclic::carries_items(s7::cyclic::sub::rdrec));
 }
 
+TEST(cyclic_interval, time_base_times_factor) {
+  // Frame 22 asks time base 1 (1 s), interval 2: 2 s.
+  EXPECT_EQ(s7::cyclic::interval_ms(s7::cyclic::timebase::s1, 2), 2000U);
+  EXPECT_EQ(s7::cyclic::interval_ms(s7::cyclic::timebase::ms100, 1), 100U);
+  EXPECT_EQ(s7::cyclic::interval_ms(s7::cyclic::timebase::s10, 255), 2550000U);
+  EXPECT_EQ(s7::cyclic::interval_ms(s7::cyclic::timebase::ms100, 0), 0U);  // no valid interval
+  EXPECT_EQ(s7::cyclic::interval_ms(3, 1), 0U);                            // unknown time base
+}
+
 }  // namespace
 }  // namespace protos7::codec

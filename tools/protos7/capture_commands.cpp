@@ -45,6 +45,22 @@ void add_dump(CLI::App& app, dump_command& c) {
   c.app = d;
 }
 
+namespace {
+
+// How long `protos7 replay` waits: for each answer, and for pushes due at the capture's pace.
+void add_replay_waits(CLI::App& p, replay::cli_options& r) {
+  p.add_option("--timeout", r.timeout_ms, "Milliseconds to wait for each answer")
+      ->default_val(3000)
+      ->check(CLI::Range(1, 600000));
+  p.add_option("--push-wait-max", r.push_wait_max_ms,
+               "Milliseconds a connection's end (or an unsubscribe) waits at most for pushes "
+               "still due at the capture's pace (cyclic transfer, pushes at a regular period)")
+      ->default_val(60000)
+      ->check(CLI::Range(0, 3600000));
+}
+
+}  // namespace
+
 void add_replay(CLI::App& app, replay_command& c) {
   learn::replay_cli_options& o = c.opt;
   replay::cli_options& r = o.replay;
@@ -73,9 +89,7 @@ void add_replay(CLI::App& app, replay_command& c) {
       ->capture_default_str();
   p->add_flag("--json", r.json, "Machine-readable report (JSON) instead of text");
   p->add_option("--junit", r.junit, "Also write a JUnit XML report (one testcase per answer)");
-  p->add_option("--timeout", r.timeout_ms, "Milliseconds to wait for each answer")
-      ->default_val(3000)
-      ->check(CLI::Range(1, 600000));
+  add_replay_waits(*p, r);
   p->add_option("--port", r.port,
                 "TCP port of the S7 connections in the captures (0: every connection)")
       ->default_val(102);

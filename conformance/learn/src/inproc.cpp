@@ -60,6 +60,7 @@ inproc_server::inproc_server(std::shared_ptr<const server::plc_profile> profile,
   (void)server::apply_profile_memory(*cfg_.profile, *mem_, "");
   server::set_log_level(opt.level);
   srv_ = std::make_unique<server::server>(cfg_, *mem_);
+  if (opt.observer != nullptr) srv_->set_observer(opt.observer);
   if (const int e = srv_->listen(); e != 0)
     throw std::runtime_error(server::listen_error_text(e, cfg_));
   port_ = srv_->port();

@@ -50,13 +50,18 @@ std::string progress_text(const run_counters& c) {
     v += fmt::format("{}{} {}", v.empty() ? "" : ", ", stream::progress::grouped(c.verdicts[k]),
                      to_string(static_cast<verdict>(k)));
   }
-  return v.empty() ? s : s + " (" + v + ")";
+  if (!v.empty()) s += " (" + v + ")";
+  if (c.pushes_awaited != 0)
+    s += fmt::format("; waiting for {} push(es) at the capture's pace, the last due in {:.1f} s",
+                     c.pushes_awaited, static_cast<double>(c.push_wait.count()) / 1000.0);
+  return s;
 }
 
 options options_of(const cli_options& o) {
   options opt;
   opt.timeout = std::chrono::milliseconds(o.timeout_ms);
   opt.linger = std::chrono::milliseconds(o.linger_ms);
+  opt.push_wait_max = std::chrono::milliseconds(o.push_wait_max_ms);
   opt.capture_port = o.port;
   opt.label = o.label;
   opt.pace = o.pace;
@@ -143,7 +148,8 @@ class cli_run {
     const std::size_t base = base_;
     opt_.select = [this, base](std::size_t i) { return o_.shard.takes(base + i); };
     base_ += replay_stream(path, opt_, *sink_, [this](const run_counters& c) {
-      if (!bar_.due()) return;
+      // Waiting for pushes at the capture's pace, the runner ticks about once a second.
+      if (!bar_.due(c.pushes_awaited != 0)) return;
       bar_.set_done_bytes(done_ + c.bytes_read);
       bar_.print(progress_text(c), sink_->all().total(), "answers");
     });

@@ -51,6 +51,17 @@ struct s7_facts {
 
 [[nodiscard]] s7_facts facts_of_s7(std::span<const std::byte> pdu);
 
+inline constexpr std::uint8_t cyclic_group = 2;  // Userdata cyclic services
+
+// The kind of a push: its Userdata function group and subfunction, and for cyclic data its
+// subscription (the job id, which the push carries as its sequence number: a CPU numbers the
+// jobs of a connection the same way each time, so the replayed requests set up the same ids).
+// The answer that set up a cyclic job has the key of the job's pushes.
+[[nodiscard]] constexpr std::uint32_t push_key(const s7_facts& f) noexcept {
+  const std::uint32_t job = (f.group & 0x0FU) == cyclic_group ? f.seq : 0U;
+  return ((f.group & 0x0FU) << 16U) | (std::uint32_t{f.sub} << 8U) | job;
+}
+
 struct tpdu_facts {
   bool parsed = false;
   codec::cotp::tpdu_type type = codec::cotp::tpdu_type::dt;

@@ -97,6 +97,7 @@ class runner final : public stream::sink {
   // closed before `before`.
   void end_lingering(clock_type::time_point now, std::uint64_t before = 0);
   void finish(conn_ctx& c);
+  void count_push_waits(clock_type::time_point now);
   std::chrono::milliseconds wait_time(clock_type::time_point now,
                                       std::optional<clock_type::time_point> wake) const;
 
@@ -371,6 +372,21 @@ void runner::expire(clock_type::time_point now) {
   for (auto& [s, xs] : due) s->expire(xs, now);
 }
 
+// Progress: the pushes the connections wait for at the capture's pace.
+void runner::count_push_waits(clock_type::time_point now) {
+  ctx_.counters.pushes_awaited = 0;
+  ctx_.counters.push_wait = std::chrono::milliseconds(0);
+  for (const auto& [index, c] : conns_) {
+    if (!c->sess) continue;
+    std::size_t n = 0;
+    const auto until = c->sess->push_wait(now, n);
+    if (!until) continue;
+    ctx_.counters.pushes_awaited += n;
+    ctx_.counters.push_wait = std::max(ctx_.counters.push_wait,
+                                       std::chrono::ceil<std::chrono::milliseconds>(*until - now));
+  }
+}
+
 std::chrono::milliseconds runner::wait_time(clock_type::time_point now,
                                             std::optional<clock_type::time_point> wake) const {
   clock_type::time_point until = now + std::chrono::seconds(1);
@@ -392,7 +408,10 @@ void runner::run(stream::reader& rd) {
     const auto wake = advance(now);
     for (session* s : dirty_) s->flush_output();
     dirty_.clear();
-    if (tick_) tick_(ctx_.counters);
+    if (tick_) {
+      count_push_waits(now);
+      tick_(ctx_.counters);
+    }
     if (!more && queued_ == 0 && lingering_.empty()) break;
     if (more && queued_ < ctx_.opt.read_ahead) continue;
     for (const detail::poller::ready& r : ctx_.poll.wait(wait_time(now, wake)))

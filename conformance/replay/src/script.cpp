@@ -14,6 +14,7 @@
 #include "protos7/codec/reader.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/tpkt.hpp"
+#include "protos7/codec/ud_cyclic.hpp"
 #include "protos7/codec/writer.hpp"
 
 namespace protos7::replay {
@@ -108,6 +109,32 @@ bool may_write(const s7_facts& f) {
   return f.rosctr == 7 && f.group == 0x07 && f.sub == 0x02;  // Time functions / Set clock
 }
 
+// The data unit of a Userdata PDU (nothing when it does not decode).
+std::optional<codec::bytes> userdata_payload(std::span<const std::byte> s7) {
+  const auto m = codec::s7::decode(s7);
+  if (!m || m->p.hdr.type != codec::s7::rosctr::userdata || !m->ud.has_data) return std::nullopt;
+  return m->ud.data.payload;
+}
+
+// The interval a cyclic services request asks (ms; 0: it does not decode).
+std::uint32_t asked_interval(std::span<const std::byte> request) {
+  const auto payload = userdata_payload(request);
+  if (!payload) return 0;
+  const auto c = codec::s7::ud::parse_cyclic_request(*payload, nullptr);
+  return c ? codec::s7::cyclic::interval_ms(c->timebase, c->interval) : 0;
+}
+
+// A cyclic services unsubscribe request: the job it ends.
+std::optional<std::uint8_t> unsubscribed_job(const s7_facts& f, std::span<const std::byte> s7) {
+  if (f.rosctr != 7 || (f.group & 0x0FU) != detail::cyclic_group ||
+      f.sub != codec::s7::cyclic::sub::unsubscribe)
+    return std::nullopt;
+  const auto payload = userdata_payload(s7);
+  if (!payload) return std::nullopt;
+  const auto u = codec::s7::cyclic::parse_unsubscribe(*payload, nullptr);
+  return u ? std::optional<std::uint8_t>(u->job_id) : std::nullopt;
+}
+
 // The unit of a split Userdata answer that a follow-up request continues.
 struct fragment_ref {
   std::shared_ptr<actual_facts> facts;
@@ -157,6 +184,11 @@ struct script_builder::impl {
   std::map<std::uint16_t, std::shared_ptr<actual_facts>> initiated_by_ref;
   std::array<std::optional<fragment_ref>, 16> last_fragment;  // per Userdata group
   std::unique_ptr<dump::fragment_tracker> frags;              // the captured answers
+  // Push timing: client requests so far, and their count at the last push of each kind; the
+  // interval each cyclic job's request asked (by job id).
+  std::size_t requests = 0;
+  std::map<std::uint32_t, std::size_t> requests_at_push;
+  std::map<std::uint8_t, std::uint32_t> asked_by_job;
 
   session_shape shape;  // of the whole connection (first pass), for a synthesized start
   std::uint16_t default_called_tsap = synth_called_tsap;  // when no CR was captured
@@ -210,6 +242,7 @@ struct script_builder::impl {
   void drop_group();
   void server(const stream::record_view& r);
   bool server_pdu(const stream::record_view& r, expectation& e);
+  void push_timing(const s7_facts& f, expectation& e);
   void finish(const script_end& e);
   void finish_open(const script_end& e);
 };
@@ -406,6 +439,11 @@ void script_builder::impl::client_pdu_done(const stream::record_view& r) {
     p->request = true;
     p->pdu_ref = f.pdu_ref;
     p->writes = may_write(f);
+    ++requests;
+    if (const auto job = unsubscribed_job(f, r.s7)) {
+      p->unsubscribes = true;
+      p->unsubscribe_job = *job;
+    }
     open.push_back({false,
                     f.pdu_ref,
                     r.frame,
@@ -522,6 +560,12 @@ bool script_builder::impl::server_pdu(const stream::record_view& r, expectation&
     e.after_write = it->writes;
     // Bytes of the captured answer that are not a fixed property of the PLC (variation.cpp).
     if (tol != nullptr) e.tolerated = tol->tolerated(conn, r.frame, it->s7, r.s7, it->ordinal);
+    if (f.rosctr == 7 && (f.group & 0x0FU) == detail::cyclic_group &&
+        codec::s7::cyclic::carries_items(f.sub)) {
+      e.subscribes = true;
+      e.asked_interval_ms = asked_interval(it->s7);
+      asked_by_job[f.seq] = e.asked_interval_ms;
+    }
     open.erase(it);
     if (f.rosctr == 7 && f.extended) {
       e.fragmented = f.last_data_unit == 0x01;
@@ -536,6 +580,7 @@ bool script_builder::impl::server_pdu(const stream::record_view& r, expectation&
     e.kind = match_kind::push;
     std::uint16_t unused = 0;
     e.service = service_of(r.s7, unused) + " (PLC push)";
+    push_timing(f, e);
   } else if (f.is_initiated()) {
     e.kind = match_kind::initiated;
     e.pdu_ref = f.pdu_ref;
@@ -554,6 +599,18 @@ bool script_builder::impl::server_pdu(const stream::record_view& r, expectation&
     e.facts->service = e.service;
   }
   return true;
+}
+
+// What the capture shows of a push's timing: the interval its cyclic job asked, and whether a
+// client request came since the previous push of its kind.
+void script_builder::impl::push_timing(const s7_facts& f, expectation& e) {
+  if ((f.group & 0x0FU) == detail::cyclic_group) {
+    const auto it = asked_by_job.find(f.seq);
+    if (it != asked_by_job.end()) e.asked_interval_ms = it->second;
+  }
+  std::size_t& at = requests_at_push[detail::push_key(f)];
+  e.after_client_request = requests != at;
+  at = requests;
 }
 
 void script_builder::impl::finish(const script_end& end) {

@@ -39,14 +39,45 @@ match_kind kind_of(const pdu_frames& p, detail::s7_facts& f) {
   return f.rosctr == 7 ? match_kind::push : match_kind::initiated;
 }
 
-constexpr std::uint8_t cyclic_group = 2;  // Userdata cyclic services
+// Medians of a window of gaps (ms).
+double median(const std::deque<double>& gaps) {
+  if (gaps.empty()) return 0.0;
+  std::vector<double> v(gaps.begin(), gaps.end());
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
 
-// The kind of a push: its Userdata function group and subfunction, and for cyclic data its
-// subscription (the job id, which the push carries as its sequence number: a CPU numbers the
-// jobs of a connection the same way each time, so the replayed requests set up the same ids).
-std::uint32_t push_key(const detail::s7_facts& f) {
-  const std::uint32_t job = (f.group & 0x0FU) == cyclic_group ? f.seq : 0U;
-  return ((f.group & 0x0FU) << 16U) | (std::uint32_t{f.sub} << 8U) | job;
+void add_gap(std::deque<double>& gaps, double ms) {
+  gaps.push_back(ms);
+  if (gaps.size() > push_kind::max_gaps) gaps.pop_front();
+}
+
+// What drives the pushes of a kind whose timing is not compared, and why.
+std::string driven_text(const push_kind& k) {
+  switch (k.driven_by()) {
+    case push_kind::clock::change:
+      return "change driven";
+    case push_kind::clock::client:
+      return fmt::format(
+          "driven by the client: {} of the {} captured gaps between pushes of this kind have a "
+          "client request in them",
+          k.gaps_after_request, k.gaps);
+    case push_kind::clock::unknown:
+      return fmt::format(
+          "no regular period in the capture: {} gap(s), median {:.0f} ms, jitter {:.0f} ms", k.gaps,
+          k.period(), k.jitter());
+    case push_kind::clock::interval:
+      return "driven by a period";
+    case push_kind::clock::event:
+      break;
+  }
+  return "event driven";
+}
+
+clock_type::duration ms_duration(double ms) {
+  return std::chrono::duration_cast<clock_type::duration>(
+      std::chrono::duration<double, std::milli>(ms));
 }
 
 // A change-driven push (cyclic services 0x05 / 0x07) reports a change of the captured process.
@@ -108,6 +139,52 @@ std::vector<field_diff> apply_tolerance(const expectation& e, pdu_frames& p) {
 }
 
 }  // namespace
+
+// --- Push timing -------------------------------------------------------------------------------
+
+void push_kind::captured(const expectation& e) {
+  if (last_captured) {
+    add_gap(captured_gaps, std::max(0.0, (e.time - *last_captured) * 1000.0));
+    ++gaps;
+    if (e.after_client_request) ++gaps_after_request;
+  }
+  last_captured = e.time;
+  if (e.asked_interval_ms != 0) asked_ms = e.asked_interval_ms;
+}
+
+void push_kind::received(clock_type::time_point now) {
+  if (last_received)
+    add_gap(received_gaps, std::chrono::duration<double, std::milli>(now - *last_received).count());
+  last_received = now;
+}
+
+push_kind::clock push_kind::driven_by() const {
+  if (change) return clock::change;
+  if (cyclic_transfer) return clock::interval;
+  if (!programmer) return clock::event;
+  if (gaps < min_gaps) return clock::unknown;
+  if (2 * gaps_after_request >= gaps) return clock::client;
+  return jitter() <= 0.25 * period() ? clock::interval : clock::unknown;
+}
+
+double push_kind::period() const {
+  return captured_gaps.empty() ? static_cast<double>(asked_ms) : median(captured_gaps);
+}
+
+double push_kind::jitter() const {
+  const double p = period();
+  std::deque<double> dev;
+  for (const double g : captured_gaps) dev.push_back(std::abs(g - p));
+  return median(dev);
+}
+
+double push_kind::tolerance() const {
+  return std::max({0.5 * period(), 2.0 * jitter(), 20.0});
+}
+
+double push_kind::observed() const {
+  return median(received_gaps);
+}
 
 session::session(runner_ctx& ctx, std::size_t index, connection_summary& summary)
     : ctx_(ctx), index_(index), summary_(summary) {}
@@ -185,6 +262,11 @@ void session::add_expect(expect_rt& x) {
     declare_missing(x, sent ? closed_why_ : "not replayed: " + closed_why_);
     return;
   }
+  if (x.e.subscribes) {
+    push_kind& k = kinds_[push_key(facts_of_s7(x.e.pdu.s7))];
+    k.last_captured = x.e.time;
+    if (x.e.asked_interval_ms != 0) k.asked_ms = x.e.asked_interval_ms;
+  }
   index(x);
   if (sends_done_ >= x.e.sends_before) {
     make_pending(x, last_send_);
@@ -212,7 +294,14 @@ void session::add_push(expectation&& e) {
   x->ph = expect_rt::phase::pending;  // no deadline: matched by kind whenever it comes
   expect_rt& r = *x;
   pushes_.push_back(std::move(x));
-  ++pushes_captured_[push_key(facts_of_s7(r.e.pdu.s7))];
+  const detail::s7_facts f = facts_of_s7(r.e.pdu.s7);
+  r.push_key = push_key(f);
+  ++pushes_captured_[r.push_key];
+  push_kind& k = kinds_[r.push_key];
+  k.change = change_driven(f);
+  k.cyclic_transfer = (f.group & 0x0FU) == cyclic_group && f.sub == 0x01;
+  k.programmer = (f.group & 0x0FU) == 0x01;
+  k.captured(r.e);
   index(r);
   match_held(r);
 }
@@ -286,6 +375,20 @@ bool session::can_send(const send_step& s, clock_type::time_point now,
     }
     wake = connect_deadline_;
     return false;
+  }
+  if (s.pdu && s.pdu->unsubscribes && s.pdu_offset == 0) {
+    const auto due = unsubscribe_due(s);
+    if (due && now < *due) {
+      if (!unsubscribe_wait_since_) unsubscribe_wait_since_ = now;
+      const auto limit = *unsubscribe_wait_since_ + ctx_.opt.push_wait_max;
+      if (now < limit) {
+        wake = std::min(*due, limit);
+        unsubscribe_wait_until_ = wake;
+        return false;
+      }
+    }
+    unsubscribe_wait_since_.reset();
+    unsubscribe_wait_until_.reset();
   }
   // Max AmQ: no more requests in flight than the target granted (it may grant fewer than the
   // captured PLC). A target that never answers does not block the replay beyond the timeout.
@@ -529,7 +632,7 @@ void session::on_event(const codec::transport::event& e) {
 expect_rt* session::find(match_kind kind, std::uint16_t ref, std::uint32_t key) {
   if (kind == match_kind::push) {
     for (expect_rt* x : in_order_[kind_index(kind)])
-      if (push_key(facts_of_s7(x->e.pdu.s7)) == key) return x;
+      if (x->push_key == key) return x;
     return nullptr;
   }
   if (kind != match_kind::by_ref) {
@@ -550,7 +653,12 @@ void session::deliver(pdu_frames&& p, const dump::fragment_info& frag) {
   detail::s7_facts f;
   const match_kind kind = kind_of(p, f);
   std::string service = kind == match_kind::by_ref ? answered(f, p.s7) : std::string();
-  if (kind == match_kind::push) ++pushes_received_[push_key(f)];
+  if (kind == match_kind::push) {
+    ++pushes_received_[push_key(f)];
+    // Timed for the kinds the capture has (a target's other kinds are unexpected anyway).
+    const auto it = kinds_.find(push_key(f));
+    if (it != kinds_.end()) it->second.received(clock_type::now());
+  }
   expect_rt* x = find(kind, f.pdu_ref, push_key(f));
   if (x != nullptr) {
     resolve(*x, p, frag);
@@ -616,6 +724,13 @@ void session::resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& fr
     return;
   }
   x.ph = expect_rt::phase::matched;
+  if (x.e.subscribes || x.e.kind == match_kind::push) {
+    // The subscription's answer or a push: the next push of its kind is due relative to it.
+    push_kind& k =
+        kinds_[x.e.kind == match_kind::push ? x.push_key : push_key(facts_of_s7(x.e.pdu.s7))];
+    k.anchor = {x.e.time, clock_type::now()};
+    if (x.e.subscribes) k.last_received = k.anchor->second;
+  }
   // Where the captured answer is not a fixed property of the PLC, the target's bytes are taken
   // as the captured ones (and listed as tolerated) before the comparison.
   const std::vector<field_diff> tolerated = apply_tolerance(x.e, p);
@@ -639,13 +754,44 @@ void session::resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& fr
 void session::push_verdict(expect_rt& x) {
   const detail::s7_facts f = facts_of_s7(x.e.pdu.s7);
   const std::uint32_t key = push_key(f);
+  const std::string timing = push_timing(x);
   x.result->detail = fmt::format(
       "push matched by kind and subscription ({}; {} of this kind received from the target, {} "
       "captured so far): compared field by field and byte by byte, the PDU reference tolerated "
-      "(the PLC numbers its own PDUs); not compared: when it came and its order among the "
-      "answers (the PLC pushes on its own cycle and events, which a replay does not reproduce)",
-      push_kind_text(f), pushes_received_[key], pushes_captured_[key]);
+      "(the PLC numbers its own PDUs); not compared: its order among the answers (the PLC "
+      "pushes on its own cycle and events); {}",
+      push_kind_text(f), pushes_received_[key], pushes_captured_[key], timing);
   pop(x);
+}
+
+// The timing of a matched push of a time-driven kind: the target's interval (the median gap of
+// its pushes of this kind) against the capture's, within the kind's tolerance; outside it the
+// push's verdict is `mismatch`. Other kinds say why their timing is not compared.
+std::string session::push_timing(expect_rt& x) {
+  const push_kind& k = kinds_[x.push_key];
+  if (k.driven_by() != push_kind::clock::interval)
+    return "timing not compared (" + driven_text(k) + ")";
+  const std::string asked =
+      k.asked_ms != 0 ? fmt::format("; the request asked {} ms", k.asked_ms) : std::string();
+  if (k.period() <= 0.0) return "timing not compared (no interval captured)" + asked;
+  if (k.received_gaps.empty())
+    return fmt::format("timing: the first push of its kind, no interval yet (capture {:.0f} ms{})",
+                       k.period(), asked);
+  const double got = k.observed();
+  const double want = k.period();
+  const double tol = k.tolerance();
+  std::string text = fmt::format(
+      "interval {:.0f} ms, capture {:.0f} ms (tolerance +/-{:.0f} ms: the largest of 50 %, twice "
+      "the capture's jitter of {:.0f} ms and 20 ms{})",
+      got, want, tol, k.jitter(), asked);
+  if (std::abs(got - want) <= tol) return text;
+  x.result->v = verdict::mismatch;
+  x.result->fields.push_back({"protos7.push.interval_ms",
+                              field_value{true, std::int64_t{std::lround(want)}},
+                              field_value{true, std::int64_t{std::lround(got)}},
+                              {}});
+  if (x.result->actual.empty()) x.result->actual = summarize(x.e.pdu);
+  return "timing differs: " + text;
 }
 
 std::string session::push_missing(const expect_rt& x) const {
@@ -653,11 +799,17 @@ std::string session::push_missing(const expect_rt& x) const {
   const std::uint32_t key = push_key(f);
   const auto got = pushes_received_.find(key);
   const auto cap = pushes_captured_.find(key);
+  const push_kind* k = kind_of_push(x);
+  const bool timed = k != nullptr && k->driven_by() == push_kind::clock::interval;
   return fmt::format(
       "the target pushed {} PDU(s) of this kind ({}) where the capture has {}; pushes are "
-      "matched by kind and subscription, not waited for",
+      "matched by kind and subscription, {}",
       got == pushes_received_.end() ? 0 : got->second, push_kind_text(f),
-      cap == pushes_captured_.end() ? 0 : cap->second);
+      cap == pushes_captured_.end() ? 0 : cap->second,
+      timed ? fmt::format("this kind waited for at the capture's pace (each push its captured "
+                          "time after the previous one, +/-{:.0f} ms)",
+                          k->tolerance())
+            : "not waited for (" + (k != nullptr ? driven_text(*k) : "event driven") + ")");
 }
 
 // Change-driven pushes the target did not send by the end of the connection: each reports a
@@ -801,7 +953,89 @@ void session::flush_answers(bool all) {
 }
 
 void session::start_linger(clock_type::time_point now) {
-  linger_until_ = closed_ ? now : now + ctx_.opt.linger;
+  linger_start_ = now;
+}
+
+std::optional<clock_type::time_point> session::linger_until() const {
+  if (!linger_start_) return std::nullopt;
+  if (closed_) return linger_start_;
+  clock_type::time_point until = *linger_start_ + ctx_.opt.linger;
+  if (const auto due = pushes_due(nullptr))
+    until = std::max(until, std::min(*due, *linger_start_ + ctx_.opt.push_wait_max));
+  return until;
+}
+
+const push_kind* session::kind_of_push(const expect_rt& x) const {
+  const auto it = kinds_.find(x.push_key);
+  return it == kinds_.end() ? nullptr : &it->second;
+}
+
+// When an outstanding push of a time-driven kind is due at the latest: its captured time after
+// the kind's anchor (the subscription's answer or the latest matched push), that long after the
+// target sent the anchor, plus the kind's tolerance. None for other kinds or without an anchor.
+std::optional<clock_type::time_point> session::push_due(const expect_rt& x) const {
+  const push_kind* k = kind_of_push(x);
+  if (k == nullptr || !k->anchor || k->driven_by() != push_kind::clock::interval)
+    return std::nullopt;
+  const double ms = std::max(0.0, (x.e.time - k->anchor->first) * 1000.0) + k->tolerance();
+  return k->anchor->second + ms_duration(ms);
+}
+
+// The latest due time of the next outstanding push of each time-driven kind (a kind whose next
+// push is overdue is waited for no longer); `count` gets the outstanding pushes of those kinds.
+std::optional<clock_type::time_point> session::pushes_due(std::size_t* count) const {
+  std::optional<clock_type::time_point> latest;
+  std::set<std::uint32_t> seen;
+  std::set<std::uint32_t> paced;
+  for (const expect_rt* x : in_order_[kind_index(match_kind::push)]) {
+    if (!seen.insert(x->push_key).second) {
+      if (count != nullptr && paced.contains(x->push_key)) ++*count;
+      continue;
+    }
+    const auto due = push_due(*x);
+    if (!due) continue;
+    paced.insert(x->push_key);
+    if (count != nullptr) ++*count;
+    latest = latest ? std::max(*latest, *due) : *due;
+  }
+  return latest;
+}
+
+std::optional<clock_type::time_point> session::push_wait(clock_type::time_point now,
+                                                         std::size_t& count) const {
+  count = 0;
+  std::optional<clock_type::time_point> since;
+  if (linger_start_) {
+    const auto due = pushes_due(nullptr);
+    if (due && *due > now) since = linger_start_;
+  } else if (unsubscribe_wait_until_ && *unsubscribe_wait_until_ > now) {
+    since = unsubscribe_wait_since_;
+  }
+  if (!since) return std::nullopt;
+  std::optional<clock_type::time_point> last;
+  for (const expect_rt* x : in_order_[kind_index(match_kind::push)]) {
+    const auto due = push_due(*x);
+    if (!due) continue;
+    ++count;
+    last = last ? std::max(*last, *due) : *due;
+  }
+  if (!last) return std::nullopt;
+  return std::min(*last, *since + ctx_.opt.push_wait_max);
+}
+
+// An unsubscribe ends its job's pushes: it waits until the next push of the job captured
+// before it is received or overdue (at most options::push_wait_max).
+std::optional<clock_type::time_point> session::unsubscribe_due(const send_step& s) const {
+  std::optional<clock_type::time_point> latest;
+  std::set<std::uint32_t> seen;
+  for (const expect_rt* x : in_order_[kind_index(match_kind::push)]) {
+    const detail::s7_facts f = facts_of_s7(x->e.pdu.s7);
+    if ((f.group & 0x0FU) != cyclic_group || f.seq != s.pdu->unsubscribe_job ||
+        x->e.frame >= s.frame || !seen.insert(x->push_key).second)
+      continue;
+    if (const auto due = push_due(*x)) latest = latest ? std::max(*latest, *due) : *due;
+  }
+  return latest;
 }
 
 void session::finalize() {

@@ -40,6 +40,7 @@ struct expect_rt {
   clock_type::time_point deadline{};
   std::optional<answer> result;  // matched or missing: the answer, emitted in script order
   clock_type::time_point missing_since{};
+  std::uint32_t push_key = 0;  // a push: its kind (facts.hpp)
   [[nodiscard]] bool resolved() const noexcept {
     return ph == phase::matched || ph == phase::missing || ph == phase::absorbed;
   }
@@ -54,6 +55,39 @@ struct runner_ctx {
   std::set<std::pair<clock_type::time_point, expect_rt*>> deadlines;
   run_counters counters;
   runner_ctx(const options& o, report_sink& s) : opt(o), sink(s) {}
+};
+
+// The timing of the pushes of one kind (push_key): what the capture shows, what the target does.
+// Gaps are kept as a running window (the latest max_gaps), in ms.
+struct push_kind {
+  // What drives the pushes: a period (cyclic transfer; programmer-command pushes that come on
+  // their own at a regular gap), the client (programmer-command pushes that each follow a client
+  // request), value changes (change-driven transfer), events (alarms, notify, mode, diagnostics)
+  // or nothing the capture makes clear (too few pushes, an irregular gap).
+  enum class clock : std::uint8_t { interval, client, change, event, unknown };
+  static constexpr std::size_t max_gaps = 32;
+  static constexpr std::size_t min_gaps = 3;  // programmer commands: to show a period
+
+  bool cyclic_transfer = false;
+  bool change = false;
+  bool programmer = false;
+  std::uint32_t asked_ms = 0;           // the interval the job's request asked (0: none known)
+  std::optional<double> last_captured;  // capture time of its latest push or subscription
+  std::deque<double> captured_gaps;
+  std::size_t gaps = 0;                // captured gaps in all
+  std::size_t gaps_after_request = 0;  // those with a client request in them
+  // The replay: capture and replay time of the subscription's answer or the latest matched push.
+  std::optional<std::pair<double, clock_type::time_point>> anchor;
+  std::optional<clock_type::time_point> last_received;  // the target's latest push (or answer)
+  std::deque<double> received_gaps;
+
+  void captured(const expectation& e);
+  void received(clock_type::time_point now);
+  [[nodiscard]] clock driven_by() const;
+  [[nodiscard]] double period() const;     // the median captured gap (the asked interval before)
+  [[nodiscard]] double jitter() const;     // the median deviation of the captured gaps from it
+  [[nodiscard]] double tolerance() const;  // max(50 % of the period, 2 x jitter, 20 ms)
+  [[nodiscard]] double observed() const;   // the median gap of the target's pushes
 };
 
 class session {
@@ -84,11 +118,21 @@ class session {
   void pop(expect_rt& x);
   // The connection's last step: listen `linger` longer for unexpected PDUs, then finalize.
   void start_linger(clock_type::time_point now);
-  [[nodiscard]] bool lingering() const noexcept { return linger_until_.has_value(); }
+  [[nodiscard]] bool lingering() const noexcept { return linger_start_.has_value(); }
   // Requests sent that the target has not answered yet.
   [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_; }
   [[nodiscard]] bool closed() const noexcept { return closed_; }
-  [[nodiscard]] std::optional<clock_type::time_point> linger_until() const { return linger_until_; }
+  // The end of the linger: `linger` after it started, or later while a push of a time-driven
+  // kind is still due (push_due), at most options::push_wait_max after it started.
+  [[nodiscard]] std::optional<clock_type::time_point> linger_until() const;
+  // Outstanding pushes of time-driven kinds: when the next of each kind is due at the latest;
+  // `count` (if given) gets how many of those kinds' pushes are outstanding.
+  [[nodiscard]] std::optional<clock_type::time_point> pushes_due(std::size_t* count) const;
+  // Progress: while the session waits for pushes due at the capture's pace (at its end, or
+  // before an unsubscribe), when the last outstanding push of a time-driven kind is due (at most
+  // options::push_wait_max after the wait began), with `count` those pushes.
+  [[nodiscard]] std::optional<clock_type::time_point> push_wait(clock_type::time_point now,
+                                                                std::size_t& count) const;
 
   // --- Events.
   void on_ready(const poller::ready& r);
@@ -107,6 +151,10 @@ class session {
   void resolve(expect_rt& x, pdu_frames& p, const dump::fragment_info& frag);
   expect_rt* find(match_kind kind, std::uint16_t ref, std::uint32_t push_key = 0);
   void push_verdict(expect_rt& x);
+  [[nodiscard]] std::string push_timing(expect_rt& x);
+  [[nodiscard]] std::optional<clock_type::time_point> push_due(const expect_rt& x) const;
+  [[nodiscard]] std::optional<clock_type::time_point> unsubscribe_due(const send_step& s) const;
+  [[nodiscard]] const push_kind* kind_of_push(const expect_rt& x) const;
   [[nodiscard]] std::string push_missing(const expect_rt& x) const;
   bool unchanged_push(expect_rt& x);
   void unmatched(pdu_frames&& p, const std::string& service);
@@ -154,7 +202,10 @@ class session {
   // Pushes per kind (push_key): captured (add_push) and received from the target (matched).
   std::map<std::uint32_t, std::size_t> pushes_captured_;
   std::map<std::uint32_t, std::size_t> pushes_received_;
-  std::set<std::uint32_t> unchanged_noted_;  // subscriptions whose unsent pushes were noted
+  std::set<std::uint32_t> unchanged_noted_;   // subscriptions whose unsent pushes were noted
+  std::map<std::uint32_t, push_kind> kinds_;  // push timing per kind
+  std::optional<clock_type::time_point> unsubscribe_wait_since_;
+  std::optional<clock_type::time_point> unsubscribe_wait_until_;
   std::size_t sends_done_ = 0;
   clock_type::time_point last_send_ = clock_type::now();
   std::uint64_t last_sent_frame_ = 0;
@@ -201,7 +252,7 @@ class session {
     bool late_noted = false;
   };
   std::deque<out_answer> out_;
-  std::optional<clock_type::time_point> linger_until_;
+  std::optional<clock_type::time_point> linger_start_;
 };
 
 }  // namespace protos7::replay::detail

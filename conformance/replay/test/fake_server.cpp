@@ -229,9 +229,10 @@ bytes pcap_header() {
   return f;
 }
 
-void pcap_record(bytes& f, const bytes& frame, std::uint32_t n) {
-  put32le(f, 1'700'000'000U + n);
-  put32le(f, 0);
+void pcap_record(bytes& f, const bytes& frame, std::uint32_t n, std::uint32_t step_us = 1'000'000) {
+  const std::uint64_t us = std::uint64_t{n} * step_us;
+  put32le(f, static_cast<std::uint32_t>(1'700'000'000U + us / 1'000'000U));
+  put32le(f, static_cast<std::uint32_t>(us % 1'000'000U));
   put32le(f, static_cast<std::uint32_t>(frame.size()));
   put32le(f, static_cast<std::uint32_t>(frame.size()));
   append(f, frame);
@@ -251,18 +252,19 @@ conversation& conversation::fin(int side) {
   return *this;
 }
 
-bytes pcap_file(const std::vector<conversation>& convs) {
+bytes pcap_file(const std::vector<conversation>& convs, std::uint32_t step_us) {
   bytes f = pcap_header();
   std::uint32_t n = 0;
   for (const conversation& c : convs) {
     if (c.handshake) {
-      pcap_record(f, tcp_frame(c, 0, isn[0], 0, syn_flag, {}), ++n);
-      pcap_record(f, tcp_frame(c, 1, isn[1], isn[0] + 1, syn_flag | ack_flag, {}), ++n);
-      pcap_record(f, tcp_frame(c, 0, isn[0] + 1, isn[1] + 1, ack_flag, {}), ++n);
+      pcap_record(f, tcp_frame(c, 0, isn[0], 0, syn_flag, {}), ++n, step_us);
+      pcap_record(f, tcp_frame(c, 1, isn[1], isn[0] + 1, syn_flag | ack_flag, {}), ++n, step_us);
+      pcap_record(f, tcp_frame(c, 0, isn[0] + 1, isn[1] + 1, ack_flag, {}), ++n, step_us);
     }
     for (const segment& s : c.segments) {
       const std::uint32_t seq = isn[s.side] + 1 + s.seq;
-      pcap_record(f, tcp_frame(c, s.side, seq, isn[1 - s.side] + 1, s.flags, s.payload), ++n);
+      pcap_record(f, tcp_frame(c, s.side, seq, isn[1 - s.side] + 1, s.flags, s.payload), ++n,
+                  step_us);
     }
   }
   return f;

@@ -99,8 +99,8 @@ class conversation {
 };
 
 // Writes the conversations, one after the other, as a classic pcap file (Ethernet, one frame per
-// segment, one second apart).
-bytes pcap_file(const std::vector<conversation>& convs);
+// segment, `step_us` microseconds apart: one second unless a test times pushes).
+bytes pcap_file(const std::vector<conversation>& convs, std::uint32_t step_us = 1'000'000);
 // A pcap with raw Ethernet frames (for non-TCP traffic).
 bytes pcap_raw(const std::vector<bytes>& ethernet_frames);
 // An Ethernet/IPv4/UDP frame.

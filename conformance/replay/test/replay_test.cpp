@@ -704,7 +704,11 @@ TEST(replay_push, pushes_are_matched_by_kind_and_a_missing_one_is_not_waited_for
   ASSERT_NE(matched, nullptr) << dump(r);
   ASSERT_NE(missing, nullptr) << dump(r);
   EXPECT_NE(matched->detail.find("push matched by kind"), std::string::npos) << matched->detail;
-  EXPECT_NE(matched->detail.find("not compared: when it came"), std::string::npos);
+  EXPECT_NE(matched->detail.find("not compared: its order among the answers"), std::string::npos);
+  // Two programmer-command pushes captured one second apart: one gap shows no period.
+  EXPECT_NE(matched->detail.find("timing not compared (no regular period in the capture: 1 gap"),
+            std::string::npos)
+      << matched->detail;
   EXPECT_NE(missing->detail.find("the target pushed 1 PDU(s) of this kind"), std::string::npos)
       << missing->detail;
   EXPECT_NE(missing->detail.find("where the capture has 2"), std::string::npos) << missing->detail;
@@ -719,6 +723,101 @@ TEST(replay_push, a_push_of_another_kind_does_not_stand_in_for_the_captured_one)
   EXPECT_EQ(n(tally_of(r), rp::verdict::missing), 1U) << dump(r);
   EXPECT_EQ(n(tally_of(r), rp::verdict::unexpected), 1U) << dump(r);
   EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 4U) << dump(r);
+}
+
+// Pushes at a period: after the Read clock, five variable status pushes that come on their own
+// (no client request between them), the capture's frames `step_ms` apart.
+cap::capture_file periodic_pushes(std::uint32_t step_ms) {
+  fake::conversation c;
+  c.client(cr).server(cc).client(setup_job).server(setup_ack).client(empty_dt);
+  c.client(clock_req).server(clock_resp);
+  for (int k = 0; k < 5; ++k) c.server(var_status_push);
+  c.client(empty_dt).fin(0).fin(1);
+  return load(fake::pcap_file({c}, step_ms * 1000U));
+}
+
+// A target that answers the clock, then pushes `count` times, `every_ms` apart.
+fake::script pushing_target(int every_ms, int count = 5) {
+  fake::script s{fake::recv(), fake::send(cc), fake::recv(),          fake::send(setup_ack),
+                 fake::recv(), fake::recv(),   fake::send(clock_resp)};
+  for (int k = 0; k < count; ++k) {
+    if (k != 0) s.push_back(fake::sleep_ms(every_ms));
+    s.push_back(fake::send(var_status_push));
+  }
+  s.push_back(fake::recv());
+  return s;
+}
+
+std::vector<const rp::answer*> pushes_of(const rp::capture_report& r) {
+  std::vector<const rp::answer*> out;
+  for (const rp::answer* a : answers(r))
+    if (a->service.find("(PLC push)") != std::string::npos) out.push_back(a);
+  return out;
+}
+
+TEST(replay_push_timing, pushes_at_a_period_are_waited_for_and_their_interval_compared) {
+  const cap::capture_file f = periodic_pushes(100);
+  fake::server srv{{pushing_target(100)}};
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = replay(f, srv, 3000);
+  const auto took = std::chrono::steady_clock::now() - start;
+  // The 100 ms linger alone would end before the second push: the pushes were waited for.
+  EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 8U) << dump(r);  // CC, Setup, clock, 5 pushes
+  EXPECT_EQ(tally_of(r).failures(), 0U) << dump(r);
+  EXPECT_GE(took, std::chrono::milliseconds(400)) << dump(r);
+  EXPECT_LT(took, std::chrono::milliseconds(2000)) << dump(r);
+  const auto pushes = pushes_of(r);
+  ASSERT_EQ(pushes.size(), 5U) << dump(r);
+  EXPECT_NE(pushes[0]->detail.find("the first push of its kind, no interval yet (capture 100 ms"),
+            std::string::npos)
+      << pushes[0]->detail;
+  for (std::size_t k = 1; k < pushes.size(); ++k)
+    EXPECT_NE(pushes[k]->detail.find(", capture 100 ms (tolerance +/-50 ms"), std::string::npos)
+        << pushes[k]->detail;
+}
+
+TEST(replay_push_timing, a_target_pushing_faster_than_the_capture_is_a_mismatch) {
+  const cap::capture_file f = periodic_pushes(300);
+  fake::server srv{{pushing_target(60)}};
+  const auto r = replay(f, srv, 3000);
+  const auto pushes = pushes_of(r);
+  ASSERT_EQ(pushes.size(), 5U) << dump(r);
+  EXPECT_EQ(pushes[0]->v, rp::verdict::exact) << pushes[0]->detail;  // no interval yet
+  for (std::size_t k = 1; k < pushes.size(); ++k) {
+    EXPECT_EQ(pushes[k]->v, rp::verdict::mismatch) << pushes[k]->detail;
+    EXPECT_NE(pushes[k]->detail.find("timing differs: interval"), std::string::npos)
+        << pushes[k]->detail;
+    ASSERT_EQ(pushes[k]->fields.size(), 1U) << dump(r);
+    EXPECT_EQ(pushes[k]->fields[0].name, "protos7.push.interval_ms");
+    EXPECT_EQ(pushes[k]->fields[0].expected.value, (std::variant<std::int64_t, std::string>{300}));
+  }
+}
+
+TEST(replay_push_timing, a_push_overdue_beyond_the_tolerance_ends_the_wait) {
+  // Captured every 100 ms (tolerance 50 ms), pushed every 400 ms: the second push is overdue at
+  // 150 ms, so the rest is missing without waiting for the target's slower pace (had the replay
+  // waited 400 ms, the second push would have matched; 1.6 s, all five).
+  const cap::capture_file f = periodic_pushes(100);
+  fake::server srv{{pushing_target(400)}};
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = replay(f, srv, 3000);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(n(tally_of(r), rp::verdict::missing), 4U) << dump(r);
+  EXPECT_LT(took, std::chrono::milliseconds(1000)) << dump(r);
+  const auto pushes = pushes_of(r);
+  ASSERT_EQ(pushes.size(), 5U) << dump(r);
+  EXPECT_NE(pushes[4]->detail.find("waited for at the capture's pace"), std::string::npos)
+      << pushes[4]->detail;
+}
+
+TEST(replay_push_timing, push_wait_max_bounds_the_wait) {
+  const cap::capture_file f = periodic_pushes(100);
+  fake::server srv{{pushing_target(100)}};
+  rp::options o = options_for(srv.port(), 3000);
+  o.push_wait_max = std::chrono::milliseconds(0);
+  const auto r = rp::replay_loaded(f, o);
+  // Only what came within the 100 ms linger: the first push (maybe the second).
+  EXPECT_GE(n(tally_of(r), rp::verdict::missing), 3U) << dump(r);
 }
 
 TEST(replay_push, the_script_keeps_pushes_apart_from_the_steps) {

@@ -41,10 +41,10 @@ progress::~progress() {
   finish();
 }
 
-bool progress::due() {
+bool progress::due(bool rare) {
   if (mode_ == mode::off) return false;
   // Reading the clock costs more than the work between most calls: look every 256th time.
-  if ((++calls_ & 0xFFU) != 0) return false;
+  if ((++calls_ & 0xFFU) != 0 && !rare) return false;
   const auto now = clock_type::now();
   if (now < next_) return false;
   next_ = now + (mode_ == mode::bar ? std::chrono::milliseconds(200) : interval_);

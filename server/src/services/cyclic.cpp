@@ -50,9 +50,7 @@ void reply_none(const ud::param& req, std::uint8_t seq, std::uint16_t error, std
 
 // Time base (0: 100 ms, 1: 1 s, 2: 10 s) times the factor; zero: not a valid interval.
 std::chrono::milliseconds interval_of(std::uint8_t timebase, std::uint8_t factor) {
-  static constexpr std::array<int, 3> base_ms{100, 1000, 10000};
-  if (timebase >= base_ms.size() || factor == 0) return std::chrono::milliseconds{0};
-  return std::chrono::milliseconds{base_ms[timebase] * factor};
+  return std::chrono::milliseconds{cyc::interval_ms(timebase, factor)};
 }
 
 }  // namespace

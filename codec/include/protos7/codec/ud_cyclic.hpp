@@ -37,6 +37,22 @@ inline constexpr std::uint8_t s1 = 1;
 inline constexpr std::uint8_t s10 = 2;
 }  // namespace timebase
 
+// The interval a request asks, in ms: its time base times its factor (interval byte); 0 for a
+// time base other than these three or a factor of 0 (no valid interval).
+[[nodiscard]] constexpr std::uint32_t interval_ms(std::uint8_t time_base,
+                                                  std::uint8_t factor) noexcept {
+  switch (time_base) {
+    case timebase::ms100:
+      return 100U * factor;
+    case timebase::s1:
+      return 1000U * factor;
+    case timebase::s10:
+      return 10000U * factor;
+    default:
+      return 0;
+  }
+}
+
 // The subfunctions whose request carries items and whose answers carry data.
 [[nodiscard]] constexpr bool carries_items(std::uint8_t subfunction) noexcept {
   return subfunction == sub::cyclic_transfer || subfunction == sub::change_driven ||

@@ -28,6 +28,7 @@
 namespace protos7::server {
 class server;
 class plc_memory;
+class connection_observer;
 }  // namespace protos7::server
 
 namespace protos7::learn {
@@ -39,6 +40,9 @@ struct inproc_options {
   // The DBs of the sample PLC `protos7 serve` creates without flags (DB1, DB2, DB200, from the
   // embedded SQLite seed), for a profile that declares no DBs of its own (the bundled one).
   bool sample_dbs = true;
+  // Sees every connection's traffic (e.g. a capture_recorder, pcap_writer.hpp: a test records
+  // a session with protos7 as `protos7 serve --capture` does); called on the server's thread.
+  server::connection_observer* observer = nullptr;
 };
 
 // A protos7 server serving `profile` from RAM until destroyed. The profile's limits (PDU size,

@@ -139,6 +139,10 @@ struct options {
   // After a connection's last step: how long to keep listening for unexpected PDUs (cut short
   // when another connection of the capture opens).
   std::chrono::milliseconds linger{250};
+  // The most a connection's end waits for pushes of time-driven kinds (cyclic transfer, pushes
+  // at a regular period) still due at the capture's pace, and the most an unsubscribe waits for
+  // its job's pushes captured before it (--push-wait-max).
+  std::chrono::milliseconds push_wait_max{60000};
   std::uint16_t capture_port = 102;  // S7 connections in the capture (0: every TCP connection)
   // How reports name the target instead of host:port ("in-process protos7, profile ..."); empty:
   // tgt.to_string().
@@ -194,6 +198,10 @@ struct run_counters {
   std::uint64_t bytes_read = 0;   // progress: weighted bytes of the capture read (both passes)
   std::uint64_t bytes_total = 0;  // progress_units x the file's size
   std::array<std::uint64_t, 5> verdicts{};
+  // Connections' ends waiting for pushes due at the capture's pace: how many pushes are
+  // outstanding, and how long until the last of them is due (0: none waited for).
+  std::uint64_t pushes_awaited = 0;
+  std::chrono::milliseconds push_wait{0};
 };
 
 // Replays the capture at `path` (read as a stream) into `sink`. `on_tick` (optional) is called

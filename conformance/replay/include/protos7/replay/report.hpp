@@ -35,7 +35,8 @@ struct cli_options {
   bool json = false;   // JSON lists the failed answers in full, every answer with `verbose`
   std::string junit;   // file to write, "" = none
   std::uint32_t timeout_ms = 3000;
-  std::uint32_t linger_ms = 250;  // options::linger
+  std::uint32_t linger_ms = 250;           // options::linger
+  std::uint32_t push_wait_max_ms = 60000;  // options::push_wait_max
   std::uint16_t port = 102;
   bool verbose = false;
   // Called before each capture is replayed, to provide its target (e.g. a fresh in-process server,

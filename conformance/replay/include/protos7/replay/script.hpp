@@ -84,6 +84,16 @@ struct expectation {
   bool after_write = false;
   // Set when later client PDUs depend on what the target sends here.
   std::shared_ptr<actual_facts> facts;
+  // Cyclic services: the answer sets up a job (cyclic transfer, change driven) whose pushes the
+  // PLC then sends; the push key of its facts is theirs.
+  bool subscribes = false;
+  // The answer that set up a cyclic job and that job's pushes: the interval its request asked
+  // (time base x factor, ud_cyclic.hpp), ms; 0: not known (the request was not captured).
+  std::uint32_t asked_interval_ms = 0;
+  // A push: a client request of the connection was captured between the previous push of its
+  // kind (or the connection's start) and this one, so the push may follow the client's pace
+  // rather than the PLC's own clock.
+  bool after_client_request = false;
 };
 
 // A change to a captured client PDU that depends on what the target answered.
@@ -111,6 +121,10 @@ struct client_pdu {
   // upload functions; Set clock; an answer to a Job of the PLC): other connections' steps
   // captured before it complete first.
   bool writes = false;
+  // A cyclic services unsubscribe: it ends the pushes of this job id (which it names), so it
+  // waits for those captured before it (session pacing).
+  bool unsubscribes = false;
+  std::uint8_t unsubscribe_job = 0;
 };
 
 // A client frame to send.

@@ -28,8 +28,9 @@ class progress {
   void set_total_bytes(std::uint64_t total) noexcept { total_ = total; }
   // Bytes of earlier files plus the offset in the current one.
   void set_done_bytes(std::uint64_t done) noexcept { done_ = done; }
-  // True when a line is due (cheap: call it often, build the text only then).
-  [[nodiscard]] bool due();
+  // True when a line is due (cheap: call it often, build the text only then). `rare`: the
+  // caller calls seldom (while it waits): the clock is read on every call.
+  [[nodiscard]] bool due(bool rare = false);
   // Prints `text` (what the caller counts: "1,234 answers: 1,230 exact, 4 mismatch") with the
   // percentage, the rate of `rate_count` per second and the time left.
   void print(std::string_view text, std::uint64_t rate_count, std::string_view rate_unit);
