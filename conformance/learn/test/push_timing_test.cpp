@@ -7,8 +7,10 @@
 //   - with the cyclic transfer request changed (by the codec's writers) to ask a third of the
 //     recorded interval: the target then pushes three times as often as the capture shows, and
 //     the pushes' verdict is `mismatch` because of the interval.
-// Only the capture written here into the build directory is used (no third-party capture).
+// Only the captures written here (into a temporary directory, removed after) are used.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -198,16 +200,24 @@ std::pair<int, int> intervals(const std::string& detail) {
 }
 
 // Each test records its own session (ctest runs each test in a process of its own, in
-// parallel): into the build directory, the file named after the test.
+// parallel): into a directory of the temporary directory named after the process, the file
+// named after the test (never into the working tree, whatever the working directory).
 class push_timing : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto dir = std::filesystem::current_path() / "push_timing";
-    std::filesystem::create_directories(dir);
+    dir_ =
+        std::filesystem::temp_directory_path() / fmt::format("protos7-push-timing-{}", ::getpid());
+    std::filesystem::create_directories(dir_);
+    const auto& dir = dir_;
     base_ = (dir / ::testing::UnitTest::GetInstance()->current_test_info()->name()).string();
     recorded_ = base_ + "_300ms.pcap";
     record_session(recorded_);
   }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::filesystem::path dir_;
   std::string base_;
   std::string recorded_;
 };
