@@ -450,6 +450,40 @@ TEST_F(services, upload_of_a_storage_db_is_an_mc7_block_with_its_contents) {
   EXPECT_EQ(s7::decode(*r)->p.hdr.error(), 0x8401);
 }
 
+TEST_F(services, start_upload_answers_as_the_captured_s300_and_refuses_ob_numbers_without_class) {
+  // snap7_s300_everything.pcapng frames 18, 26, 32, 38: | 1D | 00 | 01 00 | id 7 | "0000216" |
+  // for each of four uploads one after the other; frame 44: OB 0 refused with an Ack, 0xD20C.
+  start(240);
+  const buf db1 = hex("1d 00 0000 00000000 09 5f3041303030303141");  // "_0A00001A"
+  for (std::uint16_t round = 0; round < 2; ++round) {
+    const auto r = c_->transact(client::job(static_cast<std::uint16_t>(0x80 + round), db1));
+    ASSERT_TRUE(r);
+    const auto m = s7::decode(*r);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->prm.block.word, 0x0100);
+    EXPECT_EQ(m->prm.block.upload_id, 7U) << "round " << round;
+    buf end = hex("1f 00 0000 00000007");
+    ASSERT_TRUE(c_->transact(client::job(static_cast<std::uint16_t>(0x90 + round), end)));
+  }
+  // Two uploads in progress hold 7 and 8.
+  auto a = c_->transact(client::job(0xA0, db1));
+  auto b = c_->transact(client::job(0xA1, db1));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(s7::decode(*a)->prm.block.upload_id, 7U);
+  EXPECT_EQ(s7::decode(*b)->prm.block.upload_id, 8U);
+  const auto ob0 =
+      c_->transact(client::job(0xA2, hex("1d 00 0000 00000000 09 5f3038303030303041")));
+  ASSERT_TRUE(ob0);
+  const auto m = s7::decode(*ob0);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->p.hdr.type, s7::rosctr::ack);
+  EXPECT_EQ(m->p.hdr.error(), 0xD20C);
+  const auto ob99 =
+      c_->transact(client::job(0xA3, hex("1d 00 0000 00000000 09 5f3038303030393941")));
+  ASSERT_TRUE(ob99);
+  EXPECT_EQ(s7::decode(*ob99)->p.hdr.error(), 0xD20C);
+}
+
 // Every block of the bundled profile's CPU, as a client sees it: List blocks counts = entries of
 // List blocks of type = Get block info answers = uploads (issue #13).
 

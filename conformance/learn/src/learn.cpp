@@ -787,6 +787,8 @@ class learner {
   void finish_blocks();
   void listed_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
                      std::set<std::uint16_t>& have);
+  void uploaded_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
+                       std::set<std::uint16_t>& have);
   void count_only_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
                          std::set<std::uint16_t>& have);
   void finish_dbs();
@@ -1143,6 +1145,7 @@ void learner::finish_blocks() {
     std::vector<server::block_meta> blocks;
     std::set<std::uint16_t> have;
     listed_blocks(type, blocks, have);
+    uploaded_blocks(type, blocks, have);
     count_only_blocks(type, blocks, have);
     // A block uploaded completely is served as the CPU delivered it (its MC7 file carries the
     // info).
@@ -1201,6 +1204,23 @@ void learner::listed_blocks(std::uint8_t type, std::vector<server::block_meta>& 
   }
 }
 
+// Blocks of `type` uploaded whole that no List blocks answer listed and no Get block info
+// described (snap7's client uploads SDB 0 without listing SDBs): their MC7 file names them, so
+// they take no placeholder's number.
+void learner::uploaded_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
+                              std::set<std::uint16_t>& have) {
+  for (const auto& [key, up] : uploaded_) {
+    if (key.first != type || have.contains(key.second)) continue;
+    server::block_meta b;
+    std::string why;
+    if (!server::mc7_header_to_meta(up.first, b, why)) continue;
+    b.list_flags = static_cast<std::uint8_t>(b.info_word >> 8U);
+    have.insert(key.second);
+    out_.sources[fmt::format("block:{}:{}", block_type_name(type), key.second)] = up.second;
+    blocks.push_back(std::move(b));
+  }
+}
+
 // Blocks List blocks counted but no answer named: placeholders with free numbers.
 void learner::count_only_blocks(std::uint8_t type, std::vector<server::block_meta>& blocks,
                                 std::set<std::uint16_t>& have) {
@@ -1208,9 +1228,9 @@ void learner::count_only_blocks(std::uint8_t type, std::vector<server::block_met
   if (c == counts_.end()) return;
   const auto& [count, source] = c->second;
   if (count < blocks.size()) {
-    out_.notes.push_back(
-        fmt::format("{}: List blocks counts {} {} block(s), but {} are listed or described", source,
-                    count, block_type_name(type), blocks.size()));
+    out_.notes.push_back(fmt::format(
+        "{}: List blocks counts {} {} block(s), but {} are listed, described or uploaded", source,
+        count, block_type_name(type), blocks.size()));
     return;
   }
   if (count == blocks.size()) return;
@@ -1229,7 +1249,7 @@ void learner::count_only_blocks(std::uint8_t type, std::vector<server::block_met
     blocks.push_back(std::move(b));
   }
   out_.notes.push_back(fmt::format(
-      "{}: List blocks counts {} {} block(s) but {} listed or described: {} "
+      "{}: List blocks counts {} {} block(s) but {} listed, described or uploaded: {} "
       "placeholder(s) numbered from {} (their real numbers were not captured)",
       source, count, block_type_name(type), count - missing, missing, is_sfc_or_sfb(type) ? 0 : 1));
 }

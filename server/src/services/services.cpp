@@ -72,6 +72,27 @@ codec::mutable_bytes payload_area(codec::mutable_bytes area) {
                                                  : area.subspan(ud::data_unit_head_length);
 }
 
+// The OB numbers an S7-300/400 runs in a priority class (free cycle, time-of-day, time-delay,
+// cyclic, hardware and DPV1 interrupts, multicomputing, clock synchronisation, redundancy,
+// asynchronous errors, background, start-up, synchronous errors); any other OB number is refused
+// with 0xD20C (Siemens, System Software for S7-300/400, organisation block overview).
+bool ob_has_priority_class(std::uint16_t n) {
+  constexpr std::array<std::pair<std::uint16_t, std::uint16_t>, 12> ranges{{{1, 1},
+                                                                            {10, 17},
+                                                                            {20, 23},
+                                                                            {30, 38},
+                                                                            {40, 47},
+                                                                            {55, 57},
+                                                                            {60, 61},
+                                                                            {70, 73},
+                                                                            {80, 88},
+                                                                            {90, 90},
+                                                                            {100, 102},
+                                                                            {121, 122}}};
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [n](const auto& r) { return n >= r.first && n <= r.second; });
+}
+
 }  // namespace
 
 void pdu_sink::send(const s7::header& h, bytes param, bytes data) {
@@ -651,31 +672,57 @@ bool services::on_ack(const s7::pdu& p, bytes raw, std::uint16_t /*pdu_size*/, p
 // Start upload: 1D 00 0000 00000000 09 "_0A00001A"; answer 1D 00 0000 <upload id> 07 "0000500"
 // (the block length as ASCII digits; nodes7 checks the uploaded bytes against it, snap7 takes the
 // upload id from the last byte of the id field).
+// The captured S7-300 gave every upload of a connection the id 7, one after the other
+// (snap7_s300_everything.pcapng, frames 18, 26, 32, 38): the smallest id from 7 that no upload in
+// progress holds.
+std::uint32_t services::free_upload_id() const {
+  std::uint32_t id = first_upload_id;
+  while (std::any_of(uploads_.begin(), uploads_.end(), [&](const upload& u) { return u.id == id; }))
+    ++id;
+  return id;
+}
+
+// A refused Start upload: an Ack (no parameter) with the error, as the captured S7-300 refused
+// the upload of OB 0 (snap7_s300_everything.pcapng frame 44: Ack, 0xD20C).
+void services::refuse_upload(const s7::header& req, std::uint16_t error, pdu_sink& out) {
+  s7::header h;
+  h.type = s7::rosctr::ack;
+  h.pdu_ref = req.pdu_ref;
+  h.error_class = static_cast<std::uint8_t>(error >> 8U);
+  h.error_code = static_cast<std::uint8_t>(error & 0xFFU);
+  out.send(h, {}, {});
+}
+
 void services::start_upload(const s7::pdu& p, const s7::param& prm, pdu_sink& out) {
   const auto& f = prm.block.filename;
   if (effective_protection() >= 3) {
-    job_error(p.hdr, {}, s7::error_code::protection_level, out);
+    refuse_upload(p.hdr, s7::error_code::protection_level, out);
     return;
   }
   if (!prm.block.has_filename || !f.valid || f.number > 0xFFFF) {
-    job_error(p.hdr, {}, s7::error_code::blocks_not_found, out);
+    refuse_upload(p.hdr, s7::error_code::blocks_not_found, out);
     return;
   }
-  auto file = st_.block_mc7(f.block_type, static_cast<std::uint16_t>(f.number));
+  const auto number = static_cast<std::uint16_t>(f.number);
+  if (f.block_type == block_type::ob && !ob_has_priority_class(number)) {
+    refuse_upload(p.hdr, s7::error_code::no_priority_class, out);
+    return;
+  }
+  auto file = st_.block_mc7(f.block_type, number);
   if (!file) {
-    job_error(p.hdr, {}, s7::error_code::blocks_not_found, out);
+    refuse_upload(p.hdr, s7::error_code::blocks_not_found, out);
     return;
   }
-  if (uploads_.size() >= 4) {
-    job_error(p.hdr, {}, 0x8304, out);  // no further parallel upload possible
+  if (uploads_.size() >= max_parallel_uploads) {
+    refuse_upload(p.hdr, s7::error_code::no_parallel_upload, out);
     return;
   }
   upload u;
-  u.id = next_upload_id_;
-  next_upload_id_ = next_upload_id_ % 255U + 1U;
+  u.id = free_upload_id();
   u.block = std::move(*file);
   const std::string len = fmt::format("{:07}", u.block.size());
   s7::block_control bc;
+  bc.word = s7::start_upload_answer_word;
   bc.upload_id = u.id;
   bc.block_length = bytes{reinterpret_cast<const std::byte*>(len.data()), len.size()};
   std::array<std::byte, 32> prmb{};

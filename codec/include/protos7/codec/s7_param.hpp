@@ -118,6 +118,10 @@ enum class restart : std::uint8_t { warm_or_hot, cold };
 // Writes the block of `r`: nothing for a warm/hot start, "C " for a cold start.
 void write_pi_restart(writer& w, restart r) noexcept;
 
+// Bytes 2-3 of a Start upload Ack_Data as an S7-300 (CPU 315-2EH14, firmware V3.2.7) answers
+// every upload (snap7_s300_everything.pcapng, frames 18, 26, 32, 38: 01 00).
+inline constexpr std::uint16_t start_upload_answer_word = 0x0100;
+
 struct block_control {
   std::uint8_t status = 0;      // bit 0: more data follows, bit 1: error
   std::uint16_t word = 0;       // bytes 2-3: error code (Download ended) or unknown

@@ -177,7 +177,10 @@ class services {
   std::unique_ptr<alarm_pusher> alarm_push_;  // its indications (a push source)
   download dl_;
   std::vector<upload> uploads_;
-  std::uint32_t next_upload_id_ = 1;
+  static constexpr std::size_t max_parallel_uploads = 4;
+  static constexpr std::uint32_t first_upload_id = 7;
+  [[nodiscard]] std::uint32_t free_upload_id() const;
+  static void refuse_upload(const codec::s7::header& req, std::uint16_t error, pdu_sink& out);
   std::uint16_t next_job_ref_ = 0x0100;
   std::unique_ptr<cyclic_service> cyclic_;  // group 2, made at the first request
   std::array<push_source*, max_push_sources> push_sources_{};
