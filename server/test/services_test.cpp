@@ -287,6 +287,12 @@ TEST_F(services, stop_and_start_show_in_szl_0424) {
     return r ? u8((*r)[8 + 3]) : 0;
   };
   EXPECT_EQ(mode(), 0x08);
+  // One record whatever the index: index 4 is answered as index 0 (tia_s300_goOnline frame 6).
+  const auto idx4 = read_szl(*c_, 0x0424, 4);
+  ASSERT_TRUE(idx4);
+  EXPECT_EQ(w16(*idx4, 0), 0x0424);
+  EXPECT_EQ(w16(*idx4, 2), 0);
+  EXPECT_EQ(u8((*idx4)[8 + 3]), 0x08);
   const buf stop = hex("29 0000000000 09 505f50524f4752414d");
   auto r = c_->transact(client::job(0x10, stop));
   ASSERT_TRUE(r);

@@ -437,8 +437,11 @@ std::optional<std::size_t> write_szl(const plc_state& st, std::uint16_t id, std:
     l = list_out{&w};
     if (!from_profile(st, id, index, l)) return std::nullopt;
   }
+  // SZL 0x0424 has one record whatever the index asked: the captured S7-300 answered index 4
+  // with index 0 (tia_s300_goOnline.pcapng frames 5 and 6), as it answers index 0.
+  const std::uint16_t answered_index = id == 0x0424 ? 0 : index;
   writer head{out.first(std::min(out.size(), szl::response_head_size))};
-  szl::write_response_head(head, {id, index, l.record_length, l.count, {}});
+  szl::write_response_head(head, {id, answered_index, l.record_length, l.count, {}});
   return w.size();
 }
 
