@@ -95,7 +95,7 @@ inline constexpr std::uint16_t not_implemented = 0x8104;
 inline constexpr std::uint16_t object_inconsistent = 0x8204;
 inline constexpr std::uint16_t insufficient_memory = 0x8301;  // memory or work memory
 inline constexpr std::uint16_t no_resources = 0x8302;
-inline constexpr std::uint16_t no_parallel_upload = 0x8304;  // no further parallel upload
+inline constexpr std::uint16_t no_parallel_upload = 0x8304;        // no further parallel upload
 inline constexpr std::uint16_t insufficient_work_memory = 0x8306;  // copying, linking, loading
 inline constexpr std::uint16_t invalid_sequence = 0x8401;
 inline constexpr std::uint16_t object_state = 0x8402;
@@ -115,7 +115,7 @@ inline constexpr std::uint16_t mode_already_set = 0xD0AD;
 inline constexpr std::uint16_t block_name_syntax = 0xD201;  // syntax error in block name
 inline constexpr std::uint16_t param_syntax = 0xD202;       // syntax error in function parameters
 inline constexpr std::uint16_t too_many_copied_blocks = 0xD208;  // copied (not linked) blocks
-inline constexpr std::uint16_t no_priority_class = 0xD20C;  // an OB number no OB can have
+inline constexpr std::uint16_t no_priority_class = 0xD20C;       // an OB number no OB can have
 inline constexpr std::uint16_t blocks_not_found = 0xD209;  // (at least) one block not found; seen:
                                                            // get block info of a missing DB
 inline constexpr std::uint16_t sdb_not_interpretable = 0xD20D;  // SDB cannot be interpreted
