@@ -263,10 +263,13 @@ bool communication_status(const plc_state& st, list_out& l) {
 
 // 0x0132 / 0x0232 index 4, protection (frame 11 of the blocklist capture: sch_schal 1, sch_par
 // 0, sch_rel 1, bart_sch 2, anl_sch 0, then checksums). snap7's GetProtection reads 0x0232.
-bool protection(const plc_state& st, const szl_context& ctx, list_out& l) {
-  const bool templated = find_entry(st.profile(), 0x0132, 4) != nullptr;
+// The record's other bytes come from the profile's record of the ID asked (a CPU's 0x0232 and
+// 0x0132 differ after anl_sch: tia_s300_goOnline frame 86, byte 39), else from its 0x0132.
+bool protection(const plc_state& st, std::uint16_t id, const szl_context& ctx, list_out& l) {
+  const std::uint16_t template_id = find_entry(st.profile(), id, 4) != nullptr ? id : 0x0132;
+  const bool templated = find_entry(st.profile(), template_id, 4) != nullptr;
   return from_template<szl::protection_length>(
-      st, 0x0132, 4, l, szl::parse_protection,
+      st, template_id, 4, l, szl::parse_protection,
       [&](szl::protection& r) {
         if (!templated) r.sch_schal = 1;
         r.sch_par = st.protection_level() > 1 ? st.protection_level() : 0;
@@ -385,9 +388,9 @@ bool computed(const plc_state& st, std::uint16_t id, std::uint16_t index, const 
     case 0x0132:
       if (index == 1 && find_entry(p, 0x0132, 1) != nullptr) return communication_status(st, l);
       if (index == 8 && find_entry(p, 0x0132, 8) != nullptr) return time_status(st, l);
-      return index == 4 && protection(st, ctx, l);
+      return index == 4 && protection(st, 0x0132, ctx, l);
     case 0x0232:
-      return index == 4 && protection(st, ctx, l);
+      return index == 4 && protection(st, 0x0232, ctx, l);
     case 0x0424:
       return operating_mode_record(st, index, l);
     default:
