@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "protos7/server/mc7_block.hpp"
 #include "protos7/server/services.hpp"
 
 namespace srv = protos7::server;
@@ -61,6 +62,28 @@ TEST(profile, json_round_trip_keeps_everything) {
   }
   ASSERT_EQ(q.blocks.size(), p.blocks.size());
   EXPECT_EQ(q.blocks[0].code_time, p.blocks[0].code_time);
+}
+
+// tia_s300_downloadOb1.pcapng frame 6: the CPU answered Get block info of OB1 with 0x31524814
+// in the first reserved word; learn keeps it and the server answers it.
+TEST(profile, block_info_reserved_word_round_trips_and_is_answered) {
+  const auto p = srv::parse_profile(
+      minimal(R"(, "blocks": [{"type": "OB", "number": 1, "info": {"info_reserved": "0x31524814"}},
+                              {"type": "FC", "number": 1}])"),
+      "r.json");
+  ASSERT_EQ(p.blocks.size(), 2U);
+  EXPECT_EQ(p.blocks[0].info_reserved, 0x31524814U);
+  EXPECT_EQ(p.blocks[1].info_reserved, 0U);
+  const std::string json = srv::profile_to_json(p);
+  EXPECT_NE(json.find(R"("info_reserved": "0x31524814")"), std::string::npos);
+  EXPECT_EQ(srv::parse_profile(json, "again").blocks[0].info_reserved, 0x31524814U);
+  srv::block_info_times times{};
+  EXPECT_EQ(srv::block_info_of(p.blocks[0], times).reserved1, 0x31524814U);
+  EXPECT_EQ(srv::block_info_of(p.blocks[1], times).reserved1, 0U);
+  EXPECT_EQ(error_of(minimal(
+                R"(, "blocks": [{"type": "OB", "number": 1, "info": {"info_reserved": -1}}])")),
+            "test.json: $.blocks[0].info.info_reserved: expected a whole number 0..4294967295, got "
+            "-1");
 }
 
 TEST(profile, minimal_profile_loads_with_defaults) {

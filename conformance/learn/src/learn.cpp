@@ -680,16 +680,16 @@ class learner {
     const auto bi = ud::parse_block_info(payload, nullptr);
     if (!bi) return;
     server::block_meta b = server::meta_of(*bi, name.block_type, number);
-    // The server writes the fixed fields (block type 0x0100, info length 74, "pp", reserved 0)
-    // itself.
+    // The server writes the fixed fields (block type 0x0100, info length 74, "pp", the second
+    // reserved word 0) itself; the first reserved word is learned (`info_reserved`).
     if (bi->block_type != 0x0100 || bi->info_length != 74 || bi->constant3 != 0x7070 ||
-        bi->reserved1 != 0 || bi->reserved2 != 0)
+        bi->reserved2 != 0)
       note(
           fmt::format("{}: Get block info of {} {}: fixed fields differ from the S7-300's (block "
-                      "type 0x{:04X}, info "
-                      "length {}, reserved 0x{:08X}/0x{:08X}); the server answers the usual ones",
+                      "type 0x{:04X}, info length {}, second reserved word 0x{:08X}); the server "
+                      "answers the usual ones",
                       src(t.resp_frame), block_type_name(b.type), number, bi->block_type,
-                      bi->info_length, bi->reserved1, bi->reserved2));
+                      bi->info_length, bi->reserved2));
     infos_[key] = {std::move(b), src(t.resp_frame)};
   }
 

@@ -164,6 +164,7 @@ codec::s7::ud::block_info block_info_of(const block_meta& b, block_info_times& t
   bi.version = b.version;
   bi.unknown3 = b.info_unknown;
   bi.checksum = b.checksum;
+  bi.reserved1 = b.info_reserved;
   return bi;
 }
 
@@ -189,6 +190,7 @@ block_meta meta_of(const codec::s7::ud::block_info& bi, std::uint8_t type, std::
   b.version = bi.version;
   b.info_unknown = bi.unknown3;
   b.checksum = bi.checksum;
+  b.info_reserved = bi.reserved1;
   return b;
 }
 

@@ -182,7 +182,7 @@ void read_info(const json& j, const at& where, block_meta& b) {
       j, where,
       {"info_word", "block_version", "attributes", "load_memory_length", "security", "code_time",
        "interface_time", "sbb_length", "add_length", "local_data_length", "mc7_length", "author",
-       "family", "name", "version", "info_unknown", "checksum", "comment"});
+       "family", "name", "version", "info_unknown", "checksum", "info_reserved", "comment"});
   const auto has = [&](const char* k) { return j.contains(k); };
   if (has("info_word"))
     b.info_word =
@@ -221,6 +221,9 @@ void read_info(const json& j, const at& where, block_meta& b) {
   if (has("checksum"))
     b.checksum =
         static_cast<std::uint16_t>(get_uint(j.at("checksum"), where.key("checksum"), 0xFFFF));
+  if (has("info_reserved"))
+    b.info_reserved = static_cast<std::uint32_t>(
+        get_uint(j.at("info_reserved"), where.key("info_reserved"), 0xFFFFFFFFU));
   // The load memory length of every block in the captures is header (36) + code + interface
   // (SBB) + ADD + footer (36): SFC0 90 = 36+2+12+4+36, DB1 500 = 36+400+28+0+36.
   const std::uint32_t derived = 72U + b.mc7_length + b.sbb_length + b.add_length;
@@ -833,23 +836,25 @@ std::string str8(const std::array<char, 8>& a) {
 }
 
 json info_json(const block_meta& b) {
-  return json{{"info_word", fmt::format("0x{:04X}", b.info_word)},
-              {"block_version", fmt::format("0x{:02X}", b.block_version)},
-              {"attributes", fmt::format("0x{:02X}", b.attributes)},
-              {"load_memory_length", b.load_memory_length},
-              {"security", b.security},
-              {"code_time", format_block_time(b.code_time)},
-              {"interface_time", format_block_time(b.interface_time)},
-              {"sbb_length", b.sbb_length},
-              {"add_length", b.add_length},
-              {"local_data_length", b.local_data_length},
-              {"mc7_length", b.mc7_length},
-              {"author", str8(b.author)},
-              {"family", str8(b.family)},
-              {"name", str8(b.name)},
-              {"version", fmt::format("{}.{}", b.version >> 4U, b.version & 15U)},
-              {"info_unknown", fmt::format("0x{:02X}", b.info_unknown)},
-              {"checksum", fmt::format("0x{:04X}", b.checksum)}};
+  json j{{"info_word", fmt::format("0x{:04X}", b.info_word)},
+         {"block_version", fmt::format("0x{:02X}", b.block_version)},
+         {"attributes", fmt::format("0x{:02X}", b.attributes)},
+         {"load_memory_length", b.load_memory_length},
+         {"security", b.security},
+         {"code_time", format_block_time(b.code_time)},
+         {"interface_time", format_block_time(b.interface_time)},
+         {"sbb_length", b.sbb_length},
+         {"add_length", b.add_length},
+         {"local_data_length", b.local_data_length},
+         {"mc7_length", b.mc7_length},
+         {"author", str8(b.author)},
+         {"family", str8(b.family)},
+         {"name", str8(b.name)},
+         {"version", fmt::format("{}.{}", b.version >> 4U, b.version & 15U)},
+         {"info_unknown", fmt::format("0x{:02X}", b.info_unknown)},
+         {"checksum", fmt::format("0x{:04X}", b.checksum)}};
+  if (b.info_reserved != 0) j["info_reserved"] = fmt::format("0x{:08X}", b.info_reserved);
+  return j;
 }
 
 json blocks_json(const std::vector<block_meta>& list) {

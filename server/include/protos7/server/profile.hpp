@@ -83,7 +83,8 @@ struct block_meta {
   std::uint8_t version = 0x01;    // high nibble major, low nibble minor
   std::uint8_t info_unknown = 0;  // Get Block Info byte after the version
   std::uint16_t checksum = 0;
-  std::vector<std::byte> mc7;  // the complete MC7 block if known (header .. footer)
+  std::uint32_t info_reserved = 0;  // Get Block Info's first reserved word (OB1 of a TIA download)
+  std::vector<std::byte> mc7;       // the complete MC7 block if known (header .. footer)
 };
 
 // One SZL partial list as the profile stores it.
