@@ -5,6 +5,7 @@
 // finish() turns "ran out of room" into errc::buffer_too_small with the size that was needed.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -21,6 +22,12 @@ class writer {
 
   constexpr void u8(std::uint8_t v) noexcept { put(static_cast<std::byte>(v)); }
   constexpr void u16be(std::uint16_t v) noexcept {
+    if (has_room(2)) {
+      out_[size_] = static_cast<std::byte>(v >> 8U);
+      out_[size_ + 1] = static_cast<std::byte>(v & 0xFFU);
+      size_ += 2;
+      return;
+    }
     put(static_cast<std::byte>(v >> 8U));
     put(static_cast<std::byte>(v & 0xFFU));
   }
@@ -37,9 +44,19 @@ class writer {
     put(static_cast<std::byte>(v & 0xFFU));
   }
   constexpr void raw(std::span<const std::byte> b) noexcept {
+    if (has_room(b.size())) {
+      std::copy(b.begin(), b.end(), out_.begin() + static_cast<std::ptrdiff_t>(size_));
+      size_ += b.size();
+      return;
+    }
     for (std::byte x : b) put(x);
   }
   constexpr void zeros(std::size_t n) noexcept {
+    if (has_room(n)) {
+      std::fill_n(out_.begin() + static_cast<std::ptrdiff_t>(size_), n, std::byte{0});
+      size_ += n;
+      return;
+    }
     for (std::size_t i = 0; i < n; ++i) put(std::byte{0});
   }
   // Overwrites a 16-bit field written earlier at `at` (used for lengths known only at the end).
@@ -73,6 +90,11 @@ class writer {
   }
 
  private:
+  // Whether n more bytes fit: then a field is written at once (the common case); otherwise byte
+  // by byte, counting what does not fit.
+  [[nodiscard]] constexpr bool has_room(std::size_t n) const noexcept {
+    return size_ <= out_.size() && out_.size() - size_ >= n;
+  }
   constexpr void put(std::byte b) noexcept {
     if (size_ < out_.size()) out_[size_] = b;
     ++size_;
