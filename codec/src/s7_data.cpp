@@ -4,62 +4,6 @@
 
 namespace protos7::codec::s7 {
 
-bool is_known_return_code(std::uint8_t rc) noexcept {
-  switch (rc) {
-    case 0x00:
-    case 0x01:
-    case 0x03:
-    case 0x05:
-    case 0x06:
-    case 0x07:
-    case 0x0A:
-    case 0xFF:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool is_known_data_tsize(std::uint8_t ts) noexcept {
-  switch (ts) {
-    case 0x00:
-    case 0x03:
-    case 0x04:
-    case 0x05:
-    case 0x06:
-    case 0x07:
-    case 0x09:
-    case 0x11:
-    case 0x12:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::uint8_t data_tsize_for(std::uint8_t param_tsize) noexcept {
-  // What S7-300/400 CPUs answer: captured for BIT, BYTE, WORD, DWORD, REAL, COUNTER and TIMER,
-  // snap7's server for the others (docs/TRANSPORT_SIZES.md).
-  switch (static_cast<transport_size>(param_tsize)) {
-    case transport_size::bit:
-      return static_cast<std::uint8_t>(data_tsize::bit);
-    case transport_size::int_:
-    case transport_size::dint:
-      return static_cast<std::uint8_t>(data_tsize::integer);
-    case transport_size::real:
-      return static_cast<std::uint8_t>(data_tsize::real);
-    case transport_size::char_:
-    case transport_size::counter:
-    case transport_size::timer:
-    case transport_size::iec_counter:
-    case transport_size::iec_timer:
-    case transport_size::hs_counter:
-      return static_cast<std::uint8_t>(data_tsize::octet_string);
-    default:
-      return static_cast<std::uint8_t>(data_tsize::byte_word_dword);
-  }
-}
-
 namespace {
 
 // Reads one item at `r`; `last` says whether a fill byte may follow.

@@ -25,59 +25,6 @@ bool is_known_syntax(std::uint8_t id) noexcept {
   }
 }
 
-bool is_known_area(std::uint8_t a) noexcept {
-  switch (a) {
-    case 0x01:
-    case 0x03:
-    case 0x05:
-    case 0x06:
-    case 0x07:
-    case 0x80:
-    case 0x81:
-    case 0x82:
-    case 0x83:
-    case 0x84:
-    case 0x85:
-    case 0x86:
-    case 0x87:
-    case 0x1C:
-    case 0x1D:
-    case 0x1E:
-    case 0x1F:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::size_t element_size(std::uint8_t tsize) noexcept {
-  switch (static_cast<transport_size>(tsize)) {
-    case transport_size::bit:
-    case transport_size::byte:
-    case transport_size::char_:
-      return 1;
-    case transport_size::word:
-    case transport_size::int_:
-    case transport_size::date:
-    case transport_size::s5time:
-    case transport_size::counter:
-    case transport_size::timer:
-      return 2;
-    case transport_size::dword:
-    case transport_size::dint:
-    case transport_size::real:
-    case transport_size::tod:
-    case transport_size::time:
-    case transport_size::iec_counter:
-    case transport_size::iec_timer:
-    case transport_size::hs_counter:
-      return 4;
-    case transport_size::date_and_time:
-      return 8;
-  }
-  return 0;
-}
-
 namespace {
 
 // Expected length-of-rest for syntax ids with a fixed layout; 0 when variable or unknown.

@@ -15,6 +15,7 @@
 
 #include "protos7/codec/error.hpp"
 #include "protos7/codec/reader.hpp"
+#include "protos7/codec/s7_item.hpp"
 #include "protos7/codec/writer.hpp"
 
 namespace protos7::codec::s7 {
@@ -31,7 +32,21 @@ inline constexpr std::uint8_t type_inconsistent = 0x07;
 inline constexpr std::uint8_t object_does_not_exist = 0x0A;
 inline constexpr std::uint8_t success = 0xFF;
 }  // namespace return_code
-[[nodiscard]] bool is_known_return_code(std::uint8_t rc) noexcept;
+[[nodiscard]] constexpr bool is_known_return_code(std::uint8_t rc) noexcept {
+  switch (rc) {
+    case 0x00:
+    case 0x01:
+    case 0x03:
+    case 0x05:
+    case 0x06:
+    case 0x07:
+    case 0x0A:
+    case 0xFF:
+      return true;
+    default:
+      return false;
+  }
+}
 
 enum class data_tsize : std::uint8_t {
   null = 0x00,
@@ -44,7 +59,22 @@ enum class data_tsize : std::uint8_t {
   nck_address1 = 0x11,
   nck_address2 = 0x12,
 };
-[[nodiscard]] bool is_known_data_tsize(std::uint8_t ts) noexcept;
+[[nodiscard]] constexpr bool is_known_data_tsize(std::uint8_t ts) noexcept {
+  switch (ts) {
+    case 0x00:
+    case 0x03:
+    case 0x04:
+    case 0x05:
+    case 0x06:
+    case 0x07:
+    case 0x09:
+    case 0x11:
+    case 0x12:
+      return true;
+    default:
+      return false;
+  }
+}
 [[nodiscard]] constexpr bool length_in_bits(std::uint8_t ts) noexcept {
   return ts == 0x03 || ts == 0x04 || ts == 0x05;
 }
@@ -56,7 +86,28 @@ enum class data_tsize : std::uint8_t {
 // BIT 0x03; BYTE, WORD, DWORD, DATE, TOD, TIME, S5TIME, DATE_AND_TIME 0x04; INT, DINT 0x05;
 // REAL 0x07; CHAR, COUNTER, TIMER (and the S7-200 IEC / HS counters and timers) 0x09. The
 // evidence of each row is in docs/TRANSPORT_SIZES.md.
-[[nodiscard]] std::uint8_t data_tsize_for(std::uint8_t param_tsize) noexcept;
+[[nodiscard]] constexpr std::uint8_t data_tsize_for(std::uint8_t param_tsize) noexcept {
+  // What S7-300/400 CPUs answer: captured for BIT, BYTE, WORD, DWORD, REAL, COUNTER and TIMER,
+  // snap7's server for the others (docs/TRANSPORT_SIZES.md).
+  switch (static_cast<transport_size>(param_tsize)) {
+    case transport_size::bit:
+      return static_cast<std::uint8_t>(data_tsize::bit);
+    case transport_size::int_:
+    case transport_size::dint:
+      return static_cast<std::uint8_t>(data_tsize::integer);
+    case transport_size::real:
+      return static_cast<std::uint8_t>(data_tsize::real);
+    case transport_size::char_:
+    case transport_size::counter:
+    case transport_size::timer:
+    case transport_size::iec_counter:
+    case transport_size::iec_timer:
+    case transport_size::hs_counter:
+      return static_cast<std::uint8_t>(data_tsize::octet_string);
+    default:
+      return static_cast<std::uint8_t>(data_tsize::byte_word_dword);
+  }
+}
 
 struct data_item {
   std::uint8_t return_code = 0;

@@ -61,7 +61,30 @@ enum class area : std::uint8_t {
   s200_iec_counters = 0x1E,
   s200_iec_timers = 0x1F,
 };
-[[nodiscard]] bool is_known_area(std::uint8_t a) noexcept;
+[[nodiscard]] constexpr bool is_known_area(std::uint8_t a) noexcept {
+  switch (a) {
+    case 0x01:
+    case 0x03:
+    case 0x05:
+    case 0x06:
+    case 0x07:
+    case 0x80:
+    case 0x81:
+    case 0x82:
+    case 0x83:
+    case 0x84:
+    case 0x85:
+    case 0x86:
+    case 0x87:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+    case 0x1F:
+      return true;
+    default:
+      return false;
+  }
+}
 
 enum class transport_size : std::uint8_t {
   bit = 1,
@@ -84,7 +107,33 @@ enum class transport_size : std::uint8_t {
   hs_counter = 32,
 };
 // Bytes one element of this transport size occupies in the data; 0 for an unknown size.
-[[nodiscard]] std::size_t element_size(std::uint8_t tsize) noexcept;
+[[nodiscard]] constexpr std::size_t element_size(std::uint8_t tsize) noexcept {
+  switch (static_cast<transport_size>(tsize)) {
+    case transport_size::bit:
+    case transport_size::byte:
+    case transport_size::char_:
+      return 1;
+    case transport_size::word:
+    case transport_size::int_:
+    case transport_size::date:
+    case transport_size::s5time:
+    case transport_size::counter:
+    case transport_size::timer:
+      return 2;
+    case transport_size::dword:
+    case transport_size::dint:
+    case transport_size::real:
+    case transport_size::tod:
+    case transport_size::time:
+    case transport_size::iec_counter:
+    case transport_size::iec_timer:
+    case transport_size::hs_counter:
+      return 4;
+    case transport_size::date_and_time:
+      return 8;
+  }
+  return 0;
+}
 
 // An S7ANY address.
 struct any_address {
