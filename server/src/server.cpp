@@ -68,9 +68,6 @@ struct server::connection final : session_tap {
   std::uint64_t sent_total = 0;
   clock_type::time_point accepted;
   clock_type::time_point last_activity;
-  // When the bytes of the events being reported were read, or the push was made: one clock
-  // read per recv() times every event of its requests.
-  clock_type::time_point event_time;
   clock_type::time_point frame_started;  // first byte of the partial frame (--frame-timeout)
   bool close_after_flush = false;
   std::uint32_t events = 0;
@@ -86,13 +83,12 @@ struct server::connection final : session_tap {
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
   ~connection() = default;
-  // Events carry the time their bytes were read (one clock read per recv, not per event).
   void on_session_event(const session_event& e) override {
-    if (*observer == nullptr) return;
-    session_event timed = e;
-    timed.at = event_time;
-    (*observer)->on_event(fd, timed);
+    if (*observer != nullptr) (*observer)->on_event(fd, e);
   }
+  // Events carry the time their bytes were read, or the push was made: one clock read per
+  // recv() times every event of its requests.
+  void set_event_time(clock_type::time_point t) noexcept { s.set_event_time(t); }
   [[nodiscard]] std::size_t pending_output() const noexcept { return out.size() - out_sent; }
 };
 
@@ -379,7 +375,8 @@ void server::accept_all(int listener) {
     auto c = std::make_unique<connection>(fd, cfg_, mem_, plc_, ref, peer, &observer_);
     c->fx = faults_.attach(c->s, fd, peer, ipv4_of(key));
     c->key = key;
-    c->accepted = c->last_activity = c->event_time = clock_type::now();
+    c->accepted = c->last_activity = clock_type::now();
+    c->set_event_time(c->accepted);
     c->events = EPOLLIN | EPOLLRDHUP;
     epoll_event ev{};
     ev.events = c->events;
@@ -493,7 +490,8 @@ void server::on_readable(connection& c) {
       return;
     }
     total += static_cast<std::size_t>(n);
-    c.event_time = c.last_activity = clock_type::now();
+    c.last_activity = clock_type::now();
+    c.set_event_time(c.last_activity);
     consume(c, std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
     // A short read drained the socket: do not spend a recv() on EAGAIN (one syscall of the
     // three or four per request at one job in flight). The epoll registration is
@@ -772,7 +770,7 @@ void server::run_pushes(clock_type::time_point now) {
     const std::size_t pending = c.pending_output();
     const std::size_t bound = blocked_total_ ? 0 : cfg_.max_output_per_connection;
     const std::size_t before = c.out.size();
-    c.event_time = now;
+    c.set_event_time(now);
     const session::push_result r =
         c.s.push(now, mem_.writes(), c.out, bound > pending ? bound - pending : 0);
     c.queued_total += c.out.size() - before;

@@ -70,7 +70,7 @@ struct session_event {
   // every other PDU.
   int failed_items = -1;
   // When the bytes this event comes from arrived (the server's clock of the read that brought
-  // them, or of the push): set by the server for its observers; zero when not known.
+  // them, or of the push; session::set_event_time): zero when not known.
   std::chrono::steady_clock::time_point at{};
 };
 
@@ -148,6 +148,9 @@ class session {
   // Where the session reports what it decoded and answered (null: nobody; the cost is then one
   // pointer check per PDU).
   void set_tap(session_tap* t) noexcept { tap_ = t; }
+  // The time the events reported from now on carry in `at` (the server sets it once per recv()
+  // and per push; zero: not known).
+  void set_event_time(std::chrono::steady_clock::time_point t) noexcept { event_time_ = t; }
 
  private:
   friend struct session_sink;
@@ -214,8 +217,11 @@ class session {
   codec::s7::message check_msg_;                  // the reply's self check (reused)
   fault_connection* faults_ = nullptr;
   session_tap* tap_ = nullptr;
-  void report(const session_event& e) {
-    if (tap_ != nullptr) tap_->on_session_event(e);
+  std::chrono::steady_clock::time_point event_time_{};
+  void report(session_event e) {
+    if (tap_ == nullptr) return;
+    e.at = event_time_;
+    tap_->on_session_event(e);
   }
 };
 
