@@ -391,6 +391,7 @@ void traffic_monitor::on_open(int id, const std::string& peer) {
   c->id = id;
   c->peer = peer;
   c->connected_at = std::chrono::system_clock::now();
+  last_ = nullptr;  // a reused id replaces its connection
   conns_[id] = std::move(c);
   ++total_connections_;
   ++generation_;
@@ -401,6 +402,7 @@ void traffic_monitor::on_close(int id) {
   if (it == conns_.end()) return;
   conn& c = *it->second;
   while (c.pending_used > 0) retire(c, 0, outcome::closed, {});
+  if (last_ == &c) last_ = nullptr;
   conns_.erase(it);
   ++generation_;
 }
@@ -411,18 +413,26 @@ std::chrono::system_clock::time_point traffic_monitor::wall(
          std::chrono::duration_cast<std::chrono::system_clock::duration>(t - steady_origin_);
 }
 
+traffic_monitor::conn* traffic_monitor::find(int id) noexcept {
+  if (last_ != nullptr && last_->id == id) return last_;
+  const auto it = conns_.find(id);
+  if (it == conns_.end()) return nullptr;
+  last_ = it->second.get();
+  return last_;
+}
+
 void traffic_monitor::on_traffic(int id, std::span<const std::byte> in,
                                  std::span<const std::byte> out) {
-  const auto it = conns_.find(id);
-  if (it == conns_.end()) return;
-  it->second->bytes_in += in.size();
-  it->second->bytes_out += out.size();
+  conn* c = find(id);
+  if (c == nullptr) return;
+  c->bytes_in += in.size();
+  c->bytes_out += out.size();
 }
 
 void traffic_monitor::on_event(int id, const server::session_event& e) {
-  const auto it = conns_.find(id);
-  if (it == conns_.end()) return;
-  conn& c = *it->second;
+  conn* found = find(id);
+  if (found == nullptr) return;
+  conn& c = *found;
   using kind = server::session_event::kind;
   switch (e.what) {
     case kind::connect_request:

@@ -95,7 +95,12 @@ class traffic_monitor final : public server::connection_observer {
       std::chrono::steady_clock::time_point t) const;
   [[nodiscard]] static request_record describe(const captured& c);
 
+  // The connection of `id`, or null. The last one found is remembered: a connection's events
+  // come in runs (every request of one recv(), then every reply).
+  [[nodiscard]] conn* find(int id) noexcept;
+
   std::map<int, std::unique_ptr<conn>> conns_;
+  conn* last_ = nullptr;
   std::vector<std::unique_ptr<captured>> log_;  // a ring of request_log_size slots
   std::size_t log_next_ = 0;
   std::size_t log_count_ = 0;
