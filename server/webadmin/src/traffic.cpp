@@ -552,8 +552,8 @@ void traffic_monitor::on_server_pdu(conn& c, const server::session_event& e) {
   if (!answer) return;
   for (std::size_t i = 0; i < c.pending_used; ++i) {
     if (c.pending[i]->pdu_ref != pk.pdu_ref) continue;
-    const reply_facts f =
-        e.decoded != nullptr ? reply_facts_of(*e.decoded, e.failed_items) : reply_facts_of(pdu);
+    const reply_facts f = e.decoded != nullptr ? reply_facts_of(*e.decoded, e.failed_items)
+                                               : reply_facts_of(pk, e.failed_items, pdu);
     if (f.setup_pdu != 0) {
       c.pdu_size = f.setup_pdu;
       c.state = "S7";
@@ -564,9 +564,15 @@ void traffic_monitor::on_server_pdu(conn& c, const server::session_event& e) {
   }
 }
 
-// A reply the session did not decode (its self check is off): decoded here, into a scratch
-// message (no allocation).
-traffic_monitor::reply_facts traffic_monitor::reply_facts_of(bytes pdu) {
+// A reply the session did not decode (its self check is off). A Read Var or Write Var answer
+// whose failed items the session counted needs only its header; anything else is decoded here,
+// into a scratch message (no allocation).
+traffic_monitor::reply_facts traffic_monitor::reply_facts_of(const s7::peek_result& pk,
+                                                             int failed_items, bytes pdu) {
+  const bool var =
+      pk.has_function && (pk.function == static_cast<std::uint8_t>(s7::function::read_var) ||
+                          pk.function == static_cast<std::uint8_t>(s7::function::write_var));
+  if (var && failed_items >= 0) return {.ok = pk.header_error() == 0 && failed_items == 0};
   s7::decode_options opt;
   opt.params.items.allow_unknown_syntax = true;
   if (s7::decode(pdu, scratch_, nullptr, opt)) return {};  // does not decode: an error

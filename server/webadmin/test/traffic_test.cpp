@@ -125,3 +125,30 @@ TEST(traffic_monitor, takes_the_sessions_item_count_and_the_servers_read_time) {
   EXPECT_EQ(log[0]["ok"], false);  // the record is described from the bytes kept
   EXPECT_DOUBLE_EQ(log[0]["duration_ms"].get<double>(), 3.0);
 }
+
+TEST(traffic_monitor, without_the_self_check_takes_a_var_replys_header_and_the_sessions_count) {
+  // serve --no-reply-check: the session passes no decoded reply. A Write Var answer is then
+  // judged by its header and the session's count of failed items (nothing decoded again);
+  // a reply without a count is decoded by the monitor.
+  protos7::webadmin::traffic_monitor tap;
+  tap.on_open(9, "127.0.0.1:40003");
+  const auto job = p7test::hex(
+      "0300003702f080 32010000000800 1a000c 0502"
+      "120a1002000203e784000000 120a100200020001840000 00"
+      "000400100102 000400100304");
+  const auto answer = p7test::hex("0300001702f080 32030000000800020002 0000 0502 ff0a");
+  const auto pdu = pdu_of(job);
+  const auto parsed = s7::parse(pdu);
+  ASSERT_TRUE(parsed);
+  const auto reply_pdu = pdu_of(answer);
+  tap.on_event(9, {.what = event::kind::request, .pdu = pdu, .parsed = &*parsed});
+  tap.on_event(9, {.what = event::kind::reply, .pdu = reply_pdu, .failed_items = 1});
+  EXPECT_EQ(tap.clients_json()[0]["errors"], 1);
+  tap.on_event(9, {.what = event::kind::request, .pdu = pdu, .parsed = &*parsed});
+  tap.on_event(9, {.what = event::kind::reply, .pdu = reply_pdu, .failed_items = 0});
+  EXPECT_EQ(tap.clients_json()[0]["errors"], 1);  // the session's count is taken as it is
+  tap.on_event(9, {.what = event::kind::request, .pdu = pdu, .parsed = &*parsed});
+  tap.on_event(9, {.what = event::kind::reply, .pdu = reply_pdu});  // no count: decoded here
+  EXPECT_EQ(tap.clients_json()[0]["errors"], 2);
+  EXPECT_EQ(tap.requests_json(10).size(), 3U);
+}

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "protos7/codec/s7.hpp"
+#include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/transport.hpp"
 #include "protos7/server/server.hpp"
 
@@ -85,7 +86,8 @@ class traffic_monitor final : public server::connection_observer {
   captured& take_slot(conn& c);
   void retire(conn& c, std::size_t i, outcome how, std::span<const std::byte> reply,
               std::chrono::steady_clock::time_point at = {});
-  [[nodiscard]] reply_facts reply_facts_of(std::span<const std::byte> pdu);
+  [[nodiscard]] reply_facts reply_facts_of(const codec::s7::peek_result& pk, int failed_items,
+                                           std::span<const std::byte> pdu);
   [[nodiscard]] static reply_facts reply_facts_of(const codec::s7::message& m, int failed_items);
   // The time of an event: as the server read its bytes, or now when it did not say.
   [[nodiscard]] static std::chrono::steady_clock::time_point time_of(
