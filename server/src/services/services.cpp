@@ -500,9 +500,10 @@ void services::ack(const s7::header& req, bytes param, bytes data, pdu_sink& out
   out.send(h, param, data);
 }
 
-void services::job_error(const s7::header& req, bytes param, std::uint16_t error, pdu_sink& out) {
+void services::job_error(const s7::header& req, bytes param, std::uint16_t error, pdu_sink& out,
+                         s7::rosctr type) {
   s7::header h;
-  h.type = s7::rosctr::ack_data;
+  h.type = type;
   h.pdu_ref = req.pdu_ref;
   h.error_class = static_cast<std::uint8_t>(error >> 8U);
   h.error_code = static_cast<std::uint8_t>(error & 0xFFU);
@@ -685,12 +686,7 @@ std::uint32_t services::free_upload_id() const {
 // A refused Start upload: an Ack (no parameter) with the error, as the captured S7-300 refused
 // the upload of OB 0 (snap7_s300_everything.pcapng frame 44: Ack, 0xD20C).
 void services::refuse_upload(const s7::header& req, std::uint16_t error, pdu_sink& out) {
-  s7::header h;
-  h.type = s7::rosctr::ack;
-  h.pdu_ref = req.pdu_ref;
-  h.error_class = static_cast<std::uint8_t>(error >> 8U);
-  h.error_code = static_cast<std::uint8_t>(error & 0xFFU);
-  out.send(h, {}, {});
+  job_error(req, {}, error, out, s7::rosctr::ack);
 }
 
 void services::start_upload(const s7::pdu& p, const s7::param& prm, pdu_sink& out) {

@@ -149,8 +149,9 @@ class services {
   void programmer_command(const codec::s7::ud::param& req, const codec::s7::ud::data_unit& d,
                           std::uint16_t pdu_ref, std::uint16_t pdu_size, pdu_sink& out);
 
-  void job_error(const codec::s7::header& req, codec::bytes param, std::uint16_t error,
-                 pdu_sink& out);
+  // The error answer to a job: an Ack_Data with `param` (or, `type` ack, an Ack without one).
+  static void job_error(const codec::s7::header& req, codec::bytes param, std::uint16_t error,
+                        pdu_sink& out, codec::s7::rosctr type = codec::s7::rosctr::ack_data);
   void ack(const codec::s7::header& req, codec::bytes param, codec::bytes data, pdu_sink& out);
   void request_download(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
   void send_download_job(codec::s7::function fn, std::uint16_t error, pdu_sink& out);
