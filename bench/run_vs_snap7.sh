@@ -13,6 +13,8 @@
 #      BASELINE=<another protos7 binary>: a third server, "protos7-base", run the same way and
 #      alternating with the two others (before/after comparisons of a change in one run; the
 #      table then also gives protos7 / protos7-base),
+#      BASELINE_ARGS="...": more `serve` options for that baseline (e.g. BASELINE=the same
+#      binary with BASELINE_ARGS=--no-reply-check: what the reply self check costs),
 #      BENCH_NICE=-20 (root only): run both servers (every thread) and s7load at that nice
 #      value. On a shared machine whose CPUs are oversubscribed by other work, a woken server
 #      or client thread otherwise waits a scheduler slice (2-7 ms, seen with `perf sched
@@ -71,12 +73,13 @@ p7_pid=$!
 base_port=""
 if [[ -n "${BASELINE:-}" ]]; then
   [[ -x "$BASELINE" ]] || { echo "BASELINE=$BASELINE is not an executable" >&2; exit 2; }
+  read -ra base_args <<<"${BASELINE_ARGS:-}"
   mkdir -p "$tmp/base/data" "$tmp/base/bins"
   head -c 256 /dev/zero >"$tmp/base/bins/DB1.bin"
   head -c 1024 /dev/zero >"$tmp/base/bins/DB2.bin"
   "$BASELINE" serve --listen 127.0.0.1 --port 0 --data-dir "$tmp/base/data" -b "$tmp/base/bins" \
     --inputs-size 256 --outputs-size 256 --flags-size 256 --counters 256 --timers 256 \
-    --max-connections 64 --webadmin-listen 127.0.0.1:0 --log-level info >"$tmp/base.log" 2>&1 &
+    --max-connections 64 --webadmin-listen 127.0.0.1:0 --log-level info "${base_args[@]}" >"$tmp/base.log" 2>&1 &
   base_pid=$!
   for _ in $(seq 100); do
     base_port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmp/base.log" | head -n1)"
@@ -111,7 +114,7 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
 echo "# date: $(date -u '+%Y-%m-%d %H:%M UTC')" | tee -a "$out"
 echo "# machine: $(nproc) CPUs ($cpu), $(uname -sr), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
 echo "# protos7 $protos7 pid $p7_pid port $p7_port; snap7 (node-snap7 S7Server) pid $s7_pid port $s7_port" | tee -a "$out"
-[[ -n "$base_pid" ]] && echo "# protos7-base $BASELINE pid $base_pid port $base_port" | tee -a "$out"
+[[ -n "$base_pid" ]] && echo "# protos7-base $BASELINE ${BASELINE_ARGS:-} pid $base_pid port $base_port" | tee -a "$out"
 echo "# rounds $rounds, $duration s measured + $warmup s warm-up per run, configs $configs, workloads $workloads, nice ${BENCH_NICE:-0}" | tee -a "$out"
 
 run_one() {  # server round workload conns k
