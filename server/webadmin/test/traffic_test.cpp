@@ -136,19 +136,13 @@ TEST(traffic_monitor, without_the_self_check_takes_a_var_replys_header_and_the_s
       "0300003702f080 32010000000800 1a000c 0502"
       "120a1002000203e784000000 120a100200020001840000 00"
       "000400100102 000400100304");
-  const auto answer = p7test::hex("0300001702f080 32030000000800020002 0000 0502 ff0a");
-  const auto pdu = pdu_of(job);
-  const auto parsed = s7::parse(pdu);
-  ASSERT_TRUE(parsed);
-  const auto reply_pdu = pdu_of(answer);
-  tap.on_event(9, {.what = event::kind::request, .pdu = pdu, .parsed = &*parsed});
-  tap.on_event(9, {.what = event::kind::reply, .pdu = reply_pdu, .failed_items = 1});
-  EXPECT_EQ(tap.clients_json()[0]["errors"], 1);
-  tap.on_event(9, {.what = event::kind::request, .pdu = pdu, .parsed = &*parsed});
-  tap.on_event(9, {.what = event::kind::reply, .pdu = reply_pdu, .failed_items = 0});
-  EXPECT_EQ(tap.clients_json()[0]["errors"], 1);  // the session's count is taken as it is
-  tap.on_event(9, {.what = event::kind::request, .pdu = pdu, .parsed = &*parsed});
-  tap.on_event(9, {.what = event::kind::reply, .pdu = reply_pdu});  // no count: decoded here
+  const auto reply_pdu = pdu_of(p7test::hex("0300001702f080 32030000000800020002 0000 0502 ff0a"));
+  for (const int count : {1, 0, -1}) {  // -1: no count, the monitor decodes the reply
+    request(tap, 9, job);
+    tap.on_event(9, {.what = event::kind::reply, .pdu = reply_pdu, .failed_items = count});
+  }
+  // 1 error as the session counted it, then 0 as it counted it (taken as it is), then 1 of
+  // the monitor's own decoding.
   EXPECT_EQ(tap.clients_json()[0]["errors"], 2);
   EXPECT_EQ(tap.requests_json(10).size(), 3U);
 }
