@@ -11,6 +11,7 @@
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/s7_peek.hpp"
 #include "protos7/codec/tpkt.hpp"
+#include "protos7/codec/ud_alarm.hpp"
 #include "protos7/replay/script.hpp"
 
 namespace protos7::replay {
@@ -33,10 +34,11 @@ constexpr std::array<equivalence_rule, 8> rules{{
     {"clock",
      "s7comm.data.ts, ts_year1, ts_year2, ts_month, ts_day, ts_hour, ts_minute, ts_second, "
      "ts_millisecond, ts_weekday; the DATE_AND_TIME bytes of SZL records",
-     "Userdata Time functions / Read clock and Read clock (following) responses; Read SZL "
-     "0x0424 / 0x0124 (record bytes 12-19) and 0x0132 index 8 (record bytes 22-29)",
-     "The PLC's clock at the moment it answers. s7comm.data.ts_reserved, the return code and "
-     "every length must still match."},
+     "Userdata Time functions / Read clock and Read clock (following) responses; CPU functions "
+     "/ Diagnostic message pushes; Read SZL 0x0424 / 0x0124 (record bytes 12-19) and 0x0132 "
+     "index 8 (record bytes 22-29)",
+     "The PLC's clock at the moment it answers (a diagnostic message: when its event happened). "
+     "s7comm.data.ts_reserved, the return code and every length must still match."},
     {"ud_seq", "s7comm.param.userdata.seq_num", "Userdata responses",
      "Chosen by the PLC: the S7-300 of the Wireshark captures answers the same Read SZL with 1 "
      "in one session and 2 in another (Step 7 always sends 0), List blocks and Get block info "
@@ -231,7 +233,7 @@ masked mask_bytes(const pdu_frames& p, const side_facts& self, const side_facts&
   auto zero = [&](std::size_t at, std::size_t n) {
     for (std::size_t i = at; i < at + n && i < m.s7.size(); ++i) m.s7[i] = std::byte{0};
   };
-  if (self.s.clock && other.s.clock) zero(self.s.clock_offset + 1, ud::timestamp_length - 1);
+  if (self.s.clock && other.s.clock) zero(self.s.clock_offset, self.s.clock_length);
   if (is_ud_response(self) && is_ud_response(other)) {
     zero(self.s.param_offset + ud::param_at::seq, 1);
     if (self.s.extended && other.s.extended && self.s.data_unit_ref != 0 &&
@@ -326,7 +328,17 @@ s7_facts facts_of_s7(std::span<const std::byte> pdu) {
           u.group == static_cast<std::uint8_t>(ud::group::time) && read_clock && m->ud.has_data &&
           m->ud.data.return_code == 0xFF && m->ud.data.payload.size() == ud::timestamp_length) {
         f.clock = true;
-        f.clock_offset = m->ud.data.payload_offset;
+        f.clock_offset = m->ud.data.payload_offset + 1;  // after the reserved byte
+        f.clock_length = ud::timestamp_length - 1;
+      } else if (u.type == static_cast<std::uint8_t>(ud::type::push) &&
+                 u.group == static_cast<std::uint8_t>(ud::group::cpu) &&
+                 u.subfunction == s7::alarm::sub::diagnostic_message && m->ud.has_data) {
+        // The CPU's clock when the event happened (step7_s300_stop.pcapng frame 3).
+        if (const auto d = s7::alarm::parse_diagnostic_message(m->ud.data.payload, pdu.data())) {
+          f.clock = true;
+          f.clock_offset = static_cast<std::size_t>(d->timestamp.data() - pdu.data());
+          f.clock_length = d->timestamp.size();
+        }
       }
     }
   }

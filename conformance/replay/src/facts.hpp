@@ -32,10 +32,12 @@ struct s7_facts {
   std::uint8_t last_data_unit = 0;
   // The whole PDU decodes with the codec (s7::decode).
   bool decoded = false;
-  // A Read clock answer (Time functions, subfunction 1 or 3, return code 0xFF) whose payload is
-  // a 10-byte timestamp starting at `clock_offset`.
+  // A Read clock answer (Time functions, subfunction 1 or 3, return code 0xFF: its 10-byte
+  // timestamp but the reserved byte) or a diagnostic message push (its 8-byte timestamp): the
+  // PLC's clock, `clock_length` bytes at `clock_offset`.
   bool clock = false;
   std::size_t clock_offset = 0;
+  std::size_t clock_length = 0;
 
   [[nodiscard]] bool is_response() const noexcept {
     return s7 && (rosctr == 2 || rosctr == 3 || (rosctr == 7 && ud && ud_type == 8));

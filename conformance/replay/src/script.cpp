@@ -14,7 +14,9 @@
 #include "protos7/codec/reader.hpp"
 #include "protos7/codec/s7.hpp"
 #include "protos7/codec/tpkt.hpp"
+#include "protos7/codec/ud_alarm.hpp"
 #include "protos7/codec/ud_cyclic.hpp"
+#include "protos7/codec/userdata.hpp"
 #include "protos7/codec/writer.hpp"
 
 namespace protos7::replay {
@@ -82,6 +84,64 @@ bvec synthesized_setup(std::uint16_t pdu_size, std::uint16_t amq) {
   const auto total = w.finish();
   if (!total) return {};
   return {buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*total)};
+}
+
+// A message service subscription (Userdata, CPU functions / message service) in one DT, as
+// STEP 7 makes one: | events | 00 | user name (8) |.
+bvec synthesized_subscription(std::uint8_t events) {
+  namespace ud = codec::s7::ud;
+  namespace alarm = codec::s7::alarm;
+  ud::param prm;
+  prm.method = 0x11;
+  prm.length = 4;
+  prm.type = static_cast<std::uint8_t>(ud::type::request);
+  prm.group = static_cast<std::uint8_t>(ud::group::cpu);
+  prm.subfunction = alarm::sub::message_service;
+  std::array<std::byte, 8> param{};
+  codec::writer pw{param};
+  ud::write_param(pw, prm);
+  alarm::subscription sub;
+  sub.events = events;
+  sub.username = std::as_bytes(std::span{synth_subscriber});
+  std::array<std::byte, 16> body{};
+  codec::writer bw{body};
+  alarm::write_subscription(bw, sub);
+  std::array<std::byte, 32> data{};
+  codec::writer dw{data};
+  ud::write_data_unit(dw, codec::s7::return_code::success, ud::ts_octet,
+                      std::span<const std::byte>(body.data(), bw.size()));
+  codec::s7::header h;
+  h.type = codec::s7::rosctr::userdata;
+  h.pdu_ref = synth_subscription_ref;
+  std::array<std::byte, 64> pdu{};
+  const auto n = codec::s7::encode(h, std::span<const std::byte>(param.data(), pw.size()),
+                                   std::span<const std::byte>(data.data(), dw.size()), pdu);
+  if (!n) return {};
+  std::array<std::byte, 96> buf{};
+  codec::writer w{buf};
+  codec::tpkt::write_header(w, cotp::dt_header_size + *n);
+  cotp::write_dt_header(w, true);
+  w.raw(std::span<const std::byte>(pdu.data(), *n));
+  const auto total = w.finish();
+  if (!total) return {};
+  return {buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*total)};
+}
+
+// A subscription of the client, or a message service push of the server before any.
+void note_message_service(session_shape& shape, const s7_facts& f, int side) {
+  namespace alarm = codec::s7::alarm;
+  namespace ud = codec::s7::ud;
+  if (!f.s7 || f.rosctr != 7 || !f.ud) return;
+  constexpr auto cpu = static_cast<std::uint8_t>(ud::group::cpu);
+  if (side == 0 && f.is_request() && f.group == cpu && f.sub == alarm::sub::message_service)
+    shape.subscription_seen = true;
+  if (side != 1 || f.ud_type != static_cast<std::uint8_t>(ud::type::push) ||
+      shape.subscription_seen)
+    return;
+  if (f.group == static_cast<std::uint8_t>(ud::group::mode_transition))
+    shape.events_unsubscribed |= alarm::events::mode_transition;
+  if (f.group == cpu && f.sub == alarm::sub::diagnostic_message)
+    shape.events_unsubscribed |= alarm::events::system;
 }
 
 std::uint16_t tsap_value(codec::bytes tsap) {
@@ -237,6 +297,7 @@ struct script_builder::impl {
   void before_start(const stream::record_view& r);
   void start_synthesized(bool setup);
   std::string synthesize_setup();
+  std::string synthesize_subscription();
   void client(const stream::record_view& r);
   void client_pdu_done(const stream::record_view& r);
   void drop_group();
@@ -347,6 +408,7 @@ void script_builder::impl::start_synthesized(bool setup) {
   out.absorb(std::move(e));
   if (setup) {
     what += synthesize_setup();
+    if (shape.events_unsubscribed != 0) what += synthesize_subscription();
   } else {
     what += fmt::format("; the replay continues with the Setup communication in frame {}",
                         pre.back().frame);
@@ -397,6 +459,39 @@ std::string script_builder::impl::synthesize_setup() {
       "bytes; Max AmQ calling/called {}: at most {} request(s) in flight in the capture) before "
       "the first captured request (frame {}), none having been captured",
       pdu, shape.largest_pdu, amq, shape.most_in_flight, pre.back().frame);
+}
+
+// The capture has message service pushes but not the subscription that asked for them (it was
+// made before the capture began): one is made after the synthesized Setup communication, for
+// the event classes of those pushes, and its answer waited for (not compared).
+std::string script_builder::impl::synthesize_subscription() {
+  auto p = std::make_shared<client_pdu>();
+  p->complete = true;
+  p->service = "Message service";
+  p->request = true;
+  p->pdu_ref = synth_subscription_ref;
+  send_step s;
+  s.tpkt = synthesized_subscription(shape.events_unsubscribed);
+  s.payload_offset = codec::tpkt::header_size + cotp::dt_header_size;
+  s.pdu = p;
+  s.last_of_pdu = true;
+  s.time = pre.front().time;
+  s.order_frame = pre.front().frame;
+  emit(std::move(s));
+  expectation e;
+  e.kind = match_kind::by_ref;
+  e.pdu_ref = synth_subscription_ref;
+  e.service = "Message service";
+  e.compare = false;
+  e.after_write = true;
+  e.frame = pre.front().frame;
+  e.absorb_note = "answer to the synthesized message service subscription (not compared)";
+  e.sends_before = sends;
+  emit(std::move(e));
+  return fmt::format(
+      "; then a message service subscription (events 0x{:02x}): the capture has the CPU's "
+      "pushes of those events but not the subscription, made before it began",
+      shape.events_unsubscribed);
 }
 
 void script_builder::impl::client(const stream::record_view& r) {
@@ -703,6 +798,7 @@ void shape_tracker::record(const stream::record_view& r) {
   if (!r.has_s7) return;
   shape_.largest_pdu = std::max(shape_.largest_pdu, r.s7.size());
   const s7_facts f = facts_of_s7(r.s7);
+  note_message_service(shape_, f, r.side);
   if (r.side == 0 && f.is_request()) {
     shape_.setup_seen = shape_.setup_seen || (f.rosctr == 1 && f.fn == 0xF0);
     if (open_.size() >= max_open) open_.erase(open_.begin());

@@ -1078,6 +1078,42 @@ TEST(replay_input, a_capture_starting_mid_session_gets_a_cr_and_a_setup_synthesi
   EXPECT_EQ(fake::to_hex(got[0][1]), "0300001902f08032010000ffff00080000f0000001000100f0");
 }
 
+// A mode-transition push (to STOP) with no subscription captured before it: the client
+// subscribed before the capture began (as STEP 7 in step7_s300_stop.pcapng frame 4).
+const bytes mode_push = hex("03000019 02f080 32 07 0000 0000 0008 0000 01 00 10 10 00 00 00 00");
+
+TEST(replay_input, a_push_without_its_captured_subscription_gets_one_synthesized) {
+  fake::conversation c;
+  c.handshake = false;
+  c.client(clock_req).server(mode_push).server(clock_resp).client(empty_dt);
+  const cap::capture_file f = load({c});
+  const bytes setup_answer = with(setup_ack, s7_at + 4, {0xFF, 0xFF});
+  // The CPU's answer to the subscription: result 0x02 (reference 0xFFFE).
+  const bytes subscribed =
+      hex("03000023 02f080 32 07 0000 fffe 000c 0006 000112081284020100000000 ff09000202 00");
+  fake::script s{fake::recv(),           fake::send(cc),
+                 fake::recv(),           fake::send(setup_answer),
+                 fake::recv(),           fake::send(subscribed),
+                 fake::recv(),           fake::send(mode_push),
+                 fake::send(clock_resp), fake::recv()};
+  fake::server srv{{s}};
+  const auto r = replay(f, srv);
+  EXPECT_EQ(n(tally_of(r), rp::verdict::exact), 2U) << dump(r);  // the push and the clock
+  EXPECT_EQ(tally_of(r).total(), 2U) << dump(r);
+  const std::string& what = r.connections[0].synthesized_start;
+  EXPECT_NE(what.find("then a message service subscription (events 0x01)"), std::string::npos)
+      << what;
+  EXPECT_TRUE(has_note(r.connections[0].notes,
+                       "answer to the synthesized message service subscription (not compared)"))
+      << dump(r);
+  const auto got = srv.received();
+  ASSERT_GE(got[0].size(), 3U);
+  // TPKT | DT EOT | Userdata pduref 0xFFFE | request CPU functions / message service |
+  // rc FF, octet string, 10 bytes: events 0x01 (mode transitions), 00, "protos7 "
+  EXPECT_EQ(fake::to_hex(got[0][2]),
+            "0300002702f08032070000fffe0008000e0001120411440200ff09000a010070726f746f733720");
+}
+
 TEST(replay_input, rack_slot_sets_the_called_tsap_of_a_synthesized_cr) {
   fake::conversation c;
   c.handshake = false;

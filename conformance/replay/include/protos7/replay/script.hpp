@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -173,6 +174,11 @@ struct session_shape {
   bool cr_seen = false;
   std::uint16_t calling_tsap = 0;
   std::uint16_t called_tsap = 0;
+  // Message service pushes (mode transitions, diagnostic messages) the server sent before any
+  // subscription of the client was captured: the client subscribed before the capture began.
+  // Their event classes (alarm::events bits).
+  bool subscription_seen = false;
+  std::uint8_t events_unsubscribed = 0;
 };
 
 // Collects a session_shape from the records of one connection (its CR's TSAPs too).
@@ -250,6 +256,10 @@ inline constexpr std::uint8_t synth_tpdu_size_code = 0x0A;
 // The PDU reference of a synthesized Setup communication (its answer is waited for before any
 // captured request goes out, so a captured request with the same reference cannot be confused).
 inline constexpr std::uint16_t synth_setup_ref = 0xFFFF;
+// The PDU reference and user name of a synthesized message service subscription (after a
+// synthesized Setup communication, for a capture whose pushes show one made before it began).
+inline constexpr std::uint16_t synth_subscription_ref = 0xFFFE;
+inline constexpr std::string_view synth_subscriber = "protos7 ";
 // The Setup communication a replay synthesizes for `shape`: PDU size the smallest of 240, 480,
 // 960 that holds its largest PDU (else that PDU's size), Max AmQ calling = called = the most
 // requests in flight (at least 1).
