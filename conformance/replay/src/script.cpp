@@ -65,6 +65,16 @@ bvec synthesized_cr(std::uint16_t calling_tsap, std::uint16_t called_tsap) {
   return {buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n ? *n : 0)};
 }
 
+// TPKT | DT (EOT) | pdu.
+bvec in_one_dt(std::span<const std::byte> pdu) {
+  bvec out(codec::tpkt::header_size + cotp::dt_header_size + pdu.size());
+  codec::writer w{out};
+  codec::tpkt::write_header(w, cotp::dt_header_size + pdu.size());
+  cotp::write_dt_header(w, true);
+  w.raw(pdu);
+  return w.finish() ? out : bvec{};
+}
+
 // A Setup communication Job in one DT: TPKT | DT (EOT) | S7 header | F0 00 AmQ AmQ PDU size.
 bvec synthesized_setup(std::uint16_t pdu_size, std::uint16_t amq) {
   std::array<std::byte, codec::s7::setup_communication_length> prm{};
@@ -75,15 +85,7 @@ bvec synthesized_setup(std::uint16_t pdu_size, std::uint16_t amq) {
   h.pdu_ref = synth_setup_ref;
   std::array<std::byte, 32> pdu{};
   const auto n = codec::s7::encode(h, prm, {}, pdu);
-  if (!n) return {};
-  std::array<std::byte, 64> buf{};
-  codec::writer w{buf};
-  codec::tpkt::write_header(w, cotp::dt_header_size + *n);
-  cotp::write_dt_header(w, true);
-  w.raw(std::span<const std::byte>(pdu.data(), *n));
-  const auto total = w.finish();
-  if (!total) return {};
-  return {buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*total)};
+  return n ? in_one_dt(std::span<const std::byte>(pdu.data(), *n)) : bvec{};
 }
 
 // A message service subscription (Userdata, CPU functions / message service) in one DT, as
@@ -92,7 +94,7 @@ bvec synthesized_subscription(std::uint8_t events) {
   namespace ud = codec::s7::ud;
   namespace alarm = codec::s7::alarm;
   ud::param prm;
-  prm.method = 0x11;
+  prm.method = ud::method_request;
   prm.length = 4;
   prm.type = static_cast<std::uint8_t>(ud::type::request);
   prm.group = static_cast<std::uint8_t>(ud::group::cpu);
@@ -116,15 +118,7 @@ bvec synthesized_subscription(std::uint8_t events) {
   std::array<std::byte, 64> pdu{};
   const auto n = codec::s7::encode(h, std::span<const std::byte>(param.data(), pw.size()),
                                    std::span<const std::byte>(data.data(), dw.size()), pdu);
-  if (!n) return {};
-  std::array<std::byte, 96> buf{};
-  codec::writer w{buf};
-  codec::tpkt::write_header(w, cotp::dt_header_size + *n);
-  cotp::write_dt_header(w, true);
-  w.raw(std::span<const std::byte>(pdu.data(), *n));
-  const auto total = w.finish();
-  if (!total) return {};
-  return {buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*total)};
+  return n ? in_one_dt(std::span<const std::byte>(pdu.data(), *n)) : bvec{};
 }
 
 // A subscription of the client, or a message service push of the server before any.
@@ -298,6 +292,7 @@ struct script_builder::impl {
   void start_synthesized(bool setup);
   std::string synthesize_setup();
   std::string synthesize_subscription();
+  void send_synthesized(bvec tpkt, std::uint16_t ref, const char* service, const char* note);
   void client(const stream::record_view& r);
   void client_pdu_done(const stream::record_view& r);
   void drop_group();
@@ -426,18 +421,17 @@ void script_builder::impl::start_synthesized(bool setup) {
   }
 }
 
-// A Setup communication before the first captured request (none was captured): its answer is
-// waited for (not compared, none was captured) before anything else goes out.
-std::string script_builder::impl::synthesize_setup() {
-  const std::uint16_t pdu = synth_pdu_size(shape);
-  const std::uint16_t amq = synth_amq(shape);
+// Sends a request the capture does not have (in one DT, before the records in `pre`) and
+// waits for its answer (matched by reference, not compared) before anything else goes out.
+void script_builder::impl::send_synthesized(bvec tpkt, std::uint16_t ref, const char* service,
+                                            const char* note) {
   auto p = std::make_shared<client_pdu>();
   p->complete = true;
-  p->service = "Setup communication";
+  p->service = service;
   p->request = true;
-  p->pdu_ref = synth_setup_ref;
+  p->pdu_ref = ref;
   send_step s;
-  s.tpkt = synthesized_setup(pdu, amq);
+  s.tpkt = std::move(tpkt);
   s.payload_offset = codec::tpkt::header_size + cotp::dt_header_size;
   s.pdu = p;
   s.last_of_pdu = true;
@@ -446,14 +440,23 @@ std::string script_builder::impl::synthesize_setup() {
   emit(std::move(s));
   expectation e;
   e.kind = match_kind::by_ref;
-  e.pdu_ref = synth_setup_ref;
-  e.service = "Setup communication";
+  e.pdu_ref = ref;
+  e.service = service;
   e.compare = false;
   e.after_write = true;         // nothing else goes out before it is answered
   e.frame = pre.front().frame;  // where it stands in the capture (the request it comes before)
-  e.absorb_note = "answer to the synthesized Setup communication (none captured, not compared)";
+  e.absorb_note = note;
   e.sends_before = sends;
   emit(std::move(e));
+}
+
+// A Setup communication before the first captured request (none was captured): its answer is
+// waited for (not compared, none was captured) before anything else goes out.
+std::string script_builder::impl::synthesize_setup() {
+  const std::uint16_t pdu = synth_pdu_size(shape);
+  const std::uint16_t amq = synth_amq(shape);
+  send_synthesized(synthesized_setup(pdu, amq), synth_setup_ref, "Setup communication",
+                   "answer to the synthesized Setup communication (none captured, not compared)");
   return fmt::format(
       ", and a Setup communication (PDU size {}: the largest PDU of the connection has {} "
       "bytes; Max AmQ calling/called {}: at most {} request(s) in flight in the capture) before "
@@ -465,29 +468,9 @@ std::string script_builder::impl::synthesize_setup() {
 // made before the capture began): one is made after the synthesized Setup communication, for
 // the event classes of those pushes, and its answer waited for (not compared).
 std::string script_builder::impl::synthesize_subscription() {
-  auto p = std::make_shared<client_pdu>();
-  p->complete = true;
-  p->service = "Message service";
-  p->request = true;
-  p->pdu_ref = synth_subscription_ref;
-  send_step s;
-  s.tpkt = synthesized_subscription(shape.events_unsubscribed);
-  s.payload_offset = codec::tpkt::header_size + cotp::dt_header_size;
-  s.pdu = p;
-  s.last_of_pdu = true;
-  s.time = pre.front().time;
-  s.order_frame = pre.front().frame;
-  emit(std::move(s));
-  expectation e;
-  e.kind = match_kind::by_ref;
-  e.pdu_ref = synth_subscription_ref;
-  e.service = "Message service";
-  e.compare = false;
-  e.after_write = true;
-  e.frame = pre.front().frame;
-  e.absorb_note = "answer to the synthesized message service subscription (not compared)";
-  e.sends_before = sends;
-  emit(std::move(e));
+  send_synthesized(synthesized_subscription(shape.events_unsubscribed), synth_subscription_ref,
+                   "Message service",
+                   "answer to the synthesized message service subscription (not compared)");
   return fmt::format(
       "; then a message service subscription (events 0x{:02x}): the capture has the CPU's "
       "pushes of those events but not the subscription, made before it began",
