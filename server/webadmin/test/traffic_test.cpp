@@ -51,6 +51,14 @@ void reply(protos7::webadmin::traffic_monitor& tap, int id, const p7test::buf& f
                     .decoded = self_checked ? &m : nullptr});
 }
 
+// Write Var of DB999.DBB0 and DB1.DBB0, 2 bytes each (PDU reference 7).
+p7test::buf two_item_write() {
+  return p7test::hex(
+      "0300003702f080 32010000000700 1a000c 0502"
+      "120a1002000203e784000000 120a100200020001840000 00"
+      "000400100102 000400100304");
+}
+
 }  // namespace
 
 TEST(traffic_monitor, a_write_var_reply_with_a_failed_item_is_logged_and_counted) {
@@ -101,10 +109,7 @@ TEST(traffic_monitor, takes_the_sessions_item_count_and_the_servers_read_time) {
   // reply made 3 ms later: the log shows 3 ms, with no clock read of the monitor's own.
   protos7::webadmin::traffic_monitor tap;
   tap.on_open(8, "127.0.0.1:40002");
-  const auto job = p7test::hex(
-      "0300003702f080 32010000000700 1a000c 0502"
-      "120a1002000203e784000000 120a100200020001840000 00"
-      "000400100102 000400100304");
+  const auto job = two_item_write();
   const auto answer = p7test::hex("0300001702f080 32030000000700020002 0000 0502 0a0a");
   const auto at = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
   const auto pdu = pdu_of(job);
@@ -132,11 +137,8 @@ TEST(traffic_monitor, without_the_self_check_takes_a_var_replys_header_and_the_s
   // a reply without a count is decoded by the monitor.
   protos7::webadmin::traffic_monitor tap;
   tap.on_open(9, "127.0.0.1:40003");
-  const auto job = p7test::hex(
-      "0300003702f080 32010000000800 1a000c 0502"
-      "120a1002000203e784000000 120a100200020001840000 00"
-      "000400100102 000400100304");
-  const auto reply_pdu = pdu_of(p7test::hex("0300001702f080 32030000000800020002 0000 0502 ff0a"));
+  const auto job = two_item_write();
+  const auto reply_pdu = pdu_of(p7test::hex("0300001702f080 32030000000700020002 0000 0502 ff0a"));
   for (const int count : {1, 0, -1}) {  // -1: no count, the monitor decodes the reply
     request(tap, 9, job);
     tap.on_event(9, {.what = event::kind::reply, .pdu = reply_pdu, .failed_items = count});
