@@ -138,8 +138,9 @@ TEST(traffic_monitor, without_the_self_check_takes_a_var_replys_header_and_the_s
   protos7::webadmin::traffic_monitor tap;
   tap.on_open(9, "127.0.0.1:40003");
   const auto job = two_item_write();
-  const auto reply_pdu = pdu_of(p7test::hex("0300001702f080 32030000000700020002 0000 0502 ff0a"));
-  for (const int count : {1, 0, -1}) {  // -1: no count, the monitor decodes the reply
+  const auto answer = p7test::hex("0300001702f080 32030000000700020002 0000 0502 ff0a");
+  const auto reply_pdu = pdu_of(answer);  // a view into `answer`
+  for (const int count : {1, 0, -1}) {    // -1: no count, the monitor decodes the reply
     request(tap, 9, job);
     tap.on_event(9, {.what = event::kind::reply, .pdu = reply_pdu, .failed_items = count});
   }
