@@ -16,12 +16,9 @@
 # to the hard one when the hard one cannot be raised: 10,000 PLCs then need a hard limit of
 # about 10,300).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${1:-$root/build/release}"
-protos7="$build/tools/protos7"
-s7load="$build/bench/load/s7load"
-[[ -x "$protos7" && -x "$s7load" ]] ||
-  { echo "need $protos7 and $s7load (cmake --build --preset release --target protos7 s7load)" >&2; exit 2; }
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+need_release_binaries "${1:-$bench_root/build/release}"
 [[ $(id -u) -eq 0 ]] || { echo "run as root (port 102 on 127.x.y.z, RLIMIT_NOFILE)" >&2; exit 2; }
 counts="${COUNTS:-1000 10000}"
 threads="${THREADS:-0}"
@@ -30,20 +27,6 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/protos7-density.XXXXXX")"
 out="${OUT:-${TMPDIR:-/tmp}/protos7-density-$(date -u +%Y%m%d-%H%M%S).txt}"
 : >"$out"
 pid=""
-# RLIMIT_NOFILE to $1: the hard limit too where allowed (root with CAP_SYS_RESOURCE), else the
-# soft limit up to the hard one (a container may forbid raising it: the PLCs must then fit).
-raise_nofile() {
-  local hard
-  hard="$(ulimit -Hn)"
-  # Never lower the hard limit (a process cannot raise it again).
-  [[ "$hard" != unlimited && "$hard" -lt "$1" ]] && { ulimit -Hn "$1" 2>/dev/null || true; }
-  hard="$(ulimit -Hn)"
-  if [[ "$hard" == unlimited || "$hard" -ge "$1" ]]; then ulimit -Sn "$1"; else ulimit -Sn "$hard"; fi
-}
-cleanup() {
-  [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
 trap cleanup EXIT
 
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
@@ -77,7 +60,7 @@ stop() {
   pid=""
 }
 
-echo "# date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) CPUs, $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg); nice ${BENCH_NICE:-0}" | tee -a "$out"
+echo "$(machine_line); nice ${BENCH_NICE:-0}" | tee -a "$out"
 
 # A single `protos7 serve` (the sample PLC, no web admin), for reference.
 mkdir -p "$tmp/one"

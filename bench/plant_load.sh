@@ -18,12 +18,9 @@
 # benchmark measures the scheduler, not the server (the same effect docs/BENCHMARKS.md describes
 # for run_vs_snap7.sh).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${1:-$root/build/release}"
-protos7="$build/tools/protos7"
-s7load="$build/bench/load/s7load"
-[[ -x "$protos7" && -x "$s7load" ]] ||
-  { echo "need $protos7 and $s7load (cmake --build --preset release --target protos7 s7load)" >&2; exit 2; }
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+need_release_binaries "${1:-$bench_root/build/release}"
 [[ $(id -u) -eq 0 ]] || { echo "run as root (port 102 on 127.x.y.z)" >&2; exit 2; }
 plcs="${PLCS:-1000}"
 loops_list="${LOOPS:-1 2}"
@@ -36,27 +33,13 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/protos7-plantload.XXXXXX")"
 out="${OUT:-${TMPDIR:-/tmp}/protos7-plantload-$(date -u +%Y%m%d-%H%M%S).txt}"
 : >"$out"
 pid=""
-# RLIMIT_NOFILE to $1: the hard limit too where allowed (root with CAP_SYS_RESOURCE), else the
-# soft limit up to the hard one (a container may forbid raising it: the PLCs must then fit).
-raise_nofile() {
-  local hard
-  hard="$(ulimit -Hn)"
-  # Never lower the hard limit (a process cannot raise it again).
-  [[ "$hard" != unlimited && "$hard" -lt "$1" ]] && { ulimit -Hn "$1" 2>/dev/null || true; }
-  hard="$(ulimit -Hn)"
-  if [[ "$hard" == unlimited || "$hard" -ge "$1" ]]; then ulimit -Sn "$1"; else ulimit -Sn "$hard"; fi
-}
-cleanup() {
-  [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
 trap cleanup EXIT
 raise_nofile $((4 * plcs + 4096))
 
 nice_cmd=()
 [[ -n "${BENCH_NICE:-}" ]] && nice_cmd=(nice -n "$BENCH_NICE")
 "$protos7" plant --count "$plcs" --listen-base "${BASE:-127.2.0.1}:102" --name load -o "$tmp/plant.json" 2>/dev/null
-echo "# date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+machine_line | tee -a "$out"
 echo "# $plcs PLCs, rounds $rounds, $duration s measured + $warmup s warm-up per run, poll every $interval ms, loops $loops_list, nice ${BENCH_NICE:-0}" | tee -a "$out"
 
 run_one() {  # loops round mode

@@ -33,12 +33,10 @@
 # and counts only jobs answered without error.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${1:-$root/build/release}"
-protos7="$build/tools/protos7"
-s7load="$build/bench/load/s7load"
-[[ -x "$protos7" && -x "$s7load" ]] ||
-  { echo "need $protos7 and $s7load (cmake --build --preset release --target protos7 s7load)" >&2; exit 2; }
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+need_release_binaries "${1:-$bench_root/build/release}"
+root="$bench_root"
 [[ -d "$root/interop/node_modules/node-snap7" ]] || { echo "run 'bash interop/setup.sh' first" >&2; exit 2; }
 
 rounds="${ROUNDS:-5}"
@@ -110,9 +108,7 @@ if [[ -n "${BENCH_NICE:-}" ]]; then
   nice_cmd=(nice -n "$BENCH_NICE")
 fi
 
-cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
-echo "# date: $(date -u '+%Y-%m-%d %H:%M UTC')" | tee -a "$out"
-echo "# machine: $(nproc) CPUs ($cpu), $(uname -sr), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
+machine_line | tee -a "$out"
 echo "# protos7 $protos7 pid $p7_pid port $p7_port; snap7 (node-snap7 S7Server) pid $s7_pid port $s7_port" | tee -a "$out"
 [[ -n "$base_pid" ]] && echo "# protos7-base $BASELINE ${BASELINE_ARGS:-} pid $base_pid port $base_port" | tee -a "$out"
 echo "# rounds $rounds, $duration s measured + $warmup s warm-up per run, configs $configs, workloads $workloads, nice ${BENCH_NICE:-0}" | tee -a "$out"
