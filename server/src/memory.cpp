@@ -196,7 +196,6 @@ void plc_memory::add_db(std::unique_ptr<data_block> db) {
   // The replaced block leaves the list of blocks to commit (its destructor flushes it).
   if (old != dbs_.end()) std::erase(dirty_, old->second.get());
   dbs_[n] = std::move(db);
-  reindex();
   ++writes_;
 }
 
@@ -206,20 +205,12 @@ void plc_memory::remove_db(std::uint16_t number) noexcept {
   std::erase(dirty_, it->second.get());
   it->second->dirty_lo_ = it->second->dirty_hi_ = 0;
   dbs_.erase(it);
-  std::erase_if(db_index_, [number](const auto& e) { return e.first == number; });
   ++writes_;
 }
 
-void plc_memory::reindex() {
-  db_index_.clear();
-  db_index_.reserve(dbs_.size());
-  for (const auto& [n, db] : dbs_) db_index_.emplace_back(n, db.get());
-}
-
 data_block* plc_memory::find_db(std::uint16_t number) noexcept {
-  const auto it = std::lower_bound(db_index_.begin(), db_index_.end(), number,
-                                   [](const auto& e, std::uint16_t n) { return e.first < n; });
-  return it != db_index_.end() && it->first == number ? it->second : nullptr;
+  const auto it = dbs_.find(number);
+  return it != dbs_.end() ? it->second.get() : nullptr;
 }
 
 location plc_memory::locate(std::uint8_t area_code, std::uint16_t db_number,

@@ -391,7 +391,6 @@ void traffic_monitor::on_open(int id, const std::string& peer) {
   c->id = id;
   c->peer = peer;
   c->connected_at = std::chrono::system_clock::now();
-  last_ = nullptr;  // a reused id replaces its connection
   conns_[id] = std::move(c);
   ++total_connections_;
   ++generation_;
@@ -402,7 +401,6 @@ void traffic_monitor::on_close(int id) {
   if (it == conns_.end()) return;
   conn& c = *it->second;
   while (c.pending_used > 0) retire(c, 0, outcome::closed, {});
-  if (last_ == &c) last_ = nullptr;
   conns_.erase(it);
   ++generation_;
 }
@@ -414,11 +412,8 @@ std::chrono::system_clock::time_point traffic_monitor::wall(
 }
 
 traffic_monitor::conn* traffic_monitor::find(int id) noexcept {
-  if (last_ != nullptr && last_->id == id) return last_;
   const auto it = conns_.find(id);
-  if (it == conns_.end()) return nullptr;
-  last_ = it->second.get();
-  return last_;
+  return it == conns_.end() ? nullptr : it->second.get();
 }
 
 void traffic_monitor::on_traffic(int id, std::span<const std::byte> in,

@@ -147,10 +147,6 @@ class plc_memory {
 
   std::vector<std::byte> inputs_, outputs_, flags_, counters_, timers_;
   std::map<std::uint16_t, std::unique_ptr<data_block>> dbs_;
-  // dbs_ as a flat list sorted by number, for find_db on the request path (a map lookup chases
-  // a pointer per level); rebuilt when a block is added or removed.
-  std::vector<std::pair<std::uint16_t, data_block*>> db_index_;
-  void reindex();
   std::vector<data_block*> dirty_;
   fdatasync_fn fdatasync_;
   std::uint64_t commit_failures_ = 0;

@@ -102,7 +102,6 @@ class traffic_monitor final : public server::connection_observer {
   [[nodiscard]] conn* find(int id) noexcept;
 
   std::map<int, std::unique_ptr<conn>> conns_;
-  conn* last_ = nullptr;
   std::vector<std::unique_ptr<captured>> log_;  // a ring of request_log_size slots
   std::size_t log_next_ = 0;
   std::size_t log_count_ = 0;
