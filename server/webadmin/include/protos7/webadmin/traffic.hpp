@@ -97,8 +97,7 @@ class traffic_monitor final : public server::connection_observer {
       std::chrono::steady_clock::time_point t) const;
   [[nodiscard]] static request_record describe(const captured& c);
 
-  // The connection of `id`, or null. The last one found is remembered: a connection's events
-  // come in runs (every request of one recv(), then every reply).
+  // The connection of `id`, or null.
   [[nodiscard]] conn* find(int id) noexcept;
 
   std::map<int, std::unique_ptr<conn>> conns_;
