@@ -181,23 +181,85 @@ bool param_iterator::next(parameter& p) noexcept {
   return true;
 }
 
+namespace {
+
+// The hot path: a class-0 DT header (02 F0 nr), the first 3 bytes of every data TPKT.
+bool parse_plain_dt(bytes in, const std::byte* origin, tpdu& t) noexcept {
+  if (in.size() < 3 || std::to_integer<std::uint8_t>(in[0]) != dt_li ||
+      std::to_integer<std::uint8_t>(in[1]) != 0xF0)
+    return false;
+  t.li = dt_li;
+  t.type = tpdu_type::dt;
+  const auto nr = std::to_integer<std::uint8_t>(in[2]);
+  t.eot = (nr & eot_bit) != 0;
+  t.tpdu_nr = nr & 0x7FU;
+  t.user_data = in.subspan(3);
+  t.user_data_offset = offset_of(origin, in.data() + 3);
+  return true;
+}
+
+bool is_class0_type(tpdu_type type) noexcept {
+  return type != tpdu_type::ed && type != tpdu_type::ea && type != tpdu_type::rj &&
+         type != tpdu_type::ak;
+}
+
+// The fixed part of a class-0 TPDU after its code, into `t`; `start` is the offset of its LI.
+error parse_fixed_part(reader& h, tpdu& t, std::uint32_t start, const options& opt) noexcept {
+  const auto bad_li = error{errc::cotp_bad_li_for_tpdu, layer::cotp, start, 0};
+  switch (t.type) {
+    case tpdu_type::cr:
+    case tpdu_type::cc:
+      if (t.li < 6) return bad_li;
+      t.dst_ref = h.u16be();
+      t.src_ref = h.u16be();
+      t.class_option = h.u8();
+      if (t.tpdu_class() > 4) return error{errc::cotp_bad_class, layer::cotp, start + 6, 0};
+      // ISO 8073 §13.3.3: the destination reference of a CR is zero.
+      if (t.type == tpdu_type::cr && t.dst_ref != 0)
+        return error{errc::cotp_bad_dst_ref, layer::cotp, start + 2, 0};
+      break;
+    case tpdu_type::dr:
+      if (t.li < 6) return bad_li;
+      t.dst_ref = h.u16be();
+      t.src_ref = h.u16be();
+      t.reason = h.u8();
+      if (!is_known_dr_reason(t.reason))
+        return error{errc::cotp_bad_dr_reason, layer::cotp, start + 6, 0};
+      break;
+    case tpdu_type::dc:
+      if (t.li < 5) return bad_li;
+      t.dst_ref = h.u16be();
+      t.src_ref = h.u16be();
+      break;
+    case tpdu_type::dt: {
+      if (t.li != dt_li && !(opt.allow_dt_parameters && t.li > dt_li)) return bad_li;
+      const std::uint8_t nr = h.u8();
+      t.eot = (nr & eot_bit) != 0;
+      t.tpdu_nr = nr & 0x7FU;
+      break;
+    }
+    case tpdu_type::er:
+      if (t.li < 4) return bad_li;
+      t.dst_ref = h.u16be();
+      t.reject_cause = h.u8();
+      if (t.reject_cause > 3) return error{errc::cotp_bad_er_cause, layer::cotp, start + 4, 0};
+      break;
+    case tpdu_type::ed:
+    case tpdu_type::ea:
+    case tpdu_type::rj:
+    case tpdu_type::ak:
+      break;  // not class 0: parse() keeps their header whole
+  }
+  return h.err();
+}
+
+}  // namespace
+
 result<tpdu> parse(bytes in, const std::byte* origin, const options& opt) noexcept {
   if (origin == nullptr) origin = in.data();
-  // The hot path: a class-0 DT header (02 F0 nr), the first 3 bytes of every data TPKT.
-  if (in.size() >= 3 && std::to_integer<std::uint8_t>(in[0]) == dt_li &&
-      std::to_integer<std::uint8_t>(in[1]) == 0xF0) {
-    tpdu t;
-    t.li = dt_li;
-    t.type = tpdu_type::dt;
-    const auto nr = std::to_integer<std::uint8_t>(in[2]);
-    t.eot = (nr & eot_bit) != 0;
-    t.tpdu_nr = nr & 0x7FU;
-    t.user_data = in.subspan(3);
-    t.user_data_offset = offset_of(origin, in.data() + 3);
-    return t;
-  }
-  reader r{in, origin, layer::cotp};
   tpdu t;
+  if (parse_plain_dt(in, origin, t)) return t;
+  reader r{in, origin, layer::cotp};
   const std::uint32_t start = r.offset();
   t.li = r.u8();
   if (!r.ok()) return r.err();
@@ -210,60 +272,15 @@ result<tpdu> parse(bytes in, const std::byte* origin, const options& opt) noexce
   t.cdt = code & 0x0FU;
   if (!known_type(type)) return error{errc::cotp_unknown_tpdu, layer::cotp, start + 1, 0};
   t.type = static_cast<tpdu_type>(type);
-
-  switch (t.type) {
-    case tpdu_type::cr:
-    case tpdu_type::cc: {
-      if (t.li < 6) return error{errc::cotp_bad_li_for_tpdu, layer::cotp, start, 0};
-      t.dst_ref = h.u16be();
-      t.src_ref = h.u16be();
-      t.class_option = h.u8();
-      if (t.tpdu_class() > 4) return error{errc::cotp_bad_class, layer::cotp, start + 6, 0};
-      // ISO 8073 §13.3.3: the destination reference of a CR is zero.
-      if (t.type == tpdu_type::cr && t.dst_ref != 0)
-        return error{errc::cotp_bad_dst_ref, layer::cotp, start + 2, 0};
-      break;
-    }
-    case tpdu_type::dr:
-      if (t.li < 6) return error{errc::cotp_bad_li_for_tpdu, layer::cotp, start, 0};
-      t.dst_ref = h.u16be();
-      t.src_ref = h.u16be();
-      t.reason = h.u8();
-      if (!is_known_dr_reason(t.reason))
-        return error{errc::cotp_bad_dr_reason, layer::cotp, start + 6, 0};
-      break;
-    case tpdu_type::dc:
-      if (t.li < 5) return error{errc::cotp_bad_li_for_tpdu, layer::cotp, start, 0};
-      t.dst_ref = h.u16be();
-      t.src_ref = h.u16be();
-      break;
-    case tpdu_type::dt:
-      if (t.li != dt_li && !(opt.allow_dt_parameters && t.li > dt_li))
-        return error{errc::cotp_bad_li_for_tpdu, layer::cotp, start, 0};
-      {
-        const std::uint8_t nr = h.u8();
-        t.eot = (nr & eot_bit) != 0;
-        t.tpdu_nr = nr & 0x7FU;
-      }
-      break;
-    case tpdu_type::er:
-      if (t.li < 4) return error{errc::cotp_bad_li_for_tpdu, layer::cotp, start, 0};
-      t.dst_ref = h.u16be();
-      t.reject_cause = h.u8();
-      if (t.reject_cause > 3) return error{errc::cotp_bad_er_cause, layer::cotp, start + 4, 0};
-      break;
-    case tpdu_type::ed:
-    case tpdu_type::ea:
-    case tpdu_type::rj:
-    case tpdu_type::ak:
-      if (!opt.allow_non_class0_tpdus)
-        return error{errc::cotp_tpdu_not_class0, layer::cotp, start + 1, 0};
-      t.variable_part = h.take(h.remaining());
-      t.user_data = r.rest();
-      t.user_data_offset = r.offset();
-      return t;
+  if (!is_class0_type(t.type)) {
+    if (!opt.allow_non_class0_tpdus)
+      return error{errc::cotp_tpdu_not_class0, layer::cotp, start + 1, 0};
+    t.variable_part = h.take(h.remaining());
+    t.user_data = r.rest();
+    t.user_data_offset = r.offset();
+    return t;
   }
-  if (!h.ok()) return h.err();
+  if (const error e = parse_fixed_part(h, t, start, opt)) return e;
 
   t.variable_part = h.rest();
   h.set_layer(layer::cotp);
