@@ -75,6 +75,41 @@ void read_filename(reader& r, block_control& b) noexcept {
   if (!b.filename.valid) r.fail_at(errc::param_bad_filename, at);
 }
 
+// The Setup Communication parameter after fn (Job and Ack_Data: the same 8 bytes).
+void read_setup(reader& r, setup_communication& s) noexcept {
+  s.reserved = r.u8();
+  s.max_amq_calling = r.u16be();
+  s.max_amq_called = r.u16be();
+  s.pdu_length = r.u16be();
+}
+
+// Request download, part 2 after the file name (optional): length 13, '1', load memory length
+// (6 ASCII), MC7 length (6 ASCII).
+void read_download_lengths(reader& r, block_control& b) noexcept {
+  if (!r.ok() || r.empty()) return;
+  const std::uint32_t at = r.offset();
+  const std::uint8_t len = r.u8();
+  b.part2 = r.take(len);
+  if (r.ok() && len == 13) {
+    b.load_memory_length = b.part2.subspan(1, 6);
+    b.mc7_length = b.part2.subspan(7, 6);
+  } else if (r.ok()) {
+    r.fail_at(errc::param_bad_length, at);
+  }
+}
+
+// PI-Service job: 7 unknown bytes, the parameter block (u16 length), the service name (u8
+// length, never empty).
+void read_pi_service(reader& r, pi_service& pi) noexcept {
+  pi.unknown = r.take(7);
+  const std::uint16_t plen = r.u16be();
+  pi.param_block = r.take(plen);
+  const std::uint32_t nlen_at = r.offset();
+  const std::uint8_t nlen = r.u8();
+  pi.service_name = r.take(nlen);
+  if (r.ok() && nlen == 0) r.fail_at(errc::param_bad_pi_service, nlen_at);
+}
+
 void parse_items_and_data(const pdu& p, reader& r, param& out, bool job,
                           const param_options& opt) noexcept {
   out.item_count = r.u8();
@@ -244,10 +279,7 @@ error parse_job(const pdu& p, param& out, const param_options& opt) noexcept {
     case function::setup_communication:
       if (p.param.size() != setup_communication_length)
         return error{errc::param_bad_length, layer::s7_param, p.param_offset, 0};
-      out.setup.reserved = r.u8();
-      out.setup.max_amq_calling = r.u16be();
-      out.setup.max_amq_called = r.u16be();
-      out.setup.pdu_length = r.u16be();
+      read_setup(r, out.setup);
       if (out.setup.reserved != 0) r.fail_at(errc::param_reserved_nonzero, p.param_offset + 1);
       expect_no_data(p, r);
       break;
@@ -258,18 +290,7 @@ error parse_job(const pdu& p, param& out, const param_options& opt) noexcept {
     case function::request_download:
       read_block_head(r, out.block);
       read_filename(r, out.block);
-      if (r.ok() && !r.empty()) {
-        // Part 2: length, '1', load memory length (6 ASCII), MC7 length (6 ASCII).
-        const std::uint32_t at = r.offset();
-        const std::uint8_t len = r.u8();
-        out.block.part2 = r.take(len);
-        if (r.ok() && len == 13) {
-          out.block.load_memory_length = out.block.part2.subspan(1, 6);
-          out.block.mc7_length = out.block.part2.subspan(7, 6);
-        } else if (r.ok()) {
-          r.fail_at(errc::param_bad_length, at);
-        }
-      }
+      read_download_lengths(r, out.block);
       r.expect_end(errc::param_bad_length);
       expect_no_data(p, r);
       break;
@@ -287,18 +308,11 @@ error parse_job(const pdu& p, param& out, const param_options& opt) noexcept {
       r.expect_end(errc::param_bad_length);
       expect_no_data(p, r);
       break;
-    case function::pi_service: {
-      out.pi.unknown = r.take(7);
-      const std::uint16_t plen = r.u16be();
-      out.pi.param_block = r.take(plen);
-      const std::uint32_t nlen_at = r.offset();
-      const std::uint8_t nlen = r.u8();
-      out.pi.service_name = r.take(nlen);
-      if (r.ok() && nlen == 0) r.fail_at(errc::param_bad_pi_service, nlen_at);
+    case function::pi_service:
+      read_pi_service(r, out.pi);
       r.expect_end(errc::param_bad_length);
       expect_no_data(p, r);
       break;
-    }
     case function::plc_stop: {
       out.stop.unknown = r.take(5);
       const std::uint8_t nlen = r.u8();
@@ -330,10 +344,7 @@ error parse_ack_data(const pdu& p, param& out, const param_options& opt) noexcep
     case function::setup_communication:
       if (p.param.size() != setup_communication_length)
         return error{errc::param_bad_length, layer::s7_param, p.param_offset, 0};
-      out.setup.reserved = r.u8();
-      out.setup.max_amq_calling = r.u16be();
-      out.setup.max_amq_called = r.u16be();
-      out.setup.pdu_length = r.u16be();
+      read_setup(r, out.setup);
       expect_no_data(p, r);
       break;
     case function::read_var:
