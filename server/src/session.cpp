@@ -244,12 +244,7 @@ void session::on_connect_request(const cotp::tpdu& cr, std::vector<std::byte>& o
                           u8(cr.params.called_tsap[1]))
             : fmt::format("of {} bytes", cr.params.called_tsap.size()),
         cfg_.rack, cfg_.slot);
-    // A DR answering a CR carries src-ref 0 (ISO 8073 §13.5.3 d).
-    std::array<std::byte, 16> buf{};
-    writer w{buf};
-    cotp::write_disconnect(w, {cotp::tpdu_type::dr, cr.src_ref, 0, refuse_reason, {}});
-    if (const auto n = w.finish()) send_tpdu(bytes{buf.data(), *n}, out);
-    close("connection refused (TSAP)");
+    refuse_connect(cr, refuse_reason, "connection refused (TSAP)", out);
     return;
   }
   slot_ = plc_.admit_connection(called.connection_type);
@@ -258,19 +253,40 @@ void session::on_connect_request(const cotp::tpdu& cr, std::vector<std::byte>& o
     // an OP): refused with ISO 8073's "remote transport entity congestion at connect request".
     log(log_level::warn, "{}: COTP CR refused: no free connection resource for type 0x{:02X}",
         peer_, called.connection_type);
-    std::array<std::byte, 16> buf{};
-    writer w{buf};
-    cotp::write_disconnect(w, {cotp::tpdu_type::dr, cr.src_ref, 0, congestion_reason, {}});
-    if (const auto n = w.finish()) send_tpdu(bytes{buf.data(), *n}, out);
-    close("connection refused (no connection resource)");
+    refuse_connect(cr, congestion_reason, "connection refused (no connection resource)", out);
     return;
   }
   tpdu_code_ = cr.params.tpdu_size_code == 0
                    ? default_tpdu_size_code
                    : std::min(cr.params.tpdu_size_code, max_tpdu_size_code);
-  // CC as a CPU sends it: C0 (TPDU size), C1 (calling TSAP), C2 (called TSAP), both TSAPs
-  // echoed; dst-ref = the CR's src-ref. Capture: CR 0300001611e00000000f00c1020100c2020102c0010a
-  // answered by 0300001611d0000f000300c0010ac1020100c2020102.
+  if (!send_connect_confirm(cr, out)) return;
+  report({.what = session_event::kind::connected,
+          .cr = nullptr,
+          .pdu = {},
+          .parsed = nullptr,
+          .decoded = nullptr});
+  state_ = state::connected;
+  conn_type_ = called.connection_type;
+  plc_.connection_opened(conn_type_);
+  svc_.set_connection_type(conn_type_);
+  log(log_level::info, "{}: COTP connected (type 0x{:02X}, rack {} slot {}, TPDU {} bytes)", peer_,
+      called.connection_type, called.rack, called.slot, tpdu_size());
+}
+
+void session::refuse_connect(const cotp::tpdu& cr, std::uint8_t reason, const char* why,
+                             std::vector<std::byte>& out) {
+  // A DR answering a CR carries src-ref 0 (ISO 8073 §13.5.3 d).
+  std::array<std::byte, 16> buf{};
+  writer w{buf};
+  cotp::write_disconnect(w, {cotp::tpdu_type::dr, cr.src_ref, 0, reason, {}});
+  if (const auto n = w.finish()) send_tpdu(bytes{buf.data(), *n}, out);
+  close(why);
+}
+
+// CC as a CPU sends it: C0 (TPDU size), C1 (calling TSAP), C2 (called TSAP), both TSAPs echoed;
+// dst-ref = the CR's src-ref. Capture: CR 0300001611e00000000f00c1020100c2020102c0010a answered
+// by 0300001611d0000f000300c0010ac1020100c2020102.
+bool session::send_connect_confirm(const cotp::tpdu& cr, std::vector<std::byte>& out) {
   std::array<std::byte, 80> params{};
   writer pw{params};
   cotp::write_param_u8(pw, static_cast<std::uint8_t>(cotp::param_code::tpdu_size), tpdu_code_);
@@ -287,20 +303,10 @@ void session::on_connect_request(const cotp::tpdu& cr, std::vector<std::byte>& o
   const auto n = w.finish();
   if (!pn || !n) {
     close("CC does not fit");
-    return;
+    return false;
   }
   send_tpdu(bytes{buf.data(), *n}, out);
-  report({.what = session_event::kind::connected,
-          .cr = nullptr,
-          .pdu = {},
-          .parsed = nullptr,
-          .decoded = nullptr});
-  state_ = state::connected;
-  conn_type_ = called.connection_type;
-  plc_.connection_opened(conn_type_);
-  svc_.set_connection_type(conn_type_);
-  log(log_level::info, "{}: COTP connected (type 0x{:02X}, rack {} slot {}, TPDU {} bytes)", peer_,
-      called.connection_type, called.rack, called.slot, tpdu_size());
+  return true;
 }
 
 void session::disconnect(std::uint8_t reason, std::vector<std::byte>& out) {

@@ -161,6 +161,11 @@ class session {
   void on_tpdu(const codec::transport::event& e, std::vector<std::byte>& out);
   void process_tpdu(const codec::transport::event& e, std::vector<std::byte>& out);
   void on_connect_request(const codec::cotp::tpdu& cr, std::vector<std::byte>& out);
+  // Answers the CR with a DR carrying `reason` and closes for `why`.
+  void refuse_connect(const codec::cotp::tpdu& cr, std::uint8_t reason, const char* why,
+                      std::vector<std::byte>& out);
+  // Sends the CC for `cr` (false when it does not fit: the session is closed).
+  bool send_connect_confirm(const codec::cotp::tpdu& cr, std::vector<std::byte>& out);
   void on_pdu(bytes pdu, std::vector<std::byte>& out);
   void on_job(const codec::s7::pdu& p, bytes raw, std::vector<std::byte>& out);
   void on_userdata(const codec::s7::pdu& p, std::vector<std::byte>& out);
