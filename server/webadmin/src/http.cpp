@@ -505,10 +505,14 @@ struct webadmin::impl {
   void process_routes();
   void event_routes();
   void plant_routes();
+  void configure_http();
+  void install_handlers();
+  void page_routes();
   service* svc_for(const Request& req, Response& res);
 };
 
-void webadmin::impl::routes() {
+// The HTTP server's socket options, limits, thread pool and security headers.
+void webadmin::impl::configure_http() {
   // cpp-httplib's default also sets SO_REUSEPORT, which lets a second protos7 bind the same
   // port and receive half of the requests; only SO_REUSEADDR (restart while in TIME_WAIT).
   http.set_socket_options([](int sock) {
@@ -531,6 +535,10 @@ void webadmin::impl::routes() {
       {"Cross-Origin-Opener-Policy", "same-origin"},
       {"Cross-Origin-Resource-Policy", "same-origin"},
   });
+}
+
+// Before routing, errors without a body, exceptions and the debug log of every request.
+void webadmin::impl::install_handlers() {
   http.set_pre_routing_handler(
       [this](const Request& req, Response& res) { return pre_route(req, res); });
   http.set_error_handler(
@@ -573,7 +581,10 @@ void webadmin::impl::routes() {
     log(log_level::debug, "webadmin: {} {} {} {}", req.remote_addr, req.method, req.path,
         res.status);
   });
+}
 
+// The page and the session (the limits and names the page needs).
+void webadmin::impl::page_routes() {
   // --- the page ---
   http.Get("/", [this](const Request& req, Response& res) { serve_asset(req, res, "index.html"); });
   http.Get("/index.html",
@@ -598,7 +609,12 @@ void webadmin::impl::routes() {
                            {"max_body", opt.max_body}}},
                          {"plant", plant ? plant->session_info() : json()}}));
   });
+}
 
+void webadmin::impl::routes() {
+  configure_http();
+  install_handlers();
+  page_routes();
   db_routes();
   db_content_routes();
   variable_routes();
