@@ -202,6 +202,54 @@ reply no_db(std::uint16_t n) {
   return reply::error(404, fmt::format("DB{} does not exist; create it first (POST /api/dbs)", n));
 }
 
+// What creating a DB on the loop thread came to.
+struct db_creation {
+  enum class status : std::uint8_t { created, exists, hidden, over_limit, io_error };
+  status st = status::created;
+  std::string detail;  // over_limit: the profile limit; io_error: what failed
+};
+
+db_creation create_db_on_loop(server::plc_memory& mem, const server::plc_state& plc,
+                              std::uint16_t n, const std::vector<std::byte>& image,
+                              const std::string& path) {
+  using st = db_creation::status;
+  // A DB deleted by an S7 client (PI service _DELE) stays in plc_memory, hidden, until restart.
+  if (plc.db_hidden(n)) return {st::hidden, {}};
+  if (mem.find_db(n) != nullptr) return {st::exists, {}};
+  if (std::string why; plc.check_db_size(n, image.size(), why) != 0) return {st::over_limit, why};
+  if (!path.empty()) {
+    try {
+      server::write_file_atomically(path, image);
+    } catch (const std::exception& e) {
+      return {st::io_error, e.what()};
+    }
+  }
+  mem.add_db(std::make_unique<server::data_block>(n, image, path));
+  return {};
+}
+
+// The HTTP error of a DB creation that did not happen.
+reply creation_error(std::uint16_t n, std::size_t size, const db_creation& c) {
+  switch (c.st) {
+    case db_creation::status::exists:
+      return reply::error(409, fmt::format("DB{} already exists", n), "number");
+    case db_creation::status::over_limit:
+      return reply::error(
+          507, fmt::format("cannot create DB{} ({} bytes): {} (profile limits)", n, size, c.detail),
+          "size");
+    case db_creation::status::hidden:
+      return reply::error(409,
+                          fmt::format("DB{} was deleted by an S7 client (PI service _DELE); its "
+                                      "number stays reserved until protos7 restarts",
+                                      n),
+                          "number");
+    case db_creation::status::io_error:
+    case db_creation::status::created:
+      break;
+  }
+  return reply::error(500, fmt::format("cannot create DB{}: {}", n, c.detail));
+}
+
 }  // namespace
 
 reply reply::error(int status, std::string message, std::string field) {
@@ -372,38 +420,10 @@ reply service::create_db(const json& body) {
   // creation (write + fsync + rename + fsync(dir)) cannot interleave with anything else.
   const std::string path =
       opt_.bin_dir.empty() ? std::string{} : fmt::format("{}/DB{}.bin", opt_.bin_dir, n);
-  auto r = on_loop([this, n, image, path]() -> std::string {
-    // A DB deleted by an S7 client (PI service _DELE) stays in plc_memory, hidden, until restart.
-    if (srv_.plc().db_hidden(n)) return "hidden";
-    if (mem_.find_db(n) != nullptr) return "exists";
-    if (std::string why; srv_.plc().check_db_size(n, image.size(), why) != 0) return "limit:" + why;
-    if (!path.empty()) {
-      try {
-        server::write_file_atomically(path, image);
-      } catch (const std::exception& e) {
-        return e.what();
-      }
-    }
-    mem_.add_db(std::make_unique<server::data_block>(n, image, path));
-    return {};
-  });
+  auto r = on_loop(
+      [this, n, image, path] { return create_db_on_loop(mem_, srv_.plc(), n, image, path); });
   if (!r.ran) return no_loop();
-  if (r.value == "exists")
-    return reply::error(409, fmt::format("DB{} already exists", n), "number");
-  if (r.value.starts_with("limit:"))
-    return reply::error(
-        507,
-        fmt::format("cannot create DB{} ({} bytes): {} (profile limits)", n, sz, r.value.substr(6)),
-        "size");
-  if (r.value == "hidden")
-    return reply::error(
-        409,
-        fmt::format(
-            "DB{} was deleted by an S7 client (PI service _DELE); its number stays reserved "
-            "until protos7 restarts",
-            n),
-        "number");
-  if (!r.value.empty()) return reply::error(500, fmt::format("cannot create DB{}: {}", n, r.value));
+  if (r.value.st != db_creation::status::created) return creation_error(n, sz, r.value);
   try {
     store_.set_db_size(n, sz);
   } catch (const std::exception& e) {
