@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -143,7 +144,8 @@ int run_replay_cli(const std::vector<std::string>& captures, const replay_cli_op
   inproc_options io;
   io.level = level;
   bool save_failed = false;
-  ro.before_capture = [&](const std::string& capture, replay::target& t) -> std::string {
+  ro.before_capture = [&](const std::string& capture,
+                          replay::target& t) -> std::optional<std::string> {
     srv.reset();  // the previous capture's server
     try {
       std::shared_ptr<const server::plc_profile> p = profile;
@@ -158,7 +160,7 @@ int run_replay_cli(const std::vector<std::string>& captures, const replay_cli_op
     }
     t.host = "127.0.0.1";
     t.port = srv->port();
-    return {};
+    return std::nullopt;
   };
   const int rc = replay::run_cli(captures, ro, out, err);
   srv.reset();

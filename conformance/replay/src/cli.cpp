@@ -135,10 +135,10 @@ class cli_run {
 
   void capture(const std::string& path) {
     if (o_.before_capture) {
-      if (std::string why = o_.before_capture(path, opt_.tgt); !why.empty()) {
+      if (const std::optional<std::string> why = o_.before_capture(path, opt_.tgt)) {
         begin();
         sink_->begin_capture(path);
-        sink_->capture_error(why);
+        sink_->capture_error(*why);
         sink_->end_capture();
         status_ = 2;
         return;

@@ -1311,19 +1311,19 @@ reply service::set_clock(const json& body) {
     if (!n) return reply::error(400, err, "offset_ms");
     offset = *n;
   }
-  auto r = on_loop([this, t, offset] {
+  // The clock as the PLC then reads it, or nothing when it refused the time.
+  auto r = on_loop([this, t, offset]() -> std::optional<std::string> {
     server::plc_state& plc = srv_.plc();
     if (t) {
-      if (!plc.set_clock(*t)) return std::string{};
+      if (!plc.set_clock(*t)) return std::nullopt;
     } else {
       plc.set_clock_offset(std::chrono::milliseconds(offset));
     }
     return clock_text(plc.clock_now());
   });
   if (!r.ran) return no_loop();
-  if (r.value.empty())
-    return reply::error(400, "the PLC refused this time (years 1990..2089)", "time");
-  return reply::ok({{"clock", r.value}});
+  if (!r.value) return reply::error(400, "the PLC refused this time (years 1990..2089)", "time");
+  return reply::ok({{"clock", *r.value}});
 }
 
 reply service::clients() {

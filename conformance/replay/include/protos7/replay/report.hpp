@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,9 +41,10 @@ struct cli_options {
   std::uint16_t port = 102;
   bool verbose = false;
   // Called before each capture is replayed, to provide its target (e.g. a fresh in-process server,
-  // protos7::learn): sets `t` and returns "", or returns why there is none (the capture is then
-  // reported with that error, exit status 2).
-  std::function<std::string(const std::string& capture, replay::target& t)> before_capture;
+  // protos7::learn): sets `t` and returns nothing, or returns why there is none (the capture is
+  // then reported with that error, exit status 2).
+  std::function<std::optional<std::string>(const std::string& capture, replay::target& t)>
+      before_capture;
   std::string label;                                              // options::label
   enum pace pace = pace::fastest;                                 // --pace
   stream::shard shard;                                            // --shard I/N
