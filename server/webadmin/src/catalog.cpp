@@ -83,9 +83,10 @@ std::optional<std::string> check_description(std::string_view text) {
   return std::nullopt;
 }
 
-problem check_variable(const var_def& v, std::size_t db_size, const std::vector<var_def>& others) {
-  if (auto e = check_name(v.name)) return {*e, "name"};
-  if (auto e = check_description(v.description)) return {*e, "description"};
+namespace {
+
+// The bit offset, and the variable's bytes inside the DB.
+problem check_placement(const var_def& v, std::size_t db_size) {
   const std::string tn = v.type.name();
   if (v.type.is_bool()) {
     if (v.bit_offset > 7)
@@ -111,6 +112,12 @@ problem check_variable(const var_def& v, std::size_t db_size, const std::vector<
                         v.db),
             "byte_offset"};
   }
+  return {};
+}
+
+// Another variable of the DB with the same name, or bits in common.
+problem check_clashes(const var_def& v, const std::vector<var_def>& others) {
+  const std::string tn = v.type.name();
   const std::string lname = lower(v.name);
   for (const var_def& o : others) {
     if (o.id == v.id && v.id != 0) continue;
@@ -131,6 +138,13 @@ problem check_variable(const var_def& v, std::size_t db_size, const std::vector<
               "byte_offset", true};
     }
   }
+  return {};
+}
+
+// The named states: allowed for the type, at most max_states, valid names and values, no name
+// or value twice.
+problem check_states(const var_def& v) {
+  const std::string tn = v.type.name();
   if (!v.states.empty() && !v.type.has_states())
     return {
         fmt::format("named states are for BOOL, whole numbers, REAL/LREAL, CHAR and STRING, not {}",
@@ -156,6 +170,16 @@ problem check_variable(const var_def& v, std::size_t db_size, const std::vector<
       return {fmt::format("two states have the value {}", state_value(s, v.type).dump()), "states"};
   }
   return {};
+}
+
+}  // namespace
+
+problem check_variable(const var_def& v, std::size_t db_size, const std::vector<var_def>& others) {
+  if (auto e = check_name(v.name)) return {*e, "name"};
+  if (auto e = check_description(v.description)) return {*e, "description"};
+  if (problem p = check_placement(v, db_size)) return p;
+  if (problem p = check_clashes(v, others)) return p;
+  return check_states(v);
 }
 
 std::optional<named_state> make_state(const type_spec& t, std::string name,
