@@ -806,33 +806,32 @@ void services::pi_service(const s7::pdu& p, const s7::param& prm, pdu_sink& out)
     return;
   }
   if (name == "_INSE" || name == "_INS2" || name == "_DELE") {
-    const auto list = s7::parse_pi_block_list(prm.pi.param_block, prm.pi.param_block.data());
-    if (!list) {
-      // A list that is not one: syntax error in function parameters; a bad name: in block name.
-      refuse(list.err().code == codec::errc::param_bad_filename ? s7::error_code::block_name_syntax
-                                                                : s7::error_code::param_syntax,
-             0x00);
+    if (const s7_error e = pi_block_list(name == "_DELE", prm.pi.param_block); e != 0) {
+      refuse(e, 0x00);
       return;
-    }
-    for (std::size_t i = 0; i < list->count; ++i) {
-      const auto bn = list->at(i);
-      if (bn.number > 0xFFFF) {
-        refuse(s7::error_code::block_name_syntax, 0x00);
-        return;
-      }
-      const auto num = static_cast<std::uint16_t>(bn.number);
-      const s7_error e = name == "_DELE" ? st_.delete_block(bn.block_type, num)
-                                         : st_.insert_block(bn.block_type, num);
-      if (e != 0) {
-        refuse(e, 0x00);
-        return;
-      }
     }
     ack(p.hdr, ok, {}, out);
     return;
   }
   log(log_level::info, "PI service \"{}\": not supported, error 0x8104", name);
   job_error(p.hdr, {}, s7::error_code::not_implemented, out);
+}
+
+s7_error services::pi_block_list(bool remove, codec::bytes param_block) {
+  const auto list = s7::parse_pi_block_list(param_block, param_block.data());
+  // A list that is not one: syntax error in function parameters; a bad name: in block name.
+  if (!list)
+    return list.err().code == codec::errc::param_bad_filename ? s7::error_code::block_name_syntax
+                                                              : s7::error_code::param_syntax;
+  for (std::size_t i = 0; i < list->count; ++i) {
+    const auto bn = list->at(i);
+    if (bn.number > 0xFFFF) return s7::error_code::block_name_syntax;
+    const auto num = static_cast<std::uint16_t>(bn.number);
+    const s7_error e =
+        remove ? st_.delete_block(bn.block_type, num) : st_.insert_block(bn.block_type, num);
+    if (e != 0) return e;
+  }
+  return 0;
 }
 
 // PLC Stop: 29 + 5 bytes + 09 "P_PROGRAM"; Ack_Data "29". In STOP already: error with function

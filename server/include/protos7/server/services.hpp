@@ -160,6 +160,9 @@ class services {
                     pdu_sink& out);
   void end_upload(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
   void pi_service(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
+  // _INSE / _INS2 (insert) or _DELE (`remove`) of the blocks a PI parameter block lists: 0, or
+  // the error of the first that fails (the ones before it stay done, as on a CPU).
+  s7_error pi_block_list(bool remove, codec::bytes param_block);
   void plc_stop(const codec::s7::pdu& p, const codec::s7::param& prm, pdu_sink& out);
 
   const config& cfg_;
