@@ -202,17 +202,16 @@ reply no_db(std::uint16_t n) {
   return reply::error(404, fmt::format("DB{} does not exist; create it first (POST /api/dbs)", n));
 }
 
-// What creating a DB on the loop thread came to.
-struct db_creation {
-  enum class status : std::uint8_t { created, exists, hidden, over_limit, io_error };
-  status st = status::created;
+// What creating or resizing a DB on the loop thread came to.
+struct db_change {
+  enum class status : std::uint8_t { done, exists, hidden, missing, over_limit, io_error };
+  status st = status::done;
   std::string detail;  // over_limit: the profile limit; io_error: what failed
 };
 
-db_creation create_db_on_loop(server::plc_memory& mem, const server::plc_state& plc,
-                              std::uint16_t n, const std::vector<std::byte>& image,
-                              const std::string& path) {
-  using st = db_creation::status;
+db_change create_db_on_loop(server::plc_memory& mem, const server::plc_state& plc, std::uint16_t n,
+                            const std::vector<std::byte>& image, const std::string& path) {
+  using st = db_change::status;
   // A DB deleted by an S7 client (PI service _DELE) stays in plc_memory, hidden, until restart.
   if (plc.db_hidden(n)) return {st::hidden, {}};
   if (mem.find_db(n) != nullptr) return {st::exists, {}};
@@ -229,25 +228,50 @@ db_creation create_db_on_loop(server::plc_memory& mem, const server::plc_state& 
 }
 
 // The HTTP error of a DB creation that did not happen.
-reply creation_error(std::uint16_t n, std::size_t size, const db_creation& c) {
+reply creation_error(std::uint16_t n, std::size_t size, const db_change& c) {
   switch (c.st) {
-    case db_creation::status::exists:
+    case db_change::status::exists:
       return reply::error(409, fmt::format("DB{} already exists", n), "number");
-    case db_creation::status::over_limit:
+    case db_change::status::over_limit:
       return reply::error(
           507, fmt::format("cannot create DB{} ({} bytes): {} (profile limits)", n, size, c.detail),
           "size");
-    case db_creation::status::hidden:
+    case db_change::status::hidden:
       return reply::error(409,
                           fmt::format("DB{} was deleted by an S7 client (PI service _DELE); its "
                                       "number stays reserved until protos7 restarts",
                                       n),
                           "number");
-    case db_creation::status::io_error:
-    case db_creation::status::created:
+    case db_change::status::missing:
+    case db_change::status::io_error:
+    case db_change::status::done:
       break;
   }
   return reply::error(500, fmt::format("cannot create DB{}: {}", n, c.detail));
+}
+
+// Syncs what is pending, then replaces the block by a resized copy written as a new file (temp +
+// fsync + rename): on the loop thread, so S7 writes cannot fall between copy and swap.
+db_change resize_db_on_loop(server::plc_memory& mem, const server::plc_state& plc, std::uint16_t n,
+                            std::size_t size) {
+  using st = db_change::status;
+  server::data_block* d = mem.find_db(n);
+  if (d == nullptr || plc.db_hidden(n)) return {st::missing, {}};
+  if (d->size() == size) return {};
+  if (std::string why; plc.check_db_size(n, size, why) != 0) return {st::over_limit, why};
+  if (!mem.commit()) return {st::io_error, "syncing the DB files failed"};
+  std::vector<std::byte> bytes(d->bytes().begin(), d->bytes().end());
+  bytes.resize(size);
+  const std::string path = d->path();
+  if (!path.empty()) {
+    try {
+      server::write_file_atomically(path, bytes);
+    } catch (const std::exception& e) {
+      return {st::io_error, e.what()};
+    }
+  }
+  mem.add_db(std::make_unique<server::data_block>(n, std::move(bytes), path));
+  return {};
 }
 
 }  // namespace
@@ -423,7 +447,7 @@ reply service::create_db(const json& body) {
   auto r = on_loop(
       [this, n, image, path] { return create_db_on_loop(mem_, srv_.plc(), n, image, path); });
   if (!r.ran) return no_loop();
-  if (r.value.st != db_creation::status::created) return creation_error(n, sz, r.value);
+  if (r.value.st != db_change::status::done) return creation_error(n, sz, r.value);
   try {
     store_.set_db_size(n, sz);
   } catch (const std::exception& e) {
@@ -455,36 +479,16 @@ reply service::resize_db(std::uint16_t n, const json& body) {
             "is {} (delete or move that variable first)",
             n, sz, last->name, last->address(), last->end_byte() - 1, last->end_byte()),
         "size");
-  // On the loop thread: sync what is pending, then replace the block by a resized copy written
-  // as a new file (temp + fsync + rename), so S7 writes cannot fall between copy and swap.
-  auto r = on_loop([this, n, sz]() -> std::pair<int, std::string> {
-    server::data_block* d = mem_.find_db(n);
-    if (d == nullptr || srv_.plc().db_hidden(n)) return {404, {}};
-    if (d->size() == sz) return {200, {}};
-    if (std::string why; srv_.plc().check_db_size(n, sz, why) != 0) return {507, why};
-    if (!mem_.commit()) return {500, "syncing the DB files failed"};
-    std::vector<std::byte> bytes(d->bytes().begin(), d->bytes().end());
-    bytes.resize(sz);
-    const std::string path = d->path();
-    if (!path.empty()) {
-      try {
-        server::write_file_atomically(path, bytes);
-      } catch (const std::exception& e) {
-        return {500, e.what()};
-      }
-    }
-    mem_.add_db(std::make_unique<server::data_block>(n, std::move(bytes), path));
-    return {200, {}};
-  });
+  auto r = on_loop([this, n, sz] { return resize_db_on_loop(mem_, srv_.plc(), n, sz); });
   if (!r.ran) return no_loop();
-  if (r.value.first == 404) return no_db(n);
-  if (r.value.first == 507)
+  if (r.value.st == db_change::status::missing) return no_db(n);
+  if (r.value.st == db_change::status::over_limit)
     return reply::error(
         507,
-        fmt::format("cannot resize DB{} to {} bytes: {} (profile limits)", n, sz, r.value.second),
+        fmt::format("cannot resize DB{} to {} bytes: {} (profile limits)", n, sz, r.value.detail),
         "size");
-  if (r.value.first != 200)
-    return reply::error(500, fmt::format("cannot resize DB{}: {}", n, r.value.second));
+  if (r.value.st != db_change::status::done)
+    return reply::error(500, fmt::format("cannot resize DB{}: {}", n, r.value.detail));
   try {
     store_.set_db_size(n, sz);
   } catch (const std::exception& e) {
