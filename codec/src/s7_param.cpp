@@ -57,6 +57,21 @@ void expect_no_data(const pdu& p, reader& r) noexcept {
   if (r.ok() && !p.data.empty()) r.fail_at(errc::param_data_not_allowed, p.data_offset);
 }
 
+// The Ack_Data of a block control, PI or stop job: fn and, when present, one status byte.
+void read_ack_status(reader& r, param& out) noexcept {
+  if (r.empty()) return;
+  out.block.status = r.u8();
+  out.block.has_status = true;
+  out.pi.status = out.block.status;
+  out.pi.has_status = true;
+}
+
+// The parameter ends here, and no data block follows it.
+void expect_param_end(const pdu& p, reader& r) noexcept {
+  r.expect_end(errc::param_bad_length);
+  expect_no_data(p, r);
+}
+
 // fn, status, u16, u32 of the block control jobs.
 void read_block_head(reader& r, block_control& b) noexcept {
   b.status = r.u8();
@@ -291,34 +306,29 @@ error parse_job(const pdu& p, param& out, const param_options& opt) noexcept {
       read_block_head(r, out.block);
       read_filename(r, out.block);
       read_download_lengths(r, out.block);
-      r.expect_end(errc::param_bad_length);
-      expect_no_data(p, r);
+      expect_param_end(p, r);
       break;
     case function::download_block:
     case function::download_ended:
     case function::start_upload:
       read_block_head(r, out.block);
       read_filename(r, out.block);
-      r.expect_end(errc::param_bad_length);
-      expect_no_data(p, r);
+      expect_param_end(p, r);
       break;
     case function::upload:
     case function::end_upload:
       read_block_head(r, out.block);
-      r.expect_end(errc::param_bad_length);
-      expect_no_data(p, r);
+      expect_param_end(p, r);
       break;
     case function::pi_service:
       read_pi_service(r, out.pi);
-      r.expect_end(errc::param_bad_length);
-      expect_no_data(p, r);
+      expect_param_end(p, r);
       break;
     case function::plc_stop: {
       out.stop.unknown = r.take(5);
       const std::uint8_t nlen = r.u8();
       out.stop.service_name = r.take(nlen);
-      r.expect_end(errc::param_bad_length);
-      expect_no_data(p, r);
+      expect_param_end(p, r);
       break;
     }
     case function::cpu_services:
@@ -356,14 +366,8 @@ error parse_ack_data(const pdu& p, param& out, const param_options& opt) noexcep
     case function::end_upload:
     case function::pi_service:
     case function::plc_stop:
-      if (!r.empty()) {
-        out.block.status = r.u8();
-        out.block.has_status = true;
-        out.pi.status = out.block.status;
-        out.pi.has_status = true;
-      }
-      r.expect_end(errc::param_bad_length);
-      expect_no_data(p, r);
+      read_ack_status(r, out);
+      expect_param_end(p, r);
       break;
     case function::download_block:
     case function::upload: {
@@ -381,8 +385,7 @@ error parse_ack_data(const pdu& p, param& out, const param_options& opt) noexcep
       read_block_head(r, out.block);
       const std::uint8_t len = r.u8();
       out.block.block_length = r.take(len);
-      r.expect_end(errc::param_bad_length);
-      expect_no_data(p, r);
+      expect_param_end(p, r);
       break;
     }
     case function::cpu_services:
